@@ -1,0 +1,76 @@
+// Recurring data connections and historical data requests.
+import { sql } from 'drizzle-orm';
+import { bigint, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { accounts } from './auth';
+import { programs } from './source';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const CONNECTION_KINDS = ['sftp', 'api'] as const;
+export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
+export const CONNECTION_STATUSES = ['active', 'pausing', 'paused', 'stopped', 'ended'] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+export const FREQUENCIES = ['every_4_hours', 'daily', 'weekly', 'monthly'] as const;
+export type Frequency = (typeof FREQUENCIES)[number];
+export const FORMATS = ['csv', 'jsonl', 'xlsx'] as const;
+export type ExportFormat = (typeof FORMATS)[number];
+
+export const connections = pgTable(
+  'connections',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    kind: text('kind', { enum: CONNECTION_KINDS }).notNull(),
+    name: text('name'),
+    status: text('status', { enum: CONNECTION_STATUSES }).notNull().default('active'),
+    /** How a pause was requested: 'after_transfer' or 'immediately' (null when not pausing). */
+    pauseMode: text('pause_mode', { enum: ['after_transfer', 'immediately'] }),
+    frequency: text('frequency', { enum: FREQUENCIES }).notNull(),
+    startDate: ts('start_date').notNull(),
+    endDate: ts('end_date'),
+    contactEmails: text('contact_emails').array().notNull().default(sql`'{}'`),
+    format: text('format', { enum: FORMATS }).notNull().default('csv'),
+    // SFTP destination: immutable after creation (delete and recreate to change).
+    sftpHost: text('sftp_host'),
+    sftpPort: integer('sftp_port'),
+    sftpFolder: text('sftp_folder'),
+    sftpUsername: text('sftp_username'),
+    authMethod: text('auth_method', { enum: ['password', 'private_key'] }),
+    /** AES-256-GCM ciphertext of the password or key (+ passphrase); associated data = connection id. */
+    secretCiphertext: text('secret_ciphertext'),
+    hostKeyFingerprint: text('host_key_fingerprint'),
+    /** Planner cursor: every window that ends at or before this instant is in the ledger. */
+    plannedThrough: ts('planned_through'),
+    lastTestedAt: ts('last_tested_at'),
+    createdBy: uuid('created_by').references(() => accounts.id),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    deletedAt: ts('deleted_at'),
+  },
+  (t) => [index('connections_program_idx').on(t.programId), index('connections_status_idx').on(t.status)],
+);
+export type Connection = typeof connections.$inferSelect;
+
+export const HISTORICAL_STATUSES = ['pending', 'running', 'completed', 'cancelled', 'failed'] as const;
+
+export const historicalRequests = pgTable(
+  'historical_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    connectionId: uuid('connection_id').notNull().references(() => connections.id),
+    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    rangeStart: ts('range_start').notNull(),
+    rangeEnd: ts('range_end').notNull(),
+    status: text('status', { enum: HISTORICAL_STATUSES }).notNull().default('pending'),
+    chunksTotal: integer('chunks_total').notNull().default(0),
+    chunksDone: integer('chunks_done').notNull().default(0),
+    rowsExported: bigint('rows_exported', { mode: 'number' }).notNull().default(0),
+    error: text('error'),
+    requestedBy: uuid('requested_by').references(() => accounts.id),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [index('historical_requests_connection_idx').on(t.connectionId)],
+);
+export type HistoricalRequest = typeof historicalRequests.$inferSelect;

@@ -1,0 +1,107 @@
+// The window ledger (export_runs), the files each run produced, and their deliveries.
+import { bigint, boolean, index, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { connections, historicalRequests } from './connections';
+import { programs } from './source';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const EXPORT_TYPES = ['incremental', 'historical'] as const;
+export type ExportType = (typeof EXPORT_TYPES)[number];
+export const RUN_STATUSES = [
+  'planned', 'generating', 'generated', 'delivering', 'delivered', 'available', 'empty', 'failed', 'cancelled',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FILE_TYPES = ['user', 'campaign', 'activity', 'manifest'] as const;
+export type FileType = (typeof FILE_TYPES)[number];
+
+export const exportRuns = pgTable(
+  'export_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    connectionId: uuid('connection_id').notNull().references(() => connections.id),
+    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    exportType: text('export_type', { enum: EXPORT_TYPES }).notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true, mode: 'date' }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true, mode: 'date' }).notNull(),
+    historicalRequestId: uuid('historical_request_id').references(() => historicalRequests.id),
+    status: text('status', { enum: RUN_STATUSES }).notNull().default('planned'),
+    attempt: integer('attempt').notNull().default(0),
+    rowsTotal: bigint('rows_total', { mode: 'number' }).notNull().default(0),
+    bytesTotal: bigint('bytes_total', { mode: 'number' }).notNull().default(0),
+    filesCount: integer('files_count').notNull().default(0),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    startedAt: ts('started_at'),
+    generatedAt: ts('generated_at'),
+    finishedAt: ts('finished_at'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    unique('export_runs_window_unique').on(t.connectionId, t.exportType, t.windowStart),
+    index('export_runs_program_idx').on(t.programId, t.createdAt),
+    index('export_runs_status_idx').on(t.status),
+  ],
+);
+export type ExportRun = typeof exportRuns.$inferSelect;
+
+export const exportFiles = pgTable(
+  'export_files',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: uuid('run_id').notNull().references(() => exportRuns.id),
+    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    fileType: text('file_type', { enum: FILE_TYPES }).notNull(),
+    exportType: text('export_type', { enum: EXPORT_TYPES }).notNull(),
+    /** Part number for files split past a sheet's row limit (xlsx); 1 otherwise. */
+    part: integer('part').notNull().default(1),
+    name: text('name').notNull(),
+    storageKey: text('storage_key').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true, mode: 'date' }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true, mode: 'date' }).notNull(),
+    rows: bigint('rows', { mode: 'number' }).notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    sha256: text('sha256').notNull(),
+    format: text('format', { enum: ['csv', 'jsonl', 'xlsx', 'json'] }).notNull(),
+    compression: text('compression', { enum: ['gzip', 'none'] }).notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    expired: boolean('expired').notNull().default(false),
+    expiredAt: ts('expired_at'),
+  },
+  (t) => [
+    unique('export_files_run_name_unique').on(t.runId, t.name),
+    index('export_files_program_type_created_idx').on(t.programId, t.fileType, t.createdAt, t.id),
+    index('export_files_expires_idx').on(t.expiresAt),
+  ],
+);
+export type ExportFile = typeof exportFiles.$inferSelect;
+
+export const DELIVERY_STATUSES = ['running', 'succeeded', 'failed', 'aborted'] as const;
+export const DELIVERY_ERROR_CODES = [
+  'auth_failed', 'host_key_mismatch', 'dns', 'refused', 'timeout', 'permission_denied', 'folder_missing', 'no_space', 'unknown',
+] as const;
+export type DeliveryErrorCode = (typeof DELIVERY_ERROR_CODES)[number];
+
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: uuid('run_id').notNull().references(() => exportRuns.id),
+    connectionId: uuid('connection_id').notNull().references(() => connections.id),
+    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    destination: text('destination').notNull(),
+    attempt: integer('attempt').notNull(),
+    trigger: text('trigger', { enum: ['schedule', 'manual'] }).notNull().default('schedule'),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('running'),
+    files: integer('files').notNull().default(0),
+    bytes: bigint('bytes', { mode: 'number' }).notNull().default(0),
+    errorCode: text('error_code', { enum: DELIVERY_ERROR_CODES }),
+    errorMessage: text('error_message'),
+    retryable: boolean('retryable'),
+    startedAt: ts('started_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [index('deliveries_run_idx').on(t.runId), index('deliveries_program_idx').on(t.programId, t.startedAt)],
+);
+export type Delivery = typeof deliveries.$inferSelect;

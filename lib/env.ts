@@ -1,0 +1,195 @@
+// Typed configuration. The only module that reads process.env: everything else asks env().
+// On the embedded default (no DATABASE_URL) absent secrets are generated once and kept in
+// <DDE_DATA_DIR>/secrets.json (mode 600); with an external database they must be configured.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const intWithDefault = (def: number, min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
+  .refine((v) => {
+    try {
+      new URL(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'is not a valid URL');
+
+const encryptionKey = z
+  .string()
+  .refine((v) => decodeKey(v) !== null, 'must be 32 bytes, as 64 hex characters or base64');
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    DATABASE_URL: z.preprocess(emptyToUndefined, postgresUrl.optional()),
+    PORT: intWithDefault(3000, 1, 65535),
+    DDE_DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./.data')),
+    NEXTAUTH_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+    NEXTAUTH_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+    DDE_ENCRYPTION_KEY: z.preprocess(emptyToUndefined, encryptionKey.optional()),
+    SMTP_URL: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .refine((v) => /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL')
+        .optional(),
+    ),
+    SMTP_FROM: z.preprocess(emptyToUndefined, z.string().default('DDE <dde@localhost>')),
+    OIDC_ISSUER: z.preprocess(emptyToUndefined, z.url().optional()),
+    OIDC_CLIENT_ID: optionalString,
+    OIDC_CLIENT_SECRET: optionalString,
+    OIDC_NAME: z.preprocess(emptyToUndefined, z.string().default('Single sign-on')),
+    DDE_EGRESS_INFO: optionalString,
+    LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+    DDE_RETENTION_DAYS: intWithDefault(7, 1, 365),
+    DDE_SETTLE_MINUTES: intWithDefault(5, 0, 1440),
+    DDE_DELIVERY_MAX_ATTEMPTS: intWithDefault(5, 1, 50),
+    DDE_SIGNED_URL_TTL_SECONDS: intWithDefault(900, 10, 86400),
+    DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('true')),
+  })
+  .superRefine((v, ctx) => {
+    const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];
+    if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together' });
+    }
+  });
+
+export type Env = {
+  nodeEnv: 'development' | 'production' | 'test';
+  databaseUrl: string | undefined;
+  embedded: boolean;
+  port: number;
+  dataDir: string;
+  nextAuthUrl: string;
+  nextAuthSecret: string;
+  encryptionKey: Buffer;
+  smtpUrl: string | undefined;
+  smtpFrom: string;
+  oidc: { issuer: string; clientId: string; clientSecret: string; name: string } | undefined;
+  egressInfo: string | undefined;
+  logLevel: string;
+  retentionDays: number;
+  settleMinutes: number;
+  deliveryMaxAttempts: number;
+  signedUrlTtlSeconds: number;
+  demo: boolean;
+  /** Password of the embedded PostgreSQL superuser (embedded default only). */
+  embeddedPgPassword: string;
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function decodeKey(value: string): Buffer | null {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  const b = Buffer.from(value, 'base64');
+  return b.length === 32 ? b : null;
+}
+
+type StoredSecrets = { NEXTAUTH_SECRET: string; DDE_ENCRYPTION_KEY: string; PG_PASSWORD: string };
+
+/** Reads the generated secrets of a data dir, creating them (mode 600) on first use. */
+export function loadOrCreateSecrets(dataDir: string): StoredSecrets {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>;
+    if (parsed.NEXTAUTH_SECRET && parsed.DDE_ENCRYPTION_KEY && parsed.PG_PASSWORD) return parsed as StoredSecrets;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secrets: StoredSecrets = {
+    NEXTAUTH_SECRET: randomBytes(32).toString('base64url'),
+    DDE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    PG_PASSWORD: randomBytes(18).toString('base64url'),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secrets;
+}
+
+/** Parses a set of variables; throws ConfigError naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${String(i.path[0] ?? 'configuration')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const v = result.data;
+  const dataDir = path.resolve(v.DDE_DATA_DIR);
+  const embedded = !v.DATABASE_URL;
+  let nextAuthSecret = v.NEXTAUTH_SECRET;
+  let keyText = v.DDE_ENCRYPTION_KEY;
+  let pgPassword = source.DDE_EMBEDDED_PG_PASSWORD ?? '';
+  const needStored = embedded || source.DDE_SECRETS_FROM_DATA_DIR === 'true';
+  if (needStored && (!nextAuthSecret || !keyText || !pgPassword)) {
+    const stored = loadOrCreateSecrets(dataDir);
+    nextAuthSecret ??= stored.NEXTAUTH_SECRET;
+    keyText ??= stored.DDE_ENCRYPTION_KEY;
+    pgPassword ||= stored.PG_PASSWORD;
+  }
+  const missing = [!nextAuthSecret && 'NEXTAUTH_SECRET', !keyText && 'DDE_ENCRYPTION_KEY'].filter(Boolean);
+  if (missing.length) {
+    throw new ConfigError(`Invalid configuration:\n  ${missing.map((m) => `${m}: is required when DATABASE_URL is set`).join('\n  ')}`);
+  }
+  return {
+    nodeEnv: v.NODE_ENV,
+    databaseUrl: v.DATABASE_URL,
+    embedded,
+    port: v.PORT,
+    dataDir,
+    nextAuthUrl: v.NEXTAUTH_URL ?? `http://localhost:${v.PORT}`,
+    nextAuthSecret: nextAuthSecret!,
+    encryptionKey: decodeKey(keyText!)!,
+    smtpUrl: v.SMTP_URL,
+    smtpFrom: v.SMTP_FROM,
+    oidc:
+      v.OIDC_ISSUER && v.OIDC_CLIENT_ID && v.OIDC_CLIENT_SECRET
+        ? { issuer: v.OIDC_ISSUER, clientId: v.OIDC_CLIENT_ID, clientSecret: v.OIDC_CLIENT_SECRET, name: v.OIDC_NAME }
+        : undefined,
+    egressInfo: v.DDE_EGRESS_INFO,
+    logLevel: v.LOG_LEVEL,
+    retentionDays: v.DDE_RETENTION_DAYS,
+    settleMinutes: v.DDE_SETTLE_MINUTES,
+    deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
+    signedUrlTtlSeconds: v.DDE_SIGNED_URL_TTL_SECONDS,
+    demo: v.DDE_DEMO === 'true',
+    embeddedPgPassword: pgPassword,
+  };
+}
+
+let cached: Env | undefined;
+
+/** The process configuration, parsed once. */
+export function env(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+/** Tests and the supervisor change variables and re-read them. */
+export function resetEnv(overrides?: Record<string, string | undefined>): void {
+  if (overrides) for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  cached = undefined;
+}
+
+/** Passes the resolved configuration on to a child process (web, jobs). */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}
+
+/** Build-time information (never secret). */
+export const buildInfo = { version: process.env.npm_package_version ?? '0.1.0' };

@@ -1,0 +1,50 @@
+// One error type for the whole product. Codes map to HTTP statuses in one place; every error
+// response has the same JSON shape: { error: { code, message, details? }, request_id }.
+import { ZodError } from 'zod';
+
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  gone: 410,
+  payload_too_large: 413,
+  validation_failed: 422,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  constructor(
+    public readonly code: ErrorCode,
+    message: string,
+    public readonly details?: unknown,
+    /** Extra response headers (e.g. Retry-After on 429). */
+    public readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** zod failures as a 422 that names each field. */
+export function validationError(err: ZodError, what = 'request'): AppError {
+  const fields = err.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+  const first = fields[0];
+  const summary = first ? `${first.path}: ${first.message}` : 'invalid input';
+  return new AppError('validation_failed', `Invalid ${what}: ${summary}`, { fields });
+}
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof ZodError) return validationError(err);
+  return new AppError('internal', 'Something went wrong on our side. The request id identifies it in our logs.');
+}
