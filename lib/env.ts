@@ -55,6 +55,8 @@ const schema = z
     DDE_DELIVERY_MAX_ATTEMPTS: intWithDefault(5, 1, 50),
     DDE_SIGNED_URL_TTL_SECONDS: intWithDefault(900, 10, 86400),
     DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('true')),
+    DDE_INITIAL_ADMIN_EMAIL: z.preprocess(emptyToUndefined, z.email().default('admin@dde.local')),
+    DDE_INITIAL_ADMIN_PASSWORD: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
   })
   .superRefine((v, ctx) => {
     const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];
@@ -82,6 +84,8 @@ export type Env = {
   deliveryMaxAttempts: number;
   signedUrlTtlSeconds: number;
   demo: boolean;
+  /** The first Firstup Super Admin, created on the first start. Its password is generated unless set. */
+  initialAdmin: { email: string; password: string | undefined };
   /** Password of the embedded PostgreSQL superuser (embedded default only). */
   embeddedPgPassword: string;
 };
@@ -165,6 +169,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
     signedUrlTtlSeconds: v.DDE_SIGNED_URL_TTL_SECONDS,
     demo: v.DDE_DEMO === 'true',
+    initialAdmin: { email: v.DDE_INITIAL_ADMIN_EMAIL, password: v.DDE_INITIAL_ADMIN_PASSWORD },
     embeddedPgPassword: pgPassword,
   };
 }
