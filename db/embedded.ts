@@ -12,6 +12,12 @@ import postgres from 'postgres';
 
 const run = promisify(execFile);
 
+/** The server's environment: ours, with a fixed C locale for predictable messages and sorting. */
+function serverEnv(): NodeJS.ProcessEnv {
+  // eslint-disable-next-line no-restricted-properties -- passing the environment on, not reading configuration
+  return { ...process.env, LC_ALL: 'C' };
+}
+
 type Binaries = { postgres: string; initdb: string; pg_ctl: string };
 
 async function binaries(): Promise<Binaries> {
@@ -143,7 +149,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
       await run(bin.initdb, [
         `--pgdata=${dir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`,
         '--encoding=UTF8', '--locale=C', ...(opts.ephemeral ? ['--no-sync'] : []),
-      ], { ...(owner ?? {}), env: { ...process.env, LC_ALL: 'C' } });
+      ], { ...(owner ?? {}), env: serverEnv() });
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`Could not initialise PostgreSQL in ${dir}: ${(err as { stderr?: string }).stderr ?? String(err)}`);
@@ -164,7 +170,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     ...(owner ?? {}),
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, LC_ALL: 'C' },
+    env: serverEnv(),
   });
   closeSync(log);
   const url = urlFor(opts.password, port);

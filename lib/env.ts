@@ -54,7 +54,7 @@ const schema = z
     DDE_SETTLE_MINUTES: intWithDefault(5, 0, 1440),
     DDE_DELIVERY_MAX_ATTEMPTS: intWithDefault(5, 1, 50),
     DDE_SIGNED_URL_TTL_SECONDS: intWithDefault(900, 10, 86400),
-    DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('true')),
+    DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
     DDE_INITIAL_ADMIN_EMAIL: z.preprocess(emptyToUndefined, z.email().default('admin@dde.local')),
     DDE_INITIAL_ADMIN_PASSWORD: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
   })
@@ -168,7 +168,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     settleMinutes: v.DDE_SETTLE_MINUTES,
     deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
     signedUrlTtlSeconds: v.DDE_SIGNED_URL_TTL_SECONDS,
-    demo: v.DDE_DEMO === 'true',
+    demo: v.DDE_DEMO ? v.DDE_DEMO === 'true' : embedded,
     initialAdmin: { email: v.DDE_INITIAL_ADMIN_EMAIL, password: v.DDE_INITIAL_ADMIN_PASSWORD },
     embeddedPgPassword: pgPassword,
   };

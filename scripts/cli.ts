@@ -52,7 +52,10 @@ main().then(
       console.error(`dde: ${err.message}`);
       process.exit(2);
     }
-    console.error(`dde: ${(err as Error).message ?? String(err)}`);
+    // Database errors wrap the failing statement: print the cause, not the SQL.
+    const e = err as Error & { cause?: Error };
+    const message = e.cause?.message ?? e.message ?? String(err);
+    console.error(`dde: ${message.length > 500 ? message.slice(0, 500) + '…' : message}`);
     process.exit(1);
   },
 );

@@ -1,0 +1,177 @@
+// `npm start`: the single-machine supervisor. Embedded PostgreSQL when DATABASE_URL is unset →
+// migrations → demo data on the first run → `next build` when no build exists → web + jobs as
+// child processes → the URL and how to sign in. Ctrl-C / SIGTERM stops web and jobs first, then
+// PostgreSQL, leaving no process behind; the next start reuses the data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createDb, type Database } from '@/db/client';
+import { startEmbedded, type EmbeddedServer } from '@/db/embedded';
+import { migrateDatabase } from '@/db/migrate';
+import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
+import { ConfigError, env, type Env } from '@/lib/env';
+import { setUpDemo, startDemoTrickle } from './demo';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+function say(line: string) {
+  process.stdout.write(`[dde] ${line}\n`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`[dde] ${message}\n`);
+  process.exit(1);
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+async function checkReachable(url: string): Promise<void> {
+  const probe = createDb(url, { max: 1 });
+  try {
+    await Promise.race([
+      probe.sql`select 1`,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000)),
+    ]);
+  } catch (err) {
+    fail(`Cannot reach the database at ${redact(url)}: ${(err as Error).message}. Check DATABASE_URL.`);
+  } finally {
+    await probe.sql.end({ timeout: 1 }).catch(() => undefined);
+  }
+}
+
+/** Runs a child with its output prefixed, so web and jobs lines stay apart in one terminal. */
+function launch(name: string, args: string[], childEnv: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+  }
+  return child;
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function waitForHealth(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error('the web server exited during start-up');
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/health`, { signal: AbortSignal.timeout(3000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 400));
+  }
+  throw new Error(`the web server did not answer /api/health within ${timeoutMs / 1000} s`);
+}
+
+async function build(childEnv: NodeJS.ProcessEnv): Promise<void> {
+  say('No production build found: running `next build` (first start only, a minute or two)…');
+  const child = launch('build', [require.resolve('next/dist/bin/next'), 'build'], childEnv);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) fail('`next build` failed; see the output above.');
+}
+
+async function main() {
+  let e: Env;
+  try {
+    e = env();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+
+  let server: EmbeddedServer | undefined;
+  let url = e.databaseUrl;
+  if (!url) {
+    say(`Starting embedded PostgreSQL (data in ${path.relative(root, path.join(e.dataDir, 'postgres')) || e.dataDir})…`);
+    try {
+      server = await startEmbedded({ dir: path.join(e.dataDir, 'postgres'), password: e.embeddedPgPassword });
+    } catch (err) {
+      fail(`Embedded PostgreSQL failed to start: ${(err as Error).message}`);
+    }
+    url = server.url();
+    say(server.owned ? `PostgreSQL is running on 127.0.0.1:${server.port}.` : `Reusing the embedded PostgreSQL already running on 127.0.0.1:${server.port}.`);
+  } else {
+    await checkReachable(url);
+  }
+  await migrateDatabase(url);
+  say('Database migrations applied.');
+
+  const database: Database = createDb(url, { max: 3 });
+  if (e.demo) await setUpDemo(database, say);
+  const admin = await ensureInitialAdmin(database);
+
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    DATABASE_URL: url,
+    NEXTAUTH_SECRET: e.nextAuthSecret,
+    NEXTAUTH_URL: e.nextAuthUrl,
+    DDE_ENCRYPTION_KEY: e.encryptionKey.toString('hex'),
+    DDE_DATA_DIR: e.dataDir,
+    PORT: String(e.port),
+  };
+  if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) await build(childEnv);
+
+  const web = launch('web', [require.resolve('next/dist/bin/next'), 'start', '-p', String(e.port)], childEnv);
+  const jobs = launch('jobs', ['--import', 'tsx', path.join(root, 'jobs', 'index.ts')], childEnv);
+  const stopTrickle = e.demo ? startDemoTrickle(database) : () => undefined;
+
+  let stopping = false;
+  const shutdown = async (code: number, reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`Stopping (${reason})…`);
+    stopTrickle();
+    for (const c of [web, jobs]) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all([waitForExit(web, 30_000), waitForExit(jobs, 30_000)]);
+    await database.sql.end({ timeout: 5 }).catch(() => undefined);
+    if (server?.owned) await server.stop();
+    say('Stopped.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
+  process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+  for (const [name, c] of [['web', web], ['jobs', jobs]] as const) {
+    c.once('exit', (code, signal) => {
+      if (!stopping) void shutdown(1, `${name} exited with ${signal ?? `code ${code}`}`);
+    });
+  }
+
+  try {
+    await waitForHealth(e.port, web, 120_000);
+  } catch (err) {
+    await shutdown(1, (err as Error).message);
+    return;
+  }
+  say(`DDE is ready at http://localhost:${e.port}`);
+  if (admin) {
+    say(admin.generated
+      ? `Sign in as ${admin.email} with this one-time password (shown once, you will be asked to change it): ${admin.password}`
+      : `Sign in as ${admin.email} with the password from DDE_INITIAL_ADMIN_PASSWORD.`);
+  } else {
+    say('Sign in with your account. Create more with `npx dde users create --help`.');
+  }
+}
+
+main().catch((err: Error) => fail(`start failed: ${err.message}`));
