@@ -20,6 +20,11 @@ export function createDb(url: string, options: { max?: number } = {}) {
   return { sql, db };
 }
 
+/**
+ * `db` is drizzle; `sql` is the raw postgres.js client for COPY and hand-written queries.
+ * Note: drizzle installs raw-string parsers for date/time types on this client, so timestamps
+ * from `sql` queries arrive as strings ('2026-11-28 08:00:00+00'); wrap them in new Date().
+ */
 export type Database = ReturnType<typeof createDb>;
 export type Db = Database['db'];
 export type Sql = Database['sql'];
