@@ -1,0 +1,219 @@
+// Connection lifecycle rules (ARCHITECTURE.md › Lifecycles):
+//   active ⇄ pausing → paused → active (resume); any → stopped → active (start); ended after the end date;
+//   deleted connections keep their history.
+// Every change is written to the Activity Log with who and when. Transitions lock the row, so two
+// admins clicking at once cannot interleave.
+import { randomUUID } from 'node:crypto';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Database, Db } from '@/db/client';
+import { recordAudit } from '@/db/queries/audit';
+import { connections, exportRuns, type Connection, type ConnectionStatus } from '@/db/schema';
+import type { Actor } from '@/lib/auth/actor';
+import { now } from '@/lib/clock';
+import { encryptSecret } from '@/lib/crypto';
+import { AppError } from '@/lib/http/errors';
+import type { CreateConnectionInput, EditConnectionInput } from './schemas';
+
+/** What admins and API responses may see of a connection: never the secret. */
+export type ConnectionView = Omit<Connection, 'secretCiphertext'> & { hasSecret: boolean };
+
+export function viewConnection(c: Connection): ConnectionView {
+  const { secretCiphertext, ...rest } = c;
+  return { ...rest, hasSecret: Boolean(secretCiphertext) };
+}
+
+function auditable(c: Connection) {
+  const { secretCiphertext: _s, plannedThrough: _p, updatedAt: _u, ...rest } = c;
+  return rest;
+}
+
+function actorIds(actor: Actor) {
+  return { actorId: actor.accountId, actorLabel: actor.label };
+}
+
+/** A start date may lie a little in the past (the planner catches up); older data is a historical request. */
+export const MAX_START_DATE_AGE_DAYS = 31;
+
+function checkStartDate(start: Date) {
+  const oldest = now().getTime() - MAX_START_DATE_AGE_DAYS * 86_400_000;
+  if (start.getTime() < oldest) {
+    throw new AppError('validation_failed', `The start date can be at most ${MAX_START_DATE_AGE_DAYS} days in the past. For older data, submit a historical data request.`, {
+      fields: [{ path: 'start_date', message: `At most ${MAX_START_DATE_AGE_DAYS} days in the past.` }],
+    });
+  }
+}
+
+export type SftpCheck = (input: Extract<CreateConnectionInput, { kind: 'sftp' }>) => Promise<void>;
+
+/**
+ * Creates a connection. An SFTP connection is saved only after `checkSftp` (the set-up test, with
+ * the confirmed host key pinned) passes; its secret is encrypted with the new connection's id.
+ */
+export async function createConnection(
+  database: Database,
+  actor: Actor,
+  programId: number,
+  input: CreateConnectionInput,
+  checkSftp?: SftpCheck,
+): Promise<Connection> {
+  checkStartDate(input.start_date);
+  const id = randomUUID();
+  const base = {
+    id,
+    programId,
+    kind: input.kind,
+    name: input.name ?? null,
+    status: 'active' as const,
+    frequency: input.frequency,
+    startDate: input.start_date,
+    endDate: input.end_date ?? null,
+    contactEmails: input.contact_emails,
+    format: input.format,
+    createdBy: actor.accountId,
+  };
+  let values: typeof connections.$inferInsert = base;
+  if (input.kind === 'sftp') {
+    if (!checkSftp) throw new Error('createConnection: an SFTP connection needs its set-up check');
+    await checkSftp(input);
+    values = {
+      ...base,
+      sftpHost: input.host,
+      sftpPort: input.port,
+      sftpFolder: input.folder,
+      sftpUsername: input.username,
+      authMethod: input.auth.method,
+      secretCiphertext: encryptSecret(input.auth, id),
+      hostKeyFingerprint: input.host_key_fingerprint,
+      lastTestedAt: now(),
+    };
+  }
+  return database.db.transaction(async (tx) => {
+    const [created] = await tx.insert(connections).values(values).returning();
+    await recordAudit(tx as unknown as Db, {
+      programId,
+      ...actorIds(actor),
+      action: 'connection.created',
+      targetType: 'connection',
+      targetId: id,
+      after: auditable(created),
+    });
+    return created;
+  });
+}
+
+type Change = { status?: ConnectionStatus; pauseMode?: 'after_transfer' | 'immediately' | null; deletedAt?: Date; frequency?: Connection['frequency']; startDate?: Date; contactEmails?: string[]; name?: string | null };
+
+async function transition(
+  database: Database,
+  actor: Actor,
+  programId: number,
+  id: string,
+  action: string,
+  decide: (c: Connection, inFlight: number) => Change,
+  details?: unknown,
+): Promise<Connection> {
+  return database.db.transaction(async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(connections)
+      .where(and(eq(connections.programId, programId), eq(connections.id, id), isNull(connections.deletedAt)))
+      .for('update');
+    if (!current) throw new AppError('not_found', 'Connection not found.');
+    const [{ n }] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(exportRuns)
+      .where(and(eq(exportRuns.connectionId, id), inArray(exportRuns.status, ['generating', 'delivering'])));
+    const change = decide(current, n);
+    const [updated] = await tx.update(connections).set({ ...change, updatedAt: now() }).where(eq(connections.id, id)).returning();
+    await recordAudit(tx as unknown as Db, {
+      programId,
+      ...actorIds(actor),
+      action,
+      targetType: 'connection',
+      targetId: id,
+      before: auditable(current),
+      after: auditable(updated),
+      details,
+    });
+    return updated;
+  });
+}
+
+const conflict = (message: string) => new AppError('conflict', message);
+
+/**
+ * Pause. After transfer: work already running finishes, nothing new starts ("pausing" until it has).
+ * Immediately: running exports and uploads are aborted within seconds and their runs go back to the
+ * ledger; every window missed while paused is exported after resume.
+ */
+export function pauseConnection(database: Database, actor: Actor, programId: number, id: string, mode: 'after_transfer' | 'immediately') {
+  return transition(database, actor, programId, id, `connection.paused_${mode}`, (c, inFlight) => {
+    if (c.status === 'paused') throw conflict('The connection is already paused.');
+    if (c.status === 'stopped') throw conflict('The connection is stopped; start it instead of pausing it.');
+    if (c.status === 'ended') throw conflict('The connection has ended (its end date has passed).');
+    if (c.status === 'pausing' && mode === 'after_transfer') throw conflict('The connection is already pausing after the current transfer.');
+    if (mode === 'immediately') return { status: 'paused', pauseMode: 'immediately' };
+    return { status: inFlight > 0 ? 'pausing' : 'paused', pauseMode: 'after_transfer' };
+  }, { mode });
+}
+
+/** Resume: the planner then exports every window missed while paused. */
+export function resumeConnection(database: Database, actor: Actor, programId: number, id: string) {
+  return transition(database, actor, programId, id, 'connection.resumed', (c) => {
+    if (c.status !== 'paused' && c.status !== 'pausing') throw conflict(`Only a paused connection can be resumed; this one is ${c.status}.`);
+    return { status: 'active', pauseMode: null };
+  });
+}
+
+/** Stop: nothing new starts (running work finishes); while stopped, the schedule and contacts can be edited. */
+export function stopConnection(database: Database, actor: Actor, programId: number, id: string) {
+  return transition(database, actor, programId, id, 'connection.stopped', (c) => {
+    if (c.status === 'stopped') throw conflict('The connection is already stopped.');
+    return { status: 'stopped', pauseMode: null };
+  });
+}
+
+export function startConnection(database: Database, actor: Actor, programId: number, id: string) {
+  return transition(database, actor, programId, id, 'connection.started', (c) => {
+    if (c.status !== 'stopped') throw conflict(`Only a stopped connection can be started; this one is ${c.status}.`);
+    if (c.endDate && c.endDate.getTime() <= now().getTime()) throw conflict('The end date has passed; create a new connection instead.');
+    return { status: 'active' };
+  });
+}
+
+/** Only frequency, start date and contact emails (and the display name) change, and only while stopped. */
+export function editConnection(database: Database, actor: Actor, programId: number, id: string, input: EditConnectionInput) {
+  if (input.start_date) checkStartDate(input.start_date);
+  return transition(database, actor, programId, id, 'connection.edited', (c) => {
+    if (c.status !== 'stopped') throw conflict('Stop the connection before editing it; frequency, start date and contact emails can change only while it is stopped.');
+    const change: Change = {};
+    if (input.frequency) change.frequency = input.frequency;
+    if (input.start_date) {
+      if (c.endDate && input.start_date.getTime() >= c.endDate.getTime()) {
+        throw new AppError('validation_failed', 'The start date must be before the end date.', { fields: [{ path: 'start_date', message: 'Must be before the end date.' }] });
+      }
+      change.startDate = input.start_date;
+    }
+    if (input.contact_emails) change.contactEmails = input.contact_emails;
+    if (input.name !== undefined) change.name = input.name || null;
+    return change;
+  });
+}
+
+/** Delete: the connection disappears from the list and stops for good; its history is kept. */
+export function deleteConnection(database: Database, actor: Actor, programId: number, id: string) {
+  return transition(database, actor, programId, id, 'connection.deleted', () => ({ status: 'stopped', pauseMode: null, deletedAt: now() }));
+}
+
+/** A pausing connection whose last in-flight run has finished becomes paused (called by the worker). */
+export async function settlePausing(db: Db, connectionId: string): Promise<void> {
+  await db.execute(sql`
+    update connections set status = 'paused', updated_at = now()
+    where id = ${connectionId} and status = 'pausing'
+      and not exists (select 1 from export_runs where connection_id = ${connectionId} and status in ('generating', 'delivering'))`);
+}
+
+/** Whether new work may start for this connection now. */
+export function acceptsNewWork(c: Pick<Connection, 'status' | 'deletedAt'>): boolean {
+  return c.status === 'active' && !c.deletedAt;
+}
