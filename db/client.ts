@@ -24,6 +24,7 @@ export function createDb(url: string, options: { max?: number } = {}) {
  * `db` is drizzle; `sql` is the raw postgres.js client for COPY and hand-written queries.
  * Note: drizzle installs raw-string parsers for date/time types on this client, so timestamps
  * from `sql` queries arrive as strings ('2026-11-28 08:00:00+00'); wrap them in new Date().
+ * Likewise pass instants to `sql` as ISO strings (`d.toISOString()`), not Date objects.
  */
 export type Database = ReturnType<typeof createDb>;
 export type Db = Database['db'];
