@@ -29,6 +29,10 @@ export function createDb(url: string, options: { max?: number } = {}) {
 export type Database = ReturnType<typeof createDb>;
 export type Db = Database['db'];
 export type Sql = Database['sql'];
+/** A transaction handle (what `db.transaction(async (tx) => …)` passes). */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** Queries accept the pool or a transaction. */
+export type DbOrTx = Db | Tx;
 
 export class DatabaseNotConfiguredError extends Error {}
 

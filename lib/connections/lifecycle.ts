@@ -89,7 +89,7 @@ export async function createConnection(
   }
   return database.db.transaction(async (tx) => {
     const [created] = await tx.insert(connections).values(values).returning();
-    await recordAudit(tx as unknown as Db, {
+    await recordAudit(tx, {
       programId,
       ...actorIds(actor),
       action: 'connection.created',
@@ -125,7 +125,7 @@ async function transition(
       .where(and(eq(exportRuns.connectionId, id), inArray(exportRuns.status, ['generating', 'delivering'])));
     const change = decide(current, n);
     const [updated] = await tx.update(connections).set({ ...change, updatedAt: now() }).where(eq(connections.id, id)).returning();
-    await recordAudit(tx as unknown as Db, {
+    await recordAudit(tx, {
       programId,
       ...actorIds(actor),
       action,
