@@ -1,0 +1,9 @@
+// Secret encryption at rest (see secrets.ts).
+export {
+  connectionSecretSchema,
+  decryptSecret,
+  encryptSecret,
+  SecretDecryptionError,
+  type ConnectionSecret,
+  type SecretErrorReason,
+} from './secrets';
