@@ -1,0 +1,83 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connections, exportRuns, historicalRequests, programs } from '@/db/schema';
+import type { UserActor } from '@/lib/auth/actor';
+import { resetClock, setClock } from '@/lib/clock';
+import {
+  cancelHistoricalRequest, createHistoricalRequest, createHistoricalRequestSchema, planHistoricalRequest, refreshHistoricalProgress,
+} from '@/lib/historical';
+import { AppError } from '@/lib/http/errors';
+import { createTestDatabase, type TestDatabase } from './helpers/db';
+
+let t: TestDatabase;
+let connectionId: string;
+const admin: UserActor = {
+  kind: 'user', accountId: null as unknown as string, email: 'ops@firstup.example', name: null, role: 'firstup_super_admin',
+  mustChangePassword: false, programs: 'all', label: 'ops@firstup.example',
+};
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await t.db.insert(programs).values({ id: 5, name: 'Five' });
+  const [c] = await t.db.insert(connections).values({ programId: 5, kind: 'api', frequency: 'daily', startDate: new Date('2026-11-01T00:00:00Z') }).returning();
+  connectionId = c.id;
+  setClock(new Date('2026-11-28T10:00:00Z'));
+});
+afterEach(() => setClock(new Date('2026-11-28T10:00:00Z')));
+afterAll(async () => {
+  resetClock();
+  await t?.drop();
+});
+
+const input = (v: unknown) => createHistoricalRequestSchema.parse(v);
+
+describe('historical data requests', () => {
+  it('refuses a range reaching back more than 24 months, naming the limit and the earliest start', async () => {
+    const err = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2024-11-01' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).status).toBe(422);
+    expect((err as AppError).message).toBe('Historical data requests reach back at most 24 months: the earliest start is 2024-11-28.');
+    expect(await t.db.select().from(historicalRequests)).toHaveLength(0);
+  });
+
+  it('splits the range up to the connection’s start date into monthly chunks of export type historical', async () => {
+    const r = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-08-15' }));
+    expect(r.chunksTotal).toBe(3);
+    const ids = await planHistoricalRequest(t, r.id);
+    expect(ids).toHaveLength(3);
+    const runs = await t.db.select().from(exportRuns).where(eq(exportRuns.historicalRequestId, r.id)).orderBy(exportRuns.windowStart);
+    expect(runs.map((x) => [x.exportType, x.windowStart.toISOString().slice(0, 10), x.windowEnd.toISOString().slice(0, 10)])).toEqual([
+      ['historical', '2026-08-15', '2026-09-01'],
+      ['historical', '2026-09-01', '2026-10-01'],
+      ['historical', '2026-10-01', '2026-11-01'],
+    ]);
+    // Planning again changes nothing.
+    await planHistoricalRequest(t, r.id);
+    expect(await t.db.select().from(exportRuns).where(eq(exportRuns.historicalRequestId, r.id))).toHaveLength(3);
+
+    await t.db.update(exportRuns).set({ status: 'available', rowsTotal: 100 }).where(eq(exportRuns.id, ids[0]));
+    await refreshHistoricalProgress(t.db, r.id);
+    let [p] = await t.db.select().from(historicalRequests).where(eq(historicalRequests.id, r.id));
+    expect([p.status, p.chunksDone, p.chunksTotal, p.rowsExported]).toEqual(['running', 1, 3, 100]);
+    await t.db.update(exportRuns).set({ status: 'empty' }).where(eq(exportRuns.historicalRequestId, r.id));
+    await refreshHistoricalProgress(t.db, r.id);
+    [p] = await t.db.select().from(historicalRequests).where(eq(historicalRequests.id, r.id));
+    expect([p.status, p.chunksDone]).toEqual(['completed', 3]);
+  });
+
+  it('cancels a request: chunks not yet started are cancelled and it cannot be cancelled twice', async () => {
+    const r = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2025-01-01', to: '2025-04-01' }));
+    await planHistoricalRequest(t, r.id);
+    const cancelled = await cancelHistoricalRequest(t, admin, 5, r.id);
+    expect(cancelled.status).toBe('cancelled');
+    const runs = await t.db.select().from(exportRuns).where(eq(exportRuns.historicalRequestId, r.id));
+    expect(runs.map((x) => x.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    await expect(cancelHistoricalRequest(t, admin, 5, r.id)).rejects.toThrow(/already been cancelled/);
+    await expect(cancelHistoricalRequest(t, admin, 6, r.id)).rejects.toThrow(/not found/);
+  });
+
+  it('refuses an end in the future or before the start', async () => {
+    await expect(createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-01-01', to: '2026-12-31' }))).rejects.toThrow(/cannot be in the future/);
+    await expect(createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-03-01', to: '2026-02-01' }))).rejects.toThrow(/start must be before the end/);
+  });
+});
