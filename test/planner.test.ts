@@ -12,7 +12,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.drop());
 
-const H = 3_600_000;
 const settleMs = 5 * 60_000;
 
 async function connection(values: Partial<typeof connections.$inferInsert>) {
