@@ -1,5 +1,5 @@
 // The Activity Log: who changed what, when. Written in the same transaction as the change.
-import type { DbOrTx } from './auth';
+import type { DbOrTx } from '@/db/client';
 import { auditLog, type AuditEntry } from '@/db/schema';
 
 export type NewAuditEntry = {

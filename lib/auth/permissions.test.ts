@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { Actor, TokenActor, UserActor } from './actor';
+import { canSeeProgram, requireProgram, resolveProgramId } from './actor';
+import { AppError } from '@/lib/http/errors';
+import { can, hasScope, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS } from './permissions';
+
+const user = (role: UserActor['role'], programs: UserActor['programs'] = 'all'): UserActor => ({
+  kind: 'user', accountId: '00000000-0000-0000-0000-000000000001', email: 'a@example.com', name: null, role, mustChangePassword: false, programs, label: 'a@example.com',
+});
+const token = (scopes: TokenActor['scopes'], role: TokenActor['role'], programs: TokenActor['programs'] = [1]): TokenActor => ({
+  kind: 'token', tokenId: 't', tokenKind: role ? 'personal' : 'client', scopes, accountId: role ? 'a' : null, role, apiClientId: role ? null : 'c', programs, label: 'token',
+});
+
+describe('the permission table', () => {
+  it('lets a Firstup Super Admin do everything', () => {
+    for (const p of PERMISSIONS) expect(can(user('firstup_super_admin'), p)).toBe(true);
+  });
+
+  it('gives a Brand Super Admin read-only access: no write, retry, historical or API-access permission', () => {
+    const brand = user('brand_super_admin', [7]);
+    expect(permissionsOf(brand).sort()).toEqual(['activity_log.read', 'connections.read', 'exports.download']);
+    for (const p of ['connections.write', 'deliveries.retry', 'historical.write', 'api_access.manage'] as const) expect(can(brand, p)).toBe(false);
+  });
+
+  it('names every permission in exactly the roles that hold it, and nothing unknown', () => {
+    for (const perms of Object.values(ROLE_PERMISSIONS)) for (const p of perms) expect(PERMISSIONS).toContain(p);
+  });
+
+  it('lets a data_exports.read token read exports and nothing else', () => {
+    const t = token(['data_exports.read'], null);
+    expect(permissionsOf(t).sort()).toEqual(['connections.read', 'exports.download']);
+  });
+
+  it('lets a data_exports.manage token use the management API, but never manage API access', () => {
+    const t = token(['data_exports.manage'], 'firstup_super_admin', 'all');
+    expect(can(t, 'connections.write')).toBe(true);
+    expect(can(t, 'deliveries.retry')).toBe(true);
+    expect(can(t, 'api_access.manage')).toBe(false);
+  });
+
+  it("caps a personal token at its owner's role: a Brand Super Admin's manage token still cannot write", () => {
+    const t = token(['data_exports.manage'], 'brand_super_admin', [1]);
+    expect(can(t, 'connections.read')).toBe(true);
+    expect(can(t, 'connections.write')).toBe(false);
+  });
+
+  it('treats data_exports.manage as including data_exports.read, not the reverse', () => {
+    expect(hasScope(['data_exports.manage'], 'data_exports.read')).toBe(true);
+    expect(hasScope(['data_exports.read'], 'data_exports.manage')).toBe(false);
+    expect(hasScope([], 'data_exports.read')).toBe(false);
+  });
+});
+
+describe('program scope', () => {
+  it('answers 404, not 403, for a program the actor cannot see', () => {
+    const brand: Actor = user('brand_super_admin', [7]);
+    expect(canSeeProgram(brand, 7)).toBe(true);
+    expect(() => requireProgram(brand, 8)).toThrowError(AppError);
+    try {
+      requireProgram(brand, 8);
+    } catch (err) {
+      expect((err as AppError).status).toBe(404);
+    }
+  });
+
+  it('lets a Firstup Super Admin see every program', () => {
+    expect(() => requireProgram(user('firstup_super_admin'), 123)).not.toThrow();
+  });
+
+  it("defaults to the actor's only program, and asks which when there are several", () => {
+    expect(resolveProgramId(token(['data_exports.read'], null, [42]), undefined)).toBe(42);
+    expect(() => resolveProgramId(user('brand_super_admin', [1, 2]), undefined)).toThrowError(/program_id is required/);
+    expect(() => resolveProgramId(token(['data_exports.read'], null, [42]), 43)).toThrowError(/not found/);
+  });
+});

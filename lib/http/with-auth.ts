@@ -1,0 +1,203 @@
+// The one gate every route handler goes through: request id, authentication (session cookie or
+// bearer token), permission and scope checks, and the mapping of thrown errors to the one JSON
+// error shape { error: { code, message, details? }, request_id }.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DatabaseNotConfiguredError, getDatabase, type Database, type Db } from '@/db/client';
+import type { Scope } from '@/db/schema/auth';
+import type { Actor } from '@/lib/auth/actor';
+import { can, hasScope, ROLE_LABELS, type Permission } from '@/lib/auth/permissions';
+import { actorFromSessionCookie } from '@/lib/auth/session';
+import { bearerFrom, resolveBearerToken } from '@/lib/auth/tokens';
+import { env } from '@/lib/env';
+import { childLogger } from '@/lib/logger';
+import { AppError, toAppError } from './errors';
+
+export type RouteParams = Record<string, string | string[] | undefined>;
+/** What Next.js passes a route handler besides the request. */
+export type RouteContext<P extends RouteParams = RouteParams> = { params: Promise<P> };
+export type RouteHandler<P extends RouteParams = RouteParams> = (req: Request, ctx: RouteContext<P>) => Promise<Response>;
+
+export type RequestContext<P extends RouteParams = RouteParams> = {
+  requestId: string;
+  log: Logger;
+  params: P;
+  /** The database (pool and drizzle), resolved lazily so public routes work without one. */
+  database: () => Database;
+};
+export type AuthedContext<P extends RouteParams = RouteParams> = Omit<RequestContext<P>, 'database'> & {
+  actor: Actor;
+  /** drizzle over the process pool. */
+  db: Db;
+  database: Database;
+};
+
+export type AuthOptions = {
+  /** The permission the route needs (see lib/auth/permissions.ts). */
+  permission?: Permission;
+  /** The scope an API token needs; signed-in users are checked by permission only. */
+  scope?: Scope;
+  /** Refuse API tokens (routes that only make sense in the browser, like the program switcher). */
+  sessionOnly?: boolean;
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function requestIdFor(req: Request): string {
+  const incoming = req.headers.get('x-request-id');
+  return incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** The error response: the one JSON shape, with the request id in body and header. */
+export function errorResponse(err: AppError, requestId: string): Response {
+  const error: { code: string; message: string; details?: unknown } = { code: err.code, message: err.message };
+  if (err.details !== undefined) error.details = err.details;
+  return Response.json(
+    { error, request_id: requestId },
+    { status: err.status, headers: { 'x-request-id': requestId, 'cache-control': 'no-store', ...(err.headers ?? {}) } },
+  );
+}
+
+function withRequestId(res: Response, requestId: string): Response {
+  try {
+    res.headers.set('x-request-id', requestId);
+    return res;
+  } catch {
+    // Some responses have immutable headers (e.g. Response.redirect): copy them.
+    const copy = new Response(res.body, res);
+    copy.headers.set('x-request-id', requestId);
+    return copy;
+  }
+}
+
+function isDatabaseDown(err: unknown): boolean {
+  if (err instanceof DatabaseNotConfiguredError) return true;
+  const code = (err as { code?: unknown })?.code;
+  return code === 'ECONNREFUSED' || code === 'CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'CONNECTION_ENDED' || code === 'CONNECTION_DESTROYED' || code === '57P03';
+}
+
+/** Request id and error mapping, without authentication: for the few public routes (health, auth). */
+export function withRequest<P extends RouteParams = RouteParams>(
+  handler: (req: Request, ctx: RequestContext<P>) => Promise<Response>,
+): RouteHandler<P> {
+  return async (req, routeCtx) => {
+    const requestId = requestIdFor(req);
+    const started = performance.now();
+    const log = childLogger({ request_id: requestId, method: req.method, path: safePath(req) });
+    let res: Response;
+    try {
+      const params = ((await routeCtx?.params) ?? {}) as P;
+      res = withRequestId(await handler(req, { requestId, log, params, database: getDatabase }), requestId);
+    } catch (err) {
+      res = errorResponse(mapError(err, log), requestId);
+    }
+    log.debug({ status: res.status, ms: Math.round(performance.now() - started) }, 'request');
+    return res;
+  };
+}
+
+function mapError(err: unknown, log: Logger): AppError {
+  if (err instanceof AppError) return err;
+  if (isDatabaseDown(err)) {
+    log.error({ err: describe(err) }, 'database unavailable');
+    return new AppError('unavailable', 'The database is unavailable. Try again in a moment.', undefined, { 'retry-after': '5' });
+  }
+  const mapped = toAppError(err);
+  if (mapped.code === 'internal') log.error({ err: describe(err) }, 'unexpected error');
+  return mapped;
+}
+
+/** Message, class and stack; never the request body or headers (they may hold secrets). */
+function describe(err: unknown): Record<string, unknown> {
+  if (err instanceof Error) return { type: err.name, message: err.message, code: (err as { code?: unknown }).code, stack: err.stack };
+  return { value: String(err) };
+}
+
+function safePath(req: Request): string {
+  try {
+    return new URL(req.url).pathname;
+  } catch {
+    return '(unknown)';
+  }
+}
+
+function unauthorized(message: string, bearerError?: 'invalid_token'): AppError {
+  const challenge = bearerError ? `Bearer realm="dde", error="${bearerError}"` : 'Bearer realm="dde"';
+  return new AppError('unauthorized', message, undefined, { 'www-authenticate': challenge });
+}
+
+/** Cookie-authenticated writes must come from our own pages (SameSite covers browsers; this covers the rest). */
+function checkSameOrigin(req: Request): void {
+  if (SAFE_METHODS.has(req.method)) return;
+  const origin = req.headers.get('origin');
+  if (!origin || origin === 'null') return;
+  const allowed = new Set<string>();
+  try {
+    allowed.add(new URL(req.url).origin);
+  } catch {
+    /* no URL origin */
+  }
+  try {
+    allowed.add(new URL(env().nextAuthUrl).origin);
+  } catch {
+    /* no configured origin */
+  }
+  const host = req.headers.get('x-forwarded-host') ?? req.headers.get('host');
+  if (host) {
+    allowed.add(`http://${host}`);
+    allowed.add(`https://${host}`);
+  }
+  if (!allowed.has(origin)) throw new AppError('forbidden', 'Cross-site request refused.');
+}
+
+/** Resolves who is calling: a bearer token when an Authorization header is sent, else the session cookie. */
+export async function authenticate(req: Request, db: Db): Promise<Actor> {
+  const authorization = req.headers.get('authorization');
+  if (authorization) {
+    const token = bearerFrom(authorization);
+    if (!token) throw unauthorized('The Authorization header must be "Bearer <token>".', 'invalid_token');
+    const actor = await resolveBearerToken(db, token);
+    if (!actor) throw unauthorized('The API token is invalid, expired or revoked.', 'invalid_token');
+    return actor;
+  }
+  const actor = await actorFromSessionCookie(db, req.headers.get('cookie'));
+  if (!actor) throw unauthorized('Sign in, or send an API token as "Authorization: Bearer <token>".');
+  checkSameOrigin(req);
+  return actor;
+}
+
+/** Refuses an authenticated actor that may not use the route (403 with the reason). */
+export function authorize(actor: Actor, opts: AuthOptions): void {
+  if (actor.kind === 'token') {
+    if (opts.sessionOnly) throw new AppError('forbidden', 'This route is for signed-in users, not API tokens.');
+    if (opts.scope && !hasScope(actor.scopes, opts.scope)) {
+      throw new AppError('forbidden', `This API token lacks the ${opts.scope} scope.`);
+    }
+  }
+  if (opts.permission && !can(actor, opts.permission)) {
+    const who = actor.kind === 'user' ? `${ROLE_LABELS[actor.role]}s` : actor.role ? `API tokens of ${ROLE_LABELS[actor.role]}s` : 'This API token';
+    const readOnly = actor.kind === 'user' && actor.role === 'brand_super_admin' ? ' have read-only access and' : '';
+    throw new AppError('forbidden', `${who}${readOnly} cannot do this: it needs the ${opts.permission} permission.`, {
+      permission: opts.permission,
+    });
+  }
+}
+
+/**
+ * Wraps a route handler: `export const POST = withAuth(handler, { permission: 'connections.write' })`.
+ * 401 when nobody is signed in or the token is bad; 403 when the actor lacks the permission or scope.
+ * Programs are checked by the handler with requireProgram (404 for programs the actor cannot see).
+ */
+export function withAuth<P extends RouteParams = RouteParams>(
+  handler: (req: Request, ctx: AuthedContext<P>) => Promise<Response>,
+  opts: AuthOptions = {},
+): RouteHandler<P> {
+  return withRequest<P>(async (req, ctx) => {
+    const database = ctx.database();
+    const actor = await authenticate(req, database.db);
+    authorize(actor, opts);
+    const log = ctx.log.child({ actor: actor.kind === 'user' ? actor.accountId : `token:${actor.tokenId}` });
+    return handler(req, { ...ctx, log, actor, db: database.db, database });
+  });
+}

@@ -1,0 +1,122 @@
+// Sign-in with email and password, the first admin, and the health endpoint.
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GET as healthRoute } from '@/app/api/health/route';
+import { closeDatabase } from '@/db/client';
+import { accounts, programMemberships } from '@/db/schema';
+import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
+import { authorizeCredentials } from '@/lib/auth/options';
+import { verifyPassword } from '@/lib/auth/passwords';
+import pkg from '@/package.json';
+import { createAccount, noParams, request, useTestEnv } from './helpers/auth';
+import { createTestDatabase, type TestDatabase } from './helpers/db';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+  useTestEnv(t);
+});
+afterAll(async () => {
+  await closeDatabase();
+  await t?.drop();
+});
+
+describe('signing in with email and password', () => {
+  it('signs in with the right password, whatever the case of the email, and records the time', async () => {
+    const a = await createAccount(t.db, { role: 'brand_super_admin', email: 'Jane.Doe@Example.com' });
+    const user = await authorizeCredentials({ email: '  jane.doe@EXAMPLE.com ', password: a.password });
+    expect(user).toMatchObject({ id: a.id, email: 'Jane.Doe@Example.com', role: 'brand_super_admin' });
+    const [row] = await t.db.select().from(accounts).where(eq(accounts.id, a.id));
+    expect(row.lastSignInAt).toBeInstanceOf(Date);
+  });
+
+  it('refuses a wrong password and an unknown email alike', async () => {
+    const a = await createAccount(t.db, { role: 'firstup_super_admin' });
+    expect(await authorizeCredentials({ email: a.email, password: 'wrong password!!' })).toBeNull();
+    expect(await authorizeCredentials({ email: 'nobody@example.com', password: 'whatever it is' })).toBeNull();
+    expect(await authorizeCredentials({ email: '', password: '' })).toBeNull();
+  });
+
+  it('refuses a disabled account with its own error, even with the right password', async () => {
+    const a = await createAccount(t.db, { role: 'firstup_super_admin', disabled: true });
+    await expect(authorizeCredentials({ email: a.email, password: a.password })).rejects.toThrow('AccountDisabled');
+  });
+
+  it('refuses a password on an account that signs in only with single sign-on', async () => {
+    const [a] = await t.db.insert(accounts).values({ email: 'sso-only@example.com', role: 'firstup_super_admin', passwordHash: null }).returning();
+    expect(await authorizeCredentials({ email: a.email, password: 'anything at all' })).toBeNull();
+  });
+});
+
+describe('the initial Firstup Super Admin', () => {
+  beforeEach(async () => {
+    await t.db.delete(programMemberships);
+    await t.db.execute(sql`delete from accounts`);
+  });
+
+  it('is created once with a generated one-time password that must be changed, then never again', async () => {
+    useTestEnv(t, { DDE_INITIAL_ADMIN_EMAIL: 'owner@example.com', DDE_INITIAL_ADMIN_PASSWORD: undefined });
+    const created = await ensureInitialAdmin(t);
+    expect(created).toMatchObject({ email: 'owner@example.com', generated: true });
+    expect(created!.password).toMatch(/^[A-Za-z0-9]{5}(-[A-Za-z0-9]{5}){3}$/);
+    const [row] = await t.db.select().from(accounts);
+    expect(row).toMatchObject({ email: 'owner@example.com', role: 'firstup_super_admin', mustChangePassword: true });
+    expect(await verifyPassword(created!.password, row.passwordHash)).toBe(true);
+
+    expect(await ensureInitialAdmin(t)).toBeNull();
+    expect(await ensureInitialAdmin(t.db)).toBeNull();
+    const [{ n }] = await t.db.select({ n: sql<number>`count(*)::int` }).from(accounts);
+    expect(n).toBe(1);
+  });
+
+  it('uses the configured password, which need not be changed', async () => {
+    useTestEnv(t, { DDE_INITIAL_ADMIN_EMAIL: 'owner@example.com', DDE_INITIAL_ADMIN_PASSWORD: 'a configured password' });
+    expect(await ensureInitialAdmin(t)).toEqual({ email: 'owner@example.com', password: 'a configured password', generated: false });
+    const [row] = await t.db.select().from(accounts);
+    expect(row.mustChangePassword).toBe(false);
+  });
+
+  it('is created exactly once when several processes start together', async () => {
+    useTestEnv(t, { DDE_INITIAL_ADMIN_EMAIL: 'owner@example.com', DDE_INITIAL_ADMIN_PASSWORD: undefined });
+    const results = await Promise.all([ensureInitialAdmin(t), ensureInitialAdmin(t), ensureInitialAdmin(t)]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const [{ n }] = await t.db.select({ n: sql<number>`count(*)::int` }).from(accounts);
+    expect(n).toBe(1);
+  });
+
+  it('is not created when a Firstup Super Admin already exists', async () => {
+    useTestEnv(t, { DDE_INITIAL_ADMIN_EMAIL: 'owner@example.com' });
+    await createAccount(t.db, { role: 'firstup_super_admin', email: 'someone@example.com' });
+    expect(await ensureInitialAdmin(t)).toBeNull();
+  });
+
+  it('refuses to take over an existing Brand Super Admin account with the same email', async () => {
+    useTestEnv(t, { DDE_INITIAL_ADMIN_EMAIL: 'owner@example.com' });
+    await createAccount(t.db, { role: 'brand_super_admin', email: 'OWNER@example.com' });
+    await expect(ensureInitialAdmin(t)).rejects.toThrow(/belongs to an existing brand_super_admin account/);
+  });
+});
+
+describe('GET /api/health', () => {
+  it('answers 200 with the version when the database answers', async () => {
+    useTestEnv(t);
+    const res = await healthRoute(request('GET', '/api/health'), noParams);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', db: 'ok', version: pkg.version });
+  });
+
+  it('answers 503 with a reason, quickly, when the database is down', async () => {
+    await closeDatabase();
+    useTestEnv(t, { DATABASE_URL: 'postgres://dde:secret-pw@127.0.0.1:1/dde' });
+    const started = Date.now();
+    const res = await healthRoute(request('GET', '/api/health'), noParams);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(res.status).toBe(503);
+    const json = (await res.json()) as { status: string; db: string; reason: string };
+    expect(json).toMatchObject({ status: 'error', db: 'unreachable' });
+    expect(json.reason).toMatch(/ECONNREFUSED|connect/);
+    expect(JSON.stringify(json)).not.toContain('secret-pw');
+    await closeDatabase();
+    useTestEnv(t);
+  });
+});
