@@ -1,0 +1,182 @@
+// The emails DDE sends to a connection's contacts, as plain text: the delivery report of a run,
+// "SFTP connection active" after a successful set-up test, and "connection issue" from the daily
+// health check. Rule: they name hosts, users, folders and files, never a password or key.
+import { RETRYABLE, type DeliveryErrorCode } from '@/lib/delivery/errors';
+
+export type ComposedEmail = { subject: string; text: string };
+
+export type SftpDestinationLabel = { host: string; port: number; username: string; folder: string };
+
+/** "user@host:port, folder /exports" — how every email names an SFTP destination. */
+export function describeSftpDestination(d: SftpDestinationLabel): string {
+  return `${d.username}@${d.host}:${d.port}, folder ${d.folder}`;
+}
+
+const ERROR_TITLES: Record<DeliveryErrorCode, string> = {
+  auth_failed: 'sign-in rejected',
+  host_key_mismatch: 'server identity changed',
+  dns: 'host name not found',
+  refused: 'connection refused',
+  timeout: 'server not responding',
+  permission_denied: 'permission denied',
+  folder_missing: 'destination folder missing',
+  no_space: 'server storage full',
+  unknown: 'delivery error',
+};
+
+const ADVICE: Record<DeliveryErrorCode, string> = {
+  auth_failed: 'The SFTP server rejected the username, password or key. Ask its administrator whether the account or key changed.',
+  host_key_mismatch:
+    'The server presented a different host key than the one confirmed at set-up, so nothing was sent. If the server was rebuilt or its key ' +
+    'rotated on purpose, delete and recreate the connection to confirm the new key; otherwise treat it as a security incident.',
+  dns: 'The host name did not resolve. Check the host name and your DNS.',
+  refused: 'Nothing accepted the connection on that host and port. Check that the SFTP server is running and that its firewall admits DDE.',
+  timeout: 'The server stopped responding. Check the server and the network between it and DDE.',
+  permission_denied: 'The SFTP user may not write to the destination folder. Grant write access.',
+  folder_missing: 'The destination folder does not exist on the server. Create it (or restore it).',
+  no_space: "The server's disk is full or the user's quota is exceeded. Free some space.",
+  unknown: 'If it keeps happening, contact support with the time of this message.',
+};
+
+export function errorTitle(code: DeliveryErrorCode): string {
+  return ERROR_TITLES[code];
+}
+
+function utc(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function windowLabel(w: { start: Date; end: Date }): string {
+  return `${utc(w.start)} – ${utc(w.end)}`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1000;
+    i++;
+  } while (v >= 1000 && i < units.length - 1);
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function footer(detailsUrl?: string): string[] {
+  return ['', ...(detailsUrl ? [`Event history: ${detailsUrl}`, ''] : []), '— DDE (Direct Data Export). You receive this as a contact of this connection.'];
+}
+
+export type DeliveryReportInput = {
+  connectionName: string;
+  destination: string;
+  exportType: 'incremental' | 'historical';
+  window: { start: Date; end: Date };
+  files: { name: string; rows: number; bytes: number }[];
+  outcome:
+    | { status: 'delivered'; finishedAt: Date }
+    | { status: 'failed'; errorCode: DeliveryErrorCode; errorMessage: string; attempts: number; retryPossibleUntil?: Date };
+  detailsUrl?: string;
+};
+
+/** One report per run: what was (or was to be) delivered, and whether it arrived. */
+export function composeDeliveryReport(input: DeliveryReportInput): ComposedEmail {
+  const rows = input.files.reduce((n, f) => n + f.rows, 0);
+  const bytes = input.files.reduce((n, f) => n + f.bytes, 0);
+  const what = `${input.exportType} export, window ${windowLabel(input.window)}`;
+  const fileLines = input.files.length
+    ? input.files.map((f) => `  - ${f.name}: ${count(f.rows)} rows, ${formatBytes(f.bytes)}`)
+    : ['  (no data in this window)'];
+  const summary = [
+    `Connection: ${input.connectionName}`,
+    `Destination: ${input.destination}`,
+    `Export: ${what}`,
+    `Files (${input.files.length}; ${count(rows)} rows, ${formatBytes(bytes)}):`,
+    ...fileLines,
+  ];
+  if (input.outcome.status === 'delivered') {
+    return {
+      subject: `DDE delivery succeeded: ${input.connectionName} (${utc(input.window.start)})`,
+      text: [
+        `The files of the ${what} were delivered at ${utc(input.outcome.finishedAt)}.`,
+        'Each data file has a .sha256 beside it; the manifest, delivered last, marks the set complete.',
+        '',
+        ...summary,
+        ...footer(input.detailsUrl),
+      ].join('\n'),
+    };
+  }
+  const o = input.outcome;
+  return {
+    subject: `DDE delivery failed (${errorTitle(o.errorCode)}): ${input.connectionName} (${utc(input.window.start)})`,
+    text: [
+      `The files of the ${what} could not be delivered after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}.`,
+      '',
+      `Error: ${o.errorCode} — ${o.errorMessage}`,
+      '',
+      ADVICE[o.errorCode],
+      RETRYABLE[o.errorCode]
+        ? 'DDE retried automatically with increasing delays before giving up.'
+        : 'DDE does not retry this kind of error automatically: it needs a change on the server or in the connection.',
+      ...(o.retryPossibleUntil ? ['', `The delivery can be retried from the event history until ${utc(o.retryPossibleUntil)}, while its files are kept.`] : []),
+      '',
+      ...summary,
+      ...footer(input.detailsUrl),
+    ].join('\n'),
+  };
+}
+
+export type ConnectionActiveInput = {
+  connectionName: string;
+  destination: string;
+  hostKeyFingerprint: string;
+  frequency?: string;
+  startDate?: Date;
+  detailsUrl?: string;
+};
+
+/** After a successful set-up test: the connection will deliver, to this server (identified by its key). */
+export function composeConnectionActive(input: ConnectionActiveInput): ComposedEmail {
+  return {
+    subject: `DDE SFTP connection active: ${input.connectionName}`,
+    text: [
+      `The SFTP connection "${input.connectionName}" passed its connection test and is active.`,
+      '',
+      `Destination: ${input.destination}`,
+      `Server host key: ${input.hostKeyFingerprint}`,
+      ...(input.frequency ? [`Frequency: ${input.frequency.replace(/_/g, ' ')}`] : []),
+      ...(input.startDate ? [`First window starts: ${utc(input.startDate)}`] : []),
+      '',
+      'DDE will only deliver to a server presenting this host key. If the server\'s key changes, deliveries stop and you will be told.',
+      ...footer(input.detailsUrl),
+    ].join('\n'),
+  };
+}
+
+export type ConnectionIssueInput = {
+  connectionName: string;
+  destination: string;
+  checkedAt: Date;
+  error: { code: DeliveryErrorCode; message: string };
+  detailsUrl?: string;
+};
+
+/** From the daily health check: the destination failed a test that a delivery would need. */
+export function composeConnectionIssue(input: ConnectionIssueInput): ComposedEmail {
+  return {
+    subject: `DDE connection issue (${errorTitle(input.error.code)}): ${input.connectionName}`,
+    text: [
+      `The daily check of the SFTP connection "${input.connectionName}" failed at ${utc(input.checkedAt)}.`,
+      'Deliveries to this destination will fail until it is fixed.',
+      '',
+      `Destination: ${input.destination}`,
+      `Error: ${input.error.code} — ${input.error.message}`,
+      '',
+      ADVICE[input.error.code],
+      ...footer(input.detailsUrl),
+    ].join('\n'),
+  };
+}
