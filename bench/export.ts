@@ -1,0 +1,276 @@
+// bench:export — one activity window of N events exported by our engine vs
+// `psql \copy (<the same select>) to stdout csv | gzip -6` on the same database, in the same run.
+// Our export runs in a child process so its peak RSS is its own. Repeats at 4×N for memory growth.
+//
+//   npm run bench:export -- [--rows N] [--skip-4x] [--rounds R]
+//   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
+//   BENCH_PSQL=/path/to/psql         the reference client (default /usr/bin/psql)
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createDb } from '@/db/client';
+import { startEmbedded } from '@/db/embedded';
+import { migrateDatabase } from '@/db/migrate';
+import { generateExportFiles, selectSql } from '@/lib/exports';
+import { LocalStorage } from '@/lib/storage';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const WINDOW_START = new Date('2026-11-28T08:00:00Z');
+const WINDOW_END = new Date('2026-11-28T12:00:00Z');
+const GENERATED_AT = '2026-11-28T12:05:13Z';
+
+type ChildResult = { rows: number; bytes: number; uncompressedBytes: number; seconds: number; peakRssMb: number };
+type Measure = { seconds: number; bytes: number };
+
+// ---------------------------------------------------------------- child: our export, measured
+async function child(): Promise<void> {
+  const { url, programId, out } = JSON.parse(process.env.DDE_BENCH_CHILD!) as { url: string; programId: number; out: string };
+  const { sql } = createDb(url, { max: 3 });
+  const started = process.hrtime.bigint();
+  const result = await generateExportFiles({
+    sql,
+    storage: new LocalStorage(out),
+    keyPrefix: '',
+    program: { id: programId, anonymizePii: false, pseudonymKey: '0'.repeat(64) },
+    window: { start: WINDOW_START, end: WINDOW_END },
+    exportType: 'incremental',
+    format: 'csv',
+    runId: 'bench',
+    connectionId: null,
+    fileTypes: ['activity'],
+    generatedAt: new Date(GENERATED_AT),
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await sql.end();
+  const f = result.files[0];
+  const res: ChildResult = {
+    rows: f.rows, bytes: f.bytes, uncompressedBytes: f.uncompressedBytes, seconds,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(JSON.stringify(res) + '\n');
+}
+
+// ---------------------------------------------------------------- parent
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code === 0) resolve({ stdout, seconds });
+      else reject(new Error(`${cmd} exited with ${code}`));
+    });
+  });
+}
+
+async function seed(url: string, programId: number, n: number): Promise<void> {
+  const { sql } = createDb(url, { max: 1 });
+  try {
+    await sql`insert into programs (id, name) values (${programId}, ${'Bench ' + programId})`;
+    await sql`select setseed(0.42)`;
+    await sql.unsafe(`
+      insert into members (program_id, first_name, last_name, universal_identifier, updated_at)
+      select ${programId}, 'First' || i, 'Last-' || (i * 7) % 1000, 'uid-' || i, '2026-01-01T00:00:00Z'
+      from generate_series(1, 20000) i`);
+    await sql.unsafe(`
+      insert into campaigns (program_id, name, publish_at, subject_line, preview, updated_at)
+      select ${programId}, 'Campaign ' || i || ', quarterly update', '2026-11-01T09:00:00Z'::timestamptz + (i || ' hours')::interval,
+             'Subject line of campaign ' || i, 'A short preview of campaign ' || i || ' for the feed', '2026-01-01T00:00:00Z'
+      from generate_series(1, 300) i`);
+    const [{ m0 }] = await sql<{ m0: number }[]>`select min(id)::int as m0 from members where program_id = ${programId}`;
+    const [{ c0 }] = await sql<{ c0: number }[]>`select min(id)::int as c0 from campaigns where program_id = ${programId}`;
+    const types = "array['like','share','bookmark','email_open','feed_click','email_delivered','email_click','push_click','impression','download','poll_response','acknowledge','assistant_delivered','assistant_open','video_play','push_delivered','link_click','open']";
+    // In batches: one huge insert would need a huge transaction log for no benefit.
+    const batch = 1_000_000;
+    for (let from = 0; from < n; from += batch) {
+      const to = Math.min(n, from + batch);
+      await sql.unsafe(`
+        insert into activity_events (program_id, content_id, user_id, event_type, platform, occurred_at, ingested_at, link_url)
+        select ${programId}, ${c0} + (random() * 299)::int, ${m0} + (random() * 19999)::int, t.et,
+               (array['web','ios','android','email','assistant'])[1 + (random() * 4)::int],
+               ts - (random() * 86400) * interval '1 second', ts,
+               case when t.et = 'link_click' then 'https://intranet.example.com/articles/' || (random() * 5000)::int || '?utm_source=email' end
+        from (
+          select i, '${WINDOW_START.toISOString()}'::timestamptz + (i::float8 / ${n}) * interval '4 hours' as ts,
+                 (${types})[1 + (random() * 17)::int] as et
+          from generate_series(${from}, ${to - 1}) i
+        ) t`);
+    }
+    await sql.unsafe('vacuum analyze activity_events, members, campaigns');
+  } finally {
+    await sql.end();
+  }
+}
+
+async function ours(url: string, programId: number): Promise<ChildResult> {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-ours-'));
+  try {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(here, 'export.ts')], {
+      ...process.env,
+      DDE_BENCH_CHILD: JSON.stringify({ url, programId, out }),
+    });
+    return JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function reference(url: string, programId: number, psql: string, keepAs?: string): Promise<Measure> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-ref-'));
+  const out = keepAs ?? path.join(dir, 'ref.csv.gz');
+  const select = selectSql({
+    fileType: 'activity', shape: 'csv', programId, window: { start: WINDOW_START, end: WINDOW_END },
+    generatedAt: GENERATED_AT, pseudonymKey: null,
+  });
+  try {
+    const { seconds } = await run('bash', ['-c', 'set -o pipefail; "$B_PSQL" "$B_URL" -X -q -v ON_ERROR_STOP=1 -c "$B_COPY" | gzip -6 > "$B_OUT"'], {
+      ...process.env, B_PSQL: psql, B_URL: url, B_COPY: `\\copy (${select}) to stdout csv`, B_OUT: out,
+    });
+    return { seconds, bytes: statSync(out).size };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Our file without its header must hold exactly the reference's bytes: the same rows, the same encoding. */
+async function sameRows(url: string, programId: number, psql: string): Promise<boolean> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-check-'));
+  try {
+    const refFile = path.join(dir, 'ref.gz');
+    await reference(url, programId, psql, refFile);
+    const { sql } = createDb(url, { max: 3 });
+    const result = await generateExportFiles({
+      sql, storage: new LocalStorage(dir), keyPrefix: '', program: { id: programId, anonymizePii: false, pseudonymKey: '0'.repeat(64) },
+      window: { start: WINDOW_START, end: WINDOW_END }, exportType: 'incremental', format: 'csv', runId: 'check', connectionId: null,
+      fileTypes: ['activity'], generatedAt: new Date(GENERATED_AT),
+    });
+    await sql.end();
+    const ourFile = path.join(dir, result.files[0].name);
+    const digest = async (cmd: string, file: string) => (await run('bash', ['-c', cmd, 'x', file])).stdout.split(' ')[0];
+    const a = await digest('zcat "$1" | tail -n +2 | sha256sum', ourFile);
+    const b = await digest('zcat "$1" | sha256sum', refFile);
+    return a === b;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const mb = (bytes: number) => bytes / 1e6;
+const fmt = (x: number, d = 1) => x.toFixed(d);
+
+async function measureSize(url: string, programId: number, rows: number, rounds: number, psql: string) {
+  let best: ChildResult | undefined;
+  let bestRef: Measure | undefined;
+  let peak = 0;
+  for (let r = 0; r < rounds; r++) {
+    // Alternate so drift on a shared machine hits both sides alike.
+    const ref = await reference(url, programId, psql);
+    const o = await ours(url, programId);
+    if (o.rows !== rows) throw new Error(`our export wrote ${o.rows} rows, expected ${rows}`);
+    peak = Math.max(peak, o.peakRssMb);
+    if (!best || o.seconds < best.seconds) best = o;
+    if (!bestRef || ref.seconds < bestRef.seconds) bestRef = ref;
+    console.log(`  round ${r + 1}: ours ${fmt(o.seconds, 2)} s, reference ${fmt(ref.seconds, 2)} s, our peak RSS ${fmt(o.peakRssMb)} MB`);
+  }
+  return { ours: best!, ref: bestRef!, peakRssMb: peak };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: { rows: { type: 'string' }, 'skip-4x': { type: 'boolean' }, rounds: { type: 'string' } },
+    strict: true,
+  });
+  const n = Number(values.rows ?? 2_000_000);
+  const rounds = Number(values.rounds ?? 2);
+  if (!Number.isInteger(n) || n < 1000) throw new Error('--rows must be an integer ≥ 1000');
+  const psql = process.env.BENCH_PSQL ?? '/usr/bin/psql';
+  if (!existsSync(psql)) throw new Error(`psql not found at ${psql} (set BENCH_PSQL)`);
+
+  let url = process.env.BENCH_DATABASE_URL;
+  let stop: (() => Promise<void>) | undefined;
+  let tmp: string | undefined;
+  if (!url) {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-pg-'));
+    console.log('starting a throwaway embedded PostgreSQL…');
+    const server = await startEmbedded({ dir: path.join(tmp, 'pg'), password: 'bench', ephemeral: true, logFile: path.join(tmp, 'postgres.log') });
+    url = server.url();
+    stop = server.stop;
+  }
+  try {
+    await migrateDatabase(url);
+    const sizes = values['skip-4x'] ? [n] : [n, 4 * n];
+    const results: { rows: number; ours: ChildResult; ref: Measure; peakRssMb: number }[] = [];
+    for (const [i, rows] of sizes.entries()) {
+      const programId = 900_000 + Math.floor(Math.random() * 90_000) * 10 + i;
+      console.log(`seeding ${rows.toLocaleString('en-US')} activity events into one window of program ${programId}…`);
+      const t0 = Date.now();
+      await seed(url, programId, rows);
+      console.log(`  seeded in ${fmt((Date.now() - t0) / 1000)} s`);
+      if (i === 0) {
+        const same = await sameRows(url, programId, psql);
+        console.log(`  our rows == reference rows (byte for byte, header aside): ${same ? 'yes' : 'NO'}`);
+        if (!same) throw new Error('our activity file does not hold the same bytes as the reference');
+      }
+      const m = await measureSize(url, programId, rows, i === 0 ? rounds : 1, psql);
+      results.push({ rows, ...m });
+    }
+
+    const base = results[0];
+    const csvBytes = base.ours.uncompressedBytes;
+    const oursRate = base.rows / base.ours.seconds;
+    const refRate = base.rows / base.ref.seconds;
+    const ratio = oursRate / refRate;
+    const growth = results[1] ? results[1].peakRssMb / base.peakRssMb : NaN;
+    const lines = [
+      '',
+      `| N = ${base.rows.toLocaleString('en-US')} | time | rows/s | MB/s (CSV) | .gz bytes |`,
+      '| --- | --- | --- | --- | --- |',
+      `| ours (COPY → gzip -6 → sha256 → storage) | ${fmt(base.ours.seconds, 2)} s | ${Math.round(oursRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ours.seconds)} | ${base.ours.bytes.toLocaleString('en-US')} |`,
+      `| psql \\copy … \\| gzip -6 | ${fmt(base.ref.seconds, 2)} s | ${Math.round(refRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ref.seconds)} | ${base.ref.bytes.toLocaleString('en-US')} |`,
+      '',
+      `ratio (ours/psql throughput) ${fmt(ratio, 2)} · size ours/reference ${fmt(base.ours.bytes / base.ref.bytes, 3)} · CSV ${fmt(mb(csvBytes))} MB`,
+      `peak RSS of our export: ${fmt(base.peakRssMb)} MB at N` +
+        (results[1] ? `, ${fmt(results[1].peakRssMb)} MB at 4N (growth ${fmt(growth, 2)}; 4N: ours ${fmt(results[1].ours.seconds, 2)} s, reference ${fmt(results[1].ref.seconds, 2)} s)` : ''),
+    ];
+    console.log(lines.join('\n'));
+    if (base.ours.bytes > base.ref.bytes) console.log('WARNING: our .gz is bigger than the reference');
+    const result = `RESULT export ratio=${fmt(ratio, 2)} rows=${base.rows} peak_rss_mb=${fmt(base.peakRssMb)} rss_growth_4x=${results[1] ? fmt(growth, 2) : 'skipped'}`;
+
+    const memGb = os.totalmem() / 2 ** 30;
+    const record = [
+      '',
+      `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — export (nproc ${os.availableParallelism()}, ${fmt(memGb)} GiB RAM, node ${process.version})`,
+      ...lines.slice(1),
+      `ours ${base.ours.bytes.toLocaleString('en-US')} B .gz vs reference ${base.ref.bytes.toLocaleString('en-US')} B`,
+      '',
+      '`' + result + '`',
+      '',
+    ].join('\n');
+    const resultsFile = path.join(here, 'RESULTS.md');
+    if (!existsSync(resultsFile)) writeFileSync(resultsFile, '# Benchmark results\n\nAppended by `npm run bench:<name>`; see design/PERFORMANCE.md for targets.\n');
+    appendFileSync(resultsFile, record);
+    if (readFileSync(resultsFile, 'utf8').length === 0) throw new Error('could not write RESULTS.md');
+    console.log(result);
+  } finally {
+    await stop?.();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (process.env.DDE_BENCH_CHILD) {
+  child().then(() => process.exit(0), (err) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else {
+  main().then(() => process.exit(0), (err) => {
+    console.error(`bench:export: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

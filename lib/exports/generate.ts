@@ -1,0 +1,257 @@
+// The one generation path: (program, window, export type, format) → a run's files in storage.
+// Scheduled runs (run.ts), historical chunks and `dde export` all call generateExportFiles, so a
+// file made by hand is byte-for-byte what a scheduled run makes. Order of work:
+//   1. each data file streams COPY → encode → storage under a hidden temporary key;
+//   2. sidecars and the manifest are written under temporary keys too;
+//   3. only then everything is renamed to final names — data files, sidecars, the manifest last.
+// An abort or error before step 3 deletes the temporaries, so no partial file is ever final.
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Sql } from '@/db/client';
+import type { ExportFormat } from '@/db/schema/connections';
+import type { ExportType, FileType } from '@/db/schema/exports';
+import { now } from '@/lib/clock';
+import type { Storage } from '@/lib/storage';
+import { assertValidPrefix } from '@/lib/storage';
+import type { Window } from '@/lib/windows';
+import { csvHeader, DATA_FILE_TYPES, headers, SCHEMA_VERSION, type DataFileType } from './columns';
+import { openCopy, type CopySession } from './copy';
+import { writeRowsToStorage } from './encode';
+import { ExportAbortedError } from './errors';
+import { dataFileName, isoSeconds, manifestName, sidecarContent, sidecarName } from './names';
+import { copySql } from './sql';
+import { writeXlsxParts } from './xlsx';
+
+export type ExportProgram = { id: number; anonymizePii: boolean; pseudonymKey: string };
+
+export type ExportProgress = {
+  fileType: DataFileType;
+  /** Rows written to the current file so far. */
+  fileRows: number;
+  /** Rows written to all files of the run so far. */
+  runRows: number;
+};
+
+export type GenerateFilesInput = {
+  sql: Sql;
+  storage: Storage;
+  /** Folder of the run's files in storage: '' (a CLI output directory) or 'a/b/'. */
+  keyPrefix: string;
+  program: ExportProgram;
+  window: Window;
+  exportType: ExportType;
+  format: ExportFormat;
+  runId: string;
+  /** Null when the files are made outside a connection (`dde export`). */
+  connectionId: string | null;
+  /** Which data files to make; all three by default. */
+  fileTypes?: readonly DataFileType[];
+  /** Defaults to now(); truncated to seconds. */
+  generatedAt?: Date;
+  signal?: AbortSignal;
+  onProgress?: (p: ExportProgress) => void;
+  /** Rows per xlsx part (tests lower it); capped at the sheet limit. */
+  xlsxRowsPerPart?: number;
+};
+
+export type ExportFileDescriptor = {
+  fileType: FileType;
+  /** 1-based; > 1 only for xlsx parts past the sheet limit. */
+  part: number;
+  name: string;
+  key: string;
+  /** Storage key of the `.sha256` sidecar (null for the manifest, which has none). */
+  sidecarKey: string | null;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  format: ExportFormat | 'json';
+  compression: 'gzip' | 'none';
+  /** Bytes before compression (csv/jsonl); 0 when not measured. Not part of the contract. */
+  uncompressedBytes: number;
+};
+
+export type ManifestDocument = {
+  schema_version: number;
+  program_id: number;
+  connection_id: string | null;
+  run_id: string;
+  export_type: ExportType;
+  window: { start: string; end: string };
+  generated_at: string;
+  files: { name: string; type: DataFileType; format: ExportFormat; compression: 'gzip' | 'none'; rows: number; bytes: number; sha256: string }[];
+};
+
+export type GeneratedFiles = {
+  generatedAt: Date;
+  /** Data files in manifest order (user, campaign, activity; xlsx parts in order). */
+  files: ExportFileDescriptor[];
+  /** Null when the window had no rows at all: then nothing was written (the run is empty). */
+  manifest: (ExportFileDescriptor & { document: ManifestDocument }) | null;
+  rowsTotal: number;
+  /** Bytes of the data files (sidecars and manifest excluded). */
+  bytesTotal: number;
+};
+
+function throwIfAborted(signal: AbortSignal | undefined) {
+  if (signal?.aborted) throw new ExportAbortedError();
+}
+
+/** Writes one run's files into `storage` under `keyPrefix` and returns their descriptors and manifest. */
+export async function generateExportFiles(input: GenerateFilesInput): Promise<GeneratedFiles> {
+  const { storage, program, window, exportType, format, signal } = input;
+  assertValidPrefix(input.keyPrefix);
+  if (!(window.end.getTime() > window.start.getTime())) throw new Error('the window must end after it starts');
+  const fileTypes = DATA_FILE_TYPES.filter((t) => (input.fileTypes ?? DATA_FILE_TYPES).includes(t));
+  const generatedAt = new Date(Math.floor((input.generatedAt ?? now()).getTime() / 1000) * 1000);
+  const tag = randomBytes(4).toString('hex');
+  const tempKey = (name: string) => `${input.keyPrefix}.${name}.tmp-${tag}`;
+  const temps = new Set<string>();
+  const staged: { temp: string; final: string }[] = [];
+  const files: ExportFileDescriptor[] = [];
+  let runRows = 0;
+
+  const cleanup = async () => {
+    await Promise.all([...temps].map((k) => storage.delete(k).catch(() => undefined)));
+  };
+
+  let session: CopySession | undefined;
+  const onAbort = () => void session?.cancel();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    throwIfAborted(signal);
+    for (const fileType of fileTypes) {
+      const copy = copySql({
+        fileType,
+        shape: format === 'csv' ? 'csv' : 'json',
+        programId: program.id,
+        window,
+        generatedAt: isoSeconds(generatedAt),
+        pseudonymKey: program.anonymizePii ? program.pseudonymKey : null,
+      });
+      const before = runRows;
+      const progress = (rows: number) => {
+        runRows = before + rows;
+        input.onProgress?.({ fileType, fileRows: rows, runRows });
+      };
+      session = await openCopy(input.sql, copy);
+      throwIfAborted(signal);
+      try {
+        if (format === 'xlsx') {
+          const partKeys = new Map<number, string>();
+          const parts = await writeXlsxParts({
+            rows: session.rows,
+            headers: headers(fileType),
+            sheetName: fileType,
+            storage,
+            keyForPart: (index) => {
+              const key = tempKey(`${fileType}-part-${index}`);
+              temps.add(key);
+              partKeys.set(index, key);
+              return key;
+            },
+            maxRowsPerPart: input.xlsxRowsPerPart,
+            signal,
+            onRows: progress,
+          });
+          for (const p of parts) {
+            const name = dataFileName(program.id, window.start, fileType, exportType, format, { index: p.index, of: parts.length });
+            files.push({
+              fileType, part: p.index, name, key: input.keyPrefix + name, sidecarKey: input.keyPrefix + sidecarName(name),
+              rows: p.rows, bytes: p.bytes, sha256: p.sha256, format, compression: 'none', uncompressedBytes: 0,
+            });
+            staged.push({ temp: p.key, final: input.keyPrefix + name });
+          }
+        } else {
+          const name = dataFileName(program.id, window.start, fileType, exportType, format);
+          const key = tempKey(name);
+          temps.add(key);
+          const written = await writeRowsToStorage({
+            rows: session.rows,
+            header: format === 'csv' ? csvHeader(fileType) : null,
+            storage,
+            key,
+            compress: true,
+            signal,
+            onRows: progress,
+          });
+          if (written.rows === 0) {
+            // A type without rows yields no file.
+            await storage.delete(key);
+            temps.delete(key);
+          } else {
+            files.push({
+              fileType, part: 1, name, key: input.keyPrefix + name, sidecarKey: input.keyPrefix + sidecarName(name),
+              rows: written.rows, bytes: written.bytes, sha256: written.sha256, format, compression: 'gzip',
+              uncompressedBytes: written.uncompressedBytes,
+            });
+            staged.push({ temp: key, final: input.keyPrefix + name });
+          }
+        }
+      } catch (err) {
+        await session.cancel();
+        throw err;
+      } finally {
+        session.release();
+        session = undefined;
+      }
+      throwIfAborted(signal);
+    }
+
+    if (files.length === 0) return { generatedAt, files, manifest: null, rowsTotal: 0, bytesTotal: 0 };
+
+    // Sidecars: `sha256sum -c <name>.sha256` in the folder verifies the file.
+    for (const f of files) {
+      const key = tempKey(sidecarName(f.name));
+      temps.add(key);
+      await storage.put(key, Readable.from([Buffer.from(sidecarContent(f.sha256, f.name))]));
+      staged.push({ temp: key, final: f.sidecarKey! });
+    }
+
+    const document: ManifestDocument = {
+      schema_version: SCHEMA_VERSION,
+      program_id: program.id,
+      connection_id: input.connectionId,
+      run_id: input.runId,
+      export_type: exportType,
+      window: { start: isoSeconds(window.start), end: isoSeconds(window.end) },
+      generated_at: isoSeconds(generatedAt),
+      files: files.map((f) => ({
+        name: f.name, type: f.fileType as DataFileType, format: f.format as ExportFormat, compression: f.compression,
+        rows: f.rows, bytes: f.bytes, sha256: f.sha256,
+      })),
+    };
+    const manifestBytes = Buffer.from(JSON.stringify(document, null, 2) + '\n', 'utf8');
+    const mName = manifestName(program.id, window.start, exportType);
+    const mTemp = tempKey(mName);
+    temps.add(mTemp);
+    await storage.put(mTemp, Readable.from([manifestBytes]));
+    const manifest = {
+      fileType: 'manifest' as const, part: 1, name: mName, key: input.keyPrefix + mName, sidecarKey: null,
+      rows: 0, bytes: manifestBytes.length, sha256: createHash('sha256').update(manifestBytes).digest('hex'),
+      format: 'json' as const, compression: 'none' as const, uncompressedBytes: manifestBytes.length, document,
+    };
+    staged.push({ temp: mTemp, final: manifest.key });
+
+    // Past this point the run is complete: publish it. The manifest goes last — it is the
+    // completion marker consumers wait for.
+    throwIfAborted(signal);
+    for (const s of staged) {
+      await storage.rename(s.temp, s.final);
+      temps.delete(s.temp);
+    }
+    return {
+      generatedAt,
+      files,
+      manifest,
+      rowsTotal: files.reduce((n, f) => n + f.rows, 0),
+      bytesTotal: files.reduce((n, f) => n + f.bytes, 0),
+    };
+  } catch (err) {
+    await cleanup();
+    if (signal?.aborted) throw err instanceof ExportAbortedError ? err : new ExportAbortedError();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

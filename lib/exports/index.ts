@@ -1,0 +1,8 @@
+// The export engine: file specs, SQL, encoders, the one generation path and run generation.
+export { generateExportFiles, type ExportFileDescriptor, type ExportProgram, type ExportProgress, type GeneratedFiles, type GenerateFilesInput, type ManifestDocument } from './generate';
+export { generateRun, type GenerateRunOptions, type GenerateRunResult } from './run';
+export { ExportAbortedError, RunBusyError, isExportAborted } from './errors';
+export { DATA_FILE_TYPES, SCHEMA_VERSION, csvHeader, headers, type DataFileType } from './columns';
+export { dataFileName, manifestName, sidecarName, sidecarContent, runKeyPrefix, windowStamp, isoSeconds } from './names';
+export { pseudonymize } from './pseudonym';
+export { copySql, selectSql } from './sql';

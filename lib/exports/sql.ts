@@ -1,0 +1,94 @@
+// Builds the SELECT (and the COPY around it) that produces one export file's rows, fully formatted
+// by PostgreSQL. COPY cannot take bind parameters, so the few values are inlined as literals after
+// strict validation (integers, ISO instants, hex keys); nothing user-typed reaches this text.
+import type { Window } from '@/lib/windows';
+import { FILE_SPECS, type Column, type DataFileType } from './columns';
+
+/** `csv`: one text field per column. `json`: one row_to_json object per row (JSON Lines, xlsx). */
+export type RowShape = 'csv' | 'json';
+
+export type SelectOptions = {
+  fileType: DataFileType;
+  shape: RowShape;
+  programId: number;
+  window: Window;
+  /** The Generated At value, ISO 8601 UTC with seconds. */
+  generatedAt: string;
+  /** The program's pseudonym key when anonymization is on; null otherwise. */
+  pseudonymKey: string | null;
+};
+
+const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/** A SQL string literal. Refuses characters that could matter if standard_conforming_strings were off. */
+export function literal(value: string): string {
+  if (/[\\\u0000]/.test(value)) throw new Error('refusing to inline a value with a backslash or NUL byte');
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function instant(d: Date): string {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new Error('window bounds must be valid dates');
+  return `${literal(d.toISOString())}::timestamptz`;
+}
+
+/** ISO 8601 UTC with seconds, as every timestamp in the files. */
+export const sqlTimestamp = (expr: string) => `to_char((${expr}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+
+/** HMAC-SHA256(key, id as decimal text), hex, first 32 characters — must equal pseudonymize() in Node. */
+export const sqlPseudonym = (expr: string, key: string) => `left(encode(hmac((${expr})::text, ${literal(key)}, 'sha256'), 'hex'), 32)`;
+
+function columnExpr(col: Column, o: SelectOptions): string {
+  const json = o.shape === 'json';
+  const anonymize = o.pseudonymKey !== null;
+  switch (col.kind) {
+    case 'text':
+      // '' would come out of COPY as a quoted "" (to tell it from null); the contract says empty = null.
+      return `nullif(${col.expr}, '')`;
+    case 'pii':
+      return anonymize ? 'null::text' : `nullif(${col.expr}, '')`;
+    case 'id':
+      return json ? `(${col.expr})::text` : col.expr;
+    case 'user_id':
+      if (anonymize) return sqlPseudonym(col.expr, o.pseudonymKey!);
+      return json ? `(${col.expr})::text` : col.expr;
+    case 'int':
+      return col.expr;
+    case 'bool':
+      // boolean::text is 'true'/'false'; COPY alone would write t/f.
+      return json ? col.expr : `(${col.expr})::text`;
+    case 'timestamp':
+      return sqlTimestamp(col.expr);
+    case 'date':
+      return `to_char(${col.expr}, 'YYYY-MM-DD')`;
+    case 'json':
+      return json ? col.expr : `(${col.expr})::text`;
+    case 'literal':
+      if (!ISO_SECONDS.test(o.generatedAt)) throw new Error(`generatedAt must be ISO 8601 UTC with seconds, got ${o.generatedAt}`);
+      return `${literal(o.generatedAt)}::text`;
+  }
+}
+
+/** The SELECT of one file's rows, in file order (by selection time, then id). */
+export function selectSql(o: SelectOptions): string {
+  if (!Number.isSafeInteger(o.programId)) throw new Error('programId must be an integer');
+  if (o.pseudonymKey !== null && !/^[0-9A-Za-z_-]{16,256}$/.test(o.pseudonymKey)) throw new Error('pseudonym key has an unexpected form');
+  const spec = FILE_SPECS[o.fileType];
+  const list = spec.columns.map((col) => `${columnExpr(col, o)} as "${col.header}"`).join(', ');
+  const select =
+    (spec.with ? `with ${spec.with.replaceAll(':program', String(o.programId))} ` : '') +
+    `select ${list} from ${spec.from} ` +
+    `where ${spec.programColumn} = ${o.programId} and ${spec.timeColumn} >= ${instant(o.window.start)} and ${spec.timeColumn} < ${instant(o.window.end)} ` +
+    `order by ${spec.orderBy}`;
+  return o.shape === 'csv' ? select : `select row_to_json(r)::text from (${select}) r`;
+}
+
+/**
+ * The COPY statement that streams a file's rows. CSV rows are RFC 4180 as PostgreSQL writes them
+ * (quoted only when a field holds a comma, quote, CR or LF). JSON rows use a quote and delimiter
+ * byte that JSON text never contains (it escapes every control character), so each line is the
+ * object verbatim.
+ */
+export function copySql(o: SelectOptions): string {
+  const options = o.shape === 'csv' ? '(format csv)' : "(format csv, quote e'\\x01', delimiter e'\\x02')";
+  return `copy (${selectSql(o)}) to stdout with ${options}`;
+}
