@@ -31,6 +31,8 @@ export const exportRuns = pgTable(
     filesCount: integer('files_count').notNull().default(0),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
+    /** A delivery retry waits until then (exponential backoff); the sweep honours it. */
+    nextAttemptAt: ts('next_attempt_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     generatedAt: ts('generated_at'),
@@ -40,7 +42,8 @@ export const exportRuns = pgTable(
   (t) => [
     unique('export_runs_window_unique').on(t.connectionId, t.exportType, t.windowStart),
     index('export_runs_program_idx').on(t.programId, t.createdAt),
-    index('export_runs_status_idx').on(t.status),
+    index('export_runs_status_idx').on(t.status, t.updatedAt),
+    index('export_runs_historical_idx').on(t.historicalRequestId),
   ],
 );
 export type ExportRun = typeof exportRuns.$inferSelect;
