@@ -117,7 +117,7 @@ export class SftpSession {
 
   /**
    * Runs one SFTP request under a deadline. `abortable: false` is for clean-up after an abort.
-   * `watch` lets a long transfer push its deadline forward on every acknowledged chunk.
+   * `touch` lets a long transfer push its deadline forward on every acknowledged chunk.
    */
   run<T>(
     stage: DeliveryStage,
@@ -130,29 +130,28 @@ export class SftpSession {
     return new Promise<T>((resolve, reject) => {
       let finished = false;
       let timer: NodeJS.Timeout | undefined;
+      // touch() only records the time: the timer re-arms itself for what is left (a 100 MB upload
+      // acknowledges thousands of chunks; re-creating a timer for each costs CPU the upload needs).
+      let lastProgress = performance.now();
       const ctx = () => ({ stage, path, target: this.target, timedOut: this.timedOut });
       const settle: Settle = (err) => {
         if (finished) return;
+        // Clean-up requests after an abort keep going until their own deadline.
+        if (err instanceof DeliveryAbortedError && !abortable) return;
         finished = true;
         if (timer) clearTimeout(timer);
         this.pending.delete(settle);
-        if (err instanceof DeliveryAbortedError) {
-          if (abortable) return reject(err);
-          // Clean-up requests keep going until their own deadline.
-          finished = false;
-          this.pending.add(settle);
-          arm();
-          return;
-        }
-        reject(classifyDeliveryError(err, ctx()));
+        reject(err instanceof DeliveryAbortedError ? err : classifyDeliveryError(err, ctx()));
       };
-      const arm = () => {
+      const arm = (delay = timeoutMs) => {
         if (timer) clearTimeout(timer);
         timer = setTimeout(() => {
+          const quiet = performance.now() - lastProgress;
+          if (quiet < timeoutMs) return arm(timeoutMs - quiet);
           this.timedOut = true;
           settle(Object.assign(new Error(`No answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
           this.destroy();
-        }, timeoutMs);
+        }, delay);
       };
       if (this.closed) return reject(classifyDeliveryError(this.lostError ?? new Error('Connection lost'), ctx()));
       if (abortable && this.aborted) return reject(new DeliveryAbortedError());
@@ -169,7 +168,7 @@ export class SftpSession {
             resolve(value as T);
           },
           () => {
-            if (!finished) arm();
+            lastProgress = performance.now();
           },
         );
       } catch (err) {
@@ -410,6 +409,8 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
     };
     const onClose = () => fail(Object.assign(new Error('Connection lost before the session was ready'), { code: 'ECONNRESET' }));
     const onConnect = () => {
+      // SFTP is request/response: without TCP_NODELAY each small request waits on delayed ACKs.
+      client.setNoDelay(true);
       onStep?.('connect', { address });
       step = 'handshake';
     };
