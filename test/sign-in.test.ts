@@ -1,14 +1,16 @@
 // Sign-in with email and password, the first admin, and the health endpoint.
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { POST as changePasswordRoute } from '@/app/api/account/password/route';
 import { GET as healthRoute } from '@/app/api/health/route';
 import { closeDatabase } from '@/db/client';
-import { accounts, programMemberships } from '@/db/schema';
+import { accounts, apiTokens, auditLog, programMemberships } from '@/db/schema';
 import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
 import { authorizeCredentials } from '@/lib/auth/options';
 import { verifyPassword } from '@/lib/auth/passwords';
 import pkg from '@/package.json';
-import { createAccount, noParams, request, useTestEnv } from './helpers/auth';
+import { createApiToken } from '@/lib/auth/tokens';
+import { createAccount, noParams, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
 let t: TestDatabase;
@@ -48,9 +50,44 @@ describe('signing in with email and password', () => {
   });
 });
 
+describe('changing one’s own password', () => {
+  it('replaces a one-time password and records it in the Activity Log', async () => {
+    const a = await createAccount(t.db, { role: 'brand_super_admin' });
+    await t.db.update(accounts).set({ mustChangePassword: true }).where(eq(accounts.id, a.id));
+    const res = await changePasswordRoute(
+      request('POST', '/api/account/password', { cookie: await sessionCookie(a), json: { current_password: a.password, new_password: 'a brand new password' } }),
+      noParams,
+    );
+    expect(res.status).toBe(200);
+    const [row] = await t.db.select().from(accounts).where(eq(accounts.id, a.id));
+    expect(row.mustChangePassword).toBe(false);
+    expect(await verifyPassword('a brand new password', row.passwordHash)).toBe(true);
+    const [entry] = await t.db.select().from(auditLog).where(eq(auditLog.targetId, a.id));
+    expect(entry).toMatchObject({ action: 'account.password_changed', actorId: a.id, programId: null });
+    expect(JSON.stringify(entry)).not.toContain('a brand new password');
+  });
+
+  it('refuses a wrong current password, a short new one, and API tokens', async () => {
+    const a = await createAccount(t.db, { role: 'firstup_super_admin' });
+    const cookie = await sessionCookie(a);
+    const wrong = await changePasswordRoute(request('POST', '/api/account/password', { cookie, json: { current_password: 'nope', new_password: 'a brand new password' } }), noParams);
+    expect(wrong.status).toBe(422);
+    expect(((await wrong.json()) as { error: { details: { fields: { path: string }[] } } }).error.details.fields[0].path).toBe('current_password');
+    const short = await changePasswordRoute(request('POST', '/api/account/password', { cookie, json: { current_password: a.password, new_password: 'short' } }), noParams);
+    expect(short.status).toBe(422);
+    const { token } = await createApiToken(t.db, { kind: 'personal', accountId: a.id, scopes: ['data_exports.manage'] });
+    const viaToken = await changePasswordRoute(request('POST', '/api/account/password', { token, json: { current_password: a.password, new_password: 'a brand new password' } }), noParams);
+    expect(viaToken.status).toBe(403);
+    const [row] = await t.db.select().from(accounts).where(eq(accounts.id, a.id));
+    expect(await verifyPassword(a.password, row.passwordHash)).toBe(true);
+  });
+});
+
 describe('the initial Firstup Super Admin', () => {
   beforeEach(async () => {
     await t.db.delete(programMemberships);
+    await t.db.delete(auditLog);
+    await t.db.delete(apiTokens);
     await t.db.execute(sql`delete from accounts`);
   });
 

@@ -117,6 +117,22 @@ describe('dde users list', () => {
   });
 
   it('rejects an unknown subcommand', async () => {
-    await expect(run(['delete'])).rejects.toThrow('unknown subcommand "delete"; use create or list');
+    await expect(run(['delete'])).rejects.toThrow('unknown subcommand "delete"; use create, list or reset-password');
+  });
+});
+
+describe('dde users reset-password', () => {
+  it('gives the account a new one-time password that must be changed', async () => {
+    const out = await output(['reset-password', '--email', 'PIPED@example.com']);
+    expect(out).toContain('New password set for piped@example.com.');
+    const password = /One-time password: (\S+)/.exec(out)![1];
+    const row = await account('piped@example.com');
+    expect(row.mustChangePassword).toBe(true);
+    expect(await verifyPassword(password, row.passwordHash)).toBe(true);
+    expect(await verifyPassword('a piped password 123', row.passwordHash)).toBe(false);
+  });
+
+  it('refuses an unknown email', async () => {
+    await expect(run(['reset-password', '--email', 'ghost@example.com'])).rejects.toThrow('--email: no account with email ghost@example.com');
   });
 });

@@ -1,4 +1,5 @@
 // The Activity Log: who changed what, when. Written in the same transaction as the change.
+import { desc, eq } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { auditLog, type AuditEntry } from '@/db/schema';
 
@@ -18,4 +19,14 @@ export type NewAuditEntry = {
 export async function recordAudit(db: DbOrTx, entry: NewAuditEntry): Promise<AuditEntry> {
   const [row] = await db.insert(auditLog).values(entry).returning();
   return row;
+}
+
+/** The newest entries of one program's Activity Log. */
+export async function listAuditEntries(db: DbOrTx, params: { programId: number; limit: number }): Promise<AuditEntry[]> {
+  return db
+    .select()
+    .from(auditLog)
+    .where(eq(auditLog.programId, params.programId))
+    .orderBy(desc(auditLog.at), desc(auditLog.id))
+    .limit(params.limit);
 }

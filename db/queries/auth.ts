@@ -138,3 +138,8 @@ export async function insertApiToken(db: DbOrTx, params: NewApiToken): Promise<A
   const [row] = await db.insert(apiTokens).values(params).returning();
   return row;
 }
+
+/** Sets a new password hash; `mustChange` marks a one-time password the owner must replace. */
+export async function updateAccountPassword(db: DbOrTx, params: { accountId: string; passwordHash: string; mustChange: boolean }): Promise<void> {
+  await db.update(accounts).set({ passwordHash: params.passwordHash, mustChangePassword: params.mustChange }).where(eq(accounts.id, params.accountId));
+}

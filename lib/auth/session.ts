@@ -50,9 +50,12 @@ export async function actorFromSessionCookie(db: Db, cookieHeader: string | null
   return accountId ? loadUserActor(db, accountId) : null;
 }
 
-/** The signed-in account of the current page request (server components and server actions). */
-export async function getSessionActor(db: Db): Promise<UserActor | null> {
+/**
+ * The signed-in account of the current page request (server components and server actions). Reads
+ * the request's cookies first, which also makes every page that asks render per request.
+ */
+export async function getSessionActor(db: () => Db): Promise<UserActor | null> {
   const session = await getServerSession(authOptions());
   const id = session?.user?.id;
-  return id ? loadUserActor(db, id) : null;
+  return id ? loadUserActor(db(), id) : null;
 }

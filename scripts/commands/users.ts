@@ -1,21 +1,25 @@
 // dde users: create sign-in accounts and list them.
 import { z } from 'zod';
-import { findAccountByEmail, findExistingProgramIds, insertAccount, listAccounts } from '@/db/queries/auth';
+import { findAccountByEmail, findExistingProgramIds, insertAccount, listAccounts, updateAccountPassword } from '@/db/queries/auth';
 import { ROLES } from '@/db/schema/auth';
 import { generateOneTimePassword, hashPassword, passwordProblem } from '@/lib/auth/passwords';
 import { ROLE_LABELS } from '@/lib/auth/permissions';
 import { CliError, parseCommand, withDatabase } from './_shared';
 
-export const summary = 'Create and list sign-in accounts';
+export const summary = 'Create, list and reset sign-in accounts';
 export const usage = `Usage:
   dde users create --email EMAIL --role ROLE [--program ID ...] [--name NAME] [--password-stdin]
   dde users list
+  dde users reset-password --email EMAIL [--password-stdin]
 
 create   Creates an account. ROLE is firstup_super_admin (every program, read and write) or
          brand_super_admin (the programs given with --program, read only; at least one).
          Prints a one-time password, which must be changed at first sign-in, unless
          --password-stdin is given: then the password is read from standard input.
 list     Lists accounts with their role, programs, last sign-in and status.
+reset-password
+         Gives an account a new one-time password (printed; it must be changed at the next
+         sign-in), or the password read from standard input with --password-stdin.
 
 Options:
   --email EMAIL        sign-in email (unique, case-insensitive)
@@ -127,9 +131,39 @@ async function list(argv: string[]): Promise<void> {
   console.log(table(rows));
 }
 
+async function resetPassword(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommand(
+    argv,
+    { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
+    z.object({ email: z.email('must be an email address').max(320), 'password-stdin': z.boolean().default(false) }),
+  );
+  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"`);
+  const piped = values['password-stdin'];
+  let password: string;
+  if (piped) {
+    password = await readStdin();
+    const problem = passwordProblem(password);
+    if (problem) throw new CliError(`--password-stdin: the password ${problem}`);
+  } else {
+    password = generateOneTimePassword();
+  }
+  const email = await withDatabase(async ({ db }) => {
+    const account = await findAccountByEmail(db, values.email);
+    if (!account) throw new CliError(`--email: no account with email ${values.email}`);
+    await updateAccountPassword(db, { accountId: account.id, passwordHash: await hashPassword(password), mustChange: !piped });
+    return account.email;
+  });
+  console.log(`New password set for ${email}.`);
+  if (!piped) {
+    console.log(`One-time password: ${password}`);
+    console.log('It is shown only now; it must be changed at the next sign-in.');
+  }
+}
+
 export async function run(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'create') return create(rest);
   if (sub === 'list') return list(rest);
-  throw new CliError(sub ? `unknown subcommand "${sub}"; use create or list` : 'a subcommand is required: create or list');
+  if (sub === 'reset-password') return resetPassword(rest);
+  throw new CliError(sub ? `unknown subcommand "${sub}"; use create, list or reset-password` : 'a subcommand is required: create, list or reset-password');
 }

@@ -1,0 +1,57 @@
+// The server refuses what a role may not do, whatever the UI shows: a Brand Super Admin calling a
+// write route directly gets 403 and nothing changes; a Firstup Super Admin's same call succeeds.
+import { expect, test } from '@playwright/test';
+import { rowCounts } from './db';
+import { ACTIVITY_PATH, BRAND, CONNECTIONS_PATH, e2ePrograms, FIRSTUP, signIn } from './fixtures';
+
+const today = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
+const connection = (programId: number, name: string) => ({
+  program_id: programId,
+  kind: 'api',
+  name,
+  frequency: 'daily',
+  start_date: today,
+  contact_emails: ['data-team@example.com'],
+});
+
+test('a Brand Super Admin calling POST /api/v1/connections directly gets 403 and nothing changes', async ({ page }) => {
+  const { brand } = e2ePrograms();
+  await signIn(page, BRAND);
+  const before = await rowCounts();
+  const res = await page.request.post('/api/v1/connections', { data: connection(brand.id, 'Sneaky connection') });
+  expect(res.status()).toBe(403);
+  const body = (await res.json()) as { error: { code: string; message: string }; request_id: string };
+  expect(body.error.code).toBe('forbidden');
+  expect(body.error.message).toContain('read-only');
+  expect(body.request_id).toBe(res.headers()['x-request-id']);
+  expect(await rowCounts()).toEqual(before);
+  await page.reload();
+  await expect(page.getByText('Sneaky connection')).toHaveCount(0);
+});
+
+test('without a session the same call gets 401', async ({ request }) => {
+  const { brand } = e2ePrograms();
+  const before = await rowCounts();
+  const res = await request.post('/api/v1/connections', { data: connection(brand.id, 'Anonymous connection') });
+  expect(res.status()).toBe(401);
+  expect(await rowCounts()).toEqual(before);
+});
+
+test('a Firstup Super Admin creates a connection through the same route; it shows in the list and the Activity Log', async ({ page }, testInfo) => {
+  const { all } = e2ePrograms();
+  await signIn(page, FIRSTUP);
+  const before = await rowCounts();
+  const res = await page.request.post('/api/v1/connections', { data: connection(all[0].id, 'Warehouse nightly export') });
+  expect(res.status()).toBe(201);
+  expect(await rowCounts()).toEqual({ connections: before.connections + 1, audit: before.audit + 1 });
+
+  await page.goto(CONNECTIONS_PATH);
+  await expect(page.getByRole('cell', { name: /Warehouse nightly export/ })).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('connections-list-1280.png'), fullPage: true });
+  await page.goto(ACTIVITY_PATH);
+  await expect(page.getByText('Connection created').first()).toBeVisible();
+  await expect(page.getByText(FIRSTUP.email).first()).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('activity-log-entries-1280.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: testInfo.outputPath('activity-log-entries-390.png'), fullPage: true });
+});
