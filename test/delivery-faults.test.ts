@@ -10,7 +10,9 @@ import { DeliveryAbortedError, DeliveryError, deliverFiles, testConnection, type
 import { startDemoSftpSink, startSftpSink, type SftpSink, type SinkFaults } from '@/lib/delivery/sftp-sink';
 import { closedPort, failureOf, makeExportSet, sha256Hex, type ExportSet } from './helpers/delivery';
 
-const timeouts: Partial<SftpTimeouts> = { readyTimeoutMs: 1_500, keepaliveIntervalMs: 500, keepaliveCountMax: 2, operationTimeoutMs: 2_000, endTimeoutMs: 500 };
+const timeouts: Partial<SftpTimeouts> = { readyTimeoutMs: 10_000, keepaliveIntervalMs: 2_000, keepaliveCountMax: 3, operationTimeoutMs: 10_000, endTimeoutMs: 500 };
+// Where silence itself is the fault: detected after (2 + 1) × 500 ms, or a 2 s operation deadline.
+const tight: Partial<SftpTimeouts> = { keepaliveIntervalMs: 500, keepaliveCountMax: 2, operationTimeoutMs: 2_000 };
 const PASSWORD = 'sink-password-1';
 const auth: SftpAuth = { method: 'password', password: PASSWORD };
 
@@ -45,12 +47,13 @@ const deliver = (s: SftpSink, files = set.files, more: Partial<Parameters<typeof
 describe('SFTP faults (in-process server)', () => {
   it('TCP accepted but no SSH handshake: fails with a retryable timeout at the ready timeout', async () => {
     const s = await sink({ noHandshake: true });
-    const [err, elapsed] = await failureOf(() => deliver(s));
+    const ready = { ...timeouts, readyTimeoutMs: 1_500 };
+    const [err, elapsed] = await failureOf(() => deliver(s, set.files, { timeouts: ready }));
     expect(err).toMatchObject({ code: 'timeout', retryable: true });
     expect((err as Error).message).toMatch(/during the SSH handshake/);
     expect(elapsed).toBeGreaterThanOrEqual(1_000);
     expect(elapsed).toBeLessThan(10_000);
-    const report = await testConnection({ ...to(s), auth, timeouts });
+    const report = await testConnection({ ...to(s), auth, timeouts: ready });
     expect(report.steps.find((x) => x.step === 'connect')?.status).toBe('ok');
     expect(report.steps.find((x) => x.step === 'handshake')).toMatchObject({ status: 'failed', error: { code: 'timeout', retryable: true } });
   });
@@ -85,7 +88,7 @@ describe('SFTP faults (in-process server)', () => {
 
   it('server that stops acknowledging writes (but answers keepalives): fails at the operation deadline instead of hanging', async () => {
     const s = await sink({ stallWritesAfterBytes: 64 * 1024 });
-    const [err, elapsed] = await failureOf(() => deliver(s));
+    const [err, elapsed] = await failureOf(() => deliver(s, set.files, { timeouts: { ...timeouts, ...tight } }));
     expect(err).toMatchObject({ code: 'timeout', retryable: true });
     expect((err as Error).message).toMatch(/during the transfer/);
     expect(elapsed).toBeLessThan(15_000);
@@ -94,7 +97,7 @@ describe('SFTP faults (in-process server)', () => {
 
   it('network black-holed mid-transfer (streamed upload): fails with a retryable timeout within the keepalive bound', async () => {
     const s = await sink({ blackHoleAfterBytes: 128 * 1024 });
-    const [err, elapsed] = await failureOf(() => deliver(s, set.streamed, { timeouts: { ...timeouts, operationTimeoutMs: 60_000 } }));
+    const [err, elapsed] = await failureOf(() => deliver(s, set.streamed, { timeouts: { ...timeouts, ...tight, operationTimeoutMs: 60_000 } }));
     expect(err).toMatchObject({ code: 'timeout', retryable: true });
     expect(elapsed).toBeLessThan(15_000);
     expect(listing(s).filter((f) => !f.includes('.part-'))).toEqual([]);

@@ -15,7 +15,9 @@ const skip = sshdSkipReason();
 if (skip) console.warn(`Skipping the real-sshd delivery tests: ${skip}`);
 
 // Short bounds so faults surface quickly; production defaults are in DEFAULT_TIMEOUTS.
-const timeouts: Partial<SftpTimeouts> = { readyTimeoutMs: 5_000, keepaliveIntervalMs: 500, keepaliveCountMax: 2, operationTimeoutMs: 5_000, endTimeoutMs: 1_000 };
+const timeouts: Partial<SftpTimeouts> = { readyTimeoutMs: 10_000, keepaliveIntervalMs: 2_000, keepaliveCountMax: 3, operationTimeoutMs: 15_000, endTimeoutMs: 1_000 };
+// For the black-hole test: silence is detected after (2 + 1) × 500 ms.
+const tightKeepalive: Partial<SftpTimeouts> = { keepaliveIntervalMs: 500, keepaliveCountMax: 2 };
 
 describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
   let sshd: TestSshd;
@@ -276,7 +278,7 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
           auth: keyAuth(),
           pinnedFingerprint: sshd.hostKeyFingerprint,
           files: set.files,
-          timeouts: { ...timeouts, operationTimeoutMs: 60_000 },
+          timeouts: { ...timeouts, ...tightKeepalive, operationTimeoutMs: 60_000 },
         }),
       );
       expect(proxy.holed).toBe(true);
