@@ -54,7 +54,9 @@ const schema = z
     DDE_SETTLE_MINUTES: intWithDefault(5, 0, 1440),
     DDE_DELIVERY_MAX_ATTEMPTS: intWithDefault(5, 1, 50),
     DDE_SIGNED_URL_TTL_SECONDS: intWithDefault(900, 10, 86400),
+    DDE_API_RATE_LIMIT_PER_MINUTE: intWithDefault(600, 0, 10_000_000),
     DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
+    DDE_RUN_STALE_SECONDS: intWithDefault(120, 5, 3600),
     DDE_INITIAL_ADMIN_EMAIL: z.preprocess(emptyToUndefined, z.email().default('admin@dde.local')),
     DDE_INITIAL_ADMIN_PASSWORD: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
   })
@@ -82,7 +84,11 @@ export type Env = {
   retentionDays: number;
   settleMinutes: number;
   deliveryMaxAttempts: number;
+  /** A run without a heartbeat for this long belongs to a dead worker and is handed back. */
+  runStaleSeconds: number;
   signedUrlTtlSeconds: number;
+  /** Export API requests per minute per API client or account, per web process; 0 turns the limit off. */
+  apiRateLimitPerMinute: number;
   demo: boolean;
   /** The first Firstup Super Admin, created on the first start. Its password is generated unless set. */
   initialAdmin: { email: string; password: string | undefined };
@@ -167,7 +173,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     retentionDays: v.DDE_RETENTION_DAYS,
     settleMinutes: v.DDE_SETTLE_MINUTES,
     deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
+    runStaleSeconds: v.DDE_RUN_STALE_SECONDS,
     signedUrlTtlSeconds: v.DDE_SIGNED_URL_TTL_SECONDS,
+    apiRateLimitPerMinute: v.DDE_API_RATE_LIMIT_PER_MINUTE,
     demo: v.DDE_DEMO ? v.DDE_DEMO === 'true' : embedded,
     initialAdmin: { email: v.DDE_INITIAL_ADMIN_EMAIL, password: v.DDE_INITIAL_ADMIN_PASSWORD },
     embeddedPgPassword: pgPassword,

@@ -1,8 +1,70 @@
 // Registers every queue's handler and schedule. One file per queue beside this one.
+// Shutdown: new jobs stop being fetched; in-flight handlers get a grace period to finish, then
+// their runs are aborted and handed back to the ledger (another worker picks them up).
 import type PgBoss from 'pg-boss';
 import type { Database } from '@/db/client';
+import { logger } from '@/lib/logger';
+import type { QueueContext } from './context';
+import * as connectionHealth from './connection-health';
+import * as deliverRun from './deliver-run';
+import * as expireFiles from './expire-files';
+import * as exportRun from './export-run';
+import * as historicalRequest from './historical-request';
+import * as notify from './notify';
+import * as planWindows from './plan-windows';
 
-/** Returns a function that stops anything the handlers started (timers, aborts). */
-export async function registerQueues(_boss: PgBoss, _database: Database): Promise<() => Promise<void>> {
-  return async () => undefined;
+type QueueModule = { queue: string; cron?: string; handle: (ctx: QueueContext, data: unknown) => Promise<void> };
+
+/** Workers per queue in one process (pg-boss hands each job to one worker across all processes). */
+const WORKERS: [QueueModule, number][] = [
+  [planWindows, 1],
+  [exportRun, 1],
+  [deliverRun, 2],
+  [notify, 1],
+  [expireFiles, 1],
+  [connectionHealth, 1],
+  [historicalRequest, 1],
+];
+
+export const GRACE_MS = 20_000;
+
+export async function registerQueues(boss: PgBoss, database: Database, opts: { pollingIntervalSeconds?: number } = {}): Promise<() => Promise<void>> {
+  const shutdown = new AbortController();
+  const log = logger().child({ process: 'jobs' });
+  const ctx: QueueContext = { boss, database, log, shutdown: shutdown.signal };
+  const inFlight = new Set<Promise<unknown>>();
+  const workerIds: string[] = [];
+
+  for (const [mod, count] of WORKERS) {
+    for (let i = 0; i < count; i++) {
+      const id = await boss.work(mod.queue, { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 1 }, async (jobs) => {
+        for (const job of jobs) {
+          if (shutdown.signal.aborted) throw new Error('worker shutting down');
+          const p = mod.handle(ctx, job.data).catch((err: Error) => {
+            log.error({ queue: mod.queue, jobId: job.id, err: err.message }, 'job failed');
+            throw err;
+          });
+          inFlight.add(p);
+          try {
+            await p;
+          } finally {
+            inFlight.delete(p);
+          }
+        }
+      });
+      workerIds.push(id);
+    }
+    if (mod.cron) await boss.schedule(mod.queue, mod.cron, {}, { tz: 'UTC' });
+  }
+
+  return async () => {
+    for (const id of workerIds) await boss.offWork({ id }).catch(() => undefined);
+    const all = Promise.allSettled([...inFlight]);
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), GRACE_MS).unref())]);
+    if (timedOut) {
+      log.warn({ jobs: inFlight.size }, 'grace period over: handing in-flight runs back');
+      shutdown.abort();
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    }
+  };
 }

@@ -1,0 +1,27 @@
+// The set-up check of an SFTP connection: before it is saved, DDE connects with the given
+// credentials, sees the host key the admin confirmed, and proves the folder exists and is
+// writable. Any failed step refuses the set-up with that step's message; nothing is saved.
+import { testConnection, type ConnectionTestReport } from '@/lib/delivery';
+import { AppError } from '@/lib/http/errors';
+import type { SftpCheck } from './lifecycle';
+
+export function sftpSetupCheck(test: typeof testConnection = testConnection): SftpCheck {
+  return async (input) => {
+    const report: ConnectionTestReport = await test({
+      host: input.host,
+      port: input.port,
+      username: input.username,
+      auth: input.auth,
+      folder: input.folder,
+      expectedFingerprint: input.host_key_fingerprint,
+    });
+    if (!report.ok) {
+      const failed = report.steps.find((s) => s.status === 'failed');
+      throw new AppError(
+        'validation_failed',
+        `The connection test failed at "${failed?.label ?? 'connect'}": ${report.error?.message ?? 'unknown error'}`,
+        { test: report, fields: [{ path: failed?.step === 'folder_exists' || failed?.step === 'folder_writable' ? 'folder' : 'host', message: report.error?.message ?? 'Connection test failed.' }] },
+      );
+    }
+  };
+}

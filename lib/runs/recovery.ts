@@ -1,0 +1,42 @@
+// The sweep behind every planner tick: hands back runs whose worker died (no heartbeat), and
+// lists the runs that are due but have no job (resumed connections, lost jobs, backoff elapsed).
+// pg-boss's cron does not back-fill and a job past expiry may run twice, so correctness comes
+// from the ledger: re-sending a run is always safe (only one worker can claim it).
+import type { Database } from '@/db/client';
+
+/** A run whose heartbeat (every 10 s) is older than this belongs to a dead worker. */
+export const STALE_AFTER_SECONDS = 120;
+
+export async function recoverStaleRuns(database: Database, staleAfterSeconds = STALE_AFTER_SECONDS): Promise<{ export: string[]; delivery: string[] }> {
+  const { sql } = database;
+  return sql.begin(async (tx) => {
+    const rows = await tx<{ id: string; status: string }[]>`
+      update export_runs set status = case status when 'generating' then 'planned' else 'generated' end,
+        attempt = case status when 'generating' then greatest(attempt - 1, 0) else attempt end,
+        updated_at = now()
+      where status in ('generating', 'delivering') and updated_at < now() - make_interval(secs => ${staleAfterSeconds})
+      returning id, status`;
+    const deliveryIds = rows.filter((r) => r.status === 'generated').map((r) => r.id);
+    if (deliveryIds.length) {
+      await tx`
+        update deliveries set status = 'aborted', finished_at = now(),
+          error_message = 'The worker stopped during the upload; the delivery was handed to another worker.'
+        where status = 'running' and run_id = any(${deliveryIds}::uuid[])`;
+    }
+    return { export: rows.filter((r) => r.status === 'planned').map((r) => r.id), delivery: deliveryIds };
+  });
+}
+
+/** Runs of active connections that are due and idle: planned ones to export, generated ones to deliver. */
+export async function dueRuns(database: Database, limit = 1000, idleSeconds = 30): Promise<{ export: string[]; delivery: string[] }> {
+  const rows = await database.sql<{ id: string; status: string }[]>`
+    select r.id, r.status from export_runs r
+    join connections c on c.id = r.connection_id
+    where c.status = 'active' and c.deleted_at is null
+      and r.updated_at < now() - make_interval(secs => ${idleSeconds})
+      and (r.status = 'planned'
+           or (r.status = 'generated' and c.kind = 'sftp' and (r.next_attempt_at is null or r.next_attempt_at <= now())))
+    order by r.window_start
+    limit ${limit}`;
+  return { export: rows.filter((r) => r.status === 'planned').map((r) => r.id), delivery: rows.filter((r) => r.status === 'generated').map((r) => r.id) };
+}

@@ -1,0 +1,41 @@
+// Manual retry of a failed run from the event history: allowed while its files exist (7 days by
+// default); afterwards it is refused with the date the files expired.
+import { and, eq } from 'drizzle-orm';
+import type { Database } from '@/db/client';
+import { recordAudit } from '@/db/queries/audit';
+import { exportFiles, exportRuns } from '@/db/schema';
+import type { Actor } from '@/lib/auth/actor';
+import { now } from '@/lib/clock';
+import { AppError } from '@/lib/http/errors';
+
+/** Puts a failed run back: generated (to deliver again) or planned (its export failed). Returns the next step. */
+export async function retryRun(database: Database, actor: Actor, programId: number, runId: string): Promise<{ next: 'deliver' | 'export' }> {
+  return database.db.transaction(async (tx) => {
+    const [run] = await tx.select().from(exportRuns).where(and(eq(exportRuns.programId, programId), eq(exportRuns.id, runId))).for('update');
+    if (!run) throw new AppError('not_found', 'Run not found.');
+    if (run.status !== 'failed') throw new AppError('conflict', `Only a failed run can be retried; this one is ${run.status}.`);
+    const files = await tx.select().from(exportFiles).where(eq(exportFiles.runId, runId));
+    const generated = run.generatedAt !== null && files.length > 0;
+    if (generated) {
+      const expired = files.find((f) => f.expired || f.expiresAt.getTime() <= now().getTime());
+      if (expired) {
+        throw new AppError('gone', `The files of this run expired on ${expired.expiresAt.toISOString().slice(0, 10)}; it can no longer be retried. Submit a historical data request for that period instead.`);
+      }
+    }
+    const next = generated ? 'deliver' : 'export';
+    await tx
+      .update(exportRuns)
+      .set({ status: generated ? 'generated' : 'planned', attempt: generated ? run.attempt : 0, errorCode: null, errorMessage: null, nextAttemptAt: null, finishedAt: null, updatedAt: now() })
+      .where(eq(exportRuns.id, runId));
+    await recordAudit(tx, {
+      programId,
+      actorId: actor.accountId,
+      actorLabel: actor.label,
+      action: 'delivery.retried',
+      targetType: 'export_run',
+      targetId: runId,
+      details: { previous_error: run.errorCode ? { code: run.errorCode, message: run.errorMessage } : null, next },
+    });
+    return { next };
+  });
+}
