@@ -6,7 +6,7 @@ import { GET as healthRoute } from '@/app/api/health/route';
 import { closeDatabase } from '@/db/client';
 import { accounts, apiTokens, auditLog, programMemberships } from '@/db/schema';
 import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
-import { authorizeCredentials } from '@/lib/auth/options';
+import { authOptions, authorizeCredentials } from '@/lib/auth/options';
 import { verifyPassword } from '@/lib/auth/passwords';
 import pkg from '@/package.json';
 import { createApiToken } from '@/lib/auth/tokens';
@@ -155,5 +155,32 @@ describe('GET /api/health', () => {
     expect(JSON.stringify(json)).not.toContain('secret-pw');
     await closeDatabase();
     useTestEnv(t);
+  });
+});
+
+describe('single sign-on (OIDC)', () => {
+  const oidcEnv = { OIDC_ISSUER: 'https://id.example.com/', OIDC_CLIENT_ID: 'dde', OIDC_CLIENT_SECRET: 'oidc-client-secret', OIDC_NAME: 'Example SSO' };
+
+  it('is offered only when configured, with the issuer’s discovery document', async () => {
+    useTestEnv(t);
+    expect(authOptions().providers.map((p) => p.id)).toEqual(['credentials']);
+    useTestEnv(t, oidcEnv);
+    const oidc = authOptions().providers.find((p) => p.id === 'oidc') as unknown as { type: string; wellKnown: string; name: string };
+    expect(oidc).toMatchObject({ type: 'oauth', name: 'Example SSO', wellKnown: 'https://id.example.com/.well-known/openid-configuration' });
+  });
+
+  it('signs in an existing account by email, and refuses an unknown one with a clear error', async () => {
+    useTestEnv(t, oidcEnv);
+    const a = await createAccount(t.db, { role: 'brand_super_admin', email: 'SSO.User@example.com' });
+    const { callbacks } = authOptions();
+    const account = { provider: 'oidc', type: 'oauth', providerAccountId: 'sub-1' } as const;
+    const known = await callbacks!.signIn!({ user: { id: 'sub-1', email: 'sso.user@example.com' }, account, profile: { sub: 'sub-1', email: 'sso.user@example.com' } });
+    expect(known).toBe(true);
+    const unknown = await callbacks!.signIn!({ user: { id: 'sub-2', email: 'stranger@example.com' }, account, profile: { sub: 'sub-2', email: 'stranger@example.com' } });
+    expect(unknown).toBe('/sign-in?error=NoAccount');
+    const token = await callbacks!.jwt!({ token: { sub: 'sub-1' }, user: { id: 'sub-1', email: 'sso.user@example.com' }, account, trigger: 'signIn' });
+    expect(token).toMatchObject({ sub: a.id, role: 'brand_super_admin' });
+    const [row] = await t.db.select().from(accounts).where(eq(accounts.id, a.id));
+    expect(row.oidcSubject).toBe('sub-1');
   });
 });

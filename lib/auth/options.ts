@@ -84,12 +84,12 @@ function oidcProvider(oidc: NonNullable<ReturnType<typeof env>['oidc']>): NextAu
   };
 }
 
-let cached: NextAuthOptions | undefined;
+let cached: { options: NextAuthOptions; for: ReturnType<typeof env> } | undefined;
 
 /** The next-auth options, built on first use (configuration is read at request time, not at build). */
 export function authOptions(): NextAuthOptions {
-  if (cached) return cached;
   const e = env();
+  if (cached?.for === e) return cached.options;
   const providers: NextAuthOptions['providers'] = [
     CredentialsProvider({
       id: 'credentials',
@@ -99,7 +99,7 @@ export function authOptions(): NextAuthOptions {
     }),
   ];
   if (e.oidc) providers.push(oidcProvider(e.oidc));
-  cached = {
+  const options: NextAuthOptions = {
     secret: e.nextAuthSecret,
     useSecureCookies: e.nextAuthUrl.startsWith('https://'),
     session: { strategy: 'jwt', maxAge: SESSION_MAX_AGE_SECONDS },
@@ -143,5 +143,6 @@ export function authOptions(): NextAuthOptions {
       },
     },
   };
-  return cached;
+  cached = { options, for: e };
+  return options;
 }
