@@ -13,7 +13,8 @@ import { startEmbedded, type EmbeddedServer } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
 import { ConfigError, env, type Env } from '@/lib/env';
-import { setUpDemo, startDemoTrickle } from './demo';
+import { ensureDemoConnections, setUpDemo, startDemoSink, startDemoTrickle } from './demo';
+import type { SftpSink } from '@/lib/delivery/sftp-sink';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -118,7 +119,18 @@ async function main() {
   say('Database migrations applied.');
 
   const database: Database = createDb(url, { max: 3 });
-  if (e.demo) await setUpDemo(database, say);
+  let sink: SftpSink | undefined;
+  if (e.demo) {
+    await setUpDemo(database, say);
+    try {
+      const demo = await startDemoSink(e.dataDir);
+      sink = demo.sink;
+      say(`Demo SFTP server on 127.0.0.1:${sink.port}; delivered files appear in ${path.relative(root, demo.sink.rootDir) || demo.sink.rootDir}.`);
+      await ensureDemoConnections(database, demo.sink, demo.config, say);
+    } catch (err) {
+      say(`The demo SFTP server could not start (${(err as Error).message}); the demo runs without it.`);
+    }
+  }
   const admin = await ensureInitialAdmin(database);
 
   const childEnv: NodeJS.ProcessEnv = {
@@ -145,6 +157,7 @@ async function main() {
     stopTrickle();
     for (const c of [web, jobs]) if (c.exitCode === null) c.kill('SIGTERM');
     await Promise.all([waitForExit(web, 30_000), waitForExit(jobs, 30_000)]);
+    await sink?.close().catch(() => undefined);
     await database.sql.end({ timeout: 5 }).catch(() => undefined);
     if (server?.owned) await server.stop();
     say('Stopped.');

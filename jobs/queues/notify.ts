@@ -5,6 +5,8 @@ import { sendPendingNotification, sendPendingNotifications } from '@/lib/notify'
 import { parsePayload, type QueueContext } from './context';
 
 export const queue = 'notify';
+/** The sweep: messages recorded by the web (e.g. "connection active") go out within a minute. */
+export const cron = '* * * * *';
 const payloadSchema = z.object({ notificationId: z.uuid().optional() });
 
 export async function handle(ctx: QueueContext, data: unknown): Promise<void> {

@@ -4,6 +4,7 @@ import { env } from '@/lib/env';
 import { now } from '@/lib/clock';
 import { dueRuns, recoverStaleRuns } from '@/lib/runs/recovery';
 import { planWindows } from '@/lib/scheduling/planner';
+import { planHistoricalRequest } from '@/lib/historical';
 import { enqueueDeliveries, enqueueExports, type QueueContext } from './context';
 
 export const queue = 'plan-windows';
@@ -13,6 +14,9 @@ export async function handle(ctx: QueueContext): Promise<void> {
   const started = Date.now();
   const planned = await planWindows(ctx.database, { now: now(), settleMs: env().settleMinutes * 60_000 });
   await enqueueExports(ctx.boss, planned.newRunIds);
+  // Historical requests submitted in the web start here (the web does not talk to pg-boss).
+  const pending = await ctx.database.sql<{ id: string }[]>`select id from historical_requests where status = 'pending' order by created_at limit 50`;
+  for (const r of pending) await enqueueExports(ctx.boss, await planHistoricalRequest(ctx.database, r.id));
   const recovered = await recoverStaleRuns(ctx.database, env().runStaleSeconds);
   const due = await dueRuns(ctx.database);
   const exportIds = [...new Set([...recovered.export, ...due.export])].filter((id) => !planned.newRunIds.includes(id));

@@ -11,6 +11,7 @@ import { connections, exportRuns, type Connection, type ConnectionStatus } from 
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { encryptSecret } from '@/lib/crypto';
+import { composeConnectionActive, describeSftpDestination, recordNotification } from '@/lib/notify';
 import { AppError } from '@/lib/http/errors';
 import type { CreateConnectionInput, EditConnectionInput } from './schemas';
 
@@ -97,6 +98,17 @@ export async function createConnection(
       targetId: id,
       after: auditable(created),
     });
+    if (created.kind === 'sftp' && created.contactEmails.length) {
+      // The set-up test passed: tell the contacts the connection is live (sent by the notify sweep).
+      const email = composeConnectionActive({
+        connectionName: created.name ?? `SFTP ${created.sftpHost}`,
+        destination: describeSftpDestination({ host: created.sftpHost!, port: created.sftpPort!, username: created.sftpUsername!, folder: created.sftpFolder! }),
+        hostKeyFingerprint: created.hostKeyFingerprint!,
+        frequency: created.frequency,
+        startDate: created.startDate,
+      });
+      await recordNotification(tx, { kind: 'connection_active', to: created.contactEmails, subject: email.subject, body: email.text, programId, connectionId: id });
+    }
     return created;
   });
 }
