@@ -6,7 +6,7 @@
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
 //   BENCH_PSQL=/path/to/psql         the reference client (default /usr/bin/psql)
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { generateExportFiles, selectSql } from '@/lib/exports';
 import { LocalStorage } from '@/lib/storage';
+import { appendResults } from './results';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WINDOW_START = new Date('2026-11-28T08:00:00Z');
@@ -242,20 +243,17 @@ async function main() {
     if (base.ours.bytes > base.ref.bytes) console.log('WARNING: our .gz is bigger than the reference');
     const result = `RESULT export ratio=${fmt(ratio, 2)} rows=${base.rows} peak_rss_mb=${fmt(base.peakRssMb)} rss_growth_4x=${results[1] ? fmt(growth, 2) : 'skipped'}`;
 
-    const memGb = os.totalmem() / 2 ** 30;
-    const record = [
-      '',
-      `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — export (nproc ${os.availableParallelism()}, ${fmt(memGb)} GiB RAM, node ${process.version})`,
-      ...lines.slice(1),
-      `ours ${base.ours.bytes.toLocaleString('en-US')} B .gz vs reference ${base.ref.bytes.toLocaleString('en-US')} B`,
-      '',
+    // Other work on a shared machine slows both sides alike, but it explains the absolute figures.
+    const load = os.loadavg().map((x) => fmt(x, 1)).join(' / ');
+    console.log(`load average (1/5/15 min) at the end: ${load}`);
+    appendResults('bench:export', [
+      `N = ${base.rows.toLocaleString('en-US')} activity events in one window; CSV ${fmt(mb(csvBytes))} MB; nproc ${os.availableParallelism()}; load average at the end ${load}`,
+      `ours (COPY → gzip -6 → sha256 → storage): ${fmt(base.ours.seconds, 2)} s, ${Math.round(oursRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ours.seconds)} MB/s, ${base.ours.bytes.toLocaleString('en-US')} B .gz`,
+      `psql \\copy … | gzip -6: ${fmt(base.ref.seconds, 2)} s, ${Math.round(refRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ref.seconds)} MB/s, ${base.ref.bytes.toLocaleString('en-US')} B .gz`,
+      `peak RSS of our export ${fmt(base.peakRssMb)} MB` +
+        (results[1] ? `; at 4N ${fmt(results[1].peakRssMb)} MB (growth ${fmt(growth, 2)}; ours ${fmt(results[1].ours.seconds, 2)} s vs reference ${fmt(results[1].ref.seconds, 2)} s)` : ''),
       '`' + result + '`',
-      '',
-    ].join('\n');
-    const resultsFile = path.join(here, 'RESULTS.md');
-    if (!existsSync(resultsFile)) writeFileSync(resultsFile, '# Benchmark results\n\nAppended by `npm run bench:<name>`; see design/PERFORMANCE.md for targets.\n');
-    appendFileSync(resultsFile, record);
-    if (readFileSync(resultsFile, 'utf8').length === 0) throw new Error('could not write RESULTS.md');
+    ]);
     console.log(result);
   } finally {
     await stop?.();

@@ -24,7 +24,11 @@ function within<T>(p: Promise<T>, ms: number): Promise<boolean> {
   ]);
 }
 
-export async function openCopy(sql: Sql, copyText: string): Promise<CopySession> {
+/**
+ * Starts `copyText` on a connection reserved from `sql`. Cancelling runs on `control` (default:
+ * the pool) — pass a connection you already hold so a cancel never waits for a free one.
+ */
+export async function openCopy(sql: Sql, copyText: string, control: Sql = sql): Promise<CopySession> {
   const conn = await sql.reserve();
   let pid: number;
   let rows: Readable;
@@ -55,10 +59,10 @@ export async function openCopy(sql: Sql, copyText: string): Promise<CopySession>
     rows.resume();
     const keepFlowing = setInterval(() => rows.resume(), 20);
     try {
-      await sql`select pg_cancel_backend(${pid})`.catch(() => undefined);
+      await control`select pg_cancel_backend(${pid})`.catch(() => undefined);
       if (await within(closed, SETTLE_MS)) return;
       // The server did not react: close the connection on its side; the pool reconnects later.
-      await sql`select pg_terminate_backend(${pid})`.catch(() => undefined);
+      await control`select pg_terminate_backend(${pid})`.catch(() => undefined);
       await within(closed, SETTLE_MS);
     } finally {
       clearInterval(keepFlowing);

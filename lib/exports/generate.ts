@@ -33,7 +33,10 @@ export type ExportProgress = {
 };
 
 export type GenerateFilesInput = {
+  /** The pool the COPYs reserve their connections from. */
   sql: Sql;
+  /** A connection the caller holds, used to cancel a COPY on abort (default: the pool). */
+  controlSql?: Sql;
   storage: Storage;
   /** Folder of the run's files in storage: '' (a CLI output directory) or 'a/b/'. */
   keyPrefix: string;
@@ -101,6 +104,7 @@ function throwIfAborted(signal: AbortSignal | undefined) {
 export async function generateExportFiles(input: GenerateFilesInput): Promise<GeneratedFiles> {
   const { storage, program, window, exportType, format, signal } = input;
   assertValidPrefix(input.keyPrefix);
+  if (input.keyPrefix !== '' && !input.keyPrefix.endsWith('/')) throw new Error(`keyPrefix must be '' or end with '/': ${input.keyPrefix}`);
   if (!(window.end.getTime() > window.start.getTime())) throw new Error('the window must end after it starts');
   const fileTypes = DATA_FILE_TYPES.filter((t) => (input.fileTypes ?? DATA_FILE_TYPES).includes(t));
   const generatedAt = new Date(Math.floor((input.generatedAt ?? now()).getTime() / 1000) * 1000);
@@ -134,11 +138,11 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
         runRows = before + rows;
         input.onProgress?.({ fileType, fileRows: rows, runRows });
       };
-      session = await openCopy(input.sql, copy);
-      throwIfAborted(signal);
+      session = await openCopy(input.sql, copy, input.controlSql);
       try {
+        // An abort that came while the COPY was starting found no session to cancel: check now.
+        throwIfAborted(signal);
         if (format === 'xlsx') {
-          const partKeys = new Map<number, string>();
           const parts = await writeXlsxParts({
             rows: session.rows,
             headers: headers(fileType),
@@ -147,7 +151,6 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
             keyForPart: (index) => {
               const key = tempKey(`${fileType}-part-${index}`);
               temps.add(key);
-              partKeys.set(index, key);
               return key;
             },
             maxRowsPerPart: input.xlsxRowsPerPart,

@@ -64,6 +64,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
     try {
       const generated = await generateExportFiles({
         sql,
+        controlSql: lock, // idle while the files are made: cancelling never waits for the pool
         storage,
         keyPrefix: runKeyPrefix(program.id, run.id),
         program: { id: program.id, anonymizePii: program.anonymizePii, pseudonymKey: program.pseudonymKey },
