@@ -8,6 +8,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryAbortedError, DeliveryError, deliverFiles, testConnection, type SftpAuth, type SftpTimeouts } from '@/lib/delivery';
+import { generateEd25519KeyPair } from '@/lib/delivery/sftp-sink';
 import { failureOf, makeExportSet, sha256Hex, startTcpProxy } from './helpers/delivery';
 import { sshdSkipReason, startSshd, type TestSshd } from './helpers/sshd';
 
@@ -82,7 +83,7 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
         const byPassword = await testConnection({ ...destination(f), auth: { method: 'password', password: sshd.password }, timeouts });
         expect(byPassword.ok).toBe(true);
       }
-      const encrypted = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 16 });
+      const encrypted = generateEd25519KeyPair({ passphrase: 'open sesame' });
       writeFileSync(path.join(sshd.dir, 'authorized_keys'), `${sshd.publicKey}\n${encrypted.public}\n`);
       const byKey = await testConnection({
         ...destination(f),
@@ -170,7 +171,7 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
     expect(JSON.stringify(byPassword)).not.toContain(wrongPassword);
     expect(String((byPassword as Error).message)).not.toContain(wrongPassword);
 
-    const otherKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const otherKey = generateEd25519KeyPair().private;
     const [byKey] = await failureOf(() =>
       deliverFiles({ destination: destination(f), auth: { method: 'private_key', privateKey: otherKey }, pinnedFingerprint: sshd.hostKeyFingerprint, files: set.files, timeouts }),
     );

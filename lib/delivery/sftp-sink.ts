@@ -72,11 +72,27 @@ export type SftpSink = {
   close(): Promise<void>;
 };
 
+/**
+ * An ed25519 key pair in OpenSSH format. ssh2's generator drops a leading zero byte of the public
+ * key about once in 256 keys, producing a key nothing can parse; such keys are generated again.
+ */
+export function generateEd25519KeyPair(options: { comment?: string; passphrase?: string } = {}): { private: string; public: string } {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const pair = options.passphrase
+      ? utils.generateKeyPairSync('ed25519', { comment: options.comment, passphrase: options.passphrase, cipher: 'aes256-ctr', rounds: 16 })
+      : utils.generateKeyPairSync('ed25519', { comment: options.comment });
+    const parsed = utils.parseKey(pair.private, options.passphrase);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!(key instanceof Error) && key.getPublicSSH().length === 51) return pair;
+  }
+  throw new Error('could not generate an ed25519 key');
+}
+
 /** Reads the host key at `file`, or generates an ed25519 key there (mode 600). */
 export function loadOrCreateHostKey(file: string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8');
   mkdirSync(path.dirname(file), { recursive: true });
-  const { private: key } = utils.generateKeyPairSync('ed25519', { comment: 'dde-sftp-sink' });
+  const { private: key } = generateEd25519KeyPair({ comment: 'dde-sftp-sink' });
   writeFileSync(file, key, { mode: 0o600 });
   return key;
 }
@@ -134,7 +150,7 @@ type OpenDir = { kind: 'dir'; path: string; entries: { filename: string; longnam
 export async function startSftpSink(options: SftpSinkOptions): Promise<SftpSink> {
   const rootDir = path.resolve(options.rootDir);
   mkdirSync(rootDir, { recursive: true });
-  const hostKeyText = options.hostKey ?? (options.hostKeyPath ? loadOrCreateHostKey(options.hostKeyPath) : utils.generateKeyPairSync('ed25519').private);
+  const hostKeyText = options.hostKey ?? (options.hostKeyPath ? loadOrCreateHostKey(options.hostKeyPath) : generateEd25519KeyPair().private);
   const hostKey = parsePrivate(hostKeyText);
   const fingerprint = hostKeyFingerprint(hostKey.getPublicSSH());
   const allowedKeys = (options.authorizedKeys ?? []).map(parsePublic).filter((k): k is ParsedKey => k !== null);

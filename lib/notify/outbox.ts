@@ -84,6 +84,8 @@ export async function recordNotification(
 
 export type SendNotificationResult = {
   status: Notification['status'] | 'busy' | 'not_found';
+  /** True only for the call that actually sent (or wrote) the message. */
+  sentNow: boolean;
   /** True when the message is still pending and sending it later may succeed. */
   retryable: boolean;
   attempts?: number;
@@ -107,22 +109,22 @@ export async function sendPendingNotification(
     const [row] = await tx.select().from(notifications).where(eq(notifications.id, id)).for('update', { skipLocked: true });
     if (!row) {
       const [exists] = await tx.select({ id: notifications.id }).from(notifications).where(eq(notifications.id, id));
-      return { status: exists ? 'busy' : 'not_found', retryable: !!exists };
+      return { status: exists ? 'busy' : 'not_found', sentNow: false, retryable: !!exists };
     }
-    if (row.status !== 'pending') return { status: row.status, retryable: false, attempts: row.attempts };
+    if (row.status !== 'pending') return { status: row.status, sentNow: false, retryable: false, attempts: row.attempts };
     const attempts = row.attempts + 1;
     try {
       const result = await sendEmail({ to: row.to, subject: row.subject, text: row.body }, options.email);
       const status = result.via === 'smtp' ? 'sent' : 'written';
       await tx.update(notifications).set({ status, attempts, error: null, sentAt: now() }).where(eq(notifications.id, id));
       log.info({ kind: row.kind, via: result.via, attempts }, 'notification sent');
-      return { status, retryable: false, attempts };
+      return { status, sentNow: true, retryable: false, attempts };
     } catch (err) {
       const error = (err instanceof Error ? err.message : String(err)).slice(0, 500);
       const status = attempts >= maxAttempts ? 'failed' : 'pending';
       await tx.update(notifications).set({ status, attempts, error }).where(eq(notifications.id, id));
       log.warn({ kind: row.kind, attempts, error }, status === 'failed' ? 'notification failed for good' : 'notification not sent; will retry');
-      return { status, retryable: status === 'pending', attempts, error };
+      return { status, sentNow: false, retryable: status === 'pending', attempts, error };
     }
   });
 }

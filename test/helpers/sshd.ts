@@ -8,8 +8,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { publicKeyLineFingerprint } from '@/lib/delivery/fingerprint';
+import { generateEd25519KeyPair } from '@/lib/delivery/sftp-sink';
 
 export const SSHD_PATH = '/usr/sbin/sshd';
 /** The unprivileged account the harness logs in as when the tests run as root. */
@@ -161,13 +161,13 @@ export async function startSshd(): Promise<TestSshd> {
 
   const hostKeyPath = path.join(dir, 'ssh_host_ed25519_key');
   const writeHostKey = () => {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'dde-test-host' });
+    const pair = generateEd25519KeyPair({ comment: 'dde-test-host' });
     writeFileSync(hostKeyPath, pair.private, { mode: 0o600 });
     writeFileSync(`${hostKeyPath}.pub`, `${pair.public}\n`, { mode: 0o644 });
     return publicKeyLineFingerprint(pair.public);
   };
   let hostKeyFingerprint = writeHostKey();
-  const user = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'dde-test-user' });
+  const user = generateEd25519KeyPair({ comment: 'dde-test-user' });
   writeFileSync(path.join(dir, 'authorized_keys'), `${user.public}\n`, { mode: 0o644 });
 
   const port = await freePort();
