@@ -177,6 +177,20 @@ describe('SFTP faults (in-process server)', () => {
     expect(listing(s)).toEqual([]);
   });
 
+  it('with source checksum verification on, a file that no longer matches its recorded SHA-256 is not delivered', async () => {
+    const s = await sink();
+    for (const files of [set.files, set.streamed]) {
+      const corrupted = files.map((f) => (f.name === set.names.data[0] ? { ...f, sha256: '0'.repeat(64) } : f));
+      const [err] = await failureOf(() => deliver(s, corrupted, { verifySourceChecksum: true }));
+      expect(err).toMatchObject({ code: 'unknown', stage: 'verify' });
+      expect((err as Error).message).toContain('does not match its recorded SHA-256');
+      expect(listing(s)).toEqual([]);
+    }
+    await deliver(s, set.files, { verifySourceChecksum: true });
+    await deliver(s, set.streamed, { verifySourceChecksum: true });
+    expect(listing(s)).toEqual([...set.content.keys()].sort());
+  });
+
   it('refuses to deliver without a pinned host key, and refuses a destination folder with ".."', async () => {
     const s = await sink();
     await expect(deliverFiles({ destination: to(s), auth, pinnedFingerprint: '', files: set.files, timeouts })).rejects.toMatchObject({ code: 'host_key_mismatch' });
