@@ -54,8 +54,11 @@ test.describe('a Firstup Super Admin', () => {
     const { all } = e2ePrograms();
     await signIn(page, FIRSTUP);
     const second = all[1];
+    const remembered = page.waitForResponse((r) => r.url().endsWith('/api/session/program') && r.status() === 200);
     await programSwitcher(page).selectOption(String(second.id));
-    await expect(page.getByText(`${second.name}’s engagement data`)).toBeVisible();
+    await remembered;
+    await page.reload();
+    await expect(programSwitcher(page)).toHaveValue(String(second.id));
     await page.goto(ACTIVITY_PATH);
     await expect(programSwitcher(page)).toHaveValue(String(second.id));
     await programSwitcher(page).selectOption(String(all[0].id));
@@ -69,7 +72,7 @@ test.describe('a Brand Super Admin', () => {
     await signIn(page, BRAND);
     await expect(page.getByTestId('role-badge').first()).toHaveText('Brand Super Admin');
     await expect(programSwitcher(page).locator('option')).toHaveText([`${brand.name} · ${brand.id}`]);
-    await expect(page.getByText('Your role can view connections and download their files.')).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1, name: 'Recurring Data Connections' })).toBeVisible();
     await shoot(page, testInfo, 'connections-brand-1280');
     await page.setViewportSize({ width: 390, height: 844 });
     await shoot(page, testInfo, 'connections-brand-390');
@@ -100,8 +103,15 @@ test.describe('at 390 px', () => {
     await expect(programSwitcher(page).locator('option')).toHaveCount(all.length);
     await shoot(page, testInfo, 'connections-firstup-390');
 
-    await page.getByRole('button', { name: 'Open navigation' }).click();
+    const menu = page.getByRole('button', { name: 'Open navigation' });
+    await menu.click();
     const drawer = page.getByRole('dialog', { name: 'Navigation' });
+    await expect(drawer).toBeVisible();
+    await expect(drawer.getByRole('button', { name: 'Close navigation' })).toBeFocused();
+    await page.keyboard.press('Escape');
+    await expect(drawer).toBeHidden();
+    await expect(menu).toBeFocused();
+    await menu.click();
     await expect(drawer).toBeVisible();
     await shoot(page, testInfo, 'nav-drawer-390');
     await drawer.getByRole('link', { name: 'Activity Log' }).click();

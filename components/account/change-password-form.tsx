@@ -82,7 +82,7 @@ export function ChangePasswordForm({ required }: { required: boolean }) {
   };
 
   return (
-    <form onSubmit={submit} noValidate className="space-y-5">
+    <form method="post" onSubmit={submit} noValidate className="space-y-5">
       {message ? (
         <div
           role={message.kind === 'error' ? 'alert' : 'status'}

@@ -3,7 +3,7 @@
 // program switcher, role badge and account menu, and the page itself.
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ActivityIcon, CloseIcon, ConnectionsIcon, LogoMark, MenuIcon } from '@/components/ui/icons';
 import { RoleBadge } from '@/components/ui/role-badge';
 import type { Role } from '@/db/schema/auth';
@@ -82,6 +82,16 @@ export function ShellFrame({
 }) {
   const pathname = usePathname();
   const [navOpen, setNavOpen] = useState(false);
+  const openButton = useRef<HTMLButtonElement>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
+  const wasOpen = useRef(false);
+
+  // Focus moves into the drawer when it opens and back to the menu button when it closes.
+  useEffect(() => {
+    if (navOpen) closeButton.current?.focus();
+    else if (wasOpen.current) openButton.current?.focus();
+    wasOpen.current = navOpen;
+  }, [navOpen]);
 
   useEffect(() => {
     if (!navOpen) return;
@@ -114,11 +124,11 @@ export function ShellFrame({
       {/* Drawer below 1024 px. */}
       {navOpen ? (
         <div className="fixed inset-0 z-40 lg:hidden" role="dialog" aria-modal="true" aria-label="Navigation">
-          <button type="button" aria-label="Close navigation" className="absolute inset-0 bg-slate-900/40 backdrop-blur-[1px]" onClick={() => setNavOpen(false)} />
+          <button type="button" tabIndex={-1} aria-hidden className="absolute inset-0 cursor-default bg-slate-900/40 backdrop-blur-[1px]" onClick={() => setNavOpen(false)} />
           <div id="mobile-nav" className="absolute inset-y-0 left-0 flex w-72 max-w-[85vw] flex-col bg-white shadow-xl">
             <div className="flex h-16 items-center justify-between border-b border-slate-200 px-5">
               <Brand />
-              <button type="button" onClick={() => setNavOpen(false)} className="-mr-2 rounded-md p-2 text-slate-500 hover:bg-slate-100" aria-label="Close navigation">
+              <button ref={closeButton} type="button" onClick={() => setNavOpen(false)} className="-mr-2 rounded-md p-2 text-slate-500 hover:bg-slate-100" aria-label="Close navigation">
                 <CloseIcon className="size-5" />
               </button>
             </div>
@@ -132,6 +142,7 @@ export function ShellFrame({
         <header className="sticky top-0 z-20 border-b border-slate-200 bg-white/95 backdrop-blur supports-[backdrop-filter]:bg-white/80">
           <div className="flex h-16 items-center gap-3 px-4 sm:px-6 lg:px-8">
             <button
+              ref={openButton}
               type="button"
               onClick={() => setNavOpen(true)}
               aria-label="Open navigation"

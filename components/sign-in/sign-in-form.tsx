@@ -51,7 +51,8 @@ export function SignInForm({ callbackUrl, initialError, signedOut, ssoName }: { 
           <p>{error}</p>
         </div>
       ) : null}
-      <form onSubmit={submit} noValidate className="space-y-5">
+      {/* method="post": should scripts fail to load, a password never ends up in a URL. */}
+      <form method="post" onSubmit={submit} noValidate className="space-y-5">
         <div>
           <label htmlFor={ids.email} className="block text-sm font-medium text-slate-800">
             Email
