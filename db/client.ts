@@ -3,7 +3,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import path from 'node:path';
 import postgres from 'postgres';
 import { env } from '@/lib/env';
-import { discoverEmbedded } from './embedded';
+import { discoverEmbedded } from './embedded-discovery';
 import * as schema from './schema';
 
 export function createDb(url: string, options: { max?: number } = {}) {

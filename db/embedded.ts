@@ -3,12 +3,13 @@
 // The server gets its own process group: a Ctrl-C in the terminal reaches web and jobs first,
 // and the supervisor stops PostgreSQL last.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
+import { discoverEmbedded, embeddedUrl, runningPort } from './embedded-discovery';
 
 const run = promisify(execFile);
 
@@ -76,28 +77,9 @@ export type EmbeddedOptions = {
   logFile?: string;
 };
 
-function runningPort(dir: string): number | undefined {
-  const pidFile = path.join(dir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const lines = readFileSync(pidFile, 'utf8').split('\n');
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  try {
-    process.kill(pid, 0);
-    return Number.isFinite(port) && port > 0 ? port : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const urlFor = (password: string, port: number) => (database = 'dde') => embeddedUrl(password, port, database);
 
-const urlFor = (password: string, port: number) => (database = 'dde') =>
-  `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-
-/** The URL of an embedded server already running from `dir`, if any. */
-export function discoverEmbedded(dir: string, password: string): string | undefined {
-  const port = runningPort(dir);
-  return port ? urlFor(password, port)() : undefined;
-}
+export { discoverEmbedded };
 
 async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

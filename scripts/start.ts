@@ -3,7 +3,7 @@
 // child processes → the URL and how to sign in. Ctrl-C / SIGTERM stops web and jobs first, then
 // PostgreSQL, leaving no process behind; the next start reuses the data.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -85,8 +85,36 @@ async function waitForHealth(port: number, child: ChildProcess, timeoutMs: numbe
   throw new Error(`the web server did not answer /api/health within ${timeoutMs / 1000} s`);
 }
 
-async function build(childEnv: NodeJS.ProcessEnv): Promise<void> {
-  say('No production build found: running `next build` (first start only, a minute or two)…');
+/** Newest modification time of the files the web build is made from. */
+function newestSource(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const d of ['app', 'components', 'lib', 'db']) walk(path.join(root, d));
+  for (const f of ['next.config.js', 'package-lock.json', 'postcss.config.mjs']) {
+    const p = path.join(root, f);
+    if (existsSync(p)) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** 'missing', 'stale' (sources changed since the last build) or 'fresh'. */
+function buildState(): 'missing' | 'stale' | 'fresh' {
+  const id = path.join(root, '.next', 'BUILD_ID');
+  if (!existsSync(id)) return 'missing';
+  return newestSource() > statSync(id).mtimeMs ? 'stale' : 'fresh';
+}
+
+async function build(childEnv: NodeJS.ProcessEnv, state: 'missing' | 'stale'): Promise<void> {
+  say(state === 'missing'
+    ? 'No production build found: running `next build` (first start only, a minute or two)…'
+    : 'The sources changed since the last build: running `next build` (a minute or two)…');
   const child = launch('build', [require.resolve('next/dist/bin/next'), 'build'], childEnv);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) fail('`next build` failed; see the output above.');
@@ -143,7 +171,8 @@ async function main() {
     DDE_DATA_DIR: e.dataDir,
     PORT: String(e.port),
   };
-  if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) await build(childEnv);
+  const state = buildState();
+  if (state !== 'fresh') await build(childEnv, state);
 
   const web = launch('web', [require.resolve('next/dist/bin/next'), 'start', '-p', String(e.port)], childEnv);
   const jobs = launch('jobs', ['--import', 'tsx', path.join(root, 'jobs', 'index.ts')], childEnv);
