@@ -1,0 +1,126 @@
+// Set Up API: schedule and contacts, then how to get a token and collect the files with curl.
+'use client';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, type Connection } from './api';
+import { BASE, connectionName, todayIso } from './format';
+import { checkSchedule, ScheduleFields, scheduleBody, type Schedule } from './shared-fields';
+import { Button, Card, CopyButton, ErrorNotice } from './ui';
+
+function Code({ children }: { children: string }) {
+  return (
+    <div className="relative mt-2">
+      <pre className="overflow-x-auto rounded-lg bg-slate-900 px-3 py-3 pr-20 font-mono text-xs leading-5 text-slate-100">{children}</pre>
+      <div className="absolute top-2 right-2">
+        <CopyButton text={children} />
+      </div>
+    </div>
+  );
+}
+
+export function ApiInstructions({ program }: { program: number }) {
+  const origin = typeof window === 'undefined' ? 'https://dde.example.com' : window.location.origin;
+  return (
+    <Card title="Collect the files through the export API">
+      <ol className="space-y-5 text-sm text-slate-700">
+        <li>
+          <p className="font-medium text-slate-900">1. Create an API client</p>
+          <p className="mt-1">
+            On the{' '}
+            <Link href={`${BASE}/api-access`} className="font-medium text-brand-700 underline">
+              API access
+            </Link>{' '}
+            page, create a client for this program. Its secret is shown once: store it in your secret manager.
+          </p>
+        </li>
+        <li>
+          <p className="font-medium text-slate-900">2. Get an access token</p>
+          <Code>{`curl -s -X POST ${origin}/api/oauth/token \\
+  -u "$CLIENT_ID:$CLIENT_SECRET" \\
+  -d grant_type=client_credentials \\
+  -d scope=data_exports.read`}</Code>
+        </li>
+        <li>
+          <p className="font-medium text-slate-900">3. Find the latest activities file</p>
+          <Code>{`curl -s ${origin}/api/v1/data_exports/activities/latest?program=${program} \\
+  -H "Authorization: Bearer $ACCESS_TOKEN"`}</Code>
+        </li>
+        <li>
+          <p className="font-medium text-slate-900">4. Download it with its signed link and verify the checksum</p>
+          <Code>{`curl -s -o activities.csv.gz "$DOWNLOAD_URL"
+echo "$SHA256  activities.csv.gz" | sha256sum -c -`}</Code>
+          <p className="mt-1 text-xs text-slate-500">
+            <span className="font-mono">download_url</span> and <span className="font-mono">sha256</span> come from step 3. The same works for{' '}
+            <span className="font-mono">users</span> and <span className="font-mono">campaigns</span>.{' '}
+            <Link href="/docs/api" className="font-medium text-brand-700 underline">
+              Full API reference
+            </Link>
+          </p>
+        </li>
+      </ol>
+    </Card>
+  );
+}
+
+export function ApiSetupForm({ program, programName }: { program: number; programName: string }) {
+  const qc = useQueryClient();
+  const [schedule, setSchedule] = useState<Schedule>({ name: '', start: todayIso(), end: '', frequency: 'daily', format: 'csv', emails: '' });
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const save = useMutation({
+    mutationFn: () => api<{ data: Connection }>('/api/v1/connections', program, { method: 'POST', body: { kind: 'api', ...scheduleBody(schedule) } }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['connections', program] }),
+    onError: (e) => {
+      if (e instanceof ApiError) setErrors(e.fields);
+    },
+  });
+
+  function submit(ev: FormEvent) {
+    ev.preventDefault();
+    const e = checkSchedule(schedule);
+    setErrors(e);
+    if (Object.keys(e).length === 0) save.mutate();
+  }
+
+  if (save.isSuccess) {
+    const c = save.data.data;
+    return (
+      <div className="mx-auto max-w-3xl space-y-6">
+        <div className="rounded-xl border border-emerald-200 bg-emerald-50 px-5 py-5" data-testid="api-created">
+          <p className="text-lg font-semibold text-emerald-900" role="status">
+            API Connection Active
+          </p>
+          <p className="mt-1 text-sm text-emerald-800">
+            {connectionName(c)} prepares {programName}’s files on schedule. Collect them as shown below.
+          </p>
+          <div className="mt-3">
+            <Link href={`${BASE}/${c.id}`} className="text-sm font-semibold text-emerald-900 underline">
+              View connection
+            </Link>
+          </div>
+        </div>
+        <ApiInstructions program={program} />
+      </div>
+    );
+  }
+
+  return (
+    <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
+      <form onSubmit={submit} noValidate className="space-y-6">
+        <Card title="Schedule">
+          <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} />
+        </Card>
+        {save.isError ? <ErrorNotice title="The connection was not saved" error={save.error} /> : null}
+        <div className="flex flex-col-reverse gap-3 sm:flex-row sm:justify-end">
+          <Link href={BASE} className="inline-flex justify-center rounded-lg px-3.5 py-2 text-sm font-semibold text-slate-700 hover:bg-slate-100">
+            Cancel
+          </Link>
+          <Button type="submit" variant="primary" busy={save.isPending}>
+            Save connection
+          </Button>
+        </div>
+      </form>
+      <ApiInstructions program={program} />
+    </div>
+  );
+}

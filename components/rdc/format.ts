@@ -1,0 +1,76 @@
+// Formatting for the connection pages: UTC dates (windows and files are UTC), sizes, countdowns.
+import type { Connection, Frequency } from './api';
+
+const dateTime = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' });
+const dateOnly = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeZone: 'UTC' });
+const shortDate = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
+
+export const FREQUENCIES: { value: Frequency; label: string }[] = [
+  { value: 'every_4_hours', label: 'Every 4 hours' },
+  { value: 'daily', label: 'Daily' },
+  { value: 'weekly', label: 'Weekly' },
+  { value: 'monthly', label: 'Monthly' },
+];
+export const frequencyLabel = (f: string) => FREQUENCIES.find((x) => x.value === f)?.label ?? f;
+
+export function dt(s: string | null | undefined): string {
+  if (!s) return '—';
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? s : `${dateTime.format(d)} UTC`;
+}
+export function dateStr(s: string | null | undefined): string {
+  if (!s) return '—';
+  const d = new Date(s.length === 10 ? `${s}T00:00:00Z` : s);
+  return Number.isNaN(d.getTime()) ? s : dateOnly.format(d);
+}
+export function shortDay(s: string): string {
+  return shortDate.format(new Date(s));
+}
+export function windowLabel(start: string, end: string): string {
+  return `${dt(start)} → ${dt(end)}`;
+}
+
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '—';
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+export const num = (n: number | null | undefined) => (n === null || n === undefined ? '—' : n.toLocaleString('en-US'));
+
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** "in 6d 4h", "expired". */
+export function countdown(to: string, now: number): string {
+  const ms = new Date(to).getTime() - now;
+  if (ms <= 0) return 'Expired';
+  return `Expires in ${duration(ms / 1000)}`;
+}
+
+export function connectionName(c: Pick<Connection, 'name' | 'kind'>): string {
+  return c.name || (c.kind === 'api' ? 'API connection' : 'SFTP connection');
+}
+export function destination(c: Connection): string {
+  if (c.kind === 'api' || !c.sftp) return 'Export API';
+  return `sftp://${c.sftp.host}${c.sftp.port && c.sftp.port !== 22 ? `:${c.sftp.port}` : ''}/${c.sftp.folder.replace(/^\/+/, '')}`;
+}
+
+export function todayIso(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+export const BASE = '/configure/insights/recurring-data-connections';

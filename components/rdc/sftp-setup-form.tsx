@@ -1,0 +1,294 @@
+// Set Up SFTP: schedule, server, credentials and contacts; "Test connection" shows each step and the
+// host key to confirm; Save creates the connection (the server tests it again) and shows the result.
+'use client';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, type Connection, type TestResult } from './api';
+import { BASE, connectionName, todayIso } from './format';
+import { checkSchedule, EgressInfo, fieldError, ScheduleFields, scheduleBody, type Schedule } from './shared-fields';
+import { Button, Card, ErrorNotice, Field, inputClass, Notice, StatusBadge } from './ui';
+
+type Server = { host: string; port: string; folder: string; username: string; method: 'password' | 'private_key'; password: string; key: string; passphrase: string };
+
+function authBody(s: Server) {
+  return s.method === 'password' ? { method: 'password', password: s.password } : { method: 'private_key', private_key: s.key, ...(s.passphrase ? { passphrase: s.passphrase } : {}) };
+}
+
+function checkServer(s: Server): Record<string, string> {
+  const e: Record<string, string> = {};
+  if (!s.host.trim()) e.host = 'Enter the server host.';
+  else if (/[/:\s]/.test(s.host.trim()) && !/^\[?[0-9a-f:]+\]?$/i.test(s.host.trim())) e.host = 'Enter a host name or IP address, without a scheme or path.';
+  const port = Number(s.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) e.port = 'Enter a port between 1 and 65535.';
+  if (!s.folder.trim()) e.folder = 'Enter the destination folder.';
+  if (!s.username.trim()) e.username = 'Enter the user name.';
+  if (s.method === 'password' && !s.password) e['auth.password'] = 'Enter the password.';
+  if (s.method === 'private_key' && !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(s.key)) e['auth.private_key'] = 'Paste or upload a private key in PEM format (-----BEGIN … PRIVATE KEY-----).';
+  return e;
+}
+
+function TestSteps({ result }: { result: TestResult }) {
+  return (
+    <ol className="space-y-2" aria-label="Connection test steps" data-testid="test-steps">
+      {result.steps.map((s) => (
+        <li key={s.step} className="flex items-start gap-3 rounded-lg bg-slate-50 px-3 py-2">
+          <StatusBadge status={s.status} label={s.status === 'ok' ? 'Passed' : s.status === 'failed' ? 'Failed' : 'Skipped'} />
+          <div className="min-w-0 text-sm">
+            <p className="font-medium text-slate-900">{s.label}</p>
+            {s.detail ? <p className="text-xs break-words text-slate-600">{s.detail}</p> : null}
+            {s.error ? <p className="text-xs break-words text-red-700">{s.error.message}</p> : null}
+          </div>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+const testError = (r: TestResult) => (typeof r.error === 'string' ? r.error : r.error?.message) ?? r.steps.find((s) => s.status === 'failed')?.error?.message;
+
+export function SftpSetupForm({ program, programName }: { program: number; programName: string }) {
+  const qc = useQueryClient();
+  const [schedule, setSchedule] = useState<Schedule>({ name: '', start: todayIso(), end: '', frequency: 'daily', format: 'csv', emails: '' });
+  const [server, setServer] = useState<Server>({ host: '', port: '22', folder: '', username: '', method: 'password', password: '', key: '', passphrase: '' });
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [test, setTest] = useState<TestResult | null>(null);
+  const [confirmed, setConfirmed] = useState(false);
+  const [keyFile, setKeyFile] = useState<string | null>(null);
+
+  const setS = (patch: Partial<Server>) => {
+    setServer((s) => ({ ...s, ...patch }));
+    // A different server or account needs a new test and a new confirmation of its key.
+    setTest(null);
+    setConfirmed(false);
+  };
+  const input = (k: keyof Server) => ({ value: server[k], onChange: (e: { target: { value: string } }) => setS({ [k]: e.target.value } as Partial<Server>) });
+
+  const testMutation = useMutation({
+    mutationFn: () =>
+      api<{ data: TestResult }>('/api/v1/connections/test', program, {
+        method: 'POST',
+        body: { host: server.host.trim(), port: Number(server.port), username: server.username.trim(), folder: server.folder.trim(), auth: authBody(server) },
+      }),
+    onSuccess: (r) => {
+      setTest(r.data);
+      setConfirmed(false);
+    },
+    onError: (e) => {
+      setTest(null);
+      if (e instanceof ApiError) setErrors(e.fields);
+    },
+  });
+
+  const save = useMutation({
+    mutationFn: () =>
+      api<{ data: Connection }>('/api/v1/connections', program, {
+        method: 'POST',
+        body: {
+          kind: 'sftp',
+          ...scheduleBody(schedule),
+          host: server.host.trim(),
+          port: Number(server.port),
+          folder: server.folder.trim(),
+          username: server.username.trim(),
+          auth: authBody(server),
+          host_key_fingerprint: test?.hostKeyFingerprint,
+        },
+      }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['connections', program] }),
+    onError: (e) => {
+      if (e instanceof ApiError) {
+        setErrors(e.fields);
+        const t = (e.details as { test?: TestResult } | null)?.test;
+        if (t && Array.isArray(t.steps)) setTest(t);
+      }
+    },
+  });
+
+  function runTest() {
+    const e = checkServer(server);
+    setErrors(e);
+    if (Object.keys(e).length === 0) testMutation.mutate();
+  }
+
+  function submit(ev: FormEvent) {
+    ev.preventDefault();
+    const e = { ...checkSchedule(schedule), ...checkServer(server) };
+    if (Object.keys(e).length === 0 && !(test?.ok && test.hostKeyFingerprint)) e.test = 'Test the connection first, then confirm the server’s host key.';
+    else if (Object.keys(e).length === 0 && !confirmed) e.test = 'Confirm that the host key fingerprint is your server’s key.';
+    setErrors(e);
+    if (Object.keys(e).length === 0) save.mutate();
+  }
+
+  if (save.isSuccess) {
+    const c = save.data.data;
+    return (
+      <div className="mx-auto max-w-2xl space-y-6" data-testid="sftp-created">
+        <div className="rounded-xl border border-emerald-200 bg-emerald-50 px-5 py-6 text-center">
+          <p className="text-lg font-semibold text-emerald-900" role="status">
+            SFTP Connection Active
+          </p>
+          <p className="mt-1 text-sm text-emerald-800">
+            {connectionName(c)} exports {programName}’s data to {c.sftp?.host}:{c.sftp?.port}/{c.sftp?.folder}. The first delivery arrives after the first window closes; the
+            contacts receive an email confirming the set-up.
+          </p>
+          <div className="mt-4 flex flex-wrap justify-center gap-2">
+            <Link href={`${BASE}/${c.id}`} className="inline-flex rounded-lg bg-brand-600 px-3.5 py-2 text-sm font-semibold text-white shadow-xs hover:bg-brand-700">
+              View connection
+            </Link>
+            <Link href={BASE} className="inline-flex rounded-lg bg-white px-3.5 py-2 text-sm font-semibold text-slate-800 shadow-xs ring-1 ring-slate-300 ring-inset hover:bg-slate-50">
+              Back to connections
+            </Link>
+          </div>
+        </div>
+      </div>
+    );
+  }
+
+  const saveProblem = save.isError ? save.error : null;
+
+  return (
+    <form onSubmit={submit} noValidate className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_18rem]">
+      <div className="space-y-6">
+        <Card title="Schedule">
+          <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} />
+        </Card>
+
+        <Card title="SFTP server">
+          <div className="grid grid-cols-1 gap-5 sm:grid-cols-[minmax(0,1fr)_8rem]">
+            <Field label="Server host" error={fieldError(errors, 'host')} hint="Host name or IP address, e.g. sftp.example.com">
+              {(p) => <input {...p} {...input('host')} className={inputClass} autoComplete="off" spellCheck={false} />}
+            </Field>
+            <Field label="Port" error={fieldError(errors, 'port')}>
+              {(p) => <input {...p} {...input('port')} type="number" min={1} max={65535} inputMode="numeric" className={inputClass} />}
+            </Field>
+            <Field label="Destination folder" className="sm:col-span-2" error={fieldError(errors, 'folder')} hint="The folder on the server that receives the files; it must exist and be writable.">
+              {(p) => <input {...p} {...input('folder')} className={inputClass} placeholder="exports/firstup" autoComplete="off" spellCheck={false} />}
+            </Field>
+            <Field label="Username" className="sm:col-span-2" error={fieldError(errors, 'username')}>
+              {(p) => <input {...p} {...input('username')} className={inputClass} autoComplete="off" spellCheck={false} />}
+            </Field>
+          </div>
+          <fieldset className="mt-5">
+            <legend className="text-sm font-medium text-slate-800">Authentication</legend>
+            <div className="mt-2 flex flex-wrap gap-4">
+              {(
+                [
+                  ['password', 'Password'],
+                  ['private_key', 'Private key (PEM)'],
+                ] as const
+              ).map(([v, l]) => (
+                <label key={v} className="flex items-center gap-2 text-sm text-slate-800">
+                  <input type="radio" name="auth-method" value={v} checked={server.method === v} onChange={() => setS({ method: v })} className="size-4 accent-brand-600" />
+                  {l}
+                </label>
+              ))}
+            </div>
+            <div className="mt-4 space-y-5">
+              {server.method === 'password' ? (
+                <Field label="Password" error={fieldError(errors, 'auth.password') ?? fieldError(errors, 'auth')} hint="Stored encrypted; never shown again.">
+                  {(p) => <input {...p} {...input('password')} type="password" className={inputClass} autoComplete="new-password" />}
+                </Field>
+              ) : (
+                <>
+                  <Field
+                    label="Private key"
+                    error={fieldError(errors, 'auth.private_key') ?? fieldError(errors, 'auth')}
+                    hint={keyFile ? `Loaded from ${keyFile}. Stored encrypted; never shown again.` : 'Paste the key, or choose its file below. Stored encrypted; never shown again.'}
+                  >
+                    {(p) => <textarea {...p} {...input('key')} rows={5} className={`${inputClass} font-mono text-xs`} placeholder="-----BEGIN OPENSSH PRIVATE KEY-----" spellCheck={false} />}
+                  </Field>
+                  <Field label="Private key file" optional>
+                    {(p) => (
+                      <input
+                        {...p}
+                        type="file"
+                        className="mt-1.5 block w-full text-sm text-slate-700 file:mr-3 file:rounded-lg file:border-0 file:bg-slate-100 file:px-3 file:py-2 file:text-sm file:font-semibold file:text-slate-800 hover:file:bg-slate-200"
+                        onChange={(e) => {
+                          const f = e.target.files?.[0];
+                          if (!f) return;
+                          void f.text().then((t) => {
+                            setKeyFile(f.name);
+                            setS({ key: t });
+                          });
+                        }}
+                      />
+                    )}
+                  </Field>
+                  <Field label="Key passphrase" optional error={fieldError(errors, 'auth.passphrase')}>
+                    {(p) => <input {...p} {...input('passphrase')} type="password" className={inputClass} autoComplete="off" />}
+                  </Field>
+                </>
+              )}
+            </div>
+          </fieldset>
+
+          <div className="mt-6 border-t border-slate-100 pt-5">
+            <div className="flex flex-wrap items-center gap-3">
+              <Button onClick={runTest} busy={testMutation.isPending}>
+                Test connection
+              </Button>
+              <p className="text-xs text-slate-500">Connects, checks the host key, signs in and writes a small test file to the folder.</p>
+            </div>
+            {testMutation.isError ? (
+              <div className="mt-4">
+                <ErrorNotice title="The test could not run" error={testMutation.error} />
+              </div>
+            ) : null}
+            {test ? (
+              <div className="mt-4 space-y-4" data-testid="test-result">
+                <Notice tone={test.ok ? 'success' : 'warning'} title={test.ok ? 'Connection test passed' : 'Connection test failed'}>
+                  {test.ok ? null : testError(test)}
+                </Notice>
+                <TestSteps result={test} />
+                {test.hostKeyFingerprint ? (
+                  <div className="rounded-lg border border-slate-200 px-3 py-3">
+                    <p className="text-xs font-medium text-slate-500">Host key fingerprint</p>
+                    <p className="mt-1 font-mono text-sm break-all text-slate-900" data-testid="host-key-fingerprint">
+                      {test.hostKeyFingerprint}
+                    </p>
+                    <label className="mt-3 flex items-start gap-2 text-sm text-slate-800">
+                      <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} className="mt-0.5 size-4 accent-brand-600" />
+                      I confirm this is my server’s key
+                    </label>
+                    <p className="mt-1 text-xs text-slate-500">Compare it with the key your server administrator gives you. DDE refuses to deliver if the key ever changes.</p>
+                  </div>
+                ) : null}
+              </div>
+            ) : null}
+            {errors.test ? (
+              <p className="mt-3 text-sm text-red-700" role="alert">
+                {errors.test}
+              </p>
+            ) : null}
+          </div>
+        </Card>
+
+        {saveProblem ? <ErrorNotice title="The connection was not saved" error={saveProblem} /> : null}
+        {Object.keys(errors).length > 0 && !errors.test && !saveProblem ? (
+          <p role="alert" className="text-sm text-red-700">
+            Check the highlighted fields.
+          </p>
+        ) : null}
+
+        <div className="flex flex-col-reverse gap-3 sm:flex-row sm:justify-end">
+          <Link href={BASE} className="inline-flex justify-center rounded-lg px-3.5 py-2 text-sm font-semibold text-slate-700 hover:bg-slate-100">
+            Cancel
+          </Link>
+          <Button type="submit" variant="primary" busy={save.isPending}>
+            Save connection
+          </Button>
+        </div>
+      </div>
+      <aside className="space-y-4">
+        <EgressInfo program={program} />
+        <div className="rounded-xl border border-slate-200 bg-white px-4 py-4 text-xs leading-5 text-slate-600 shadow-xs">
+          <p className="font-semibold text-slate-900">What gets delivered</p>
+          <p className="mt-1">
+            Each window’s users, campaigns and activities as separate files, each with a <span className="font-mono">.sha256</span> checksum, and a manifest written last.
+          </p>
+        </div>
+      </aside>
+    </form>
+  );
+}

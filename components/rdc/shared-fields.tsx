@@ -1,0 +1,136 @@
+// Schedule and contact fields shared by the SFTP and API set-up forms, with their client-side checks.
+'use client';
+import { useQuery } from '@tanstack/react-query';
+import { api, type AppConfig } from './api';
+import { FREQUENCIES } from './format';
+import { Field, inputClass } from './ui';
+
+export type Schedule = { name: string; start: string; end: string; frequency: string; format: string; emails: string };
+export const FORMAT_OPTIONS = [
+  { value: 'csv', label: 'CSV (gzip)' },
+  { value: 'jsonl', label: 'JSON Lines (gzip)' },
+  { value: 'xlsx', label: 'Excel (.xlsx)' },
+];
+
+export function parseEmails(s: string): string[] {
+  return s
+    .split(/[\s,;]+/)
+    .map((e) => e.trim())
+    .filter(Boolean);
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Client-side checks of the schedule; server messages (422) use the API's field paths. */
+export function checkSchedule(s: Schedule): Record<string, string> {
+  const e: Record<string, string> = {};
+  if (!s.start) e.start_date = 'Choose the start date.';
+  if (s.end && s.start && s.end <= s.start) e.end_date = 'The end date must be after the start date.';
+  if (!s.frequency) e.frequency = 'Choose how often to export.';
+  const emails = parseEmails(s.emails);
+  if (emails.length === 0) e.contact_emails = 'Enter at least one contact email.';
+  else {
+    const bad = emails.find((x) => !EMAIL.test(x));
+    if (bad) e.contact_emails = `“${bad}” is not a valid email address.`;
+    else if (emails.length > 20) e.contact_emails = 'At most 20 contact emails.';
+  }
+  return e;
+}
+
+export const toInstant = (date: string) => `${date}T00:00:00Z`;
+
+export function scheduleBody(s: Schedule) {
+  return {
+    ...(s.name.trim() ? { name: s.name.trim() } : {}),
+    frequency: s.frequency,
+    start_date: toInstant(s.start),
+    ...(s.end ? { end_date: toInstant(s.end) } : {}),
+    contact_emails: parseEmails(s.emails),
+    format: s.format,
+  };
+}
+
+/** The first error of a path or of any path below it (contact_emails.0 → contact_emails). */
+export function fieldError(errors: Record<string, string>, path: string): string | undefined {
+  if (errors[path]) return errors[path];
+  const k = Object.keys(errors).find((p) => p.startsWith(`${path}.`));
+  return k ? errors[k] : undefined;
+}
+
+export function ScheduleFields({ value, onChange, errors }: { value: Schedule; onChange: (v: Schedule) => void; errors: Record<string, string> }) {
+  const set = (k: keyof Schedule) => (ev: { target: { value: string } }) => onChange({ ...value, [k]: ev.target.value });
+  return (
+    <div className="grid grid-cols-1 gap-5 sm:grid-cols-2">
+      <Field label="Connection name" optional hint="Shown in the list and in emails." className="sm:col-span-2" error={fieldError(errors, 'name')}>
+        {(p) => <input {...p} className={inputClass} value={value.name} onChange={set('name')} maxLength={120} placeholder="e.g. Acme data warehouse" />}
+      </Field>
+      <Field label="Start date" error={fieldError(errors, 'start_date')} hint="The first export window starts at 00:00 UTC on this day.">
+        {(p) => <input {...p} type="date" className={inputClass} value={value.start} onChange={set('start')} required />}
+      </Field>
+      <Field label="End date" optional error={fieldError(errors, 'end_date')} hint="Leave empty to export until you stop the connection.">
+        {(p) => <input {...p} type="date" className={inputClass} value={value.end} onChange={set('end')} min={value.start || undefined} />}
+      </Field>
+      <Field label="Frequency" error={fieldError(errors, 'frequency')}>
+        {(p) => (
+          <select {...p} className={inputClass} value={value.frequency} onChange={set('frequency')}>
+            {FREQUENCIES.map((f) => (
+              <option key={f.value} value={f.value}>
+                {f.label}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="File format" error={fieldError(errors, 'format')}>
+        {(p) => (
+          <select {...p} className={inputClass} value={value.format} onChange={set('format')}>
+            {FORMAT_OPTIONS.map((f) => (
+              <option key={f.value} value={f.value}>
+                {f.label}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field
+        label="Contact emails"
+        className="sm:col-span-2"
+        error={fieldError(errors, 'contact_emails')}
+        hint="Separate addresses with commas or new lines. They receive delivery reports and problem alerts."
+      >
+        {(p) => <textarea {...p} rows={2} className={inputClass} value={value.emails} onChange={set('emails')} placeholder="data-team@example.com" />}
+      </Field>
+    </div>
+  );
+}
+
+/** The addresses customers allowlist, from /api/v1/config. */
+export function EgressInfo({ program }: { program: number }) {
+  const q = useQuery({ queryKey: ['config', program], queryFn: () => api<{ data: AppConfig }>('/api/v1/config', program), staleTime: 300_000 });
+  let body: React.ReactNode;
+  if (q.isPending) body = <p className="text-slate-500">Loading…</p>;
+  else if (q.isError) body = <p className="text-red-700">Could not load the egress information: {q.error.message}</p>;
+  else {
+    const info = q.data.data.egress_info;
+    if (info === null || info === undefined || info === '') body = <p className="text-slate-600">No fixed egress addresses are configured for this installation. Ask your DDE operator which addresses to allow.</p>;
+    else if (typeof info === 'string') body = <p className="font-mono text-xs break-all whitespace-pre-wrap text-slate-800">{info}</p>;
+    else if (Array.isArray(info))
+      body = (
+        <ul className="space-y-1 font-mono text-xs text-slate-800">
+          {info.map((x, i) => (
+            <li key={i}>{typeof x === 'string' ? x : JSON.stringify(x)}</li>
+          ))}
+        </ul>
+      );
+    else body = <pre className="overflow-x-auto font-mono text-xs text-slate-800">{JSON.stringify(info, null, 2)}</pre>;
+  }
+  return (
+    <section aria-labelledby="egress-heading" className="rounded-xl border border-slate-200 bg-white px-4 py-4 text-sm shadow-xs" data-testid="egress-info">
+      <h2 id="egress-heading" className="font-semibold text-slate-900">
+        Allow DDE through your firewall
+      </h2>
+      <p className="mt-1 text-xs text-slate-600">DDE connects to your server from these addresses:</p>
+      <div className="mt-2">{body}</div>
+    </section>
+  );
+}

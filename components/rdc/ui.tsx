@@ -1,0 +1,264 @@
+// Small building blocks of the connection pages: buttons, badges, fields, notices, dialogs, drawers.
+'use client';
+import { useEffect, useId, useRef, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import type { ConnectionStatus } from './api';
+import { buttonClass, type Variant } from './styles';
+
+export { buttonClass };
+
+const STATUS: Record<string, { label: string; className: string }> = {
+  active: { label: 'Active', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
+  pausing: { label: 'Pausing', className: 'bg-amber-50 text-amber-800 ring-amber-600/25' },
+  paused: { label: 'Paused', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
+  stopped: { label: 'Stopped', className: 'bg-red-50 text-red-700 ring-red-600/20' },
+  ended: { label: 'Ended', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
+  succeeded: { label: 'Delivered', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
+  delivered: { label: 'Delivered', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
+  completed: { label: 'Completed', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
+  generated: { label: 'Generated', className: 'bg-sky-50 text-sky-700 ring-sky-600/20' },
+  ok: { label: 'OK', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
+  failed: { label: 'Failed', className: 'bg-red-50 text-red-700 ring-red-600/20' },
+  running: { label: 'Running', className: 'bg-sky-50 text-sky-700 ring-sky-600/20' },
+  generating: { label: 'Generating', className: 'bg-sky-50 text-sky-700 ring-sky-600/20' },
+  delivering: { label: 'Delivering', className: 'bg-sky-50 text-sky-700 ring-sky-600/20' },
+  pending: { label: 'Pending', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
+  queued: { label: 'Queued', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
+  planned: { label: 'Planned', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
+  cancelled: { label: 'Cancelled', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
+  canceled: { label: 'Cancelled', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
+  skipped: { label: 'Skipped', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
+  revoked: { label: 'Revoked', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
+  expired: { label: 'Expired', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
+};
+
+export function humanize(s: string): string {
+  const t = s.replace(/[_.]/g, ' ');
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+export function StatusBadge({ status, label }: { status: ConnectionStatus | string; label?: string }) {
+  const s = STATUS[status] ?? { label: humanize(status), className: 'bg-slate-100 text-slate-700 ring-slate-500/20' };
+  return (
+    <span data-testid="status-badge" className={`inline-flex shrink-0 items-center rounded-full px-2 py-0.5 text-xs font-medium whitespace-nowrap ring-1 ring-inset ${s.className}`}>
+      {label ?? s.label}
+    </span>
+  );
+}
+
+export function Button({ variant = 'secondary', size = 'md', busy, children, className = '', ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: 'sm' | 'md'; busy?: boolean }) {
+  return (
+    <button type="button" {...rest} disabled={rest.disabled || busy} aria-busy={busy || undefined} className={`${buttonClass(variant, size)} ${className}`}>
+      {busy ? <Spinner /> : null}
+      {children}
+    </button>
+  );
+}
+
+export function Spinner({ className = 'size-4' }: { className?: string }) {
+  return <span aria-hidden className={`inline-block animate-spin rounded-full border-2 border-current border-r-transparent ${className}`} />;
+}
+
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <div role="status" className="flex items-center justify-center gap-2 rounded-xl border border-slate-200 bg-white px-6 py-12 text-sm text-slate-500">
+      <Spinner /> {label}
+    </div>
+  );
+}
+
+export function ErrorNotice({ title = 'Something went wrong', error, onRetry }: { title?: string; error: unknown; onRetry?: () => void }) {
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    <div role="alert" className="flex flex-col gap-3 rounded-xl border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 sm:flex-row sm:items-center sm:justify-between">
+      <div>
+        <p className="font-semibold">{title}</p>
+        <p className="mt-0.5">{message}</p>
+      </div>
+      {onRetry ? (
+        <Button size="sm" onClick={onRetry}>
+          Try again
+        </Button>
+      ) : null}
+    </div>
+  );
+}
+
+export function Notice({ tone = 'info', title, children }: { tone?: 'info' | 'success' | 'warning'; title?: ReactNode; children?: ReactNode }) {
+  const cls = {
+    info: 'border-sky-200 bg-sky-50 text-sky-900',
+    success: 'border-emerald-200 bg-emerald-50 text-emerald-900',
+    warning: 'border-amber-200 bg-amber-50 text-amber-900',
+  }[tone];
+  return (
+    <div role={tone === 'success' ? 'status' : undefined} className={`rounded-xl border px-4 py-3 text-sm ${cls}`}>
+      {title ? <p className="font-semibold">{title}</p> : null}
+      {children ? <div className={title ? 'mt-1' : undefined}>{children}</div> : null}
+    </div>
+  );
+}
+
+export const inputClass =
+  'mt-1.5 block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm shadow-xs hover:border-slate-400 focus-visible:border-brand-600 aria-[invalid=true]:border-red-400 disabled:bg-slate-50 disabled:text-slate-500';
+
+/** A labelled control with its hint and error; the render prop receives the ids to wire up. */
+export function Field({
+  label,
+  hint,
+  error,
+  optional,
+  className = '',
+  children,
+}: {
+  label: string;
+  hint?: ReactNode;
+  error?: string;
+  optional?: boolean;
+  className?: string;
+  children: (p: { id: string; 'aria-invalid': boolean; 'aria-describedby'?: string }) => ReactNode;
+}) {
+  const id = useId();
+  const describedBy = [error ? `${id}-error` : null, hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className={className}>
+      <label htmlFor={id} className="block text-sm font-medium text-slate-800">
+        {label}
+        {optional ? <span className="ml-1 font-normal text-slate-500">(optional)</span> : null}
+      </label>
+      {children({ id, 'aria-invalid': Boolean(error), 'aria-describedby': describedBy })}
+      {error ? (
+        <p id={`${id}-error`} className="mt-1.5 text-xs text-red-700" data-testid="field-error">
+          {error}
+        </p>
+      ) : null}
+      {hint ? (
+        <p id={`${id}-hint`} className="mt-1.5 text-xs text-slate-500">
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function Card({ title, actions, children, className = '' }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string }) {
+  return (
+    <section className={`rounded-xl border border-slate-200 bg-white shadow-xs ${className}`}>
+      {title || actions ? (
+        <div className="flex flex-wrap items-center justify-between gap-3 border-b border-slate-100 px-4 py-3 sm:px-5">
+          {title ? <h2 className="text-sm font-semibold text-slate-900">{title}</h2> : <span />}
+          {actions}
+        </div>
+      ) : null}
+      <div className="px-4 py-4 sm:px-5">{children}</div>
+    </section>
+  );
+}
+
+/** A modal dialog on <dialog>: focus moves in, Escape closes, focus returns to the opener. */
+export function Dialog({ open, title, onClose, children, footer }: { open: boolean; title: string; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog
+      ref={ref}
+      aria-labelledby={titleId}
+      onClose={onClose}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+      className="m-auto w-[calc(100%-2rem)] max-w-lg rounded-2xl bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-900/40"
+    >
+      {open ? (
+        <div className="flex flex-col">
+          <div className="px-5 pt-5">
+            <h2 id={titleId} className="text-base font-semibold">
+              {title}
+            </h2>
+          </div>
+          <div className="px-5 py-4 text-sm leading-6 text-slate-700">{children}</div>
+          {footer ? <div className="flex flex-col-reverse gap-2 border-t border-slate-100 bg-slate-50 px-5 py-3 sm:flex-row sm:justify-end">{footer}</div> : null}
+        </div>
+      ) : null}
+    </dialog>
+  );
+}
+
+/** A side drawer (modal) for details. */
+export function Drawer({ open, title, onClose, children }: { open: boolean; title: string; onClose: () => void; children: ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog
+      ref={ref}
+      aria-labelledby={titleId}
+      onClose={onClose}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+      className="m-0 ml-auto h-dvh max-h-dvh w-full max-w-xl bg-white p-0 text-slate-900 shadow-2xl backdrop:bg-slate-900/40"
+    >
+      {open ? (
+        <div className="flex h-full flex-col">
+          <div className="flex items-center justify-between gap-3 border-b border-slate-200 px-5 py-4">
+            <h2 id={titleId} className="text-base font-semibold">
+              {title}
+            </h2>
+            <Button variant="ghost" size="sm" onClick={onClose} aria-label="Close">
+              Close
+            </Button>
+          </div>
+          <div className="flex-1 overflow-y-auto px-5 py-4 text-sm">{children}</div>
+        </div>
+      ) : null}
+    </dialog>
+  );
+}
+
+export function DefinitionList({ items }: { items: { term: string; value: ReactNode }[] }) {
+  return (
+    <dl className="grid grid-cols-1 gap-x-6 gap-y-3 sm:grid-cols-2">
+      {items.map((i) => (
+        <div key={i.term} className="min-w-0">
+          <dt className="text-xs font-medium text-slate-500">{i.term}</dt>
+          <dd className="mt-0.5 text-sm break-words text-slate-900">{i.value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+  return (
+    <Button
+      size="sm"
+      onClick={(e) => {
+        const btn = e.currentTarget;
+        void navigator.clipboard?.writeText(text).then(
+          () => {
+            btn.dataset.copied = 'true';
+            btn.textContent = 'Copied';
+            setTimeout(() => {
+              btn.textContent = label;
+            }, 2000);
+          },
+          () => undefined,
+        );
+      }}
+    >
+      {label}
+    </Button>
+  );
+}
