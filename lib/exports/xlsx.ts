@@ -11,8 +11,8 @@ import { hashingStream, type WrittenFile } from './encode';
 /** Excel's sheet limit (1,048,576) minus the header row. */
 export const XLSX_MAX_DATA_ROWS = 1_048_575;
 const PROGRESS_EVERY = 16_384;
-/** exceljs buffers a sheet's XML in 64 KB blocks until the zip has taken it; wait above this many. */
-const MAX_BUFFERED_BLOCKS = 32;
+/** Sheet XML waiting to be compressed into the zip; above this, reading rows waits. */
+const MAX_BACKLOG_BYTES = 8 << 20;
 
 export type WrittenPart = WrittenFile & { index: number; key: string };
 
@@ -89,7 +89,18 @@ export async function writeXlsxParts(opts: {
     total++;
     if (total % PROGRESS_EVERY === 0) opts.onRows?.(total);
   };
-  const bufferedBlocks = () => (current?.sheet as unknown as { stream?: { buffers?: unknown[] } } | undefined)?.stream?.buffers?.length ?? 0;
+  // exceljs writes a sheet's XML into a buffer that it pipes to the zip's deflate stream without
+  // honouring backpressure, so the backlog piles up in that stream's write buffer. Measure it
+  // there (and in exceljs' own blocks) and let the zip catch up: memory stays flat.
+  const backlog = () => {
+    // (archiver's streams come from an older readable-stream without writableLength.)
+    type Pipe = { writableLength?: number; _writableState?: { length?: number } };
+    type SheetStream = { buffers?: unknown[]; pipes?: Pipe[] };
+    const s = (current?.sheet as unknown as { stream?: SheetStream } | undefined)?.stream;
+    if (!s) return 0;
+    const pending = (p: Pipe) => p.writableLength ?? p._writableState?.length ?? 0;
+    return (s.buffers?.length ?? 0) * 65_536 + (s.pipes ?? []).reduce((n, p) => n + pending(p), 0);
+  };
   let carry = '';
   try {
     for await (const chunk of lines as AsyncIterable<Buffer>) {
@@ -104,8 +115,7 @@ export async function writeXlsxParts(opts: {
         }
         addRow(line);
       }
-      // Keep memory flat: let the zip catch up when the sheet's XML piles up.
-      while (bufferedBlocks() > MAX_BUFFERED_BLOCKS && !opts.signal?.aborted) await new Promise((r) => setTimeout(r, 2));
+      while (backlog() > MAX_BACKLOG_BYTES && !opts.signal?.aborted) await new Promise((r) => setTimeout(r, 2));
     }
     if (carry.trim()) throw new Error('COPY ended in the middle of a row');
     if (current) {
