@@ -1,6 +1,6 @@
 // SFTP faults that need a server misbehaving on cue (RELIABILITY.md, SFTP checklist), injected by
 // the in-process SFTP sink; plus the network faults that need no server at all.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,6 +111,18 @@ describe('SFTP faults (in-process server)', () => {
     await deliver(s, set.streamed);
     expect(listing(s)).toEqual([...set.content.keys()].sort());
     for (const [name, body] of set.content) expect(sha256Hex(readFileSync(path.join(s.rootDir, name)))).toBe(sha256Hex(body));
+  });
+
+  it("in a folder holding thousands of other files, an interrupted attempt's temporary copy is cleaned up by the next delivery", async () => {
+    const s = await sink();
+    for (let i = 0; i < 2_500; i++) writeFileSync(path.join(s.rootDir, `older-${i}.gz`), '');
+    const stale = `.${set.names.data[0]}.part-0badc0de`;
+    writeFileSync(path.join(s.rootDir, stale), 'partial');
+    await deliver(s);
+    const names = listing(s);
+    expect(names).not.toContain(stale);
+    expect(names.filter((f) => !f.startsWith('older-'))).toEqual([...set.content.keys()].sort());
+    expect(names).toHaveLength(2_500 + set.content.size);
   });
 
   it('read-only destination: permission_denied, not retried, nothing delivered', async () => {

@@ -161,11 +161,14 @@ async function checkFolder(session: SftpSession, folder: string): Promise<void> 
   }
 }
 
-/** Removes temporary files an interrupted earlier attempt left for these names (best effort: listing may be forbidden). */
+/**
+ * Removes temporary files an interrupted earlier attempt left for these names. Best effort: some
+ * servers forbid listing, and a huge folder is only read for a few seconds.
+ */
 async function removeStaleParts(session: SftpSession, folder: string, files: DeliveryFile[]): Promise<void> {
   let entries: string[];
   try {
-    entries = await session.readdir(folder);
+    entries = (await session.listNames(folder, { budgetMs: 5_000 })).names;
   } catch (err) {
     if (isDeliveryAborted(err) || !session.isOpen) throw err;
     return;

@@ -6,7 +6,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import ssh2, { type Client, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
 import type { ConnectionSecret } from '@/lib/crypto';
-import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, type DeliveryStage, type Target } from './errors';
+import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, SFTP_STATUS, type DeliveryStage, type Target } from './errors';
 import { hostKeyFingerprint, normalizeFingerprint } from './fingerprint';
 
 /** Password, or private key (PEM / OpenSSH) with optional passphrase. */
@@ -23,6 +23,21 @@ export type SftpTimeouts = {
   /** Longest wait for a clean close before the socket is destroyed. */
   endTimeoutMs: number;
 };
+
+/**
+ * Host key algorithms in a fixed order of preference. The pinned fingerprint is that of the key the
+ * server presents for the first algorithm both sides support; fixing the order here keeps a library
+ * upgrade from switching to another of the server's keys (which would look like a changed key).
+ */
+export const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+] as const;
 
 export const DEFAULT_TIMEOUTS: SftpTimeouts = {
   readyTimeoutMs: 20_000,
@@ -185,8 +200,34 @@ export class SftpSession {
     return this.run<Stats>(stage, path, (done) => this.sftp.lstat(path, done), options).then(toRemoteStats);
   }
 
-  readdir(path: string, stage: DeliveryStage = 'folder'): Promise<string[]> {
-    return this.run<{ filename: string }[]>(stage, path, (done) => this.sftp.readdir(path, done)).then((list) => list.map((e) => e.filename));
+  /**
+   * Names in a folder, read batch by batch until the end, `maxEntries` or `budgetMs` (a customer
+   * folder can hold years of deliveries). `complete` says whether the whole folder was read.
+   */
+  async listNames(path: string, options: { maxEntries?: number; budgetMs?: number } = {}): Promise<{ names: string[]; complete: boolean }> {
+    const maxEntries = options.maxEntries ?? 100_000;
+    const deadline = performance.now() + (options.budgetMs ?? 10_000);
+    const handle = await this.run<Buffer>('folder', path, (done) => this.sftp.opendir(path, done));
+    const names: string[] = [];
+    let complete = false;
+    try {
+      while (names.length < maxEntries && performance.now() < deadline) {
+        const batch = await this.run<{ filename: string }[] | false>('folder', path, (done) =>
+          this.sftp.readdir(handle, (err, list) => {
+            if (err && (err as { code?: unknown }).code === SFTP_STATUS.EOF) return done(undefined, false);
+            done(err, list);
+          }),
+        );
+        if (!batch) {
+          complete = true;
+          break;
+        }
+        for (const e of batch) names.push(e.filename);
+      }
+    } finally {
+      if (this.isOpen) await this.closeHandle(handle, path).catch(() => undefined);
+    }
+    return { names, complete };
   }
 
   unlink(path: string, options?: { abortable?: boolean; timeoutMs?: number }): Promise<void> {
@@ -451,6 +492,7 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
       readyTimeout: timeouts.readyTimeoutMs,
       keepaliveInterval: timeouts.keepaliveIntervalMs,
       keepaliveCountMax: timeouts.keepaliveCountMax,
+      algorithms: { serverHostKey: [...HOST_KEY_ALGORITHMS] },
       // Fail closed: without a verifier ssh2 accepts any host key.
       hostVerifier: (key: Buffer) => {
         fingerprint = hostKeyFingerprint(key);
