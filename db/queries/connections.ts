@@ -1,5 +1,5 @@
 // Recurring data connections. Every query names the program (a row of another program is not found).
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
 import { connections, type Connection } from '@/db/schema';
 
@@ -25,4 +25,17 @@ export async function listConnections(db: Db, p: { programId: number }): Promise
     .from(connections)
     .where(and(eq(connections.programId, p.programId), isNull(connections.deletedAt)))
     .orderBy(asc(connections.createdAt));
+}
+
+/** Names of some connections of a program, deleted ones included (the Activity Log names its targets). */
+export async function listConnectionNames(
+  db: DbOrTx,
+  p: { programId: number; ids: string[] },
+): Promise<Pick<Connection, 'id' | 'name' | 'kind' | 'sftpHost'>[]> {
+  const ids = p.ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+  if (ids.length === 0) return [];
+  return db
+    .select({ id: connections.id, name: connections.name, kind: connections.kind, sftpHost: connections.sftpHost })
+    .from(connections)
+    .where(and(eq(connections.programId, p.programId), inArray(connections.id, ids)));
 }

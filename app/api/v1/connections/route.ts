@@ -1,26 +1,38 @@
-// POST /api/v1/connections – create a recurring data connection (API delivery) in a program
+// GET /api/v1/connections – list a program's connections; POST – create one (SFTP after its set-up test passes, or API)
 import { z } from 'zod';
-import { findExistingProgramIds } from '@/db/queries/auth';
-import { requireProgram } from '@/lib/auth/actor';
+import { listConnections } from '@/db/queries/connections';
 import { createConnection, viewConnection } from '@/lib/connections/lifecycle';
-import { createApiConnectionSchema } from '@/lib/connections/schemas';
-import { AppError, validationError } from '@/lib/http/errors';
+import { createConnectionSchema } from '@/lib/connections/schemas';
+import { sftpSetupCheck } from '@/lib/connections/sftp-check';
+import { validationError } from '@/lib/http/errors';
 import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
+import { programOf } from '@/lib/management/program';
+import { connectionsJson, oneConnectionJson } from '@/lib/management/views';
 
+export const GET = withAuth(
+  async (req, { actor, db }) => {
+    const programId = await programOf(req, actor, db);
+    const list = await listConnections(db, { programId });
+    return Response.json({ data: await connectionsJson(db, programId, list) });
+  },
+  { permission: 'connections.read', scope: 'data_exports.read' },
+);
+
+// program_id in the body is still accepted (the first clients sent it); ?program= is the rule.
 const bodySchema = z.looseObject({
-  program_id: z.number({ error: 'program_id must be a program id (a number).' }).int().positive().max(Number.MAX_SAFE_INTEGER),
+  program_id: z.number({ error: 'program_id must be a program id (a number).' }).int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export const POST = withAuth(
-  async (req, { actor, database }) => {
-    const { program_id: programId, ...fields } = await parseJson(req, bodySchema);
-    const parsed = createApiConnectionSchema.safeParse(fields);
+  async (req, { actor, db, database }) => {
+    const { program_id: bodyProgramId, ...fields } = await parseJson(req, bodySchema);
+    const parsed = createConnectionSchema.safeParse(fields);
     if (!parsed.success) throw validationError(parsed.error, 'request body');
-    requireProgram(actor, programId);
-    if ((await findExistingProgramIds(database.db, [programId])).length === 0) throw new AppError('not_found', `Program ${programId} was not found.`);
-    const connection = await createConnection(database, actor, programId, parsed.data);
-    return Response.json({ connection: viewConnection(connection) }, { status: 201 });
+    const programId = await programOf(req, actor, db, bodyProgramId);
+    const connection = await createConnection(database, actor, programId, parsed.data, parsed.data.kind === 'sftp' ? sftpSetupCheck() : undefined);
+    // `connection` (camelCase) is the answer's first shape, kept for the clients that read it.
+    return Response.json({ data: await oneConnectionJson(db, connection), connection: viewConnection(connection) }, { status: 201 });
   },
   { permission: 'connections.write', scope: 'data_exports.manage' },
 );

@@ -1,0 +1,28 @@
+// GET /api/v1/connections/{id}/historical-requests – a connection's historical data requests; POST – request up to 24 months of history
+import { listHistoricalRequests } from '@/db/queries/historical';
+import { createHistoricalRequest, createHistoricalRequestSchema } from '@/lib/historical';
+import { parseJson } from '@/lib/http/parse';
+import { withAuth } from '@/lib/http/with-auth';
+import { connectionOf, idParam, programOf } from '@/lib/management/program';
+import { historicalRequestJson } from '@/lib/management/views';
+
+export const GET = withAuth<{ id: string }>(
+  async (req, { actor, db, params }) => {
+    const programId = await programOf(req, actor, db);
+    const connection = await connectionOf(db, programId, params.id);
+    const list = await listHistoricalRequests(db, { programId, connectionId: connection.id });
+    return Response.json({ data: list.map(historicalRequestJson) });
+  },
+  { permission: 'connections.read', scope: 'data_exports.read' },
+);
+
+export const POST = withAuth<{ id: string }>(
+  async (req, { actor, db, database, params }) => {
+    const input = await parseJson(req, createHistoricalRequestSchema);
+    const programId = await programOf(req, actor, db);
+    // The worker picks the pending request up within a minute.
+    const request = await createHistoricalRequest(database, actor, programId, idParam(params.id, 'Connection'), input);
+    return Response.json({ data: historicalRequestJson(request) }, { status: 201 });
+  },
+  { permission: 'historical.write', scope: 'data_exports.manage' },
+);

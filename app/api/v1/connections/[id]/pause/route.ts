@@ -1,0 +1,17 @@
+// POST /api/v1/connections/{id}/pause – pause after the current transfer or immediately (409 unless active or pausing)
+import { pauseConnection } from '@/lib/connections/lifecycle';
+import { pauseConnectionSchema } from '@/lib/connections/schemas';
+import { parseJson } from '@/lib/http/parse';
+import { withAuth } from '@/lib/http/with-auth';
+import { idParam, programOf } from '@/lib/management/program';
+import { oneConnectionJson } from '@/lib/management/views';
+
+export const POST = withAuth<{ id: string }>(
+  async (req, { actor, db, database, params }) => {
+    const { mode } = await parseJson(req, pauseConnectionSchema);
+    const programId = await programOf(req, actor, db);
+    const updated = await pauseConnection(database, actor, programId, idParam(params.id, 'Connection'), mode);
+    return Response.json({ data: await oneConnectionJson(db, updated) });
+  },
+  { permission: 'connections.write', scope: 'data_exports.manage' },
+);

@@ -1,0 +1,27 @@
+// GET /api/v1/connections/{id}/stats – rows, bytes and lag (finish − window end) per incremental run of the last N days
+import { listRunStats } from '@/db/queries/runs';
+import { now } from '@/lib/clock';
+import { parseQuery } from '@/lib/http/parse';
+import { withAuth } from '@/lib/http/with-auth';
+import { connectionOf, programOf } from '@/lib/management/program';
+import { statsQuery } from '@/lib/management/schemas';
+
+export const GET = withAuth<{ id: string }>(
+  async (req, { actor, db, params }) => {
+    const { days } = parseQuery(req, statsQuery);
+    const programId = await programOf(req, actor, db);
+    const connection = await connectionOf(db, programId, params.id);
+    const since = new Date(now().getTime() - days * 86_400_000);
+    const stats = await listRunStats(db, { programId, connectionId: connection.id, since });
+    return Response.json({
+      data: stats.map((s) => ({
+        window_start: s.windowStart,
+        window_end: s.windowEnd,
+        rows: s.rows,
+        bytes: s.bytes,
+        lag_seconds: Math.max(0, Math.round((s.finishedAt.getTime() - s.windowEnd.getTime()) / 1000)),
+      })),
+    });
+  },
+  { permission: 'connections.read', scope: 'data_exports.read' },
+);

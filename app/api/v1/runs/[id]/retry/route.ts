@@ -1,0 +1,14 @@
+// POST /api/v1/runs/{id}/retry – retry a failed run: deliver its files again, or export again (410 once its files expired, 409 unless failed)
+import { retryRun } from '@/lib/runs/retry';
+import { withAuth } from '@/lib/http/with-auth';
+import { idParam, programOf } from '@/lib/management/program';
+
+export const POST = withAuth<{ id: string }>(
+  async (req, { actor, db, database, params }) => {
+    const programId = await programOf(req, actor, db);
+    // The worker's sweep picks the run up within a minute.
+    const { next } = await retryRun(database, actor, programId, idParam(params.id, 'Run'));
+    return Response.json({ data: { next } });
+  },
+  { permission: 'deliveries.retry', scope: 'data_exports.manage' },
+);

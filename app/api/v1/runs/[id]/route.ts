@@ -1,0 +1,19 @@
+// GET /api/v1/runs/{id} – one run of the event history, with its files, delivery attempts and whether Retry is offered
+import { findConnection } from '@/db/queries/connections';
+import { findRun } from '@/db/queries/runs';
+import { AppError } from '@/lib/http/errors';
+import { withAuth } from '@/lib/http/with-auth';
+import { idParam, programOf } from '@/lib/management/program';
+import { runsJson } from '@/lib/management/views';
+
+export const GET = withAuth<{ id: string }>(
+  async (req, { actor, db, params }) => {
+    const programId = await programOf(req, actor, db);
+    const run = await findRun(db, { programId, id: idParam(params.id, 'Run') });
+    if (!run) throw new AppError('not_found', 'Run not found.');
+    const connection = await findConnection(db, { programId, id: run.connectionId, includeDeleted: true });
+    const [data] = await runsJson(db, programId, [run], new Map(connection ? [[connection.id, connection]] : []));
+    return Response.json({ data });
+  },
+  { permission: 'connections.read', scope: 'data_exports.read' },
+);

@@ -1,0 +1,160 @@
+// Export runs as the event history shows them: a connection's runs newest window first, with their
+// files and delivery attempts, and the per-run numbers behind the connection's charts. Every query
+// names the program. Lists are keyset-paginated on (window_start, id): the cursor is the id of the
+// last run shown, so runs planned between two page requests never shift what follows.
+import { and, asc, desc, eq, exists, gt, gte, inArray, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
+import type { DbOrTx } from '@/db/client';
+import {
+  deliveries,
+  exportFiles,
+  exportRuns,
+  type Delivery,
+  type ExportFile,
+  type ExportRun,
+  type ExportType,
+  type FileType,
+  type RunStatus,
+} from '@/db/schema';
+
+export type ListRunsParams = {
+  programId: number;
+  connectionId: string;
+  statuses?: RunStatus[];
+  fileType?: FileType;
+  exportType?: ExportType;
+  /** Runs whose window ends after this instant. */
+  from?: Date;
+  /** Runs whose window starts before this instant. */
+  to?: Date;
+  /** The id of the last run of the previous page. */
+  afterId?: string;
+  limit: number;
+};
+
+/** A connection's runs, newest window first (historical and incremental runs interleaved by window). */
+export async function listRuns(db: DbOrTx, p: ListRunsParams): Promise<ExportRun[]> {
+  const conditions: (SQL | undefined)[] = [
+    eq(exportRuns.programId, p.programId),
+    eq(exportRuns.connectionId, p.connectionId),
+    p.statuses?.length ? inArray(exportRuns.status, p.statuses) : undefined,
+    p.exportType ? eq(exportRuns.exportType, p.exportType) : undefined,
+    p.from ? gt(exportRuns.windowEnd, p.from) : undefined,
+    p.to ? lt(exportRuns.windowStart, p.to) : undefined,
+    p.fileType
+      ? exists(
+          db
+            .select({ one: sql`1` })
+            .from(exportFiles)
+            .where(and(eq(exportFiles.runId, exportRuns.id), eq(exportFiles.programId, p.programId), eq(exportFiles.fileType, p.fileType))),
+        )
+      : undefined,
+    p.afterId
+      ? sql`(${exportRuns.windowStart}, ${exportRuns.id}) < (select r.window_start, r.id from export_runs r where r.id = ${p.afterId}::uuid and r.program_id = ${p.programId})`
+      : undefined,
+  ];
+  return db
+    .select()
+    .from(exportRuns)
+    .where(and(...conditions))
+    .orderBy(desc(exportRuns.windowStart), desc(exportRuns.id))
+    .limit(p.limit);
+}
+
+export async function findRun(db: DbOrTx, p: { programId: number; id: string }): Promise<ExportRun | undefined> {
+  const [row] = await db.select().from(exportRuns).where(and(eq(exportRuns.programId, p.programId), eq(exportRuns.id, p.id)));
+  return row;
+}
+
+/** The files of some runs (one program), in delivery order within each run. */
+export async function listFilesOfRuns(db: DbOrTx, p: { programId: number; runIds: string[] }): Promise<ExportFile[]> {
+  if (p.runIds.length === 0) return [];
+  return db
+    .select()
+    .from(exportFiles)
+    .where(and(eq(exportFiles.programId, p.programId), inArray(exportFiles.runId, p.runIds)))
+    .orderBy(asc(exportFiles.runId), asc(exportFiles.fileType), asc(exportFiles.part), asc(exportFiles.name));
+}
+
+/** The delivery attempts of some runs (one program), oldest attempt first. */
+export async function listDeliveriesOfRuns(db: DbOrTx, p: { programId: number; runIds: string[] }): Promise<Delivery[]> {
+  if (p.runIds.length === 0) return [];
+  return db
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.programId, p.programId), inArray(deliveries.runId, p.runIds)))
+    .orderBy(asc(deliveries.runId), asc(deliveries.attempt), asc(deliveries.startedAt));
+}
+
+export type LastDelivery = { connectionId: string; runId: string; status: RunStatus; finishedAt: Date };
+
+/** The most recently finished run of each connection (delivered, available, empty or failed). */
+export async function listLastFinishedRuns(db: DbOrTx, p: { programId: number; connectionIds: string[] }): Promise<LastDelivery[]> {
+  if (p.connectionIds.length === 0) return [];
+  const rows = await db
+    .selectDistinctOn([exportRuns.connectionId], {
+      connectionId: exportRuns.connectionId,
+      runId: exportRuns.id,
+      status: exportRuns.status,
+      finishedAt: exportRuns.finishedAt,
+    })
+    .from(exportRuns)
+    .where(
+      and(
+        eq(exportRuns.programId, p.programId),
+        inArray(exportRuns.connectionId, p.connectionIds),
+        inArray(exportRuns.status, ['delivered', 'available', 'empty', 'failed']),
+        isNotNull(exportRuns.finishedAt),
+      ),
+    )
+    .orderBy(exportRuns.connectionId, desc(exportRuns.finishedAt), desc(exportRuns.id));
+  return rows.map((r) => ({ ...r, finishedAt: r.finishedAt! }));
+}
+
+export type RunStat = { windowStart: Date; windowEnd: Date; rows: number; bytes: number; finishedAt: Date };
+
+/** Finished incremental runs whose window ended at or after `since`, oldest first (for the charts). */
+export async function listRunStats(db: DbOrTx, p: { programId: number; connectionId: string; since: Date }): Promise<RunStat[]> {
+  const rows = await db
+    .select({
+      windowStart: exportRuns.windowStart,
+      windowEnd: exportRuns.windowEnd,
+      rows: exportRuns.rowsTotal,
+      bytes: exportRuns.bytesTotal,
+      finishedAt: exportRuns.finishedAt,
+    })
+    .from(exportRuns)
+    .where(
+      and(
+        eq(exportRuns.programId, p.programId),
+        eq(exportRuns.connectionId, p.connectionId),
+        eq(exportRuns.exportType, 'incremental'),
+        inArray(exportRuns.status, ['delivered', 'available', 'empty']),
+        isNotNull(exportRuns.finishedAt),
+        gte(exportRuns.windowEnd, p.since),
+      ),
+    )
+    .orderBy(asc(exportRuns.windowStart));
+  return rows.map((r) => ({ ...r, finishedAt: r.finishedAt! }));
+}
+
+export type ListFailedDeliveriesParams = { programId: number; from?: Date; to?: Date; afterId?: string; limit: number };
+
+/** Failed delivery attempts of a program, newest first; keyset on (started_at, id). */
+export async function listFailedDeliveries(db: DbOrTx, p: ListFailedDeliveriesParams): Promise<Delivery[]> {
+  return db
+    .select()
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.programId, p.programId),
+        eq(deliveries.status, 'failed'),
+        p.from ? gte(deliveries.startedAt, p.from) : undefined,
+        p.to ? lt(deliveries.startedAt, p.to) : undefined,
+        p.afterId
+          ? sql`(${deliveries.startedAt}, ${deliveries.id}) < (select d.started_at, d.id from deliveries d where d.id = ${p.afterId}::uuid and d.program_id = ${p.programId})`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(deliveries.startedAt), desc(deliveries.id))
+    .limit(p.limit);
+}

@@ -1,0 +1,99 @@
+// Query strings and bodies of the management API (zod), shared by the route handlers and tests.
+import { z } from 'zod';
+import { EXPORT_TYPES, FILE_TYPES, RUN_STATUSES } from '@/db/schema';
+import { createSftpConnectionSchema } from '@/lib/connections/schemas';
+import { AppError } from '@/lib/http/errors';
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 200;
+
+const instant = (name: string) =>
+  z
+    .union([z.iso.date(), z.iso.datetime({ offset: true })], { error: `${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time` })
+    .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v));
+
+const limit = z.coerce
+  .number({ error: `limit must be a number between 1 and ${MAX_LIMIT}` })
+  .int(`limit must be a whole number between 1 and ${MAX_LIMIT}`)
+  .min(1, `limit must be between 1 and ${MAX_LIMIT}`)
+  .max(MAX_LIMIT, `limit must be between 1 and ${MAX_LIMIT}`)
+  .default(DEFAULT_LIMIT);
+
+/** One value, or a comma-separated list / repeated parameter, each one of `values`. */
+const oneOrMany = <T extends readonly [string, ...string[]]>(values: T, name: string) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(values, { error: `${name} must be one of ${values.join(', ')}` })));
+
+const cursor = z.string().max(300).optional();
+
+export const listRunsQuery = z.object({
+  status: oneOrMany(RUN_STATUSES, 'status').optional(),
+  file_type: z.enum(FILE_TYPES, { error: `file_type must be one of ${FILE_TYPES.join(', ')}` }).optional(),
+  export_type: z.enum(EXPORT_TYPES, { error: `export_type must be one of ${EXPORT_TYPES.join(', ')}` }).optional(),
+  from: instant('from').optional(),
+  to: instant('to').optional(),
+  limit,
+  cursor,
+});
+
+export const statsQuery = z.object({
+  days: z.coerce.number({ error: 'days must be a number between 1 and 366' }).int('days must be a whole number').min(1, 'days must be between 1 and 366').max(366, 'days must be between 1 and 366').default(30),
+});
+
+export const activityQuery = z.object({
+  kind: z.enum(['audit', 'delivery_errors'], { error: 'kind must be "audit" or "delivery_errors"' }).default('audit'),
+  action: z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().max(100)).max(50))
+    .optional(),
+  target_type: z.string().max(100).optional(),
+  target_id: z.string().max(200).optional(),
+  from: instant('from').optional(),
+  to: instant('to').optional(),
+  limit,
+  cursor,
+});
+
+const sftpShape = createSftpConnectionSchema.shape;
+
+/** "Test connection" before set-up: the SFTP fields of a connection, and optionally the fingerprint to expect. */
+export const testConnectionBody = z
+  .object({
+    host: sftpShape.host,
+    port: sftpShape.port,
+    username: sftpShape.username,
+    folder: sftpShape.folder,
+    auth: sftpShape.auth,
+    host_key_fingerprint: sftpShape.host_key_fingerprint.optional(),
+  })
+  .strict();
+
+// Cursors: opaque base64url of "<kind>|<id of the last item shown>".
+export function encodeCursor(kind: string, id: string | number): string {
+  return Buffer.from(`${kind}|${id}`, 'utf8').toString('base64url');
+}
+
+function badCursor(): AppError {
+  const message = 'is not a cursor this API issued: pass next_cursor from the previous page unchanged';
+  return new AppError('validation_failed', `Invalid query: cursor: ${message}`, { fields: [{ path: 'cursor', message }] });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The last id named by a cursor of `kind` ('run' and 'delivery' carry UUIDs, 'audit' a number). */
+export function decodeCursor(kind: 'run' | 'delivery', cursor: string): string;
+export function decodeCursor(kind: 'audit', cursor: string): number;
+export function decodeCursor(kind: 'run' | 'delivery' | 'audit', cursor: string): string | number {
+  if (!/^[A-Za-z0-9_-]{1,300}$/.test(cursor)) throw badCursor();
+  const [k, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (k !== kind || rest.length || id === undefined) throw badCursor();
+  if (kind === 'audit') {
+    if (!/^\d{1,15}$/.test(id)) throw badCursor();
+    return Number(id);
+  }
+  if (!UUID.test(id)) throw badCursor();
+  return id.toLowerCase();
+}
