@@ -8,7 +8,8 @@ import type { Scope } from '@/db/schema/auth';
 import type { Actor } from '@/lib/auth/actor';
 import { can, hasScope, ROLE_LABELS, type Permission } from '@/lib/auth/permissions';
 import { actorFromSessionCookie } from '@/lib/auth/session';
-import { bearerFrom, resolveBearerToken } from '@/lib/auth/tokens';
+import { resolveBearerTokenCached } from '@/lib/auth/token-cache';
+import { bearerFrom } from '@/lib/auth/tokens';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
 import { AppError, toAppError } from './errors';
@@ -157,7 +158,7 @@ export async function authenticate(req: Request, db: Db): Promise<Actor> {
   if (authorization) {
     const token = bearerFrom(authorization);
     if (!token) throw unauthorized('The Authorization header must be "Bearer <token>".', 'invalid_token');
-    const actor = await resolveBearerToken(db, token);
+    const actor = await resolveBearerTokenCached(db, token);
     if (!actor) throw unauthorized('The API token is invalid, expired or revoked.', 'invalid_token');
     return actor;
   }

@@ -1,0 +1,35 @@
+// GET /api/v1/api-clients – a program's API clients; POST – create one (its secret is shown once)
+import { createApiClientSchema } from '@/lib/auth/api-access-schemas';
+import { createApiClient, listApiClients, viewApiClient } from '@/lib/auth/api-clients';
+import { requireProgram } from '@/lib/auth/actor';
+import { resolveExportProgram } from '@/lib/export-api/program';
+import { programQuerySchema } from '@/lib/export-api/schemas';
+import { parseJson, parseQuery } from '@/lib/http/parse';
+import { withAuth } from '@/lib/http/with-auth';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = withAuth(
+  async (req, { actor, db }) => {
+    const query = parseQuery(req, programQuerySchema);
+    const programId = await resolveExportProgram(db, actor, query.program);
+    const clients = await listApiClients(db, { programId });
+    return Response.json({ data: clients.map(viewApiClient) }, { headers: { 'cache-control': 'no-store' } });
+  },
+  { permission: 'api_access.manage', sessionOnly: true },
+);
+
+export const POST = withAuth(
+  async (req, { actor, database }) => {
+    const input = await parseJson(req, createApiClientSchema);
+    requireProgram(actor, input.program_id);
+    const { client, clientSecret } = await createApiClient(database, {
+      programId: input.program_id,
+      name: input.name,
+      scopes: input.scopes,
+      author: { accountId: actor.accountId, label: actor.label },
+    });
+    return Response.json({ data: { ...viewApiClient(client), client_secret: clientSecret } }, { status: 201, headers: { 'cache-control': 'no-store' } });
+  },
+  { permission: 'api_access.manage', sessionOnly: true },
+);

@@ -1,0 +1,9 @@
+// GET /api/v1/openapi.json – the OpenAPI 3.1 description of the API, generated from the schemas the handlers validate with
+import { apiDocument } from '@/lib/export-api/document';
+import { withRequest } from '@/lib/http/with-auth';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = withRequest(async (req) =>
+  Response.json(apiDocument(new URL(req.url).origin), { headers: { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' } }),
+);

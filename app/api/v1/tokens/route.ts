@@ -1,0 +1,33 @@
+// GET /api/v1/tokens – your personal access tokens; POST – create one acting with your access (the token is shown once)
+import { createPersonalTokenSchema } from '@/lib/auth/api-access-schemas';
+import { createPersonalToken, listPersonalTokens, viewPersonalToken } from '@/lib/auth/personal-tokens';
+import { AppError } from '@/lib/http/errors';
+import { parseJson } from '@/lib/http/parse';
+import { withAuth } from '@/lib/http/with-auth';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = withAuth(
+  async (_req, { actor, db }) => {
+    if (actor.kind !== 'user') throw new AppError('forbidden', 'This route is for signed-in users, not API tokens.');
+    const tokens = await listPersonalTokens(db, { accountId: actor.accountId });
+    return Response.json({ data: tokens.map((t) => viewPersonalToken(t)) }, { headers: { 'cache-control': 'no-store' } });
+  },
+  { sessionOnly: true },
+);
+
+export const POST = withAuth(
+  async (req, { actor, database }) => {
+    if (actor.kind !== 'user') throw new AppError('forbidden', 'This route is for signed-in users, not API tokens.');
+    const input = await parseJson(req, createPersonalTokenSchema);
+    const { token, row } = await createPersonalToken(database, {
+      accountId: actor.accountId,
+      name: input.name,
+      scopes: input.scopes,
+      expiresInDays: input.expires_in_days,
+      author: { accountId: actor.accountId, label: actor.label },
+    });
+    return Response.json({ data: { ...viewPersonalToken(row), token } }, { status: 201, headers: { 'cache-control': 'no-store' } });
+  },
+  { sessionOnly: true },
+);

@@ -1,0 +1,236 @@
+// /docs/api: the Export API guide — tokens, the latest file, paging, downloads, folder zips — with
+// copy-paste curl examples, and a reference table built from the same route list as the OpenAPI document.
+import type { Metadata } from 'next';
+import { headers } from 'next/headers';
+import type { ReactNode } from 'react';
+import { LogoMark } from '@/components/ui/icons';
+import { CLIENT_TOKEN_TTL_SECONDS } from '@/lib/auth/api-clients';
+import { EXPORT_API_OPERATIONS } from '@/lib/export-api/operations';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '@/lib/export-api/schemas';
+
+export const metadata: Metadata = { title: 'Export API' };
+
+async function origin(): Promise<string> {
+  const h = await headers();
+  const host = h.get('x-forwarded-host') ?? h.get('host');
+  if (!host || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return 'https://dde.example.com';
+  const proto = h.get('x-forwarded-proto') === 'https' ? 'https' : host.startsWith('localhost') || host.startsWith('127.') ? 'http' : 'https';
+  return `${proto}://${host}`;
+}
+
+function Code({ children }: { children: string }) {
+  return (
+    <pre className="mt-3 overflow-x-auto rounded-lg bg-slate-900 p-4 font-mono text-[13px] leading-6 text-slate-100">
+      <code>{children}</code>
+    </pre>
+  );
+}
+
+function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  return (
+    <section id={id} className="scroll-mt-8 border-t border-slate-200 pt-8">
+      <h2 className="text-lg font-semibold tracking-tight text-slate-900">{title}</h2>
+      <div className="mt-3 space-y-3 text-sm leading-6 text-slate-700">{children}</div>
+    </section>
+  );
+}
+
+const C = ({ children }: { children: ReactNode }) => <code className="rounded bg-slate-100 px-1 py-0.5 font-mono text-[13px] text-slate-800">{children}</code>;
+
+const METHOD_STYLE: Record<string, string> = {
+  get: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20',
+  post: 'bg-sky-50 text-sky-700 ring-sky-600/20',
+  delete: 'bg-rose-50 text-rose-700 ring-rose-600/20',
+  head: 'bg-slate-50 text-slate-700 ring-slate-600/20',
+};
+
+export default async function ApiDocsPage() {
+  const base = await origin();
+  const sections = [
+    ['tokens', 'Get a token'],
+    ['latest', 'The latest file'],
+    ['list', 'List and page through files'],
+    ['download', 'Download a file'],
+    ['folders', 'Folders as zips'],
+    ['errors', 'Errors and limits'],
+    ['reference', 'Reference'],
+  ];
+
+  return (
+    <div className="mx-auto max-w-4xl px-5 py-10 sm:px-8">
+      <header className="flex items-center gap-3">
+        <LogoMark className="size-8" />
+        <span className="text-sm font-semibold text-slate-900">Direct Data Export</span>
+      </header>
+      <h1 className="mt-8 text-3xl font-semibold tracking-tight text-slate-900">Export API</h1>
+      <p className="mt-3 max-w-2xl text-sm leading-6 text-slate-600">
+        Pull your program’s export files — <C>users</C>, <C>campaigns</C> and <C>activities</C> — into your own pipelines. Every answer is scoped to
+        the program of your token. The machine-readable description is at{' '}
+        <a className="font-medium text-brand-700 underline underline-offset-2" href="/api/v1/openapi.json">
+          /api/v1/openapi.json
+        </a>{' '}
+        (OpenAPI 3.1).
+      </p>
+      <nav aria-label="On this page" className="mt-6 flex flex-wrap gap-2">
+        {sections.map(([id, title]) => (
+          <a key={id} href={`#${id}`} className="rounded-full bg-white px-3 py-1 text-xs font-medium text-slate-700 ring-1 ring-slate-200 hover:bg-slate-100">
+            {title}
+          </a>
+        ))}
+      </nav>
+
+      <div className="mt-10 space-y-10">
+        <Section id="tokens" title="1. Get a token">
+          <p>
+            An administrator creates an <strong>API client</strong> for your program (<C>npx dde clients create --program ID --name NAME</C>) and gives
+            you its client id and secret. Trade them for an access token, valid for {CLIENT_TOKEN_TTL_SECONDS / 60} minutes (OAuth 2.0 client
+            credentials; HTTP Basic or <C>client_id</C>/<C>client_secret</C> form fields):
+          </p>
+          <Code>{`export DDE=${base}
+TOKEN=$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" \\
+  -d grant_type=client_credentials -d scope=data_exports.read \\
+  "$DDE/api/oauth/token" | jq -r .access_token)`}</Code>
+          <p>
+            The answer is <C>{`{"access_token": "dde_…", "token_type": "Bearer", "expires_in": ${CLIENT_TOKEN_TTL_SECONDS}, "scope": "data_exports.read"}`}</C>.
+            Token-endpoint errors use the OAuth shape, e.g. <C>{`{"error": "invalid_client", "error_description": "…"}`}</C> with status 401.
+          </p>
+          <p>
+            Signed-in users can instead create a <strong>personal access token</strong> that acts with their own access (
+            <C>POST /api/v1/tokens</C>, or <C>npx dde tokens create --email you@example.com</C>). Tokens are shown once, stored hashed, and can be
+            revoked at any time. Send either kind as <C>Authorization: Bearer $TOKEN</C>. Scope <C>data_exports.read</C> is enough for everything on
+            this page.
+          </p>
+        </Section>
+
+        <Section id="latest" title="2. The latest file">
+          <Code>{`curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/data_exports/activities/latest"`}</Code>
+          <Code>{`{
+  "data": {
+    "id": "5b0c…", "name": "4021-11-28-2026-08-activity-incremental.gz",
+    "type": "activities", "file_type": "activity", "export_type": "incremental",
+    "window_start": "2026-11-28T08:00:00.000Z", "window_end": "2026-11-28T12:00:00.000Z",
+    "rows": 183211, "bytes": 4810022, "sha256": "9f2c…", "format": "csv", "compression": "gzip",
+    "created_at": "…", "expires_at": "…",
+    "download_url": "${base}/api/v1/downloads/5b0c….4021.1795…",
+    "download_url_expires_at": "…", "presigned_url_ttl_seconds": 900
+  }
+}`}</Code>
+          <p>
+            <C>{`{"data": null}`}</C> means no file of that type is available (yet, or any more). Add <C>?export_type=historical</C> for files of historical
+            data requests. Tokens or accounts that reach several programs add <C>?program=ID</C> to every call.
+          </p>
+        </Section>
+
+        <Section id="list" title="3. List and page through files">
+          <p>
+            Files come newest first, {DEFAULT_PAGE_SIZE} per page (up to <C>limit={MAX_PAGE_SIZE}</C>). Pass <C>next_cursor</C> back as <C>cursor</C>{' '}
+            until it is <C>null</C>. Files created while you page are newer than your cursor, so a walk never repeats or skips a file. Filter with{' '}
+            <C>since</C> / <C>until</C> (creation time, ISO 8601) and <C>export_type</C>.
+          </p>
+          <Code>{`cursor=""
+while :; do
+  page=$(curl -fsS -H "Authorization: Bearer $TOKEN" \\
+    "$DDE/api/v1/data_exports/users?limit=500&since=2026-11-01T00:00:00Z\${cursor:+&cursor=$cursor}")
+  echo "$page" | jq -r '.data[] | [.id, .name, .sha256] | @tsv'
+  cursor=$(echo "$page" | jq -r '.next_cursor // empty')
+  [ -z "$cursor" ] && break
+done`}</Code>
+          <p>
+            One file by id: <C>GET /api/v1/data_exports/users/FILE_ID</C> — the same metadata with a fresh link, or 410 once the file has expired.
+          </p>
+        </Section>
+
+        <Section id="download" title="4. Download a file">
+          <p>
+            A <C>download_url</C> needs no token: the link itself is signed and works for <C>presigned_url_ttl_seconds</C> (900 s by default). After
+            that it answers 403 — ask for the file again for a fresh link. The <C>ETag</C> is the file’s SHA-256, and ranges are supported, so an
+            interrupted download resumes.
+          </p>
+          <Code>{`meta=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/data_exports/activities/latest")
+name=$(echo "$meta" | jq -r .data.name)
+curl -fsS -o "$name" "$(echo "$meta" | jq -r .data.download_url)"
+echo "$(echo "$meta" | jq -r .data.sha256)  $name" | sha256sum -c -
+
+# resume an interrupted download (Range)
+curl -fsS -C - -o "$name" "$(echo "$meta" | jq -r .data.download_url)"`}</Code>
+          <p>Files stay available for 7 days (configurable); then their bytes are deleted and the API answers 410 with when they expired.</p>
+        </Section>
+
+        <Section id="folders" title="5. Folders as zips">
+          <p>
+            Each export run is a folder: its window, export type, files with sizes and checksums. Download a whole folder — data files, their{' '}
+            <C>.sha256</C> sidecars and the manifest — as one zip:
+          </p>
+          <Code>{`curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/folders?limit=10" | jq '.data[] | {run_id, name, total_bytes}'
+
+RUN_ID=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/folders?limit=1" | jq -r '.data[0].run_id')
+curl -fsS -H "Authorization: Bearer $TOKEN" -o folder.zip "$DDE/api/v1/folders/$RUN_ID/archive"
+unzip folder.zip -d folder && (cd folder && sha256sum -c *.sha256)`}</Code>
+        </Section>
+
+        <Section id="errors" title="6. Errors and limits">
+          <p>
+            Every error has one shape: <C>{`{"error": {"code": "…", "message": "…", "details": …}, "request_id": "…"}`}</C>. Quote the request id
+            when you report a problem.
+          </p>
+          <div className="overflow-x-auto rounded-lg ring-1 ring-slate-200">
+            <table className="min-w-full divide-y divide-slate-200 bg-white text-left text-sm">
+              <thead className="bg-slate-50 text-xs font-medium text-slate-500 uppercase">
+                <tr>
+                  <th className="px-4 py-2">Status</th>
+                  <th className="px-4 py-2">Meaning</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {[
+                  ['401', 'No token, a malformed header, or an unknown, expired or revoked token.'],
+                  ['403', 'The token lacks the scope (or the account the permission); or a download link expired or was altered.'],
+                  ['404', 'Nothing with that id in your program — files of other programs are not found either.'],
+                  ['410', 'The file has expired; details.expired_at says when.'],
+                  ['416', 'A Range outside the file.'],
+                  ['422', 'Invalid parameters; details.fields names each one.'],
+                  ['429', 'Over the request budget (600 requests a minute per API client or account by default); wait Retry-After seconds.'],
+                ].map(([status, meaning]) => (
+                  <tr key={status}>
+                    <td className="px-4 py-2 font-mono text-slate-900">{status}</td>
+                    <td className="px-4 py-2 text-slate-700">{meaning}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </Section>
+
+        <Section id="reference" title="7. Reference">
+          <div className="overflow-x-auto rounded-lg ring-1 ring-slate-200">
+            <table className="min-w-full divide-y divide-slate-200 bg-white text-left text-sm">
+              <thead className="bg-slate-50 text-xs font-medium text-slate-500 uppercase">
+                <tr>
+                  <th className="px-4 py-2">Route</th>
+                  <th className="px-4 py-2">What it does</th>
+                  <th className="px-4 py-2">Needs</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {EXPORT_API_OPERATIONS.map((op) => (
+                  <tr key={`${op.method} ${op.path}`}>
+                    <td className="px-4 py-2 whitespace-nowrap">
+                      <span className={`mr-2 inline-block rounded px-1.5 py-0.5 font-mono text-[11px] font-semibold uppercase ring-1 ring-inset ${METHOD_STYLE[op.method]}`}>
+                        {op.method}
+                      </span>
+                      <span className="font-mono text-[13px] text-slate-900">{op.path}</span>
+                    </td>
+                    <td className="px-4 py-2 text-slate-700">{op.summary}</td>
+                    <td className="px-4 py-2 text-xs whitespace-nowrap text-slate-500">
+                      {op.scope ?? (op.permission ? op.permission : op.security.length === 0 ? 'signed link' : op.security.includes('client_basic') ? 'client id + secret' : 'signed in')}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </Section>
+      </div>
+    </div>
+  );
+}

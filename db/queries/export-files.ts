@@ -1,0 +1,143 @@
+// Export files as the Export API and the folder view read them. Every query names the program;
+// "available" means not expired: neither marked expired by the retention sweep nor past expires_at.
+// Lists are newest first, keyset-paginated on (created_at, id), which the
+// export_files_program_type_created_idx index serves in both directions.
+import { and, desc, eq, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type { Db, DbOrTx } from '@/db/client';
+import { exportFiles, exportRuns, type ExportFile, type ExportType, type FileType } from '@/db/schema';
+
+/** A position in a newest-first list: created_at with microseconds (ISO, UTC) and the id that breaks ties. */
+export type ListPosition = { createdAt: string; id: string };
+
+/** created_at as text with every microsecond, so a position survives the trip through a cursor exactly. */
+const createdAtExact = sql<string>`to_char(${exportFiles.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+function available(at: Date): SQL {
+  return and(eq(exportFiles.expired, false), gt(exportFiles.expiresAt, at))!;
+}
+
+function prepareLatest(db: Db, withExportType: boolean) {
+  return db
+    .select()
+    .from(exportFiles)
+    .where(
+      and(
+        eq(exportFiles.programId, sql.placeholder('programId')),
+        eq(exportFiles.fileType, sql.placeholder('fileType')),
+        eq(exportFiles.expired, false),
+        gt(exportFiles.expiresAt, sql`${sql.placeholder('at')}::timestamptz`),
+        withExportType ? eq(exportFiles.exportType, sql.placeholder('exportType')) : undefined,
+      ),
+    )
+    .orderBy(desc(exportFiles.createdAt), desc(exportFiles.id))
+    .limit(1)
+    .prepare(withExportType ? 'export_files_latest_of_export_type' : 'export_files_latest');
+}
+
+/** The hot path of the Export API: prepared once per pool, planned once per connection. */
+const latestStatements = new WeakMap<Db, { any: ReturnType<typeof prepareLatest>; byExportType: ReturnType<typeof prepareLatest> }>();
+
+/** The newest available file of a type in a program, or undefined when there is none. */
+export async function findLatestExportFile(
+  db: Db,
+  params: { programId: number; fileType: FileType; at: Date; exportType?: ExportType },
+): Promise<ExportFile | undefined> {
+  let statements = latestStatements.get(db);
+  if (!statements) {
+    statements = { any: prepareLatest(db, false), byExportType: prepareLatest(db, true) };
+    latestStatements.set(db, statements);
+  }
+  const values = { programId: params.programId, fileType: params.fileType, at: params.at.toISOString() };
+  const [row] = params.exportType
+    ? await statements.byExportType.execute({ ...values, exportType: params.exportType })
+    : await statements.any.execute(values);
+  return row;
+}
+
+export type ListExportFilesParams = {
+  programId: number;
+  fileType: FileType;
+  at: Date;
+  limit: number;
+  /** Only files strictly after this position in newest-first order (i.e. older). */
+  after?: ListPosition;
+  /** created_at ≥ since */
+  since?: Date;
+  /** created_at < until */
+  until?: Date;
+  exportType?: ExportType;
+};
+
+/** Available files of a type, newest first, each with its exact list position (for the next cursor). */
+export async function listExportFiles(db: DbOrTx, params: ListExportFilesParams): Promise<(ExportFile & { position: ListPosition })[]> {
+  const rows = await db
+    .select({ file: exportFiles, createdAtExact })
+    .from(exportFiles)
+    .where(
+      and(
+        eq(exportFiles.programId, params.programId),
+        eq(exportFiles.fileType, params.fileType),
+        available(params.at),
+        params.exportType ? eq(exportFiles.exportType, params.exportType) : undefined,
+        params.since ? gte(exportFiles.createdAt, params.since) : undefined,
+        params.until ? lt(exportFiles.createdAt, params.until) : undefined,
+        params.after
+          ? sql`(${exportFiles.createdAt}, ${exportFiles.id}) < (${params.after.createdAt}::timestamptz, ${params.after.id}::uuid)`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(exportFiles.createdAt), desc(exportFiles.id))
+    .limit(params.limit);
+  return rows.map((r) => ({ ...r.file, position: { createdAt: r.createdAtExact, id: r.file.id } }));
+}
+
+/** One file of a program by id, expired or not (callers decide what an expired file means). */
+export async function findExportFile(db: DbOrTx, params: { programId: number; id: string }): Promise<ExportFile | undefined> {
+  const [row] = await db
+    .select()
+    .from(exportFiles)
+    .where(and(eq(exportFiles.programId, params.programId), eq(exportFiles.id, params.id)))
+    .limit(1);
+  return row;
+}
+
+export type RunFolderRow = {
+  runId: string;
+  connectionId: string | null;
+  position: ListPosition;
+};
+
+/**
+ * The runs of a program that have files, newest first (a run's files share one created_at), one
+ * row per run. Without `includeExpired`, only runs with at least one available file.
+ */
+export async function listRunFolders(
+  db: DbOrTx,
+  params: { programId: number; at: Date; limit: number; after?: ListPosition; includeExpired?: boolean },
+): Promise<RunFolderRow[]> {
+  const newest = sql<string>`to_char(max(${exportFiles.createdAt}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+  const rows = await db
+    .select({ runId: exportFiles.runId, newest, connectionId: exportRuns.connectionId })
+    .from(exportFiles)
+    .leftJoin(exportRuns, and(eq(exportRuns.id, exportFiles.runId), eq(exportRuns.programId, exportFiles.programId)))
+    .where(and(eq(exportFiles.programId, params.programId), params.includeExpired ? undefined : available(params.at)))
+    .groupBy(exportFiles.runId, exportRuns.connectionId)
+    .having(
+      params.after
+        ? sql`(max(${exportFiles.createdAt}), ${exportFiles.runId}) < (${params.after.createdAt}::timestamptz, ${params.after.id}::uuid)`
+        : undefined,
+    )
+    .orderBy(desc(sql`max(${exportFiles.createdAt})`), desc(exportFiles.runId))
+    .limit(params.limit);
+  return rows.map((r) => ({ runId: r.runId, connectionId: r.connectionId, position: { createdAt: r.newest, id: r.runId } }));
+}
+
+/** Every file (expired or not) of the given runs of a program, ordered by run, then name. */
+export async function listFilesOfRuns(db: DbOrTx, params: { programId: number; runIds: readonly string[] }): Promise<ExportFile[]> {
+  if (params.runIds.length === 0) return [];
+  return db
+    .select()
+    .from(exportFiles)
+    .where(and(eq(exportFiles.programId, params.programId), inArray(exportFiles.runId, [...params.runIds])))
+    .orderBy(exportFiles.runId, exportFiles.name);
+}

@@ -1,0 +1,113 @@
+// The request and response shapes of API access: the client-credentials token endpoint, personal
+// access tokens and API clients. Handlers validate with these; the OpenAPI document is generated
+// from the same schemas.
+import { z } from 'zod';
+import { SCOPES } from '@/db/schema/auth';
+
+const scope = z.enum(SCOPES, { error: `must be one of ${SCOPES.join(', ')}` });
+const scopes = z.array(scope).min(1, 'give at least one scope').max(SCOPES.length);
+const isoInstant = z.iso.datetime();
+const name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+const programId = z.number({ error: 'must be a program id (a number)' }).int().positive().max(Number.MAX_SAFE_INTEGER);
+
+// --- POST /api/oauth/token (RFC 6749 §4.4) ---------------------------------------------------
+
+export const tokenRequestSchema = z.object({
+  grant_type: z.string().max(100).describe('Must be `client_credentials`.'),
+  scope: z
+    .string()
+    .max(500)
+    .optional()
+    .describe('Space-separated scopes, each one the client holds. Default: every scope of the client.'),
+  client_id: z.string().max(200).optional().describe('With client_secret, instead of HTTP Basic authentication.'),
+  client_secret: z.string().max(500).optional(),
+});
+export type TokenRequest = z.infer<typeof tokenRequestSchema>;
+
+export const tokenResponseSchema = z.object({
+  access_token: z.string().describe('Send as `Authorization: Bearer <access_token>`.'),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int().describe('Seconds until the token expires.'),
+  scope: z.string().describe('The granted scopes, space-separated.'),
+});
+export type TokenResponse = z.infer<typeof tokenResponseSchema>;
+
+export const OAUTH_ERRORS = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'rate_limited'] as const;
+export type OAuthErrorCode = (typeof OAUTH_ERRORS)[number];
+
+export const oauthErrorSchema = z.object({
+  error: z.enum(OAUTH_ERRORS),
+  error_description: z.string(),
+  request_id: z.string(),
+});
+
+// --- Personal access tokens: /api/v1/tokens --------------------------------------------------
+
+export const createPersonalTokenSchema = z.strictObject({
+  name,
+  scopes: scopes.default(['data_exports.read']),
+  expires_in_days: z
+    .number({ error: 'must be a number of days, or null for a token that does not expire' })
+    .int()
+    .min(1)
+    .max(365)
+    .nullable()
+    .default(90)
+    .describe('Days until the token expires (1–365), or null for no expiry. Default 90.'),
+});
+export type CreatePersonalTokenInput = z.infer<typeof createPersonalTokenSchema>;
+
+export const tokenIdParamsSchema = z.object({ token_id: z.guid() });
+
+const tokenStatus = z.enum(['active', 'expired', 'revoked']);
+
+export const personalTokenSchema = z.object({
+  id: z.guid(),
+  name: z.string().nullable(),
+  token_prefix: z.string().describe('The first characters of the token, to recognise it.'),
+  scopes: z.array(scope),
+  status: tokenStatus,
+  created_at: isoInstant,
+  expires_at: isoInstant.nullable(),
+  last_used_at: isoInstant.nullable(),
+  revoked_at: isoInstant.nullable(),
+});
+export type PersonalTokenView = z.infer<typeof personalTokenSchema>;
+
+export const createdPersonalTokenSchema = z.object({
+  data: personalTokenSchema.extend({ token: z.string().describe('The token itself. Shown only in this response; store it now.') }),
+});
+export const personalTokenListSchema = z.object({ data: z.array(personalTokenSchema) });
+export const personalTokenResponseSchema = z.object({ data: personalTokenSchema });
+
+// --- API clients: /api/v1/api-clients --------------------------------------------------------
+
+export const createApiClientSchema = z.strictObject({
+  program_id: programId,
+  name,
+  scopes: scopes.default(['data_exports.read']),
+});
+export type CreateApiClientInput = z.infer<typeof createApiClientSchema>;
+
+export const apiClientIdParamsSchema = z.object({
+  client_id: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/).describe('The client id (ddec_…) or the client’s row id.'),
+});
+
+export const apiClientSchema = z.object({
+  id: z.guid(),
+  client_id: z.string().describe('Public identifier, used as the HTTP Basic user name at /api/oauth/token.'),
+  name: z.string(),
+  program_id: z.number().int(),
+  scopes: z.array(scope),
+  status: z.enum(['active', 'revoked']),
+  created_at: isoInstant,
+  last_used_at: isoInstant.nullable(),
+  revoked_at: isoInstant.nullable(),
+});
+export type ApiClientView = z.infer<typeof apiClientSchema>;
+
+export const createdApiClientSchema = z.object({
+  data: apiClientSchema.extend({ client_secret: z.string().describe('Shown only in this response; store it now.') }),
+});
+export const apiClientListSchema = z.object({ data: z.array(apiClientSchema) });
+export const apiClientResponseSchema = z.object({ data: apiClientSchema });

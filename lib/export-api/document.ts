@@ -1,0 +1,30 @@
+// The API's OpenAPI document: every area's operations and components in one. The management API
+// joins by adding its list here.
+import { buildOpenApiDocument } from '@/lib/http/openapi';
+import pkg from '@/package.json';
+import { EXPORT_API_COMPONENTS, EXPORT_API_OPERATIONS } from './operations';
+
+let cached: { origin: string; doc: Record<string, unknown> } | undefined;
+
+export function apiDocument(origin: string): Record<string, unknown> {
+  if (cached?.origin !== origin) {
+    cached = {
+      origin,
+      doc: buildOpenApiDocument({
+        info: {
+          title: 'Direct Data Export API',
+          version: pkg.version,
+          description:
+            'Export files (users, campaigns, activities) of your program, with signed download links, and folders as zips. ' +
+            'Authenticate with `Authorization: Bearer <token>`: a token from POST /api/oauth/token (API client credentials) or a personal access token. ' +
+            'Errors share one shape: `{"error": {"code", "message", "details"?}, "request_id"}` (the token endpoint uses the OAuth 2.0 shape). ' +
+            'A guide with curl examples is at /docs/api.',
+        },
+        servers: [{ url: origin }],
+        components: EXPORT_API_COMPONENTS,
+        operations: EXPORT_API_OPERATIONS,
+      }),
+    };
+  }
+  return cached.doc;
+}

@@ -1,0 +1,105 @@
+// Export files through the API: the newest of a type, a newest-first page, one by id — each with a
+// signed download link. Only available files (not expired) are listed; asking for an expired one
+// by id answers 410 with when it expired.
+import type { Db } from '@/db/client';
+import { findExportFile, findLatestExportFile, listExportFiles } from '@/db/queries/export-files';
+import type { ExportFile, ExportType } from '@/db/schema/exports';
+import { now } from '@/lib/clock';
+import { env } from '@/lib/env';
+import { AppError } from '@/lib/http/errors';
+import { decodeCursor, encodeCursor } from './cursor';
+import type { LinkBase } from './program';
+import { API_FILE_TYPES, type ApiFileType, type ExportFileView, type ListFilesQuery } from './schemas';
+import { signDownload } from './signed-links';
+
+const API_TYPE_OF: Record<string, ApiFileType> = Object.fromEntries(Object.entries(API_FILE_TYPES).map(([api, file]) => [file, api as ApiFileType]));
+
+/** The signed download link of a file, valid for DDE_SIGNED_URL_TTL_SECONDS from `at`. */
+export function downloadLink(file: Pick<ExportFile, 'id' | 'programId'>, base: LinkBase, at: Date): { url: string; expiresAt: Date; ttlSeconds: number } {
+  const ttlSeconds = env().signedUrlTtlSeconds;
+  const { token, expiresAt } = signDownload({ fileId: file.id, programId: file.programId, ttlSeconds, at });
+  return { url: `${base.origin}/api/v1/downloads/${token}`, expiresAt, ttlSeconds };
+}
+
+export function exportFileView(file: ExportFile, base: LinkBase, at: Date): ExportFileView {
+  const link = downloadLink(file, base, at);
+  return {
+    id: file.id,
+    program_id: file.programId,
+    run_id: file.runId,
+    name: file.name,
+    type: API_TYPE_OF[file.fileType],
+    file_type: file.fileType,
+    export_type: file.exportType,
+    part: file.part,
+    window_start: file.windowStart.toISOString(),
+    window_end: file.windowEnd.toISOString(),
+    rows: file.rows,
+    bytes: file.bytes,
+    sha256: file.sha256,
+    format: file.format,
+    compression: file.compression,
+    created_at: file.createdAt.toISOString(),
+    expires_at: file.expiresAt.toISOString(),
+    download_url: link.url,
+    download_url_expires_at: link.expiresAt.toISOString(),
+    presigned_url_ttl_seconds: link.ttlSeconds,
+  };
+}
+
+/** True when a file's bytes are (or are about to be) gone: marked expired, or past expires_at. */
+export function isExpired(file: Pick<ExportFile, 'expired' | 'expiresAt'>, at: Date): boolean {
+  return file.expired || file.expiresAt.getTime() <= at.getTime();
+}
+
+/** 410 for an expired file, saying when it expired. */
+export function expiredError(file: Pick<ExportFile, 'name' | 'expiresAt' | 'expiredAt'>): AppError {
+  const when = (file.expiredAt && file.expiredAt < file.expiresAt ? file.expiredAt : file.expiresAt).toISOString();
+  return new AppError('gone', `The export file ${file.name} expired at ${when}; its bytes have been deleted.`, { name: file.name, expired_at: when });
+}
+
+/** The newest available file of a type, or null. */
+export async function latestExportFile(
+  db: Db,
+  params: { programId: number; type: ApiFileType; exportType?: ExportType; base: LinkBase },
+): Promise<ExportFileView | null> {
+  const at = now();
+  const file = await findLatestExportFile(db, { programId: params.programId, fileType: API_FILE_TYPES[params.type], exportType: params.exportType, at });
+  return file ? exportFileView(file, params.base, at) : null;
+}
+
+/** A page of available files of a type, newest first, and the cursor of the next (older) page. */
+export async function pageExportFiles(
+  db: Db,
+  params: { programId: number; type: ApiFileType; query: ListFilesQuery; base: LinkBase },
+): Promise<{ data: ExportFileView[]; has_more: boolean; next_cursor: string | null }> {
+  const { query } = params;
+  const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+  const at = now();
+  const rows = await listExportFiles(db, {
+    programId: params.programId,
+    fileType: API_FILE_TYPES[params.type],
+    at,
+    limit: query.limit + 1,
+    after,
+    since: query.since,
+    until: query.until,
+    exportType: query.export_type,
+  });
+  const hasMore = rows.length > query.limit;
+  const page = hasMore ? rows.slice(0, query.limit) : rows;
+  return {
+    data: page.map((f) => exportFileView(f, params.base, at)),
+    has_more: hasMore,
+    next_cursor: hasMore ? encodeCursor(page[page.length - 1].position) : null,
+  };
+}
+
+/** One file of a type by id: 404 when the program has no such file of that type, 410 when it expired. */
+export async function getExportFile(db: Db, params: { programId: number; type: ApiFileType; fileId: string; base: LinkBase }): Promise<ExportFileView> {
+  const file = await findExportFile(db, { programId: params.programId, id: params.fileId });
+  if (!file || file.fileType !== API_FILE_TYPES[params.type]) throw new AppError('not_found', `Export file ${params.fileId} was not found.`);
+  const at = now();
+  if (isExpired(file, at)) throw expiredError(file);
+  return exportFileView(file, params.base, at);
+}

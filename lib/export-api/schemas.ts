@@ -1,0 +1,165 @@
+// The Export API's request and response shapes. Handlers validate path and query parameters with
+// these; the OpenAPI document (/api/v1/openapi.json) is generated from the same schemas, and the
+// tests check responses against them.
+import { z } from 'zod';
+import { EXPORT_TYPES, FILE_TYPES, type FileType } from '@/db/schema/exports';
+
+/** `{type}` in the API's paths and the file type each names (EXPORT-FILES.md "Three file types"). */
+export const API_FILE_TYPES = { users: 'user', campaigns: 'campaign', activities: 'activity' } as const satisfies Record<string, FileType>;
+export type ApiFileType = keyof typeof API_FILE_TYPES;
+export const API_TYPE_NAMES = Object.keys(API_FILE_TYPES) as ApiFileType[];
+
+export const MAX_PAGE_SIZE = 1000;
+export const DEFAULT_PAGE_SIZE = 100;
+
+const apiType = z.enum(API_TYPE_NAMES as [ApiFileType, ...ApiFileType[]]).describe('users, campaigns or activities');
+const instant = z.iso.datetime();
+/** A date-time with an offset (`2026-11-28T08:00:00Z`, `…+02:00`) or a date (`2026-11-28`, midnight UTC). */
+const instantInput = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()])
+  .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v))
+  .refine((d) => d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999, 'must lie between the years 1970 and 9999');
+
+const programParam = z.coerce
+  .number({ error: 'must be a program id (a number)' })
+  .int('must be a program id (a number)')
+  .positive('must be a program id (a number)')
+  .max(Number.MAX_SAFE_INTEGER, 'must be a program id (a number)')
+  .optional()
+  .describe('The program. Needed only when the token or account reaches more than one program.');
+
+// --- Path parameters ------------------------------------------------------------------------
+
+export const typeParamsSchema = z.object({ type: apiType });
+export const fileParamsSchema = z.object({ type: apiType, file_id: z.guid().describe('The export file id.') });
+export const runParamsSchema = z.object({ run_id: z.guid().describe('The export run id (a folder).') });
+export const downloadParamsSchema = z.object({ signed: z.string().max(200).describe('The signed part of a download_url.') });
+
+// --- Query strings --------------------------------------------------------------------------
+
+export const programQuerySchema = z.object({ program: programParam });
+
+export const latestQuerySchema = z.object({
+  program: programParam,
+  export_type: z.enum(EXPORT_TYPES).optional().describe('Only incremental (scheduled) or historical files.'),
+});
+
+export const listFilesQuerySchema = z.object({
+  program: programParam,
+  limit: z.coerce
+    .number({ error: `must be a number from 1 to ${MAX_PAGE_SIZE}` })
+    .int(`must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
+    .min(1, `must be from 1 to ${MAX_PAGE_SIZE}`)
+    .max(MAX_PAGE_SIZE, `must be from 1 to ${MAX_PAGE_SIZE}`)
+    .default(DEFAULT_PAGE_SIZE)
+    .describe(`Files per page, 1–${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).`),
+  cursor: z.string().max(300).optional().describe('next_cursor of the previous page.'),
+  since: instantInput.optional().describe('Only files created at or after this instant (ISO 8601, or a date = midnight UTC).'),
+  until: instantInput.optional().describe('Only files created before this instant.'),
+  export_type: z.enum(EXPORT_TYPES).optional().describe('Only incremental (scheduled) or historical files.'),
+});
+export type ListFilesQuery = z.infer<typeof listFilesQuerySchema>;
+
+export const listFoldersQuerySchema = z.object({
+  program: programParam,
+  limit: z.coerce
+    .number({ error: 'must be a number from 1 to 200' })
+    .int('must be a whole number from 1 to 200')
+    .min(1, 'must be from 1 to 200')
+    .max(200, 'must be from 1 to 200')
+    .default(50)
+    .describe('Folders per page, 1–200 (default 50).'),
+  cursor: z.string().max(300).optional().describe('next_cursor of the previous page.'),
+  include_expired: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('Also list folders whose files have all expired.'),
+});
+
+// --- Responses ------------------------------------------------------------------------------
+
+export const exportFileSchema = z
+  .object({
+    id: z.guid(),
+    program_id: z.number().int(),
+    run_id: z.guid().describe('The run (folder) the file belongs to.'),
+    name: z.string().describe('e.g. 4021-11-28-2026-08-activity-incremental.gz'),
+    type: apiType,
+    file_type: z.enum(FILE_TYPES).describe('The file type as it appears in the name.'),
+    export_type: z.enum(EXPORT_TYPES),
+    part: z.number().int().describe('Part number of a split xlsx file; 1 otherwise.'),
+    window_start: instant.describe('Start of the window (inclusive, UTC).'),
+    window_end: instant.describe('End of the window (exclusive, UTC).'),
+    rows: z.number().int(),
+    bytes: z.number().int(),
+    sha256: z.string().describe('SHA-256 of the stored bytes, hex. Also the download ETag.'),
+    format: z.enum(['csv', 'jsonl', 'xlsx', 'json']),
+    compression: z.enum(['gzip', 'none']),
+    created_at: instant,
+    expires_at: instant.describe('After this the file is deleted and the API answers 410.'),
+    download_url: z.url().describe('Signed link to the bytes; needs no token.'),
+    download_url_expires_at: instant,
+    presigned_url_ttl_seconds: z.number().int().describe('How long a download_url stays valid.'),
+  })
+  .describe('An export file and a signed link to download it.');
+export type ExportFileView = z.infer<typeof exportFileSchema>;
+
+export const latestFileResponseSchema = z.object({ data: exportFileSchema.nullable().describe('null when no file of this type is available.') });
+export const fileResponseSchema = z.object({ data: exportFileSchema });
+export const fileListResponseSchema = z.object({
+  data: z.array(exportFileSchema),
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable().describe('Pass as cursor for the next (older) page; null on the last page.'),
+});
+
+export const folderFileSchema = z.object({
+  id: z.guid(),
+  name: z.string(),
+  file_type: z.enum(FILE_TYPES),
+  rows: z.number().int(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  format: z.enum(['csv', 'jsonl', 'xlsx', 'json']),
+  compression: z.enum(['gzip', 'none']),
+  expired: z.boolean(),
+  download_url: z.url().nullable().describe('Signed link; null once the file has expired.'),
+});
+
+export const folderSchema = z
+  .object({
+    run_id: z.guid(),
+    program_id: z.number().int(),
+    connection_id: z.guid().nullable(),
+    name: z.string().describe('<programID>-<mm-dd-yyyy-hh>-<export type>: the window start, as in the file names.'),
+    export_type: z.enum(EXPORT_TYPES),
+    window_start: instant,
+    window_end: instant,
+    created_at: instant,
+    expires_at: instant.describe('When the first of its files expires.'),
+    expired: z.boolean().describe('True when any file has expired (the folder can no longer be downloaded whole).'),
+    file_count: z.number().int(),
+    total_rows: z.number().int(),
+    total_bytes: z.number().int(),
+    files: z.array(folderFileSchema),
+    archive_url: z.url().describe('The folder as one zip (files, .sha256 sidecars, manifest); needs the token or session.'),
+  })
+  .describe("One run's files: a folder.");
+export type FolderView = z.infer<typeof folderSchema>;
+
+export const folderListResponseSchema = z.object({
+  data: z.array(folderSchema),
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable(),
+});
+
+export const errorResponseSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe('unauthorized, forbidden, not_found, gone, validation_failed, rate_limited, …'),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+    request_id: z.string(),
+  })
+  .describe('Every error, with the request id that identifies it in the logs.');

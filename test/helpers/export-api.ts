@@ -1,0 +1,62 @@
+// Export API fixtures: programs with real generated runs (files in a temporary storage), API clients
+// and tokens, and calling route handlers the way Next.js does.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connections, exportRuns } from '@/db/schema';
+import type { Scope } from '@/db/schema/auth';
+import { createApiClient } from '@/lib/auth/api-clients';
+import { createApiToken } from '@/lib/auth/tokens';
+import { generateRun, type GenerateRunResult } from '@/lib/exports';
+import { seedProgram } from '@/lib/seed';
+import { LocalStorage, setStorage } from '@/lib/storage';
+import type { RouteHandler } from '@/lib/http/with-auth';
+import type { TestDatabase } from './db';
+
+/** A fresh local storage the process's getStorage() serves from. */
+export function useTempStorage(): { storage: LocalStorage; root: string } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'dde-export-api-'));
+  const storage = new LocalStorage(root);
+  setStorage(storage);
+  return { storage, root };
+}
+
+/** Seeds a small program and generates one run of its data (users, campaigns, activity, manifest). */
+export async function programWithRun(
+  t: TestDatabase,
+  opts: { programId: number; name?: string; until: Date; storage: LocalStorage; events?: number; format?: 'csv' | 'jsonl' | 'xlsx' },
+): Promise<{ runId: string; connectionId: string; result: GenerateRunResult }> {
+  await seedProgram(t, { programId: opts.programId, programName: opts.name, users: 40, campaigns: 6, events: opts.events ?? 3000, days: 1, until: opts.until, seed: opts.programId });
+  return addRun(t, { programId: opts.programId, window: { start: new Date(opts.until.getTime() - 86_400_000), end: opts.until }, storage: opts.storage, format: opts.format });
+}
+
+/** One more run of a program over `window`, generated into storage. */
+export async function addRun(
+  t: TestDatabase,
+  opts: { programId: number; window: { start: Date; end: Date }; storage: LocalStorage; format?: 'csv' | 'jsonl' | 'xlsx'; exportType?: 'incremental' | 'historical' },
+): Promise<{ runId: string; connectionId: string; result: GenerateRunResult }> {
+  const [conn] = await t.db
+    .insert(connections)
+    .values({ programId: opts.programId, kind: 'api', frequency: 'daily', startDate: new Date('2026-01-01T00:00:00Z'), format: opts.format ?? 'csv' })
+    .returning();
+  const [run] = await t.db
+    .insert(exportRuns)
+    .values({ connectionId: conn.id, programId: opts.programId, exportType: opts.exportType ?? 'incremental', windowStart: opts.window.start, windowEnd: opts.window.end })
+    .returning();
+  const result = await generateRun(t, run.id, { storage: opts.storage });
+  return { runId: run.id, connectionId: conn.id, result };
+}
+
+/** An API client of a program and a bearer token issued to it. */
+export async function clientToken(t: TestDatabase, programId: number, scopes: Scope[] = ['data_exports.read'], opts: { expiresAt?: Date } = {}) {
+  const { client, clientSecret } = await createApiClient(t, { programId, name: `client ${programId}`, scopes: scopes.length ? scopes : ['data_exports.read'], author: { accountId: null, label: 'test' } });
+  const { token, row } = await createApiToken(t.db, { kind: 'client', apiClientId: client.id, programId, scopes, expiresAt: opts.expiresAt ?? null });
+  return { client, clientSecret, token, tokenRow: row };
+}
+
+/** Calls a route handler as Next.js would: the request and a promise of the path parameters. */
+export function call<P extends Record<string, string>>(handler: RouteHandler, req: Request, params: P = {} as P): Promise<Response> {
+  return handler(req, { params: Promise.resolve(params) });
+}
+
+export type ErrorBody = { error: { code: string; message: string; details?: Record<string, unknown> }; request_id: string };
