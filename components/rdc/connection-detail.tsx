@@ -1,0 +1,236 @@
+// Connection detail: status, schedule, windows, read-only destination, actions, and the tabs
+// Event History, Folders and Historical Data.
+'use client';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useState, type FormEvent, type KeyboardEvent } from 'react';
+import { api, ApiError, type Connection } from './api';
+import { ConnectionActions } from './connection-actions';
+import { EventHistory } from './event-history';
+import { Folders } from './folders';
+import { BASE, connectionName, dateStr, destination, dt, FREQUENCIES, frequencyLabel } from './format';
+import { HistoricalRequests } from './historical-requests';
+import { fieldError, parseEmails, toInstant } from './shared-fields';
+import { Button, Card, DefinitionList, ErrorNotice, Field, inputClass, Loading, StatusBadge } from './ui';
+
+export type Perms = { canWrite: boolean; canRetry: boolean; canHistorical: boolean; canDownload: boolean };
+
+const TABS = [
+  { id: 'overview', label: 'Overview' },
+  { id: 'history', label: 'Event History' },
+  { id: 'folders', label: 'Folders' },
+  { id: 'historical', label: 'Historical Data' },
+] as const;
+type Tab = (typeof TABS)[number]['id'];
+
+function EditForm({ program, connection, onDone }: { program: number; connection: Connection; onDone: () => void }) {
+  const qc = useQueryClient();
+  const [v, setV] = useState({
+    name: connection.name ?? '',
+    frequency: connection.frequency as string,
+    start: connection.start_date.slice(0, 10),
+    emails: connection.contact_emails.join(', '),
+  });
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const save = useMutation({
+    mutationFn: () =>
+      api<{ data: Connection }>(`/api/v1/connections/${connection.id}`, program, {
+        method: 'PATCH',
+        body: { name: v.name.trim() || undefined, frequency: v.frequency, start_date: toInstant(v.start), contact_emails: parseEmails(v.emails) },
+      }),
+    onSuccess: async () => {
+      await qc.invalidateQueries({ queryKey: ['connection', program, connection.id] });
+      void qc.invalidateQueries({ queryKey: ['connections', program] });
+      onDone();
+    },
+    onError: (e) => {
+      if (e instanceof ApiError) setErrors(e.fields);
+    },
+  });
+  function submit(ev: FormEvent) {
+    ev.preventDefault();
+    const e: Record<string, string> = {};
+    if (!v.start) e.start_date = 'Choose the start date.';
+    if (parseEmails(v.emails).length === 0) e.contact_emails = 'Enter at least one contact email.';
+    setErrors(e);
+    if (Object.keys(e).length === 0) save.mutate();
+  }
+  return (
+    <Card title="Edit connection">
+      <form onSubmit={submit} noValidate className="space-y-5" aria-label="Edit connection">
+        <div className="grid grid-cols-1 gap-5 sm:grid-cols-2">
+          <Field label="Connection name" optional error={fieldError(errors, 'name')} className="sm:col-span-2">
+            {(p) => <input {...p} className={inputClass} value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} maxLength={120} />}
+          </Field>
+          <Field label="Frequency" error={fieldError(errors, 'frequency')}>
+            {(p) => (
+              <select {...p} className={inputClass} value={v.frequency} onChange={(e) => setV({ ...v, frequency: e.target.value })}>
+                {FREQUENCIES.map((f) => (
+                  <option key={f.value} value={f.value}>
+                    {f.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Start date" error={fieldError(errors, 'start_date')}>
+            {(p) => <input {...p} type="date" className={inputClass} value={v.start} onChange={(e) => setV({ ...v, start: e.target.value })} />}
+          </Field>
+          <Field label="Contact emails" className="sm:col-span-2" error={fieldError(errors, 'contact_emails')} hint="Separate addresses with commas or new lines.">
+            {(p) => <textarea {...p} rows={2} className={inputClass} value={v.emails} onChange={(e) => setV({ ...v, emails: e.target.value })} />}
+          </Field>
+        </div>
+        {save.isError ? <ErrorNotice title="The changes were not saved" error={save.error} /> : null}
+        <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
+          <Button onClick={onDone}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={save.isPending}>
+            Save changes
+          </Button>
+        </div>
+      </form>
+    </Card>
+  );
+}
+
+function Overview({ program, connection, perms, editing, setEditing }: { program: number; connection: Connection; perms: Perms; editing: boolean; setEditing: (b: boolean) => void }) {
+  const c = connection;
+  return (
+    <div className="space-y-6">
+      {editing && perms.canWrite && c.status === 'stopped' ? <EditForm program={program} connection={c} onDone={() => setEditing(false)} /> : null}
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
+        <Card title="Schedule">
+          <DefinitionList
+            items={[
+              { term: 'Frequency', value: frequencyLabel(c.frequency) },
+              { term: 'Start date', value: dateStr(c.start_date) },
+              { term: 'End date', value: c.end_date ? dateStr(c.end_date) : 'None (runs until stopped)' },
+              { term: 'Contact emails', value: c.contact_emails.join(', ') || '—' },
+              {
+                term: 'Last delivery',
+                value: c.last_delivery ? (
+                  <span className="inline-flex flex-wrap items-center gap-1.5">
+                    <StatusBadge status={c.last_delivery.status} /> {dt(c.last_delivery.finished_at)}
+                  </span>
+                ) : (
+                  'None yet'
+                ),
+              },
+              { term: 'Next window', value: c.next_window ? `${dt(c.next_window.start)} → ${dt(c.next_window.end)}` : c.status === 'active' ? 'Being planned' : 'None while not active' },
+              { term: 'Planned through', value: dt(c.planned_through) },
+              { term: 'Last updated', value: dt(c.updated_at) },
+            ]}
+          />
+        </Card>
+        <Card title="Destination">
+          <DefinitionList
+            items={[
+              { term: 'Delivery', value: c.kind === 'sftp' ? 'SFTP' : 'Export API' },
+              { term: 'File format', value: (c.format ?? 'csv').toUpperCase() },
+              ...(c.sftp
+                ? [
+                    { term: 'Server', value: <span className="font-mono text-xs">{`${c.sftp.host}:${c.sftp.port}`}</span> },
+                    { term: 'Folder', value: <span className="font-mono text-xs">{c.sftp.folder}</span> },
+                    { term: 'Username', value: <span className="font-mono text-xs">{c.sftp.username}</span> },
+                    { term: 'Authentication', value: c.sftp.auth_method === 'private_key' ? 'Private key' : 'Password' },
+                    { term: 'Host key', value: <span className="font-mono text-xs break-all">{c.sftp.host_key_fingerprint ?? '—'}</span> },
+                    { term: 'Last tested', value: dt(c.last_tested_at) },
+                  ]
+                : [{ term: 'Collected at', value: <span className="font-mono text-xs">/api/v1/data_exports/…</span> }]),
+            ]}
+          />
+          <p className="mt-4 rounded-lg bg-slate-50 px-3 py-2 text-xs text-slate-600" data-testid="immutable-note">
+            To change these, delete this connection and create a new one.
+          </p>
+        </Card>
+      </div>
+    </div>
+  );
+}
+
+export function ConnectionDetail({ program, id, perms }: { program: number; id: string; perms: Perms }) {
+  const [tab, setTab] = useState<Tab>('overview');
+  const [editing, setEditing] = useState(false);
+  const q = useQuery({
+    queryKey: ['connection', program, id],
+    queryFn: () => api<{ data: Connection }>(`/api/v1/connections/${id}`, program),
+    refetchInterval: (query) => (query.state.data?.data.status === 'pausing' ? 2_000 : 15_000),
+  });
+
+  if (q.isPending) return <Loading label="Loading the connection…" />;
+  if (q.isError)
+    return (
+      <div className="space-y-4">
+        <ErrorNotice title={q.error instanceof ApiError && q.error.status === 404 ? 'Connection not found' : 'The connection could not be loaded'} error={q.error} onRetry={() => void q.refetch()} />
+        <Link href={BASE} className="text-sm font-medium text-brand-700 underline">
+          Back to connections
+        </Link>
+      </div>
+    );
+  const c = q.data.data;
+
+  const onKey = (e: KeyboardEvent<HTMLButtonElement>, i: number) => {
+    const next = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? TABS.length - 1 : null;
+    if (next === null) return;
+    e.preventDefault();
+    const t = TABS[(next + TABS.length) % TABS.length];
+    setTab(t.id);
+    document.getElementById(`tab-${t.id}`)?.focus();
+  };
+
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-col gap-4 md:flex-row md:items-center md:justify-between">
+        <div className="min-w-0">
+          <div className="flex flex-wrap items-center gap-2">
+            <h2 className="text-lg font-semibold text-slate-900" data-testid="connection-name">
+              {connectionName(c)}
+            </h2>
+            <span data-testid="connection-status">
+              <StatusBadge status={c.status} />
+            </span>
+          </div>
+          <p className="mt-0.5 text-sm break-all text-slate-600">
+            {c.kind === 'sftp' ? 'SFTP' : 'API'} · {destination(c)} · {frequencyLabel(c.frequency)}
+          </p>
+          {c.status === 'pausing' ? <p className="mt-1 text-xs text-amber-800">Pausing after the delivery in progress finishes…</p> : null}
+        </div>
+        {perms.canWrite ? (
+          <ConnectionActions
+            program={program}
+            connection={c}
+            onEdit={() => {
+              setTab('overview');
+              setEditing(true);
+            }}
+          />
+        ) : null}
+      </div>
+
+      <div role="tablist" aria-label="Connection sections" className="-mx-4 flex gap-1 overflow-x-auto border-b border-slate-200 px-4 sm:mx-0 sm:px-0">
+        {TABS.map((t, i) => (
+          <button
+            key={t.id}
+            id={`tab-${t.id}`}
+            role="tab"
+            type="button"
+            aria-selected={tab === t.id}
+            aria-controls={`panel-${t.id}`}
+            tabIndex={tab === t.id ? 0 : -1}
+            onClick={() => setTab(t.id)}
+            onKeyDown={(e) => onKey(e, i)}
+            className={`-mb-px shrink-0 border-b-2 px-3 py-2.5 text-sm font-medium whitespace-nowrap ${tab === t.id ? 'border-brand-600 text-brand-700' : 'border-transparent text-slate-600 hover:border-slate-300 hover:text-slate-900'}`}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+
+      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {tab === 'overview' ? <Overview program={program} connection={c} perms={perms} editing={editing} setEditing={setEditing} /> : null}
+        {tab === 'history' ? <EventHistory program={program} connection={c} canRetry={perms.canRetry} /> : null}
+        {tab === 'folders' ? <Folders program={program} connection={c} canDownload={perms.canDownload} /> : null}
+        {tab === 'historical' ? <HistoricalRequests program={program} connection={c} canWrite={perms.canHistorical} /> : null}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,331 @@
+// Event History: every run of the connection with its files and delivery attempts, Retry on failed
+// runs, a drawer with the error and each attempt, and a 30-day chart of rows, bytes and lag.
+'use client';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, type Connection, type Page, type Run, type StatPoint } from './api';
+import { bytes, dt, duration, num, shortDay, windowLabel } from './format';
+import { Button, Card, DefinitionList, Drawer, ErrorNotice, Field, inputClass, Loading, StatusBadge, humanize } from './ui';
+
+const RUN_STATUS_OPTIONS = ['delivered', 'available', 'failed', 'delivering', 'generating', 'generated', 'planned', 'empty', 'cancelled'];
+
+function runFileName(r: Run): string {
+  const data = r.files.filter((f) => f.file_type !== 'manifest');
+  if (data.length === 0) return r.status === 'empty' ? 'No new data in this window' : 'Files not generated yet';
+  return data.length === 1 ? data[0].name : `${data[0].name} + ${data.length - 1} more`;
+}
+
+/** A small bar chart (SVG, no library) of one measure per window. */
+function MiniChart({ points, value, format, label, color }: { points: StatPoint[]; value: (p: StatPoint) => number; format: (n: number) => string; label: string; color: string }) {
+  const W = 300;
+  const H = 80;
+  const max = Math.max(1, ...points.map(value));
+  const bw = points.length ? W / points.length : W;
+  const last = points.length ? value(points[points.length - 1]) : 0;
+  return (
+    <figure className="min-w-0 rounded-lg border border-slate-200 px-3 py-3">
+      <figcaption className="flex items-baseline justify-between gap-2 text-xs">
+        <span className="font-medium text-slate-700">{label}</span>
+        <span className="text-slate-500">max {format(max)}</span>
+      </figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="mt-2 h-20 w-full" role="img" aria-label={`${label} per window over the last 30 days; latest ${format(last)}, maximum ${format(max)}`}>
+        <line x1="0" y1={H - 0.5} x2={W} y2={H - 0.5} stroke="#e2e8f0" />
+        {points.map((p, i) => {
+          const h = (value(p) / max) * (H - 4);
+          return (
+            <rect key={p.window_start} x={i * bw + bw * 0.15} y={H - h} width={Math.max(1, bw * 0.7)} height={h} fill={color} rx="1">
+              <title>{`${dt(p.window_start)}: ${format(value(p))}`}</title>
+            </rect>
+          );
+        })}
+      </svg>
+      {points.length ? (
+        <div className="mt-1 flex justify-between text-[10px] text-slate-400">
+          <span>{shortDay(points[0].window_start)}</span>
+          <span>{shortDay(points[points.length - 1].window_start)}</span>
+        </div>
+      ) : null}
+    </figure>
+  );
+}
+
+function StatsChart({ program, connection }: { program: number; connection: Connection }) {
+  const q = useQuery({ queryKey: ['stats', program, connection.id], queryFn: () => api<{ data: StatPoint[] }>(`/api/v1/connections/${connection.id}/stats`, program, { query: { days: 30 } }), refetchInterval: 30_000 });
+  return (
+    <Card title="Last 30 days">
+      {q.isPending ? (
+        <p className="text-sm text-slate-500">Loading…</p>
+      ) : q.isError ? (
+        <ErrorNotice title="The chart could not be loaded" error={q.error} />
+      ) : q.data.data.length === 0 ? (
+        <p className="text-sm text-slate-600">No windows delivered in the last 30 days yet.</p>
+      ) : (
+        <div className="grid grid-cols-1 gap-3 md:grid-cols-3" data-testid="stats-chart">
+          <MiniChart points={q.data.data} value={(p) => p.rows} format={num} label="Rows" color="#7a5af8" />
+          <MiniChart points={q.data.data} value={(p) => p.bytes} format={bytes} label="Bytes" color="#0ea5e9" />
+          <MiniChart points={q.data.data} value={(p) => p.lag_seconds ?? 0} format={duration} label="Delivery lag" color="#f59e0b" />
+        </div>
+      )}
+    </Card>
+  );
+}
+
+function RetryButton({ program, run, connectionId }: { program: number; run: Run; connectionId: string }) {
+  const qc = useQueryClient();
+  const retry = useMutation({
+    mutationFn: () => api(`/api/v1/runs/${run.id}/retry`, program, { method: 'POST', body: {} }),
+    onSettled: () => void qc.invalidateQueries({ queryKey: ['runs', program, connectionId] }),
+  });
+  const reason = run.retry.allowed ? undefined : (run.retry.reason ?? 'Retry is not available for this run.');
+  return (
+    <span className="inline-flex flex-col items-start gap-1">
+      <Button size="sm" onClick={() => retry.mutate()} busy={retry.isPending} disabled={!run.retry.allowed} title={reason} aria-describedby={reason ? `retry-reason-${run.id}` : undefined}>
+        Retry
+      </Button>
+      {reason ? (
+        <span id={`retry-reason-${run.id}`} className="max-w-48 text-[11px] leading-4 text-slate-500">
+          {reason}
+        </span>
+      ) : null}
+      {retry.isError ? <span className="text-[11px] text-red-700">{retry.error.message}</span> : null}
+      {retry.isSuccess ? <span className="text-[11px] text-emerald-700">Retry queued</span> : null}
+    </span>
+  );
+}
+
+function RunDrawer({ run, onClose }: { run: Run | null; onClose: () => void }) {
+  return (
+    <Drawer open={run !== null} title="Run details" onClose={onClose}>
+      {run ? (
+        <div className="space-y-6">
+          <DefinitionList
+            items={[
+              { term: 'Status', value: <StatusBadge status={run.status} /> },
+              { term: 'Type', value: run.automated ? 'Automated' : 'Historical' },
+              { term: 'Window', value: windowLabel(run.window_start, run.window_end) },
+              { term: 'Destination', value: run.destination ?? '—' },
+              { term: 'Rows', value: num(run.rows_total) },
+              { term: 'Size', value: bytes(run.bytes_total) },
+              { term: 'Started', value: dt(run.started_at) },
+              { term: 'Finished', value: dt(run.finished_at) },
+            ]}
+          />
+          {run.error_message ? (
+            <div role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+              <p className="font-semibold">{run.error_code ? humanize(run.error_code) : 'Error'}</p>
+              <p className="mt-0.5 break-words">{run.error_message}</p>
+            </div>
+          ) : null}
+          <section>
+            <h3 className="text-sm font-semibold text-slate-900">Delivery attempts</h3>
+            {run.deliveries.length === 0 ? (
+              <p className="mt-2 text-slate-600">No delivery attempts yet.</p>
+            ) : (
+              <ol className="mt-2 space-y-2">
+                {run.deliveries.map((d) => (
+                  <li key={d.id} className="rounded-lg border border-slate-200 px-3 py-2">
+                    <div className="flex flex-wrap items-center justify-between gap-2">
+                      <span className="font-medium text-slate-900">
+                        Attempt {d.attempt} <span className="font-normal text-slate-500">· {humanize(d.trigger)}</span>
+                      </span>
+                      <StatusBadge status={d.status} />
+                    </div>
+                    <p className="mt-1 text-xs text-slate-600">
+                      {dt(d.started_at)} → {dt(d.finished_at)} · {d.files ?? 0} files · {bytes(d.bytes)}
+                    </p>
+                    {d.error_message ? (
+                      <p className="mt-1 text-xs break-words text-red-700">
+                        {d.error_code ? <span className="font-mono">{d.error_code}</span> : null} {d.error_message}
+                        {d.retryable ? ' (retryable)' : ''}
+                      </p>
+                    ) : null}
+                  </li>
+                ))}
+              </ol>
+            )}
+          </section>
+          <section>
+            <h3 className="text-sm font-semibold text-slate-900">Files</h3>
+            {run.files.length === 0 ? (
+              <p className="mt-2 text-slate-600">No files.</p>
+            ) : (
+              <ul className="mt-2 space-y-2">
+                {run.files.map((f) => (
+                  <li key={f.id} className="rounded-lg bg-slate-50 px-3 py-2 text-xs">
+                    <p className="font-mono break-all text-slate-900">{f.name}</p>
+                    <p className="mt-0.5 text-slate-600">
+                      {num(f.rows)} rows · {bytes(f.bytes)} · {f.expired ? 'expired' : `kept until ${dt(f.expires_at)}`}
+                    </p>
+                    <p className="mt-0.5 font-mono break-all text-slate-500">sha256 {f.sha256}</p>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+        </div>
+      ) : null}
+    </Drawer>
+  );
+}
+
+type Filters = { status: string; file_type: string; export_type: string; from: string; to: string };
+
+export function EventHistory({ program, connection, canRetry }: { program: number; connection: Connection; canRetry: boolean }) {
+  const [filters, setFilters] = useState<Filters>({ status: '', file_type: '', export_type: '', from: '', to: '' });
+  const [open, setOpen] = useState<Run | null>(null);
+  const q = useInfiniteQuery({
+    queryKey: ['runs', program, connection.id, filters],
+    queryFn: ({ pageParam }) =>
+      api<Page<Run>>(`/api/v1/connections/${connection.id}/runs`, program, {
+        query: {
+          status: filters.status,
+          file_type: filters.file_type,
+          export_type: filters.export_type,
+          from: filters.from ? `${filters.from}T00:00:00Z` : '',
+          to: filters.to ? `${filters.to}T23:59:59Z` : '',
+          limit: 25,
+          cursor: pageParam,
+        },
+      }),
+    initialPageParam: '' as string,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    refetchInterval: 10_000,
+  });
+  const runs = q.data?.pages.flatMap((p) => p.data) ?? [];
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
+
+  return (
+    <div className="space-y-6">
+      <StatsChart program={program} connection={connection} />
+      <Card title="Runs">
+        <div className="grid grid-cols-2 gap-3 md:grid-cols-5" role="search" aria-label="Filter runs">
+          <Field label="Status">
+            {(p) => (
+              <select {...p} className={inputClass} value={filters.status} onChange={set('status')}>
+                <option value="">Any</option>
+                {RUN_STATUS_OPTIONS.map((s) => (
+                  <option key={s} value={s}>
+                    {humanize(s)}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="File type">
+            {(p) => (
+              <select {...p} className={inputClass} value={filters.file_type} onChange={set('file_type')}>
+                <option value="">Any</option>
+                <option value="user">Users</option>
+                <option value="campaign">Campaigns</option>
+                <option value="activity">Activities</option>
+              </select>
+            )}
+          </Field>
+          <Field label="Export type">
+            {(p) => (
+              <select {...p} className={inputClass} value={filters.export_type} onChange={set('export_type')}>
+                <option value="">Any</option>
+                <option value="incremental">Automated</option>
+                <option value="historical">Historical</option>
+              </select>
+            )}
+          </Field>
+          <Field label="From">{(p) => <input {...p} type="date" className={inputClass} value={filters.from} onChange={set('from')} />}</Field>
+          <Field label="To">{(p) => <input {...p} type="date" className={inputClass} value={filters.to} onChange={set('to')} />}</Field>
+        </div>
+
+        <div className="mt-4">
+          {q.isPending ? (
+            <Loading label="Loading runs…" />
+          ) : q.isError ? (
+            <ErrorNotice title="The event history could not be loaded" error={q.error} onRetry={() => void q.refetch()} />
+          ) : runs.length === 0 ? (
+            <p className="rounded-lg bg-slate-50 px-4 py-8 text-center text-sm text-slate-600">
+              {Object.values(filters).some(Boolean) ? 'No runs match these filters.' : 'No runs yet. The first run starts when the first window closes.'}
+            </p>
+          ) : (
+            <>
+              <div className="hidden overflow-x-auto lg:block">
+                <table className="w-full text-left text-sm" data-testid="runs-table">
+                  <thead className="text-xs font-medium tracking-wide text-slate-500 uppercase">
+                    <tr>
+                      <th scope="col" className="py-2 pr-3">File</th>
+                      <th scope="col" className="px-3 py-2">Job start</th>
+                      <th scope="col" className="px-3 py-2 text-right">Size</th>
+                      <th scope="col" className="px-3 py-2 text-right">Rows</th>
+                      <th scope="col" className="px-3 py-2">Status</th>
+                      <th scope="col" className="px-3 py-2">Destination</th>
+                      <th scope="col" className="px-3 py-2">Type</th>
+                      <th scope="col" className="py-2 pl-3">
+                        <span className="sr-only">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody className="divide-y divide-slate-100">
+                    {runs.map((r) => (
+                      <tr key={r.id} data-testid="run-row">
+                        <td className="max-w-64 py-2.5 pr-3">
+                          <button type="button" className="text-left font-mono text-xs break-all text-brand-700 hover:underline" onClick={() => setOpen(r)}>
+                            {runFileName(r)}
+                          </button>
+                          <p className="text-[11px] text-slate-500">{windowLabel(r.window_start, r.window_end)}</p>
+                        </td>
+                        <td className="px-3 py-2.5 text-xs whitespace-nowrap text-slate-700">{dt(r.started_at ?? r.created_at)}</td>
+                        <td className="px-3 py-2.5 text-right text-xs whitespace-nowrap tabular-nums">{bytes(r.bytes_total)}</td>
+                        <td className="px-3 py-2.5 text-right text-xs tabular-nums">{num(r.rows_total)}</td>
+                        <td className="px-3 py-2.5">
+                          <StatusBadge status={r.status} />
+                        </td>
+                        <td className="max-w-48 truncate px-3 py-2.5 text-xs text-slate-600" title={r.destination ?? undefined}>
+                          {r.destination ?? '—'}
+                        </td>
+                        <td className="px-3 py-2.5 text-xs text-slate-700">{r.automated ? 'Automated' : 'Historical'}</td>
+                        <td className="py-2.5 pl-3">
+                          <div className="flex items-start gap-2">
+                            <Button size="sm" variant="ghost" onClick={() => setOpen(r)} aria-label={`Details of ${runFileName(r)}`}>
+                              Details
+                            </Button>
+                            {canRetry && r.status === 'failed' ? <RetryButton program={program} run={r} connectionId={connection.id} /> : null}
+                          </div>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <ul className="divide-y divide-slate-100 lg:hidden">
+                {runs.map((r) => (
+                  <li key={r.id} className="py-3" data-testid="run-card">
+                    <div className="flex items-start justify-between gap-2">
+                      <button type="button" className="min-w-0 text-left font-mono text-xs break-all text-brand-700 hover:underline" onClick={() => setOpen(r)}>
+                        {runFileName(r)}
+                      </button>
+                      <StatusBadge status={r.status} />
+                    </div>
+                    <p className="mt-1 text-xs text-slate-600">
+                      {dt(r.started_at ?? r.created_at)} · {bytes(r.bytes_total)} · {num(r.rows_total)} rows · {r.automated ? 'Automated' : 'Historical'}
+                    </p>
+                    {r.destination ? <p className="mt-0.5 truncate text-xs text-slate-500">{r.destination}</p> : null}
+                    {canRetry && r.status === 'failed' ? (
+                      <div className="mt-2">
+                        <RetryButton program={program} run={r} connectionId={connection.id} />
+                      </div>
+                    ) : null}
+                  </li>
+                ))}
+              </ul>
+              {q.hasNextPage ? (
+                <div className="mt-4 flex justify-center">
+                  <Button onClick={() => void q.fetchNextPage()} busy={q.isFetchingNextPage}>
+                    Load more
+                  </Button>
+                </div>
+              ) : null}
+            </>
+          )}
+        </div>
+      </Card>
+      <RunDrawer run={open} onClose={() => setOpen(null)} />
+    </div>
+  );
+}

@@ -1,0 +1,141 @@
+// Historical Data Request: a date range up to 24 months back, submitted as monthly chunks; a progress
+// bar per request (polled while running) and Cancel.
+'use client';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, type AppConfig, type Connection, type HistoricalRequest } from './api';
+import { dateStr, dt, num, todayIso } from './format';
+import { fieldError } from './shared-fields';
+import { Button, Card, ErrorNotice, Field, inputClass, Loading, StatusBadge } from './ui';
+
+function monthsBack(months: number): string {
+  const d = new Date();
+  d.setUTCMonth(d.getUTCMonth() - months);
+  return d.toISOString().slice(0, 10);
+}
+const ACTIVE = new Set(['pending', 'running']);
+
+export function HistoricalRequests({ program, connection, canWrite }: { program: number; connection: Connection; canWrite: boolean }) {
+  const qc = useQueryClient();
+  const config = useQuery({ queryKey: ['config', program], queryFn: () => api<{ data: AppConfig }>('/api/v1/config', program), staleTime: 300_000 });
+  const maxMonths = config.data?.data.max_history_months ?? 24;
+  const earliest = monthsBack(maxMonths);
+  const today = todayIso();
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const key = ['historical', program, connection.id];
+  const list = useQuery({
+    queryKey: key,
+    queryFn: () => api<{ data: HistoricalRequest[] }>(`/api/v1/connections/${connection.id}/historical-requests`, program),
+    refetchInterval: (query) => (query.state.data?.data.some((r) => ACTIVE.has(r.status)) ? 2_000 : 30_000),
+  });
+  const create = useMutation({
+    mutationFn: () => api(`/api/v1/connections/${connection.id}/historical-requests`, program, { method: 'POST', body: { from, ...(to ? { to } : {}) } }),
+    onSuccess: () => {
+      setFrom('');
+      setTo('');
+      void qc.invalidateQueries({ queryKey: key });
+    },
+    onError: (e) => {
+      if (e instanceof ApiError) setErrors(e.fields);
+    },
+  });
+  const cancel = useMutation({
+    mutationFn: (id: string) => api(`/api/v1/historical-requests/${id}/cancel`, program, { method: 'POST', body: {} }),
+    onSettled: () => void qc.invalidateQueries({ queryKey: key }),
+  });
+
+  function submit(ev: FormEvent) {
+    ev.preventDefault();
+    const e: Record<string, string> = {};
+    if (!from) e.from = 'Choose the first day to export.';
+    else if (from < earliest) e.from = `Historical data goes back at most ${maxMonths} months (to ${dateStr(earliest)}).`;
+    else if (from > today) e.from = 'The start cannot be in the future.';
+    if (to && to > today) e.to = 'The end cannot be in the future.';
+    if (to && from && to < from) e.to = 'The end must be on or after the start.';
+    setErrors(e);
+    if (Object.keys(e).length === 0) create.mutate();
+  }
+
+  return (
+    <div className="space-y-6">
+      {canWrite ? (
+        <Card title="Request historical data">
+          <form onSubmit={submit} noValidate className="space-y-4" aria-label="Request historical data">
+            <p className="text-sm text-slate-600">
+              Exports past data as monthly chunks, delivered like the scheduled files but marked historical. Up to {maxMonths} months back.
+            </p>
+            <div className="grid grid-cols-1 gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
+              <Field label="From" error={fieldError(errors, 'from')} hint={`Earliest ${dateStr(earliest)}`}>
+                {(p) => <input {...p} type="date" className={inputClass} value={from} min={earliest} max={today} onChange={(e) => setFrom(e.target.value)} />}
+              </Field>
+              <Field label="To" optional error={fieldError(errors, 'to')} hint="Defaults to today">
+                {(p) => <input {...p} type="date" className={inputClass} value={to} min={from || earliest} max={today} onChange={(e) => setTo(e.target.value)} />}
+              </Field>
+              <div className="sm:pt-7">
+                <Button type="submit" variant="primary" busy={create.isPending} className="w-full sm:w-auto">
+                  Submit request
+                </Button>
+              </div>
+            </div>
+            {create.isError && Object.keys(errors).length === 0 ? <ErrorNotice title="The request was not submitted" error={create.error} /> : null}
+          </form>
+        </Card>
+      ) : null}
+
+      <Card title="Requests">
+        {list.isPending ? (
+          <Loading label="Loading requests…" />
+        ) : list.isError ? (
+          <ErrorNotice title="The requests could not be loaded" error={list.error} onRetry={() => void list.refetch()} />
+        ) : list.data.data.length === 0 ? (
+          <p className="py-6 text-center text-sm text-slate-600">No historical data has been requested for this connection.</p>
+        ) : (
+          <ul className="divide-y divide-slate-100">
+            {list.data.data.map((r) => {
+              const pct = r.chunks_total ? Math.round((r.chunks_done / r.chunks_total) * 100) : r.status === 'completed' ? 100 : 0;
+              return (
+                <li key={r.id} className="py-3" data-testid="historical-request">
+                  <div className="flex flex-wrap items-center justify-between gap-2">
+                    <p className="text-sm font-medium text-slate-900">
+                      {dateStr(r.range_start)} – {dateStr(r.range_end)}
+                    </p>
+                    <div className="flex items-center gap-2">
+                      <StatusBadge status={r.status} />
+                      {canWrite && ACTIVE.has(r.status) ? (
+                        <Button size="sm" onClick={() => cancel.mutate(r.id)} busy={cancel.isPending && cancel.variables === r.id}>
+                          Cancel
+                        </Button>
+                      ) : null}
+                    </div>
+                  </div>
+                  <div
+                    className="mt-2 h-2 overflow-hidden rounded-full bg-slate-100"
+                    role="progressbar"
+                    aria-label={`Progress of ${dateStr(r.range_start)} – ${dateStr(r.range_end)}`}
+                    aria-valuemin={0}
+                    aria-valuemax={100}
+                    aria-valuenow={pct}
+                  >
+                    <div className={`h-full rounded-full transition-all ${r.status === 'failed' ? 'bg-red-500' : r.status === 'cancelled' ? 'bg-slate-400' : 'bg-brand-600'}`} style={{ width: `${pct}%` }} />
+                  </div>
+                  <p className="mt-1 text-xs text-slate-600">
+                    {r.chunks_done} of {r.chunks_total} months · {num(r.rows_exported)} rows · requested {dt(r.created_at)}
+                    {r.finished_at ? ` · finished ${dt(r.finished_at)}` : ''}
+                  </p>
+                  {r.error ? <p className="mt-1 text-xs text-red-700">{r.error}</p> : null}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+        {cancel.isError ? (
+          <div className="mt-3">
+            <ErrorNotice title="The request was not cancelled" error={cancel.error} />
+          </div>
+        ) : null}
+      </Card>
+    </div>
+  );
+}
