@@ -1,0 +1,202 @@
+// Activity Log: who changed what and when, or the delivery errors with their details; filters and paging.
+'use client';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useState } from 'react';
+import { EmptyState } from '@/components/ui/empty-state';
+import { ActivityIcon } from '@/components/ui/icons';
+import { api, type ActivityEntry, type Page } from './api';
+import { BASE, dt } from './format';
+import { Button, ErrorNotice, Field, inputClass, Loading, humanize } from './ui';
+
+const ACTIONS = [
+  'connection.created',
+  'connection.updated',
+  'connection.paused',
+  'connection.resumed',
+  'connection.stopped',
+  'connection.started',
+  'connection.deleted',
+  'delivery.retried',
+  'historical_request.created',
+  'historical_request.cancelled',
+  'api_client.created',
+  'api_client.revoked',
+  'api_token.created',
+  'api_token.revoked',
+];
+
+function actorLabel(a: ActivityEntry['actor']): string {
+  if (!a) return 'System';
+  if (typeof a === 'string') return a === 'system' ? 'System' : a;
+  return a.label ?? a.name ?? a.email ?? 'Unknown';
+}
+
+/** The fields that changed between before and after, as "field: old → new". */
+function changes(before: unknown, after: unknown): { field: string; from: string; to: string }[] {
+  const b = (before && typeof before === 'object' ? before : {}) as Record<string, unknown>;
+  const a = (after && typeof after === 'object' ? after : {}) as Record<string, unknown>;
+  const show = (v: unknown) => (v === undefined || v === null ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
+  const keys = Array.from(new Set([...Object.keys(b), ...Object.keys(a)]));
+  return keys.filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k])).map((k) => ({ field: humanize(k), from: show(b[k]), to: show(a[k]) }));
+}
+
+function EntryDetails({ e }: { e: ActivityEntry }) {
+  const diff = changes(e.before, e.after);
+  const details = e.details && typeof e.details === 'object' ? Object.entries(e.details as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined && v !== '') : [];
+  if (diff.length === 0 && details.length === 0) return null;
+  return (
+    <details className="mt-1.5 text-xs">
+      <summary className="cursor-pointer text-brand-700 hover:underline">Details</summary>
+      <dl className="mt-2 space-y-1 rounded-lg bg-slate-50 px-3 py-2">
+        {diff.map((d) => (
+          <div key={d.field} className="flex flex-wrap gap-x-2">
+            <dt className="font-medium text-slate-700">{d.field}:</dt>
+            <dd className="break-all text-slate-600">
+              {e.before ? <span className="line-through decoration-slate-400">{d.from}</span> : null}
+              {e.before ? ' → ' : null}
+              <span>{d.to}</span>
+            </dd>
+          </div>
+        ))}
+        {details.map(([k, v]) => (
+          <div key={k} className="flex flex-wrap gap-x-2">
+            <dt className="font-medium text-slate-700">{humanize(k)}:</dt>
+            <dd className="break-all text-slate-600">{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+          </div>
+        ))}
+      </dl>
+    </details>
+  );
+}
+
+type Filters = { kind: 'audit' | 'delivery_errors'; action: string; target_type: string; from: string; to: string };
+
+export function ActivityLog({ program, programName }: { program: number; programName: string }) {
+  const [f, setF] = useState<Filters>({ kind: 'audit', action: '', target_type: '', from: '', to: '' });
+  const q = useInfiniteQuery({
+    queryKey: ['activity', program, f],
+    queryFn: ({ pageParam }) =>
+      api<Page<ActivityEntry>>('/api/v1/activity-log', program, {
+        query: {
+          kind: f.kind === 'delivery_errors' ? 'delivery_errors' : '',
+          action: f.kind === 'audit' ? f.action : '',
+          target_type: f.kind === 'audit' ? f.target_type : '',
+          from: f.from ? `${f.from}T00:00:00Z` : '',
+          to: f.to ? `${f.to}T23:59:59Z` : '',
+          limit: 50,
+          cursor: pageParam,
+        },
+      }),
+    initialPageParam: '' as string,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value } as Filters);
+  const entries = q.data?.pages.flatMap((p) => p.data) ?? [];
+  const filtered = Boolean(f.action || f.target_type || f.from || f.to);
+
+  return (
+    <div className="space-y-5">
+      <div className="grid grid-cols-2 gap-3 rounded-xl border border-slate-200 bg-white px-4 py-4 shadow-xs md:grid-cols-5" role="search" aria-label="Filter the activity log">
+        <Field label="Show" className="col-span-2 md:col-span-1">
+          {(p) => (
+            <select {...p} className={inputClass} value={f.kind} onChange={set('kind')}>
+              <option value="audit">All changes</option>
+              <option value="delivery_errors">Delivery errors</option>
+            </select>
+          )}
+        </Field>
+        <Field label="Action">
+          {(p) => (
+            <select {...p} className={inputClass} value={f.action} onChange={set('action')} disabled={f.kind !== 'audit'}>
+              <option value="">Any</option>
+              {ACTIONS.map((a) => (
+                <option key={a} value={a}>
+                  {humanize(a)}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="About">
+          {(p) => (
+            <select {...p} className={inputClass} value={f.target_type} onChange={set('target_type')} disabled={f.kind !== 'audit'}>
+              <option value="">Anything</option>
+              <option value="connection">Connections</option>
+              <option value="run">Runs</option>
+              <option value="historical_request">Historical requests</option>
+              <option value="api_client">API clients</option>
+              <option value="api_token">Tokens</option>
+            </select>
+          )}
+        </Field>
+        <Field label="From">{(p) => <input {...p} type="date" className={inputClass} value={f.from} onChange={set('from')} />}</Field>
+        <Field label="To">{(p) => <input {...p} type="date" className={inputClass} value={f.to} onChange={set('to')} />}</Field>
+      </div>
+
+      {q.isPending ? (
+        <Loading label="Loading activity…" />
+      ) : q.isError ? (
+        <ErrorNotice title="The activity log could not be loaded" error={q.error} onRetry={() => void q.refetch()} />
+      ) : entries.length === 0 ? (
+        <EmptyState icon={<ActivityIcon />} title={f.kind === 'delivery_errors' ? 'No delivery errors' : filtered ? 'Nothing matches these filters' : 'No activity yet'}>
+          {f.kind === 'delivery_errors' ? (
+            <>Every delivery of {programName} in this range went through.</>
+          ) : filtered ? (
+            'Try a wider date range or another action.'
+          ) : (
+            <>
+              When someone creates, pauses, resumes, edits or deletes a connection in <span className="font-medium text-slate-800">{programName}</span>, retries a delivery or
+              requests historical data, it is recorded here with who did it and when.
+            </>
+          )}
+        </EmptyState>
+      ) : (
+        <section aria-label={`Activity in ${programName}`} className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-xs">
+          <div aria-hidden className="hidden gap-6 bg-slate-50 px-5 py-3 text-xs font-medium tracking-wide text-slate-500 uppercase sm:flex">
+            <span className="w-44 shrink-0">When</span>
+            <span className="flex-1">Change</span>
+            <span className="w-56 shrink-0 text-right">By</span>
+          </div>
+          <ol className="divide-y divide-slate-100">
+            {entries.map((e) => (
+              <li key={`${e.action}-${e.id}`} className="flex flex-col gap-1 px-4 py-3.5 sm:flex-row sm:items-start sm:gap-6 sm:px-5" data-testid="activity-entry">
+                <time dateTime={e.at} className="shrink-0 text-xs text-slate-500 tabular-nums sm:w-44 sm:pt-0.5">
+                  {dt(e.at)}
+                </time>
+                <div className="min-w-0 flex-1 text-sm text-slate-800">
+                  <p>
+                    <span className={`font-medium ${e.action === 'delivery.failed' ? 'text-red-700' : ''}`}>{humanize(e.action)}</span>
+                    {e.target_name ? (
+                      <>
+                        <span className="text-slate-400"> · </span>
+                        {e.target_type === 'connection' && e.target_id && e.action !== 'connection.deleted' ? (
+                          <Link href={`${BASE}/${e.target_id}`} className="text-brand-700 hover:underline">
+                            {e.target_name}
+                          </Link>
+                        ) : (
+                          <span className="text-slate-600">{e.target_name}</span>
+                        )}
+                      </>
+                    ) : e.target_id ? (
+                      <span className="ml-1.5 font-mono text-xs text-slate-500">{e.target_id.slice(0, 8)}</span>
+                    ) : null}
+                  </p>
+                  <EntryDetails e={e} />
+                </div>
+                <p className="truncate text-sm text-slate-600 sm:w-56 sm:shrink-0 sm:text-right">{actorLabel(e.actor)}</p>
+              </li>
+            ))}
+          </ol>
+          {q.hasNextPage ? (
+            <div className="flex justify-center border-t border-slate-100 px-5 py-3">
+              <Button onClick={() => void q.fetchNextPage()} busy={q.isFetchingNextPage}>
+                Load older entries
+              </Button>
+            </div>
+          ) : null}
+        </section>
+      )}
+    </div>
+  );
+}
