@@ -1,0 +1,23 @@
+// API access: API clients of the program and personal access tokens (Firstup Super Admins).
+import type { Metadata } from 'next';
+import { ApiAccess } from '@/components/rdc/api-access';
+import { SubPage } from '@/components/rdc/page-guard';
+import { currentProgram, requirePageActor } from '@/lib/auth/page';
+import { can } from '@/lib/auth/permissions';
+
+export const metadata: Metadata = { title: 'API access' };
+
+export default async function ApiAccessPage() {
+  const actor = await requirePageActor();
+  const { current } = await currentProgram(actor);
+  return (
+    <SubPage
+      title="API access"
+      current={current}
+      allowed={can(actor, 'api_access.manage')}
+      description={current ? <>Credentials for collecting {current.name}’s exports through the API. Secrets are shown once.</> : undefined}
+    >
+      {current ? <ApiAccess key={current.id} program={current.id} /> : null}
+    </SubPage>
+  );
+}
