@@ -329,6 +329,7 @@ describe('event history', () => {
     expect(bad.status).toBe(422);
     expect(fieldPaths(bad)).toEqual(expect.arrayContaining(['status.0', 'limit', 'file_type', 'from']));
     expect(fieldPaths(await runsOf('&cursor=not-a-cursor'))).toEqual(['cursor']);
+    expect(fieldPaths(await runsOf('&from=0000-01-01&to=2026-02-31'))).toEqual(['from', 'to']);
   });
 
   it('shows one run; another program’s run is not found', async () => {

@@ -10,7 +10,8 @@ export const MAX_LIMIT = 200;
 const instant = (name: string) =>
   z
     .union([z.iso.date(), z.iso.datetime({ offset: true })], { error: `${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time` })
-    .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v));
+    .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v))
+    .refine((d) => !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999, `${name} must be between 1970 and 9999`);
 
 const limit = z.coerce
   .number({ error: `limit must be a number between 1 and ${MAX_LIMIT}` })
