@@ -1,6 +1,7 @@
 // The jobs worker (`npm run jobs`): starts pg-boss, creates the queues, registers each queue's
-// handler and schedule, and shuts down gracefully on SIGTERM/SIGINT (in-flight jobs get up to
-// 25 s to finish; whatever is left is handed back to pg-boss for another worker).
+// handler and schedule, and shuts down gracefully on SIGTERM/SIGINT: in-flight jobs get 15 s to
+// finish, then their runs are aborted and handed back to the ledger for another worker; the
+// process is gone within 30 s.
 import { closeDatabase, getDatabase, resolveDatabaseUrl } from '@/db/client';
 import { env, ConfigError } from '@/lib/env';
 import { logger } from '@/lib/logger';
@@ -18,15 +19,9 @@ async function main() {
     throw err;
   }
   const log = logger().child({ process: 'jobs' });
-  const url = resolveDatabaseUrl();
-  const boss = createBoss(url);
-  boss.on('error', (err) => log.error({ err: err.message }, 'pg-boss error'));
-  await boss.start();
-  await ensureQueues(boss);
-  const database = getDatabase();
-  const stopHandlers = await registerQueues(boss, database);
-  log.info('jobs worker started');
-
+  // Signals are handled from the first moment: a SIGTERM during start-up still shuts down cleanly.
+  let boss: ReturnType<typeof createBoss> | undefined;
+  let stopHandlers: (() => Promise<void>) | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -37,14 +32,26 @@ async function main() {
       process.exit(1);
     }, 30_000);
     hardStop.unref();
-    await stopHandlers();
-    await boss.stop({ graceful: true, timeout: 25_000, wait: true }).catch((err: Error) => log.error({ err: err.message }, 'pg-boss stop failed'));
+    await ready.catch(() => undefined);
+    await stopHandlers?.();
+    await boss?.stop({ graceful: true, timeout: 5_000, wait: true }).catch((err: Error) => log.error({ err: err.message }, 'pg-boss stop failed'));
     await closeDatabase();
     log.info('jobs worker stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  const ready = (async () => {
+    const url = resolveDatabaseUrl();
+    boss = createBoss(url);
+    boss.on('error', (err) => log.error({ err: err.message }, 'pg-boss error'));
+    await boss.start();
+    await ensureQueues(boss);
+    stopHandlers = await registerQueues(boss, getDatabase());
+  })();
+  await ready;
+  log.info('jobs worker started');
 }
 
 main().catch((err: Error) => {

@@ -108,9 +108,13 @@ describe('scheduled delivery to a real OpenSSH server', () => {
 
     const history = await t.db.select().from(deliveries).where(eq(deliveries.connectionId, c.id));
     expect(history.map((d) => [d.status, d.attempt])).toEqual([['succeeded', 1], ['succeeded', 1]]);
-    const mail = await t.db.select().from(notifications).where(eq(notifications.connectionId, c.id));
-    expect(mail.map((m) => m.subject.startsWith('DDE delivery succeeded'))).toEqual([true, true]);
-    expect(mail[0].to).toEqual(['data-team@customer.example']);
+    const mail = await t.db.select().from(notifications).where(eq(notifications.connectionId, c.id)).orderBy(notifications.createdAt);
+    expect(mail.map((m) => [m.kind, m.subject.split(':')[0]])).toEqual([
+      ['connection_active', 'DDE SFTP connection active'],
+      ['delivery_report', 'DDE delivery succeeded'],
+      ['delivery_report', 'DDE delivery succeeded'],
+    ]);
+    expect(mail[1].to).toEqual(['data-team@customer.example']);
   });
 
   it.skipIf(skipSshd)('refuses a set-up whose host key is not the one the admin confirmed, and saves nothing', async () => {

@@ -26,7 +26,7 @@ const WORKERS: [QueueModule, number][] = [
   [historicalRequest, 1],
 ];
 
-export const GRACE_MS = 20_000;
+export const GRACE_MS = 15_000;
 
 export async function registerQueues(boss: PgBoss, database: Database, opts: { pollingIntervalSeconds?: number } = {}): Promise<() => Promise<void>> {
   const shutdown = new AbortController();
