@@ -2,7 +2,7 @@
 // size verification, rename) to a real OpenSSH sshd on 127.0.0.1 with deliverFiles(), versus
 // OpenSSH's own `sftp -b` put of the same data file to the same server, in the same run.
 // PERFORMANCE.md target: our throughput ≥ 0.8 × OpenSSH's.
-//   npm run bench:sftp [-- --mb=128 --rounds=3 --no-record]
+//   npm run bench:sftp [-- --mb=128 --rounds=5 --no-record]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { appendResults } from './results';
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
 const TARGET_MB = arg('mb', 128);
-const ROUNDS = arg('rounds', 3);
+const ROUNDS = arg('rounds', 5);
 
 /** A gzip file of at least TARGET_MB: CSV-like rows with random ids and payloads (compresses like real exports barely do). */
 async function makeExport(file: string): Promise<void> {
@@ -149,10 +149,12 @@ async function main() {
     console.log(`| deliverFiles (file + sidecar + manifest, temp names, size check, rename) | ${uSec.toFixed(2)} | ${uRate.toFixed(1)} | ${times.ours.map((x) => x.toFixed(2)).join(', ')} |`);
     console.log('');
     const line = `RESULT sftp ratio=${ratio.toFixed(2)} mb=${Math.round(mb)}`;
+    const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+    console.log(`load average during the run: ${load} (runs interleaved, so both sides see the same load)`);
     if (!process.argv.includes('--no-record')) appendResults('bench:sftp', [
-      `${mb.toFixed(1)} MB gzip export to OpenSSH sshd on 127.0.0.1, median of ${ROUNDS} rounds each`,
+      `${mb.toFixed(1)} MB gzip export to OpenSSH sshd on 127.0.0.1, median of ${ROUNDS} interleaved rounds each; load average ${load}`,
       `OpenSSH \`sftp -b\` put: ${oSec.toFixed(2)} s, ${oRate.toFixed(1)} MB/s`,
-      `deliverFiles (file + sidecar + manifest, temp name, size check, rename, source checksum): ${uSec.toFixed(2)} s, ${uRate.toFixed(1)} MB/s`,
+      `deliverFiles (file + sidecar + manifest, temp names, remote size check, rename): ${uSec.toFixed(2)} s, ${uRate.toFixed(1)} MB/s`,
       `ratio ours/OpenSSH = ${ratio.toFixed(2)} (target ≥ 0.8)`,
       `\`${line}\``,
     ]);
