@@ -19,12 +19,14 @@ import { GET as historicalListRoute, POST as historicalCreateRoute } from '@/app
 import { GET as listRoute, POST as createRoute } from '@/app/api/v1/connections/route';
 import { POST as testRoute } from '@/app/api/v1/connections/test/route';
 import { POST as cancelRoute } from '@/app/api/v1/historical-requests/[id]/cancel/route';
+import { GET as openapiRoute } from '@/app/api/v1/openapi.json/route';
 import { POST as retryRoute } from '@/app/api/v1/runs/[id]/retry/route';
 import { GET as runRoute } from '@/app/api/v1/runs/[id]/route';
 import { closeDatabase } from '@/db/client';
 import { deliveries, exportFiles, exportRuns, type Account } from '@/db/schema';
 import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
 import type { RouteHandler } from '@/lib/http/with-auth';
+import { MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
@@ -459,5 +461,18 @@ describe('deleting a connection', () => {
     expect(list.map((c) => c.id)).toEqual([sftpConn.id]);
     const run = await call(runRoute, { method: 'GET', path: `/api/v1/runs/${runIds.recent}?program=101`, params: { id: runIds.recent } });
     expect(run.status).toBe(200);
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('describes every management route with the schemas the handlers validate with', async () => {
+    const res = await openapiRoute(request('GET', '/api/v1/openapi.json'), { params: Promise.resolve({}) });
+    const doc = (await res.json()) as { paths: Record<string, Record<string, { operationId: string; parameters: { name: string }[] }>>; components: { schemas: Record<string, unknown> } };
+    for (const op of MANAGEMENT_API_OPERATIONS) expect(doc.paths[op.path]?.[op.method]?.operationId, op.path).toBe(op.operationId);
+    expect(doc.paths['/api/v1/connections/{id}/runs'].get.parameters.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['id', 'program', 'status', 'file_type', 'export_type', 'from', 'to', 'limit', 'cursor']),
+    );
+    expect(doc.components.schemas).toHaveProperty('Run');
+    expect(doc.components.schemas).toHaveProperty('Connection');
   });
 });

@@ -1,6 +1,7 @@
 // The API's OpenAPI document: every area's operations and components in one. The management API
 // joins by adding its list here.
 import { buildOpenApiDocument } from '@/lib/http/openapi';
+import { MANAGEMENT_API_COMPONENTS, MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
 import pkg from '@/package.json';
 import { EXPORT_API_COMPONENTS, EXPORT_API_OPERATIONS } from './operations';
 
@@ -21,8 +22,8 @@ export function apiDocument(origin: string): Record<string, unknown> {
             'A guide with curl examples is at /docs/api.',
         },
         servers: [{ url: origin }],
-        components: EXPORT_API_COMPONENTS,
-        operations: EXPORT_API_OPERATIONS,
+        components: { ...EXPORT_API_COMPONENTS, ...MANAGEMENT_API_COMPONENTS },
+        operations: [...EXPORT_API_OPERATIONS, ...MANAGEMENT_API_OPERATIONS],
       }),
     };
   }
