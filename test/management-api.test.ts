@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GET as activityRoute } from '@/app/api/v1/activity-log/route';
 import { GET as configRoute } from '@/app/api/v1/config/route';
@@ -23,7 +23,8 @@ import { GET as openapiRoute } from '@/app/api/v1/openapi.json/route';
 import { POST as retryRoute } from '@/app/api/v1/runs/[id]/retry/route';
 import { GET as runRoute } from '@/app/api/v1/runs/[id]/route';
 import { closeDatabase } from '@/db/client';
-import { deliveries, exportFiles, exportRuns, type Account } from '@/db/schema';
+import { apiClients, connections, deliveries, exportFiles, exportRuns, type Account } from '@/db/schema';
+import { createApiToken } from '@/lib/auth/tokens';
 import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
 import type { RouteHandler } from '@/lib/http/with-auth';
 import { MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
@@ -260,6 +261,37 @@ describe('connections', () => {
     expect((await call(resumeRoute, { method: 'POST', path: url, params: p })).status).toBe(409);
     const now = await call(pauseRoute, { method: 'POST', path: url, params: p, json: { mode: 'immediately' } });
     expect(data(now)).toMatchObject({ status: 'paused', pause_mode: 'immediately' });
+  });
+});
+
+describe('editing an older connection', () => {
+  it('accepts the unchanged start date a form sends back, and still refuses moving it far into the past', async () => {
+    const created = data(await call(createRoute, { method: 'POST', path: '/api/v1/connections?program=202', json: apiBody('Old schedule') }));
+    const id = created.id as string;
+    const started = new Date(Date.parse(today) - 60 * DAY);
+    await t.db.update(connections).set({ startDate: started }).where(eq(connections.id, id));
+    const url = `/api/v1/connections/${id}?program=202`;
+    await call(stopRoute, { method: 'POST', path: url, params: { id } });
+    const same = await call(patchRoute, { method: 'PATCH', path: url, params: { id }, json: { start_date: started.toISOString(), frequency: 'weekly' } });
+    expect(same.status).toBe(200);
+    expect(data(same)).toMatchObject({ frequency: 'weekly', start_date: started.toISOString() });
+    const older = await call(patchRoute, { method: 'PATCH', path: url, params: { id }, json: { start_date: new Date(started.getTime() - DAY).toISOString() } });
+    expect(older.status).toBe(422);
+    expect(fieldPaths(older)).toEqual(['start_date']);
+  });
+});
+
+describe('API tokens', () => {
+  it('lets a client manage token of one program work without ?program=, and never reach another program', async () => {
+    const [client] = await t.db.insert(apiClients).values({ programId: 101, name: 'Acme warehouse', clientId: 'acme-mgmt', secretHash: 'x' }).returning();
+    const { token } = await createApiToken(t.db, { kind: 'client', apiClientId: client.id, programId: 101, scopes: ['data_exports.manage'] });
+    const list = await listRoute(request('GET', '/api/v1/connections', { token }), { params: Promise.resolve({}) });
+    expect(list.status).toBe(200);
+    const other = await listRoute(request('GET', '/api/v1/connections?program=202', { token }), { params: Promise.resolve({}) });
+    expect(other.status).toBe(404);
+    const read = await createApiToken(t.db, { kind: 'client', apiClientId: client.id, programId: 101, scopes: ['data_exports.read'] });
+    const refused = await stopRoute(request('POST', `/api/v1/connections/${sftpConn.id}/stop`, { token: read.token }), { params: Promise.resolve({ id: sftpConn.id as string }) });
+    expect(refused.status).toBe(403);
   });
 });
 

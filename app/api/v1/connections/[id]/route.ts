@@ -21,7 +21,10 @@ export const PATCH = withAuth<Params>(
   async (req, { actor, db, database, params }) => {
     const input = await parseJson(req, editConnectionSchema);
     const programId = await programOf(req, actor, db);
-    const updated = await editConnection(database, actor, programId, idParam(params.id, 'Connection'), input);
+    const current = await connectionOf(db, programId, params.id);
+    // Forms send the whole schedule back: an unchanged start date is not a change (nor checked for age again).
+    if (input.start_date && input.start_date.getTime() === current.startDate.getTime()) delete input.start_date;
+    const updated = await editConnection(database, actor, programId, current.id, input);
     return Response.json({ data: await oneConnectionJson(db, updated) });
   },
   { permission: 'connections.write', scope: 'data_exports.manage' },
