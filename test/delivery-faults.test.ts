@@ -177,7 +177,7 @@ describe('SFTP faults (in-process server)', () => {
         signal: controller.signal,
         timeouts: { ...timeouts, operationTimeoutMs: 60_000 },
         onProgress: (p) => {
-          if (!abortedAt && p.fileBytes >= 64 * 1024) {
+          if (!abortedAt && p.fileBytes > 0) {
             abortedAt = performance.now();
             setTimeout(() => controller.abort(), 100);
           }

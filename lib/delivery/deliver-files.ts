@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, isDeliveryAborted } from './errors';
 import { FINGERPRINT_PATTERN, normalizeFingerprint } from './fingerprint';
 import { destinationFolderProblem, normalizeDestinationFolder, remotePathIn } from './folder';
-import { openSftpSession, ConnectStepError, type SftpAuth, type SftpSession, type SftpTimeouts } from './session';
+import { ConnectStepError, FAST_PUT_CHUNK, FAST_PUT_CONCURRENCY, openSftpSession, type SftpAuth, type SftpSession, type SftpTimeouts } from './session';
 
 export type DeliveryFileKind = 'data' | 'sidecar' | 'manifest';
 
@@ -59,9 +59,9 @@ export type DeliverFilesInput = {
   verifySourceChecksum?: boolean;
 };
 
-// Stream uploads: as many requests in flight as fastPut keeps, in chunks every server accepts.
-const STREAM_CHUNK = 32 * 1024;
-const STREAM_IN_FLIGHT = 64;
+// Stream uploads: the same requests in flight as our fastPut (see FAST_PUT_CHUNK).
+const STREAM_CHUNK = FAST_PUT_CHUNK;
+const STREAM_IN_FLIGHT = FAST_PUT_CONCURRENCY;
 const CLEANUP_TIMEOUT_MS = 5_000;
 
 export function inferFileKind(name: string): DeliveryFileKind {
