@@ -496,6 +496,39 @@ describe('deleting a connection', () => {
   });
 });
 
+describe('hostile input', () => {
+  it('never answers 500 to odd ids, queries or bodies', async () => {
+    const odd = ['0', '-1', '1e999', 'NaN', "1' or '1'='1", '%00', '\u0000', '9'.repeat(40), '00000000-0000-0000-0000-000000000000'];
+    const routes: [RouteHandler<{ id: string }>, string, string][] = [
+      [getRoute, 'GET', '/api/v1/connections/ID'],
+      [runsRoute, 'GET', '/api/v1/connections/ID/runs'],
+      [statsRoute, 'GET', '/api/v1/connections/ID/stats'],
+      [historicalListRoute, 'GET', '/api/v1/connections/ID/historical-requests'],
+      [runRoute, 'GET', '/api/v1/runs/ID'],
+      [retryRoute, 'POST', '/api/v1/runs/ID/retry'],
+      [cancelRoute, 'POST', '/api/v1/historical-requests/ID/cancel'],
+      [pauseRoute, 'POST', '/api/v1/connections/ID/pause'],
+      [patchRoute, 'PATCH', '/api/v1/connections/ID'],
+      [historicalCreateRoute, 'POST', '/api/v1/connections/ID/historical-requests'],
+    ];
+    for (const [handler, method, template] of routes) {
+      for (const value of odd) {
+        const id = value;
+        const q = `?program=${encodeURIComponent(value)}&limit=${encodeURIComponent(value)}&cursor=${encodeURIComponent(value)}&days=${encodeURIComponent(value)}&from=${encodeURIComponent(value)}`;
+        const body = method === 'GET' ? undefined : { mode: value, from: value, to: value, frequency: value, start_date: value, [value]: value };
+        const res = await call(handler, { method, path: template.replace('ID', encodeURIComponent(id)) + q, params: { id }, json: body });
+        expect(res.status, `${method} ${template} ${value}`).toBeLessThan(500);
+        const ok = await call(handler, { method, path: `${template.replace('ID', encodeURIComponent(id))}?program=101`, params: { id }, json: body });
+        expect(ok.status, `${method} ${template} id=${value}`).toBeLessThan(500);
+      }
+    }
+    for (const value of odd) {
+      const r = await call(activityRoute, { method: 'GET', path: `/api/v1/activity-log?program=101&cursor=${encodeURIComponent(value)}&action=${encodeURIComponent(value)}&target_type=${encodeURIComponent(value)}` });
+      expect(r.status, value).toBeLessThan(500);
+    }
+  });
+});
+
 describe('OpenAPI document', () => {
   it('describes every management route with the schemas the handlers validate with', async () => {
     const res = await openapiRoute(request('GET', '/api/v1/openapi.json'), { params: Promise.resolve({}) });
