@@ -160,7 +160,7 @@ function Clients({ program }: { program: number }) {
                   </p>
                 </div>
                 {c.status === 'active' ? (
-                  <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" onClick={() => (revoke.reset(), setRevoking(c))}>
+                  <Button size="sm" variant="dangerGhost" onClick={() => (revoke.reset(), setRevoking(c))}>
                     Revoke
                   </Button>
                 ) : null}
@@ -274,7 +274,7 @@ function Tokens({ program }: { program: number }) {
                   </p>
                 </div>
                 {t.status === 'active' ? (
-                  <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" onClick={() => (revoke.reset(), setRevoking(t))}>
+                  <Button size="sm" variant="dangerGhost" onClick={() => (revoke.reset(), setRevoking(t))}>
                     Revoke
                   </Button>
                 ) : null}

@@ -122,7 +122,7 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
             <Button onClick={onEdit}>Edit</Button>
           </>
         ) : null}
-        <Button variant="ghost" className="text-red-700 hover:bg-red-50" onClick={() => show('delete')}>
+        <Button variant="dangerGhost" onClick={() => show('delete')}>
           Delete
         </Button>
       </div>

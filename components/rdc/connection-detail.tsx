@@ -179,6 +179,9 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
 
   return (
     <div className="space-y-6">
+      <Link href={BASE} className="inline-flex text-sm font-medium text-brand-700 hover:underline">
+        ← All connections
+      </Link>
       <div className="flex flex-col gap-4 md:flex-row md:items-center md:justify-between">
         <div className="min-w-0">
           <div className="flex flex-wrap items-center gap-2">

@@ -40,7 +40,7 @@ export function Folders({ program, connection, canDownload }: { program: number;
           No folders yet. Each run that produces files adds a folder here.
         </p>
       ) : (
-        folders.map((f) => (
+        folders.map((f, index) => (
           <Card
             key={f.run_id}
             title={
@@ -64,7 +64,11 @@ export function Folders({ program, connection, canDownload }: { program: number;
                   {countdown(f.expires_at, now)}
                 </span>
               </p>
-              <ul className="mt-3 divide-y divide-slate-100 rounded-lg border border-slate-200">
+              <details className="group mt-3" open={index === 0}>
+                <summary className="cursor-pointer text-xs font-medium text-brand-700 hover:underline">
+                  {f.file_count} files, each with its SHA-256 checksum
+                </summary>
+              <ul className="mt-2 divide-y divide-slate-100 rounded-lg border border-slate-200">
                 {f.files.map((file) => (
                   <li key={file.id} className="flex flex-col gap-2 px-3 py-2.5 sm:flex-row sm:items-center sm:justify-between">
                     <div className="min-w-0">
@@ -86,6 +90,7 @@ export function Folders({ program, connection, canDownload }: { program: number;
                   </li>
                 ))}
               </ul>
+              </details>
             </div>
           </Card>
         ))

@@ -24,6 +24,9 @@ const STATUS: Record<string, { label: string; className: string }> = {
   pending: { label: 'Pending', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
   queued: { label: 'Queued', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
   planned: { label: 'Planned', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
+  available: { label: 'Available', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
+  empty: { label: 'No data', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
+  aborted: { label: 'Aborted', className: 'bg-amber-50 text-amber-800 ring-amber-600/25' },
   cancelled: { label: 'Cancelled', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
   canceled: { label: 'Cancelled', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
   skipped: { label: 'Skipped', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
@@ -32,7 +35,7 @@ const STATUS: Record<string, { label: string; className: string }> = {
 };
 
 export function humanize(s: string): string {
-  const t = s.replace(/[_.]/g, ' ');
+  const t = s.replace(/[_.]/g, ' ').replace(/\bapi\b/gi, 'API').replace(/\bsftp\b/gi, 'SFTP');
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
@@ -122,7 +125,7 @@ export function Field({
     <div className={className}>
       <label htmlFor={id} className="block text-sm font-medium text-slate-800">
         {label}
-        {optional ? <span className="ml-1 font-normal text-slate-500">(optional)</span> : null}
+        {optional ? <span className="font-normal text-slate-500"> (optional)</span> : null}
       </label>
       {children({ id, 'aria-invalid': Boolean(error), 'aria-describedby': describedBy })}
       {error ? (
