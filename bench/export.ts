@@ -6,7 +6,7 @@
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
 //   BENCH_PSQL=/path/to/psql         the reference client (default /usr/bin/psql)
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,14 +23,16 @@ const WINDOW_START = new Date('2026-11-28T08:00:00Z');
 const WINDOW_END = new Date('2026-11-28T12:00:00Z');
 const GENERATED_AT = '2026-11-28T12:05:13Z';
 
-type ChildResult = { rows: number; bytes: number; uncompressedBytes: number; seconds: number; peakRssMb: number };
-type Measure = { seconds: number; bytes: number };
+type ChildResult = { rows: number; bytes: number; uncompressedBytes: number; seconds: number; cpuSeconds: number; peakRssMb: number };
+/** cpuSeconds: user + system time of psql and gzip (PostgreSQL's own work is the same on both sides and not counted). */
+type Measure = { seconds: number; bytes: number; cpuSeconds: number };
 
 // ---------------------------------------------------------------- child: our export, measured
 async function child(): Promise<void> {
   const { url, programId, out } = JSON.parse(process.env.DDE_BENCH_CHILD!) as { url: string; programId: number; out: string };
   const { sql } = createDb(url, { max: 3 });
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const result = await generateExportFiles({
     sql,
     storage: new LocalStorage(out),
@@ -45,10 +47,11 @@ async function child(): Promise<void> {
     generatedAt: new Date(GENERATED_AT),
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStart); // all threads: zlib and fs work in the pool included
   await sql.end();
   const f = result.files[0];
   const res: ChildResult = {
-    rows: f.rows, bytes: f.bytes, uncompressedBytes: f.uncompressedBytes, seconds,
+    rows: f.rows, bytes: f.bytes, uncompressedBytes: f.uncompressedBytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
   process.stdout.write(JSON.stringify(res) + '\n');
@@ -129,11 +132,16 @@ async function reference(url: string, programId: number, psql: string, keepAs?: 
     fileType: 'activity', shape: 'csv', programId, window: { start: WINDOW_START, end: WINDOW_END },
     generatedAt: GENERATED_AT, pseudonymKey: null,
   });
+  const cpuFile = path.join(dir, 'cpu');
   try {
-    const { seconds } = await run('bash', ['-c', 'set -o pipefail; "$B_PSQL" "$B_URL" -X -q -v ON_ERROR_STOP=1 -c "$B_COPY" | gzip -6 > "$B_OUT"'], {
-      ...process.env, B_PSQL: psql, B_URL: url, B_COPY: `\\copy (${select}) to stdout csv`, B_OUT: out,
+    // bash's `time` reports the user and system time of the whole pipeline (psql + gzip).
+    const script = 'set -o pipefail; TIMEFORMAT="%U %S"; exec 3>&2; ' +
+      '{ time ( "$B_PSQL" "$B_URL" -X -q -v ON_ERROR_STOP=1 -c "$B_COPY" 2>&3 | gzip -6 > "$B_OUT" ) ; } 2> "$B_CPU"';
+    const { seconds } = await run('bash', ['-c', script], {
+      ...process.env, B_PSQL: psql, B_URL: url, B_COPY: `\\copy (${select}) to stdout csv`, B_OUT: out, B_CPU: cpuFile,
     });
-    return { seconds, bytes: statSync(out).size };
+    const [user, system] = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).map(Number);
+    return { seconds, bytes: statSync(out).size, cpuSeconds: user + system };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -177,7 +185,10 @@ async function measureSize(url: string, programId: number, rows: number, rounds:
     peak = Math.max(peak, o.peakRssMb);
     if (!best || o.seconds < best.seconds) best = o;
     if (!bestRef || ref.seconds < bestRef.seconds) bestRef = ref;
-    console.log(`  round ${r + 1}: ours ${fmt(o.seconds, 2)} s, reference ${fmt(ref.seconds, 2)} s, our peak RSS ${fmt(o.peakRssMb)} MB`);
+    console.log(
+      `  round ${r + 1}: ours ${fmt(o.seconds, 2)} s (client CPU ${fmt(o.cpuSeconds, 2)} s), reference ${fmt(ref.seconds, 2)} s ` +
+        `(psql + gzip CPU ${fmt(ref.cpuSeconds, 2)} s), our peak RSS ${fmt(o.peakRssMb)} MB`,
+    );
   }
   return { ours: best!, ref: bestRef!, peakRssMb: peak };
 }
@@ -236,6 +247,7 @@ async function main() {
       `| psql \\copy … \\| gzip -6 | ${fmt(base.ref.seconds, 2)} s | ${Math.round(refRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ref.seconds)} | ${base.ref.bytes.toLocaleString('en-US')} |`,
       '',
       `ratio (ours/psql throughput) ${fmt(ratio, 2)} · size ours/reference ${fmt(base.ours.bytes / base.ref.bytes, 3)} · CSV ${fmt(mb(csvBytes))} MB`,
+      `client CPU (load-independent): ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s (PostgreSQL's share is the same on both sides)`,
       `peak RSS of our export: ${fmt(base.peakRssMb)} MB at N` +
         (results[1] ? `, ${fmt(results[1].peakRssMb)} MB at 4N (growth ${fmt(growth, 2)}; 4N: ours ${fmt(results[1].ours.seconds, 2)} s, reference ${fmt(results[1].ref.seconds, 2)} s)` : ''),
     ];
@@ -250,6 +262,7 @@ async function main() {
       `N = ${base.rows.toLocaleString('en-US')} activity events in one window; CSV ${fmt(mb(csvBytes))} MB; nproc ${os.availableParallelism()}; load average at the end ${load}`,
       `ours (COPY → gzip -6 → sha256 → storage): ${fmt(base.ours.seconds, 2)} s, ${Math.round(oursRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ours.seconds)} MB/s, ${base.ours.bytes.toLocaleString('en-US')} B .gz`,
       `psql \\copy … | gzip -6: ${fmt(base.ref.seconds, 2)} s, ${Math.round(refRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ref.seconds)} MB/s, ${base.ref.bytes.toLocaleString('en-US')} B .gz`,
+      `client CPU: ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s`,
       `peak RSS of our export ${fmt(base.peakRssMb)} MB` +
         (results[1] ? `; at 4N ${fmt(results[1].peakRssMb)} MB (growth ${fmt(growth, 2)}; ours ${fmt(results[1].ours.seconds, 2)} s vs reference ${fmt(results[1].ref.seconds, 2)} s)` : ''),
       '`' + result + '`',
