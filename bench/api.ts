@@ -1,6 +1,8 @@
 // bench:api — `GET /api/v1/data_exports/activities/latest` with a valid client token versus
 // `GET /api/health` on the same production server (`next start`), 32 connections, autocannon,
-// with 100,000 export files in the catalog (PERFORMANCE.md: ratio ≥ 0.5, p99 ≤ 50 ms).
+// 10 s each (two alternating halves), with 100,000 export files in the catalog (PERFORMANCE.md:
+// ratio ≥ 0.5, p99 ≤ 50 ms). The token resolves from the in-process cache after the first request,
+// and the latest query is a prepared backward scan of export_files_program_type_created_idx.
 //
 //   npm run bench:api -- [--files N] [--seconds S] [--connections C] [--no-build]
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
@@ -92,6 +94,18 @@ async function measure(url: string, headers: Record<string, string>, seconds: nu
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
 }
 
+/** Two halves as one run: requests/s over both; p50 and p99 the worse half's (percentiles cannot be merged exactly). */
+function combine(parts: Measured[]): Measured {
+  return {
+    rps: parts.reduce((n, p) => n + p.rps, 0) / parts.length,
+    p50: Math.max(...parts.map((p) => p.p50)),
+    p99: Math.max(...parts.map((p) => p.p99)),
+    requests: parts.reduce((n, p) => n + p.requests, 0),
+    non2xx: parts.reduce((n, p) => n + p.non2xx, 0),
+    errors: parts.reduce((n, p) => n + p.errors, 0),
+  };
+}
+
 async function main(): Promise<void> {
   ensureBuild(args['no-build']);
   let url = process.env.BENCH_DATABASE_URL;
@@ -140,10 +154,10 @@ async function main(): Promise<void> {
     await sql`
       insert into api_tokens (kind, api_client_id, program_id, token_hash, token_prefix, scopes, expires_at)
       values ('client', ${client.id}, ${BENCH_PROGRAM}, ${hashToken(token)}, ${token.slice(0, 10)}, '{data_exports.read}', now() + interval '1 hour')`;
-    const [plan] = await sql<{ 'QUERY PLAN': string }[]>`
+    const plan = await sql<{ 'QUERY PLAN': string }[]>`
       explain select * from export_files where program_id = ${BENCH_PROGRAM} and file_type = 'activity' and expired = false and expires_at > now()
       order by created_at desc, id desc limit 1`;
-    console.error(`bench:api: latest query plan: ${plan['QUERY PLAN']}`);
+    console.error(`bench:api: the latest query's plan:\n  ${plan.map((r) => r['QUERY PLAN']).join('\n  ')}`);
     await sql.end();
 
     const port = await freePort();
@@ -174,8 +188,14 @@ async function main(): Promise<void> {
     // Warm both routes (JIT, connection pool, token cache), then measure each in turn.
     await measure(`${base}/api/health`, {}, 2);
     await measure(`${base}/api/v1/data_exports/activities/latest`, auth, 2);
-    const health = await measure(`${base}/api/health`, {}, SECONDS);
-    const latest = await measure(`${base}/api/v1/data_exports/activities/latest`, auth, SECONDS);
+    // Alternate the two in halves, so a change in the machine's load (it is shared) hits both alike.
+    const halves: { health: Measured[]; latest: Measured[] } = { health: [], latest: [] };
+    for (let round = 0; round < 2; round++) {
+      halves.health.push(await measure(`${base}/api/health`, {}, SECONDS / 2));
+      halves.latest.push(await measure(`${base}/api/v1/data_exports/activities/latest`, auth, SECONDS / 2));
+    }
+    const health = combine(halves.health);
+    const latest = combine(halves.latest);
     if (health.non2xx || latest.non2xx || health.errors || latest.errors) {
       throw new Error(`non-2xx or errors during the run: health ${health.non2xx}/${health.errors}, latest ${latest.non2xx}/${latest.errors}`);
     }
@@ -187,7 +207,7 @@ async function main(): Promise<void> {
     console.log(`| GET /api/v1/data_exports/activities/latest | ${latest.rps.toFixed(0)} | ${latest.p50} | ${latest.p99} | ${latest.requests} |`);
     const line = `RESULT api ratio=${ratio.toFixed(2)} p99_ms=${latest.p99}`;
     appendResults('bench:api', [
-      `${n.toLocaleString('en-US')} export files in the catalog (${PROGRAMS} programs); ${CONNECTIONS} connections, ${SECONDS} s each, autocannon against \`next start\`; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}`,
+      `${n.toLocaleString('en-US')} export files in the catalog (${PROGRAMS} programs); ${CONNECTIONS} connections, ${SECONDS} s each (in alternating halves), autocannon against \`next start\`; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}`,
       `GET /api/health: ${health.rps.toFixed(0)} req/s, p50 ${health.p50} ms, p99 ${health.p99} ms`,
       `GET /api/v1/data_exports/activities/latest (client token): ${latest.rps.toFixed(0)} req/s, p50 ${latest.p50} ms, p99 ${latest.p99} ms (targets: ratio ≥ 0.5, p99 ≤ 50 ms)`,
       `\`${line}\``,
