@@ -28,8 +28,9 @@ describe('destination folder validation', () => {
     ['in\u0085x', /control characters/],
     ['C:\\data', /"\/"/],
     ['~/in', /"~"/],
-    ['a'.repeat(1025), /too long/],
-  ])('refuses %j with a clear message', (folder, message) => {
+    ['a…(1025 characters)', /too long/],
+  ])('refuses %j with a clear message', (shown, message) => {
+    const folder = shown === 'a…(1025 characters)' ? 'a'.repeat(1025) : shown;
     const r = destinationFolderSchema.safeParse(folder);
     expect(r.success).toBe(false);
     expect(r.error?.issues[0].message).toMatch(message);
