@@ -9,21 +9,37 @@ import { api, type ActivityEntry, type Page } from './api';
 import { BASE, dt } from './format';
 import { Button, ErrorNotice, Field, inputClass, Loading, humanize } from './ui';
 
-const ACTIONS = [
-  'connection.created',
-  'connection.updated',
-  'connection.paused',
-  'connection.resumed',
-  'connection.stopped',
-  'connection.started',
-  'connection.deleted',
-  'delivery.retried',
-  'historical_request.created',
-  'historical_request.cancelled',
-  'api_client.created',
-  'api_client.revoked',
-  'api_token.created',
-  'api_token.revoked',
+/** The action filter, grouped by what changed (option texts differ from the entries' own wording). */
+const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
+  {
+    label: 'Connections',
+    actions: [
+      ['connection.created', 'Set up'],
+      ['connection.updated', 'Edited'],
+      ['connection.paused', 'Paused'],
+      ['connection.resumed', 'Resumed'],
+      ['connection.stopped', 'Stopped'],
+      ['connection.started', 'Started'],
+      ['connection.deleted', 'Deleted'],
+    ],
+  },
+  { label: 'Deliveries', actions: [['delivery.retried', 'Retried by hand']] },
+  {
+    label: 'Historical data',
+    actions: [
+      ['historical_request.created', 'Requested'],
+      ['historical_request.cancelled', 'Request cancelled'],
+    ],
+  },
+  {
+    label: 'API access',
+    actions: [
+      ['api_client.created', 'Client added'],
+      ['api_client.revoked', 'Client revoked'],
+      ['api_token.created', 'Token added'],
+      ['api_token.revoked', 'Token revoked'],
+    ],
+  },
 ];
 
 function actorLabel(a: ActivityEntry['actor']): string {
@@ -39,6 +55,15 @@ function changes(before: unknown, after: unknown): { field: string; from: string
   const show = (v: unknown) => (v === undefined || v === null ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
   const keys = Array.from(new Set([...Object.keys(b), ...Object.keys(a)]));
   return keys.filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k])).map((k) => ({ field: humanize(k), from: show(b[k]), to: show(a[k]) }));
+}
+
+function nameOf(e: ActivityEntry): string | null {
+  if (e.target_name) return e.target_name;
+  for (const side of [e.after, e.before]) {
+    const n = side && typeof side === 'object' ? (side as { name?: unknown }).name : undefined;
+    if (typeof n === 'string' && n) return n;
+  }
+  return null;
 }
 
 function EntryDetails({ e }: { e: ActivityEntry }) {
@@ -110,10 +135,14 @@ export function ActivityLog({ program, programName }: { program: number; program
           {(p) => (
             <select {...p} className={inputClass} value={f.action} onChange={set('action')} disabled={f.kind !== 'audit'}>
               <option value="">Any</option>
-              {ACTIONS.map((a) => (
-                <option key={a} value={a}>
-                  {humanize(a)}
-                </option>
+              {ACTION_GROUPS.map((g) => (
+                <optgroup key={g.label} label={g.label}>
+                  {g.actions.map(([value, label]) => (
+                    <option key={value} value={value}>
+                      {label}
+                    </option>
+                  ))}
+                </optgroup>
               ))}
             </select>
           )}
@@ -159,7 +188,9 @@ export function ActivityLog({ program, programName }: { program: number; program
             <span className="w-56 shrink-0 text-right">By</span>
           </div>
           <ol className="divide-y divide-slate-100">
-            {entries.map((e) => (
+            {entries.map((e) => {
+              const name = nameOf(e);
+              return (
               <li key={`${e.action}-${e.id}`} className="flex flex-col gap-1 px-4 py-3.5 sm:flex-row sm:items-start sm:gap-6 sm:px-5" data-testid="activity-entry">
                 <time dateTime={e.at} className="shrink-0 text-xs text-slate-500 tabular-nums sm:w-44 sm:pt-0.5">
                   {dt(e.at)}
@@ -167,15 +198,15 @@ export function ActivityLog({ program, programName }: { program: number; program
                 <div className="min-w-0 flex-1 text-sm text-slate-800">
                   <p>
                     <span className={`font-medium ${e.action === 'delivery.failed' ? 'text-red-700' : ''}`}>{humanize(e.action)}</span>
-                    {e.target_name ? (
+                    {name ? (
                       <>
                         <span className="text-slate-400"> · </span>
                         {e.target_type === 'connection' && e.target_id && e.action !== 'connection.deleted' ? (
                           <Link href={`${BASE}/${e.target_id}`} className="text-brand-700 hover:underline">
-                            {e.target_name}
+                            {name}
                           </Link>
                         ) : (
-                          <span className="text-slate-600">{e.target_name}</span>
+                          <span className="text-slate-600">{name}</span>
                         )}
                       </>
                     ) : e.target_id ? (
@@ -186,7 +217,8 @@ export function ActivityLog({ program, programName }: { program: number; program
                 </div>
                 <p className="truncate text-sm text-slate-600 sm:w-56 sm:shrink-0 sm:text-right">{actorLabel(e.actor)}</p>
               </li>
-            ))}
+              );
+            })}
           </ol>
           {q.hasNextPage ? (
             <div className="flex justify-center border-t border-slate-100 px-5 py-3">

@@ -10,11 +10,12 @@ import { Button, Card, CopyButton, ErrorNotice } from './ui';
 
 function Code({ children }: { children: string }) {
   return (
-    <div className="relative mt-2">
-      <pre className="overflow-x-auto rounded-lg bg-slate-900 px-3 py-3 pr-20 font-mono text-xs leading-5 text-slate-100">{children}</pre>
-      <div className="absolute top-2 right-2">
+    <div className="mt-2 overflow-hidden rounded-lg bg-slate-900">
+      <div className="flex items-center justify-between border-b border-slate-700 px-3 py-1.5">
+        <span className="text-[11px] font-medium tracking-wide text-slate-400 uppercase">Shell</span>
         <CopyButton text={children} />
       </div>
+      <pre className="px-3 py-3 font-mono text-xs leading-5 break-all whitespace-pre-wrap text-slate-100">{children}</pre>
     </div>
   );
 }

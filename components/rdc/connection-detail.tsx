@@ -192,7 +192,7 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
               <StatusBadge status={c.status} />
             </span>
           </div>
-          <p className="mt-0.5 text-sm break-all text-slate-600">
+          <p className="mt-0.5 text-sm [overflow-wrap:anywhere] text-slate-600">
             {c.kind === 'sftp' ? 'SFTP' : 'API'} · {destination(c)} · {frequencyLabel(c.frequency)}
           </p>
           {c.status === 'pausing' ? <p className="mt-1 text-xs text-amber-800">Pausing after the delivery in progress finishes…</p> : null}
