@@ -9,7 +9,7 @@ import { GET as clientsRoute, POST as createClientRoute } from '@/app/api/v1/api
 import { GET as latestRoute } from '@/app/api/v1/data_exports/[type]/latest/route';
 import { GET as listRoute } from '@/app/api/v1/data_exports/[type]/route';
 import { GET as fileRoute } from '@/app/api/v1/data_exports/[type]/[file_id]/route';
-import { GET as downloadRoute } from '@/app/api/v1/downloads/[signed]/route';
+import { GET as downloadRoute } from '@/lib/export-api/download-route';
 import { GET as foldersRoute } from '@/app/api/v1/folders/route';
 import { GET as archiveRoute } from '@/app/api/v1/folders/[run_id]/archive/route';
 import { DELETE as revokeTokenRoute } from '@/app/api/v1/tokens/[token_id]/route';

@@ -2,6 +2,8 @@
 // latest file, metadata, signed downloads with exact bytes and ranges, folders as zips, expiry,
 // rate limits — through the real route handlers, a real database and real generated files.
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GET as latestRoute } from '@/app/api/v1/data_exports/[type]/latest/route';
 import { GET as listRoute } from '@/app/api/v1/data_exports/[type]/route';
 import { GET as fileRoute } from '@/app/api/v1/data_exports/[type]/[file_id]/route';
-import { GET as downloadRoute, HEAD as downloadHeadRoute } from '@/app/api/v1/downloads/[signed]/route';
+import { GET as downloadRoute, HEAD as downloadHeadRoute } from '@/lib/export-api/download-route';
 import { GET as foldersRoute } from '@/app/api/v1/folders/route';
 import { GET as archiveRoute } from '@/app/api/v1/folders/[run_id]/archive/route';
 import { closeDatabase } from '@/db/client';
@@ -26,6 +28,7 @@ import { RateLimiter, setApiRateLimiter } from '@/lib/http/rate-limit';
 import { setStorage, type LocalStorage } from '@/lib/storage';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
+import downloadPagesRoute from '@/pages/api/v1/downloads/[signed]';
 import { call, clientToken, programWithRun, useTempStorage, type ErrorBody } from './helpers/export-api';
 
 const A = 4101;
@@ -319,6 +322,42 @@ describe('downloads', () => {
     } finally {
       resetClock();
     }
+  });
+});
+
+describe('downloads over HTTP (the Pages API route that keeps Content-Length)', () => {
+  let server: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => void downloadPagesRoute(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('sends Content-Length on whole files, ranges and HEAD, and the bytes hash to the sha256', async () => {
+    const meta = (await json<{ data: { download_url: string; bytes: number; sha256: string } }>(await latest('activities', { token: tokenA }))).data;
+    const url = base + new URL(meta.download_url).pathname;
+    const whole = await fetch(url);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-length')).toBe(String(meta.bytes));
+    expect(whole.headers.get('transfer-encoding')).toBeNull();
+    expect(sha256(await bytesOf(whole))).toBe(meta.sha256);
+    const part = await fetch(url, { headers: { range: 'bytes=10-19' } });
+    expect([part.status, part.headers.get('content-length'), part.headers.get('content-range')]).toEqual([206, '10', `bytes 10-19/${meta.bytes}`]);
+    await part.arrayBuffer();
+    const head = await fetch(url, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length')]).toEqual([200, String(meta.bytes)]);
+    const forged = await fetch(url.replace(/\.[A-Za-z0-9_-]{43}$/, '.' + 'A'.repeat(43)));
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as ErrorBody).request_id).toBe(forged.headers.get('x-request-id'));
+    const post = await fetch(url, { method: 'POST' });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+  });
+
+  it('builds links on the host the caller used (a reverse proxy’s forwarded host and scheme)', async () => {
+    const res = await latest('activities', { token: tokenA, headers: { host: 'internal:3000', 'x-forwarded-host': 'exports.example.com', 'x-forwarded-proto': 'https' } });
+    expect((await json<{ data: { download_url: string } }>(res)).data.download_url).toMatch(/^https:\/\/exports\.example\.com\/api\/v1\/downloads\//);
   });
 });
 

@@ -1,11 +1,10 @@
-// GET /api/v1/downloads/{signed} – the bytes of an export file behind a signed link (Range, ETag; 403 once the link expires, 410 once the file does)
-import { serveDownload } from '@/lib/export-api/download';
-import { parsePathParams } from '@/lib/export-api/params';
-import { downloadParamsSchema } from '@/lib/export-api/schemas';
+// The download route as a web handler: GET and HEAD of /api/v1/downloads/{signed}. Served by
+// pages/api/v1/downloads/[signed].ts through lib/http/node-adapter.ts so Content-Length survives.
 import { AppError } from '@/lib/http/errors';
 import { withRequest, type RequestContext } from '@/lib/http/with-auth';
-
-export const dynamic = 'force-dynamic';
+import { serveDownload } from './download';
+import { parsePathParams } from './params';
+import { downloadParamsSchema } from './schemas';
 
 async function download(req: Request, ctx: RequestContext): Promise<Response> {
   const { signed } = parsePathParams(ctx.params, downloadParamsSchema, () => new AppError('forbidden', 'This download link is not valid.'));

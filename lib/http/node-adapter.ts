@@ -1,0 +1,80 @@
+// Serving a web route handler (Request → Response) from a Node response: the Pages Router API
+// routes that need it. Next.js App Router route handlers drop Content-Length from every response
+// (next/dist/server/send-response.js strips it), so a file download answered from there would go
+// out chunked, without a length; the download route answers through this adapter instead.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { RouteHandler } from './with-auth';
+
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The web Request for a Node request without a body (GET, HEAD): URL from the Host header, headers copied. */
+export function webRequestFrom(req: IncomingMessage): Request {
+  const host = req.headers.host && HOST.test(req.headers.host) ? req.headers.host : 'localhost';
+  const forwarded = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0].trim();
+  const proto = forwarded === 'https' || (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(':')) continue;
+    for (const one of Array.isArray(value) ? value : [value]) {
+      try {
+        headers.append(name, one);
+      } catch {
+        /* a header value fetch refuses (control characters): leave it out */
+      }
+    }
+  }
+  return new Request(`${proto}://${host}${(req.url ?? '/').startsWith('/') ? req.url : '/'}`, { method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers });
+}
+
+/** Writes a web Response to a Node response, every header kept (Content-Length included); the body streamed. */
+export async function sendWebResponse(res: ServerResponse, response: Response, method: string | undefined): Promise<void> {
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => res.setHeader(name, value));
+  if (!response.body || method === 'HEAD') {
+    await response.body?.cancel().catch(() => undefined);
+    res.end();
+    return;
+  }
+  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  try {
+    await pipeline(body, res);
+  } catch {
+    // The client went away (or the source failed mid-stream, already logged): nothing more to send.
+    body.destroy();
+    res.destroy();
+  }
+}
+
+/**
+ * A Pages Router API handler that runs a web route handler. Path parameters come from Next.js's
+ * req.query when present, else from the last path segments (`params` in order).
+ */
+export function nodeRoute(handler: RouteHandler, params: string[]): (req: IncomingMessage & { query?: Record<string, unknown> }, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const requestId = randomUUID();
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json', 'x-request-id': requestId, 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ error: { code: 'method_not_allowed', message: `${String(req.method).slice(0, 20)} is not allowed here; use GET or HEAD.` }, request_id: requestId }));
+      return;
+    }
+    const request = webRequestFrom(req);
+    const segments = new URL(request.url).pathname.split('/').slice(-params.length);
+    const values: Record<string, string> = {};
+    params.forEach((name, i) => {
+      const fromQuery = req.query?.[name];
+      if (typeof fromQuery === 'string') values[name] = fromQuery;
+      else {
+        try {
+          values[name] = decodeURIComponent(segments[i] ?? '');
+        } catch {
+          values[name] = segments[i] ?? '';
+        }
+      }
+    });
+    const response = await handler(request, { params: Promise.resolve(values) });
+    await sendWebResponse(res, response, req.method);
+  };
+}
