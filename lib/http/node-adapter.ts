@@ -52,7 +52,11 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
  * A Pages Router API handler that runs a web route handler. Path parameters come from Next.js's
  * req.query when present, else from the last path segments (`params` in order).
  */
-export function nodeRoute(handler: RouteHandler, params: string[]): (req: IncomingMessage & { query?: Record<string, unknown> }, res: ServerResponse) => Promise<void> {
+export function nodeRoute(
+  handler: RouteHandler,
+  params: string[],
+  opts: { /** Rewrites the path the handler (and so its request log) sees; parameters are read before. */ maskPath?: (path: string) => string } = {},
+): (req: IncomingMessage & { query?: Record<string, unknown> }, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const requestId = randomUUID();
@@ -74,7 +78,13 @@ export function nodeRoute(handler: RouteHandler, params: string[]): (req: Incomi
         }
       }
     });
-    const response = await handler(request, { params: Promise.resolve(values) });
+    let seen = request;
+    if (opts.maskPath) {
+      const u = new URL(request.url);
+      u.pathname = opts.maskPath(u.pathname);
+      seen = new Request(u, { method: request.method, headers: request.headers });
+    }
+    const response = await handler(seen, { params: Promise.resolve(values) });
     await sendWebResponse(res, response, req.method);
   };
 }

@@ -5,4 +5,5 @@ import { nodeRoute } from '@/lib/http/node-adapter';
 
 export const config = { api: { bodyParser: false, responseLimit: false } };
 
-export default nodeRoute(GET, ['signed']);
+// The signature is a credential for as long as the link lives: it stays out of the request log.
+export default nodeRoute(GET, ['signed'], { maskPath: (path) => path.replace(/\.[A-Za-z0-9_-]{43}$/, '.[signature]') });
