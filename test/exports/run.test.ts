@@ -199,7 +199,11 @@ describe('generateRun edge cases', () => {
     await generateRun(t, run.id, { storage });
     expect(await storage.list(`${PROGRAM}/${run.id}/4021-11-28-2026-08-user`)).toHaveLength(2);
     // The members move on (their updated_at leaves the window): the next attempt has no user file.
-    await t.sql`update members set first_name = first_name where program_id = ${PROGRAM}`;
+    // (Set explicitly, bypassing the updated_at trigger, so the test does not depend on today's date.)
+    await t.sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx`update members set updated_at = '2030-01-01T00:00:00Z' where program_id = ${PROGRAM}`;
+    });
     const again = await generateRun(t, run.id, { storage });
     expect(again.files.map((f) => f.fileType)).toEqual(['campaign', 'activity']);
     expect(await storage.list(`${PROGRAM}/${run.id}/4021-11-28-2026-08-user`)).toEqual([]);
