@@ -77,6 +77,15 @@ export function encodeCursor(kind: string, id: string | number): string {
   return Buffer.from(`${kind}|${id}`, 'utf8').toString('base64url');
 }
 
+/**
+ * One page of a keyset list fetched with `limit + 1` rows: the first `limit` rows, and the cursor
+ * after the last of them when the extra row shows there is more.
+ */
+export function pageOf<T extends { id: string | number }>(rows: T[], limit: number, kind: string): { page: T[]; next: string | null } {
+  const page = rows.slice(0, limit);
+  return { page, next: rows.length > limit ? encodeCursor(kind, page[page.length - 1].id) : null };
+}
+
 function badCursor(): AppError {
   const message = 'is not a cursor this API issued: pass next_cursor from the previous page unchanged';
   return new AppError('validation_failed', `Invalid query: cursor: ${message}`, { fields: [{ path: 'cursor', message }] });

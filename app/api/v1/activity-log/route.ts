@@ -4,7 +4,7 @@ import { listFailedDeliveries } from '@/db/queries/runs';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 import { programOf } from '@/lib/management/program';
-import { activityQuery, decodeCursor, encodeCursor } from '@/lib/management/schemas';
+import { activityQuery, decodeCursor, pageOf } from '@/lib/management/schemas';
 import { activityJson } from '@/lib/management/activity';
 
 export const GET = withAuth(
@@ -19,8 +19,7 @@ export const GET = withAuth(
         afterId: q.cursor ? decodeCursor('delivery', q.cursor) : undefined,
         limit: q.limit + 1,
       });
-      const page = rows.slice(0, q.limit);
-      const next = rows.length > q.limit ? encodeCursor('delivery', page[page.length - 1].id) : null;
+      const { page, next } = pageOf(rows, q.limit, 'delivery');
       return Response.json({ data: await activityJson(db, programId, { deliveries: page }), next_cursor: next });
     }
     const rows = await listAuditEntries(db, {
@@ -33,8 +32,7 @@ export const GET = withAuth(
       beforeId: q.cursor ? decodeCursor('audit', q.cursor) : undefined,
       limit: q.limit + 1,
     });
-    const page = rows.slice(0, q.limit);
-    const next = rows.length > q.limit ? encodeCursor('audit', page[page.length - 1].id) : null;
+    const { page, next } = pageOf(rows, q.limit, 'audit');
     return Response.json({ data: await activityJson(db, programId, { entries: page }), next_cursor: next });
   },
   { permission: 'activity_log.read', scope: 'data_exports.manage' },

@@ -3,7 +3,7 @@ import { listRuns } from '@/db/queries/runs';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 import { connectionOf, programOf } from '@/lib/management/program';
-import { decodeCursor, encodeCursor, listRunsQuery } from '@/lib/management/schemas';
+import { decodeCursor, pageOf, listRunsQuery } from '@/lib/management/schemas';
 import { runsJson } from '@/lib/management/views';
 
 export const GET = withAuth<{ id: string }>(
@@ -22,8 +22,7 @@ export const GET = withAuth<{ id: string }>(
       afterId: q.cursor ? decodeCursor('run', q.cursor) : undefined,
       limit: q.limit + 1,
     });
-    const page = runs.slice(0, q.limit);
-    const next = runs.length > q.limit ? encodeCursor('run', page[page.length - 1].id) : null;
+    const { page, next } = pageOf(runs, q.limit, 'run');
     return Response.json({ data: await runsJson(db, programId, page, new Map([[connection.id, connection]])), next_cursor: next });
   },
   { permission: 'connections.read', scope: 'data_exports.read' },
