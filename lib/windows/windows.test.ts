@@ -2,24 +2,8 @@
 // property must hold for each draw. The seed is fixed so a failure reproduces.
 import { describe, expect, it } from 'vitest';
 import { FREQUENCIES, type Frequency } from '@/db/schema/connections';
+import { createRng } from '@/lib/seed/random';
 import { alignDown, isAligned, monthlyChunks, nextBoundary, windowAt, windowsEndingIn, windowsOf, type Window } from './index';
-
-/** mulberry32: small, fast, good enough to draw test cases. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    pick: <T,>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)],
-  };
-}
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -32,7 +16,7 @@ const AWKWARD = [
   '2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z', '2100-02-28T12:00:00Z', '2000-02-29T00:00:00Z',
 ].map(iso);
 
-function drawInstant(r: ReturnType<typeof rng>): Date {
+function drawInstant(r: ReturnType<typeof createRng>): Date {
   const mode = r.int(0, 3);
   if (mode === 0) return r.pick(AWKWARD);
   const base = Date.UTC(2020, 0, 1);
@@ -67,7 +51,7 @@ describe('alignDown / nextBoundary', () => {
   });
 
   it('holds for random instants: boundary ≤ t < next boundary, both aligned, at most one period apart', () => {
-    const r = rng(20261128);
+    const r = createRng(20261128);
     for (let i = 0; i < 5000; i++) {
       const f = r.pick(FREQUENCIES);
       const t = drawInstant(r);
@@ -112,7 +96,7 @@ describe('windows of a schedule', () => {
   });
 
   it('tiles random schedules: contiguous, non-overlapping, aligned inside, capped by the end date', () => {
-    const r = rng(42);
+    const r = createRng(42);
     for (let i = 0; i < 400; i++) {
       const f = r.pick(FREQUENCIES);
       const startDate = drawInstant(r);
@@ -149,7 +133,7 @@ describe('windowsEndingIn (the planner)', () => {
   });
 
   it('never lists a window twice or skips one, however the ticks fall (random cursors)', () => {
-    const r = rng(7);
+    const r = createRng(7);
     for (let i = 0; i < 200; i++) {
       const f = r.pick(FREQUENCIES);
       const startDate = drawInstant(r);
@@ -199,7 +183,7 @@ describe('monthlyChunks (historical requests)', () => {
   });
 
   it('tiles random ranges with calendar months', () => {
-    const r = rng(99);
+    const r = createRng(99);
     for (let i = 0; i < 300; i++) {
       const from = drawInstant(r);
       const to = new Date(from.getTime() + r.int(1, 1000 * 24) * HOUR);
