@@ -156,8 +156,8 @@ export function Card({ title, actions, children, className = '' }: { title?: Rea
   );
 }
 
-/** A modal dialog on <dialog>: focus moves in, Escape closes, focus returns to the opener. */
-export function Dialog({ open, title, onClose, children, footer }: { open: boolean; title: string; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
+/** A native <dialog> shown as a modal while `open`; the title id labels it. */
+function useModal(open: boolean) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
@@ -166,6 +166,12 @@ export function Dialog({ open, title, onClose, children, footer }: { open: boole
     if (open && !d.open) d.showModal();
     if (!open && d.open) d.close();
   }, [open]);
+  return { ref, titleId };
+}
+
+/** A modal dialog on <dialog>: focus moves in, Escape closes, focus returns to the opener. */
+export function Dialog({ open, title, onClose, children, footer }: { open: boolean; title: string; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
+  const { ref, titleId } = useModal(open);
   return (
     <dialog
       ref={ref}
@@ -194,14 +200,7 @@ export function Dialog({ open, title, onClose, children, footer }: { open: boole
 
 /** A side drawer (modal) for details. */
 export function Drawer({ open, title, onClose, children }: { open: boolean; title: string; onClose: () => void; children: ReactNode }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
+  const { ref, titleId } = useModal(open);
   return (
     <dialog
       ref={ref}
