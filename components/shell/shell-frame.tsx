@@ -4,16 +4,16 @@
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { ActivityIcon, CloseIcon, ConnectionsIcon, LogoMark, MenuIcon } from '@/components/ui/icons';
+import { ActivityIcon, CloseIcon, ConnectionsIcon, KeyIcon, LogoMark, MenuIcon } from '@/components/ui/icons';
 import { RoleBadge } from '@/components/ui/role-badge';
 import type { Role } from '@/db/schema/auth';
-import { NAV, type NavLink } from './nav';
+import { activeHref, type NavLink, type NavSection } from './nav';
 import { ProgramSwitcher, type ProgramOption } from './program-switcher';
 import { UserMenu } from './user-menu';
 
 export type ShellUser = { email: string; name: string | null; role: Role; roleLabel: string };
 
-const ICONS: Record<NavLink['icon'], typeof ConnectionsIcon> = { connections: ConnectionsIcon, activity: ActivityIcon };
+const ICONS: Record<NavLink['icon'], typeof ConnectionsIcon> = { connections: ConnectionsIcon, key: KeyIcon, activity: ActivityIcon };
 
 function Brand() {
   return (
@@ -27,10 +27,11 @@ function Brand() {
   );
 }
 
-function NavTree({ pathname, onNavigate }: { pathname: string; onNavigate?: () => void }) {
+function NavTree({ nav, pathname, onNavigate }: { nav: NavSection[]; pathname: string; onNavigate?: () => void }) {
+  const current = activeHref(nav, pathname);
   return (
     <nav aria-label="Main" className="flex-1 space-y-6 overflow-y-auto px-3 py-5">
-      {NAV.map((section) => (
+      {nav.map((section) => (
         <div key={section.label}>
           <p className="px-3 text-xs font-semibold tracking-wider text-slate-500 uppercase">{section.label}</p>
           <div className="mt-2 space-y-3">
@@ -39,7 +40,7 @@ function NavTree({ pathname, onNavigate }: { pathname: string; onNavigate?: () =
                 {group.label ? <p className="px-3 pb-1.5 text-xs font-medium text-slate-500">{group.label}</p> : null}
                 <ul className={group.label ? 'ml-3 space-y-0.5 border-l border-slate-200 pl-2' : 'space-y-0.5'}>
                   {group.links.map((link) => {
-                    const active = pathname === link.href || pathname.startsWith(`${link.href}/`);
+                    const active = link.href === current;
                     const Icon = ICONS[link.icon];
                     return (
                       <li key={link.href}>
@@ -69,12 +70,14 @@ function NavTree({ pathname, onNavigate }: { pathname: string; onNavigate?: () =
 
 export function ShellFrame({
   user,
+  nav,
   programs,
   currentProgramId,
   version,
   children,
 }: {
   user: ShellUser;
+  nav: NavSection[];
   programs: ProgramOption[];
   currentProgramId: number | null;
   version: string;
@@ -117,7 +120,7 @@ export function ShellFrame({
         <div className="flex h-16 items-center border-b border-slate-200 px-5">
           <Brand />
         </div>
-        <NavTree pathname={pathname} />
+        <NavTree nav={nav} pathname={pathname} />
         {footer}
       </aside>
 
@@ -132,7 +135,7 @@ export function ShellFrame({
                 <CloseIcon className="size-5" />
               </button>
             </div>
-            <NavTree pathname={pathname} onNavigate={() => setNavOpen(false)} />
+            <NavTree nav={nav} pathname={pathname} onNavigate={() => setNavOpen(false)} />
             {footer}
           </div>
         </div>

@@ -14,7 +14,7 @@ export async function handle(ctx: QueueContext): Promise<void> {
   const started = Date.now();
   const planned = await planWindows(ctx.database, { now: now(), settleMs: env().settleMinutes * 60_000 });
   await enqueueExports(ctx.boss, planned.newRunIds);
-  // Historical requests submitted in the web start here (the web does not talk to pg-boss).
+  // Historical requests submitted in the web start here (the web also nudges a tick when one is submitted).
   const pending = await ctx.database.sql<{ id: string }[]>`select id from historical_requests where status = 'pending' order by created_at limit 50`;
   for (const r of pending) await enqueueExports(ctx.boss, await planHistoricalRequest(ctx.database, r.id));
   const recovered = await recoverStaleRuns(ctx.database, env().runStaleSeconds);

@@ -310,7 +310,7 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     params: idParams,
     query: program,
     body: json(createHistoricalRequestSchema),
-    responses: { 201: { description: 'The pending request; the worker starts it within a minute.', schema: historicalResponse }, ...errors(401, 403, 404, 422) },
+    responses: { 201: { description: 'The pending request; the worker starts it within seconds (at the latest at the next minute’s planner tick).', schema: historicalResponse }, ...errors(401, 403, 404, 422) },
   },
   {
     ...WRITE,
@@ -340,7 +340,7 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     path: '/api/v1/runs/{id}/retry',
     operationId: 'retryRun',
     summary: 'Retry a failed run',
-    description: 'Delivers the files again (next: deliver) or exports again (next: export); the worker picks it up within a minute.',
+    description: 'Delivers the files again (next: deliver) or exports again (next: export); the worker picks it up within seconds (at the latest at the next minute’s planner tick).',
     params: idParams,
     query: program,
     responses: { 200: { description: 'What happens next.', schema: retryResponse }, ...errors(401, 403, 404, 409, 410) },

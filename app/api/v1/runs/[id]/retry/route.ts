@@ -2,12 +2,13 @@
 import { retryRun } from '@/lib/runs/retry';
 import { withAuth } from '@/lib/http/with-auth';
 import { idParam, programOf } from '@/lib/management/program';
+import { nudgePlanner } from '@/jobs/nudge';
 
 export const POST = withAuth<{ id: string }>(
   async (req, { actor, db, database, params }) => {
     const programId = await programOf(req, actor, db);
-    // The worker's sweep picks the run up within a minute.
     const { next } = await retryRun(database, actor, programId, idParam(params.id, 'Run'));
+    await nudgePlanner(database, 'retry');
     return Response.json({ data: { next } });
   },
   { permission: 'deliveries.retry', scope: 'data_exports.manage' },
