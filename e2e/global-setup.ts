@@ -1,12 +1,15 @@
-// Starts the real product for the specs: `npm start` on a fresh data dir (embedded PostgreSQL, demo
-// programs, first admin from DDE_INITIAL_ADMIN_*), waits for "DDE is ready at http://", creates a
-// Brand Super Admin with `dde users create`, and returns the teardown that stops everything.
+// Starts the real product for the specs: an SMTP listener on 127.0.0.1 (each message it receives is
+// written to E2E_MAIL_DIR as JSON), then `npm start` on a fresh data dir (embedded PostgreSQL, demo
+// programs, first admin from DDE_INITIAL_ADMIN_*, mail to that listener), waits for "DDE is ready at
+// http://", creates a Brand Super Admin with `dde users create`, and returns the teardown that stops
+// everything. The specs start their own SFTP servers (a real OpenSSH sshd, a stalling one).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SMTPServer } from 'smtp-server';
 import { e2eSql } from './db';
 import { BRAND, E2E_BASE_URL, E2E_PORT, FIRSTUP, type ProgramInfo } from './fixtures';
 
@@ -23,7 +26,7 @@ function portIsFree(port: number): Promise<boolean> {
 }
 
 /** The product's environment: a fresh data dir and nothing inherited that would point elsewhere. */
-function productEnv(dataDir: string): NodeJS.ProcessEnv {
+function productEnv(dataDir: string, smtpUrl: string): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['DATABASE_URL', 'NEXTAUTH_SECRET', 'DDE_ENCRYPTION_KEY', 'TEST_DATABASE_URL', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'NODE_ENV']) delete e[k];
   return {
@@ -34,6 +37,8 @@ function productEnv(dataDir: string): NodeJS.ProcessEnv {
     DDE_INITIAL_ADMIN_EMAIL: FIRSTUP.email,
     DDE_INITIAL_ADMIN_PASSWORD: FIRSTUP.password,
     DDE_DEMO: 'true',
+    SMTP_URL: smtpUrl,
+    SMTP_FROM: 'DDE <dde@e2e.example.com>',
     LOG_LEVEL: 'info',
   };
 }
@@ -99,6 +104,34 @@ async function stopProduct(child: ChildProcess, dataDir: string): Promise<void> 
   }
 }
 
+export type ReceivedMail = { from: string; to: string[]; raw: string };
+
+/** An SMTP listener that writes every message to `dir` as <n>.json (the specs read them). */
+async function startSmtp(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  let n = 0;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const mail: ReceivedMail = {
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        };
+        writeFileSync(path.join(dir, `${String(++n).padStart(4, '0')}.json`), JSON.stringify(mail));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as net.AddressInfo;
+  return { url: `smtp://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
 async function programs(dataDir: string): Promise<ProgramInfo[]> {
   const sql = e2eSql(dataDir);
   try {
@@ -116,7 +149,10 @@ export default async function globalSetup() {
   const logDir = path.join(root, 'test-results');
   mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, 'e2e-server.log');
-  const env = productEnv(dataDir);
+  const mailDir = path.join(dataDir, 'e2e-mail');
+  mkdirSync(mailDir);
+  const smtp = await startSmtp(mailDir);
+  const env = productEnv(dataDir, smtp.url);
 
   const child = spawn('npm', ['start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
@@ -133,15 +169,18 @@ export default async function globalSetup() {
     if (created.status !== 0) throw new Error(`dde users create failed (${created.status}): ${created.stderr || created.stdout}`);
 
     process.env.E2E_DATA_DIR = dataDir;
+    process.env.E2E_MAIL_DIR = mailDir;
     process.env.E2E_PROGRAMS = JSON.stringify({ all, brand });
   } catch (err) {
     await stopProduct(child, dataDir);
+    await smtp.close();
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
 
   return async () => {
     await stopProduct(child, dataDir);
+    await smtp.close();
     if (!process.env.E2E_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });
   };
 }

@@ -7,6 +7,7 @@ import {
   cancelHistoricalRequest, createHistoricalRequest, createHistoricalRequestSchema, planHistoricalRequest, refreshHistoricalProgress,
 } from '@/lib/historical';
 import { AppError } from '@/lib/http/errors';
+import { retryRun } from '@/lib/runs/retry';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
 let t: TestDatabase;
@@ -74,6 +75,30 @@ describe('historical data requests', () => {
     expect(runs.map((x) => x.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
     await expect(cancelHistoricalRequest(t, admin, 5, r.id)).rejects.toThrow(/already been cancelled/);
     await expect(cancelHistoricalRequest(t, admin, 6, r.id)).rejects.toThrow(/not found/);
+  });
+
+  it('a failed chunk retried from the event history reopens its request, which completes once that chunk is delivered', async () => {
+    const r = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-06-01', to: '2026-07-31' }));
+    const [first, second] = await planHistoricalRequest(t, r.id);
+    await t.db.update(exportRuns).set({ status: 'delivered', rowsTotal: 7 }).where(eq(exportRuns.id, first));
+    await t.db.update(exportRuns).set({ status: 'failed', errorCode: 'folder_missing', errorMessage: 'The destination folder does not exist.' }).where(eq(exportRuns.id, second));
+    await refreshHistoricalProgress(t.db, r.id);
+    const read = async () => (await t.db.select().from(historicalRequests).where(eq(historicalRequests.id, r.id)))[0];
+    let p = await read();
+    expect([p.status, p.chunksDone, p.error]).toEqual(['failed', 2, '1 of 2 months failed; see the event history']);
+
+    // No files were generated for it, so the retry exports again; the request is running again.
+    expect(await retryRun(t, admin, 5, second)).toEqual({ next: 'export' });
+    p = await read();
+    expect([p.status, p.error, p.finishedAt]).toEqual(['running', null, null]);
+    await refreshHistoricalProgress(t.db, r.id);
+    expect((await read()).chunksDone).toBe(1);
+
+    await t.db.update(exportRuns).set({ status: 'delivered', rowsTotal: 5 }).where(eq(exportRuns.id, second));
+    await refreshHistoricalProgress(t.db, r.id);
+    p = await read();
+    expect([p.status, p.chunksDone, p.rowsExported, p.error]).toEqual(['completed', 2, 12, null]);
+    expect(p.finishedAt).not.toBeNull();
   });
 
   it('refuses an end in the future or before the start', async () => {

@@ -170,6 +170,8 @@ function RunDrawer({ run, onClose }: { run: Run | null; onClose: () => void }) {
 
 type Filters = { status: string; file_type: string; export_type: string; from: string; to: string };
 
+const IN_FLIGHT = new Set(['generating', 'delivering']);
+
 export function EventHistory({ program, connection, canRetry }: { program: number; connection: Connection; canRetry: boolean }) {
   const [filters, setFilters] = useState<Filters>({ status: '', file_type: '', export_type: '', from: '', to: '' });
   const [open, setOpen] = useState<Run | null>(null);
@@ -189,7 +191,8 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
       }),
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    refetchInterval: 10_000,
+    // Runs in flight are followed every 2 s; otherwise every 10 s picks up new windows.
+    refetchInterval: (query) => (query.state.data?.pages.some((p) => p.data.some((r) => IN_FLIGHT.has(r.status))) ? 2_000 : 10_000),
   });
   const runs = q.data?.pages.flatMap((p) => p.data) ?? [];
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });

@@ -1,9 +1,10 @@
 // Manual retry of a failed run from the event history: allowed while its files exist (7 days by
-// default); afterwards it is refused with the date the files expired.
+// default); afterwards it is refused with the date the files expired. Retrying a failed chunk of a
+// historical request reopens the request, which completes once every chunk has been delivered.
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
-import { exportFiles, exportRuns } from '@/db/schema';
+import { exportFiles, exportRuns, historicalRequests } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
@@ -27,6 +28,12 @@ export async function retryRun(database: Database, actor: Actor, programId: numb
       .update(exportRuns)
       .set({ status: generated ? 'generated' : 'planned', attempt: generated ? run.attempt : 0, errorCode: null, errorMessage: null, nextAttemptAt: null, finishedAt: null, updatedAt: now() })
       .where(eq(exportRuns.id, runId));
+    if (run.historicalRequestId) {
+      await tx
+        .update(historicalRequests)
+        .set({ status: 'running', error: null, finishedAt: null, updatedAt: now() })
+        .where(and(eq(historicalRequests.id, run.historicalRequestId), eq(historicalRequests.status, 'failed')));
+    }
     await recordAudit(tx, {
       programId,
       actorId: actor.accountId,
