@@ -1,10 +1,12 @@
 // Wakes the jobs worker after an admin action (resume, start, retry, a new connection or historical
-// request) so it takes effect within seconds instead of at the next minute's planner tick: the web
-// process sends one `plan-windows` job through pg-boss over its own pool (no pg-boss connections of
-// its own, no supervision, no schedules). A failed nudge is logged and otherwise ignored: the
-// every-minute tick does the same work, so the action still happens, only later.
+// request) so it takes effect within seconds instead of at the next minute's tick: the web process
+// sends a `plan-windows` job (and, for a new SFTP connection, a `notify` sweep for its "connection
+// active" email) through pg-boss over its own pool: no connections of its own, no supervision, no
+// schedules. A failed nudge is logged and otherwise ignored: the every-minute crons do the same
+// work, so the action still happens, only later.
 import PgBoss from 'pg-boss';
 import type { Database } from '@/db/client';
+import type { QueueName } from './boss';
 import { logger } from '@/lib/logger';
 
 const senders = new WeakMap<Database, PgBoss>();
@@ -29,11 +31,13 @@ function sender(database: Database): PgBoss {
   return boss;
 }
 
-/** Asks the worker for a planner tick now. Never throws. */
-export async function nudgePlanner(database: Database, reason: string): Promise<void> {
-  try {
-    await sender(database).send('plan-windows', { reason });
-  } catch (err) {
-    logger().warn({ reason, err: (err as Error).message }, 'could not wake the jobs worker; the next planner tick picks the change up');
+/** Asks the worker to run these queues' periodic work now (both ignore the payload). Never throws. */
+export async function nudgeWorker(database: Database, reason: string, queues: Extract<QueueName, 'plan-windows' | 'notify'>[] = ['plan-windows']): Promise<void> {
+  for (const queue of queues) {
+    try {
+      await sender(database).send(queue, { reason });
+    } catch (err) {
+      logger().warn({ queue, reason, err: (err as Error).message }, 'could not wake the jobs worker; its next minute tick picks the change up');
+    }
   }
 }

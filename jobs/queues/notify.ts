@@ -5,7 +5,7 @@ import { sendPendingNotification, sendPendingNotifications } from '@/lib/notify'
 import { parsePayload, type QueueContext } from './context';
 
 export const queue = 'notify';
-/** The sweep: messages recorded by the web (e.g. "connection active") go out within a minute. */
+/** The sweep (each minute, and when the web nudges it): messages recorded by the web (e.g. "connection active"). */
 export const cron = '* * * * *';
 const payloadSchema = z.object({ notificationId: z.uuid().optional() });
 

@@ -9,7 +9,7 @@ import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 import { programOf } from '@/lib/management/program';
 import { connectionsJson, oneConnectionJson } from '@/lib/management/views';
-import { nudgePlanner } from '@/jobs/nudge';
+import { nudgeWorker } from '@/jobs/nudge';
 
 export const GET = withAuth(
   async (req, { actor, db }) => {
@@ -32,7 +32,7 @@ export const POST = withAuth(
     if (!parsed.success) throw validationError(parsed.error, 'request body');
     const programId = await programOf(req, actor, db, bodyProgramId);
     const connection = await createConnection(database, actor, programId, parsed.data, parsed.data.kind === 'sftp' ? sftpSetupCheck() : undefined);
-    await nudgePlanner(database, 'connection created');
+    await nudgeWorker(database, 'connection created', ['plan-windows', 'notify']);
     // `connection` (camelCase) is the answer's first shape, kept for the clients that read it.
     return Response.json({ data: await oneConnectionJson(db, connection), connection: viewConnection(connection) }, { status: 201 });
   },

@@ -5,7 +5,7 @@ import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 import { connectionOf, idParam, programOf } from '@/lib/management/program';
 import { historicalRequestJson } from '@/lib/management/views';
-import { nudgePlanner } from '@/jobs/nudge';
+import { nudgeWorker } from '@/jobs/nudge';
 
 export const GET = withAuth<{ id: string }>(
   async (req, { actor, db, params }) => {
@@ -22,7 +22,7 @@ export const POST = withAuth<{ id: string }>(
     const input = await parseJson(req, createHistoricalRequestSchema);
     const programId = await programOf(req, actor, db);
     const request = await createHistoricalRequest(database, actor, programId, idParam(params.id, 'Connection'), input);
-    await nudgePlanner(database, 'historical request');
+    await nudgeWorker(database, 'historical request');
     return Response.json({ data: historicalRequestJson(request) }, { status: 201 });
   },
   { permission: 'historical.write', scope: 'data_exports.manage' },

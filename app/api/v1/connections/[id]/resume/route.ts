@@ -3,13 +3,13 @@ import { resumeConnection } from '@/lib/connections/lifecycle';
 import { withAuth } from '@/lib/http/with-auth';
 import { idParam, programOf } from '@/lib/management/program';
 import { oneConnectionJson } from '@/lib/management/views';
-import { nudgePlanner } from '@/jobs/nudge';
+import { nudgeWorker } from '@/jobs/nudge';
 
 export const POST = withAuth<{ id: string }>(
   async (req, { actor, db, database, params }) => {
     const programId = await programOf(req, actor, db);
     const updated = await resumeConnection(database, actor, programId, idParam(params.id, 'Connection'));
-    await nudgePlanner(database, 'resume');
+    await nudgeWorker(database, 'resume');
     return Response.json({ data: await oneConnectionJson(db, updated) });
   },
   { permission: 'connections.write', scope: 'data_exports.manage' },

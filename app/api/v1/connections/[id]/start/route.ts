@@ -3,13 +3,13 @@ import { startConnection } from '@/lib/connections/lifecycle';
 import { withAuth } from '@/lib/http/with-auth';
 import { idParam, programOf } from '@/lib/management/program';
 import { oneConnectionJson } from '@/lib/management/views';
-import { nudgePlanner } from '@/jobs/nudge';
+import { nudgeWorker } from '@/jobs/nudge';
 
 export const POST = withAuth<{ id: string }>(
   async (req, { actor, db, database, params }) => {
     const programId = await programOf(req, actor, db);
     const updated = await startConnection(database, actor, programId, idParam(params.id, 'Connection'));
-    await nudgePlanner(database, 'start');
+    await nudgeWorker(database, 'start');
     return Response.json({ data: await oneConnectionJson(db, updated) });
   },
   { permission: 'connections.write', scope: 'data_exports.manage' },

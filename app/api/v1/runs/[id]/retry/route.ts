@@ -2,13 +2,13 @@
 import { retryRun } from '@/lib/runs/retry';
 import { withAuth } from '@/lib/http/with-auth';
 import { idParam, programOf } from '@/lib/management/program';
-import { nudgePlanner } from '@/jobs/nudge';
+import { nudgeWorker } from '@/jobs/nudge';
 
 export const POST = withAuth<{ id: string }>(
   async (req, { actor, db, database, params }) => {
     const programId = await programOf(req, actor, db);
     const { next } = await retryRun(database, actor, programId, idParam(params.id, 'Run'));
-    await nudgePlanner(database, 'retry');
+    await nudgeWorker(database, 'retry');
     return Response.json({ data: { next } });
   },
   { permission: 'deliveries.retry', scope: 'data_exports.manage' },
