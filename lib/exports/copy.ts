@@ -78,6 +78,11 @@ export async function openCopy(sql: Sql, copyText: string, control: Sql = sql): 
     release() {
       if (released) return;
       released = true;
+      // postgres.js pauses the connection's socket when the stream's buffer is full and resumes it
+      // only from the stream's read(). When the last rows arrive while the buffer is full, the
+      // stream ends with the socket still paused, and the next query on this connection would
+      // never see its answer. read() on the ended stream's implementation resumes the socket.
+      (rows as Readable & { _read(size: number): void })._read(0);
       conn.release();
     },
   };
