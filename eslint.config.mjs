@@ -13,6 +13,16 @@ const config = [
     },
   },
   {
+    // Typed rules for async code: a promise returned inside try/catch/finally must be awaited (or
+    // the finally runs before it settles), and no promise is left floating.
+    files: ['app/**/*.ts', 'app/**/*.tsx', 'components/**/*.tsx', 'lib/**/*.ts', 'jobs/**/*.ts', 'db/**/*.ts', 'scripts/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
+      '@typescript-eslint/no-floating-promises': 'error',
+    },
+  },
+  {
     // lib/env.ts is the only reader of process.env (CONVENTIONS: typed configuration).
     files: ['app/**', 'components/**', 'lib/**', 'jobs/**', 'db/**'],
     ignores: ['lib/env.ts'],

@@ -49,6 +49,9 @@ async function main() {
     await boss.start();
     await ensureQueues(boss);
     stopHandlers = await registerQueues(boss, getDatabase());
+    // Plan now rather than at the cron's first minute: windows that closed while no worker ran
+    // (or that the demo data just filled) start right away.
+    await boss.send('plan-windows', { reason: 'worker started' });
   })();
   await ready;
   log.info('jobs worker started');

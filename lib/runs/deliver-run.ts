@@ -177,7 +177,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       return { status: 'retry', runId, deliveryId: delivery.id, retryInSeconds, error };
     }
     log.warn({ attempt, code: error.code }, 'delivery failed for good');
-    return failRun(error.code, error.message, error.retryable);
+    return await failRun(error.code, error.message, error.retryable);
   } finally {
     watch.stop();
     await settlePausing(db, connection.id).catch(() => undefined);
