@@ -26,7 +26,12 @@ function mailsTo(address: string): ReceivedMail[] {
     .filter((m) => m.to.includes(address));
 }
 
-const subjects = (address: string) => mailsTo(address).map((m) => /^Subject: (.*)$/m.exec(m.raw)?.[1] ?? '');
+/** The Subject headers of those messages, unfolded (long headers continue on indented lines). */
+const subjects = (address: string) =>
+  mailsTo(address).map((m) => {
+    const head = m.raw.slice(0, m.raw.search(/\r?\n\r?\n/)).replace(/\r?\n[ \t]+/g, ' ');
+    return /^Subject: (.*)$/m.exec(head)?.[1] ?? '';
+  });
 
 type Server = { host: string; port: number; username: string; folder: string; auth: { password: string } | { privateKey: string }; fingerprint: string };
 

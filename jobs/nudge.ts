@@ -31,13 +31,18 @@ function sender(database: Database): PgBoss {
   return boss;
 }
 
-/** Asks the worker to run these queues' periodic work now (both ignore the payload). Never throws. */
-export async function nudgeWorker(database: Database, reason: string, queues: Extract<QueueName, 'plan-windows' | 'notify'>[] = ['plan-windows']): Promise<void> {
-  for (const queue of queues) {
+/** What the planner tick is asked for: besides its usual sweep, the runs of this connection or this run right away. */
+export type Nudge = { reason: string; connectionId?: string; runId?: string };
+
+/** Asks the worker for a planner tick now (and a notify sweep with `notify`). Never throws. */
+export async function nudgeWorker(database: Database, nudge: Nudge, opts: { notify?: boolean } = {}): Promise<void> {
+  const jobs: [Extract<QueueName, 'plan-windows' | 'notify'>, object][] = [['plan-windows', nudge]];
+  if (opts.notify) jobs.push(['notify', { reason: nudge.reason }]);
+  for (const [queue, data] of jobs) {
     try {
-      await sender(database).send(queue, { reason });
+      await sender(database).send(queue, data);
     } catch (err) {
-      logger().warn({ queue, reason, err: (err as Error).message }, 'could not wake the jobs worker; its next minute tick picks the change up');
+      logger().warn({ queue, reason: nudge.reason, err: (err as Error).message }, 'could not wake the jobs worker; its next minute tick picks the change up');
     }
   }
 }

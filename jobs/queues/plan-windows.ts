@@ -1,16 +1,22 @@
-// plan-windows (cron, every minute): plan closed windows into the ledger, recover runs of dead
-// workers, and (re)send jobs for every due run.
+// plan-windows (cron, every minute, and when the web nudges it after an admin action): plan closed
+// windows into the ledger, recover runs of dead workers, and (re)send jobs for every due run. A
+// nudge naming a connection or run (resume, start, retry) sends that one's due runs at once, even
+// when they were touched seconds ago.
 import { env } from '@/lib/env';
 import { now } from '@/lib/clock';
 import { dueRuns, recoverStaleRuns } from '@/lib/runs/recovery';
 import { planWindows } from '@/lib/scheduling/planner';
 import { planHistoricalRequest } from '@/lib/historical';
-import { enqueueDeliveries, enqueueExports, type QueueContext } from './context';
+import { z } from 'zod';
+import { enqueueDeliveries, enqueueExports, parsePayload, type QueueContext } from './context';
 
 export const queue = 'plan-windows';
 export const cron = '* * * * *';
 
-export async function handle(ctx: QueueContext): Promise<void> {
+const payloadSchema = z.object({ reason: z.string().optional(), connectionId: z.uuid().optional(), runId: z.uuid().optional() });
+
+export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
+  const nudge = parsePayload(ctx, queue, payloadSchema, data ?? {});
   const started = Date.now();
   const planned = await planWindows(ctx.database, { now: now(), settleMs: env().settleMinutes * 60_000 });
   await enqueueExports(ctx.boss, planned.newRunIds);
@@ -23,9 +29,20 @@ export async function handle(ctx: QueueContext): Promise<void> {
   const deliveryIds = [...new Set([...recovered.delivery, ...due.delivery])];
   await enqueueExports(ctx.boss, exportIds, { dedupe: true });
   await enqueueDeliveries(ctx.boss, deliveryIds, { dedupe: true });
-  if (planned.runsPlanned || exportIds.length || deliveryIds.length || recovered.export.length || recovered.delivery.length) {
+  let asked = 0;
+  if (nudge?.connectionId || nudge?.runId) {
+    // Claims are atomic, so a run that also has a job queued is still exported or delivered once.
+    const runs = await dueRuns(ctx.database, { idleSeconds: 0, connectionId: nudge.connectionId, runId: nudge.runId });
+    const sent = new Set([...planned.newRunIds, ...exportIds, ...deliveryIds]);
+    const exports = runs.export.filter((id) => !sent.has(id));
+    const deliveries = runs.delivery.filter((id) => !sent.has(id));
+    await enqueueExports(ctx.boss, exports);
+    await enqueueDeliveries(ctx.boss, deliveries, { trigger: nudge.runId ? 'manual' : 'schedule' });
+    asked = exports.length + deliveries.length;
+  }
+  if (asked || planned.runsPlanned || exportIds.length || deliveryIds.length || recovered.export.length || recovered.delivery.length) {
     ctx.log.info(
-      { planned: planned.runsPlanned, ended: planned.ended, resent: exportIds.length + deliveryIds.length, recovered: recovered.export.length + recovered.delivery.length, ms: Date.now() - started },
+      { reason: nudge?.reason, planned: planned.runsPlanned, ended: planned.ended, asked, resent: exportIds.length + deliveryIds.length, recovered: recovered.export.length + recovered.delivery.length, ms: Date.now() - started },
       'planner tick',
     );
   }

@@ -27,13 +27,23 @@ export async function recoverStaleRuns(database: Database, staleAfterSeconds = S
   });
 }
 
-/** Runs of active connections that are due and idle: planned ones to export, generated ones to deliver. */
-export async function dueRuns(database: Database, limit = 1000, idleSeconds = 30): Promise<{ export: string[]; delivery: string[] }> {
+/**
+ * Runs of active connections that are due and idle: planned ones to export, generated ones to
+ * deliver. The sweep skips runs touched in the last `idleSeconds` (their job was just sent); an
+ * admin's action (resume, retry) asks for its own connection or run with idleSeconds 0.
+ */
+export async function dueRuns(
+  database: Database,
+  opts: { limit?: number; idleSeconds?: number; connectionId?: string; runId?: string } = {},
+): Promise<{ export: string[]; delivery: string[] }> {
+  const { limit = 1000, idleSeconds = 30, connectionId = null, runId = null } = opts;
   const rows = await database.sql<{ id: string; status: string }[]>`
     select r.id, r.status from export_runs r
     join connections c on c.id = r.connection_id
     where c.status = 'active' and c.deleted_at is null
-      and r.updated_at < now() - make_interval(secs => ${idleSeconds})
+      and r.updated_at <= now() - make_interval(secs => ${idleSeconds})
+      and (${connectionId}::uuid is null or r.connection_id = ${connectionId}::uuid)
+      and (${runId}::uuid is null or r.id = ${runId}::uuid)
       and (r.status = 'planned'
            or (r.status = 'generated' and c.kind = 'sftp' and (r.next_attempt_at is null or r.next_attempt_at <= now())))
     order by r.window_start

@@ -32,7 +32,7 @@ export const POST = withAuth(
     if (!parsed.success) throw validationError(parsed.error, 'request body');
     const programId = await programOf(req, actor, db, bodyProgramId);
     const connection = await createConnection(database, actor, programId, parsed.data, parsed.data.kind === 'sftp' ? sftpSetupCheck() : undefined);
-    await nudgeWorker(database, 'connection created', ['plan-windows', 'notify']);
+    await nudgeWorker(database, { reason: 'connection created', connectionId: connection.id }, { notify: true });
     // `connection` (camelCase) is the answer's first shape, kept for the clients that read it.
     return Response.json({ data: await oneConnectionJson(db, connection), connection: viewConnection(connection) }, { status: 201 });
   },

@@ -22,7 +22,7 @@ export const POST = withAuth<{ id: string }>(
     const input = await parseJson(req, createHistoricalRequestSchema);
     const programId = await programOf(req, actor, db);
     const request = await createHistoricalRequest(database, actor, programId, idParam(params.id, 'Connection'), input);
-    await nudgeWorker(database, 'historical request');
+    await nudgeWorker(database, { reason: 'historical request' });
     return Response.json({ data: historicalRequestJson(request) }, { status: 201 });
   },
   { permission: 'historical.write', scope: 'data_exports.manage' },

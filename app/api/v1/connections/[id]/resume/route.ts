@@ -9,7 +9,7 @@ export const POST = withAuth<{ id: string }>(
   async (req, { actor, db, database, params }) => {
     const programId = await programOf(req, actor, db);
     const updated = await resumeConnection(database, actor, programId, idParam(params.id, 'Connection'));
-    await nudgeWorker(database, 'resume');
+    await nudgeWorker(database, { reason: 'resume', connectionId: updated.id });
     return Response.json({ data: await oneConnectionJson(db, updated) });
   },
   { permission: 'connections.write', scope: 'data_exports.manage' },

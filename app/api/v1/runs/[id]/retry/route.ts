@@ -7,8 +7,9 @@ import { nudgeWorker } from '@/jobs/nudge';
 export const POST = withAuth<{ id: string }>(
   async (req, { actor, db, database, params }) => {
     const programId = await programOf(req, actor, db);
-    const { next } = await retryRun(database, actor, programId, idParam(params.id, 'Run'));
-    await nudgeWorker(database, 'retry');
+    const runId = idParam(params.id, 'Run');
+    const { next } = await retryRun(database, actor, programId, runId);
+    await nudgeWorker(database, { reason: 'retry', runId });
     return Response.json({ data: { next } });
   },
   { permission: 'deliveries.retry', scope: 'data_exports.manage' },
