@@ -162,8 +162,8 @@ test.describe.serial('a real OpenSSH server', () => {
     // The admin fixes the server, then retries.
     renameSync(moved, dir);
     await failed.getByRole('button', { name: 'Retry', exact: true }).click();
-    await expect(runRows(page, 'Failed')).toHaveCount(0, { timeout: 60_000 });
-    await expect(runRows(page, 'Delivered').filter({ hasText: 'Historical' })).toHaveCount(1);
+    await expect(runRows(page, 'Delivered').filter({ hasText: 'Historical' })).toHaveCount(1, { timeout: 60_000 });
+    await expect(runRows(page, 'Failed')).toHaveCount(0);
     await expect.poll(() => filesIn(dir).filter((f) => f.endsWith('-manifest-historical.json')), { timeout: 30_000 }).toHaveLength(1);
     checkManifest(dir, filesIn(dir).find((f) => f.endsWith('-manifest-historical.json'))!);
     verifyChecksums(dir);
@@ -192,7 +192,9 @@ test.describe.serial('a real OpenSSH server', () => {
     await page.goto(ACTIVITY_PATH);
     const entries = page.getByTestId('activity-entry').filter({ hasText: NAME });
     await expect(entries.filter({ hasText: 'Deleted' }).first()).toBeVisible();
-    await expect(entries.filter({ hasText: 'Retried by hand' }).first()).toBeVisible();
+    await expect(entries.filter({ hasText: 'Delivery retried' }).first()).toBeVisible();
+    await expect(entries.filter({ hasText: 'Historical request created' }).first()).toBeVisible();
+    await shoot(page, testInfo, 'activity-log-after-delete');
   });
 });
 

@@ -74,7 +74,11 @@ function RetryButton({ program, run, connectionId }: { program: number; run: Run
   const qc = useQueryClient();
   const retry = useMutation({
     mutationFn: () => api(`/api/v1/runs/${run.id}/retry`, program, { method: 'POST', body: {} }),
-    onSettled: () => void qc.invalidateQueries({ queryKey: ['runs', program, connectionId] }),
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: ['runs', program, connectionId] });
+      // A retried historical month reopens its request, which the Historical Data tab then follows.
+      void qc.invalidateQueries({ queryKey: ['historical', program, connectionId] });
+    },
   });
   const reason = run.retry.allowed ? undefined : (run.retry.reason ?? 'Retry is not available for this run.');
   return (

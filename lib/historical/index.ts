@@ -147,6 +147,7 @@ export async function cancelHistoricalRequest(database: Database, actor: Actor, 
       action: 'historical_request.cancelled',
       targetType: 'historical_request',
       targetId: requestId,
+      details: { connection_id: request.connectionId },
     });
     return updated;
   });

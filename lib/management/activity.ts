@@ -1,4 +1,5 @@
-// Activity Log entries as the API answers them, each connection target named as the pages show it.
+// Activity Log entries as the API answers them, named by their connection as the pages show it
+// (a retried run or a historical request by the connection it belongs to).
 import type { DbOrTx } from '@/db/client';
 import { listConnectionNames } from '@/db/queries/connections';
 import type { AuditEntry, Delivery } from '@/db/schema';
@@ -6,11 +7,18 @@ import { auditEntryJson, failedDeliveryJson, type ActivityEntryJson } from './vi
 
 export async function activityJson(db: DbOrTx, programId: number, rows: { entries?: AuditEntry[]; deliveries?: Delivery[] }): Promise<ActivityEntryJson[]> {
   const ids = new Set<string>();
-  for (const e of rows.entries ?? []) if (e.targetType === 'connection' && e.targetId) ids.add(e.targetId);
+  const connectionOf = (e: AuditEntry): string | null =>
+    e.targetType === 'connection' ? e.targetId : (field(e.details, 'connection_id') ?? field(e.after, 'connection_id'));
+  for (const e of rows.entries ?? []) if (connectionOf(e)) ids.add(connectionOf(e)!);
   for (const d of rows.deliveries ?? []) ids.add(d.connectionId);
   const names = new Map(
     (await listConnectionNames(db, { programId, ids: [...ids] })).map((c) => [c.id, c.name ?? (c.kind === 'sftp' ? `SFTP ${c.sftpHost ?? ''}`.trim() : 'API connection')]),
   );
   if (rows.deliveries) return rows.deliveries.map((d) => failedDeliveryJson(d, names.get(d.connectionId)));
-  return (rows.entries ?? []).map((e) => auditEntryJson(e, e.targetType === 'connection' && e.targetId ? names.get(e.targetId) : undefined));
+  return (rows.entries ?? []).map((e) => auditEntryJson(e, connectionOf(e) ? names.get(connectionOf(e)!) : undefined));
+}
+
+function field(json: unknown, key: string): string | null {
+  const v = json && typeof json === 'object' ? (json as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'string' ? v : null;
 }

@@ -41,7 +41,7 @@ export async function retryRun(database: Database, actor: Actor, programId: numb
       action: 'delivery.retried',
       targetType: 'export_run',
       targetId: runId,
-      details: { previous_error: run.errorCode ? { code: run.errorCode, message: run.errorMessage } : null, next },
+      details: { connection_id: run.connectionId, previous_error: run.errorCode ? { code: run.errorCode, message: run.errorMessage } : null, next },
     });
     return { next };
   });
