@@ -9,7 +9,7 @@
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { startSftpSink, type SftpSink } from '../lib/delivery/sftp-sink';
 import { startSshd, type TestSshd } from '../test/helpers/sshd';
 import type { ReceivedMail } from './global-setup';
@@ -35,10 +35,24 @@ const subjects = (address: string) =>
 
 type Server = { host: string; port: number; username: string; folder: string; auth: { password: string } | { privateKey: string }; fingerprint: string };
 
-/** Fills Set Up SFTP, tests the connection, checks the fingerprint shown is the server's, confirms it and saves. */
-async function setUpSftp(page: Page, name: string, contact: string, server: Server) {
+/**
+ * Fills Set Up SFTP, tests the connection, checks the fingerprint shown is the server's, confirms it
+ * and saves. With `shots`, also checks the form's own refusals on the way and takes screenshots.
+ */
+async function setUpSftp(page: Page, name: string, contact: string, server: Server, shots?: TestInfo) {
   await page.goto(CONNECTIONS_PATH);
+  if (shots) await shoot(page, shots, 'connections-list-firstup');
   await page.getByRole('link', { name: 'Set Up SFTP' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Set Up SFTP' })).toBeVisible();
+  if (shots) {
+    await expect(page.getByTestId('egress-info')).toBeVisible();
+    await expect(page.getByLabel('Port')).toHaveValue('22');
+    // Field-level validation before anything is sent.
+    await page.getByRole('button', { name: 'Save connection' }).click();
+    await expect(page.getByText('Enter the server host.')).toBeVisible();
+    await expect(page.getByText('Enter at least one contact email.')).toBeVisible();
+    await shoot(page, shots, 'sftp-setup-validation');
+  }
   await page.getByLabel('Connection name').fill(name);
   await page.getByLabel('Start date').fill(day(-2));
   await page.getByLabel('Frequency').selectOption('daily');
@@ -53,12 +67,20 @@ async function setUpSftp(page: Page, name: string, contact: string, server: Serv
   } else {
     await page.getByRole('textbox', { name: 'Password', exact: true }).fill(server.auth.password);
   }
+  if (shots) {
+    // Saving without a tested, confirmed host key is refused in the form.
+    await page.getByRole('button', { name: 'Save connection' }).click();
+    await expect(page.getByText('Test the connection first')).toBeVisible();
+  }
   await page.getByRole('button', { name: 'Test connection' }).click();
   await expect(page.getByText('Connection test passed')).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('test-steps').locator('li')).not.toHaveCount(0);
   await expect(page.getByTestId('host-key-fingerprint')).toHaveText(server.fingerprint);
   await page.getByLabel('I confirm this is my server’s key').check();
+  if (shots) await shoot(page, shots, 'sftp-setup-tested');
   await page.getByRole('button', { name: 'Save connection' }).click();
   await expect(page.getByText('SFTP Connection Active')).toBeVisible({ timeout: 30_000 });
+  if (shots) await shoot(page, shots, 'sftp-setup-active');
 }
 
 function runRows(page: Page, status: string) {
@@ -84,7 +106,7 @@ test.describe.serial('a real OpenSSH server', () => {
   test('set up through the form with a private key: the first delivery lands, checksums verify, the contacts are told', async ({ page }, testInfo) => {
     test.setTimeout(150_000);
     await signIn(page, FIRSTUP);
-    await setUpSftp(page, NAME, CONTACT, { host: sshd.host, port: sshd.port, username: sshd.username, folder: 'dde-e2e', auth: { privateKey: sshd.privateKey }, fingerprint: sshd.hostKeyFingerprint });
+    await setUpSftp(page, NAME, CONTACT, { host: sshd.host, port: sshd.port, username: sshd.username, folder: 'dde-e2e', auth: { privateKey: sshd.privateKey }, fingerprint: sshd.hostKeyFingerprint }, testInfo);
 
     // The scheduled windows since the start date are exported and delivered without waiting for the minute's tick.
     const [manifest] = await waitForManifests(dir, 1, 90_000);
