@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SMTPServer } from 'smtp-server';
+import { startSmtp } from '../test/helpers/smtp';
 import { e2eSql } from './db';
 import { BRAND, E2E_BASE_URL, E2E_PORT, FIRSTUP, type ProgramInfo } from './fixtures';
 
@@ -104,34 +104,6 @@ async function stopProduct(child: ChildProcess, dataDir: string): Promise<void> 
   }
 }
 
-export type ReceivedMail = { from: string; to: string[]; raw: string };
-
-/** An SMTP listener that writes every message to `dir` as <n>.json (the specs read them). */
-async function startSmtp(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
-  let n = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const mail: ReceivedMail = {
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        };
-        writeFileSync(path.join(dir, `${String(++n).padStart(4, '0')}.json`), JSON.stringify(mail));
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as net.AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
 async function programs(dataDir: string): Promise<ProgramInfo[]> {
   const sql = e2eSql(dataDir);
   try {
@@ -151,7 +123,9 @@ export default async function globalSetup() {
   const logFile = path.join(logDir, 'e2e-server.log');
   const mailDir = path.join(dataDir, 'e2e-mail');
   mkdirSync(mailDir);
-  const smtp = await startSmtp(mailDir);
+  // Each message the listener accepts is written to E2E_MAIL_DIR as <n>.json (the specs read them).
+  let mails = 0;
+  const smtp = await startSmtp({ onMessage: (mail) => writeFileSync(path.join(mailDir, `${String(++mails).padStart(4, '0')}.json`), JSON.stringify(mail)) });
   const env = productEnv(dataDir, smtp.url);
 
   const child = spawn('npm', ['start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

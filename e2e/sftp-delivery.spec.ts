@@ -12,7 +12,7 @@ import path from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { startSftpSink, type SftpSink } from '../lib/delivery/sftp-sink';
 import { startSshd, type TestSshd } from '../test/helpers/sshd';
-import type { ReceivedMail } from './global-setup';
+import type { ReceivedMail } from '../test/helpers/smtp';
 import { ACTIVITY_PATH, CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
 import { checkManifest, confirmIn, day, filesIn, openConnection, shoot, verifyChecksums, waitForManifests } from './ui';
 

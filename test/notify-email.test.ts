@@ -1,10 +1,8 @@
 // Email notifications against a real SMTP listener (smtp-server on 127.0.0.1) and the .eml fallback.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { notifications } from '@/db/schema';
 import { resetEnv } from '@/lib/env';
@@ -19,33 +17,7 @@ import {
   sendPendingNotifications,
 } from '@/lib/notify';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
-
-type Received = { from: string; to: string[]; raw: string };
-
-async function startSmtp(options: { reject?: () => boolean } = {}) {
-  const received: Received[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        if (options.reject?.()) return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 450 }));
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as AddressInfo).port;
-  return { url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
+import { startSmtp } from './helpers/smtp';
 
 /** The decoded text body of a received message (nodemailer may quoted-printable-encode it). */
 function bodyOf(raw: string): string {
