@@ -421,9 +421,9 @@ describe('activity log and configuration', () => {
     const created = entries.find((e) => e.action === 'connection.created' && e.target_id === apiConn.id)!;
     expect(created).toMatchObject({ actor: firstup.email, target_type: 'connection', target_name: 'Nightly API' });
     // A retried run and a historical request are named by the connection they belong to.
-    expect(entries.find((e) => e.action === 'delivery.retried')).toMatchObject({ target_type: 'export_run', target_id: runIds.fresh, target_name: 'Nightly API' });
+    expect(entries.find((e) => e.action === 'delivery.retried')).toMatchObject({ target_type: 'export_run', target_id: runIds.fresh, target_name: 'Nightly API', connection_id: apiConn.id });
     for (const action of ['historical_request.created', 'historical_request.cancelled']) {
-      expect(entries.find((e) => e.action === action)).toMatchObject({ target_type: 'historical_request', target_name: 'Nightly API' });
+      expect(entries.find((e) => e.action === action)).toMatchObject({ target_type: 'historical_request', target_name: 'Nightly API', connection_id: apiConn.id });
     }
     const filtered = data<Json[]>(await call(activityRoute, { method: 'GET', path: '/api/v1/activity-log?program=101&action=connection.created' }));
     expect(filtered.every((e) => e.action === 'connection.created')).toBe(true);

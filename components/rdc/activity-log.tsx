@@ -201,8 +201,8 @@ export function ActivityLog({ program, programName }: { program: number; program
                     {name ? (
                       <>
                         <span className="text-slate-400"> · </span>
-                        {e.target_type === 'connection' && e.target_id && e.action !== 'connection.deleted' ? (
-                          <Link href={`${BASE}/${e.target_id}`} className="text-brand-700 hover:underline">
+                        {e.connection_id && e.action !== 'connection.deleted' ? (
+                          <Link href={`${BASE}/${e.connection_id}`} className="text-brand-700 hover:underline">
                             {name}
                           </Link>
                         ) : (

@@ -83,6 +83,7 @@ export type ActivityEntry = {
   target_type: string | null;
   target_id: string | null;
   target_name?: string | null;
+  connection_id: string | null;
   before: unknown;
   after: unknown;
   details: unknown;

@@ -15,7 +15,10 @@ export async function activityJson(db: DbOrTx, programId: number, rows: { entrie
     (await listConnectionNames(db, { programId, ids: [...ids] })).map((c) => [c.id, c.name ?? (c.kind === 'sftp' ? `SFTP ${c.sftpHost ?? ''}`.trim() : 'API connection')]),
   );
   if (rows.deliveries) return rows.deliveries.map((d) => failedDeliveryJson(d, names.get(d.connectionId)));
-  return (rows.entries ?? []).map((e) => auditEntryJson(e, connectionOf(e) ? names.get(connectionOf(e)!) : undefined));
+  return (rows.entries ?? []).map((e) => {
+    const connectionId = connectionOf(e);
+    return auditEntryJson(e, connectionId, connectionId ? names.get(connectionId) : undefined);
+  });
 }
 
 function field(json: unknown, key: string): string | null {

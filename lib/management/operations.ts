@@ -118,6 +118,7 @@ export const activityEntrySchema = z.object({
   target_type: z.string(),
   target_id: z.string().nullable(),
   target_name: z.string().optional(),
+  connection_id: z.string().nullable().describe('The connection the entry is about: the target itself, or the connection of a retried run or a historical request.'),
   before: z.unknown(),
   after: z.unknown(),
   details: z.unknown(),

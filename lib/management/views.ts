@@ -202,12 +202,14 @@ export type ActivityEntryJson = {
   target_type: string;
   target_id: string | null;
   target_name?: string;
+  /** The connection the entry is about: the target itself, or the connection of a run or historical request. */
+  connection_id: string | null;
   before: unknown;
   after: unknown;
   details: unknown;
 };
 
-export function auditEntryJson(e: AuditEntry, targetName?: string): ActivityEntryJson {
+export function auditEntryJson(e: AuditEntry, connectionId: string | null, targetName?: string): ActivityEntryJson {
   return {
     id: String(e.id),
     at: e.at,
@@ -216,6 +218,7 @@ export function auditEntryJson(e: AuditEntry, targetName?: string): ActivityEntr
     target_type: e.targetType,
     target_id: e.targetId,
     ...(targetName !== undefined ? { target_name: targetName } : {}),
+    connection_id: connectionId,
     before: e.before,
     after: e.after,
     details: e.details,
@@ -232,6 +235,7 @@ export function failedDeliveryJson(d: Delivery, targetName?: string): ActivityEn
     target_type: 'connection',
     target_id: d.connectionId,
     ...(targetName !== undefined ? { target_name: targetName } : {}),
+    connection_id: d.connectionId,
     before: null,
     after: null,
     details: { error_code: d.errorCode, error_message: d.errorMessage, attempt: d.attempt, run_id: d.runId, destination: d.destination, retryable: d.retryable },
