@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { EmptyState } from '@/components/ui/empty-state';
 import { ActivityIcon } from '@/components/ui/icons';
 import { api, type ActivityEntry, type Page } from './api';
-import { BASE, dt } from './format';
+import { BASE, dayRange, dt } from './format';
 import { Button, ErrorNotice, Field, inputClass, Loading, humanize } from './ui';
 
 /** The action filter, grouped by what changed (option texts differ from the entries' own wording). */
@@ -107,8 +107,7 @@ export function ActivityLog({ program, programName }: { program: number; program
           kind: f.kind === 'delivery_errors' ? 'delivery_errors' : '',
           action: f.kind === 'audit' ? f.action : '',
           target_type: f.kind === 'audit' ? f.target_type : '',
-          from: f.from ? `${f.from}T00:00:00Z` : '',
-          to: f.to ? `${f.to}T23:59:59Z` : '',
+          ...dayRange(f.from, f.to),
           limit: 50,
           cursor: pageParam,
         },

@@ -74,93 +74,111 @@ function RevokeDialog({ what, open, onClose, onConfirm, busy, error }: { what: s
   );
 }
 
-function Clients({ program }: { program: number }) {
+type Credential = { id: string; name: string | null; status: string };
+
+/**
+ * One kind of credential (API clients, personal tokens): the create form with its scope, the secret
+ * shown once, the list with each item's details, and revoking with a confirmation.
+ */
+function CredentialSection<T extends Credential, C>(props: {
+  program: number;
+  title: string;
+  intro: string;
+  /** "client" or "token", in labels and messages. */
+  noun: string;
+  queryKey: unknown[];
+  listPath: string;
+  revokePath: (item: T) => string;
+  create: (name: string, scope: string) => Promise<{ data: C }>;
+  nameMissing: string;
+  namePlaceholder: string;
+  /** Fields between the scope and the button (they keep their own state), given the server's field errors. */
+  extraFields?: (errors: Record<string, string>) => React.ReactNode;
+  formClassName: string;
+  buttonClassName: string;
+  secret: (created: C) => { label: string; value: string; extra?: React.ReactNode };
+  emptyText: string;
+  /** The lines under an item's name. */
+  details: (item: T) => React.ReactNode;
+  displayName: (item: T) => string;
+}) {
+  const { program, noun } = props;
+  const Noun = noun[0].toUpperCase() + noun.slice(1);
   const qc = useQueryClient();
-  const key = ['api-clients', program];
-  const list = useQuery({ queryKey: key, queryFn: () => api<{ data: ApiClient[] }>('/api/v1/api-clients', program) });
+  const list = useQuery({ queryKey: props.queryKey, queryFn: () => api<{ data: T[] }>(props.listPath, program) });
   const [name, setName] = useState('');
   const [scope, setScope] = useState('data_exports.read');
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [revoking, setRevoking] = useState<ApiClient | null>(null);
+  const [revoking, setRevoking] = useState<T | null>(null);
   const create = useMutation({
-    mutationFn: () => api<{ data: ApiClient & { client_secret: string } }>('/api/v1/api-clients', program, { method: 'POST', body: { program_id: program, name: name.trim(), scopes: [scope] } }),
+    mutationFn: () => props.create(name.trim(), scope),
     onSuccess: () => {
       setName('');
-      void qc.invalidateQueries({ queryKey: key });
+      void qc.invalidateQueries({ queryKey: props.queryKey });
     },
     onError: (e) => {
       if (e instanceof ApiError) setErrors(e.fields);
     },
   });
   const revoke = useMutation({
-    mutationFn: (c: ApiClient) => api(`/api/v1/api-clients/${c.id}`, program, { method: 'DELETE' }),
+    mutationFn: (item: T) => api(props.revokePath(item), program, { method: 'DELETE' }),
     onSuccess: () => {
       setRevoking(null);
-      void qc.invalidateQueries({ queryKey: key });
+      void qc.invalidateQueries({ queryKey: props.queryKey });
     },
   });
   function submit(ev: FormEvent) {
     ev.preventDefault();
     const e: Record<string, string> = {};
-    if (!name.trim()) e.name = 'Give the client a name, e.g. the system that uses it.';
+    if (!name.trim()) e.name = props.nameMissing;
     setErrors(e);
     if (!e.name) create.mutate();
   }
+  const secret = create.isSuccess ? props.secret(create.data.data) : null;
   return (
-    <Card title="API clients">
-      <p className="text-sm text-slate-600">For your systems: they exchange the client id and secret for short-lived access tokens at /api/oauth/token.</p>
-      <form onSubmit={submit} noValidate className="mt-4 grid grid-cols-1 gap-3 sm:grid-cols-[1fr_1fr_auto] sm:items-start" aria-label="Create an API client">
-        <Field label="Client name" error={fieldError(errors, 'name')}>
-          {(p) => <input {...p} className={inputClass} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} placeholder="e.g. Data warehouse loader" />}
+    <Card title={props.title}>
+      <p className="text-sm text-slate-600">{props.intro}</p>
+      <form onSubmit={submit} noValidate className={`mt-4 grid grid-cols-1 gap-3 ${props.formClassName}`} aria-label={`Create ${noun === 'client' ? 'an API client' : 'a personal access token'}`}>
+        <Field label={`${Noun} name`} error={fieldError(errors, 'name')}>
+          {(p) => <input {...p} className={inputClass} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} placeholder={props.namePlaceholder} />}
         </Field>
         <ScopeSelect value={scope} onChange={setScope} />
-        <div className="sm:pt-7">
+        {props.extraFields?.(errors)}
+        <div className={props.buttonClassName}>
           <Button type="submit" variant="primary" busy={create.isPending} className="w-full sm:w-auto">
-            Create client
+            Create {noun}
           </Button>
         </div>
       </form>
       {create.isError && !Object.keys(errors).length ? (
         <div className="mt-3">
-          <ErrorNotice title="The client was not created" error={create.error} />
+          <ErrorNotice title={`The ${noun} was not created`} error={create.error} />
         </div>
       ) : null}
-      {create.isSuccess ? (
+      {secret ? (
         <div className="mt-4">
-          <SecretOnce
-            label="client secret"
-            secret={create.data.data.client_secret}
-            extra={
-              <p className="mt-1 text-xs text-amber-900">
-                Client id: <span className="font-mono">{create.data.data.client_id}</span>
-              </p>
-            }
-            onDone={() => create.reset()}
-          />
+          <SecretOnce label={secret.label} secret={secret.value} extra={secret.extra} onDone={() => create.reset()} />
         </div>
       ) : null}
       <div className="mt-5">
         {list.isPending ? (
-          <Loading label="Loading clients…" />
+          <Loading label={`Loading ${noun}s…`} />
         ) : list.isError ? (
-          <ErrorNotice title="The clients could not be loaded" error={list.error} onRetry={() => void list.refetch()} />
+          <ErrorNotice title={`The ${noun}s could not be loaded`} error={list.error} onRetry={() => void list.refetch()} />
         ) : list.data.data.length === 0 ? (
-          <p className="rounded-lg bg-slate-50 px-4 py-6 text-center text-sm text-slate-600">No API clients yet.</p>
+          <p className="rounded-lg bg-slate-50 px-4 py-6 text-center text-sm text-slate-600">{props.emptyText}</p>
         ) : (
           <ul className="divide-y divide-slate-100 rounded-lg border border-slate-200">
-            {list.data.data.map((c) => (
-              <li key={c.id} className="flex flex-col gap-2 px-3 py-3 sm:flex-row sm:items-center sm:justify-between">
+            {list.data.data.map((item) => (
+              <li key={item.id} className="flex flex-col gap-2 px-3 py-3 sm:flex-row sm:items-center sm:justify-between">
                 <div className="min-w-0">
                   <p className="flex flex-wrap items-center gap-2 text-sm font-medium text-slate-900">
-                    {c.name} <StatusBadge status={c.status} />
+                    {item.name ?? `Unnamed ${noun}`} <StatusBadge status={item.status} />
                   </p>
-                  <p className="mt-0.5 font-mono text-xs break-all text-slate-600">{c.client_id}</p>
-                  <p className="mt-0.5 text-xs text-slate-500">
-                    {c.scopes.join(', ')} · created {dt(c.created_at)} · last used {c.last_used_at ? dt(c.last_used_at) : 'never'}
-                  </p>
+                  {props.details(item)}
                 </div>
-                {c.status === 'active' ? (
-                  <Button size="sm" variant="dangerGhost" onClick={() => (revoke.reset(), setRevoking(c))}>
+                {item.status === 'active' ? (
+                  <Button size="sm" variant="dangerGhost" onClick={() => (revoke.reset(), setRevoking(item))}>
                     Revoke
                   </Button>
                 ) : null}
@@ -170,7 +188,7 @@ function Clients({ program }: { program: number }) {
         )}
       </div>
       <RevokeDialog
-        what={revoking ? `“${revoking.name}”` : ''}
+        what={revoking ? `“${props.displayName(revoking)}”` : ''}
         open={revoking !== null}
         onClose={() => setRevoking(null)}
         onConfirm={() => revoking && revoke.mutate(revoking)}
@@ -181,51 +199,59 @@ function Clients({ program }: { program: number }) {
   );
 }
 
-function Tokens({ program }: { program: number }) {
-  const qc = useQueryClient();
-  const key = ['tokens'];
-  const list = useQuery({ queryKey: key, queryFn: () => api<{ data: PersonalToken[] }>('/api/v1/tokens', program) });
-  const [name, setName] = useState('');
-  const [scope, setScope] = useState('data_exports.read');
-  const [days, setDays] = useState('90');
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [revoking, setRevoking] = useState<PersonalToken | null>(null);
-  const create = useMutation({
-    mutationFn: () =>
-      api<{ data: PersonalToken & { token: string } }>('/api/v1/tokens', program, {
-        method: 'POST',
-        body: { name: name.trim(), scopes: [scope], expires_in_days: days === 'never' ? null : Number(days) },
-      }),
-    onSuccess: () => {
-      setName('');
-      void qc.invalidateQueries({ queryKey: key });
-    },
-    onError: (e) => {
-      if (e instanceof ApiError) setErrors(e.fields);
-    },
-  });
-  const revoke = useMutation({
-    mutationFn: (t: PersonalToken) => api(`/api/v1/tokens/${t.id}`, program, { method: 'DELETE' }),
-    onSuccess: () => {
-      setRevoking(null);
-      void qc.invalidateQueries({ queryKey: key });
-    },
-  });
-  function submit(ev: FormEvent) {
-    ev.preventDefault();
-    const e: Record<string, string> = {};
-    if (!name.trim()) e.name = 'Give the token a name, e.g. what you use it for.';
-    setErrors(e);
-    if (!e.name) create.mutate();
-  }
+function Clients({ program }: { program: number }) {
   return (
-    <Card title="Personal access tokens">
-      <p className="text-sm text-slate-600">Act with your own access from scripts, as a bearer token. Never more than your role allows.</p>
-      <form onSubmit={submit} noValidate className="mt-4 grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-[1fr_1fr_10rem_auto] lg:items-start" aria-label="Create a personal access token">
-        <Field label="Token name" error={fieldError(errors, 'name')}>
-          {(p) => <input {...p} className={inputClass} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} placeholder="e.g. Monthly report script" />}
-        </Field>
-        <ScopeSelect value={scope} onChange={setScope} />
+    <CredentialSection<ApiClient, ApiClient & { client_secret: string }>
+      program={program}
+      title="API clients"
+      intro="For your systems: they exchange the client id and secret for short-lived access tokens at /api/oauth/token."
+      noun="client"
+      queryKey={['api-clients', program]}
+      listPath="/api/v1/api-clients"
+      revokePath={(c) => `/api/v1/api-clients/${c.id}`}
+      create={(name, scope) => api('/api/v1/api-clients', program, { method: 'POST', body: { program_id: program, name, scopes: [scope] } })}
+      nameMissing="Give the client a name, e.g. the system that uses it."
+      namePlaceholder="e.g. Data warehouse loader"
+      formClassName="sm:grid-cols-[1fr_1fr_auto] sm:items-start"
+      buttonClassName="sm:pt-7"
+      secret={(c) => ({
+        label: 'client secret',
+        value: c.client_secret,
+        extra: (
+          <p className="mt-1 text-xs text-amber-900">
+            Client id: <span className="font-mono">{c.client_id}</span>
+          </p>
+        ),
+      })}
+      emptyText="No API clients yet."
+      displayName={(c) => c.name}
+      details={(c) => (
+        <>
+          <p className="mt-0.5 font-mono text-xs break-all text-slate-600">{c.client_id}</p>
+          <p className="mt-0.5 text-xs text-slate-500">
+            {c.scopes.join(', ')} · created {dt(c.created_at)} · last used {c.last_used_at ? dt(c.last_used_at) : 'never'}
+          </p>
+        </>
+      )}
+    />
+  );
+}
+
+function Tokens({ program }: { program: number }) {
+  const [days, setDays] = useState('90');
+  return (
+    <CredentialSection<PersonalToken, PersonalToken & { token: string }>
+      program={program}
+      title="Personal access tokens"
+      intro="Act with your own access from scripts, as a bearer token. Never more than your role allows."
+      noun="token"
+      queryKey={['tokens']}
+      listPath="/api/v1/tokens"
+      revokePath={(t) => `/api/v1/tokens/${t.id}`}
+      create={(name, scope) => api('/api/v1/tokens', program, { method: 'POST', body: { name, scopes: [scope], expires_in_days: days === 'never' ? null : Number(days) } })}
+      nameMissing="Give the token a name, e.g. what you use it for."
+      namePlaceholder="e.g. Monthly report script"
+      extraFields={(errors) => (
         <Field label="Expires" error={fieldError(errors, 'expires_in_days')}>
           {(p) => (
             <select {...p} className={inputClass} value={days} onChange={(e) => setDays(e.target.value)}>
@@ -237,61 +263,21 @@ function Tokens({ program }: { program: number }) {
             </select>
           )}
         </Field>
-        <div className="lg:pt-7">
-          <Button type="submit" variant="primary" busy={create.isPending} className="w-full sm:w-auto">
-            Create token
-          </Button>
-        </div>
-      </form>
-      {create.isError && !Object.keys(errors).length ? (
-        <div className="mt-3">
-          <ErrorNotice title="The token was not created" error={create.error} />
-        </div>
-      ) : null}
-      {create.isSuccess ? (
-        <div className="mt-4">
-          <SecretOnce label="token" secret={create.data.data.token} onDone={() => create.reset()} />
-        </div>
-      ) : null}
-      <div className="mt-5">
-        {list.isPending ? (
-          <Loading label="Loading tokens…" />
-        ) : list.isError ? (
-          <ErrorNotice title="The tokens could not be loaded" error={list.error} onRetry={() => void list.refetch()} />
-        ) : list.data.data.length === 0 ? (
-          <p className="rounded-lg bg-slate-50 px-4 py-6 text-center text-sm text-slate-600">You have no personal tokens.</p>
-        ) : (
-          <ul className="divide-y divide-slate-100 rounded-lg border border-slate-200">
-            {list.data.data.map((t) => (
-              <li key={t.id} className="flex flex-col gap-2 px-3 py-3 sm:flex-row sm:items-center sm:justify-between">
-                <div className="min-w-0">
-                  <p className="flex flex-wrap items-center gap-2 text-sm font-medium text-slate-900">
-                    {t.name ?? 'Unnamed token'} <StatusBadge status={t.status} />
-                  </p>
-                  <p className="mt-0.5 font-mono text-xs text-slate-600">{t.token_prefix}…</p>
-                  <p className="mt-0.5 text-xs text-slate-500">
-                    {t.scopes.join(', ')} · {t.expires_at ? `expires ${dt(t.expires_at)}` : 'does not expire'} · last used {t.last_used_at ? dt(t.last_used_at) : 'never'}
-                  </p>
-                </div>
-                {t.status === 'active' ? (
-                  <Button size="sm" variant="dangerGhost" onClick={() => (revoke.reset(), setRevoking(t))}>
-                    Revoke
-                  </Button>
-                ) : null}
-              </li>
-            ))}
-          </ul>
-        )}
-      </div>
-      <RevokeDialog
-        what={revoking ? `“${revoking.name ?? revoking.token_prefix}”` : ''}
-        open={revoking !== null}
-        onClose={() => setRevoking(null)}
-        onConfirm={() => revoking && revoke.mutate(revoking)}
-        busy={revoke.isPending}
-        error={revoke.isError ? revoke.error : null}
-      />
-    </Card>
+      )}
+      formClassName="sm:grid-cols-2 lg:grid-cols-[1fr_1fr_10rem_auto] lg:items-start"
+      buttonClassName="lg:pt-7"
+      secret={(t) => ({ label: 'token', value: t.token })}
+      emptyText="You have no personal tokens."
+      displayName={(t) => t.name ?? t.token_prefix}
+      details={(t) => (
+        <>
+          <p className="mt-0.5 font-mono text-xs text-slate-600">{t.token_prefix}…</p>
+          <p className="mt-0.5 text-xs text-slate-500">
+            {t.scopes.join(', ')} · {t.expires_at ? `expires ${dt(t.expires_at)}` : 'does not expire'} · last used {t.last_used_at ? dt(t.last_used_at) : 'never'}
+          </p>
+        </>
+      )}
+    />
   );
 }
 

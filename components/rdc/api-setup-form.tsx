@@ -5,8 +5,8 @@ import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, type Connection } from './api';
 import { BASE, connectionName, todayIso } from './format';
-import { checkSchedule, ScheduleFields, scheduleBody, type Schedule } from './shared-fields';
-import { Button, Card, CopyButton, ErrorNotice } from './ui';
+import { checkSchedule, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './shared-fields';
+import { Card, CopyButton, ErrorNotice } from './ui';
 
 function Code({ children }: { children: string }) {
   return (
@@ -112,14 +112,7 @@ export function ApiSetupForm({ program, programName }: { program: number; progra
           <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} />
         </Card>
         {save.isError ? <ErrorNotice title="The connection was not saved" error={save.error} /> : null}
-        <div className="flex flex-col-reverse gap-3 sm:flex-row sm:justify-end">
-          <Link href={BASE} className="inline-flex justify-center rounded-lg px-3.5 py-2 text-sm font-semibold text-slate-700 hover:bg-slate-100">
-            Cancel
-          </Link>
-          <Button type="submit" variant="primary" busy={save.isPending}>
-            Save connection
-          </Button>
-        </div>
+        <SetupFormButtons busy={save.isPending} />
       </form>
       <ApiInstructions program={program} />
     </div>

@@ -8,9 +8,9 @@ import { api, ApiError, type Connection } from './api';
 import { ConnectionActions } from './connection-actions';
 import { EventHistory } from './event-history';
 import { Folders } from './folders';
-import { BASE, connectionName, dateStr, destination, dt, FREQUENCIES, frequencyLabel } from './format';
+import { BASE, connectionName, dateStr, destination, dt, frequencyLabel } from './format';
 import { HistoricalRequests } from './historical-requests';
-import { fieldError, parseEmails, toInstant } from './shared-fields';
+import { fieldError, FrequencyField, parseEmails, toInstant } from './shared-fields';
 import { Button, Card, DefinitionList, ErrorNotice, Field, inputClass, Loading, StatusBadge } from './ui';
 
 export type Perms = { canWrite: boolean; canRetry: boolean; canHistorical: boolean; canDownload: boolean };
@@ -62,17 +62,7 @@ function EditForm({ program, connection, onDone }: { program: number; connection
           <Field label="Connection name" optional error={fieldError(errors, 'name')} className="sm:col-span-2">
             {(p) => <input {...p} className={inputClass} value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} maxLength={120} />}
           </Field>
-          <Field label="Frequency" error={fieldError(errors, 'frequency')}>
-            {(p) => (
-              <select {...p} className={inputClass} value={v.frequency} onChange={(e) => setV({ ...v, frequency: e.target.value })}>
-                {FREQUENCIES.map((f) => (
-                  <option key={f.value} value={f.value}>
-                    {f.label}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <FrequencyField value={v.frequency} onChange={(e) => setV({ ...v, frequency: e.target.value })} error={fieldError(errors, 'frequency')} />
           <Field label="Start date" error={fieldError(errors, 'start_date')}>
             {(p) => <input {...p} type="date" className={inputClass} value={v.start} onChange={(e) => setV({ ...v, start: e.target.value })} />}
           </Field>

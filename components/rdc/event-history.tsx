@@ -4,7 +4,7 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, type Connection, type Page, type Run, type StatPoint } from './api';
-import { bytes, dt, duration, num, shortDay, windowLabel } from './format';
+import { bytes, dayRange, dt, duration, num, shortDay, windowLabel } from './format';
 import { Button, Card, DefinitionList, Drawer, ErrorNotice, Field, inputClass, Loading, StatusBadge, humanize } from './ui';
 
 const RUN_STATUS_OPTIONS = ['delivered', 'available', 'failed', 'delivering', 'generating', 'generated', 'planned', 'empty', 'cancelled'];
@@ -187,8 +187,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
           status: filters.status,
           file_type: filters.file_type,
           export_type: filters.export_type,
-          from: filters.from ? `${filters.from}T00:00:00Z` : '',
-          to: filters.to ? `${filters.to}T23:59:59Z` : '',
+          ...dayRange(filters.from, filters.to),
           limit: 25,
           cursor: pageParam,
         },

@@ -74,3 +74,8 @@ export function todayIso(): string {
 }
 
 export const BASE = '/configure/insights/recurring-data-connections';
+
+/** A date filter's query range (UTC): from the first second of `from` to the last of `to`; empty when unset. */
+export function dayRange(from: string, to: string): { from: string; to: string } {
+  return { from: from ? `${from}T00:00:00Z` : '', to: to ? `${to}T23:59:59Z` : '' };
+}

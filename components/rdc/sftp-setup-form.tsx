@@ -6,7 +6,7 @@ import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, type Connection, type TestResult } from './api';
 import { BASE, connectionName, todayIso } from './format';
-import { checkSchedule, EgressInfo, fieldError, ScheduleFields, scheduleBody, type Schedule } from './shared-fields';
+import { checkSchedule, EgressInfo, fieldError, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './shared-fields';
 import { Button, Card, ErrorNotice, Field, inputClass, Notice, StatusBadge } from './ui';
 
 type Server = { host: string; port: string; folder: string; username: string; method: 'password' | 'private_key'; password: string; key: string; passphrase: string };
@@ -271,14 +271,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
           </p>
         ) : null}
 
-        <div className="flex flex-col-reverse gap-3 sm:flex-row sm:justify-end">
-          <Link href={BASE} className="inline-flex justify-center rounded-lg px-3.5 py-2 text-sm font-semibold text-slate-700 hover:bg-slate-100">
-            Cancel
-          </Link>
-          <Button type="submit" variant="primary" busy={save.isPending}>
-            Save connection
-          </Button>
-        </div>
+        <SetupFormButtons busy={save.isPending} />
       </div>
       <aside className="space-y-4">
         <EgressInfo program={program} />

@@ -1,9 +1,11 @@
-// Schedule and contact fields shared by the SFTP and API set-up forms, with their client-side checks.
+// Schedule and contact fields shared by the SFTP and API set-up forms (and the frequency field by
+// the edit form), with their client-side checks; the set-up forms' Cancel / Save row.
 'use client';
 import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
 import { api, type AppConfig } from './api';
-import { FREQUENCIES } from './format';
-import { Field, inputClass } from './ui';
+import { BASE, FREQUENCIES } from './format';
+import { Button, Field, inputClass } from './ui';
 
 export type Schedule = { name: string; start: string; end: string; frequency: string; format: string; emails: string };
 export const FORMAT_OPTIONS = [
@@ -57,6 +59,36 @@ export function fieldError(errors: Record<string, string>, path: string): string
   return k ? errors[k] : undefined;
 }
 
+export function FrequencyField({ value, onChange, error }: { value: string; onChange: (ev: { target: { value: string } }) => void; error?: string }) {
+  return (
+    <Field label="Frequency" error={error}>
+      {(p) => (
+        <select {...p} className={inputClass} value={value} onChange={onChange}>
+          {FREQUENCIES.map((f) => (
+            <option key={f.value} value={f.value}>
+              {f.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** Cancel (back to the list) and Save connection, at the foot of a set-up form. */
+export function SetupFormButtons({ busy }: { busy: boolean }) {
+  return (
+    <div className="flex flex-col-reverse gap-3 sm:flex-row sm:justify-end">
+      <Link href={BASE} className="inline-flex justify-center rounded-lg px-3.5 py-2 text-sm font-semibold text-slate-700 hover:bg-slate-100">
+        Cancel
+      </Link>
+      <Button type="submit" variant="primary" busy={busy}>
+        Save connection
+      </Button>
+    </div>
+  );
+}
+
 export function ScheduleFields({ value, onChange, errors }: { value: Schedule; onChange: (v: Schedule) => void; errors: Record<string, string> }) {
   const set = (k: keyof Schedule) => (ev: { target: { value: string } }) => onChange({ ...value, [k]: ev.target.value });
   return (
@@ -70,17 +102,7 @@ export function ScheduleFields({ value, onChange, errors }: { value: Schedule; o
       <Field label="End date" optional error={fieldError(errors, 'end_date')} hint="Leave empty to export until you stop the connection.">
         {(p) => <input {...p} type="date" className={inputClass} value={value.end} onChange={set('end')} min={value.start || undefined} />}
       </Field>
-      <Field label="Frequency" error={fieldError(errors, 'frequency')}>
-        {(p) => (
-          <select {...p} className={inputClass} value={value.frequency} onChange={set('frequency')}>
-            {FREQUENCIES.map((f) => (
-              <option key={f.value} value={f.value}>
-                {f.label}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
+      <FrequencyField value={value.frequency} onChange={set('frequency')} error={fieldError(errors, 'frequency')} />
       <Field label="File format" error={fieldError(errors, 'format')}>
         {(p) => (
           <select {...p} className={inputClass} value={value.format} onChange={set('format')}>

@@ -156,8 +156,11 @@ export function Card({ title, actions, children, className = '' }: { title?: Rea
   );
 }
 
-/** A native <dialog> shown as a modal while `open`; the title id labels it. */
-function useModal(open: boolean) {
+/**
+ * A native <dialog> shown as a modal while `open`: focus moves in, Escape closes (through onClose),
+ * focus returns to the opener. Its content, rendered only while open, gets the id of its title.
+ */
+function Modal({ open, onClose, className, children }: { open: boolean; onClose: () => void; className: string; children: (titleId: string) => ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
@@ -166,12 +169,6 @@ function useModal(open: boolean) {
     if (open && !d.open) d.showModal();
     if (!open && d.open) d.close();
   }, [open]);
-  return { ref, titleId };
-}
-
-/** A modal dialog on <dialog>: focus moves in, Escape closes, focus returns to the opener. */
-export function Dialog({ open, title, onClose, children, footer }: { open: boolean; title: string; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
-  const { ref, titleId } = useModal(open);
   return (
     <dialog
       ref={ref}
@@ -181,9 +178,18 @@ export function Dialog({ open, title, onClose, children, footer }: { open: boole
         e.preventDefault();
         onClose();
       }}
-      className="m-auto w-[calc(100%-2rem)] max-w-lg rounded-2xl bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-900/40"
+      className={`p-0 text-slate-900 backdrop:bg-slate-900/40 ${className}`}
     >
-      {open ? (
+      {open ? children(titleId) : null}
+    </dialog>
+  );
+}
+
+/** A modal dialog with a footer for its buttons. */
+export function Dialog({ open, title, onClose, children, footer }: { open: boolean; title: string; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
+  return (
+    <Modal open={open} onClose={onClose} className="m-auto w-[calc(100%-2rem)] max-w-lg rounded-2xl bg-white shadow-xl">
+      {(titleId) => (
         <div className="flex flex-col">
           <div className="px-5 pt-5">
             <h2 id={titleId} className="text-base font-semibold">
@@ -193,26 +199,16 @@ export function Dialog({ open, title, onClose, children, footer }: { open: boole
           <div className="px-5 py-4 text-sm leading-6 text-slate-700">{children}</div>
           {footer ? <div className="flex flex-col-reverse gap-2 border-t border-slate-100 bg-slate-50 px-5 py-3 sm:flex-row sm:justify-end">{footer}</div> : null}
         </div>
-      ) : null}
-    </dialog>
+      )}
+    </Modal>
   );
 }
 
 /** A side drawer (modal) for details. */
 export function Drawer({ open, title, onClose, children }: { open: boolean; title: string; onClose: () => void; children: ReactNode }) {
-  const { ref, titleId } = useModal(open);
   return (
-    <dialog
-      ref={ref}
-      aria-labelledby={titleId}
-      onClose={onClose}
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose();
-      }}
-      className="m-0 ml-auto h-dvh max-h-dvh w-full max-w-xl bg-white p-0 text-slate-900 shadow-2xl backdrop:bg-slate-900/40"
-    >
-      {open ? (
+    <Modal open={open} onClose={onClose} className="m-0 ml-auto h-dvh max-h-dvh w-full max-w-xl bg-white shadow-2xl">
+      {(titleId) => (
         <div className="flex h-full flex-col">
           <div className="flex items-center justify-between gap-3 border-b border-slate-200 px-5 py-4">
             <h2 id={titleId} className="text-base font-semibold">
@@ -224,8 +220,8 @@ export function Drawer({ open, title, onClose, children }: { open: boolean; titl
           </div>
           <div className="flex-1 overflow-y-auto px-5 py-4 text-sm">{children}</div>
         </div>
-      ) : null}
-    </dialog>
+      )}
+    </Modal>
   );
 }
 
