@@ -12,14 +12,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createDb } from '@/db/client';
-import { startEmbedded } from '@/db/embedded';
+import { freePort, startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { generateToken, hashToken } from '@/lib/auth/tokens';
 import { appendResults } from './results';
@@ -38,17 +37,6 @@ const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
 const PROGRAMS = 20;
 const BENCH_PROGRAM = 990_001;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Newest modification time of the sources a production build is made from. */
 function newestSource(dir: string): number {

@@ -15,6 +15,7 @@ import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
 import { ConfigError, env, type Env } from '@/lib/env';
 import { ensureDemoConnections, setUpDemo, startDemoSink, startDemoTrickle } from './demo';
 import type { SftpSink } from '@/lib/delivery/sftp-sink';
+import { redactUrl } from './commands/_shared';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -28,12 +29,6 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
 async function checkReachable(url: string): Promise<void> {
   const probe = createDb(url, { max: 1 });
   try {
@@ -42,7 +37,7 @@ async function checkReachable(url: string): Promise<void> {
       new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000)),
     ]);
   } catch (err) {
-    fail(`Cannot reach the database at ${redact(url)}: ${(err as Error).message}. Check DATABASE_URL.`);
+    fail(`Cannot reach the database at ${redactUrl(url)}: ${(err as Error).message}. Check DATABASE_URL.`);
   } finally {
     await probe.sql.end({ timeout: 1 }).catch(() => undefined);
   }

@@ -1,20 +1,18 @@
 // The set-up check of an SFTP connection: before it is saved, DDE connects with the given
 // credentials, sees the host key the admin confirmed, and proves the folder exists and is
 // writable. Any failed step refuses the set-up with that step's message; nothing is saved.
-import { testConnection, type ConnectionTestReport } from '@/lib/delivery';
+import { testConnection, type ConnectionTestReport, type TestConnectionInput } from '@/lib/delivery';
 import { AppError } from '@/lib/http/errors';
 import type { SftpCheck } from './lifecycle';
 
+/** The connection test's input from an SFTP destination as the API names it (set-up body or "Test connection"). */
+export function sftpTestInput(input: Pick<TestConnectionInput, 'host' | 'port' | 'username' | 'auth' | 'folder'> & { host_key_fingerprint?: string }): TestConnectionInput {
+  return { host: input.host, port: input.port, username: input.username, auth: input.auth, folder: input.folder, expectedFingerprint: input.host_key_fingerprint };
+}
+
 export function sftpSetupCheck(test: typeof testConnection = testConnection): SftpCheck {
   return async (input) => {
-    const report: ConnectionTestReport = await test({
-      host: input.host,
-      port: input.port,
-      username: input.username,
-      auth: input.auth,
-      folder: input.folder,
-      expectedFingerprint: input.host_key_fingerprint,
-    });
+    const report: ConnectionTestReport = await test(sftpTestInput(input));
     if (!report.ok) {
       const failed = report.steps.find((s) => s.status === 'failed');
       throw new AppError(

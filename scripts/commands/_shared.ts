@@ -90,3 +90,19 @@ export function progress(label: string) {
     },
   };
 }
+
+/** Who changes made from the command line are recorded as in the Activity Log. */
+export const CLI_AUTHOR = { accountId: null, label: 'dde CLI' };
+
+/** An ISO instant without milliseconds, or "-". */
+export const isoOrDash = (s: string | null) => (s ? s.replace(/\.\d{3}Z$/, 'Z') : '-');
+
+/** Rows as aligned columns (the first row is the header). */
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+export function noPositionals(positionals: string[]): void {
+  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"`);
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SCOPES } from '@/db/schema/auth';
 import { createApiClient, listApiClients, revokeApiClient, viewApiClient } from '@/lib/auth/api-clients';
 import { AppError } from '@/lib/http/errors';
-import { CliError, parseCommand, withDatabase } from './_shared';
+import { CLI_AUTHOR, CliError, isoOrDash, noPositionals, parseCommand, table, withDatabase } from './_shared';
 
 export const summary = 'Create, list and revoke API clients (client credentials)';
 export const usage = `Usage:
@@ -24,18 +24,7 @@ Options:
   --scope SCOPE         ${SCOPES.join(' | ')} (repeat for several; default data_exports.read)
   --client-id CLIENT_ID the client's id (ddec_…) or row id`;
 
-const CLI_AUTHOR = { accountId: null, label: 'dde CLI' };
 const programId = z.string().regex(/^\d{1,15}$/, 'must be a numeric program id').transform(Number);
-const iso = (s: string | null) => (s ? s.replace(/\.\d{3}Z$/, 'Z') : '-');
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-}
-
-function noPositionals(positionals: string[]): void {
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"`);
-}
 
 function asCliError(err: unknown, flag: string): never {
   if (err instanceof AppError && err.code === 'not_found') throw new CliError(`${flag}: ${err.message}`);
@@ -75,7 +64,7 @@ async function list(argv: string[]): Promise<void> {
     ['CLIENT ID', 'PROGRAM', 'NAME', 'SCOPES', 'STATUS', 'CREATED', 'LAST USED'],
     ...clients.map((c) => {
       const v = viewApiClient(c);
-      return [v.client_id, String(v.program_id), v.name, v.scopes.join(','), v.status, iso(v.created_at), v.last_used_at ? iso(v.last_used_at) : 'never'];
+      return [v.client_id, String(v.program_id), v.name, v.scopes.join(','), v.status, isoOrDash(v.created_at), v.last_used_at ? isoOrDash(v.last_used_at) : 'never'];
     }),
   ];
   console.log(table(rows));

@@ -11,7 +11,7 @@ import { programs } from '@/db/schema/source';
 import { generateExportFiles, isExportAborted, isoSeconds, type DataFileType } from '@/lib/exports';
 import { LocalStorage } from '@/lib/storage';
 import { windowsOf, type Window } from '@/lib/windows';
-import { CliError, parseCommand, progress, withDatabase } from './_shared';
+import { CliError, noPositionals, parseCommand, progress, withDatabase } from './_shared';
 
 export const summary = 'Write export files for a program and time range';
 export const usage = `Usage: dde export --program ID --from ISO --to ISO --out DIR [options]
@@ -103,7 +103,7 @@ const human = (n: number) => n.toLocaleString('en-US');
 
 export async function run(argv: string[]) {
   const { values, positionals } = parseCommand(argv, options, argsSchema);
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"`);
+  noPositionals(positionals);
   const out = path.resolve(values.out);
   checkWritable(out);
   const fileTypes: readonly DataFileType[] = TYPES[values.type];

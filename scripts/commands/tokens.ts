@@ -4,7 +4,7 @@ import { findAccountByEmail } from '@/db/queries/auth';
 import { SCOPES } from '@/db/schema/auth';
 import { AppError } from '@/lib/http/errors';
 import { createPersonalToken, listPersonalTokens, revokePersonalToken, viewPersonalToken } from '@/lib/auth/personal-tokens';
-import { CliError, parseCommand, withDatabase } from './_shared';
+import { CLI_AUTHOR, CliError, isoOrDash, noPositionals, parseCommand, table, withDatabase } from './_shared';
 
 export const summary = 'Create, list and revoke personal API tokens';
 export const usage = `Usage:
@@ -25,17 +25,6 @@ Options:
   --no-expiry            a token that does not expire
   --id TOKEN_ID          the token's id (from list)`;
 
-const CLI_AUTHOR = { accountId: null, label: 'dde CLI' };
-const iso = (s: string | null) => (s ? s.replace(/\.\d{3}Z$/, 'Z') : '-');
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-}
-
-function noPositionals(positionals: string[]): void {
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"`);
-}
 
 async function create(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(
@@ -60,7 +49,7 @@ async function create(argv: string[]): Promise<void> {
     const created = await createPersonalToken(database, { accountId: account.id, name: values.name, scopes: values.scope, expiresInDays, author: CLI_AUTHOR });
     return { token: created.token, view: viewPersonalToken(created.row), email: account.email };
   });
-  console.log(`Created token ${view.id} for ${email} (${view.scopes.join(', ')}; ${view.expires_at ? `expires ${iso(view.expires_at)}` : 'no expiry'}).`);
+  console.log(`Created token ${view.id} for ${email} (${view.scopes.join(', ')}; ${view.expires_at ? `expires ${isoOrDash(view.expires_at)}` : 'no expiry'}).`);
   console.log(`Token: ${token}`);
   console.log('It is shown only now; send it as "Authorization: Bearer <token>".');
 }
@@ -85,7 +74,7 @@ async function list(argv: string[]): Promise<void> {
     ['ID', 'PREFIX', 'OWNER', 'NAME', 'SCOPES', 'STATUS', 'EXPIRES', 'LAST USED'],
     ...tokens.map((t) => {
       const v = viewPersonalToken(t);
-      return [v.id, `${v.token_prefix}…`, t.accountEmail, v.name ?? '-', v.scopes.join(','), v.status, iso(v.expires_at), v.last_used_at ? iso(v.last_used_at) : 'never'];
+      return [v.id, `${v.token_prefix}…`, t.accountEmail, v.name ?? '-', v.scopes.join(','), v.status, isoOrDash(v.expires_at), v.last_used_at ? isoOrDash(v.last_used_at) : 'never'];
     }),
   ];
   console.log(table(rows));

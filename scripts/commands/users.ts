@@ -4,7 +4,7 @@ import { findAccountByEmail, findExistingProgramIds, insertAccount, listAccounts
 import { ROLES } from '@/db/schema/auth';
 import { generateOneTimePassword, hashPassword, passwordProblem } from '@/lib/auth/passwords';
 import { ROLE_LABELS } from '@/lib/auth/permissions';
-import { CliError, parseCommand, withDatabase } from './_shared';
+import { CliError, noPositionals, parseCommand, table, withDatabase } from './_shared';
 
 export const summary = 'Create, list and reset sign-in accounts';
 export const usage = `Usage:
@@ -69,7 +69,7 @@ async function create(argv: string[]): Promise<void> {
       return { ...r, passwordStdin: r['password-stdin'], 'password-stdin': undefined };
     }, createSchema),
   );
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"`);
+  noPositionals(positionals);
   if (!values.email) throw new CliError('--email is required');
   const programIds = [...new Set(values.program)];
 
@@ -105,14 +105,9 @@ async function create(argv: string[]): Promise<void> {
   }
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-}
-
 async function list(argv: string[]): Promise<void> {
   const { positionals } = parseCommand(argv, {}, z.object({}));
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"`);
+  noPositionals(positionals);
   const accounts = await withDatabase(({ db }) => listAccounts(db));
   if (accounts.length === 0) {
     console.log('No accounts yet. Create one with `dde users create`.');
@@ -137,7 +132,7 @@ async function resetPassword(argv: string[]): Promise<void> {
     { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
     z.object({ email: z.email('must be an email address').max(320), 'password-stdin': z.boolean().default(false) }),
   );
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"`);
+  noPositionals(positionals);
   const piped = values['password-stdin'];
   let password: string;
   if (piped) {

@@ -5,9 +5,9 @@
 // Under CI=true a missing sshd is a failure (sshdUnavailable() → requireSshd throws), never a skip.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '@/db/embedded';
 import { publicKeyLineFingerprint } from '@/lib/delivery/fingerprint';
 import { generateEd25519KeyPair } from '@/lib/delivery/sftp-sink';
 
@@ -57,17 +57,6 @@ export function sshdSkipReason(): string | null {
   const reason = sshdUnavailable();
   if (reason && process.env.CI === 'true') throw new Error(`CI=true requires a real OpenSSH sshd: ${reason}`);
   return reason;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function run(cmd: string, args: string[], input?: string): void {
