@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
-import { discoverEmbedded, embeddedUrl, runningPort } from './embedded-discovery';
+import { embeddedUrl, runningPort } from './embedded-discovery';
 
 const run = promisify(execFile);
 
@@ -79,7 +79,6 @@ export type EmbeddedOptions = {
 
 const urlFor = (password: string, port: number) => (database = 'dde') => embeddedUrl(password, port, database);
 
-export { discoverEmbedded };
 
 async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

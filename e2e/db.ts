@@ -2,7 +2,7 @@
 // Uses the embedded PostgreSQL that `npm start` runs from the e2e data dir.
 import path from 'node:path';
 import postgres from 'postgres';
-import { discoverEmbedded } from '../db/embedded';
+import { discoverEmbedded } from '../db/embedded-discovery';
 import { loadOrCreateSecrets } from '../lib/env';
 
 export function e2eDataDir(): string {

@@ -9,7 +9,6 @@ export const QUEUE_OPTIONS = {
   notify: { retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 300 },
   'expire-files': { retryLimit: 2, retryDelay: 60, expireInSeconds: 1800, policy: 'singleton' },
   'connection-health': { retryLimit: 2, retryDelay: 300, expireInSeconds: 1800, policy: 'singleton' },
-  'historical-request': { retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 },
 } as const satisfies Record<string, Omit<PgBoss.Queue, 'name'>>;
 
 export type QueueName = keyof typeof QUEUE_OPTIONS;

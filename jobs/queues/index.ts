@@ -9,7 +9,6 @@ import * as connectionHealth from './connection-health';
 import * as deliverRun from './deliver-run';
 import * as expireFiles from './expire-files';
 import * as exportRun from './export-run';
-import * as historicalRequest from './historical-request';
 import * as notify from './notify';
 import * as planWindows from './plan-windows';
 
@@ -23,7 +22,6 @@ const WORKERS: [QueueModule, number][] = [
   [notify, 1],
   [expireFiles, 1],
   [connectionHealth, 1],
-  [historicalRequest, 1],
 ];
 
 export const GRACE_MS = 15_000;

@@ -8,8 +8,6 @@ import { listActorPrograms, type Actor, type UserActor } from './actor';
 import { pickProgram, PROGRAM_COOKIE } from './program-selection';
 import { getSessionActor } from './session';
 
-export { PROGRAM_COOKIE, pickProgram };
-
 /** The signed-in account, or null. Read once per request, however many layouts and pages ask. */
 export const getPageActor = cache(async (): Promise<UserActor | null> => getSessionActor(getDb));
 

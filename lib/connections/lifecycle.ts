@@ -225,7 +225,3 @@ export async function settlePausing(db: Db, connectionId: string): Promise<void>
       and not exists (select 1 from export_runs where connection_id = ${connectionId} and status in ('generating', 'delivering'))`);
 }
 
-/** Whether new work may start for this connection now. */
-export function acceptsNewWork(c: Pick<Connection, 'status' | 'deletedAt'>): boolean {
-  return c.status === 'active' && !c.deletedAt;
-}

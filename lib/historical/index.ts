@@ -32,8 +32,6 @@ export function earliestHistoryStart(at: Date): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - MAX_HISTORY_MONTHS, at.getUTCDate()));
 }
 
-const TERMINAL = ['delivered', 'available', 'empty', 'failed', 'cancelled'] as const;
-
 /** Validates the range and records the request (pending); the worker splits it into chunks. */
 export async function createHistoricalRequest(
   database: Database,
@@ -153,6 +151,3 @@ export async function cancelHistoricalRequest(database: Database, actor: Actor, 
   });
 }
 
-export function isTerminalRunStatus(status: string): boolean {
-  return (TERMINAL as readonly string[]).includes(status);
-}

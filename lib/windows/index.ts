@@ -98,11 +98,6 @@ export function monthlyChunks(from: Date, to: Date): Window[] {
   return windowsOf({ frequency: 'monthly', startDate: from, endDate: to });
 }
 
-/** Window length in milliseconds (a monthly window is 28–31 days). */
-export function windowLength(w: Window): number {
-  return w.end.getTime() - w.start.getTime();
-}
-
 function mod(a: number, b: number): number {
   return ((a % b) + b) % b;
 }
