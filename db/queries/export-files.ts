@@ -2,7 +2,7 @@
 // "available" means not expired: neither marked expired by the retention sweep nor past expires_at.
 // Lists are newest first, keyset-paginated on (created_at, id), which the
 // export_files_program_type_created_idx index serves in both directions.
-import { and, desc, eq, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
 import { exportFiles, exportRuns, type ExportFile, type ExportType, type FileType } from '@/db/schema';
 
@@ -132,12 +132,3 @@ export async function listRunFolders(
   return rows.map((r) => ({ runId: r.runId, connectionId: r.connectionId, position: { createdAt: r.newest, id: r.runId } }));
 }
 
-/** Every file (expired or not) of the given runs of a program, ordered by run, then name. */
-export async function listFilesOfRuns(db: DbOrTx, params: { programId: number; runIds: readonly string[] }): Promise<ExportFile[]> {
-  if (params.runIds.length === 0) return [];
-  return db
-    .select()
-    .from(exportFiles)
-    .where(and(eq(exportFiles.programId, params.programId), inArray(exportFiles.runId, [...params.runIds])))
-    .orderBy(exportFiles.runId, exportFiles.name);
-}

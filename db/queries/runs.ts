@@ -66,12 +66,12 @@ export async function findRun(db: DbOrTx, p: { programId: number; id: string }):
 }
 
 /** The files of some runs (one program), in delivery order within each run. */
-export async function listFilesOfRuns(db: DbOrTx, p: { programId: number; runIds: string[] }): Promise<ExportFile[]> {
+export async function listFilesOfRuns(db: DbOrTx, p: { programId: number; runIds: readonly string[] }): Promise<ExportFile[]> {
   if (p.runIds.length === 0) return [];
   return db
     .select()
     .from(exportFiles)
-    .where(and(eq(exportFiles.programId, p.programId), inArray(exportFiles.runId, p.runIds)))
+    .where(and(eq(exportFiles.programId, p.programId), inArray(exportFiles.runId, [...p.runIds])))
     .orderBy(asc(exportFiles.runId), asc(exportFiles.fileType), asc(exportFiles.part), asc(exportFiles.name));
 }
 

@@ -6,7 +6,8 @@
 import { Readable } from 'node:stream';
 import { ZipArchive } from 'archiver';
 import type { Db } from '@/db/client';
-import { listFilesOfRuns, listRunFolders } from '@/db/queries/export-files';
+import { listRunFolders } from '@/db/queries/export-files';
+import { listFilesOfRuns } from '@/db/queries/runs';
 import type { ExportFile } from '@/db/schema/exports';
 import { now } from '@/lib/clock';
 import { sidecarContent, sidecarName, windowStamp } from '@/lib/exports';
@@ -109,16 +110,8 @@ async function archiveEntries(storage: Storage, files: ExportFile[], at: Date): 
     const compressed = f.compression === 'gzip' || f.format === 'xlsx';
     entries.push({ name: f.name, store: compressed, date: f.createdAt, open: () => storage.get(f.storageKey) });
     if (f.fileType === 'manifest') continue;
-    const sidecar = sidecarName(f.name);
-    const sidecarKey = f.storageKey.slice(0, f.storageKey.length - f.name.length) + sidecar;
-    const hasSidecar = (await storage.stat(sidecarKey)) !== null;
-    entries.push({
-      name: sidecar,
-      store: false,
-      date: f.createdAt,
-      // The stored sidecar; its content is a function of the checksum, so one lost is rebuilt exactly.
-      open: async () => (hasSidecar ? storage.get(sidecarKey) : Readable.from([Buffer.from(sidecarContent(f.sha256, f.name))])),
-    });
+    // A sidecar's content is a function of the checksum and name: built here, not read from storage.
+    entries.push({ name: sidecarName(f.name), store: false, date: f.createdAt, open: async () => Readable.from([Buffer.from(sidecarContent(f.sha256, f.name))]) });
   }
   return entries;
 }

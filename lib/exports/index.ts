@@ -3,6 +3,6 @@ export { generateExportFiles, type ExportFileDescriptor, type ExportProgram, typ
 export { generateRun, type GenerateRunOptions, type GenerateRunResult } from './run';
 export { ExportAbortedError, RunBusyError, isExportAborted } from './errors';
 export { DATA_FILE_TYPES, SCHEMA_VERSION, csvHeader, headers, type DataFileType } from './columns';
-export { dataFileName, manifestName, sidecarName, sidecarContent, runKeyPrefix, windowStamp, isoSeconds } from './names';
+export { dataFileName, manifestName, sidecarName, sidecarKey, sidecarContent, runKeyPrefix, windowStamp, isoSeconds } from './names';
 export { pseudonymize } from './pseudonym';
 export { copySql, selectSql } from './sql';

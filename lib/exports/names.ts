@@ -29,6 +29,8 @@ export function manifestName(programId: number, windowStart: Date, exportType: E
 }
 
 export const sidecarName = (name: string) => `${name}.sha256`;
+/** A data file's storage key ends with its name, so its sidecar's key is the key plus `.sha256`. */
+export const sidecarKey = (storageKey: string) => sidecarName(storageKey);
 
 /** The sidecar's one line, in the format `sha256sum -c` reads. */
 export const sidecarContent = (sha256: string, name: string) => `${sha256}  ${name}\n`;

@@ -14,7 +14,7 @@ import { childLogger } from '@/lib/logger';
 import { getStorage, type Storage } from '@/lib/storage';
 import { ExportAbortedError, RunBusyError } from './errors';
 import { generateExportFiles, type ExportFileDescriptor, type ExportProgress, type GeneratedFiles } from './generate';
-import { runKeyPrefix, sidecarName } from './names';
+import { runKeyPrefix, sidecarKey } from './names';
 
 export type GenerateRunOptions = {
   storage?: Storage;
@@ -130,7 +130,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
       // Files of an earlier attempt that this attempt did not make again (e.g. a user file whose
       // members have since moved on to a later window) go away with their records.
       const stale = previous
-        .flatMap((p) => (p.fileType === 'manifest' ? [p.key] : [p.key, p.key.slice(0, p.key.length - p.name.length) + sidecarName(p.name)]))
+        .flatMap((p) => (p.fileType === 'manifest' ? [p.key] : [p.key, sidecarKey(p.key)]))
         .filter((k) => !newKeys.has(k));
       await Promise.all(stale.map((k) => storage.delete(k).catch((err) => log.warn({ err, key: k }, 'could not delete a stale export file'))));
 

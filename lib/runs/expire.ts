@@ -2,7 +2,7 @@
 // event history still shows what was delivered.
 import type { Database } from '@/db/client';
 import { now } from '@/lib/clock';
-import { sidecarName } from '@/lib/exports';
+import { sidecarKey } from '@/lib/exports';
 import { getStorage, type Storage } from '@/lib/storage';
 
 export async function expireFiles(database: Database, opts: { storage?: Storage; batch?: number } = {}): Promise<number> {
@@ -16,7 +16,7 @@ export async function expireFiles(database: Database, opts: { storage?: Storage;
     if (rows.length === 0) return total;
     for (const r of rows) {
       await storage.delete(r.storage_key);
-      if (r.file_type !== 'manifest') await storage.delete(r.storage_key.slice(0, r.storage_key.length - r.name.length) + sidecarName(r.name));
+      if (r.file_type !== 'manifest') await storage.delete(sidecarKey(r.storage_key));
     }
     await database.sql`update export_files set expired = true, expired_at = ${now().toISOString()}::timestamptz where id = any(${rows.map((r) => r.id)}::uuid[])`;
     total += rows.length;
