@@ -115,9 +115,3 @@ export async function revokePersonalToken(db: DbOrTx, params: { accountId: strin
     .returning();
   return row;
 }
-
-/** When a token stops working (null: never). Read once per token-cache fill. */
-export async function findTokenExpiry(db: DbOrTx, params: { tokenId: string }): Promise<Date | null | undefined> {
-  const [row] = await db.select({ expiresAt: apiTokens.expiresAt }).from(apiTokens).where(eq(apiTokens.id, params.tokenId)).limit(1);
-  return row ? row.expiresAt : undefined;
-}

@@ -25,7 +25,8 @@ export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
   for (const r of pending) await enqueueExports(ctx.boss, await planHistoricalRequest(ctx.database, r.id));
   const recovered = await recoverStaleRuns(ctx.database, env().runStaleSeconds);
   const due = await dueRuns(ctx.database);
-  const exportIds = [...new Set([...recovered.export, ...due.export])].filter((id) => !planned.newRunIds.includes(id));
+  const justPlanned = new Set(planned.newRunIds);
+  const exportIds = [...new Set([...recovered.export, ...due.export])].filter((id) => !justPlanned.has(id));
   const deliveryIds = [...new Set([...recovered.delivery, ...due.delivery])];
   await enqueueExports(ctx.boss, exportIds, { dedupe: true });
   await enqueueDeliveries(ctx.boss, deliveryIds, { dedupe: true });
@@ -33,7 +34,7 @@ export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
   if (nudge?.connectionId || nudge?.runId) {
     // Claims are atomic, so a run that also has a job queued is still exported or delivered once.
     const runs = await dueRuns(ctx.database, { idleSeconds: 0, connectionId: nudge.connectionId, runId: nudge.runId });
-    const sent = new Set([...planned.newRunIds, ...exportIds, ...deliveryIds]);
+    const sent = new Set([...justPlanned, ...exportIds, ...deliveryIds]);
     const exports = runs.export.filter((id) => !sent.has(id));
     const deliveries = runs.delivery.filter((id) => !sent.has(id));
     await enqueueExports(ctx.boss, exports);

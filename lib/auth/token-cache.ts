@@ -1,12 +1,11 @@
 // Resolved bearer tokens, kept briefly in this process so a busy API client costs one query per
-// request (its data) instead of three (token, owner, data).
+// request (its data) instead of two or three (token with owner, memberships, data).
 //
 // Bounds: an entry lives at most TOKEN_CACHE_TTL_MS and never past the token's expires_at.
 // Revoking a token, a client or an account's token through this process forgets it at once;
 // a revocation made by another process (another web copy, the CLI) takes effect within
 // TOKEN_CACHE_TTL_MS. Only tokens that resolved are cached; unknown tokens always hit the database.
 import type { Db } from '@/db/client';
-import { findTokenExpiry } from '@/db/queries/api-clients';
 import { now } from '@/lib/clock';
 import type { TokenActor } from './actor';
 import { hashToken, resolveBearerToken } from './tokens';
@@ -29,10 +28,9 @@ export async function resolveBearerTokenCached(db: Db, token: string): Promise<T
     if (fresh && (hit.expiresAt === null || at < hit.expiresAt)) return hit.actor;
     entries.delete(key);
   }
-  const actor = await resolveBearerToken(db, token);
-  if (!actor) return null;
-  const expiresAt = await findTokenExpiry(db, { tokenId: actor.tokenId });
-  if (expiresAt === undefined) return null;
+  const resolved = await resolveBearerToken(db, key);
+  if (!resolved) return null;
+  const { actor, expiresAt } = resolved;
   if (entries.size >= MAX_ENTRIES) {
     // Maps iterate in insertion order: drop the oldest entry.
     const oldest = entries.keys().next().value;

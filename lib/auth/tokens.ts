@@ -30,11 +30,13 @@ function knownScopes(scopes: readonly string[]): Scope[] {
   return scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
 }
 
-/** The actor behind a bearer token, or null when it is unknown, revoked, expired, or its owner is gone. */
-export async function resolveBearerToken(db: Db, token: string): Promise<TokenActor | null> {
-  if (token.length < 16 || token.length > 512) return null;
+/**
+ * The actor behind a bearer token (given its hash) and the token's expiry, or null when it is
+ * unknown, revoked, expired, or its owner is gone.
+ */
+export async function resolveBearerToken(db: Db, tokenHash: string): Promise<{ actor: TokenActor; expiresAt: Date | null } | null> {
   const at = now();
-  const found = await findUsableToken(db, { tokenHash: hashToken(token), at });
+  const found = await findUsableToken(db, { tokenHash, at });
   if (!found) return null;
   const { token: row, account, client } = found;
   let actor: TokenActor;
@@ -54,7 +56,7 @@ export async function resolveBearerToken(db: Db, token: string): Promise<TokenAc
     };
   }
   await touchTokenLastUsed(db, { tokenId: row.id, at, everyMs: LAST_USED_EVERY_MS });
-  return actor;
+  return { actor, expiresAt: row.expiresAt };
 }
 
 /**
