@@ -7,6 +7,7 @@ import { decryptSecret } from '@/lib/crypto';
 import { testConnection } from '@/lib/delivery';
 import { composeConnectionIssue, describeSftpDestination, recordNotification } from '@/lib/notify';
 import type { QueueContext } from './context';
+import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
 
 export const queue = 'connection-health';
 export const cron = '17 6 * * *';
@@ -18,11 +19,11 @@ export async function handle(ctx: QueueContext): Promise<void> {
     .where(and(eq(connections.kind, 'sftp'), eq(connections.status, 'active'), isNull(connections.deletedAt)));
   for (const c of list) {
     if (ctx.shutdown.aborted) return;
-    const destination = { host: c.sftpHost!, port: c.sftpPort!, username: c.sftpUsername!, folder: c.sftpFolder! };
+    const destination = sftpDestinationOf(c);
     const report = await testConnection({ ...destination, auth: decryptSecret(c.secretCiphertext!, c.id), expectedFingerprint: c.hostKeyFingerprint!, signal: ctx.shutdown });
     await ctx.database.db.update(connections).set({ lastTestedAt: now() }).where(eq(connections.id, c.id));
     if (report.ok || !report.error || c.contactEmails.length === 0) continue;
-    const email = composeConnectionIssue({ connectionName: c.name ?? `SFTP ${c.sftpHost}`, destination: describeSftpDestination(destination), checkedAt: now(), error: report.error });
+    const email = composeConnectionIssue({ connectionName: connectionDisplayName(c), destination: describeSftpDestination(destination), checkedAt: now(), error: report.error });
     const note = await recordNotification(ctx.database, { kind: 'connection_issue', to: c.contactEmails, subject: email.subject, body: email.text, programId: c.programId, connectionId: c.id });
     await ctx.boss.send('notify', { notificationId: note.id });
     ctx.log.warn({ connectionId: c.id, code: report.error.code }, 'connection health check failed');

@@ -13,6 +13,7 @@ import { now } from '@/lib/clock';
 import { encryptSecret } from '@/lib/crypto';
 import { composeConnectionActive, describeSftpDestination, recordNotification } from '@/lib/notify';
 import { AppError } from '@/lib/http/errors';
+import { connectionDisplayName, sftpDestinationOf } from './describe';
 import type { CreateConnectionInput, EditConnectionInput } from './schemas';
 
 /** What admins and API responses may see of a connection: never the secret. */
@@ -101,8 +102,8 @@ export async function createConnection(
     if (created.kind === 'sftp' && created.contactEmails.length) {
       // The set-up test passed: tell the contacts the connection is live (sent by the notify sweep).
       const email = composeConnectionActive({
-        connectionName: created.name ?? `SFTP ${created.sftpHost}`,
-        destination: describeSftpDestination({ host: created.sftpHost!, port: created.sftpPort!, username: created.sftpUsername!, folder: created.sftpFolder! }),
+        connectionName: connectionDisplayName(created),
+        destination: describeSftpDestination(sftpDestinationOf(created)),
         hostKeyFingerprint: created.hostKeyFingerprint!,
         frequency: created.frequency,
         startDate: created.startDate,

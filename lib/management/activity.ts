@@ -4,6 +4,7 @@ import type { DbOrTx } from '@/db/client';
 import { listConnectionNames } from '@/db/queries/connections';
 import type { AuditEntry, Delivery } from '@/db/schema';
 import { auditEntryJson, failedDeliveryJson, type ActivityEntryJson } from './views';
+import { connectionDisplayName } from '@/lib/connections/describe';
 
 export async function activityJson(db: DbOrTx, programId: number, rows: { entries?: AuditEntry[]; deliveries?: Delivery[] }): Promise<ActivityEntryJson[]> {
   const ids = new Set<string>();
@@ -12,7 +13,7 @@ export async function activityJson(db: DbOrTx, programId: number, rows: { entrie
   for (const e of rows.entries ?? []) if (connectionOf(e)) ids.add(connectionOf(e)!);
   for (const d of rows.deliveries ?? []) ids.add(d.connectionId);
   const names = new Map(
-    (await listConnectionNames(db, { programId, ids: [...ids] })).map((c) => [c.id, c.name ?? (c.kind === 'sftp' ? `SFTP ${c.sftpHost ?? ''}`.trim() : 'API connection')]),
+    (await listConnectionNames(db, { programId, ids: [...ids] })).map((c) => [c.id, connectionDisplayName(c)]),
   );
   if (rows.deliveries) return rows.deliveries.map((d) => failedDeliveryJson(d, names.get(d.connectionId)));
   return (rows.entries ?? []).map((e) => {

@@ -7,6 +7,7 @@ import type { AuditEntry, Connection, Delivery, ExportFile, ExportRun, Historica
 import { now } from '@/lib/clock';
 import { describeSftpDestination } from '@/lib/notify';
 import { windowsEndingIn } from '@/lib/windows';
+import { expiredFileOf } from '@/lib/runs/retry';
 
 export type ConnectionJson = {
   id: string;
@@ -87,13 +88,11 @@ export async function oneConnectionJson(db: DbOrTx, c: Connection): Promise<Conn
 
 export type RunJson = ReturnType<typeof runJson>;
 
-/** Whether the event history offers "Retry" for a run, and why not when it does not (mirrors retryRun). */
+/** Whether the event history offers "Retry" for a run, and why not when it does not (the rules of retryRun). */
 export function retryOf(run: ExportRun, files: ExportFile[], at: Date = now()): { allowed: boolean; reason: string | null } {
   if (run.status !== 'failed') return { allowed: false, reason: `Only failed runs can be retried; this one is ${run.status}.` };
-  if (run.generatedAt !== null && files.length > 0) {
-    const expired = files.find((f) => f.expired || f.expiresAt.getTime() <= at.getTime());
-    if (expired) return { allowed: false, reason: `Files expired on ${expired.expiresAt.toISOString().slice(0, 10)}` };
-  }
+  const expired = expiredFileOf(run, files, at);
+  if (expired) return { allowed: false, reason: `Files expired on ${expired.expiresAt.toISOString().slice(0, 10)}` };
   return { allowed: true, reason: null };
 }
 

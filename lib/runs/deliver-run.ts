@@ -7,18 +7,17 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
-import { connections, deliveries, exportFiles, exportRuns, type Connection, type ExportFile } from '@/db/schema';
+import { connections, deliveries, exportFiles, exportRuns, type ExportFile } from '@/db/schema';
 import { now } from '@/lib/clock';
-import { settlePausing } from '@/lib/connections/lifecycle';
 import { decryptSecret } from '@/lib/crypto';
 import { deliverFiles as realDeliverFiles, DeliveryError, isDeliveryAborted, type DeliveryFile, type DeliverFilesInput, type DeliveryResult } from '@/lib/delivery';
 import { env } from '@/lib/env';
 import { sidecarContent, sidecarName } from '@/lib/exports';
-import { refreshHistoricalProgress } from '@/lib/historical';
 import { childLogger } from '@/lib/logger';
 import { composeDeliveryReport, describeSftpDestination, recordNotification, type DeliveryReportInput } from '@/lib/notify';
 import { getStorage, type Storage } from '@/lib/storage';
 import { watchRun } from './watch';
+import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
 
 export type DeliverRunOutcome =
   | { status: 'delivered'; runId: string; deliveryId: string; bytes: number; files: number; notificationId?: string }
@@ -74,10 +73,6 @@ export function deliveryFilesOf(files: ExportFile[], storage: Storage): Delivery
   return out;
 }
 
-function destinationOf(c: Connection) {
-  return { host: c.sftpHost!, port: c.sftpPort!, username: c.sftpUsername!, folder: c.sftpFolder! };
-}
-
 export async function executeDelivery(database: Database, runId: string, opts: DeliverRunOptions = {}): Promise<DeliverRunOutcome> {
   const { db, sql } = database;
   const log = childLogger({ module: 'runs', runId });
@@ -99,7 +94,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     .innerJoin(connections, eq(connections.id, exportRuns.connectionId))
     .where(eq(exportRuns.id, runId));
   const files = await db.select().from(exportFiles).where(and(eq(exportFiles.runId, runId), eq(exportFiles.programId, run.programId))).orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
-  const destination = destinationOf(connection);
+  const destination = sftpDestinationOf(connection);
   const destinationLabel = describeSftpDestination(destination);
   const [{ n: previous }] = await sql<{ n: number }[]>`select count(*)::int as n from deliveries where run_id = ${runId} and status <> 'aborted'`;
   const attempt = previous + 1;
@@ -109,7 +104,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     .returning();
 
   const reportFiles = files.filter((f) => f.fileType !== 'manifest').map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes }));
-  const connectionName = connection.name ?? `SFTP ${destination.host}`;
+  const connectionName = connectionDisplayName(connection);
   /** Records the run's one delivery report for the contacts; the id when newly recorded (to send now). */
   const report = async (outcome: DeliveryReportInput['outcome']): Promise<string | undefined> => {
     if (!connection.contactEmails.length) return undefined;
@@ -159,7 +154,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     return { status: 'delivered', runId, deliveryId: delivery.id, bytes: result.bytes, files: result.files.length, notificationId };
   } catch (err) {
     if (isDeliveryAborted(err) || watch.signal.aborted) {
-      const why = watch.reason() ?? 'shutdown';
+      const why = watch.reason();
       await db.update(deliveries).set({ status: 'aborted', errorMessage: why === 'paused' ? 'Aborted: the connection was paused immediately.' : why === 'cancelled' ? 'Aborted: the historical request was cancelled.' : 'Aborted: the worker was stopping; the delivery was handed back.', finishedAt: now() }).where(eq(deliveries.id, delivery.id));
       await sql`update export_runs set status = ${why === 'cancelled' ? 'cancelled' : 'generated'}, updated_at = now() where id = ${runId}`;
       log.info({ why }, 'delivery aborted; run handed back');
@@ -179,8 +174,6 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     log.warn({ attempt, code: error.code }, 'delivery failed for good');
     return await failRun(error.code, error.message, error.retryable);
   } finally {
-    watch.stop();
-    await settlePausing(db, connection.id).catch(() => undefined);
-    if (run.historicalRequestId) await refreshHistoricalProgress(db, run.historicalRequestId).catch(() => undefined);
+    await watch.finish();
   }
 }

@@ -6,8 +6,6 @@ import type { Database } from '@/db/client';
 import { generateRun, isExportAborted, runKeyPrefix, RunBusyError } from '@/lib/exports';
 import { getStorage } from '@/lib/storage';
 import type { ExportProgress } from '@/lib/exports';
-import { settlePausing } from '@/lib/connections/lifecycle';
-import { refreshHistoricalProgress } from '@/lib/historical';
 import { childLogger } from '@/lib/logger';
 import { watchRun } from './watch';
 
@@ -53,7 +51,7 @@ export async function executeExportRun(
     return { status, runId, rows: result.rowsTotal, files: result.filesCount };
   } catch (err) {
     if (isExportAborted(err) || watch.signal.aborted) {
-      const why = watch.reason() ?? 'shutdown';
+      const why = watch.reason();
       const next = why === 'cancelled' ? 'cancelled' : 'planned';
       await sql`update export_runs set status = ${next}, updated_at = now(), attempt = greatest(attempt - 1, 0) where id = ${run.id}`;
       log.info({ why }, 'export step aborted; run handed back');
@@ -73,9 +71,7 @@ export async function executeExportRun(
     if (last) return { status: 'failed', runId, error: message };
     throw err;
   } finally {
-    watch.stop();
-    await settlePausing(database.db, run.connection_id).catch(() => undefined);
-    if (run.historical_request_id) await refreshHistoricalProgress(database.db, run.historical_request_id).catch(() => undefined);
+    await watch.finish();
   }
 }
 

@@ -4,10 +4,19 @@
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
-import { exportFiles, exportRuns, historicalRequests } from '@/db/schema';
+import { exportFiles, exportRuns, historicalRequests, type ExportFile, type ExportRun } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
+
+/**
+ * The file whose expiry keeps a generated run from being retried (its files would be delivered
+ * again), or undefined. A run without files is exported again, so nothing blocks it.
+ */
+export function expiredFileOf(run: Pick<ExportRun, 'generatedAt'>, files: ExportFile[], at: Date): ExportFile | undefined {
+  if (run.generatedAt === null || files.length === 0) return undefined;
+  return files.find((f) => f.expired || f.expiresAt.getTime() <= at.getTime());
+}
 
 /** Puts a failed run back: generated (to deliver again) or planned (its export failed). Returns the next step. */
 export async function retryRun(database: Database, actor: Actor, programId: number, runId: string): Promise<{ next: 'deliver' | 'export' }> {
@@ -17,11 +26,9 @@ export async function retryRun(database: Database, actor: Actor, programId: numb
     if (run.status !== 'failed') throw new AppError('conflict', `Only a failed run can be retried; this one is ${run.status}.`);
     const files = await tx.select().from(exportFiles).where(eq(exportFiles.runId, runId));
     const generated = run.generatedAt !== null && files.length > 0;
-    if (generated) {
-      const expired = files.find((f) => f.expired || f.expiresAt.getTime() <= now().getTime());
-      if (expired) {
-        throw new AppError('gone', `The files of this run expired on ${expired.expiresAt.toISOString().slice(0, 10)}; it can no longer be retried. Submit a historical data request for that period instead.`);
-      }
+    const expired = expiredFileOf(run, files, now());
+    if (expired) {
+      throw new AppError('gone', `The files of this run expired on ${expired.expiresAt.toISOString().slice(0, 10)}; it can no longer be retried. Submit a historical data request for that period instead.`);
     }
     const next = generated ? 'deliver' : 'export';
     await tx

@@ -1,14 +1,19 @@
 // While a run is being exported or delivered: a heartbeat on the run (so a crashed worker's run is
 // recovered by the sweep) and a watch on the connection (pause immediately, stop, delete) and the
-// historical request (cancel) that aborts the work within about a second.
+// historical request (cancel) that aborts the work within about a second. When the step ends, a
+// pause that waited for it ("after transfer") completes and the request's progress is updated.
 import type { Database } from '@/db/client';
+import { settlePausing } from '@/lib/connections/lifecycle';
+import { refreshHistoricalProgress } from '@/lib/historical';
 
 export type AbortReason = 'paused' | 'cancelled' | 'shutdown';
 
 export type RunWatch = {
   signal: AbortSignal;
-  reason: () => AbortReason | undefined;
-  stop: () => void;
+  /** Why the work was aborted ('shutdown' when the worker's own signal fired or nothing did). */
+  reason: () => AbortReason;
+  /** Stops watching, completes a pause waiting for this step, and updates the historical request's progress. */
+  finish: () => Promise<void>;
 };
 
 export function watchRun(
@@ -52,10 +57,12 @@ export function watchRun(
 
   return {
     signal: controller.signal,
-    reason: () => reason,
-    stop: () => {
+    reason: () => reason ?? 'shutdown',
+    finish: async () => {
       clearInterval(timer);
       opts.outer?.removeEventListener('abort', onOuter);
+      await settlePausing(database.db, run.connectionId).catch(() => undefined);
+      if (run.historicalRequestId) await refreshHistoricalProgress(database.db, run.historicalRequestId).catch(() => undefined);
     },
   };
 }
