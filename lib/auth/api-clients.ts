@@ -21,7 +21,7 @@ import { AppError } from '@/lib/http/errors';
 import type { ApiClientView, OAuthErrorCode } from './api-access-schemas';
 import { hasScope } from './permissions';
 import { forgetCachedTokens } from './token-cache';
-import { createApiToken, hashToken } from './tokens';
+import { createApiToken, hashToken, knownScopes } from './tokens';
 
 export const CLIENT_ID_PREFIX = 'ddec_';
 export const CLIENT_SECRET_PREFIX = 'ddecs_';
@@ -42,7 +42,7 @@ export function viewApiClient(c: ApiClient): ApiClientView {
     client_id: c.clientId,
     name: c.name,
     program_id: c.programId,
-    scopes: c.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
+    scopes: knownScopes(c.scopes),
     status: c.revokedAt ? 'revoked' : 'active',
     created_at: c.createdAt.toISOString(),
     last_used_at: iso(c.lastUsedAt),
@@ -136,7 +136,7 @@ function secretMatches(secret: string, storedHash: string): boolean {
 
 /** The scopes a token request asks for: the space-separated `scope` parameter, or all the client holds. */
 function grantedScopes(client: ApiClient, requested: string | undefined): Scope[] {
-  const held = client.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+  const held = knownScopes(client.scopes);
   const asked = (requested ?? '').split(' ').filter(Boolean);
   if (asked.length === 0) return held;
   const unknown = asked.filter((s) => !(SCOPES as readonly string[]).includes(s));

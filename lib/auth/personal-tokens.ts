@@ -4,14 +4,13 @@
 import type { Database, Db } from '@/db/client';
 import { listPersonalTokens as listPersonalTokenRows, revokePersonalToken as revokePersonalTokenRow, type PersonalTokenListing } from '@/db/queries/api-clients';
 import { recordAudit } from '@/db/queries/audit';
-import { insertApiToken } from '@/db/queries/auth';
-import { SCOPES, type ApiToken, type Scope } from '@/db/schema/auth';
+import type { ApiToken, Scope } from '@/db/schema/auth';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
 import type { PersonalTokenView } from './api-access-schemas';
 import type { ChangeAuthor } from './api-clients';
 import { forgetCachedTokens } from './token-cache';
-import { generateToken, hashToken, TOKEN_PREFIX } from './tokens';
+import { createApiToken, knownScopes } from './tokens';
 
 const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -23,7 +22,7 @@ export function viewPersonalToken(t: ApiToken, at: Date = now()): PersonalTokenV
     id: t.id,
     name: t.name,
     token_prefix: t.tokenPrefix,
-    scopes: t.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
+    scopes: knownScopes(t.scopes),
     status: t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt <= at ? 'expired' : 'active',
     created_at: t.createdAt.toISOString(),
     expires_at: iso(t.expiresAt),
@@ -37,19 +36,11 @@ export async function createPersonalToken(
   database: Database,
   params: { accountId: string; name: string; scopes: Scope[]; expiresInDays: number | null; author: ChangeAuthor },
 ): Promise<{ token: string; row: ApiToken }> {
-  const token = generateToken();
   const scopes = [...new Set(params.scopes)];
   const expiresAt = params.expiresInDays === null ? null : new Date(now().getTime() + params.expiresInDays * DAY_MS);
-  const row = await database.db.transaction(async (tx) => {
-    const inserted = await insertApiToken(tx, {
-      kind: 'personal',
-      accountId: params.accountId,
-      name: params.name,
-      scopes,
-      expiresAt,
-      tokenHash: hashToken(token),
-      tokenPrefix: token.slice(0, TOKEN_PREFIX.length + 6),
-    });
+  return database.db.transaction(async (tx) => {
+    const created = await createApiToken(tx, { kind: 'personal', accountId: params.accountId, name: params.name, scopes, expiresAt });
+    const inserted = created.row;
     await recordAudit(tx, {
       programId: null,
       actorId: params.author.accountId,
@@ -59,9 +50,8 @@ export async function createPersonalToken(
       targetId: inserted.id,
       after: { name: inserted.name, token_prefix: inserted.tokenPrefix, scopes, expires_at: iso(expiresAt), account_id: params.accountId },
     });
-    return inserted;
+    return created;
   });
-  return { token, row };
 }
 
 export async function listPersonalTokens(db: Db, params: { accountId: string | 'all' }): Promise<PersonalTokenListing[]> {

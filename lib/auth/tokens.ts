@@ -1,7 +1,7 @@
 // API tokens: opaque random strings shown once and stored only as their SHA-256. A bearer token
 // resolves to an actor: client tokens act for their one program, personal tokens for their account.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '@/db/client';
+import type { Db, DbOrTx } from '@/db/client';
 import { findUsableToken, insertApiToken, listMembershipProgramIds, touchTokenLastUsed, type NewApiToken } from '@/db/queries/auth';
 import { SCOPES, type ApiToken, type Scope } from '@/db/schema/auth';
 import { now } from '@/lib/clock';
@@ -26,7 +26,8 @@ export function bearerFrom(header: string | null): string | null {
   return m ? m[1] : null;
 }
 
-function knownScopes(scopes: readonly string[]): Scope[] {
+/** The scopes of a stored list that this version knows (others are ignored). */
+export function knownScopes(scopes: readonly string[]): Scope[] {
   return scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
 }
 
@@ -64,7 +65,7 @@ export async function resolveBearerToken(db: Db, tokenHash: string): Promise<{ a
  * client-credentials endpoint build on this; tests use it directly.
  */
 export async function createApiToken(
-  db: Db,
+  db: DbOrTx,
   params: Omit<NewApiToken, 'tokenHash' | 'tokenPrefix'>,
 ): Promise<{ token: string; row: ApiToken }> {
   const token = generateToken();

@@ -8,7 +8,7 @@ import { validationError } from '@/lib/http/errors';
 import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 import { programOf } from '@/lib/management/program';
-import { connectionsJson, oneConnectionJson } from '@/lib/management/views';
+import { connectionJson, connectionsJson } from '@/lib/management/views';
 import { nudgeWorker } from '@/jobs/nudge';
 
 export const GET = withAuth(
@@ -34,7 +34,8 @@ export const POST = withAuth(
     const connection = await createConnection(database, actor, programId, parsed.data, parsed.data.kind === 'sftp' ? sftpSetupCheck() : undefined);
     await nudgeWorker(database, { reason: 'connection created', connectionId: connection.id }, { notify: true });
     // `connection` (camelCase) is the answer's first shape, kept for the clients that read it.
-    return Response.json({ data: await oneConnectionJson(db, connection), connection: viewConnection(connection) }, { status: 201 });
+    // A connection made a moment ago has no last delivery yet.
+    return Response.json({ data: connectionJson(connection, undefined), connection: viewConnection(connection) }, { status: 201 });
   },
   { permission: 'connections.write', scope: 'data_exports.manage' },
 );
