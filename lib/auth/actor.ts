@@ -1,7 +1,7 @@
 // Who is making a request: a signed-in account (session) or an API token, with the programs it can
 // see. Programs an actor cannot see do not exist for it: requireProgram answers 404, never 403.
 import type { Db } from '@/db/client';
-import { findAccountById, listMembershipProgramIds, listPrograms, type ProgramSummary } from '@/db/queries/auth';
+import { findAccountById, findExistingProgramIds, listMembershipProgramIds, listPrograms, type ProgramSummary } from '@/db/queries/auth';
 import type { Account, Role, Scope } from '@/db/schema/auth';
 import { AppError } from '@/lib/http/errors';
 
@@ -79,6 +79,25 @@ export function resolveProgramId(actor: Actor, requested: number | undefined): n
   throw new AppError('validation_failed', 'program_id is required: this account can see more than one program.', {
     fields: [{ path: 'program_id', message: 'Required' }],
   });
+}
+
+/**
+ * The one program a request is about: the one asked for (404 for a program the caller cannot see,
+ * or that does not exist), else the caller's only program. Callers that reach several programs
+ * must say which (422, on the `program` field).
+ */
+export async function resolveProgram(db: Db, actor: Actor, requested: number | undefined): Promise<number> {
+  if (requested === undefined) {
+    if (actor.programs !== 'all' && actor.programs.length === 1) return actor.programs[0];
+    const message = actor.programs !== 'all' && actor.programs.length === 0 ? 'this caller has no programs' : 'this caller reaches more than one program; say which with ?program=<id>';
+    throw new AppError('validation_failed', `Invalid query: program: ${message}`, { fields: [{ path: 'program', message }] });
+  }
+  requireProgram(actor, requested);
+  // Callers that see every program learn about a missing one the same way (404).
+  if (actor.programs === 'all' && (await findExistingProgramIds(db, [requested])).length === 0) {
+    throw new AppError('not_found', `Program ${requested} was not found.`);
+  }
+  return requested;
 }
 
 /** The programs an actor can see, by name (the program switcher lists these). */

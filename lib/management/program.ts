@@ -3,10 +3,9 @@
 // see, and programs that do not exist, are answered alike: 404.
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { findExistingProgramIds } from '@/db/queries/auth';
 import { findConnection } from '@/db/queries/connections';
 import type { Connection } from '@/db/schema';
-import { requireProgram, type Actor } from '@/lib/auth/actor';
+import { resolveProgram, type Actor } from '@/lib/auth/actor';
 import { AppError } from '@/lib/http/errors';
 
 const programParam = z.coerce
@@ -29,16 +28,7 @@ export async function programOf(req: Request, actor: Actor, db: Db, fromBody?: n
     if (fromBody !== undefined && fromBody !== parsed.data) throw field('program', `?program=${parsed.data} and program_id ${fromBody} disagree.`);
     requested = parsed.data;
   }
-  if (requested === undefined) {
-    if (actor.programs !== 'all' && actor.programs.length === 1) return actor.programs[0];
-    const message = actor.programs !== 'all' && actor.programs.length === 0 ? 'this account has no programs' : 'this account can see more than one program; say which with ?program=<id>';
-    throw field('program', message);
-  }
-  requireProgram(actor, requested);
-  if (actor.programs === 'all' && (await findExistingProgramIds(db, [requested])).length === 0) {
-    throw new AppError('not_found', `Program ${requested} was not found.`);
-  }
-  return requested;
+  return resolveProgram(db, actor, requested);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -2,11 +2,11 @@
 import { apiClientIdParamsSchema } from '@/lib/auth/api-access-schemas';
 import { revokeApiClient, viewApiClient } from '@/lib/auth/api-clients';
 import { parsePathParams } from '@/lib/export-api/params';
-import { resolveExportProgram } from '@/lib/export-api/program';
 import { programQuerySchema } from '@/lib/export-api/schemas';
 import { AppError } from '@/lib/http/errors';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
+import { resolveProgram } from '@/lib/auth/actor';
 
 export const dynamic = 'force-dynamic';
 
@@ -14,7 +14,7 @@ export const DELETE = withAuth(
   async (req, { actor, database, params }) => {
     const { client_id: idOrClientId } = parsePathParams(params, apiClientIdParamsSchema, () => new AppError('not_found', 'API client not found.'));
     const query = parseQuery(req, programQuerySchema);
-    const programId = await resolveExportProgram(database.db, actor, query.program);
+    const programId = await resolveProgram(database.db, actor, query.program);
     const client = await revokeApiClient(database, { programId, idOrClientId, author: { accountId: actor.accountId, label: actor.label } });
     return Response.json({ data: viewApiClient(client) }, { headers: { 'cache-control': 'no-store' } });
   },
