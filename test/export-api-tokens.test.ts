@@ -3,7 +3,7 @@
 // once, tokens that never exceed their owner, last use recorded.
 import { spawn } from 'node:child_process';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POST as tokenRoute } from '@/app/api/oauth/token/route';
 import { DELETE as revokeClientRoute } from '@/app/api/v1/api-clients/[client_id]/route';
 import { GET as listClientsRoute, POST as createClientRoute } from '@/app/api/v1/api-clients/route';
@@ -24,6 +24,7 @@ import { CliError } from '@/scripts/commands/_shared';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { call, type ErrorBody } from './helpers/export-api';
+import { consoleOutput } from './helpers/console';
 
 const A = 4401;
 const B = 4402;
@@ -56,16 +57,7 @@ async function createClient(programId: number, scopes = ['data_exports.read']): 
   return ((await res.json()) as Created).data;
 }
 
-async function output(run: (argv: string[]) => Promise<void>, argv: string[]): Promise<string> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-  try {
-    await run(argv);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+const output = consoleOutput;
 
 beforeAll(async () => {
   t = await createTestDatabase();

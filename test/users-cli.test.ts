@@ -1,7 +1,7 @@
 // `dde users`: creating sign-in accounts from the command line.
 import { spawn } from 'node:child_process';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts, programMemberships } from '@/db/schema';
 import { verifyPassword } from '@/lib/auth/passwords';
 import { env } from '@/lib/env';
@@ -9,6 +9,7 @@ import { run } from '@/scripts/commands/users';
 import { CliError } from '@/scripts/commands/_shared';
 import { createPrograms, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
+import { consoleOutput } from './helpers/console';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -18,16 +19,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.drop());
 
-async function output(argv: string[]): Promise<string> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-  try {
-    await run(argv);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+const output = (argv: string[]) => consoleOutput(run, argv);
 
 async function account(email: string) {
   const [row] = await t.db.select().from(accounts).where(eq(accounts.email, email));
