@@ -53,10 +53,16 @@ function newestSource(dir: string): number {
 function ensureBuild(skip: boolean): void {
   const buildId = path.join(root, '.next', 'BUILD_ID');
   const built = path.join(root, '.next', 'server', 'app', 'api', 'v1', 'data_exports', '[type]', 'latest', 'route.js');
-  const fresh = existsSync(buildId) && existsSync(built) && statSync(buildId).mtimeMs > Math.max(...['app', 'lib', 'db', 'components'].map((d) => newestSource(path.join(root, d))));
+  const fresh =
+    existsSync(buildId) &&
+    existsSync(built) &&
+    statSync(buildId).mtimeMs > Math.max(...['app', 'lib', 'db', 'components'].map((d) => newestSource(path.join(root, d))));
   if (fresh || (skip && existsSync(built))) return;
   console.error('bench:api: building the app (next build)…');
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (r.status !== 0) throw new Error('next build failed');
 }
 
@@ -79,7 +85,14 @@ type Measured = { rps: number; p50: number; p99: number; requests: number; non2x
 
 async function measure(url: string, headers: Record<string, string>, seconds: number): Promise<Measured> {
   const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  };
 }
 
 /** Two halves as one run: requests/s over both; p50 and p99 the worse half's (percentiles cannot be merged exactly). */
@@ -150,22 +163,26 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    web = spawn(process.execPath, [path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        DATABASE_URL: url,
-        NEXTAUTH_SECRET: randomBytes(32).toString('base64url'),
-        NEXTAUTH_URL: base,
-        DDE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-        DDE_DATA_DIR: path.join(dir, 'data'),
-        LOG_LEVEL: 'warn',
-        // The budget is per client; one client drives the whole benchmark, so lift it (the limiter still runs).
-        DDE_API_RATE_LIMIT_PER_MINUTE: '10000000',
+    web = spawn(
+      process.execPath,
+      [path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(port), '-H', '127.0.0.1'],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          NODE_ENV: 'production',
+          DATABASE_URL: url,
+          NEXTAUTH_SECRET: randomBytes(32).toString('base64url'),
+          NEXTAUTH_URL: base,
+          DDE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+          DDE_DATA_DIR: path.join(dir, 'data'),
+          LOG_LEVEL: 'warn',
+          // The budget is per client; one client drives the whole benchmark, so lift it (the limiter still runs).
+          DDE_API_RATE_LIMIT_PER_MINUTE: '10000000',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    );
     await waitForHealth(base, web);
 
     const auth = { authorization: `Bearer ${token}` };
@@ -185,17 +202,24 @@ async function main(): Promise<void> {
     const health = combine(halves.health);
     const latest = combine(halves.latest);
     if (health.non2xx || latest.non2xx || health.errors || latest.errors) {
-      throw new Error(`non-2xx or errors during the run: health ${health.non2xx}/${health.errors}, latest ${latest.non2xx}/${latest.errors}`);
+      throw new Error(
+        `non-2xx or errors during the run: health ${health.non2xx}/${health.errors}, latest ${latest.non2xx}/${latest.errors}`,
+      );
     }
 
     const ratio = latest.rps / health.rps;
     console.log(`| route (${CONNECTIONS} connections, ${SECONDS} s) | requests/s | p50 ms | p99 ms | requests |`);
     console.log('| --- | --- | --- | --- | --- |');
     console.log(`| GET /api/health | ${health.rps.toFixed(0)} | ${health.p50} | ${health.p99} | ${health.requests} |`);
-    console.log(`| GET /api/v1/data_exports/activities/latest | ${latest.rps.toFixed(0)} | ${latest.p50} | ${latest.p99} | ${latest.requests} |`);
+    console.log(
+      `| GET /api/v1/data_exports/activities/latest | ${latest.rps.toFixed(0)} | ${latest.p50} | ${latest.p99} | ${latest.requests} |`,
+    );
     const line = `RESULT api ratio=${ratio.toFixed(2)} p99_ms=${latest.p99}`;
     appendResults('bench:api', [
-      `${n.toLocaleString('en-US')} export files in the catalog (${PROGRAMS} programs); ${CONNECTIONS} connections, ${SECONDS} s each (in alternating halves), autocannon against \`next start\`; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}`,
+      `${n.toLocaleString('en-US')} export files in the catalog (${PROGRAMS} programs); ${CONNECTIONS} connections, ${SECONDS} s each (in alternating halves), autocannon against \`next start\`; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ')}`,
       `GET /api/health: ${health.rps.toFixed(0)} req/s, p50 ${health.p50} ms, p99 ${health.p99} ms`,
       `GET /api/v1/data_exports/activities/latest (client token): ${latest.rps.toFixed(0)} req/s, p50 ${latest.p50} ms, p99 ${latest.p99} ms (targets: ratio ≥ 0.5, p99 ≤ 50 ms)`,
       `\`${line}\``,

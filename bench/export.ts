@@ -51,7 +51,11 @@ async function child(): Promise<void> {
   await sql.end();
   const f = result.files[0];
   const res: ChildResult = {
-    rows: f.rows, bytes: f.bytes, uncompressedBytes: f.uncompressedBytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    rows: f.rows,
+    bytes: f.bytes,
+    uncompressedBytes: f.uncompressedBytes,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
   process.stdout.write(JSON.stringify(res) + '\n');
@@ -89,7 +93,8 @@ async function seed(url: string, programId: number, n: number): Promise<void> {
       from generate_series(1, 300) i`);
     const [{ m0 }] = await sql<{ m0: number }[]>`select min(id)::int as m0 from members where program_id = ${programId}`;
     const [{ c0 }] = await sql<{ c0: number }[]>`select min(id)::int as c0 from campaigns where program_id = ${programId}`;
-    const types = "array['like','share','bookmark','email_open','feed_click','email_delivered','email_click','push_click','impression','download','poll_response','acknowledge','assistant_delivered','assistant_open','video_play','push_delivered','link_click','open']";
+    const types =
+      "array['like','share','bookmark','email_open','feed_click','email_delivered','email_click','push_click','impression','download','poll_response','acknowledge','assistant_delivered','assistant_open','video_play','push_delivered','link_click','open']";
     // In batches: one huge insert would need a huge transaction log for no benefit.
     const batch = 1_000_000;
     for (let from = 0; from < n; from += batch) {
@@ -129,16 +134,26 @@ async function reference(url: string, programId: number, psql: string, keepAs?: 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-ref-'));
   const out = keepAs ?? path.join(dir, 'ref.csv.gz');
   const select = selectSql({
-    fileType: 'activity', shape: 'csv', programId, window: { start: WINDOW_START, end: WINDOW_END },
-    generatedAt: GENERATED_AT, pseudonymKey: null,
+    fileType: 'activity',
+    shape: 'csv',
+    programId,
+    window: { start: WINDOW_START, end: WINDOW_END },
+    generatedAt: GENERATED_AT,
+    pseudonymKey: null,
   });
   const cpuFile = path.join(dir, 'cpu');
   try {
     // bash's `time` reports the user and system time of the whole pipeline (psql + gzip).
-    const script = 'set -o pipefail; TIMEFORMAT="%U %S"; exec 3>&2; ' +
+    const script =
+      'set -o pipefail; TIMEFORMAT="%U %S"; exec 3>&2; ' +
       '{ time ( "$B_PSQL" "$B_URL" -X -q -v ON_ERROR_STOP=1 -c "$B_COPY" 2>&3 | gzip -6 > "$B_OUT" ) ; } 2> "$B_CPU"';
     const { seconds } = await run('bash', ['-c', script], {
-      ...process.env, B_PSQL: psql, B_URL: url, B_COPY: `\\copy (${select}) to stdout csv`, B_OUT: out, B_CPU: cpuFile,
+      ...process.env,
+      B_PSQL: psql,
+      B_URL: url,
+      B_COPY: `\\copy (${select}) to stdout csv`,
+      B_OUT: out,
+      B_CPU: cpuFile,
     });
     const [user, system] = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).map(Number);
     return { seconds, bytes: statSync(out).size, cpuSeconds: user + system };
@@ -155,9 +170,17 @@ async function sameRows(url: string, programId: number, psql: string): Promise<b
     await reference(url, programId, psql, refFile);
     const { sql } = createDb(url, { max: 3 });
     const result = await generateExportFiles({
-      sql, storage: new LocalStorage(dir), keyPrefix: '', program: { id: programId, anonymizePii: false, pseudonymKey: '0'.repeat(64) },
-      window: { start: WINDOW_START, end: WINDOW_END }, exportType: 'incremental', format: 'csv', runId: 'check', connectionId: null,
-      fileTypes: ['activity'], generatedAt: new Date(GENERATED_AT),
+      sql,
+      storage: new LocalStorage(dir),
+      keyPrefix: '',
+      program: { id: programId, anonymizePii: false, pseudonymKey: '0'.repeat(64) },
+      window: { start: WINDOW_START, end: WINDOW_END },
+      exportType: 'incremental',
+      format: 'csv',
+      runId: 'check',
+      connectionId: null,
+      fileTypes: ['activity'],
+      generatedAt: new Date(GENERATED_AT),
     });
     await sql.end();
     const ourFile = path.join(dir, result.files[0].name);
@@ -210,7 +233,12 @@ async function main() {
   if (!url) {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-pg-'));
     console.log('starting a throwaway embedded PostgreSQL…');
-    const server = await startEmbedded({ dir: path.join(tmp, 'pg'), password: 'bench', ephemeral: true, logFile: path.join(tmp, 'postgres.log') });
+    const server = await startEmbedded({
+      dir: path.join(tmp, 'pg'),
+      password: 'bench',
+      ephemeral: true,
+      logFile: path.join(tmp, 'postgres.log'),
+    });
     url = server.url();
     stop = server.stop;
   }
@@ -249,14 +277,19 @@ async function main() {
       `ratio (ours/psql throughput) ${fmt(ratio, 2)} · size ours/reference ${fmt(base.ours.bytes / base.ref.bytes, 3)} · CSV ${fmt(mb(csvBytes))} MB`,
       `client CPU (load-independent): ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s (PostgreSQL's share is the same on both sides)`,
       `peak RSS of our export: ${fmt(base.peakRssMb)} MB at N` +
-        (results[1] ? `, ${fmt(results[1].peakRssMb)} MB at 4N (growth ${fmt(growth, 2)}; 4N: ours ${fmt(results[1].ours.seconds, 2)} s, reference ${fmt(results[1].ref.seconds, 2)} s)` : ''),
+        (results[1]
+          ? `, ${fmt(results[1].peakRssMb)} MB at 4N (growth ${fmt(growth, 2)}; 4N: ours ${fmt(results[1].ours.seconds, 2)} s, reference ${fmt(results[1].ref.seconds, 2)} s)`
+          : ''),
     ];
     console.log(lines.join('\n'));
     if (base.ours.bytes > base.ref.bytes) console.log('WARNING: our .gz is bigger than the reference');
     const result = `RESULT export ratio=${fmt(ratio, 2)} rows=${base.rows} peak_rss_mb=${fmt(base.peakRssMb)} rss_growth_4x=${results[1] ? fmt(growth, 2) : 'skipped'}`;
 
     // Other work on a shared machine slows both sides alike, but it explains the absolute figures.
-    const load = os.loadavg().map((x) => fmt(x, 1)).join(' / ');
+    const load = os
+      .loadavg()
+      .map((x) => fmt(x, 1))
+      .join(' / ');
     console.log(`load average (1/5/15 min) at the end: ${load}`);
     appendResults('bench:export', [
       `N = ${base.rows.toLocaleString('en-US')} activity events in one window; CSV ${fmt(mb(csvBytes))} MB; nproc ${os.availableParallelism()}; load average at the end ${load}`,
@@ -264,7 +297,9 @@ async function main() {
       `psql \\copy … | gzip -6: ${fmt(base.ref.seconds, 2)} s, ${Math.round(refRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ref.seconds)} MB/s, ${base.ref.bytes.toLocaleString('en-US')} B .gz`,
       `client CPU: ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s`,
       `peak RSS of our export ${fmt(base.peakRssMb)} MB` +
-        (results[1] ? `; at 4N ${fmt(results[1].peakRssMb)} MB (growth ${fmt(growth, 2)}; ours ${fmt(results[1].ours.seconds, 2)} s vs reference ${fmt(results[1].ref.seconds, 2)} s)` : ''),
+        (results[1]
+          ? `; at 4N ${fmt(results[1].peakRssMb)} MB (growth ${fmt(growth, 2)}; ours ${fmt(results[1].ours.seconds, 2)} s vs reference ${fmt(results[1].ref.seconds, 2)} s)`
+          : ''),
       '`' + result + '`',
     ]);
     console.log(result);
@@ -275,13 +310,19 @@ async function main() {
 }
 
 if (process.env.DDE_BENCH_CHILD) {
-  child().then(() => process.exit(0), (err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  child().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 } else {
-  main().then(() => process.exit(0), (err) => {
-    console.error(`bench:export: ${(err as Error).message}`);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(`bench:export: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
 }

@@ -27,7 +27,10 @@ async function makeExport(file: string): Promise<void> {
     yield Buffer.from('Event ID,User ID,Content ID,Event Type,Payload\n');
     while (produced < target * 1.02) {
       const lines: string[] = [];
-      for (let i = 0; i < 2000; i++) lines.push(`${randomBytes(8).toString('hex')},${randomBytes(6).toString('hex')},${i},impression,${randomBytes(48).toString('base64')}`);
+      for (let i = 0; i < 2000; i++)
+        lines.push(
+          `${randomBytes(8).toString('hex')},${randomBytes(6).toString('hex')},${i},impression,${randomBytes(48).toString('base64')}`,
+        );
       const chunk = Buffer.from(lines.join('\n') + '\n');
       yield chunk;
       produced = statSafe(file);
@@ -81,7 +84,12 @@ async function main() {
     const manifestPath = path.join(dir, manifestName);
     writeFileSync(
       manifestPath,
-      JSON.stringify({ schema_version: 1, program_id: 4021, export_type: 'incremental', files: [{ name, type: 'activity', bytes: size, sha256: digest }] }),
+      JSON.stringify({
+        schema_version: 1,
+        program_id: 4021,
+        export_type: 'incremental',
+        files: [{ name, type: 'activity', bytes: size, sha256: digest }],
+      }),
     );
     const files: DeliveryFile[] = [];
     for (const p of [dataPath, sidecarPath, manifestPath]) {
@@ -97,8 +105,21 @@ async function main() {
       execFileSync(
         'sftp',
         [
-          '-q', '-b', batch, '-i', keyPath, '-P', String(sshd.port),
-          '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR',
+          '-q',
+          '-b',
+          batch,
+          '-i',
+          keyPath,
+          '-P',
+          String(sshd.port),
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'LogLevel=ERROR',
           `${sshd.username}@${sshd.host}`,
         ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
@@ -154,20 +175,28 @@ async function main() {
     console.log('');
     console.log('| upload of the same file to the same sshd | median s | MB/s | runs (s) |');
     console.log('| --- | --- | --- | --- |');
-    console.log(`| OpenSSH \`sftp -b\` put (data file only) | ${oSec.toFixed(2)} | ${oRate.toFixed(1)} | ${times.openssh.map((x) => x.toFixed(2)).join(', ')} |`);
-    console.log(`| deliverFiles (file + sidecar + manifest, temp names, size check, rename) | ${uSec.toFixed(2)} | ${uRate.toFixed(1)} | ${times.ours.map((x) => x.toFixed(2)).join(', ')} |`);
+    console.log(
+      `| OpenSSH \`sftp -b\` put (data file only) | ${oSec.toFixed(2)} | ${oRate.toFixed(1)} | ${times.openssh.map((x) => x.toFixed(2)).join(', ')} |`,
+    );
+    console.log(
+      `| deliverFiles (file + sidecar + manifest, temp names, size check, rename) | ${uSec.toFixed(2)} | ${uRate.toFixed(1)} | ${times.ours.map((x) => x.toFixed(2)).join(', ')} |`,
+    );
     console.log(`paired ratios (ours/OpenSSH throughput) per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
     console.log('');
     const line = `RESULT sftp ratio=${ratio.toFixed(2)} mb=${Math.round(mb)}`;
-    const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
     console.log(`load average during the run: ${load} (runs interleaved, so both sides see the same load)`);
-    if (!process.argv.includes('--no-record')) appendResults('bench:sftp', [
-      `${mb.toFixed(1)} MB gzip export to OpenSSH sshd on 127.0.0.1, ${ROUNDS} paired rounds (order alternating), medians; load average ${load}`,
-      `OpenSSH \`sftp -b\` put: ${oSec.toFixed(2)} s, ${oRate.toFixed(1)} MB/s`,
-      `deliverFiles (file + sidecar + manifest, temp names, remote size check, rename): ${uSec.toFixed(2)} s, ${uRate.toFixed(1)} MB/s`,
-      `ratio ours/OpenSSH (median of the rounds' paired ratios ${ratios.map((x) => x.toFixed(2)).join(', ')}) = ${ratio.toFixed(2)} (target ≥ 0.8)`,
-      `\`${line}\``,
-    ]);
+    if (!process.argv.includes('--no-record'))
+      appendResults('bench:sftp', [
+        `${mb.toFixed(1)} MB gzip export to OpenSSH sshd on 127.0.0.1, ${ROUNDS} paired rounds (order alternating), medians; load average ${load}`,
+        `OpenSSH \`sftp -b\` put: ${oSec.toFixed(2)} s, ${oRate.toFixed(1)} MB/s`,
+        `deliverFiles (file + sidecar + manifest, temp names, remote size check, rename): ${uSec.toFixed(2)} s, ${uRate.toFixed(1)} MB/s`,
+        `ratio ours/OpenSSH (median of the rounds' paired ratios ${ratios.map((x) => x.toFixed(2)).join(', ')}) = ${ratio.toFixed(2)} (target ≥ 0.8)`,
+        `\`${line}\``,
+      ]);
     console.log(line);
   } finally {
     await sshd.stop();

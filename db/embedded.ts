@@ -27,7 +27,9 @@ async function binaries(): Promise<Binaries> {
     const mod = (await import(pkg)) as { default?: Binaries } & Binaries;
     return mod.default ?? mod;
   } catch {
-    throw new Error(`PostgreSQL binaries for ${os.platform()}-${os.arch()} are not installed (package ${pkg}). Run npm install, or set DATABASE_URL.`);
+    throw new Error(
+      `PostgreSQL binaries for ${os.platform()}-${os.arch()} are not installed (package ${pkg}). Run npm install, or set DATABASE_URL.`,
+    );
   }
 }
 
@@ -77,8 +79,10 @@ export type EmbeddedOptions = {
   logFile?: string;
 };
 
-const urlFor = (password: string, port: number) => (database = 'dde') => embeddedUrl(password, port, database);
-
+const urlFor =
+  (password: string, port: number) =>
+  (database = 'dde') =>
+    embeddedUrl(password, port, database);
 
 async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -127,10 +131,19 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
       chownSync(pwFile, owner.uid, owner.gid);
     }
     try {
-      await run(bin.initdb, [
-        `--pgdata=${dir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`,
-        '--encoding=UTF8', '--locale=C', ...(opts.ephemeral ? ['--no-sync'] : []),
-      ], { ...(owner ?? {}), env: serverEnv() });
+      await run(
+        bin.initdb,
+        [
+          `--pgdata=${dir}`,
+          '--auth=scram-sha-256',
+          '--username=postgres',
+          `--pwfile=${pwFile}`,
+          '--encoding=UTF8',
+          '--locale=C',
+          ...(opts.ephemeral ? ['--no-sync'] : []),
+        ],
+        { ...(owner ?? {}), env: serverEnv() },
+      );
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`Could not initialise PostgreSQL in ${dir}: ${(err as { stderr?: string }).stderr ?? String(err)}`);
@@ -141,8 +154,16 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
 
   const port = opts.port ?? (await freePort());
   const flags = [
-    '-D', dir, '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200',
+    '-D',
+    dir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'max_connections=200',
     ...(opts.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
   const log = openSync(logFile, 'a');

@@ -10,7 +10,9 @@ import { confirmIn, day, openConnection, shoot } from './ui';
 
 const DEMO_SFTP = 'Acme warehouse (demo SFTP)';
 
-test('the demo connection: event history with deliveries, folders as a zip, a historical request with progress to completion', async ({ page }, testInfo) => {
+test('the demo connection: event history with deliveries, folders as a zip, a historical request with progress to completion', async ({
+  page,
+}, testInfo) => {
   test.setTimeout(150_000);
   await signIn(page, FIRSTUP);
   await openConnection(page, DEMO_SFTP);
@@ -20,7 +22,10 @@ test('the demo connection: event history with deliveries, folders as a zip, a hi
   await expect(page.getByTestId('run-row').first()).toContainText(/Automated|Historical/);
   await expect(page.getByTestId('stats-chart')).toBeVisible({ timeout: 20_000 });
   await shoot(page, testInfo, 'event-history');
-  await delivered.first().getByRole('button', { name: /^Details/ }).click();
+  await delivered
+    .first()
+    .getByRole('button', { name: /^Details/ })
+    .click();
   const drawer = page.getByRole('dialog', { name: 'Run details' });
   await expect(drawer.getByText('Delivery attempts')).toBeVisible();
   await expect(drawer.getByText(/Attempt 1/)).toBeVisible();
@@ -94,7 +99,9 @@ test('Set Up API, API access and the Activity Log', async ({ page }, testInfo) =
   await expect(page.getByText('Revoked').first()).toBeVisible();
 
   await page.goto(ACTIVITY_PATH);
-  await expect(page.getByTestId('activity-entry').filter({ hasText: 'Connection created' }).filter({ hasText: 'E2E API pipeline' })).toBeVisible();
+  await expect(
+    page.getByTestId('activity-entry').filter({ hasText: 'Connection created' }).filter({ hasText: 'E2E API pipeline' }),
+  ).toBeVisible();
   await expect(page.getByTestId('activity-entry').filter({ hasText: 'API client revoked' })).toBeVisible();
   await shoot(page, testInfo, 'activity-log');
   await page.getByLabel('Show').selectOption('delivery_errors');
@@ -105,7 +112,20 @@ test('Set Up API, API access and the Activity Log', async ({ page }, testInfo) =
 test('a Brand Super Admin sees no write control anywhere', async ({ page }, testInfo) => {
   test.setTimeout(120_000);
   await signIn(page, BRAND);
-  const writeButtons = ['Set Up SFTP', 'Set Up API', 'API access', 'Pause', 'Resume', 'Stop', 'Start', 'Edit', 'Delete', 'Retry', 'Submit request', 'Cancel'];
+  const writeButtons = [
+    'Set Up SFTP',
+    'Set Up API',
+    'API access',
+    'Pause',
+    'Resume',
+    'Stop',
+    'Start',
+    'Edit',
+    'Delete',
+    'Retry',
+    'Submit request',
+    'Cancel',
+  ];
   const noWriteControls = async () => {
     for (const name of writeButtons) {
       await expect(page.getByRole('button', { name, exact: true })).toHaveCount(0);

@@ -28,7 +28,17 @@ function portIsFree(port: number): Promise<boolean> {
 /** The product's environment: a fresh data dir and nothing inherited that would point elsewhere. */
 function productEnv(dataDir: string, smtpUrl: string): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['DATABASE_URL', 'NEXTAUTH_SECRET', 'DDE_ENCRYPTION_KEY', 'TEST_DATABASE_URL', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'NODE_ENV']) delete e[k];
+  for (const k of [
+    'DATABASE_URL',
+    'NEXTAUTH_SECRET',
+    'DDE_ENCRYPTION_KEY',
+    'TEST_DATABASE_URL',
+    'OIDC_ISSUER',
+    'OIDC_CLIENT_ID',
+    'OIDC_CLIENT_SECRET',
+    'NODE_ENV',
+  ])
+    delete e[k];
   return {
     ...e,
     PORT: String(E2E_PORT),
@@ -47,7 +57,10 @@ function waitForReady(child: ChildProcess, logFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const log = createWriteStream(logFile);
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`npm start did not print "DDE is ready" within ${START_TIMEOUT_MS / 60_000} min; see ${logFile}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`npm start did not print "DDE is ready" within ${START_TIMEOUT_MS / 60_000} min; see ${logFile}`)),
+      START_TIMEOUT_MS,
+    );
     const onData = (chunk: Buffer) => {
       log.write(chunk);
       seen = (seen + chunk.toString()).slice(-4000);
@@ -125,7 +138,9 @@ export default async function globalSetup() {
   mkdirSync(mailDir);
   // Each message the listener accepts is written to E2E_MAIL_DIR as <n>.json (the specs read them).
   let mails = 0;
-  const smtp = await startSmtp({ onMessage: (mail) => writeFileSync(path.join(mailDir, `${String(++mails).padStart(4, '0')}.json`), JSON.stringify(mail)) });
+  const smtp = await startSmtp({
+    onMessage: (mail) => writeFileSync(path.join(mailDir, `${String(++mails).padStart(4, '0')}.json`), JSON.stringify(mail)),
+  });
   const env = productEnv(dataDir, smtp.url);
 
   const child = spawn('npm', ['start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -137,7 +152,21 @@ export default async function globalSetup() {
     const brand = [...all].sort((a, b) => a.id - b.id)[0];
     const created = spawnSync(
       'npx',
-      ['tsx', 'scripts/cli.ts', 'users', 'create', '--email', BRAND.email, '--role', 'brand_super_admin', '--program', String(brand.id), '--name', 'Brenda Brand', '--password-stdin'],
+      [
+        'tsx',
+        'scripts/cli.ts',
+        'users',
+        'create',
+        '--email',
+        BRAND.email,
+        '--role',
+        'brand_super_admin',
+        '--program',
+        String(brand.id),
+        '--name',
+        'Brenda Brand',
+        '--password-stdin',
+      ],
       { cwd: root, env, input: `${BRAND.password}\n`, encoding: 'utf8', timeout: 120_000 },
     );
     if (created.status !== 0) throw new Error(`dde users create failed (${created.status}): ${created.stderr || created.stdout}`);

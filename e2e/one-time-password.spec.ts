@@ -13,12 +13,16 @@ test('signing in with a one-time password leads to choosing a new one, then into
   const email = `otp-${Date.now()}@e2e.example.com`;
   const env: NodeJS.ProcessEnv = { ...process.env, DDE_DATA_DIR: e2eDataDir() };
   delete env.DATABASE_URL;
-  const created = spawnSync('npx', ['tsx', 'scripts/cli.ts', 'users', 'create', '--email', email, '--role', 'brand_super_admin', '--program', String(brand.id)], {
-    cwd: root,
-    env,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const created = spawnSync(
+    'npx',
+    ['tsx', 'scripts/cli.ts', 'users', 'create', '--email', email, '--role', 'brand_super_admin', '--program', String(brand.id)],
+    {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   expect(created.status, created.stderr).toBe(0);
   const oneTime = /One-time password: (\S+)/.exec(created.stdout)?.[1];
   expect(oneTime).toBeTruthy();

@@ -33,7 +33,14 @@ const subjects = (address: string) =>
     return /^Subject: (.*)$/m.exec(head)?.[1] ?? '';
   });
 
-type Server = { host: string; port: number; username: string; folder: string; auth: { password: string } | { privateKey: string }; fingerprint: string };
+type Server = {
+  host: string;
+  port: number;
+  username: string;
+  folder: string;
+  auth: { password: string } | { privateKey: string };
+  fingerprint: string;
+};
 
 /**
  * Fills Set Up SFTP, tests the connection, checks the fingerprint shown is the server's, confirms it
@@ -103,10 +110,25 @@ test.describe.serial('a real OpenSSH server', () => {
     await sshd?.stop();
   });
 
-  test('set up through the form with a private key: the first delivery lands, checksums verify, the contacts are told', async ({ page }, testInfo) => {
+  test('set up through the form with a private key: the first delivery lands, checksums verify, the contacts are told', async ({
+    page,
+  }, testInfo) => {
     test.setTimeout(150_000);
     await signIn(page, FIRSTUP);
-    await setUpSftp(page, NAME, CONTACT, { host: sshd.host, port: sshd.port, username: sshd.username, folder: 'dde-e2e', auth: { privateKey: sshd.privateKey }, fingerprint: sshd.hostKeyFingerprint }, testInfo);
+    await setUpSftp(
+      page,
+      NAME,
+      CONTACT,
+      {
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.username,
+        folder: 'dde-e2e',
+        auth: { privateKey: sshd.privateKey },
+        fingerprint: sshd.hostKeyFingerprint,
+      },
+      testInfo,
+    );
 
     // The scheduled windows since the start date are exported and delivered without waiting for the minute's tick.
     const [manifest] = await waitForManifests(dir, 1, 90_000);
@@ -169,7 +191,9 @@ test.describe.serial('a real OpenSSH server', () => {
     const request = page.getByTestId('historical-request').first();
     await expect(request.getByTestId('status-badge')).toHaveText('Failed', { timeout: 90_000 });
     await expect(request).toContainText('failed; see the event history');
-    await expect.poll(() => subjects(CONTACT), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/^DDE delivery failed .*: E2E OpenSSH warehouse/));
+    await expect
+      .poll(() => subjects(CONTACT), { timeout: 30_000 })
+      .toContainEqual(expect.stringMatching(/^DDE delivery failed .*: E2E OpenSSH warehouse/));
 
     await page.getByRole('tab', { name: 'Event History' }).click();
     const failed = runRows(page, 'Failed').filter({ hasText: 'Historical' });
@@ -187,7 +211,10 @@ test.describe.serial('a real OpenSSH server', () => {
     await expect(runRows(page, 'Delivered').filter({ hasText: 'Historical' })).toHaveCount(1, { timeout: 60_000 });
     await expect(runRows(page, 'Failed')).toHaveCount(0);
     await expect.poll(() => filesIn(dir).filter((f) => f.endsWith('-manifest-historical.json')), { timeout: 30_000 }).toHaveLength(1);
-    checkManifest(dir, filesIn(dir).find((f) => f.endsWith('-manifest-historical.json'))!);
+    checkManifest(
+      dir,
+      filesIn(dir).find((f) => f.endsWith('-manifest-historical.json'))!,
+    );
     verifyChecksums(dir);
 
     await page.getByRole('tab', { name: 'Historical Data' }).click();
@@ -196,7 +223,9 @@ test.describe.serial('a real OpenSSH server', () => {
     await shoot(page, testInfo, 'historical-completed-after-retry');
   });
 
-  test('delete with the name typed; the connection leaves the list and its history stays in the Activity Log', async ({ page }, testInfo) => {
+  test('delete with the name typed; the connection leaves the list and its history stays in the Activity Log', async ({
+    page,
+  }, testInfo) => {
     await signIn(page, FIRSTUP);
     await openConnection(page, NAME);
     await page.getByRole('button', { name: 'Delete' }).click();
@@ -231,7 +260,12 @@ test.describe.serial('a server that stalls uploads', () => {
     dir = path.join(root, 'incoming');
     mkdirSync(dir);
     // The set-up test's probe is tiny and passes; every data file stops after its first 4 KiB.
-    sink = await startSftpSink({ rootDir: root, username: 'stall-e2e', password: 'stall e2e password', faults: { stallWritesAfterBytes: 4096 } });
+    sink = await startSftpSink({
+      rootDir: root,
+      username: 'stall-e2e',
+      password: 'stall e2e password',
+      faults: { stallWritesAfterBytes: 4096 },
+    });
   });
   test.afterAll(async () => {
     await sink?.close();
@@ -241,7 +275,14 @@ test.describe.serial('a server that stalls uploads', () => {
   test('pause immediately during an upload leaves nothing under a final name; resume delivers', async ({ page }, testInfo) => {
     test.setTimeout(150_000);
     await signIn(page, FIRSTUP);
-    await setUpSftp(page, NAME, CONTACT, { host: sink.host, port: sink.port, username: sink.username, folder: 'incoming', auth: { password: 'stall e2e password' }, fingerprint: sink.hostKeyFingerprint });
+    await setUpSftp(page, NAME, CONTACT, {
+      host: sink.host,
+      port: sink.port,
+      username: sink.username,
+      folder: 'incoming',
+      auth: { password: 'stall e2e password' },
+      fingerprint: sink.hostKeyFingerprint,
+    });
     await page.getByRole('link', { name: 'View connection' }).click();
     await page.getByRole('tab', { name: 'Event History' }).click();
     await expect(runRows(page, 'Delivering').first()).toBeVisible({ timeout: 60_000 });
@@ -259,7 +300,9 @@ test.describe.serial('a server that stalls uploads', () => {
     await expect(runRows(page, 'Delivering')).toHaveCount(0, { timeout: 20_000 });
     // The aborted upload is removed and never appears under its final name; without a manifest (and
     // sidecars, which follow every data file) a consumer does not treat the run as delivered.
-    await expect.poll(() => filesIn(dir).filter((f) => f.startsWith('.') || f.includes('-manifest-') || f.endsWith('.sha256')), { timeout: 20_000 }).toEqual([]);
+    await expect
+      .poll(() => filesIn(dir).filter((f) => f.startsWith('.') || f.includes('-manifest-') || f.endsWith('.sha256')), { timeout: 20_000 })
+      .toEqual([]);
     await shoot(page, testInfo, 'paused-during-upload');
 
     sink.faults.stallWritesAfterBytes = undefined;
@@ -273,7 +316,9 @@ test.describe.serial('a server that stalls uploads', () => {
     await expect(runRows(page, 'Delivering')).toHaveCount(0, { timeout: 30_000 });
   });
 
-  test('a historical request cancelled while its first month is uploading stops, leaving no partial file and no manifest', async ({ page }, testInfo) => {
+  test('a historical request cancelled while its first month is uploading stops, leaving no partial file and no manifest', async ({
+    page,
+  }, testInfo) => {
     test.setTimeout(120_000);
     sink.faults.stallWritesAfterBytes = 4096;
     await signIn(page, FIRSTUP);
@@ -290,12 +335,21 @@ test.describe.serial('a server that stalls uploads', () => {
     await expect(request.getByTestId('status-badge')).toHaveText('Running', { timeout: 30_000 });
     await expect(request.getByRole('progressbar')).toBeVisible();
     await expect(request).toContainText(/0 of [23] months/);
-    await expect.poll(() => filesIn(dir).some((f) => f.startsWith('.') && f.includes('historical')), { timeout: 60_000, message: 'a historical upload in progress' }).toBe(true);
+    await expect
+      .poll(() => filesIn(dir).some((f) => f.startsWith('.') && f.includes('historical')), {
+        timeout: 60_000,
+        message: 'a historical upload in progress',
+      })
+      .toBe(true);
     await shoot(page, testInfo, 'historical-running');
     await request.getByRole('button', { name: 'Cancel' }).click();
     await expect(request.getByTestId('status-badge')).toHaveText('Cancelled', { timeout: 20_000 });
     await expect(request.getByRole('button', { name: 'Cancel' })).toHaveCount(0);
-    await expect.poll(() => filesIn(dir).filter((f) => f.includes('historical') && (f.startsWith('.') || f.includes('-manifest-'))), { timeout: 20_000 }).toEqual([]);
+    await expect
+      .poll(() => filesIn(dir).filter((f) => f.includes('historical') && (f.startsWith('.') || f.includes('-manifest-'))), {
+        timeout: 20_000,
+      })
+      .toEqual([]);
     await shoot(page, testInfo, 'historical-cancelled');
   });
 });

@@ -13,7 +13,12 @@ export async function shoot(page: Page, testInfo: TestInfo, name: string) {
     [390, 844],
   ] as const) {
     await page.setViewportSize({ width, height: min });
-    const height = await page.evaluate(() => Math.max(document.documentElement.scrollHeight, ...Array.from(document.querySelectorAll('main, [data-scroll]')).map((e) => e.scrollHeight)));
+    const height = await page.evaluate(() =>
+      Math.max(
+        document.documentElement.scrollHeight,
+        ...Array.from(document.querySelectorAll('main, [data-scroll]')).map((e) => e.scrollHeight),
+      ),
+    );
     await page.setViewportSize({ width, height: Math.min(Math.max(min, height), 6000) });
     await page.screenshot({ path: testInfo.outputPath(`${name}-${width}.png`) });
   }
@@ -43,7 +48,9 @@ export function filesIn(dir: string): string[] {
 
 /** Waits until `dir` holds at least `count` manifests (the completion marker of a run); returns their names. */
 export async function waitForManifests(dir: string, count: number, timeout = 60_000): Promise<string[]> {
-  await expect.poll(() => filesIn(dir).filter((f) => f.includes('-manifest-')).length, { timeout, message: `${count} manifest(s) in ${dir}` }).toBeGreaterThanOrEqual(count);
+  await expect
+    .poll(() => filesIn(dir).filter((f) => f.includes('-manifest-')).length, { timeout, message: `${count} manifest(s) in ${dir}` })
+    .toBeGreaterThanOrEqual(count);
   return filesIn(dir).filter((f) => f.includes('-manifest-'));
 }
 

@@ -37,7 +37,9 @@ test('without a session the same call gets 401', async ({ request }) => {
   expect(await rowCounts()).toEqual(before);
 });
 
-test('a Firstup Super Admin creates a connection through the same route; it shows in the list and the Activity Log', async ({ page }, testInfo) => {
+test('a Firstup Super Admin creates a connection through the same route; it shows in the list and the Activity Log', async ({
+  page,
+}, testInfo) => {
   const { all } = e2ePrograms();
   await signIn(page, FIRSTUP);
   const before = await rowCounts();

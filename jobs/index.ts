@@ -34,7 +34,9 @@ async function main() {
     hardStop.unref();
     await ready.catch(() => undefined);
     await stopHandlers?.();
-    await boss?.stop({ graceful: true, timeout: 5_000, wait: true }).catch((err: Error) => log.error({ err: err.message }, 'pg-boss stop failed'));
+    await boss
+      ?.stop({ graceful: true, timeout: 5_000, wait: true })
+      .catch((err: Error) => log.error({ err: err.message }, 'pg-boss stop failed'));
     await closeDatabase();
     log.info('jobs worker stopped');
     process.exit(0);

@@ -42,7 +42,10 @@ export async function nudgeWorker(database: Database, nudge: Nudge, opts: { noti
     try {
       await sender(database).send(queue, data);
     } catch (err) {
-      logger().warn({ queue, reason: nudge.reason, err: (err as Error).message }, 'could not wake the jobs worker; its next minute tick picks the change up');
+      logger().warn(
+        { queue, reason: nudge.reason, err: (err as Error).message },
+        'could not wake the jobs worker; its next minute tick picks the change up',
+      );
     }
   }
 }

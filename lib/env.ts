@@ -23,9 +23,7 @@ const postgresUrl = z
     }
   }, 'is not a valid URL');
 
-const encryptionKey = z
-  .string()
-  .refine((v) => decodeKey(v) !== null, 'must be 32 bytes, as 64 hex characters or base64');
+const encryptionKey = z.string().refine((v) => decodeKey(v) !== null, 'must be 32 bytes, as 64 hex characters or base64');
 
 const schema = z
   .object({
@@ -63,7 +61,11 @@ const schema = z
   .superRefine((v, ctx) => {
     const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];
     if (oidc.some(Boolean) && !oidc.every(Boolean)) {
-      ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OIDC_ISSUER'],
+        message: 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together',
+      });
     }
   });
 
@@ -192,10 +194,11 @@ export function env(): Env {
 
 /** Tests and the supervisor change variables and re-read them. */
 export function resetEnv(overrides?: Record<string, string | undefined>): void {
-  if (overrides) for (const [k, v] of Object.entries(overrides)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  if (overrides)
+    for (const [k, v] of Object.entries(overrides)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   cached = undefined;
 }
 

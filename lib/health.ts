@@ -4,9 +4,7 @@ import pkg from '@/package.json';
 
 export const HEALTH_TIMEOUT_MS = 3000;
 
-export type Health =
-  | { status: 'ok'; db: 'ok'; version: string }
-  | { status: 'error'; db: 'unreachable'; reason: string; version: string };
+export type Health = { status: 'ok'; db: 'ok'; version: string } | { status: 'error'; db: 'unreachable'; reason: string; version: string };
 
 export async function checkHealth(timeoutMs = HEALTH_TIMEOUT_MS): Promise<Health> {
   const version = pkg.version;

@@ -26,7 +26,9 @@ export async function setUpDemo(database: Database, say: (line: string) => void)
     const [exists] = await database.sql`select 1 from programs where id = ${p.programId}`;
     if (exists) continue;
     const started = Date.now();
-    say(`Seeding demo program ${p.programId} “${p.programName}” (${p.users.toLocaleString('en-US')} users, ${p.campaigns} campaigns, ${p.events.toLocaleString('en-US')} events over ${p.days} days)…`);
+    say(
+      `Seeding demo program ${p.programId} “${p.programName}” (${p.users.toLocaleString('en-US')} users, ${p.campaigns} campaigns, ${p.events.toLocaleString('en-US')} events over ${p.days} days)…`,
+    );
     await seedProgram(database, { ...p, seed: p.programId });
     say(`Demo program ${p.programId} ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   }
@@ -58,21 +60,43 @@ export async function startDemoSink(dataDir: string): Promise<{ sink: SftpSink; 
 }
 
 /** On the first demo start: an SFTP connection to the demo sink and an API connection for program 4021. */
-export async function ensureDemoConnections(database: Database, sink: SftpSink, config: SinkConfig, say: (line: string) => void): Promise<void> {
+export async function ensureDemoConnections(
+  database: Database,
+  sink: SftpSink,
+  config: SinkConfig,
+  say: (line: string) => void,
+): Promise<void> {
   const program = DEMO_PROGRAMS[0].programId;
   const [existing] = await database.sql`select 1 from connections where program_id = ${program} limit 1`;
   if (existing) return;
   const fourHours = 4 * 3_600_000;
   const start = new Date(Math.floor((Date.now() - 24 * 3_600_000) / fourHours) * fourHours).toISOString();
-  const system = { kind: 'user' as const, accountId: null as unknown as string, email: 'demo', name: 'Demo set-up', role: 'firstup_super_admin' as const, mustChangePassword: false, programs: 'all' as const, label: 'system (demo set-up)' };
+  const system = {
+    kind: 'user' as const,
+    accountId: null as unknown as string,
+    email: 'demo',
+    name: 'Demo set-up',
+    role: 'firstup_super_admin' as const,
+    mustChangePassword: false,
+    programs: 'all' as const,
+    label: 'system (demo set-up)',
+  };
   await createConnection(
     database,
     system,
     program,
     createConnectionSchema.parse({
-      kind: 'sftp', name: 'Acme warehouse (demo SFTP)', frequency: 'every_4_hours', start_date: start,
-      contact_emails: ['data-team@acme.example'], host: '127.0.0.1', port: sink.port, folder: DEMO_FOLDER, username: config.username,
-      auth: { method: 'password', password: config.password }, host_key_fingerprint: sink.hostKeyFingerprint,
+      kind: 'sftp',
+      name: 'Acme warehouse (demo SFTP)',
+      frequency: 'every_4_hours',
+      start_date: start,
+      contact_emails: ['data-team@acme.example'],
+      host: '127.0.0.1',
+      port: sink.port,
+      folder: DEMO_FOLDER,
+      username: config.username,
+      auth: { method: 'password', password: config.password },
+      host_key_fingerprint: sink.hostKeyFingerprint,
     }),
     sftpSetupCheck(),
   );
@@ -80,9 +104,17 @@ export async function ensureDemoConnections(database: Database, sink: SftpSink, 
     database,
     system,
     program,
-    createConnectionSchema.parse({ kind: 'api', name: 'Acme pipeline (API)', frequency: 'daily', start_date: start, contact_emails: ['data-team@acme.example'] }),
+    createConnectionSchema.parse({
+      kind: 'api',
+      name: 'Acme pipeline (API)',
+      frequency: 'daily',
+      start_date: start,
+      contact_emails: ['data-team@acme.example'],
+    }),
   );
-  say(`Demo connections created for program ${program}: SFTP to 127.0.0.1:${sink.port} and API; the last day's windows are delivered within a minute.`);
+  say(
+    `Demo connections created for program ${program}: SFTP to 127.0.0.1:${sink.port} and API; the last day's windows are delivered within a minute.`,
+  );
 }
 
 /** New events keep arriving while the demo runs. Returns a stop function. */

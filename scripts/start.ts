@@ -107,9 +107,11 @@ function buildState(): 'missing' | 'stale' | 'fresh' {
 }
 
 async function build(childEnv: NodeJS.ProcessEnv, state: 'missing' | 'stale'): Promise<void> {
-  say(state === 'missing'
-    ? 'No production build found: running `next build` (first start only, a minute or two)…'
-    : 'The sources changed since the last build: running `next build` (a minute or two)…');
+  say(
+    state === 'missing'
+      ? 'No production build found: running `next build` (first start only, a minute or two)…'
+      : 'The sources changed since the last build: running `next build` (a minute or two)…',
+  );
   const child = launch('build', [require.resolve('next/dist/bin/next'), 'build'], childEnv);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) fail('`next build` failed; see the output above.');
@@ -134,7 +136,11 @@ async function main() {
       fail(`Embedded PostgreSQL failed to start: ${(err as Error).message}`);
     }
     url = server.url();
-    say(server.owned ? `PostgreSQL is running on 127.0.0.1:${server.port}.` : `Reusing the embedded PostgreSQL already running on 127.0.0.1:${server.port}.`);
+    say(
+      server.owned
+        ? `PostgreSQL is running on 127.0.0.1:${server.port}.`
+        : `Reusing the embedded PostgreSQL already running on 127.0.0.1:${server.port}.`,
+    );
   } else {
     await checkReachable(url);
   }
@@ -148,7 +154,9 @@ async function main() {
     try {
       const demo = await startDemoSink(e.dataDir);
       sink = demo.sink;
-      say(`Demo SFTP server on 127.0.0.1:${sink.port}; delivered files appear in ${path.relative(root, demo.sink.rootDir) || demo.sink.rootDir}.`);
+      say(
+        `Demo SFTP server on 127.0.0.1:${sink.port}; delivered files appear in ${path.relative(root, demo.sink.rootDir) || demo.sink.rootDir}.`,
+      );
       await ensureDemoConnections(database, demo.sink, demo.config, say);
     } catch (err) {
       say(`The demo SFTP server could not start (${(err as Error).message}); the demo runs without it.`);
@@ -189,7 +197,10 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
   process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
-  for (const [name, c] of [['web', web], ['jobs', jobs]] as const) {
+  for (const [name, c] of [
+    ['web', web],
+    ['jobs', jobs],
+  ] as const) {
     c.once('exit', (code, signal) => {
       if (!stopping) void shutdown(1, `${name} exited with ${signal ?? `code ${code}`}`);
     });
@@ -203,9 +214,11 @@ async function main() {
   }
   say(`DDE is ready at http://localhost:${e.port}`);
   if (admin) {
-    say(admin.generated
-      ? `Sign in as ${admin.email} with this one-time password (shown once, you will be asked to change it): ${admin.password}`
-      : `Sign in as ${admin.email} with the password from DDE_INITIAL_ADMIN_PASSWORD.`);
+    say(
+      admin.generated
+        ? `Sign in as ${admin.email} with this one-time password (shown once, you will be asked to change it): ${admin.password}`
+        : `Sign in as ${admin.email} with the password from DDE_INITIAL_ADMIN_PASSWORD.`,
+    );
   } else {
     say('Sign in with your account. Create more with `npx dde users create --help`.');
   }

@@ -41,10 +41,16 @@ async function errorOf(res: Response) {
 beforeAll(async () => {
   t = await createTestDatabase();
   useTestEnv(t);
-  await createPrograms(t.db, [{ id: 101, name: 'Acme' }, { id: 202, name: 'Globex' }]);
+  await createPrograms(t.db, [
+    { id: 101, name: 'Acme' },
+    { id: 202, name: 'Globex' },
+  ]);
   firstup = await createAccount(t.db, { role: 'firstup_super_admin' });
   brand = await createAccount(t.db, { role: 'brand_super_admin', programIds: [101] });
-  const [client] = await t.db.insert(apiClients).values({ programId: 101, name: 'Acme warehouse', clientId: 'acme-wh', secretHash: 'x' }).returning();
+  const [client] = await t.db
+    .insert(apiClients)
+    .values({ programId: 101, name: 'Acme warehouse', clientId: 'acme-wh', secretHash: 'x' })
+    .returning();
   clientId = client.id;
 });
 afterAll(async () => {
@@ -65,16 +71,27 @@ describe('unauthenticated requests', () => {
   });
 
   it('keeps a well-formed incoming x-request-id', async () => {
-    const res = await createConnectionRoute(request('POST', '/api/v1/connections', { json: body(101), headers: { 'x-request-id': 'trace-1234abcd' } }), noParams);
+    const res = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { json: body(101), headers: { 'x-request-id': 'trace-1234abcd' } }),
+      noParams,
+    );
     expect(res.headers.get('x-request-id')).toBe('trace-1234abcd');
   });
 
   it('answers 401 for an unknown token, an expired token and a revoked token', async () => {
-    const unknown = await createConnectionRoute(request('POST', '/api/v1/connections', { token: 'dde_thisTokenDoesNotExist000000000', json: body(101) }), noParams);
+    const unknown = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { token: 'dde_thisTokenDoesNotExist000000000', json: body(101) }),
+      noParams,
+    );
     expect(unknown.status).toBe(401);
     expect((await errorOf(unknown)).message).toMatch(/invalid, expired or revoked/);
 
-    const expired = await createApiToken(t.db, { kind: 'personal', accountId: firstup.id, scopes: ['data_exports.manage'], expiresAt: new Date(Date.now() - 1000) });
+    const expired = await createApiToken(t.db, {
+      kind: 'personal',
+      accountId: firstup.id,
+      scopes: ['data_exports.manage'],
+      expiresAt: new Date(Date.now() - 1000),
+    });
     const r2 = await createConnectionRoute(request('POST', '/api/v1/connections', { token: expired.token, json: body(101) }), noParams);
     expect(r2.status).toBe(401);
 
@@ -86,19 +103,31 @@ describe('unauthenticated requests', () => {
   });
 
   it('answers 401 for an Authorization header that is not a bearer token', async () => {
-    const res = await createConnectionRoute(request('POST', '/api/v1/connections', { authorization: 'Basic YWRtaW46YWRtaW4=', json: body(101) }), noParams);
+    const res = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { authorization: 'Basic YWRtaW46YWRtaW4=', json: body(101) }),
+      noParams,
+    );
     expect(res.status).toBe(401);
     expect((await errorOf(res)).message).toMatch(/Bearer <token>/);
   });
 
   it('answers 401 for a forged, an expired and a disabled account’s session cookie', async () => {
-    const forged = await createConnectionRoute(request('POST', '/api/v1/connections', { cookie: 'next-auth.session-token=eyJhbGciOiJkaXIifQ.forged', json: body(101) }), noParams);
+    const forged = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { cookie: 'next-auth.session-token=eyJhbGciOiJkaXIifQ.forged', json: body(101) }),
+      noParams,
+    );
     expect(forged.status).toBe(401);
     const expiredCookie = await sessionCookie(firstup, { maxAge: -60 });
-    const expired = await createConnectionRoute(request('POST', '/api/v1/connections', { cookie: expiredCookie, json: body(101) }), noParams);
+    const expired = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { cookie: expiredCookie, json: body(101) }),
+      noParams,
+    );
     expect(expired.status).toBe(401);
     const disabled = await createAccount(t.db, { role: 'firstup_super_admin', disabled: true });
-    const res = await createConnectionRoute(request('POST', '/api/v1/connections', { cookie: await sessionCookie(disabled), json: body(101) }), noParams);
+    const res = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { cookie: await sessionCookie(disabled), json: body(101) }),
+      noParams,
+    );
     expect(res.status).toBe(401);
   });
 });
@@ -106,7 +135,10 @@ describe('unauthenticated requests', () => {
 describe('permissions and scopes', () => {
   it('refuses a Brand Super Admin calling a write route directly with 403, and writes nothing', async () => {
     const before = await counts();
-    const res = await createConnectionRoute(request('POST', '/api/v1/connections', { cookie: await sessionCookie(brand), json: body(101) }), noParams);
+    const res = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { cookie: await sessionCookie(brand), json: body(101) }),
+      noParams,
+    );
     expect(res.status).toBe(403);
     const err = await errorOf(res);
     expect(err.code).toBe('forbidden');
@@ -128,7 +160,12 @@ describe('permissions and scopes', () => {
   });
 
   it("answers 404 when a program's token writes to another program, exactly as for a program that does not exist", async () => {
-    const { token } = await createApiToken(t.db, { kind: 'client', apiClientId: clientId, programId: 101, scopes: ['data_exports.manage'] });
+    const { token } = await createApiToken(t.db, {
+      kind: 'client',
+      apiClientId: clientId,
+      programId: 101,
+      scopes: ['data_exports.manage'],
+    });
     const other = await createConnectionRoute(request('POST', '/api/v1/connections', { token, json: body(202) }), noParams);
     const missing = await createConnectionRoute(request('POST', '/api/v1/connections', { token, json: body(999) }), noParams);
     expect(other.status).toBe(404);
@@ -138,7 +175,12 @@ describe('permissions and scopes', () => {
   });
 
   it('lets a client manage token create a connection in its own program, logged as the API client', async () => {
-    const { token } = await createApiToken(t.db, { kind: 'client', apiClientId: clientId, programId: 101, scopes: ['data_exports.manage'] });
+    const { token } = await createApiToken(t.db, {
+      kind: 'client',
+      apiClientId: clientId,
+      programId: 101,
+      scopes: ['data_exports.manage'],
+    });
     const res = await createConnectionRoute(request('POST', '/api/v1/connections', { token, json: body(101) }), noParams);
     expect(res.status).toBe(201);
     const { connection } = (await res.json()) as { connection: { id: string } };
@@ -148,7 +190,11 @@ describe('permissions and scopes', () => {
 
   it('refuses a cross-site write made with a session cookie', async () => {
     const res = await createConnectionRoute(
-      request('POST', '/api/v1/connections', { cookie: await sessionCookie(firstup), json: body(101), headers: { origin: 'https://evil.example' } }),
+      request('POST', '/api/v1/connections', {
+        cookie: await sessionCookie(firstup),
+        json: body(101),
+        headers: { origin: 'https://evil.example' },
+      }),
       noParams,
     );
     expect(res.status).toBe(403);
@@ -169,10 +215,21 @@ describe('creating a connection as a Firstup Super Admin', () => {
     );
     expect(res.status).toBe(201);
     const { connection } = (await res.json()) as { connection: Record<string, unknown> };
-    expect(connection).toMatchObject({ programId: 202, kind: 'api', status: 'active', frequency: 'daily', startDate: today, endDate: '2099-12-31T00:00:00.000Z', contactEmails: ['ops@example.com'] });
+    expect(connection).toMatchObject({
+      programId: 202,
+      kind: 'api',
+      status: 'active',
+      frequency: 'daily',
+      startDate: today,
+      endDate: '2099-12-31T00:00:00.000Z',
+      contactEmails: ['ops@example.com'],
+    });
     expect(connection).not.toHaveProperty('secretCiphertext');
     expect(await counts()).toEqual({ connections: before.connections + 1, audit: before.audit + 1 });
-    const [entry] = await t.db.select().from(auditLog).where(eq(auditLog.targetId, connection.id as string));
+    const [entry] = await t.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, connection.id as string));
     expect(entry).toMatchObject({ action: 'connection.created', actorId: firstup.id, actorLabel: firstup.email, programId: 202 });
   });
 
@@ -195,7 +252,10 @@ describe('creating a connection as a Firstup Super Admin', () => {
 
   it('answers 422 when the end date is not after the start date', async () => {
     const res = await createConnectionRoute(
-      request('POST', '/api/v1/connections', { cookie: await sessionCookie(firstup), json: { ...body(101), end_date: '2020-12-31T00:00:00Z' } }),
+      request('POST', '/api/v1/connections', {
+        cookie: await sessionCookie(firstup),
+        json: { ...body(101), end_date: '2020-12-31T00:00:00Z' },
+      }),
       noParams,
     );
     expect(res.status).toBe(422);
@@ -204,12 +264,21 @@ describe('creating a connection as a Firstup Super Admin', () => {
 
   it('answers 415 for a body that is not JSON, 400 for malformed JSON and 413 for a body over 1 MB', async () => {
     const cookie = await sessionCookie(firstup);
-    const form = await createConnectionRoute(request('POST', '/api/v1/connections', { cookie, body: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), noParams);
+    const form = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { cookie, body: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      noParams,
+    );
     expect(form.status).toBe(415);
-    const broken = await createConnectionRoute(request('POST', '/api/v1/connections', { cookie, body: '{"program_id": 1,', headers: { 'content-type': 'application/json' } }), noParams);
+    const broken = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { cookie, body: '{"program_id": 1,', headers: { 'content-type': 'application/json' } }),
+      noParams,
+    );
     expect(broken.status).toBe(400);
     const huge = JSON.stringify({ ...body(101), name: 'x'.repeat(1024 * 1024) });
-    const big = await createConnectionRoute(request('POST', '/api/v1/connections', { cookie, body: huge, headers: { 'content-type': 'application/json' } }), noParams);
+    const big = await createConnectionRoute(
+      request('POST', '/api/v1/connections', { cookie, body: huge, headers: { 'content-type': 'application/json' } }),
+      noParams,
+    );
     expect(big.status).toBe(413);
     expect((await errorOf(big)).code).toBe('payload_too_large');
   });
@@ -230,16 +299,25 @@ describe('creating a connection as a Firstup Super Admin', () => {
     expect(nul.status).toBe(422);
     expect((await errorOf(nul)).message).toBe('Invalid request body: name: must not contain NUL characters');
     const deep = await createConnectionRoute(
-      request('POST', '/api/v1/connections', { cookie: await sessionCookie(firstup), body: '['.repeat(5000) + ']'.repeat(5000), headers: { 'content-type': 'application/json' } }),
+      request('POST', '/api/v1/connections', {
+        cookie: await sessionCookie(firstup),
+        body: '['.repeat(5000) + ']'.repeat(5000),
+        headers: { 'content-type': 'application/json' },
+      }),
       noParams,
     );
     expect(deep.status).toBe(422);
     const sqlish = await createConnectionRoute(
-      request('POST', '/api/v1/connections', { cookie: await sessionCookie(firstup), json: { ...body(101), name: "Robert'); DROP TABLE connections;-- 🚀 ünïcødé".slice(0, 120) } }),
+      request('POST', '/api/v1/connections', {
+        cookie: await sessionCookie(firstup),
+        json: { ...body(101), name: "Robert'); DROP TABLE connections;-- 🚀 ünïcødé".slice(0, 120) },
+      }),
       noParams,
     );
     expect(sqlish.status).toBe(201);
-    expect(((await sqlish.json()) as { connection: { name: string } }).connection.name).toBe("Robert'); DROP TABLE connections;-- 🚀 ünïcødé");
+    expect(((await sqlish.json()) as { connection: { name: string } }).connection.name).toBe(
+      "Robert'); DROP TABLE connections;-- 🚀 ünïcødé",
+    );
   });
 });
 
@@ -269,7 +347,12 @@ describe('errors the handler did not expect', () => {
 
 describe('API tokens', () => {
   it('records when a token was last used, at most once a minute', async () => {
-    const { token, row } = await createApiToken(t.db, { kind: 'client', apiClientId: clientId, programId: 101, scopes: ['data_exports.read'] });
+    const { token, row } = await createApiToken(t.db, {
+      kind: 'client',
+      apiClientId: clientId,
+      programId: 101,
+      scopes: ['data_exports.read'],
+    });
     const route = withAuth(async (_req, { actor }) => Response.json({ programs: actor.programs }), { scope: 'data_exports.read' });
     const lastUsed = async () => (await t.db.select().from(apiTokens).where(eq(apiTokens.id, row.id)))[0].lastUsedAt?.getTime();
 
@@ -299,13 +382,19 @@ describe('API tokens', () => {
 
 describe('the program switcher', () => {
   it('remembers a program the account can see', async () => {
-    const res = await selectProgramRoute(request('POST', '/api/session/program', { cookie: await sessionCookie(brand), json: { program_id: 101 } }), noParams);
+    const res = await selectProgramRoute(
+      request('POST', '/api/session/program', { cookie: await sessionCookie(brand), json: { program_id: 101 } }),
+      noParams,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('set-cookie')).toMatch(/^dde_program=101; Path=\/; .*HttpOnly; SameSite=Lax/);
   });
 
   it('answers 404 for a program the account cannot see', async () => {
-    const res = await selectProgramRoute(request('POST', '/api/session/program', { cookie: await sessionCookie(brand), json: { program_id: 202 } }), noParams);
+    const res = await selectProgramRoute(
+      request('POST', '/api/session/program', { cookie: await sessionCookie(brand), json: { program_id: 202 } }),
+      noParams,
+    );
     expect(res.status).toBe(404);
     expect(res.headers.get('set-cookie')).toBeNull();
   });

@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, connections, exportRuns, programs } from '@/db/schema';
 import type { UserActor } from '@/lib/auth/actor';
 import {
-  createConnection, deleteConnection, editConnection, pauseConnection, resumeConnection, settlePausing, startConnection, stopConnection,
+  createConnection,
+  deleteConnection,
+  editConnection,
+  pauseConnection,
+  resumeConnection,
+  settlePausing,
+  startConnection,
+  stopConnection,
 } from '@/lib/connections/lifecycle';
 import { createConnectionSchema, editConnectionSchema } from '@/lib/connections/schemas';
 import { AppError } from '@/lib/http/errors';
@@ -11,21 +18,38 @@ import { createTestDatabase, type TestDatabase } from './helpers/db';
 
 let t: TestDatabase;
 const admin: UserActor = {
-  kind: 'user', accountId: null as unknown as string, email: 'ops@firstup.example', name: 'Ops', role: 'firstup_super_admin',
-  mustChangePassword: false, programs: 'all', label: 'ops@firstup.example',
+  kind: 'user',
+  accountId: null as unknown as string,
+  email: 'ops@firstup.example',
+  name: 'Ops',
+  role: 'firstup_super_admin',
+  mustChangePassword: false,
+  programs: 'all',
+  label: 'ops@firstup.example',
 };
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  await t.db.insert(programs).values([{ id: 7, name: 'Seven' }, { id: 8, name: 'Eight' }]);
+  await t.db.insert(programs).values([
+    { id: 7, name: 'Seven' },
+    { id: 8, name: 'Eight' },
+  ]);
 });
 afterAll(async () => t?.drop());
 
 const apiInput = () =>
-  createConnectionSchema.parse({ kind: 'api', frequency: 'daily', start_date: new Date(Date.now() + 86_400_000).toISOString(), contact_emails: ['Data@Example.com'] });
+  createConnectionSchema.parse({
+    kind: 'api',
+    frequency: 'daily',
+    start_date: new Date(Date.now() + 86_400_000).toISOString(),
+    contact_emails: ['Data@Example.com'],
+  });
 
 async function expectAppError(p: Promise<unknown>, code: string, message: RegExp) {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AppError);
   expect((err as AppError).code).toBe(code);
   expect((err as AppError).message).toMatch(message);
@@ -42,7 +66,17 @@ describe('connection lifecycle', () => {
 
   it('pauses after transfer as "pausing" while a run is in flight, and settles to paused when it ends', async () => {
     const c = await createConnection(t, admin, 7, apiInput());
-    const [run] = await t.db.insert(exportRuns).values({ connectionId: c.id, programId: 7, exportType: 'incremental', windowStart: new Date('2026-01-01Z'), windowEnd: new Date('2026-01-02Z'), status: 'delivering' }).returning();
+    const [run] = await t.db
+      .insert(exportRuns)
+      .values({
+        connectionId: c.id,
+        programId: 7,
+        exportType: 'incremental',
+        windowStart: new Date('2026-01-01Z'),
+        windowEnd: new Date('2026-01-02Z'),
+        status: 'delivering',
+      })
+      .returning();
     const pausing = await pauseConnection(t, admin, 7, c.id, 'after_transfer');
     expect(pausing.status).toBe('pausing');
     await settlePausing(t.db, c.id);
@@ -91,7 +125,16 @@ describe('connection lifecycle', () => {
 
   it('deletes a connection but keeps its history', async () => {
     const c = await createConnection(t, admin, 7, apiInput());
-    await t.db.insert(exportRuns).values({ connectionId: c.id, programId: 7, exportType: 'incremental', windowStart: new Date('2026-01-01Z'), windowEnd: new Date('2026-01-02Z'), status: 'available' });
+    await t.db
+      .insert(exportRuns)
+      .values({
+        connectionId: c.id,
+        programId: 7,
+        exportType: 'incremental',
+        windowStart: new Date('2026-01-01Z'),
+        windowEnd: new Date('2026-01-02Z'),
+        status: 'available',
+      });
     await deleteConnection(t, admin, 7, c.id);
     const [row] = await t.db.select().from(connections).where(eq(connections.id, c.id));
     expect(row.deletedAt).not.toBeNull();
@@ -100,7 +143,12 @@ describe('connection lifecycle', () => {
   });
 
   it('refuses a start date long in the past and points to historical requests', async () => {
-    const input = createConnectionSchema.parse({ kind: 'api', frequency: 'daily', start_date: '2020-01-01T00:00:00Z', contact_emails: ['a@b.co'] });
+    const input = createConnectionSchema.parse({
+      kind: 'api',
+      frequency: 'daily',
+      start_date: '2020-01-01T00:00:00Z',
+      contact_emails: ['a@b.co'],
+    });
     await expectAppError(createConnection(t, admin, 7, input), 'validation_failed', /historical data request/);
   });
 });

@@ -11,7 +11,13 @@ afterAll(async () => t?.drop());
 
 describe('database schema', () => {
   it('gives every program its own pseudonym key', async () => {
-    const [a, b] = await t.db.insert(programs).values([{ id: 1, name: 'A' }, { id: 2, name: 'B' }]).returning();
+    const [a, b] = await t.db
+      .insert(programs)
+      .values([
+        { id: 1, name: 'A' },
+        { id: 2, name: 'B' },
+      ])
+      .returning();
     expect(a.pseudonymKey).toMatch(/^[0-9a-f]{64}$/);
     expect(a.pseudonymKey).not.toBe(b.pseudonymKey);
   });
@@ -40,7 +46,13 @@ describe('database schema', () => {
       .insert(connections)
       .values({ programId: 1, kind: 'api', frequency: 'daily', startDate: new Date('2026-01-01T00:00:00Z') })
       .returning();
-    const run = { connectionId: conn.id, programId: 1, exportType: 'incremental' as const, windowStart: new Date('2026-01-01T00:00:00Z'), windowEnd: new Date('2026-01-02T00:00:00Z') };
+    const run = {
+      connectionId: conn.id,
+      programId: 1,
+      exportType: 'incremental' as const,
+      windowStart: new Date('2026-01-01T00:00:00Z'),
+      windowEnd: new Date('2026-01-02T00:00:00Z'),
+    };
     await t.db.insert(exportRuns).values(run);
     const again = await t.db.insert(exportRuns).values(run).onConflictDoNothing().returning();
     expect(again).toHaveLength(0);

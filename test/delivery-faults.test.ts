@@ -10,7 +10,13 @@ import { DeliveryAbortedError, DeliveryError, deliverFiles, testConnection, type
 import { startDemoSftpSink, startSftpSink, type SftpSink, type SinkFaults } from '@/lib/delivery/sftp-sink';
 import { closedPort, failureOf, makeExportSet, sha256Hex, type ExportSet } from './helpers/delivery';
 
-const timeouts: Partial<SftpTimeouts> = { readyTimeoutMs: 10_000, keepaliveIntervalMs: 2_000, keepaliveCountMax: 3, operationTimeoutMs: 10_000, endTimeoutMs: 500 };
+const timeouts: Partial<SftpTimeouts> = {
+  readyTimeoutMs: 10_000,
+  keepaliveIntervalMs: 2_000,
+  keepaliveCountMax: 3,
+  operationTimeoutMs: 10_000,
+  endTimeoutMs: 500,
+};
 // Where silence itself is the fault: detected after (2 + 1) × 500 ms, or a 2 s operation deadline.
 const tight: Partial<SftpTimeouts> = { keepaliveIntervalMs: 500, keepaliveCountMax: 2, operationTimeoutMs: 2_000 };
 const PASSWORD = 'sink-password-1';
@@ -55,7 +61,10 @@ describe('SFTP faults (in-process server)', () => {
     expect(elapsed).toBeLessThan(10_000);
     const report = await testConnection({ ...to(s), auth, timeouts: ready });
     expect(report.steps.find((x) => x.step === 'connect')?.status).toBe('ok');
-    expect(report.steps.find((x) => x.step === 'handshake')).toMatchObject({ status: 'failed', error: { code: 'timeout', retryable: true } });
+    expect(report.steps.find((x) => x.step === 'handshake')).toMatchObject({
+      status: 'failed',
+      error: { code: 'timeout', retryable: true },
+    });
   });
 
   it('connection reset when the client says goodbye: the delivery still completes, without hanging or crashing', async () => {
@@ -97,7 +106,9 @@ describe('SFTP faults (in-process server)', () => {
 
   it('network black-holed mid-transfer (streamed upload): fails with a retryable timeout within the keepalive bound', async () => {
     const s = await sink({ blackHoleAfterBytes: 128 * 1024 });
-    const [err, elapsed] = await failureOf(() => deliver(s, set.streamed, { timeouts: { ...timeouts, ...tight, operationTimeoutMs: 60_000 } }));
+    const [err, elapsed] = await failureOf(() =>
+      deliver(s, set.streamed, { timeouts: { ...timeouts, ...tight, operationTimeoutMs: 60_000 } }),
+    );
     expect(err).toMatchObject({ code: 'timeout', retryable: true });
     expect(elapsed).toBeLessThan(15_000);
     expect(listing(s).filter((f) => !f.includes('.part-'))).toEqual([]);
@@ -135,13 +146,25 @@ describe('SFTP faults (in-process server)', () => {
   it('DNS failure and connection refused: distinct, retryable errors', async () => {
     const files = set.files;
     const [dns] = await failureOf(() =>
-      deliverFiles({ destination: { host: 'dde-no-such-host.invalid', port: 22, username: 'dde', folder: '/' }, auth, pinnedFingerprint: 'SHA256:' + 'A'.repeat(43), files, timeouts }),
+      deliverFiles({
+        destination: { host: 'dde-no-such-host.invalid', port: 22, username: 'dde', folder: '/' },
+        auth,
+        pinnedFingerprint: 'SHA256:' + 'A'.repeat(43),
+        files,
+        timeouts,
+      }),
     );
     expect(dns).toMatchObject({ code: 'dns', retryable: true });
     expect((dns as Error).message).toContain('dde-no-such-host.invalid');
     const port = await closedPort();
     const [refused] = await failureOf(() =>
-      deliverFiles({ destination: { host: '127.0.0.1', port, username: 'dde', folder: '/' }, auth, pinnedFingerprint: 'SHA256:' + 'A'.repeat(43), files, timeouts }),
+      deliverFiles({
+        destination: { host: '127.0.0.1', port, username: 'dde', folder: '/' },
+        auth,
+        pinnedFingerprint: 'SHA256:' + 'A'.repeat(43),
+        files,
+        timeouts,
+      }),
     );
     expect(refused).toMatchObject({ code: 'refused', retryable: true });
 
@@ -155,7 +178,12 @@ describe('SFTP faults (in-process server)', () => {
     await deliver(s);
     await deliver(s, set.streamed);
     expect(listing(s)).toEqual([...set.content.keys()].sort());
-    expect(s.events.filter((e) => e.type === 'remove' && !e.path?.includes('.part-')).map((e) => e.path?.slice(1)).sort()).toEqual([...set.content.keys()].sort());
+    expect(
+      s.events
+        .filter((e) => e.type === 'remove' && !e.path?.includes('.part-'))
+        .map((e) => e.path?.slice(1))
+        .sort(),
+    ).toEqual([...set.content.keys()].sort());
   });
 
   it('the manifest arrives last and every file appears under its final name only by rename (server event log)', async () => {
@@ -205,8 +233,12 @@ describe('SFTP faults (in-process server)', () => {
 
   it('refuses to deliver without a pinned host key, and refuses a destination folder with ".."', async () => {
     const s = await sink();
-    await expect(deliverFiles({ destination: to(s), auth, pinnedFingerprint: '', files: set.files, timeouts })).rejects.toMatchObject({ code: 'host_key_mismatch' });
-    await expect(deliverFiles({ destination: to(s, '/a/../etc'), auth, pinnedFingerprint: s.hostKeyFingerprint, files: set.files, timeouts })).rejects.toThrow(/must not contain "\.\." segments/);
+    await expect(deliverFiles({ destination: to(s), auth, pinnedFingerprint: '', files: set.files, timeouts })).rejects.toMatchObject({
+      code: 'host_key_mismatch',
+    });
+    await expect(
+      deliverFiles({ destination: to(s, '/a/../etc'), auth, pinnedFingerprint: s.hostKeyFingerprint, files: set.files, timeouts }),
+    ).rejects.toThrow(/must not contain "\.\." segments/);
     expect(s.events.filter((e) => e.type === 'connect')).toEqual([]);
   });
 });
@@ -222,7 +254,15 @@ describe('demo SFTP sink', () => {
     sinks.push(second);
     expect(second.hostKeyFingerprint).toBe(fingerprint);
     expect(second.password).toBe(password);
-    const report = await testConnection({ host: second.host, port: second.port, username, auth: { method: 'password', password }, folder: second.folder, expectedFingerprint: fingerprint, timeouts });
+    const report = await testConnection({
+      host: second.host,
+      port: second.port,
+      username,
+      auth: { method: 'password', password },
+      folder: second.folder,
+      expectedFingerprint: fingerprint,
+      timeouts,
+    });
     expect(report.ok).toBe(true);
     expect(report.hostKeyFingerprint).toBe(fingerprint);
     expect(second.rootDir).toBe(path.join(dataDir, 'sftp-sink', 'files'));
@@ -234,7 +274,9 @@ describe('demo SFTP sink', () => {
     expect(wrong.error).toMatchObject({ code: 'auth_failed', retryable: false });
     // A client that does not validate its paths still cannot climb out of rootDir.
     const client = new ssh2.Client();
-    await new Promise<void>((resolve, reject) => client.on('ready', resolve).on('error', reject).connect({ host: s.host, port: s.port, username: 'dde', password: PASSWORD }));
+    await new Promise<void>((resolve, reject) =>
+      client.on('ready', resolve).on('error', reject).connect({ host: s.host, port: s.port, username: 'dde', password: PASSWORD }),
+    );
     const sftp = await new Promise<ssh2.SFTPWrapper>((resolve, reject) => client.sftp((err, x) => (err ? reject(err) : resolve(x))));
     await new Promise<void>((resolve, reject) => sftp.writeFile('/../../../escape.txt', 'x', (err) => (err ? reject(err) : resolve())));
     client.end();

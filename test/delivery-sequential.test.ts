@@ -11,7 +11,13 @@ import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
 import { makeExportSet, type ExportSet } from './helpers/delivery';
 
 const DELIVERIES = 1_000;
-const timeouts: Partial<SftpTimeouts> = { readyTimeoutMs: 10_000, keepaliveIntervalMs: 1_000, keepaliveCountMax: 3, operationTimeoutMs: 10_000, endTimeoutMs: 1_000 };
+const timeouts: Partial<SftpTimeouts> = {
+  readyTimeoutMs: 10_000,
+  keepaliveIntervalMs: 1_000,
+  keepaliveCountMax: 3,
+  operationTimeoutMs: 10_000,
+  endTimeoutMs: 1_000,
+};
 
 let work: string;
 let sink: SftpSink;

@@ -16,7 +16,13 @@ const skip = sshdSkipReason();
 if (skip) console.warn(`Skipping the real-sshd delivery tests: ${skip}`);
 
 // Short bounds so faults surface quickly; production defaults are in DEFAULT_TIMEOUTS.
-const timeouts: Partial<SftpTimeouts> = { readyTimeoutMs: 10_000, keepaliveIntervalMs: 2_000, keepaliveCountMax: 3, operationTimeoutMs: 15_000, endTimeoutMs: 1_000 };
+const timeouts: Partial<SftpTimeouts> = {
+  readyTimeoutMs: 10_000,
+  keepaliveIntervalMs: 2_000,
+  keepaliveCountMax: 3,
+  operationTimeoutMs: 15_000,
+  endTimeoutMs: 1_000,
+};
 // For the black-hole test: silence is detected after (2 + 1) × 500 ms.
 const tightKeepalive: Partial<SftpTimeouts> = { keepaliveIntervalMs: 500, keepaliveCountMax: 2 };
 
@@ -60,7 +66,14 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
   describe('test connection', () => {
     it('passes every step, captures the host key fingerprint exactly as OpenSSH prints it, and leaves no probe file', async () => {
       const f = folder();
-      const report = await testConnection({ host: sshd.host, port: sshd.port, username: sshd.username, auth: keyAuth(), folder: f, timeouts });
+      const report = await testConnection({
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.username,
+        auth: keyAuth(),
+        folder: f,
+        timeouts,
+      });
       expect(report.ok).toBe(true);
       expect(report.steps.map((s) => `${s.step}:${s.status}`)).toEqual([
         'resolve:ok',
@@ -91,7 +104,11 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
         timeouts,
       });
       expect(byKey.ok).toBe(true);
-      const noPassphrase = await testConnection({ ...destination(f), auth: { method: 'private_key', privateKey: encrypted.private }, timeouts });
+      const noPassphrase = await testConnection({
+        ...destination(f),
+        auth: { method: 'private_key', privateKey: encrypted.private },
+        timeouts,
+      });
       expect(noPassphrase.ok).toBe(false);
       expect(noPassphrase.error?.code).toBe('auth_failed');
       expect(noPassphrase.error?.message).toMatch(/passphrase/);
@@ -101,7 +118,10 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
       const missing = await testConnection({ ...destination('no-such-folder'), auth: keyAuth(), timeouts });
       expect(missing.ok).toBe(false);
       expect(missing.steps.find((s) => s.step === 'authenticate')?.status).toBe('ok');
-      expect(missing.steps.find((s) => s.step === 'folder_exists')).toMatchObject({ status: 'failed', error: { code: 'folder_missing', retryable: false } });
+      expect(missing.steps.find((s) => s.step === 'folder_exists')).toMatchObject({
+        status: 'failed',
+        error: { code: 'folder_missing', retryable: false },
+      });
       expect(missing.steps.find((s) => s.step === 'folder_writable')?.status).toBe('skipped');
 
       const readOnly = folder(sshd, { readOnly: true });
@@ -119,17 +139,35 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
   it('re-delivery of files that already exist leaves exactly one copy of each, without an error', async () => {
     const f = folder();
     const set = localSet();
-    const first = await deliverFiles({ destination: destination(f), auth: keyAuth(), pinnedFingerprint: sshd.hostKeyFingerprint, files: set.files, timeouts });
-    const again = await deliverFiles({ destination: destination(f), auth: keyAuth(), pinnedFingerprint: sshd.hostKeyFingerprint, files: set.files, timeouts });
+    const first = await deliverFiles({
+      destination: destination(f),
+      auth: keyAuth(),
+      pinnedFingerprint: sshd.hostKeyFingerprint,
+      files: set.files,
+      timeouts,
+    });
+    const again = await deliverFiles({
+      destination: destination(f),
+      auth: keyAuth(),
+      pinnedFingerprint: sshd.hostKeyFingerprint,
+      files: set.files,
+      timeouts,
+    });
     expect(again.files.map((x) => x.name)).toEqual(first.files.map((x) => x.name));
     expect(listing(f)).toEqual([...set.content.keys()].sort());
     for (const [name, body] of set.content) expect(sha256Hex(readFileSync(path.join(remote(f), name)))).toBe(sha256Hex(body));
   });
 
-  it("downloaded copies match their .sha256 sidecars, and the manifest arrives last", async () => {
+  it('downloaded copies match their .sha256 sidecars, and the manifest arrives last', async () => {
     const f = folder();
     const set = localSet({ dataBytes: [700 * 1024, 3 * 1024, 1] });
-    const result = await deliverFiles({ destination: destination(f), auth: keyAuth(), pinnedFingerprint: sshd.hostKeyFingerprint, files: set.files, timeouts });
+    const result = await deliverFiles({
+      destination: destination(f),
+      auth: keyAuth(),
+      pinnedFingerprint: sshd.hostKeyFingerprint,
+      files: set.files,
+      timeouts,
+    });
     // Delivery order: data files, then sidecars, then the manifest.
     expect(result.files.map((x) => x.name)).toEqual([...set.names.data, ...set.names.sidecars, set.names.manifest]);
     expect(result.bytes).toBe([...set.content.values()].reduce((s, b) => s + b.length, 0));
@@ -138,11 +176,16 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
     const download = mkdtempSync(path.join(local, 'download-'));
     const client = new ssh2.Client();
     await new Promise<void>((resolve, reject) =>
-      client.on('ready', resolve).on('error', reject).connect({ host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey }),
+      client
+        .on('ready', resolve)
+        .on('error', reject)
+        .connect({ host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey }),
     );
     const sftp = await new Promise<ssh2.SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
     for (const name of set.content.keys()) {
-      await new Promise<void>((resolve, reject) => sftp.fastGet(`${f}/${name}`, path.join(download, name), (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        sftp.fastGet(`${f}/${name}`, path.join(download, name), (err) => (err ? reject(err) : resolve())),
+      );
     }
     client.end();
     for (const name of set.names.data) {
@@ -164,7 +207,13 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
     const set = localSet();
     const wrongPassword = 'not-the-password-4711';
     const [byPassword] = await failureOf(() =>
-      deliverFiles({ destination: destination(f), auth: { method: 'password', password: wrongPassword }, pinnedFingerprint: sshd.hostKeyFingerprint, files: set.files, timeouts }),
+      deliverFiles({
+        destination: destination(f),
+        auth: { method: 'password', password: wrongPassword },
+        pinnedFingerprint: sshd.hostKeyFingerprint,
+        files: set.files,
+        timeouts,
+      }),
     );
     expect(byPassword).toBeInstanceOf(DeliveryError);
     expect(byPassword).toMatchObject({ code: 'auth_failed', retryable: false });
@@ -173,7 +222,13 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
 
     const otherKey = generateEd25519KeyPair().private;
     const [byKey] = await failureOf(() =>
-      deliverFiles({ destination: destination(f), auth: { method: 'private_key', privateKey: otherKey }, pinnedFingerprint: sshd.hostKeyFingerprint, files: set.files, timeouts }),
+      deliverFiles({
+        destination: destination(f),
+        auth: { method: 'private_key', privateKey: otherKey },
+        pinnedFingerprint: sshd.hostKeyFingerprint,
+        files: set.files,
+        timeouts,
+      }),
     );
     expect(byKey).toMatchObject({ code: 'auth_failed', retryable: false });
     expect((byKey as Error).message).toContain(`user "${sshd.username}"`);
@@ -184,13 +239,25 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
     const set = localSet();
     const readOnly = folder(sshd, { readOnly: true });
     const [denied] = await failureOf(() =>
-      deliverFiles({ destination: destination(readOnly), auth: keyAuth(), pinnedFingerprint: sshd.hostKeyFingerprint, files: set.files, timeouts }),
+      deliverFiles({
+        destination: destination(readOnly),
+        auth: keyAuth(),
+        pinnedFingerprint: sshd.hostKeyFingerprint,
+        files: set.files,
+        timeouts,
+      }),
     );
     expect(denied).toMatchObject({ code: 'permission_denied', retryable: false });
     expect(listing(readOnly)).toEqual([]);
 
     const [missing] = await failureOf(() =>
-      deliverFiles({ destination: destination('gone/away'), auth: keyAuth(), pinnedFingerprint: sshd.hostKeyFingerprint, files: set.files, timeouts }),
+      deliverFiles({
+        destination: destination('gone/away'),
+        auth: keyAuth(),
+        pinnedFingerprint: sshd.hostKeyFingerprint,
+        files: set.files,
+        timeouts,
+      }),
     );
     expect(missing).toMatchObject({ code: 'folder_missing', retryable: false });
     expect((missing as Error).message).toContain('"gone/away" does not exist');
@@ -301,7 +368,13 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
       expect(rotated).not.toBe(pinned);
       const set = localSet();
       const [err] = await failureOf(() =>
-        deliverFiles({ destination: destination(f, own), auth: { method: 'private_key', privateKey: own.privateKey }, pinnedFingerprint: pinned, files: set.files, timeouts }),
+        deliverFiles({
+          destination: destination(f, own),
+          auth: { method: 'private_key', privateKey: own.privateKey },
+          pinnedFingerprint: pinned,
+          files: set.files,
+          timeouts,
+        }),
       );
       expect(err).toMatchObject({ code: 'host_key_mismatch', retryable: false });
       expect((err as Error).message).toContain(rotated);
@@ -310,7 +383,12 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
       // The server never even saw a login attempt.
       expect(own.log()).not.toMatch(/Accepted publickey|Failed publickey|Postponed publickey/);
 
-      const retest = await testConnection({ ...destination(f, own), auth: { method: 'private_key', privateKey: own.privateKey }, expectedFingerprint: pinned, timeouts });
+      const retest = await testConnection({
+        ...destination(f, own),
+        auth: { method: 'private_key', privateKey: own.privateKey },
+        expectedFingerprint: pinned,
+        timeouts,
+      });
       expect(retest.ok).toBe(false);
       expect(retest.hostKeyFingerprint).toBe(rotated);
       expect(retest.steps.find((s) => s.step === 'handshake')).toMatchObject({ status: 'failed', error: { code: 'host_key_mismatch' } });

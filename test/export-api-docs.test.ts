@@ -13,7 +13,19 @@ type Doc = {
   openapi: string;
   info: { title: string };
   servers: { url: string }[];
-  paths: Record<string, Record<string, { operationId: string; parameters: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[]; security: unknown[]; requestBody?: { content: Record<string, unknown> }; responses: Record<string, unknown> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId: string;
+        parameters: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[];
+        security: unknown[];
+        requestBody?: { content: Record<string, unknown> };
+        responses: Record<string, unknown>;
+      }
+    >
+  >;
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 };
 
@@ -67,7 +79,10 @@ describe('GET /api/v1/openapi.json', () => {
     const all = refs(doc);
     expect(all.length).toBeGreaterThan(20);
     for (const ref of all) expect(doc.components.schemas, ref).toHaveProperty(ref.replace('#/components/schemas/', ''));
-    expect(doc.components.schemas.ExportFile).toMatchObject({ type: 'object', required: expect.arrayContaining(['download_url', 'sha256', 'presigned_url_ttl_seconds']) });
+    expect(doc.components.schemas.ExportFile).toMatchObject({
+      type: 'object',
+      required: expect.arrayContaining(['download_url', 'sha256', 'presigned_url_ttl_seconds']),
+    });
     expect(JSON.stringify(doc)).not.toContain('$schema');
   });
 });

@@ -97,9 +97,12 @@ function randomString(r: () => number): string {
   for (let i = 0; i < len; i++) {
     const kind = r();
     const cp =
-      kind < 0.4 ? 32 + Math.floor(r() * 95) // ASCII
-        : kind < 0.7 ? 0x80 + Math.floor(r() * 0x780) // Latin, Greek, Cyrillic, Hebrew, Arabic…
-          : kind < 0.9 ? 0x4e00 + Math.floor(r() * 0x5000) // CJK
+      kind < 0.4
+        ? 32 + Math.floor(r() * 95) // ASCII
+        : kind < 0.7
+          ? 0x80 + Math.floor(r() * 0x780) // Latin, Greek, Cyrillic, Hebrew, Arabic…
+          : kind < 0.9
+            ? 0x4e00 + Math.floor(r() * 0x5000) // CJK
             : 0x1f300 + Math.floor(r() * 0x300); // emoji
     s += String.fromCodePoint(cp);
   }
@@ -162,12 +165,48 @@ afterAll(async () => {
 type Target = { name: string; handler: RouteHandler; path: (p: Record<string, string>) => string; params: string[]; query: string[] };
 
 const READ_TARGETS: Target[] = [
-  { name: 'latest', handler: latestRoute, path: (p) => `/api/v1/data_exports/${encodeURIComponent(p.type)}/latest`, params: ['type'], query: ['program', 'export_type'] },
-  { name: 'list', handler: listRoute, path: (p) => `/api/v1/data_exports/${encodeURIComponent(p.type)}`, params: ['type'], query: ['program', 'limit', 'cursor', 'since', 'until', 'export_type'] },
-  { name: 'file', handler: fileRoute, path: (p) => `/api/v1/data_exports/${encodeURIComponent(p.type)}/${encodeURIComponent(p.file_id)}`, params: ['type', 'file_id'], query: ['program'] },
-  { name: 'folders', handler: foldersRoute, path: () => '/api/v1/folders', params: [], query: ['program', 'limit', 'cursor', 'include_expired'] },
-  { name: 'archive', handler: archiveRoute, path: (p) => `/api/v1/folders/${encodeURIComponent(p.run_id)}/archive`, params: ['run_id'], query: ['program'] },
-  { name: 'download', handler: downloadRoute, path: (p) => `/api/v1/downloads/${encodeURIComponent(p.signed)}`, params: ['signed'], query: [] },
+  {
+    name: 'latest',
+    handler: latestRoute,
+    path: (p) => `/api/v1/data_exports/${encodeURIComponent(p.type)}/latest`,
+    params: ['type'],
+    query: ['program', 'export_type'],
+  },
+  {
+    name: 'list',
+    handler: listRoute,
+    path: (p) => `/api/v1/data_exports/${encodeURIComponent(p.type)}`,
+    params: ['type'],
+    query: ['program', 'limit', 'cursor', 'since', 'until', 'export_type'],
+  },
+  {
+    name: 'file',
+    handler: fileRoute,
+    path: (p) => `/api/v1/data_exports/${encodeURIComponent(p.type)}/${encodeURIComponent(p.file_id)}`,
+    params: ['type', 'file_id'],
+    query: ['program'],
+  },
+  {
+    name: 'folders',
+    handler: foldersRoute,
+    path: () => '/api/v1/folders',
+    params: [],
+    query: ['program', 'limit', 'cursor', 'include_expired'],
+  },
+  {
+    name: 'archive',
+    handler: archiveRoute,
+    path: (p) => `/api/v1/folders/${encodeURIComponent(p.run_id)}/archive`,
+    params: ['run_id'],
+    query: ['program'],
+  },
+  {
+    name: 'download',
+    handler: downloadRoute,
+    path: (p) => `/api/v1/downloads/${encodeURIComponent(p.signed)}`,
+    params: ['signed'],
+    query: [],
+  },
   { name: 'clients', handler: clientsRoute, path: () => '/api/v1/api-clients', params: [], query: ['program'] },
 ];
 
@@ -179,7 +218,8 @@ describe('fuzzed path and query parameters', () => {
     for (let i = 0; i < 700; i++) {
       const target = READ_TARGETS[i % READ_TARGETS.length];
       const params: Record<string, string> = {};
-      for (const p of target.params) params[p] = r() < 0.3 && valid[p]?.length ? valid[p][Math.floor(r() * valid[p].length)] : randomString(r);
+      for (const p of target.params)
+        params[p] = r() < 0.3 && valid[p]?.length ? valid[p][Math.floor(r() * valid[p].length)] : randomString(r);
       const query = randomQuery(r, target.query);
       let url: string;
       try {
@@ -196,18 +236,34 @@ describe('fuzzed path and query parameters', () => {
 
   it('never answer 5xx to hostile Range, If-Range and Authorization headers', async () => {
     const r = rng(7);
-    const link = ((await (await call(latestRoute, request('GET', '/api/v1/data_exports/activities/latest', { token }), { type: 'activities' })).json()) as { data: { download_url: string } }).data
-      .download_url;
+    const link = (
+      (await (
+        await call(latestRoute, request('GET', '/api/v1/data_exports/activities/latest', { token }), { type: 'activities' })
+      ).json()) as { data: { download_url: string } }
+    ).data.download_url;
     const signed = link.split('/').pop()!;
     for (let i = 0; i < 150; i++) {
       const headers: Record<string, string> = {};
-      const range = [`bytes=${randomString(r)}`, `bytes=${Math.floor(r() * 1e6)}-${Math.floor(r() * 1e6)}`, `bytes=-${'9'.repeat(20)}`, 'bytes=5-1', 'bytes=--', 'bytes=0-0,0-0'][i % 6];
+      const range = [
+        `bytes=${randomString(r)}`,
+        `bytes=${Math.floor(r() * 1e6)}-${Math.floor(r() * 1e6)}`,
+        `bytes=-${'9'.repeat(20)}`,
+        'bytes=5-1',
+        'bytes=--',
+        'bytes=0-0,0-0',
+      ][i % 6];
       headers.range = range.replace(/[^\x20-\x7e]/g, '?');
       if (r() < 0.3) headers['if-range'] = randomString(r).replace(/[^\x20-\x7e]/g, '?');
       if (r() < 0.3) headers['if-none-match'] = randomString(r).replace(/[^\x20-\x7e]/g, '?');
-      await expectNo5xx(`range ${headers.range}`, await call(downloadRoute, request('GET', `/api/v1/downloads/${signed}`, { headers }), { signed }));
+      await expectNo5xx(
+        `range ${headers.range}`,
+        await call(downloadRoute, request('GET', `/api/v1/downloads/${signed}`, { headers }), { signed }),
+      );
       const authorization = `Bearer ${randomString(r)}`.replace(/[^\x20-\x7e]/g, '?');
-      await expectNo5xx(`auth ${authorization.slice(0, 60)}`, await call(latestRoute, request('GET', '/api/v1/data_exports/users/latest', { authorization }), { type: 'users' }));
+      await expectNo5xx(
+        `auth ${authorization.slice(0, 60)}`,
+        await call(latestRoute, request('GET', '/api/v1/data_exports/users/latest', { authorization }), { type: 'users' }),
+      );
     }
   });
 
@@ -215,19 +271,28 @@ describe('fuzzed path and query parameters', () => {
     const r = rng(99);
     const before = await counts();
     for (let i = 0; i < 200; i++) {
-      const value = () => (r() < 0.5 ? randomString(r) : [Math.floor(r() * 2 ** 60) * (r() < 0.5 ? -1 : 1), null, true, [], {}, 1.5][Math.floor(r() * 6)]);
+      const value = () =>
+        r() < 0.5 ? randomString(r) : [Math.floor(r() * 2 ** 60) * (r() < 0.5 ? -1 : 1), null, true, [], {}, 1.5][Math.floor(r() * 6)];
       const bodies = [
         { name: value(), scopes: r() < 0.5 ? [value()] : value(), expires_in_days: value() },
         { program_id: value(), name: value(), scopes: [value()] },
       ];
       await expectNo5xx('create token', await call(createTokenRoute, request('POST', '/api/v1/tokens', { cookie, json: bodies[0] })));
-      await expectNo5xx('create client', await call(createClientRoute, request('POST', '/api/v1/api-clients', { cookie, json: bodies[1] })));
+      await expectNo5xx(
+        'create client',
+        await call(createClientRoute, request('POST', '/api/v1/api-clients', { cookie, json: bodies[1] })),
+      );
       const id = randomString(r);
       await expectNo5xx('revoke token', await call(revokeTokenRoute, request('DELETE', '/api/v1/tokens/x', { cookie }), { token_id: id }));
-      await expectNo5xx('revoke client', await call(revokeClientRoute, request('DELETE', `/api/v1/api-clients/x?program=${PROGRAM}`, { cookie }), { client_id: id }));
+      await expectNo5xx(
+        'revoke client',
+        await call(revokeClientRoute, request('DELETE', `/api/v1/api-clients/x?program=${PROGRAM}`, { cookie }), { client_id: id }),
+      );
       const form = new URLSearchParams();
       for (const k of ['grant_type', 'scope', 'client_id', 'client_secret', randomString(r)]) if (r() < 0.7) form.set(k, randomString(r));
-      const headers: Record<string, string> = { 'content-type': r() < 0.8 ? 'application/x-www-form-urlencoded' : randomString(r).replace(/[^\x20-\x7e]/g, '?') };
+      const headers: Record<string, string> = {
+        'content-type': r() < 0.8 ? 'application/x-www-form-urlencoded' : randomString(r).replace(/[^\x20-\x7e]/g, '?'),
+      };
       if (r() < 0.3) headers.authorization = `Basic ${Buffer.from(`${randomString(r)}:${randomString(r)}`).toString('base64')}`;
       const res = await call(tokenRoute, request('POST', '/api/oauth/token', { body: form.toString(), headers }));
       expect(res.status, 'token endpoint').toBeLessThan(500);

@@ -42,14 +42,27 @@ beforeAll(async () => {
   useTestEnv(t);
   setApiRateLimiter(null);
   await createPrograms(t.db, [{ id: PROGRAM, name: 'Paged' }]);
-  const [conn] = await t.db.insert(connections).values({ programId: PROGRAM, kind: 'api', frequency: 'daily', startDate: new Date('2026-01-01T00:00:00Z') }).returning();
+  const [conn] = await t.db
+    .insert(connections)
+    .values({ programId: PROGRAM, kind: 'api', frequency: 'daily', startDate: new Date('2026-01-01T00:00:00Z') })
+    .returning();
   const [run] = await t.db
     .insert(exportRuns)
-    .values({ connectionId: conn.id, programId: PROGRAM, exportType: 'incremental', windowStart: new Date('2026-01-01T00:00:00Z'), windowEnd: new Date('2026-01-02T00:00:00Z') })
+    .values({
+      connectionId: conn.id,
+      programId: PROGRAM,
+      exportType: 'incremental',
+      windowStart: new Date('2026-01-01T00:00:00Z'),
+      windowEnd: new Date('2026-01-02T00:00:00Z'),
+    })
     .returning();
   runId = run.id;
   // Groups of 7 files share one created_at, with microsecond offsets that a millisecond clock would lose.
-  await insertFiles(FILES, 'old-', `'2026-01-01T00:00:00Z'::timestamptz + (g / 7) * interval '1.000123 second' + (g % 3) * interval '1 microsecond'`);
+  await insertFiles(
+    FILES,
+    'old-',
+    `'2026-01-01T00:00:00Z'::timestamptz + (g / 7) * interval '1.000123 second' + (g % 3) * interval '1 microsecond'`,
+  );
   token = (await clientToken(t, PROGRAM)).token;
 }, 120_000);
 
@@ -114,7 +127,15 @@ describe('cursor pagination', () => {
   });
 
   it('refuses cursors it did not issue, and limits outside 1–1000, with 422', async () => {
-    for (const q of ['cursor=abc', 'cursor=' + Buffer.from('v1|2026-02-31T00:00:00.000000Z|00000000-0000-4000-8000-000000000000').toString('base64url'), 'limit=0', 'limit=-5', 'limit=1001', 'limit=2.5', 'limit=1e400']) {
+    for (const q of [
+      'cursor=abc',
+      'cursor=' + Buffer.from('v1|2026-02-31T00:00:00.000000Z|00000000-0000-4000-8000-000000000000').toString('base64url'),
+      'limit=0',
+      'limit=-5',
+      'limit=1001',
+      'limit=2.5',
+      'limit=1e400',
+    ]) {
       const res = await call(listRoute, request('GET', `/api/v1/data_exports/activities?${q}`, { token }), { type: 'activities' });
       expect(res.status, q).toBe(422);
     }

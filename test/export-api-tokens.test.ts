@@ -39,7 +39,8 @@ type Created = { data: { id: string; client_id: string; client_secret: string; p
 type TokenBody = { access_token: string; token_type: string; expires_in: number; scope: string };
 type OAuthBody = { error: string; error_description: string; request_id: string };
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -52,7 +53,10 @@ function latest(token: string): Promise<Response> {
 }
 
 async function createClient(programId: number, scopes = ['data_exports.read']): Promise<Created['data']> {
-  const res = await call(createClientRoute, request('POST', '/api/v1/api-clients', { cookie: adminCookie, json: { program_id: programId, name: 'Warehouse loader', scopes } }));
+  const res = await call(
+    createClientRoute,
+    request('POST', '/api/v1/api-clients', { cookie: adminCookie, json: { program_id: programId, name: 'Warehouse loader', scopes } }),
+  );
   expect(res.status).toBe(201);
   return ((await res.json()) as Created).data;
 }
@@ -63,7 +67,10 @@ beforeAll(async () => {
   t = await createTestDatabase();
   useTestEnv(t);
   setApiRateLimiter(null);
-  await createPrograms(t.db, [{ id: A, name: 'Acme' }, { id: B, name: 'Globex' }]);
+  await createPrograms(t.db, [
+    { id: A, name: 'Acme' },
+    { id: B, name: 'Globex' },
+  ]);
   firstup = await createAccount(t.db, { role: 'firstup_super_admin' });
   brand = await createAccount(t.db, { role: 'brand_super_admin', programIds: [A] });
   adminCookie = await sessionCookie(firstup);
@@ -100,21 +107,35 @@ describe('API clients', () => {
   });
 
   it('cannot be managed by a Brand Super Admin or with an API token', async () => {
-    const res = await call(createClientRoute, request('POST', '/api/v1/api-clients', { cookie: brandCookie, json: { program_id: A, name: 'x' } }));
+    const res = await call(
+      createClientRoute,
+      request('POST', '/api/v1/api-clients', { cookie: brandCookie, json: { program_id: A, name: 'x' } }),
+    );
     expect(res.status).toBe(403);
     expect(((await res.json()) as ErrorBody).error.message).toMatch(/api_access.manage/);
     const client = await createClient(A, ['data_exports.manage']);
-    const { access_token } = (await (await tokenRequest(form({ grant_type: 'client_credentials' }), { ...FORM, authorization: basic(client.client_id, client.client_secret) })).json()) as TokenBody;
+    const { access_token } = (await (
+      await tokenRequest(form({ grant_type: 'client_credentials' }), {
+        ...FORM,
+        authorization: basic(client.client_id, client.client_secret),
+      })
+    ).json()) as TokenBody;
     const byToken = await call(listClientsRoute, request('GET', `/api/v1/api-clients?program=${A}`, { token: access_token }));
     expect(byToken.status).toBe(403);
   });
 
   it('answers 422 for bad input and 404 for an unknown program', async () => {
-    const bad = await call(createClientRoute, request('POST', '/api/v1/api-clients', { cookie: adminCookie, json: { program_id: A, name: '', scopes: ['everything'] } }));
+    const bad = await call(
+      createClientRoute,
+      request('POST', '/api/v1/api-clients', { cookie: adminCookie, json: { program_id: A, name: '', scopes: ['everything'] } }),
+    );
     expect(bad.status).toBe(422);
     const fields = (((await bad.json()) as ErrorBody).error.details as { fields: { path: string }[] }).fields.map((f) => f.path);
     expect(fields).toEqual(expect.arrayContaining(['name', 'scopes.0']));
-    const missing = await call(createClientRoute, request('POST', '/api/v1/api-clients', { cookie: adminCookie, json: { program_id: 987654, name: 'x' } }));
+    const missing = await call(
+      createClientRoute,
+      request('POST', '/api/v1/api-clients', { cookie: adminCookie, json: { program_id: 987654, name: 'x' } }),
+    );
     expect(missing.status).toBe(404);
   });
 });
@@ -122,12 +143,23 @@ describe('API clients', () => {
 describe('POST /api/oauth/token', () => {
   it('issues a bearer token for HTTP Basic client credentials, scoped to the client’s program', async () => {
     const client = await createClient(A);
-    const res = await tokenRequest(form({ grant_type: 'client_credentials' }), { ...FORM, authorization: basic(client.client_id, client.client_secret) });
+    const res = await tokenRequest(form({ grant_type: 'client_credentials' }), {
+      ...FORM,
+      authorization: basic(client.client_id, client.client_secret),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = (await res.json()) as TokenBody;
-    expect(body).toEqual({ access_token: expect.stringMatching(/^dde_/), token_type: 'Bearer', expires_in: CLIENT_TOKEN_TTL_SECONDS, scope: 'data_exports.read' });
-    const [row] = await t.db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hashToken(body.access_token)));
+    expect(body).toEqual({
+      access_token: expect.stringMatching(/^dde_/),
+      token_type: 'Bearer',
+      expires_in: CLIENT_TOKEN_TTL_SECONDS,
+      scope: 'data_exports.read',
+    });
+    const [row] = await t.db
+      .select()
+      .from(apiTokens)
+      .where(eq(apiTokens.tokenHash, hashToken(body.access_token)));
     expect(row).toMatchObject({ kind: 'client', programId: A, scopes: ['data_exports.read'] });
     expect(row.expiresAt!.getTime() - row.createdAt.getTime()).toBeGreaterThan((CLIENT_TOKEN_TTL_SECONDS - 5) * 1000);
     expect((await latest(body.access_token)).status).toBe(200);
@@ -137,16 +169,29 @@ describe('POST /api/oauth/token', () => {
 
   it('accepts the credentials in the form body (and JSON), and narrows scopes on request', async () => {
     const client = await createClient(A, ['data_exports.manage']);
-    const res = await tokenRequest(form({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret, scope: 'data_exports.read' }));
+    const res = await tokenRequest(
+      form({
+        grant_type: 'client_credentials',
+        client_id: client.client_id,
+        client_secret: client.client_secret,
+        scope: 'data_exports.read',
+      }),
+    );
     expect(res.status).toBe(200);
     expect(((await res.json()) as TokenBody).scope).toBe('data_exports.read');
-    const json = await tokenRequest(JSON.stringify({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }), { 'content-type': 'application/json' });
+    const json = await tokenRequest(
+      JSON.stringify({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
+      { 'content-type': 'application/json' },
+    );
     expect(((await json.json()) as TokenBody).scope).toBe('data_exports.manage');
   });
 
   it('answers the OAuth error shape: invalid_client 401, unsupported_grant_type, invalid_scope and invalid_request 400', async () => {
     const client = await createClient(A);
-    const wrong = await tokenRequest(form({ grant_type: 'client_credentials' }), { ...FORM, authorization: basic(client.client_id, 'ddecs_wrong') });
+    const wrong = await tokenRequest(form({ grant_type: 'client_credentials' }), {
+      ...FORM,
+      authorization: basic(client.client_id, 'ddecs_wrong'),
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toContain('Basic');
     const body = (await wrong.json()) as OAuthBody;
@@ -163,7 +208,10 @@ describe('POST /api/oauth/token', () => {
     expect([scope.status, ((await scope.json()) as OAuthBody).error]).toEqual([400, 'invalid_scope']);
     const strange = await tokenRequest(form({ grant_type: 'client_credentials', scope: 'admin' }), auth);
     expect(((await strange.json()) as OAuthBody).error).toBe('invalid_scope');
-    const both = await tokenRequest(form({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }), auth);
+    const both = await tokenRequest(
+      form({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
+      auth,
+    );
     expect([both.status, ((await both.json()) as OAuthBody).error]).toEqual([400, 'invalid_request']);
     const missing = await tokenRequest(form({}), auth);
     expect(((await missing.json()) as OAuthBody).error).toBe('invalid_request');
@@ -176,20 +224,33 @@ describe('POST /api/oauth/token', () => {
     const auth = { ...FORM, authorization: basic(client.client_id, client.client_secret) };
     const { access_token } = (await (await tokenRequest(form({ grant_type: 'client_credentials' }), auth)).json()) as TokenBody;
     expect((await latest(access_token)).status).toBe(200);
-    const revoke = await call(revokeClientRoute, request('DELETE', `/api/v1/api-clients/${client.client_id}?program=${A}`, { cookie: adminCookie }), { client_id: client.client_id });
+    const revoke = await call(
+      revokeClientRoute,
+      request('DELETE', `/api/v1/api-clients/${client.client_id}?program=${A}`, { cookie: adminCookie }),
+      { client_id: client.client_id },
+    );
     expect(revoke.status).toBe(200);
     expect(((await revoke.json()) as { data: { status: string } }).data.status).toBe('revoked');
     expect((await latest(access_token)).status).toBe(401);
     expect((await tokenRequest(form({ grant_type: 'client_credentials' }), auth)).status).toBe(401);
     // Another program cannot revoke (or learn of) the client.
     const other = await createClient(B);
-    const cross = await call(revokeClientRoute, request('DELETE', `/api/v1/api-clients/${other.client_id}?program=${A}`, { cookie: adminCookie }), { client_id: other.client_id });
+    const cross = await call(
+      revokeClientRoute,
+      request('DELETE', `/api/v1/api-clients/${other.client_id}?program=${A}`, { cookie: adminCookie }),
+      { client_id: other.client_id },
+    );
     expect(cross.status).toBe(404);
   });
 
   it('stops accepting an issued token when it expires', async () => {
     const client = await createClient(A);
-    const { access_token } = (await (await tokenRequest(form({ grant_type: 'client_credentials' }), { ...FORM, authorization: basic(client.client_id, client.client_secret) })).json()) as TokenBody;
+    const { access_token } = (await (
+      await tokenRequest(form({ grant_type: 'client_credentials' }), {
+        ...FORM,
+        authorization: basic(client.client_id, client.client_secret),
+      })
+    ).json()) as TokenBody;
     expect((await latest(access_token)).status).toBe(200); // now cached
     setClock(new Date(Date.now() + CLIENT_TOKEN_TTL_SECONDS * 1000 + 1000));
     try {
@@ -202,7 +263,10 @@ describe('POST /api/oauth/token', () => {
 
 describe('personal access tokens', () => {
   it('are created by a signed-in user, shown once, and act with that user’s programs', async () => {
-    const res = await call(createTokenRoute, request('POST', '/api/v1/tokens', { cookie: brandCookie, json: { name: 'My notebook', expires_in_days: 30 } }));
+    const res = await call(
+      createTokenRoute,
+      request('POST', '/api/v1/tokens', { cookie: brandCookie, json: { name: 'My notebook', expires_in_days: 30 } }),
+    );
     expect(res.status).toBe(201);
     const { data } = (await res.json()) as { data: { id: string; token: string; scopes: string[]; expires_at: string; status: string } };
     expect(data).toMatchObject({ scopes: ['data_exports.read'], status: 'active' });
@@ -211,7 +275,9 @@ describe('personal access tokens', () => {
     expect(row).toMatchObject({ kind: 'personal', accountId: brand.id, programId: null, tokenHash: hashToken(data.token) });
 
     expect((await latest(data.token)).status).toBe(200);
-    const other = await call(latestRoute, request('GET', `/api/v1/data_exports/activities/latest?program=${B}`, { token: data.token }), { type: 'activities' });
+    const other = await call(latestRoute, request('GET', `/api/v1/data_exports/activities/latest?program=${B}`, { token: data.token }), {
+      type: 'activities',
+    });
     expect(other.status).toBe(404);
 
     const list = await call(listTokensRoute, request('GET', '/api/v1/tokens', { cookie: brandCookie }));
@@ -225,31 +291,52 @@ describe('personal access tokens', () => {
   });
 
   it('are revoked by their owner (not by anyone else) and stop working at once', async () => {
-    const res = await call(createTokenRoute, request('POST', '/api/v1/tokens', { cookie: brandCookie, json: { name: 'Short-lived', scopes: ['data_exports.read'], expires_in_days: null } }));
+    const res = await call(
+      createTokenRoute,
+      request('POST', '/api/v1/tokens', {
+        cookie: brandCookie,
+        json: { name: 'Short-lived', scopes: ['data_exports.read'], expires_in_days: null },
+      }),
+    );
     const { data } = (await res.json()) as { data: { id: string; token: string; expires_at: string | null } };
     expect(data.expires_at).toBeNull();
     expect((await latest(data.token)).status).toBe(200);
-    const notMine = await call(revokeTokenRoute, request('DELETE', `/api/v1/tokens/${data.id}`, { cookie: adminCookie }), { token_id: data.id });
+    const notMine = await call(revokeTokenRoute, request('DELETE', `/api/v1/tokens/${data.id}`, { cookie: adminCookie }), {
+      token_id: data.id,
+    });
     expect(notMine.status).toBe(404);
-    const revoked = await call(revokeTokenRoute, request('DELETE', `/api/v1/tokens/${data.id}`, { cookie: brandCookie }), { token_id: data.id });
+    const revoked = await call(revokeTokenRoute, request('DELETE', `/api/v1/tokens/${data.id}`, { cookie: brandCookie }), {
+      token_id: data.id,
+    });
     expect(revoked.status).toBe(200);
     expect(((await revoked.json()) as { data: { status: string } }).data.status).toBe('revoked');
     expect((await latest(data.token)).status).toBe(401);
-    const again = await call(revokeTokenRoute, request('DELETE', `/api/v1/tokens/${data.id}`, { cookie: brandCookie }), { token_id: data.id });
+    const again = await call(revokeTokenRoute, request('DELETE', `/api/v1/tokens/${data.id}`, { cookie: brandCookie }), {
+      token_id: data.id,
+    });
     expect(again.status).toBe(404);
   });
 
   it('cannot be minted with a token, and never exceed their owner', async () => {
-    const res = await call(createTokenRoute, request('POST', '/api/v1/tokens', { cookie: brandCookie, json: { name: 'Manage', scopes: ['data_exports.manage'] } }));
+    const res = await call(
+      createTokenRoute,
+      request('POST', '/api/v1/tokens', { cookie: brandCookie, json: { name: 'Manage', scopes: ['data_exports.manage'] } }),
+    );
     const { data } = (await res.json()) as { data: { token: string } };
     const mint = await call(createTokenRoute, request('POST', '/api/v1/tokens', { token: data.token, json: { name: 'child' } }));
     expect(mint.status).toBe(403);
-    const manage = await call(createClientRoute, request('POST', '/api/v1/api-clients', { token: data.token, json: { program_id: A, name: 'x' } }));
+    const manage = await call(
+      createClientRoute,
+      request('POST', '/api/v1/api-clients', { token: data.token, json: { program_id: A, name: 'x' } }),
+    );
     expect(manage.status).toBe(403);
   });
 
   it('answers 422 for bad input', async () => {
-    const res = await call(createTokenRoute, request('POST', '/api/v1/tokens', { cookie: brandCookie, json: { name: 'x', expires_in_days: 0, extra: 1 } }));
+    const res = await call(
+      createTokenRoute,
+      request('POST', '/api/v1/tokens', { cookie: brandCookie, json: { name: 'x', expires_in_days: 0, extra: 1 } }),
+    );
     expect(res.status).toBe(422);
   });
 });
@@ -258,7 +345,8 @@ describe('revocation by another process', () => {
   it(`takes effect within the token cache's ${TOKEN_CACHE_TTL_MS / 1000} s`, async () => {
     const res = await call(createTokenRoute, request('POST', '/api/v1/tokens', { cookie: adminCookie, json: { name: 'elsewhere' } }));
     const { data } = (await res.json()) as { data: { id: string; token: string } };
-    const call2 = () => call(latestRoute, request('GET', `/api/v1/data_exports/users/latest?program=${A}`, { token: data.token }), { type: 'users' });
+    const call2 = () =>
+      call(latestRoute, request('GET', `/api/v1/data_exports/users/latest?program=${A}`, { token: data.token }), { type: 'users' });
     const start = new Date();
     setClock(start);
     try {
@@ -275,7 +363,15 @@ describe('revocation by another process', () => {
 
 describe('the CLI', () => {
   it('creates, lists and revokes API clients, printing the secret only at creation', async () => {
-    const created = await output(clientsCli, ['create', '--program', String(A), '--name', 'Snowflake loader', '--scope', 'data_exports.read']);
+    const created = await output(clientsCli, [
+      'create',
+      '--program',
+      String(A),
+      '--name',
+      'Snowflake loader',
+      '--scope',
+      'data_exports.read',
+    ]);
     const clientId = /Client id:\s+(\S+)/.exec(created)![1];
     const secret = /Client secret:\s+(\S+)/.exec(created)![1];
     expect(clientId).toMatch(/^ddec_/);
@@ -291,10 +387,14 @@ describe('the CLI', () => {
     const token = await tokenRequest(form({ grant_type: 'client_credentials' }), { ...FORM, authorization: basic(clientId, secret) });
     expect(token.status).toBe(200);
 
-    expect(await output(clientsCli, ['revoke', '--program', String(A), '--client-id', clientId])).toContain(`Revoked API client ${clientId}`);
+    expect(await output(clientsCli, ['revoke', '--program', String(A), '--client-id', clientId])).toContain(
+      `Revoked API client ${clientId}`,
+    );
     await expect(output(clientsCli, ['revoke', '--program', String(B), '--client-id', clientId])).rejects.toThrow(CliError);
     await expect(output(clientsCli, ['create', '--program', '999999', '--name', 'x'])).rejects.toThrow(/Program 999999 was not found/);
-    await expect(output(clientsCli, ['create', '--program', 'abc', '--name', 'x'])).rejects.toThrow(/--program: must be a numeric program id/);
+    await expect(output(clientsCli, ['create', '--program', 'abc', '--name', 'x'])).rejects.toThrow(
+      /--program: must be a numeric program id/,
+    );
   });
 
   it('creates, lists and revokes personal tokens, printing the token only at creation', async () => {
@@ -309,14 +409,22 @@ describe('the CLI', () => {
     expect(await output(tokensCli, ['revoke', '--id', id])).toContain(`Revoked token ${id}`);
     await expect(output(tokensCli, ['revoke', '--id', id])).rejects.toThrow(/no active personal token/);
     await expect(output(tokensCli, ['create', '--email', 'nobody@example.com'])).rejects.toThrow(/no account/);
-    await expect(output(tokensCli, ['create', '--email', brand.email, '--no-expiry', '--expires-in-days', '3'])).rejects.toThrow(/not both/);
+    await expect(output(tokensCli, ['create', '--email', brand.email, '--no-expiry', '--expires-in-days', '3'])).rejects.toThrow(
+      /not both/,
+    );
   });
 
   it('is registered in the real `dde` command', async () => {
     const e = env();
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'clients', 'list', '--program', String(B)], {
-        env: { ...process.env, DATABASE_URL: t.url, NEXTAUTH_SECRET: e.nextAuthSecret, DDE_ENCRYPTION_KEY: e.encryptionKey.toString('hex'), LOG_LEVEL: 'silent' },
+        env: {
+          ...process.env,
+          DATABASE_URL: t.url,
+          NEXTAUTH_SECRET: e.nextAuthSecret,
+          DDE_ENCRYPTION_KEY: e.encryptionKey.toString('hex'),
+          LOG_LEVEL: 'silent',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

@@ -63,7 +63,10 @@ async function bytesOf(res: Response): Promise<Buffer> {
 }
 
 async function filesOf(programId: number, runId: string): Promise<ExportFile[]> {
-  return t.db.select().from(exportFiles).where(and(eq(exportFiles.programId, programId), eq(exportFiles.runId, runId)));
+  return t.db
+    .select()
+    .from(exportFiles)
+    .where(and(eq(exportFiles.programId, programId), eq(exportFiles.runId, runId)));
 }
 
 async function latest(type: string, opts: Parameters<typeof request>[2] = {}, query = ''): Promise<Response> {
@@ -105,7 +108,15 @@ describe('the authorization matrix', () => {
     expect(none.status).toBe(401);
     expect((await errorOf(none)).code).toBe('unauthorized');
 
-    for (const authorization of ['Bearer', 'Bearer ', 'Token abc', 'Bearer two words', 'Bearer short', 'Basic Zm9vOmJhcg==', `Bearer ${'x'.repeat(600)}`]) {
+    for (const authorization of [
+      'Bearer',
+      'Bearer ',
+      'Token abc',
+      'Bearer two words',
+      'Bearer short',
+      'Basic Zm9vOmJhcg==',
+      `Bearer ${'x'.repeat(600)}`,
+    ]) {
       const res = await latest('activities', { authorization });
       expect(res.status, authorization.slice(0, 20)).toBe(401);
       expect(res.headers.get('www-authenticate')).toContain('Bearer');
@@ -132,11 +143,18 @@ describe('the authorization matrix', () => {
 
   it("answers 404 for another program's file, folder and program, exactly as for ones that do not exist", async () => {
     const [fileOfB] = (await filesOf(B, runB)).filter((f) => f.fileType === 'activity');
-    const other = await call(fileRoute, request('GET', `/api/v1/data_exports/activities/${fileOfB.id}`, { token: tokenA }), { type: 'activities', file_id: fileOfB.id });
-    const missing = await call(fileRoute, request('GET', '/api/v1/data_exports/activities/00000000-0000-4000-8000-000000000000', { token: tokenA }), {
+    const other = await call(fileRoute, request('GET', `/api/v1/data_exports/activities/${fileOfB.id}`, { token: tokenA }), {
       type: 'activities',
-      file_id: '00000000-0000-4000-8000-000000000000',
+      file_id: fileOfB.id,
     });
+    const missing = await call(
+      fileRoute,
+      request('GET', '/api/v1/data_exports/activities/00000000-0000-4000-8000-000000000000', { token: tokenA }),
+      {
+        type: 'activities',
+        file_id: '00000000-0000-4000-8000-000000000000',
+      },
+    );
     expect(other.status).toBe(404);
     expect(missing.status).toBe(404);
     expect((await errorOf(other)).message).toBe(`Export file ${fileOfB.id} was not found.`);
@@ -160,7 +178,9 @@ describe('the authorization matrix', () => {
     const cookie = await sessionCookie(firstup);
     const ambiguous = await latest('activities', { cookie });
     expect(ambiguous.status).toBe(422);
-    expect((await errorOf(ambiguous)).details).toEqual({ fields: [{ path: 'program', message: expect.stringMatching(/more than one program/) }] });
+    expect((await errorOf(ambiguous)).details).toEqual({
+      fields: [{ path: 'program', message: expect.stringMatching(/more than one program/) }],
+    });
     expect((await latest('activities', { cookie }, `?program=${B}`)).status).toBe(200);
     expect((await latest('activities', { cookie }, '?program=999999')).status).toBe(404);
   });
@@ -219,19 +239,34 @@ describe('the latest file, lists and metadata', () => {
     const page = fileListResponseSchema.parse(await res.json());
     expect(page.data.map((f) => f.file_type)).toEqual(['user']);
     expect(page).toMatchObject({ has_more: false, next_cursor: null });
-    const historical = await call(listRoute, request('GET', '/api/v1/data_exports/users?export_type=historical', { token: tokenA }), { type: 'users' });
+    const historical = await call(listRoute, request('GET', '/api/v1/data_exports/users?export_type=historical', { token: tokenA }), {
+      type: 'users',
+    });
     expect((await json<{ data: unknown[] }>(historical)).data).toEqual([]);
-    const future = await call(listRoute, request('GET', '/api/v1/data_exports/users?since=2100-01-01', { token: tokenA }), { type: 'users' });
+    const future = await call(listRoute, request('GET', '/api/v1/data_exports/users?since=2100-01-01', { token: tokenA }), {
+      type: 'users',
+    });
     expect((await json<{ data: unknown[] }>(future)).data).toEqual([]);
   });
 
   it('answers metadata by id, and 404 when the id is of another type', async () => {
     const [campaign] = (await filesOf(A, runA)).filter((f) => f.fileType === 'campaign');
-    const ok = await call(fileRoute, request('GET', `/api/v1/data_exports/campaigns/${campaign.id}`, { token: tokenA }), { type: 'campaigns', file_id: campaign.id });
+    const ok = await call(fileRoute, request('GET', `/api/v1/data_exports/campaigns/${campaign.id}`, { token: tokenA }), {
+      type: 'campaigns',
+      file_id: campaign.id,
+    });
     expect(ok.status).toBe(200);
     const { data } = await json<{ data: unknown }>(ok);
-    expect(exportFileSchema.parse(data)).toMatchObject({ id: campaign.id, name: campaign.name, sha256: campaign.sha256, rows: campaign.rows });
-    const wrongType = await call(fileRoute, request('GET', `/api/v1/data_exports/users/${campaign.id}`, { token: tokenA }), { type: 'users', file_id: campaign.id });
+    expect(exportFileSchema.parse(data)).toMatchObject({
+      id: campaign.id,
+      name: campaign.name,
+      sha256: campaign.sha256,
+      rows: campaign.rows,
+    });
+    const wrongType = await call(fileRoute, request('GET', `/api/v1/data_exports/users/${campaign.id}`, { token: tokenA }), {
+      type: 'users',
+      file_id: campaign.id,
+    });
     expect(wrongType.status).toBe(404);
   });
 });
@@ -336,7 +371,9 @@ describe('downloads over HTTP (the Pages API route that keeps Content-Length)', 
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('sends Content-Length on whole files, ranges and HEAD, and the bytes hash to the sha256', async () => {
-    const meta = (await json<{ data: { download_url: string; bytes: number; sha256: string } }>(await latest('activities', { token: tokenA }))).data;
+    const meta = (
+      await json<{ data: { download_url: string; bytes: number; sha256: string } }>(await latest('activities', { token: tokenA }))
+    ).data;
     const url = base + new URL(meta.download_url).pathname;
     const whole = await fetch(url);
     expect(whole.status).toBe(200);
@@ -344,7 +381,11 @@ describe('downloads over HTTP (the Pages API route that keeps Content-Length)', 
     expect(whole.headers.get('transfer-encoding')).toBeNull();
     expect(sha256(await bytesOf(whole))).toBe(meta.sha256);
     const part = await fetch(url, { headers: { range: 'bytes=10-19' } });
-    expect([part.status, part.headers.get('content-length'), part.headers.get('content-range')]).toEqual([206, '10', `bytes 10-19/${meta.bytes}`]);
+    expect([part.status, part.headers.get('content-length'), part.headers.get('content-range')]).toEqual([
+      206,
+      '10',
+      `bytes 10-19/${meta.bytes}`,
+    ]);
     await part.arrayBuffer();
     const head = await fetch(url, { method: 'HEAD' });
     expect([head.status, head.headers.get('content-length')]).toEqual([200, String(meta.bytes)]);
@@ -356,8 +397,13 @@ describe('downloads over HTTP (the Pages API route that keeps Content-Length)', 
   });
 
   it('builds links on the host the caller used (a reverse proxy’s forwarded host and scheme)', async () => {
-    const res = await latest('activities', { token: tokenA, headers: { host: 'internal:3000', 'x-forwarded-host': 'exports.example.com', 'x-forwarded-proto': 'https' } });
-    expect((await json<{ data: { download_url: string } }>(res)).data.download_url).toMatch(/^https:\/\/exports\.example\.com\/api\/v1\/downloads\//);
+    const res = await latest('activities', {
+      token: tokenA,
+      headers: { host: 'internal:3000', 'x-forwarded-host': 'exports.example.com', 'x-forwarded-proto': 'https' },
+    });
+    expect((await json<{ data: { download_url: string } }>(res)).data.download_url).toMatch(
+      /^https:\/\/exports\.example\.com\/api\/v1\/downloads\//,
+    );
   });
 });
 
@@ -370,7 +416,10 @@ describe('expired files', () => {
     const expiredAt = new Date('2026-12-05T12:00:00Z');
     await t.db.update(exportFiles).set({ expired: true, expiredAt, expiresAt: expiredAt }).where(eq(exportFiles.id, user.id));
 
-    const meta = await call(fileRoute, request('GET', `/api/v1/data_exports/users/${user.id}`, { token: tokenB }), { type: 'users', file_id: user.id });
+    const meta = await call(fileRoute, request('GET', `/api/v1/data_exports/users/${user.id}`, { token: tokenB }), {
+      type: 'users',
+      file_id: user.id,
+    });
     expect(meta.status).toBe(410);
     const err = await errorOf(meta);
     expect(err.code).toBe('gone');
@@ -383,7 +432,10 @@ describe('expired files', () => {
 
     // A file past expires_at that the retention sweep has not reached yet is expired too.
     const [campaign] = (await filesOf(B, runB)).filter((f) => f.fileType === 'campaign');
-    await t.db.update(exportFiles).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(exportFiles.id, campaign.id));
+    await t.db
+      .update(exportFiles)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(exportFiles.id, campaign.id));
     expect((await json<{ data: null }>(await latest('campaigns', { token: tokenB }))).data).toBeNull();
 
     const zip = await call(archiveRoute, request('GET', `/api/v1/folders/${runB}/archive`, { token: tokenB }), { run_id: runB });
@@ -421,7 +473,9 @@ describe('folders', () => {
   });
 
   it('streams the folder as a zip whose entries unzip to the stored bytes, sidecars and manifest last', async () => {
-    const res = await call(archiveRoute, request('GET', `/api/v1/folders/${runA}/archive`, { cookie: await sessionCookie(brandA) }), { run_id: runA });
+    const res = await call(archiveRoute, request('GET', `/api/v1/folders/${runA}/archive`, { cookie: await sessionCookie(brandA) }), {
+      run_id: runA,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/zip');
     expect(res.headers.get('content-disposition')).toContain(`filename="${A}-11-27-2026-12-incremental.zip"`);

@@ -4,7 +4,11 @@ import { connections, exportRuns, historicalRequests, programs } from '@/db/sche
 import type { UserActor } from '@/lib/auth/actor';
 import { resetClock, setClock } from '@/lib/clock';
 import {
-  cancelHistoricalRequest, createHistoricalRequest, createHistoricalRequestSchema, planHistoricalRequest, refreshHistoricalProgress,
+  cancelHistoricalRequest,
+  createHistoricalRequest,
+  createHistoricalRequestSchema,
+  planHistoricalRequest,
+  refreshHistoricalProgress,
 } from '@/lib/historical';
 import { AppError } from '@/lib/http/errors';
 import { retryRun } from '@/lib/runs/retry';
@@ -13,14 +17,23 @@ import { createTestDatabase, type TestDatabase } from './helpers/db';
 let t: TestDatabase;
 let connectionId: string;
 const admin: UserActor = {
-  kind: 'user', accountId: null as unknown as string, email: 'ops@firstup.example', name: null, role: 'firstup_super_admin',
-  mustChangePassword: false, programs: 'all', label: 'ops@firstup.example',
+  kind: 'user',
+  accountId: null as unknown as string,
+  email: 'ops@firstup.example',
+  name: null,
+  role: 'firstup_super_admin',
+  mustChangePassword: false,
+  programs: 'all',
+  label: 'ops@firstup.example',
 };
 
 beforeAll(async () => {
   t = await createTestDatabase();
   await t.db.insert(programs).values({ id: 5, name: 'Five' });
-  const [c] = await t.db.insert(connections).values({ programId: 5, kind: 'api', frequency: 'daily', startDate: new Date('2026-11-01T00:00:00Z') }).returning();
+  const [c] = await t.db
+    .insert(connections)
+    .values({ programId: 5, kind: 'api', frequency: 'daily', startDate: new Date('2026-11-01T00:00:00Z') })
+    .returning();
   connectionId = c.id;
   setClock(new Date('2026-11-28T10:00:00Z'));
 });
@@ -81,7 +94,10 @@ describe('historical data requests', () => {
     const r = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-06-01', to: '2026-07-31' }));
     const [first, second] = await planHistoricalRequest(t, r.id);
     await t.db.update(exportRuns).set({ status: 'delivered', rowsTotal: 7 }).where(eq(exportRuns.id, first));
-    await t.db.update(exportRuns).set({ status: 'failed', errorCode: 'folder_missing', errorMessage: 'The destination folder does not exist.' }).where(eq(exportRuns.id, second));
+    await t.db
+      .update(exportRuns)
+      .set({ status: 'failed', errorCode: 'folder_missing', errorMessage: 'The destination folder does not exist.' })
+      .where(eq(exportRuns.id, second));
     await refreshHistoricalProgress(t.db, r.id);
     const read = async () => (await t.db.select().from(historicalRequests).where(eq(historicalRequests.id, r.id)))[0];
     let p = await read();
@@ -102,7 +118,11 @@ describe('historical data requests', () => {
   });
 
   it('refuses an end in the future or before the start', async () => {
-    await expect(createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-01-01', to: '2026-12-31' }))).rejects.toThrow(/cannot be in the future/);
-    await expect(createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-03-01', to: '2026-02-01' }))).rejects.toThrow(/start must be before the end/);
+    await expect(createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-01-01', to: '2026-12-31' }))).rejects.toThrow(
+      /cannot be in the future/,
+    );
+    await expect(createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-03-01', to: '2026-02-01' }))).rejects.toThrow(
+      /start must be before the end/,
+    );
   });
 });

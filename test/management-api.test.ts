@@ -44,11 +44,14 @@ type Json = Record<string, unknown>;
 type Call = { method: string; path: string; params?: Record<string, string>; json?: unknown; cookie?: string };
 
 async function call<P extends Record<string, string>>(handler: RouteHandler<P>, c: Call): Promise<{ status: number; body: Json }> {
-  const res = await handler(request(c.method, c.path, { cookie: c.cookie ?? firstupCookie, json: c.json }), { params: Promise.resolve((c.params ?? {}) as P) });
+  const res = await handler(request(c.method, c.path, { cookie: c.cookie ?? firstupCookie, json: c.json }), {
+    params: Promise.resolve((c.params ?? {}) as P),
+  });
   return { status: res.status, body: (await res.json()) as Json };
 }
 const data = <T = Json>(r: { body: Json }) => r.body.data as T;
-const fieldPaths = (r: { body: Json }) => ((r.body.error as { details?: { fields?: { path: string }[] } }).details?.fields ?? []).map((f) => f.path);
+const fieldPaths = (r: { body: Json }) =>
+  ((r.body.error as { details?: { fields?: { path: string }[] } }).details?.fields ?? []).map((f) => f.path);
 
 const today = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
 const apiBody = (name: string) => ({ kind: 'api', name, frequency: 'daily', start_date: today, contact_emails: ['data@example.com'] });
@@ -95,35 +98,113 @@ async function seedRuns(connectionId: string) {
     const start = new Date(base + i * DAY);
     const end = new Date(start.getTime() + DAY);
     await t.db.insert(exportRuns).values({
-      connectionId, programId: 101, exportType: 'incremental', windowStart: start, windowEnd: end, status: 'delivered',
-      rowsTotal: 100 + i, bytesTotal: 1000 + i, filesCount: 1, startedAt: end, generatedAt: end, finishedAt: new Date(end.getTime() + 600_000), createdAt: end,
+      connectionId,
+      programId: 101,
+      exportType: 'incremental',
+      windowStart: start,
+      windowEnd: end,
+      status: 'delivered',
+      rowsTotal: 100 + i,
+      bytesTotal: 1000 + i,
+      filesCount: 1,
+      startedAt: end,
+      generatedAt: end,
+      finishedAt: new Date(end.getTime() + 600_000),
+      createdAt: end,
     });
   }
   const now = Date.now();
-  const [expired] = await t.db.insert(exportRuns).values({
-    connectionId, programId: 101, exportType: 'historical', windowStart: new Date(base - 40 * DAY), windowEnd: new Date(base - 39 * DAY), status: 'failed',
-    errorCode: 'auth_failed', errorMessage: 'Sign-in rejected', generatedAt: new Date(base - 39 * DAY), finishedAt: new Date(base - 39 * DAY),
-  }).returning();
+  const [expired] = await t.db
+    .insert(exportRuns)
+    .values({
+      connectionId,
+      programId: 101,
+      exportType: 'historical',
+      windowStart: new Date(base - 40 * DAY),
+      windowEnd: new Date(base - 39 * DAY),
+      status: 'failed',
+      errorCode: 'auth_failed',
+      errorMessage: 'Sign-in rejected',
+      generatedAt: new Date(base - 39 * DAY),
+      finishedAt: new Date(base - 39 * DAY),
+    })
+    .returning();
   await t.db.insert(exportFiles).values({
-    runId: expired.id, programId: 101, fileType: 'user', exportType: 'historical', name: 'users_old.csv.gz', storageKey: 'k/old', windowStart: expired.windowStart, windowEnd: expired.windowEnd,
-    rows: 1, bytes: 10, sha256: 'a'.repeat(64), format: 'csv', compression: 'gzip', expiresAt: new Date('2026-11-20T00:00:00Z'), expired: true,
+    runId: expired.id,
+    programId: 101,
+    fileType: 'user',
+    exportType: 'historical',
+    name: 'users_old.csv.gz',
+    storageKey: 'k/old',
+    windowStart: expired.windowStart,
+    windowEnd: expired.windowEnd,
+    rows: 1,
+    bytes: 10,
+    sha256: 'a'.repeat(64),
+    format: 'csv',
+    compression: 'gzip',
+    expiresAt: new Date('2026-11-20T00:00:00Z'),
+    expired: true,
   });
-  const [fresh] = await t.db.insert(exportRuns).values({
-    connectionId, programId: 101, exportType: 'incremental', windowStart: new Date(now - 2 * DAY), windowEnd: new Date(now - DAY), status: 'failed',
-    errorCode: 'timeout', errorMessage: 'Timed out', generatedAt: new Date(now - DAY), finishedAt: new Date(now - DAY + 60_000),
-  }).returning();
+  const [fresh] = await t.db
+    .insert(exportRuns)
+    .values({
+      connectionId,
+      programId: 101,
+      exportType: 'incremental',
+      windowStart: new Date(now - 2 * DAY),
+      windowEnd: new Date(now - DAY),
+      status: 'failed',
+      errorCode: 'timeout',
+      errorMessage: 'Timed out',
+      generatedAt: new Date(now - DAY),
+      finishedAt: new Date(now - DAY + 60_000),
+    })
+    .returning();
   await t.db.insert(exportFiles).values({
-    runId: fresh.id, programId: 101, fileType: 'activity', exportType: 'incremental', name: 'activity_fresh.csv.gz', storageKey: 'k/fresh', windowStart: fresh.windowStart, windowEnd: fresh.windowEnd,
-    rows: 5, bytes: 50, sha256: 'b'.repeat(64), format: 'csv', compression: 'gzip', expiresAt: new Date(now + 5 * DAY),
+    runId: fresh.id,
+    programId: 101,
+    fileType: 'activity',
+    exportType: 'incremental',
+    name: 'activity_fresh.csv.gz',
+    storageKey: 'k/fresh',
+    windowStart: fresh.windowStart,
+    windowEnd: fresh.windowEnd,
+    rows: 5,
+    bytes: 50,
+    sha256: 'b'.repeat(64),
+    format: 'csv',
+    compression: 'gzip',
+    expiresAt: new Date(now + 5 * DAY),
   });
   await t.db.insert(deliveries).values({
-    runId: fresh.id, connectionId, programId: 101, destination: 'dde@127.0.0.1:22, folder /', attempt: 1, status: 'failed', errorCode: 'timeout',
-    errorMessage: 'Timed out', retryable: true, startedAt: new Date(now - DAY), finishedAt: new Date(now - DAY + 60_000),
+    runId: fresh.id,
+    connectionId,
+    programId: 101,
+    destination: 'dde@127.0.0.1:22, folder /',
+    attempt: 1,
+    status: 'failed',
+    errorCode: 'timeout',
+    errorMessage: 'Timed out',
+    retryable: true,
+    startedAt: new Date(now - DAY),
+    finishedAt: new Date(now - DAY + 60_000),
   });
-  const [recent] = await t.db.insert(exportRuns).values({
-    connectionId, programId: 101, exportType: 'incremental', windowStart: new Date(now - 3 * DAY), windowEnd: new Date(now - 2 * DAY), status: 'delivered',
-    rowsTotal: 42, bytesTotal: 4200, filesCount: 1, finishedAt: new Date(now - 2 * DAY + 90_000),
-  }).returning();
+  const [recent] = await t.db
+    .insert(exportRuns)
+    .values({
+      connectionId,
+      programId: 101,
+      exportType: 'incremental',
+      windowStart: new Date(now - 3 * DAY),
+      windowEnd: new Date(now - 2 * DAY),
+      status: 'delivered',
+      rowsTotal: 42,
+      bytesTotal: 4200,
+      filesCount: 1,
+      finishedAt: new Date(now - 2 * DAY + 90_000),
+    })
+    .returning();
   runIds.expired = expired.id;
   runIds.fresh = fresh.id;
   runIds.recent = recent.id;
@@ -134,7 +215,10 @@ beforeAll(async () => {
   useTestEnv(t, { DDE_EGRESS_INFO: 'Outbound from 203.0.113.7' });
   work = mkdtempSync(path.join(tmpdir(), 'dde-mgmt-'));
   sink = await startSftpSink({ rootDir: path.join(work, 'sink'), username: 'dde', password: PASSWORD });
-  await createPrograms(t.db, [{ id: 101, name: 'Acme' }, { id: 202, name: 'Globex' }]);
+  await createPrograms(t.db, [
+    { id: 101, name: 'Acme' },
+    { id: 202, name: 'Globex' },
+  ]);
   firstup = await createAccount(t.db, { role: 'firstup_super_admin' });
   brand = await createAccount(t.db, { role: 'brand_super_admin', programIds: [101] });
   firstupCookie = await sessionCookie(firstup);
@@ -160,8 +244,19 @@ describe('connections', () => {
     expect(r.status).toBe(201);
     sftpConn = data(r);
     expect(sftpConn).toMatchObject({
-      program_id: 101, kind: 'sftp', status: 'active', frequency: 'every_4_hours', format: 'csv',
-      sftp: { host: sink.host, port: sink.port, folder: '/', username: 'dde', auth_method: 'password', host_key_fingerprint: sink.hostKeyFingerprint },
+      program_id: 101,
+      kind: 'sftp',
+      status: 'active',
+      frequency: 'every_4_hours',
+      format: 'csv',
+      sftp: {
+        host: sink.host,
+        port: sink.port,
+        folder: '/',
+        username: 'dde',
+        auth_method: 'password',
+        host_key_fingerprint: sink.hostKeyFingerprint,
+      },
       last_delivery: null,
     });
     expect(sftpConn.last_tested_at).toBeTruthy();
@@ -170,7 +265,11 @@ describe('connections', () => {
 
   it('refuses an SFTP connection whose test fails with 422 and the test report, saving nothing', async () => {
     const before = await snapshot();
-    const r = await call(createRoute, { method: 'POST', path: '/api/v1/connections?program=101', json: sftpBody({ auth: { method: 'password', password: 'wrong' } }) });
+    const r = await call(createRoute, {
+      method: 'POST',
+      path: '/api/v1/connections?program=101',
+      json: sftpBody({ auth: { method: 'password', password: 'wrong' } }),
+    });
     expect(r.status).toBe(422);
     const details = (r.body.error as { details: { test: { ok: boolean; steps: { step: string; status: string }[] } } }).details;
     expect(details.test.ok).toBe(false);
@@ -204,8 +303,19 @@ describe('connections', () => {
 
   it('answers 422 with field paths for bad create input, never 500', async () => {
     const r = await call(createRoute, {
-      method: 'POST', path: '/api/v1/connections?program=101',
-      json: { kind: 'sftp', frequency: 'daily', start_date: today, contact_emails: ['x@example.com'], host: 'http://bad/', port: 70000, folder: '../up', username: '', auth: { method: 'telepathy' } },
+      method: 'POST',
+      path: '/api/v1/connections?program=101',
+      json: {
+        kind: 'sftp',
+        frequency: 'daily',
+        start_date: today,
+        contact_emails: ['x@example.com'],
+        host: 'http://bad/',
+        port: 70000,
+        folder: '../up',
+        username: '',
+        auth: { method: 'telepathy' },
+      },
     });
     expect(r.status).toBe(422);
     expect(fieldPaths(r)).toEqual(expect.arrayContaining(['host', 'port', 'folder', 'username', 'auth.method', 'host_key_fingerprint']));
@@ -214,15 +324,34 @@ describe('connections', () => {
   });
 
   it('shows one connection; another program’s connection, a deleted or malformed id is not found', async () => {
-    const r = await call(getRoute, { method: 'GET', path: `/api/v1/connections/${apiConn.id}?program=101`, params: { id: apiConn.id as string } });
+    const r = await call(getRoute, {
+      method: 'GET',
+      path: `/api/v1/connections/${apiConn.id}?program=101`,
+      params: { id: apiConn.id as string },
+    });
     expect(r.status).toBe(200);
     expect(data(r).id).toBe(apiConn.id);
     const other = { id: otherConn.id as string };
-    for (const [handler, method] of [[getRoute, 'GET'], [patchRoute, 'PATCH'], [deleteRoute, 'DELETE'], [stopRoute, 'POST'], [runsRoute, 'GET'], [statsRoute, 'GET'], [historicalListRoute, 'GET']] as const) {
-      const res = await call(handler as RouteHandler<{ id: string }>, { method, path: `/api/v1/connections/${other.id}?program=101`, params: other, json: method === 'PATCH' ? { name: 'x' } : undefined });
+    for (const [handler, method] of [
+      [getRoute, 'GET'],
+      [patchRoute, 'PATCH'],
+      [deleteRoute, 'DELETE'],
+      [stopRoute, 'POST'],
+      [runsRoute, 'GET'],
+      [statsRoute, 'GET'],
+      [historicalListRoute, 'GET'],
+    ] as const) {
+      const res = await call(handler as RouteHandler<{ id: string }>, {
+        method,
+        path: `/api/v1/connections/${other.id}?program=101`,
+        params: other,
+        json: method === 'PATCH' ? { name: 'x' } : undefined,
+      });
       expect(res.status, `${method} ${handler.name}`).toBe(404);
     }
-    expect((await call(getRoute, { method: 'GET', path: '/api/v1/connections/nope?program=101', params: { id: 'nope' } })).status).toBe(404);
+    expect((await call(getRoute, { method: 'GET', path: '/api/v1/connections/nope?program=101', params: { id: 'nope' } })).status).toBe(
+      404,
+    );
   });
 
   it('edits only a stopped connection, refuses immutable fields naming delete-and-recreate, then starts it again', async () => {
@@ -234,14 +363,24 @@ describe('connections', () => {
     const stopped = await call(stopRoute, { method: 'POST', path: url, params: p });
     expect(data(stopped)).toMatchObject({ status: 'stopped', next_window: null });
     expect((await call(stopRoute, { method: 'POST', path: url, params: p })).status).toBe(409);
-    const immutable = await call(patchRoute, { method: 'PATCH', path: url, params: p, json: { host: 'elsewhere.example', frequency: 'daily' } });
+    const immutable = await call(patchRoute, {
+      method: 'PATCH',
+      path: url,
+      params: p,
+      json: { host: 'elsewhere.example', frequency: 'daily' },
+    });
     expect(immutable.status).toBe(422);
     expect(fieldPaths(immutable)).toEqual(['host']);
     expect((immutable.body.error as { message: string }).message).toMatch(/Delete this connection and create a new one/);
     const bad = await call(patchRoute, { method: 'PATCH', path: url, params: p, json: { frequency: 'hourly', contact_emails: ['nope'] } });
     expect(bad.status).toBe(422);
     expect(fieldPaths(bad)).toEqual(expect.arrayContaining(['frequency', 'contact_emails.0']));
-    const edited = await call(patchRoute, { method: 'PATCH', path: url, params: p, json: { frequency: 'daily', contact_emails: ['New@Example.com'], name: 'Renamed' } });
+    const edited = await call(patchRoute, {
+      method: 'PATCH',
+      path: url,
+      params: p,
+      json: { frequency: 'daily', contact_emails: ['New@Example.com'], name: 'Renamed' },
+    });
     expect(edited.status).toBe(200);
     expect(data(edited)).toMatchObject({ frequency: 'daily', contact_emails: ['new@example.com'], name: 'Renamed', status: 'stopped' });
     const started = await call(startRoute, { method: 'POST', path: url, params: p });
@@ -266,16 +405,28 @@ describe('connections', () => {
 
 describe('editing an older connection', () => {
   it('accepts the unchanged start date a form sends back, and still refuses moving it far into the past', async () => {
-    const created = data(await call(createRoute, { method: 'POST', path: '/api/v1/connections?program=202', json: apiBody('Old schedule') }));
+    const created = data(
+      await call(createRoute, { method: 'POST', path: '/api/v1/connections?program=202', json: apiBody('Old schedule') }),
+    );
     const id = created.id as string;
     const started = new Date(Date.parse(today) - 60 * DAY);
     await t.db.update(connections).set({ startDate: started }).where(eq(connections.id, id));
     const url = `/api/v1/connections/${id}?program=202`;
     await call(stopRoute, { method: 'POST', path: url, params: { id } });
-    const same = await call(patchRoute, { method: 'PATCH', path: url, params: { id }, json: { start_date: started.toISOString(), frequency: 'weekly' } });
+    const same = await call(patchRoute, {
+      method: 'PATCH',
+      path: url,
+      params: { id },
+      json: { start_date: started.toISOString(), frequency: 'weekly' },
+    });
     expect(same.status).toBe(200);
     expect(data(same)).toMatchObject({ frequency: 'weekly', start_date: started.toISOString() });
-    const older = await call(patchRoute, { method: 'PATCH', path: url, params: { id }, json: { start_date: new Date(started.getTime() - DAY).toISOString() } });
+    const older = await call(patchRoute, {
+      method: 'PATCH',
+      path: url,
+      params: { id },
+      json: { start_date: new Date(started.getTime() - DAY).toISOString() },
+    });
     expect(older.status).toBe(422);
     expect(fieldPaths(older)).toEqual(['start_date']);
   });
@@ -283,14 +434,24 @@ describe('editing an older connection', () => {
 
 describe('API tokens', () => {
   it('lets a client manage token of one program work without ?program=, and never reach another program', async () => {
-    const [client] = await t.db.insert(apiClients).values({ programId: 101, name: 'Acme warehouse', clientId: 'acme-mgmt', secretHash: 'x' }).returning();
-    const { token } = await createApiToken(t.db, { kind: 'client', apiClientId: client.id, programId: 101, scopes: ['data_exports.manage'] });
+    const [client] = await t.db
+      .insert(apiClients)
+      .values({ programId: 101, name: 'Acme warehouse', clientId: 'acme-mgmt', secretHash: 'x' })
+      .returning();
+    const { token } = await createApiToken(t.db, {
+      kind: 'client',
+      apiClientId: client.id,
+      programId: 101,
+      scopes: ['data_exports.manage'],
+    });
     const list = await listRoute(request('GET', '/api/v1/connections', { token }), { params: Promise.resolve({}) });
     expect(list.status).toBe(200);
     const other = await listRoute(request('GET', '/api/v1/connections?program=202', { token }), { params: Promise.resolve({}) });
     expect(other.status).toBe(404);
     const read = await createApiToken(t.db, { kind: 'client', apiClientId: client.id, programId: 101, scopes: ['data_exports.read'] });
-    const refused = await stopRoute(request('POST', `/api/v1/connections/${sftpConn.id}/stop`, { token: read.token }), { params: Promise.resolve({ id: sftpConn.id as string }) });
+    const refused = await stopRoute(request('POST', `/api/v1/connections/${sftpConn.id}/stop`, { token: read.token }), {
+      params: Promise.resolve({ id: sftpConn.id as string }),
+    });
     expect(refused.status).toBe(403);
   });
 });
@@ -298,7 +459,8 @@ describe('API tokens', () => {
 describe('test connection', () => {
   it('reports each step and the host key for a reachable server', async () => {
     const r = await call(testRoute, {
-      method: 'POST', path: '/api/v1/connections/test?program=101',
+      method: 'POST',
+      path: '/api/v1/connections/test?program=101',
       json: { host: sink.host, port: sink.port, username: 'dde', folder: '/', auth: { method: 'password', password: PASSWORD } },
     });
     expect(r.status).toBe(200);
@@ -307,12 +469,17 @@ describe('test connection', () => {
 
   it('answers 200 with the failed step for a server fault, and 422 for bad input', async () => {
     const r = await call(testRoute, {
-      method: 'POST', path: '/api/v1/connections/test',
+      method: 'POST',
+      path: '/api/v1/connections/test',
       json: { host: sink.host, port: sink.port, username: 'dde', folder: '/', auth: { method: 'password', password: 'wrong' } },
     });
     expect(r.status).toBe(200);
     expect(data(r)).toMatchObject({ ok: false, error: { code: 'auth_failed' } });
-    const bad = await call(testRoute, { method: 'POST', path: '/api/v1/connections/test', json: { host: '', port: 'x', username: 'dde', folder: '/', auth: {} } });
+    const bad = await call(testRoute, {
+      method: 'POST',
+      path: '/api/v1/connections/test',
+      json: { host: '', port: 'x', username: 'dde', folder: '/', auth: {} },
+    });
     expect(bad.status).toBe(422);
     expect(fieldPaths(bad)).toEqual(expect.arrayContaining(['host', 'port', 'auth.method']));
   });
@@ -320,7 +487,12 @@ describe('test connection', () => {
 
 describe('event history', () => {
   const runsOf = (query: string, cookie?: string) =>
-    call(runsRoute, { method: 'GET', path: `/api/v1/connections/${apiConn.id}/runs?program=101${query}`, params: { id: apiConn.id as string }, cookie });
+    call(runsRoute, {
+      method: 'GET',
+      path: `/api/v1/connections/${apiConn.id}/runs?program=101${query}`,
+      params: { id: apiConn.id as string },
+      cookie,
+    });
 
   it('pages through every run newest window first, without repeats or gaps', async () => {
     const seen: Json[] = [];
@@ -350,7 +522,11 @@ describe('event history', () => {
     expect(fresh.files).toEqual([expect.objectContaining({ name: 'activity_fresh.csv.gz', file_type: 'activity', expired: false })]);
     expect(fresh.deliveries).toEqual([expect.objectContaining({ attempt: 1, status: 'failed', trigger: 'schedule', retryable: true })]);
     const expired = failed.find((r) => r.id === runIds.expired)!;
-    expect(expired).toMatchObject({ automated: false, export_type: 'historical', retry: { allowed: false, reason: 'Files expired on 2026-11-20' } });
+    expect(expired).toMatchObject({
+      automated: false,
+      export_type: 'historical',
+      retry: { allowed: false, reason: 'Files expired on 2026-11-20' },
+    });
     expect(data<Json[]>(await runsOf('&export_type=historical')).map((r) => r.id)).toEqual([runIds.expired]);
     expect(data<Json[]>(await runsOf('&file_type=activity')).map((r) => r.id)).toEqual([runIds.fresh]);
     const delivered = data<Json[]>(await runsOf('&status=delivered&from=2026-10-03&to=2026-10-05'));
@@ -369,7 +545,9 @@ describe('event history', () => {
   it('shows one run; another program’s run is not found', async () => {
     const r = await call(runRoute, { method: 'GET', path: `/api/v1/runs/${runIds.fresh}?program=101`, params: { id: runIds.fresh } });
     expect(data(r)).toMatchObject({ id: runIds.fresh, destination: 'dde@127.0.0.1:22, folder /' });
-    expect((await call(runRoute, { method: 'GET', path: `/api/v1/runs/${runIds.fresh}?program=202`, params: { id: runIds.fresh } })).status).toBe(404);
+    expect(
+      (await call(runRoute, { method: 'GET', path: `/api/v1/runs/${runIds.fresh}?program=202`, params: { id: runIds.fresh } })).status,
+    ).toBe(404);
   });
 
   it('retries a failed run whose files exist; refuses expired files with 410 and other runs with 409', async () => {
@@ -380,13 +558,24 @@ describe('event history', () => {
     expect(ok.status).toBe(200);
     expect(data(ok)).toEqual({ next: 'deliver' });
     expect((await retry(runIds.fresh)).status).toBe(409);
-    expect((await call(retryRoute, { method: 'POST', path: `/api/v1/runs/${runIds.expired}/retry?program=202`, params: { id: runIds.expired } })).status).toBe(404);
+    expect(
+      (await call(retryRoute, { method: 'POST', path: `/api/v1/runs/${runIds.expired}/retry?program=202`, params: { id: runIds.expired } }))
+        .status,
+    ).toBe(404);
   });
 
   it('gives rows, bytes and lag per incremental run of the last N days', async () => {
-    const r = await call(statsRoute, { method: 'GET', path: `/api/v1/connections/${apiConn.id}/stats?program=101&days=30`, params: { id: apiConn.id as string } });
+    const r = await call(statsRoute, {
+      method: 'GET',
+      path: `/api/v1/connections/${apiConn.id}/stats?program=101&days=30`,
+      params: { id: apiConn.id as string },
+    });
     expect(data(r)).toEqual([expect.objectContaining({ rows: 42, bytes: 4200, lag_seconds: 90 })]);
-    const bad = await call(statsRoute, { method: 'GET', path: `/api/v1/connections/${apiConn.id}/stats?program=101&days=0`, params: { id: apiConn.id as string } });
+    const bad = await call(statsRoute, {
+      method: 'GET',
+      path: `/api/v1/connections/${apiConn.id}/stats?program=101&days=0`,
+      params: { id: apiConn.id as string },
+    });
     expect(fieldPaths(bad)).toEqual(['days']);
   });
 });
@@ -402,14 +591,24 @@ describe('historical data requests', () => {
     const tooOld = await call(historicalCreateRoute, { method: 'POST', path: url, params: p, json: { from: '2020-01-01' } });
     expect(tooOld.status).toBe(422);
     expect((tooOld.body.error as { message: string }).message).toMatch(/24 months/);
-    expect(fieldPaths(await call(historicalCreateRoute, { method: 'POST', path: url, params: p, json: { from: 'last year', extra: 1 } }))).toEqual(expect.arrayContaining(['from']));
+    expect(
+      fieldPaths(await call(historicalCreateRoute, { method: 'POST', path: url, params: p, json: { from: 'last year', extra: 1 } })),
+    ).toEqual(expect.arrayContaining(['from']));
     const list = await call(historicalListRoute, { method: 'GET', path: url, params: p });
     expect(data<Json[]>(list).map((h) => h.id)).toEqual([data(created).id]);
     const id = data(created).id as string;
-    const cancelled = await call(cancelRoute, { method: 'POST', path: `/api/v1/historical-requests/${id}/cancel?program=101`, params: { id } });
+    const cancelled = await call(cancelRoute, {
+      method: 'POST',
+      path: `/api/v1/historical-requests/${id}/cancel?program=101`,
+      params: { id },
+    });
     expect(data(cancelled)).toMatchObject({ id, status: 'cancelled' });
-    expect((await call(cancelRoute, { method: 'POST', path: `/api/v1/historical-requests/${id}/cancel?program=101`, params: { id } })).status).toBe(409);
-    expect((await call(cancelRoute, { method: 'POST', path: `/api/v1/historical-requests/${id}/cancel?program=202`, params: { id } })).status).toBe(404);
+    expect(
+      (await call(cancelRoute, { method: 'POST', path: `/api/v1/historical-requests/${id}/cancel?program=101`, params: { id } })).status,
+    ).toBe(409);
+    expect(
+      (await call(cancelRoute, { method: 'POST', path: `/api/v1/historical-requests/${id}/cancel?program=202`, params: { id } })).status,
+    ).toBe(404);
   });
 });
 
@@ -421,29 +620,55 @@ describe('activity log and configuration', () => {
     const created = entries.find((e) => e.action === 'connection.created' && e.target_id === apiConn.id)!;
     expect(created).toMatchObject({ actor: firstup.email, target_type: 'connection', target_name: 'Nightly API' });
     // A retried run and a historical request are named by the connection they belong to.
-    expect(entries.find((e) => e.action === 'delivery.retried')).toMatchObject({ target_type: 'export_run', target_id: runIds.fresh, target_name: 'Nightly API', connection_id: apiConn.id });
+    expect(entries.find((e) => e.action === 'delivery.retried')).toMatchObject({
+      target_type: 'export_run',
+      target_id: runIds.fresh,
+      target_name: 'Nightly API',
+      connection_id: apiConn.id,
+    });
     for (const action of ['historical_request.created', 'historical_request.cancelled']) {
-      expect(entries.find((e) => e.action === action)).toMatchObject({ target_type: 'historical_request', target_name: 'Nightly API', connection_id: apiConn.id });
+      expect(entries.find((e) => e.action === action)).toMatchObject({
+        target_type: 'historical_request',
+        target_name: 'Nightly API',
+        connection_id: apiConn.id,
+      });
     }
-    const filtered = data<Json[]>(await call(activityRoute, { method: 'GET', path: '/api/v1/activity-log?program=101&action=connection.created' }));
+    const filtered = data<Json[]>(
+      await call(activityRoute, { method: 'GET', path: '/api/v1/activity-log?program=101&action=connection.created' }),
+    );
     expect(filtered.every((e) => e.action === 'connection.created')).toBe(true);
     expect(filtered).toHaveLength(2);
     const ids: unknown[] = [];
     let cursor: string | null = null;
     do {
-      const r = await call(activityRoute, { method: 'GET', path: `/api/v1/activity-log?program=101&limit=4${cursor ? `&cursor=${cursor}` : ''}` });
+      const r = await call(activityRoute, {
+        method: 'GET',
+        path: `/api/v1/activity-log?program=101&limit=4${cursor ? `&cursor=${cursor}` : ''}`,
+      });
       ids.push(...data<Json[]>(r).map((e) => e.id));
       cursor = r.body.next_cursor as string | null;
     } while (cursor);
     expect(ids).toEqual(entries.map((e) => e.id));
-    expect(fieldPaths(await call(activityRoute, { method: 'GET', path: '/api/v1/activity-log?program=101&kind=everything' }))).toEqual(['kind']);
+    expect(fieldPaths(await call(activityRoute, { method: 'GET', path: '/api/v1/activity-log?program=101&kind=everything' }))).toEqual([
+      'kind',
+    ]);
   });
 
   it('lists failed deliveries in the same shape', async () => {
-    const r = await call(activityRoute, { method: 'GET', path: '/api/v1/activity-log?program=101&kind=delivery_errors', cookie: brandCookie });
+    const r = await call(activityRoute, {
+      method: 'GET',
+      path: '/api/v1/activity-log?program=101&kind=delivery_errors',
+      cookie: brandCookie,
+    });
     expect(r.status).toBe(200);
     expect(data<Json[]>(r)).toEqual([
-      expect.objectContaining({ action: 'delivery.failed', actor: 'system', target_id: apiConn.id, target_name: 'Nightly API', details: expect.objectContaining({ error_code: 'timeout', attempt: 1, run_id: runIds.fresh }) }),
+      expect.objectContaining({
+        action: 'delivery.failed',
+        actor: 'system',
+        target_id: apiConn.id,
+        target_name: 'Nightly API',
+        details: expect.objectContaining({ error_code: 'timeout', attempt: 1, run_id: runIds.fresh }),
+      }),
     ]);
   });
 
@@ -464,7 +689,12 @@ describe('a Brand Super Admin (read only)', () => {
     const before = await snapshot();
     const writes: [RouteHandler<{ id: string }>, string, string, unknown?][] = [
       [createRoute as RouteHandler<{ id: string }>, 'POST', '/api/v1/connections', apiBody('Sneaky')],
-      [testRoute as RouteHandler<{ id: string }>, 'POST', '/api/v1/connections/test', { host: sink.host, port: sink.port, username: 'dde', folder: '/', auth: { method: 'password', password: PASSWORD } }],
+      [
+        testRoute as RouteHandler<{ id: string }>,
+        'POST',
+        '/api/v1/connections/test',
+        { host: sink.host, port: sink.port, username: 'dde', folder: '/', auth: { method: 'password', password: PASSWORD } },
+      ],
       [patchRoute, 'PATCH', `/api/v1/connections/${id}`, { name: 'x' }],
       [deleteRoute, 'DELETE', `/api/v1/connections/${id}`],
       [pauseRoute, 'POST', `/api/v1/connections/${id}/pause`, { mode: 'immediately' }],
@@ -520,15 +750,24 @@ describe('hostile input', () => {
       for (const value of odd) {
         const id = value;
         const q = `?program=${encodeURIComponent(value)}&limit=${encodeURIComponent(value)}&cursor=${encodeURIComponent(value)}&days=${encodeURIComponent(value)}&from=${encodeURIComponent(value)}`;
-        const body = method === 'GET' ? undefined : { mode: value, from: value, to: value, frequency: value, start_date: value, [value]: value };
+        const body =
+          method === 'GET' ? undefined : { mode: value, from: value, to: value, frequency: value, start_date: value, [value]: value };
         const res = await call(handler, { method, path: template.replace('ID', encodeURIComponent(id)) + q, params: { id }, json: body });
         expect(res.status, `${method} ${template} ${value}`).toBeLessThan(500);
-        const ok = await call(handler, { method, path: `${template.replace('ID', encodeURIComponent(id))}?program=101`, params: { id }, json: body });
+        const ok = await call(handler, {
+          method,
+          path: `${template.replace('ID', encodeURIComponent(id))}?program=101`,
+          params: { id },
+          json: body,
+        });
         expect(ok.status, `${method} ${template} id=${value}`).toBeLessThan(500);
       }
     }
     for (const value of odd) {
-      const r = await call(activityRoute, { method: 'GET', path: `/api/v1/activity-log?program=101&cursor=${encodeURIComponent(value)}&action=${encodeURIComponent(value)}&target_type=${encodeURIComponent(value)}` });
+      const r = await call(activityRoute, {
+        method: 'GET',
+        path: `/api/v1/activity-log?program=101&cursor=${encodeURIComponent(value)}&action=${encodeURIComponent(value)}&target_type=${encodeURIComponent(value)}`,
+      });
       expect(r.status, value).toBeLessThan(500);
     }
   });
@@ -537,7 +776,10 @@ describe('hostile input', () => {
 describe('OpenAPI document', () => {
   it('describes every management route with the schemas the handlers validate with', async () => {
     const res = await openapiRoute(request('GET', '/api/v1/openapi.json'), { params: Promise.resolve({}) });
-    const doc = (await res.json()) as { paths: Record<string, Record<string, { operationId: string; parameters: { name: string }[] }>>; components: { schemas: Record<string, unknown> } };
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, { operationId: string; parameters: { name: string }[] }>>;
+      components: { schemas: Record<string, unknown> };
+    };
     for (const op of MANAGEMENT_API_OPERATIONS) expect(doc.paths[op.path]?.[op.method]?.operationId, op.path).toBe(op.operationId);
     expect(doc.paths['/api/v1/connections/{id}/runs'].get.parameters.map((p) => p.name)).toEqual(
       expect.arrayContaining(['id', 'program', 'status', 'file_type', 'export_type', 'from', 'to', 'limit', 'cursor']),

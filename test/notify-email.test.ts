@@ -91,7 +91,12 @@ describe('email composition', () => {
   });
 
   it('announces an active connection with the pinned host key, and a health-check issue with its error', () => {
-    const active = composeConnectionActive({ connectionName: 'Acme', destination, hostKeyFingerprint: 'SHA256:abc', frequency: 'every_4_hours' });
+    const active = composeConnectionActive({
+      connectionName: 'Acme',
+      destination,
+      hostKeyFingerprint: 'SHA256:abc',
+      frequency: 'every_4_hours',
+    });
     expect(active.subject).toBe('DDE SFTP connection active: Acme');
     expect(active.text).toContain('Server host key: SHA256:abc');
     expect(active.text).toContain('Frequency: every 4 hours');
@@ -134,7 +139,9 @@ describe('sending email', () => {
   });
 
   it('fails with a clear error when the SMTP server cannot be reached', async () => {
-    await expect(sendEmail({ to: 'a@b.example', subject: 'x', text: 'y' }, { smtpUrl: 'smtp://127.0.0.1:1' })).rejects.toThrow(/ECONNREFUSED|connect/i);
+    await expect(sendEmail({ to: 'a@b.example', subject: 'x', text: 'y' }, { smtpUrl: 'smtp://127.0.0.1:1' })).rejects.toThrow(
+      /ECONNREFUSED|connect/i,
+    );
   });
 });
 
@@ -148,7 +155,12 @@ describe('notification outbox', () => {
       files: [],
       outcome: { status: 'delivered', finishedAt: window.end },
     });
-    const { id } = await recordNotification(t, { kind: 'delivery_report', to: ['ops@acme.example', 'ops@acme.example'], subject: report.subject, body: report.text });
+    const { id } = await recordNotification(t, {
+      kind: 'delivery_report',
+      to: ['ops@acme.example', 'ops@acme.example'],
+      subject: report.subject,
+      body: report.text,
+    });
     const first = await sendPendingNotification(t, id, { email: { smtpUrl: smtp.url } });
     const second = await sendPendingNotification(t, id, { email: { smtpUrl: smtp.url } });
     expect(first).toMatchObject({ status: 'sent', sentNow: true, attempts: 1 });
@@ -210,6 +222,10 @@ describe('notification outbox', () => {
   });
 
   it('reports an unknown notification as not found', async () => {
-    expect(await sendPendingNotification(t, '00000000-0000-4000-8000-000000000000')).toEqual({ status: 'not_found', sentNow: false, retryable: false });
+    expect(await sendPendingNotification(t, '00000000-0000-4000-8000-000000000000')).toEqual({
+      status: 'not_found',
+      sentNow: false,
+      retryable: false,
+    });
   });
 });

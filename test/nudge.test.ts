@@ -29,7 +29,11 @@ afterAll(async () => {
 
 async function fetchAll(queue: string) {
   const jobs = await boss.fetch(queue, { batchSize: 50 });
-  if (jobs.length) await boss.complete(queue, jobs.map((j) => j.id));
+  if (jobs.length)
+    await boss.complete(
+      queue,
+      jobs.map((j) => j.id),
+    );
   return jobs.map((j) => j.data);
 }
 
@@ -57,10 +61,20 @@ describe('the planner tick a nudge triggers', () => {
   it('sends a run retried seconds ago at once, which the plain sweep leaves for later', async () => {
     await t.db.insert(programs).values({ id: 77, name: 'Seventy-seven' });
     // Starts in the future: the planner plans nothing of its own for it.
-    const [c] = await t.db.insert(connections).values({ programId: 77, kind: 'sftp', frequency: 'daily', startDate: new Date('2099-01-01T00:00:00Z') }).returning();
+    const [c] = await t.db
+      .insert(connections)
+      .values({ programId: 77, kind: 'sftp', frequency: 'daily', startDate: new Date('2099-01-01T00:00:00Z') })
+      .returning();
     const [run] = await t.db
       .insert(exportRuns)
-      .values({ connectionId: c.id, programId: 77, exportType: 'incremental', windowStart: new Date('2026-11-01T00:00:00Z'), windowEnd: new Date('2026-11-02T00:00:00Z'), status: 'generated' })
+      .values({
+        connectionId: c.id,
+        programId: 77,
+        exportType: 'incremental',
+        windowStart: new Date('2026-11-01T00:00:00Z'),
+        windowEnd: new Date('2026-11-02T00:00:00Z'),
+        status: 'generated',
+      })
       .returning();
     const ctx = { boss, database: t, log: logger(), shutdown: new AbortController().signal };
 

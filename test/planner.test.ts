@@ -15,11 +15,17 @@ afterAll(async () => t?.drop());
 const settleMs = 5 * 60_000;
 
 async function connection(values: Partial<typeof connections.$inferInsert>) {
-  const [c] = await t.db.insert(connections).values({ programId: 3, kind: 'api', frequency: 'every_4_hours', startDate: new Date('2026-11-01T10:00:00Z'), ...values }).returning();
+  const [c] = await t.db
+    .insert(connections)
+    .values({ programId: 3, kind: 'api', frequency: 'every_4_hours', startDate: new Date('2026-11-01T10:00:00Z'), ...values })
+    .returning();
   return c;
 }
 const windowsOf = async (id: string) =>
-  (await t.db.select().from(exportRuns).where(eq(exportRuns.connectionId, id)).orderBy(exportRuns.windowStart)).map((r) => [r.windowStart.toISOString(), r.windowEnd.toISOString()]);
+  (await t.db.select().from(exportRuns).where(eq(exportRuns.connectionId, id)).orderBy(exportRuns.windowStart)).map((r) => [
+    r.windowStart.toISOString(),
+    r.windowEnd.toISOString(),
+  ]);
 
 describe('planner', () => {
   it('plans every closed window from the start date, the first one short when the start is not aligned', async () => {
@@ -67,7 +73,11 @@ describe('planner', () => {
   });
 
   it('honours the end date: the last window is cut short and the connection ends', async () => {
-    const c = await connection({ frequency: 'weekly', startDate: new Date('2026-11-02T00:00:00Z'), endDate: new Date('2026-11-12T12:00:00Z') });
+    const c = await connection({
+      frequency: 'weekly',
+      startDate: new Date('2026-11-02T00:00:00Z'),
+      endDate: new Date('2026-11-12T12:00:00Z'),
+    });
     await planWindows(t, { now: new Date('2026-12-01T00:00:00Z'), settleMs });
     expect(await windowsOf(c.id)).toEqual([
       ['2026-11-02T00:00:00.000Z', '2026-11-09T00:00:00.000Z'],

@@ -33,8 +33,14 @@ let t: TestDatabase;
 let dataDir: string;
 const skipSshd = sshdSkipReason();
 const admin: UserActor = {
-  kind: 'user', accountId: null as unknown as string, email: 'ops@firstup.example', name: null, role: 'firstup_super_admin',
-  mustChangePassword: false, programs: 'all', label: 'ops@firstup.example',
+  kind: 'user',
+  accountId: null as unknown as string,
+  email: 'ops@firstup.example',
+  name: null,
+  role: 'firstup_super_admin',
+  mustChangePassword: false,
+  programs: 'all',
+  label: 'ops@firstup.example',
 };
 const until = new Date('2026-11-20T00:00:00Z');
 const PROGRAM = 61;
@@ -55,9 +61,16 @@ afterAll(async () => {
 async function sinkConnection(sink: SftpSink, folder = 'inbox'): Promise<Connection> {
   mkdirSync(path.join(sink.rootDir, folder), { recursive: true });
   const input = createConnectionSchema.parse({
-    kind: 'sftp', frequency: 'every_4_hours', start_date: new Date(until.getTime() - 8 * 3_600_000).toISOString(),
-    contact_emails: ['data-team@customer.example'], host: '127.0.0.1', port: sink.port, folder, username: sink.username,
-    auth: { method: 'password', password: 'sink-password' }, host_key_fingerprint: sink.hostKeyFingerprint,
+    kind: 'sftp',
+    frequency: 'every_4_hours',
+    start_date: new Date(until.getTime() - 8 * 3_600_000).toISOString(),
+    contact_emails: ['data-team@customer.example'],
+    host: '127.0.0.1',
+    port: sink.port,
+    folder,
+    username: sink.username,
+    auth: { method: 'password', password: 'sink-password' },
+    host_key_fingerprint: sink.hostKeyFingerprint,
   });
   return createConnection(t, admin, PROGRAM, input, sftpSetupCheck());
 }
@@ -74,14 +87,27 @@ describe('scheduled delivery to a real OpenSSH server', () => {
   afterAll(async () => sshd?.stop());
 
   it.skipIf(skipSshd)('delivers every closed window: data files, sidecars that sha256sum verifies, and the manifest', async () => {
-    const report = await testConnection({ host: sshd.host, port: sshd.port, username: sshd.username, auth: { method: 'private_key', privateKey: sshd.privateKey }, folder: 'drop' });
+    const report = await testConnection({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      auth: { method: 'private_key', privateKey: sshd.privateKey },
+      folder: 'drop',
+    });
     expect(report.ok).toBe(false); // the folder does not exist yet: set-up says so
     expect(report.error?.code).toBe('folder_missing');
     spawnSync('install', ['-d', '-o', String(sshd.uid), '-g', String(sshd.gid), path.join(sshd.rootDir, 'drop')]);
     const input = createConnectionSchema.parse({
-      kind: 'sftp', frequency: 'every_4_hours', start_date: new Date(until.getTime() - 8 * 3_600_000).toISOString(),
-      contact_emails: ['data-team@customer.example'], host: sshd.host, port: sshd.port, folder: 'drop', username: sshd.username,
-      auth: { method: 'private_key', private_key: sshd.privateKey }, host_key_fingerprint: sshd.hostKeyFingerprint,
+      kind: 'sftp',
+      frequency: 'every_4_hours',
+      start_date: new Date(until.getTime() - 8 * 3_600_000).toISOString(),
+      contact_emails: ['data-team@customer.example'],
+      host: sshd.host,
+      port: sshd.port,
+      folder: 'drop',
+      username: sshd.username,
+      auth: { method: 'private_key', private_key: sshd.privateKey },
+      host_key_fingerprint: sshd.hostKeyFingerprint,
     });
     const c = await createConnection(t, admin, PROGRAM, input, sftpSetupCheck());
     expect(c.secretCiphertext).not.toContain('PRIVATE KEY');
@@ -96,18 +122,32 @@ describe('scheduled delivery to a real OpenSSH server', () => {
     const folder = path.join(sshd.rootDir, 'drop');
     const names = readdirSync(folder).sort();
     const files = await t.db.select().from(exportFiles).where(eq(exportFiles.programId, PROGRAM));
-    const expected = files.filter((f) => runs.some((r) => r.id === f.runId)).flatMap((f) => (f.fileType === 'manifest' ? [f.name] : [f.name, `${f.name}.sha256`])).sort();
+    const expected = files
+      .filter((f) => runs.some((r) => r.id === f.runId))
+      .flatMap((f) => (f.fileType === 'manifest' ? [f.name] : [f.name, `${f.name}.sha256`]))
+      .sort();
     expect(names).toEqual(expected);
     expect(names.some((n) => n.includes('-activity-incremental.gz'))).toBe(true);
     expect(names.filter((n) => n.includes('manifest'))).toHaveLength(2);
     const check = spawnSync('sha256sum', ['-c', ...names.filter((n) => n.endsWith('.sha256'))], { cwd: folder, encoding: 'utf8' });
     expect(check.status).toBe(0);
     expect(check.stdout).not.toContain('FAILED');
-    const manifest = JSON.parse(readFileSync(path.join(folder, names.find((n) => n.includes('manifest'))!), 'utf8'));
+    const manifest = JSON.parse(
+      readFileSync(
+        path.join(
+          folder,
+          names.find((n) => n.includes('manifest'))!,
+        ),
+        'utf8',
+      ),
+    );
     expect(manifest.connection_id).toBe(c.id);
 
     const history = await t.db.select().from(deliveries).where(eq(deliveries.connectionId, c.id));
-    expect(history.map((d) => [d.status, d.attempt])).toEqual([['succeeded', 1], ['succeeded', 1]]);
+    expect(history.map((d) => [d.status, d.attempt])).toEqual([
+      ['succeeded', 1],
+      ['succeeded', 1],
+    ]);
     const mail = await t.db.select().from(notifications).where(eq(notifications.connectionId, c.id)).orderBy(notifications.createdAt);
     expect(mail.map((m) => [m.kind, m.subject.split(':')[0]])).toEqual([
       ['connection_active', 'DDE SFTP connection active'],
@@ -119,8 +159,15 @@ describe('scheduled delivery to a real OpenSSH server', () => {
 
   it.skipIf(skipSshd)('refuses a set-up whose host key is not the one the admin confirmed, and saves nothing', async () => {
     const input = createConnectionSchema.parse({
-      kind: 'sftp', frequency: 'daily', start_date: until.toISOString(), contact_emails: ['x@y.co'], host: sshd.host, port: sshd.port,
-      folder: '.', username: sshd.username, auth: { method: 'private_key', private_key: sshd.privateKey },
+      kind: 'sftp',
+      frequency: 'daily',
+      start_date: until.toISOString(),
+      contact_emails: ['x@y.co'],
+      host: sshd.host,
+      port: sshd.port,
+      folder: '.',
+      username: sshd.username,
+      auth: { method: 'private_key', private_key: sshd.privateKey },
       host_key_fingerprint: 'SHA256:' + 'A'.repeat(43),
     });
     const before = (await t.db.select().from(connections)).length;
@@ -134,7 +181,11 @@ describe('scheduled delivery to a real OpenSSH server', () => {
 describe('delivery faults (in-process SFTP server)', () => {
   let sink: SftpSink;
   beforeAll(async () => {
-    sink = await startSftpSink({ rootDir: mkdtempSync(path.join(os.tmpdir(), 'dde-sink-')), username: 'customer', password: 'sink-password' });
+    sink = await startSftpSink({
+      rootDir: mkdtempSync(path.join(os.tmpdir(), 'dde-sink-')),
+      username: 'customer',
+      password: 'sink-password',
+    });
   });
   afterAll(async () => sink?.close());
 
@@ -150,7 +201,10 @@ describe('delivery faults (in-process SFTP server)', () => {
     const second = await executeDelivery(t, run.id);
     expect(second.status).toBe('failed');
     const history = await t.db.select().from(deliveries).where(eq(deliveries.runId, run.id)).orderBy(deliveries.attempt);
-    expect(history.map((d) => [d.attempt, d.status, d.errorCode, d.retryable])).toEqual([[1, 'failed', 'no_space', true], [2, 'failed', 'no_space', true]]);
+    expect(history.map((d) => [d.attempt, d.status, d.errorCode, d.retryable])).toEqual([
+      [1, 'failed', 'no_space', true],
+      [2, 'failed', 'no_space', true],
+    ]);
     const mail = await t.db.select().from(notifications).where(eq(notifications.runId, run.id));
     expect(mail).toHaveLength(1);
     expect(mail[0].subject).toMatch(/^DDE delivery failed/);
@@ -160,7 +214,10 @@ describe('delivery faults (in-process SFTP server)', () => {
     expect(await retryRun(t, admin, PROGRAM, run.id)).toEqual({ next: 'deliver' });
     const third = await executeDelivery(t, run.id, { trigger: 'manual' });
     expect(third.status).toBe('delivered');
-    const [latest] = await t.db.select().from(deliveries).where(and(eq(deliveries.runId, run.id), eq(deliveries.attempt, 3)));
+    const [latest] = await t.db
+      .select()
+      .from(deliveries)
+      .where(and(eq(deliveries.runId, run.id), eq(deliveries.attempt, 3)));
     expect([latest.status, latest.trigger]).toEqual(['succeeded', 'manual']);
   });
 
@@ -241,17 +298,48 @@ describe('worker processes', () => {
   let bigConnection: Connection;
   beforeAll(async () => {
     // One window big enough that its export takes a few seconds.
-    await seedProgram(t, { programId: BIG_PROGRAM, users: 200, campaigns: 10, events: 400_000, days: 1, seed: 9, until: new Date('2026-11-19T04:00:00Z'), lateFraction: 0 });
-    const input = createConnectionSchema.parse({ kind: 'api', frequency: 'daily', start_date: '2026-11-18T00:00:00Z', contact_emails: ['ops@customer.example'] });
+    await seedProgram(t, {
+      programId: BIG_PROGRAM,
+      users: 200,
+      campaigns: 10,
+      events: 400_000,
+      days: 1,
+      seed: 9,
+      until: new Date('2026-11-19T04:00:00Z'),
+      lateFraction: 0,
+    });
+    const input = createConnectionSchema.parse({
+      kind: 'api',
+      frequency: 'daily',
+      start_date: '2026-11-18T00:00:00Z',
+      contact_emails: ['ops@customer.example'],
+    });
     setClock(new Date('2026-11-19T00:00:00Z'));
     bigConnection = await createConnection(t, admin, BIG_PROGRAM, input);
     setClock(new Date(until.getTime() + 10 * 60_000));
   }, 120_000);
 
-  const childEnv = () => ({ ...process.env, TEST_RUN_DATABASE_URL: t.url, DATABASE_URL: t.url, DDE_DATA_DIR: dataDir, NEXTAUTH_SECRET: 'x'.repeat(32), DDE_ENCRYPTION_KEY: 'ab'.repeat(32), LOG_LEVEL: 'warn' });
+  const childEnv = () => ({
+    ...process.env,
+    TEST_RUN_DATABASE_URL: t.url,
+    DATABASE_URL: t.url,
+    DDE_DATA_DIR: dataDir,
+    NEXTAUTH_SECRET: 'x'.repeat(32),
+    DDE_ENCRYPTION_KEY: 'ab'.repeat(32),
+    LOG_LEVEL: 'warn',
+  });
 
   async function freshRun(windowStart: string, windowEnd: string) {
-    const [run] = await t.db.insert(exportRuns).values({ connectionId: bigConnection.id, programId: BIG_PROGRAM, exportType: 'historical', windowStart: new Date(windowStart), windowEnd: new Date(windowEnd) }).returning();
+    const [run] = await t.db
+      .insert(exportRuns)
+      .values({
+        connectionId: bigConnection.id,
+        programId: BIG_PROGRAM,
+        exportType: 'historical',
+        windowStart: new Date(windowStart),
+        windowEnd: new Date(windowEnd),
+      })
+      .returning();
     return run;
   }
 

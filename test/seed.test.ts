@@ -35,7 +35,9 @@ describe('dde seed', () => {
 
   it('spreads events over the days, with realistic types and platforms and about 1% arriving hours late', async () => {
     await seedProgram(t, { programId: 13, users: 200, campaigns: 20, events: 20_000, days: 10, seed: 7, until });
-    const [s] = await t.sql<{ n: number; first: string; last: string; late: number; types: number; email_on_email: number; emails: number }[]>`
+    const [s] = await t.sql<
+      { n: number; first: string; last: string; late: number; types: number; email_on_email: number; emails: number }[]
+    >`
       select count(*) as n, min(occurred_at) as first, max(occurred_at) as last,
              count(*) filter (where ingested_at - occurred_at > interval '1 hour') as late,
              count(distinct event_type) as types,
@@ -67,11 +69,14 @@ describe('dde seed', () => {
   });
 
   it('seeds a program through the CLI and reports what it wrote', async () => {
-    const r = cli(['seed', '--program', '21', '--users', '30', '--campaigns', '3', '--events', '500', '--days', '2', '--until', '2026-11-01T00:00:00Z'], {
-      DATABASE_URL: t.url,
-      NEXTAUTH_SECRET: 'x'.repeat(32),
-      DDE_ENCRYPTION_KEY: 'ab'.repeat(32),
-    });
+    const r = cli(
+      ['seed', '--program', '21', '--users', '30', '--campaigns', '3', '--events', '500', '--days', '2', '--until', '2026-11-01T00:00:00Z'],
+      {
+        DATABASE_URL: t.url,
+        NEXTAUTH_SECRET: 'x'.repeat(32),
+        DDE_ENCRYPTION_KEY: 'ab'.repeat(32),
+      },
+    );
     expect(r.stderr).not.toContain('Error');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Program 21: 30 users, 3 campaigns, 500 events');
@@ -82,7 +87,11 @@ describe('dde seed', () => {
 
 describe('an unreachable database', () => {
   it('fails with a clear message and a non-zero exit instead of hanging', () => {
-    const r = cli(['migrate'], { DATABASE_URL: 'postgres://u:secretpw@127.0.0.1:1/db', NEXTAUTH_SECRET: 'x'.repeat(32), DDE_ENCRYPTION_KEY: 'ab'.repeat(32) });
+    const r = cli(['migrate'], {
+      DATABASE_URL: 'postgres://u:secretpw@127.0.0.1:1/db',
+      NEXTAUTH_SECRET: 'x'.repeat(32),
+      DDE_ENCRYPTION_KEY: 'ab'.repeat(32),
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/cannot reach the database/);
     expect(r.stderr).not.toContain('secretpw');
@@ -97,7 +106,12 @@ describe('an unreachable database', () => {
         const started = Date.now();
         import('node:child_process').then(({ spawn }) => {
           const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'migrate'], {
-            env: { ...process.env, DATABASE_URL: `postgres://u@127.0.0.1:${port}/db`, NEXTAUTH_SECRET: 'x'.repeat(32), DDE_ENCRYPTION_KEY: 'ab'.repeat(32) },
+            env: {
+              ...process.env,
+              DATABASE_URL: `postgres://u@127.0.0.1:${port}/db`,
+              NEXTAUTH_SECRET: 'x'.repeat(32),
+              DDE_ENCRYPTION_KEY: 'ab'.repeat(32),
+            },
           });
           let stderr = '';
           child.stderr.on('data', (d) => (stderr += d));

@@ -45,7 +45,10 @@ describe('signing in with email and password', () => {
   });
 
   it('refuses a password on an account that signs in only with single sign-on', async () => {
-    const [a] = await t.db.insert(accounts).values({ email: 'sso-only@example.com', role: 'firstup_super_admin', passwordHash: null }).returning();
+    const [a] = await t.db
+      .insert(accounts)
+      .values({ email: 'sso-only@example.com', role: 'firstup_super_admin', passwordHash: null })
+      .returning();
     expect(await authorizeCredentials({ email: a.email, password: 'anything at all' })).toBeNull();
   });
 });
@@ -55,7 +58,10 @@ describe('changing one’s own password', () => {
     const a = await createAccount(t.db, { role: 'brand_super_admin' });
     await t.db.update(accounts).set({ mustChangePassword: true }).where(eq(accounts.id, a.id));
     const res = await changePasswordRoute(
-      request('POST', '/api/account/password', { cookie: await sessionCookie(a), json: { current_password: a.password, new_password: 'a brand new password' } }),
+      request('POST', '/api/account/password', {
+        cookie: await sessionCookie(a),
+        json: { current_password: a.password, new_password: 'a brand new password' },
+      }),
       noParams,
     );
     expect(res.status).toBe(200);
@@ -70,13 +76,24 @@ describe('changing one’s own password', () => {
   it('refuses a wrong current password, a short new one, and API tokens', async () => {
     const a = await createAccount(t.db, { role: 'firstup_super_admin' });
     const cookie = await sessionCookie(a);
-    const wrong = await changePasswordRoute(request('POST', '/api/account/password', { cookie, json: { current_password: 'nope', new_password: 'a brand new password' } }), noParams);
+    const wrong = await changePasswordRoute(
+      request('POST', '/api/account/password', { cookie, json: { current_password: 'nope', new_password: 'a brand new password' } }),
+      noParams,
+    );
     expect(wrong.status).toBe(422);
-    expect(((await wrong.json()) as { error: { details: { fields: { path: string }[] } } }).error.details.fields[0].path).toBe('current_password');
-    const short = await changePasswordRoute(request('POST', '/api/account/password', { cookie, json: { current_password: a.password, new_password: 'short' } }), noParams);
+    expect(((await wrong.json()) as { error: { details: { fields: { path: string }[] } } }).error.details.fields[0].path).toBe(
+      'current_password',
+    );
+    const short = await changePasswordRoute(
+      request('POST', '/api/account/password', { cookie, json: { current_password: a.password, new_password: 'short' } }),
+      noParams,
+    );
     expect(short.status).toBe(422);
     const { token } = await createApiToken(t.db, { kind: 'personal', accountId: a.id, scopes: ['data_exports.manage'] });
-    const viaToken = await changePasswordRoute(request('POST', '/api/account/password', { token, json: { current_password: a.password, new_password: 'a brand new password' } }), noParams);
+    const viaToken = await changePasswordRoute(
+      request('POST', '/api/account/password', { token, json: { current_password: a.password, new_password: 'a brand new password' } }),
+      noParams,
+    );
     expect(viaToken.status).toBe(403);
     const [row] = await t.db.select().from(accounts).where(eq(accounts.id, a.id));
     expect(await verifyPassword(a.password, row.passwordHash)).toBe(true);
@@ -159,14 +176,23 @@ describe('GET /api/health', () => {
 });
 
 describe('single sign-on (OIDC)', () => {
-  const oidcEnv = { OIDC_ISSUER: 'https://id.example.com/', OIDC_CLIENT_ID: 'dde', OIDC_CLIENT_SECRET: 'oidc-client-secret', OIDC_NAME: 'Example SSO' };
+  const oidcEnv = {
+    OIDC_ISSUER: 'https://id.example.com/',
+    OIDC_CLIENT_ID: 'dde',
+    OIDC_CLIENT_SECRET: 'oidc-client-secret',
+    OIDC_NAME: 'Example SSO',
+  };
 
   it('is offered only when configured, with the issuer’s discovery document', async () => {
     useTestEnv(t);
     expect(authOptions().providers.map((p) => p.id)).toEqual(['credentials']);
     useTestEnv(t, oidcEnv);
     const oidc = authOptions().providers.find((p) => p.id === 'oidc') as unknown as { type: string; wellKnown: string; name: string };
-    expect(oidc).toMatchObject({ type: 'oauth', name: 'Example SSO', wellKnown: 'https://id.example.com/.well-known/openid-configuration' });
+    expect(oidc).toMatchObject({
+      type: 'oauth',
+      name: 'Example SSO',
+      wellKnown: 'https://id.example.com/.well-known/openid-configuration',
+    });
   });
 
   it('signs in an existing account by email, and refuses an unknown one with a clear error', async () => {
@@ -174,11 +200,24 @@ describe('single sign-on (OIDC)', () => {
     const a = await createAccount(t.db, { role: 'brand_super_admin', email: 'SSO.User@example.com' });
     const { callbacks } = authOptions();
     const account = { provider: 'oidc', type: 'oauth', providerAccountId: 'sub-1' } as const;
-    const known = await callbacks!.signIn!({ user: { id: 'sub-1', email: 'sso.user@example.com' }, account, profile: { sub: 'sub-1', email: 'sso.user@example.com' } });
+    const known = await callbacks!.signIn!({
+      user: { id: 'sub-1', email: 'sso.user@example.com' },
+      account,
+      profile: { sub: 'sub-1', email: 'sso.user@example.com' },
+    });
     expect(known).toBe(true);
-    const unknown = await callbacks!.signIn!({ user: { id: 'sub-2', email: 'stranger@example.com' }, account, profile: { sub: 'sub-2', email: 'stranger@example.com' } });
+    const unknown = await callbacks!.signIn!({
+      user: { id: 'sub-2', email: 'stranger@example.com' },
+      account,
+      profile: { sub: 'sub-2', email: 'stranger@example.com' },
+    });
     expect(unknown).toBe('/sign-in?error=NoAccount');
-    const token = await callbacks!.jwt!({ token: { sub: 'sub-1' }, user: { id: 'sub-1', email: 'sso.user@example.com' }, account, trigger: 'signIn' });
+    const token = await callbacks!.jwt!({
+      token: { sub: 'sub-1' },
+      user: { id: 'sub-1', email: 'sso.user@example.com' },
+      account,
+      trigger: 'signIn',
+    });
     expect(token).toMatchObject({ sub: a.id, role: 'brand_super_admin' });
     const [row] = await t.db.select().from(accounts).where(eq(accounts.id, a.id));
     expect(row.oidcSubject).toBe('sub-1');

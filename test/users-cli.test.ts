@@ -15,7 +15,10 @@ let t: TestDatabase;
 beforeAll(async () => {
   t = await createTestDatabase();
   useTestEnv(t);
-  await createPrograms(t.db, [{ id: 4021, name: 'Acme' }, { id: 5170, name: 'Globex' }]);
+  await createPrograms(t.db, [
+    { id: 4021, name: 'Acme' },
+    { id: 5170, name: 'Globex' },
+  ]);
 });
 afterAll(async () => t?.drop());
 
@@ -31,7 +34,13 @@ function cli(args: string[], stdin: string): Promise<{ code: number | null; stdo
   return new Promise((resolve) => {
     const e = env();
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: t.url, NEXTAUTH_SECRET: e.nextAuthSecret, DDE_ENCRYPTION_KEY: e.encryptionKey.toString('hex'), LOG_LEVEL: 'silent' },
+      env: {
+        ...process.env,
+        DATABASE_URL: t.url,
+        NEXTAUTH_SECRET: e.nextAuthSecret,
+        DDE_ENCRYPTION_KEY: e.encryptionKey.toString('hex'),
+        LOG_LEVEL: 'silent',
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -54,7 +63,17 @@ describe('dde users create', () => {
   });
 
   it('creates a Brand Super Admin with the programs given', async () => {
-    const out = await output(['create', '--email', 'brand@example.com', '--role', 'brand_super_admin', '--program', '4021', '--program', '5170']);
+    const out = await output([
+      'create',
+      '--email',
+      'brand@example.com',
+      '--role',
+      'brand_super_admin',
+      '--program',
+      '4021',
+      '--program',
+      '5170',
+    ]);
     expect(out).toContain('Created Brand Super Admin brand@example.com (programs 4021, 5170).');
     const row = await account('brand@example.com');
     const memberships = await t.db.select().from(programMemberships).where(eq(programMemberships.accountId, row.id));
@@ -65,7 +84,9 @@ describe('dde users create', () => {
     await expect(run(['create', '--email', 'b2@example.com', '--role', 'brand_super_admin'])).rejects.toThrow(
       new CliError('--program: a brand_super_admin needs at least one --program'),
     );
-    await expect(run(['create', '--email', 'b2@example.com', '--role', 'brand_super_admin', '--program', '999'])).rejects.toThrow('--program: no program with id 999');
+    await expect(run(['create', '--email', 'b2@example.com', '--role', 'brand_super_admin', '--program', '999'])).rejects.toThrow(
+      '--program: no program with id 999',
+    );
     expect(await account('b2@example.com')).toBeUndefined();
   });
 
@@ -75,11 +96,16 @@ describe('dde users create', () => {
 
   it('refuses a bad email and an unknown role, naming the flag', async () => {
     await expect(run(['create', '--email', 'not-an-email', '--role', 'firstup_super_admin'])).rejects.toThrow(/^--email: /);
-    await expect(run(['create', '--email', 'x@example.com', '--role', 'owner'])).rejects.toThrow(/^--role: must be one of firstup_super_admin, brand_super_admin/);
+    await expect(run(['create', '--email', 'x@example.com', '--role', 'owner'])).rejects.toThrow(
+      /^--role: must be one of firstup_super_admin, brand_super_admin/,
+    );
   });
 
   it('reads the password from standard input with --password-stdin, and prints no password', async () => {
-    const res = await cli(['users', 'create', '--email', 'piped@example.com', '--role', 'brand_super_admin', '--program', '4021', '--password-stdin'], 'a piped password 123\n');
+    const res = await cli(
+      ['users', 'create', '--email', 'piped@example.com', '--role', 'brand_super_admin', '--program', '4021', '--password-stdin'],
+      'a piped password 123\n',
+    );
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('Created Brand Super Admin piped@example.com (program 4021).');
@@ -91,7 +117,10 @@ describe('dde users create', () => {
   });
 
   it('refuses a piped password that is too short, with exit code 2', async () => {
-    const res = await cli(['users', 'create', '--email', 'short@example.com', '--role', 'firstup_super_admin', '--password-stdin'], 'short\n');
+    const res = await cli(
+      ['users', 'create', '--email', 'short@example.com', '--role', 'firstup_super_admin', '--password-stdin'],
+      'short\n',
+    );
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('--password-stdin: the password must be at least 12 characters');
     expect(await account('short@example.com')).toBeUndefined();
@@ -125,6 +154,8 @@ describe('dde users reset-password', () => {
   });
 
   it('refuses an unknown email', async () => {
-    await expect(run(['reset-password', '--email', 'ghost@example.com'])).rejects.toThrow('--email: no account with email ghost@example.com');
+    await expect(run(['reset-password', '--email', 'ghost@example.com'])).rejects.toThrow(
+      '--email: no account with email ghost@example.com',
+    );
   });
 });

@@ -38,7 +38,9 @@ export function ChangePasswordForm({ required }: { required: boolean }) {
         setValues({ current_password: '', new_password: '', confirm: '' });
         setMessage({ kind: 'ok', text: 'Your password has been changed.' });
       } else {
-        const body = (await res.json().catch(() => null)) as { error?: { message?: string; details?: { fields?: { path: string; message: string }[] } } } | null;
+        const body = (await res.json().catch(() => null)) as {
+          error?: { message?: string; details?: { fields?: { path: string; message: string }[] } };
+        } | null;
         const fields = body?.error?.details?.fields ?? [];
         if (fields.length) setErrors(Object.fromEntries(fields.map((f) => [f.path, f.message])));
         else setMessage({ kind: 'error', text: body?.error?.message ?? 'The password could not be changed.' });

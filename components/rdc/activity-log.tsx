@@ -54,7 +54,9 @@ function changes(before: unknown, after: unknown): { field: string; from: string
   const a = (after && typeof after === 'object' ? after : {}) as Record<string, unknown>;
   const show = (v: unknown) => (v === undefined || v === null ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
   const keys = Array.from(new Set([...Object.keys(b), ...Object.keys(a)]));
-  return keys.filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k])).map((k) => ({ field: humanize(k), from: show(b[k]), to: show(a[k]) }));
+  return keys
+    .filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]))
+    .map((k) => ({ field: humanize(k), from: show(b[k]), to: show(a[k]) }));
 }
 
 function nameOf(e: ActivityEntry): string | null {
@@ -68,7 +70,10 @@ function nameOf(e: ActivityEntry): string | null {
 
 function EntryDetails({ e }: { e: ActivityEntry }) {
   const diff = changes(e.before, e.after);
-  const details = e.details && typeof e.details === 'object' ? Object.entries(e.details as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined && v !== '') : [];
+  const details =
+    e.details && typeof e.details === 'object'
+      ? Object.entries(e.details as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined && v !== '')
+      : [];
   if (diff.length === 0 && details.length === 0) return null;
   return (
     <details className="mt-1.5 text-xs">
@@ -121,7 +126,11 @@ export function ActivityLog({ program, programName }: { program: number; program
 
   return (
     <div className="space-y-5">
-      <div className="grid grid-cols-2 gap-3 rounded-xl border border-slate-200 bg-white px-4 py-4 shadow-xs md:grid-cols-5" role="search" aria-label="Filter the activity log">
+      <div
+        className="grid grid-cols-2 gap-3 rounded-xl border border-slate-200 bg-white px-4 py-4 shadow-xs md:grid-cols-5"
+        role="search"
+        aria-label="Filter the activity log"
+      >
         <Field label="Show" className="col-span-2 md:col-span-1">
           {(p) => (
             <select {...p} className={inputClass} value={f.kind} onChange={set('kind')}>
@@ -167,21 +176,31 @@ export function ActivityLog({ program, programName }: { program: number; program
       ) : q.isError ? (
         <ErrorNotice title="The activity log could not be loaded" error={q.error} onRetry={() => void q.refetch()} />
       ) : entries.length === 0 ? (
-        <EmptyState icon={<ActivityIcon />} title={f.kind === 'delivery_errors' ? 'No delivery errors' : filtered ? 'Nothing matches these filters' : 'No activity yet'}>
+        <EmptyState
+          icon={<ActivityIcon />}
+          title={f.kind === 'delivery_errors' ? 'No delivery errors' : filtered ? 'Nothing matches these filters' : 'No activity yet'}
+        >
           {f.kind === 'delivery_errors' ? (
             <>Every delivery of {programName} in this range went through.</>
           ) : filtered ? (
             'Try a wider date range or another action.'
           ) : (
             <>
-              When someone creates, pauses, resumes, edits or deletes a connection in <span className="font-medium text-slate-800">{programName}</span>, retries a delivery or
-              requests historical data, it is recorded here with who did it and when.
+              When someone creates, pauses, resumes, edits or deletes a connection in{' '}
+              <span className="font-medium text-slate-800">{programName}</span>, retries a delivery or requests historical data, it is
+              recorded here with who did it and when.
             </>
           )}
         </EmptyState>
       ) : (
-        <section aria-label={`Activity in ${programName}`} className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-xs">
-          <div aria-hidden className="hidden gap-6 bg-slate-50 px-5 py-3 text-xs font-medium tracking-wide text-slate-500 uppercase sm:flex">
+        <section
+          aria-label={`Activity in ${programName}`}
+          className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-xs"
+        >
+          <div
+            aria-hidden
+            className="hidden gap-6 bg-slate-50 px-5 py-3 text-xs font-medium tracking-wide text-slate-500 uppercase sm:flex"
+          >
             <span className="w-44 shrink-0">When</span>
             <span className="flex-1">Change</span>
             <span className="w-56 shrink-0 text-right">By</span>
@@ -190,32 +209,36 @@ export function ActivityLog({ program, programName }: { program: number; program
             {entries.map((e) => {
               const name = nameOf(e);
               return (
-              <li key={`${e.action}-${e.id}`} className="flex flex-col gap-1 px-4 py-3.5 sm:flex-row sm:items-start sm:gap-6 sm:px-5" data-testid="activity-entry">
-                <time dateTime={e.at} className="shrink-0 text-xs text-slate-500 tabular-nums sm:w-44 sm:pt-0.5">
-                  {dt(e.at)}
-                </time>
-                <div className="min-w-0 flex-1 text-sm text-slate-800">
-                  <p>
-                    <span className={`font-medium ${e.action === 'delivery.failed' ? 'text-red-700' : ''}`}>{humanize(e.action)}</span>
-                    {name ? (
-                      <>
-                        <span className="text-slate-400"> · </span>
-                        {e.connection_id && e.action !== 'connection.deleted' ? (
-                          <Link href={`${BASE}/${e.connection_id}`} className="text-brand-700 hover:underline">
-                            {name}
-                          </Link>
-                        ) : (
-                          <span className="text-slate-600">{name}</span>
-                        )}
-                      </>
-                    ) : e.target_id ? (
-                      <span className="ml-1.5 font-mono text-xs text-slate-500">{e.target_id.slice(0, 8)}</span>
-                    ) : null}
-                  </p>
-                  <EntryDetails e={e} />
-                </div>
-                <p className="truncate text-sm text-slate-600 sm:w-56 sm:shrink-0 sm:text-right">{actorLabel(e.actor)}</p>
-              </li>
+                <li
+                  key={`${e.action}-${e.id}`}
+                  className="flex flex-col gap-1 px-4 py-3.5 sm:flex-row sm:items-start sm:gap-6 sm:px-5"
+                  data-testid="activity-entry"
+                >
+                  <time dateTime={e.at} className="shrink-0 text-xs text-slate-500 tabular-nums sm:w-44 sm:pt-0.5">
+                    {dt(e.at)}
+                  </time>
+                  <div className="min-w-0 flex-1 text-sm text-slate-800">
+                    <p>
+                      <span className={`font-medium ${e.action === 'delivery.failed' ? 'text-red-700' : ''}`}>{humanize(e.action)}</span>
+                      {name ? (
+                        <>
+                          <span className="text-slate-400"> · </span>
+                          {e.connection_id && e.action !== 'connection.deleted' ? (
+                            <Link href={`${BASE}/${e.connection_id}`} className="text-brand-700 hover:underline">
+                              {name}
+                            </Link>
+                          ) : (
+                            <span className="text-slate-600">{name}</span>
+                          )}
+                        </>
+                      ) : e.target_id ? (
+                        <span className="ml-1.5 font-mono text-xs text-slate-500">{e.target_id.slice(0, 8)}</span>
+                      ) : null}
+                    </p>
+                    <EntryDetails e={e} />
+                  </div>
+                  <p className="truncate text-sm text-slate-600 sm:w-56 sm:shrink-0 sm:text-right">{actorLabel(e.actor)}</p>
+                </li>
               );
             })}
           </ol>

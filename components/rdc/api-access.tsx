@@ -19,7 +19,10 @@ function SecretOnce({ label, secret, extra, onDone }: { label: string; secret: s
       <p className="text-sm font-semibold text-amber-900">Copy the {label} now: it is shown only once.</p>
       {extra}
       <div className="mt-2 flex flex-col gap-2 sm:flex-row sm:items-center">
-        <code className="min-w-0 flex-1 rounded-lg bg-white px-3 py-2 font-mono text-xs break-all text-slate-900 ring-1 ring-amber-200" data-testid="secret-value">
+        <code
+          className="min-w-0 flex-1 rounded-lg bg-white px-3 py-2 font-mono text-xs break-all text-slate-900 ring-1 ring-amber-200"
+          data-testid="secret-value"
+        >
           {secret}
         </code>
         <div className="flex gap-2">
@@ -49,7 +52,21 @@ function ScopeSelect({ value, onChange }: { value: string; onChange: (v: string)
   );
 }
 
-function RevokeDialog({ what, open, onClose, onConfirm, busy, error }: { what: string; open: boolean; onClose: () => void; onConfirm: () => void; busy: boolean; error: unknown }) {
+function RevokeDialog({
+  what,
+  open,
+  onClose,
+  onConfirm,
+  busy,
+  error,
+}: {
+  what: string;
+  open: boolean;
+  onClose: () => void;
+  onConfirm: () => void;
+  busy: boolean;
+  error: unknown;
+}) {
   return (
     <Dialog
       open={open}
@@ -138,9 +155,23 @@ function CredentialSection<T extends Credential, C>(props: {
   return (
     <Card title={props.title}>
       <p className="text-sm text-slate-600">{props.intro}</p>
-      <form onSubmit={submit} noValidate className={`mt-4 grid grid-cols-1 gap-3 ${props.formClassName}`} aria-label={`Create ${noun === 'client' ? 'an API client' : 'a personal access token'}`}>
+      <form
+        onSubmit={submit}
+        noValidate
+        className={`mt-4 grid grid-cols-1 gap-3 ${props.formClassName}`}
+        aria-label={`Create ${noun === 'client' ? 'an API client' : 'a personal access token'}`}
+      >
         <Field label={`${Noun} name`} error={fieldError(errors, 'name')}>
-          {(p) => <input {...p} className={inputClass} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} placeholder={props.namePlaceholder} />}
+          {(p) => (
+            <input
+              {...p}
+              className={inputClass}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              maxLength={100}
+              placeholder={props.namePlaceholder}
+            />
+          )}
         </Field>
         <ScopeSelect value={scope} onChange={setScope} />
         {props.extraFields?.(errors)}
@@ -209,7 +240,9 @@ function Clients({ program }: { program: number }) {
       queryKey={['api-clients', program]}
       listPath="/api/v1/api-clients"
       revokePath={(c) => `/api/v1/api-clients/${c.id}`}
-      create={(name, scope) => api('/api/v1/api-clients', program, { method: 'POST', body: { program_id: program, name, scopes: [scope] } })}
+      create={(name, scope) =>
+        api('/api/v1/api-clients', program, { method: 'POST', body: { program_id: program, name, scopes: [scope] } })
+      }
       nameMissing="Give the client a name, e.g. the system that uses it."
       namePlaceholder="e.g. Data warehouse loader"
       formClassName="sm:grid-cols-[1fr_1fr_auto] sm:items-start"
@@ -248,7 +281,12 @@ function Tokens({ program }: { program: number }) {
       queryKey={['tokens']}
       listPath="/api/v1/tokens"
       revokePath={(t) => `/api/v1/tokens/${t.id}`}
-      create={(name, scope) => api('/api/v1/tokens', program, { method: 'POST', body: { name, scopes: [scope], expires_in_days: days === 'never' ? null : Number(days) } })}
+      create={(name, scope) =>
+        api('/api/v1/tokens', program, {
+          method: 'POST',
+          body: { name, scopes: [scope], expires_in_days: days === 'never' ? null : Number(days) },
+        })
+      }
       nameMissing="Give the token a name, e.g. what you use it for."
       namePlaceholder="e.g. Monthly report script"
       extraFields={(errors) => (
@@ -273,7 +311,8 @@ function Tokens({ program }: { program: number }) {
         <>
           <p className="mt-0.5 font-mono text-xs text-slate-600">{t.token_prefix}…</p>
           <p className="mt-0.5 text-xs text-slate-500">
-            {t.scopes.join(', ')} · {t.expires_at ? `expires ${dt(t.expires_at)}` : 'does not expire'} · last used {t.last_used_at ? dt(t.last_used_at) : 'never'}
+            {t.scopes.join(', ')} · {t.expires_at ? `expires ${dt(t.expires_at)}` : 'does not expire'} · last used{' '}
+            {t.last_used_at ? dt(t.last_used_at) : 'never'}
           </p>
         </>
       )}

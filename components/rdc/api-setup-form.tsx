@@ -52,8 +52,8 @@ export function ApiInstructions({ program }: { program: number }) {
           <Code>{`curl -s -o activities.csv.gz "$DOWNLOAD_URL"
 echo "$SHA256  activities.csv.gz" | sha256sum -c -`}</Code>
           <p className="mt-1 text-xs text-slate-500">
-            <span className="font-mono">download_url</span> and <span className="font-mono">sha256</span> come from step 3. The same works for{' '}
-            <span className="font-mono">users</span> and <span className="font-mono">campaigns</span>.{' '}
+            <span className="font-mono">download_url</span> and <span className="font-mono">sha256</span> come from step 3. The same works
+            for <span className="font-mono">users</span> and <span className="font-mono">campaigns</span>.{' '}
             <Link href="/docs/api" className="font-medium text-brand-700 underline">
               Full API reference
             </Link>
@@ -66,10 +66,18 @@ echo "$SHA256  activities.csv.gz" | sha256sum -c -`}</Code>
 
 export function ApiSetupForm({ program, programName }: { program: number; programName: string }) {
   const qc = useQueryClient();
-  const [schedule, setSchedule] = useState<Schedule>({ name: '', start: todayIso(), end: '', frequency: 'daily', format: 'csv', emails: '' });
+  const [schedule, setSchedule] = useState<Schedule>({
+    name: '',
+    start: todayIso(),
+    end: '',
+    frequency: 'daily',
+    format: 'csv',
+    emails: '',
+  });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const save = useMutation({
-    mutationFn: () => api<{ data: Connection }>('/api/v1/connections', program, { method: 'POST', body: { kind: 'api', ...scheduleBody(schedule) } }),
+    mutationFn: () =>
+      api<{ data: Connection }>('/api/v1/connections', program, { method: 'POST', body: { kind: 'api', ...scheduleBody(schedule) } }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ['connections', program] }),
     onError: (e) => {
       if (e instanceof ApiError) setErrors(e.fields);

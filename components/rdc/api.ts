@@ -25,10 +25,31 @@ export type Connection = {
   next_window: { start: string; end: string } | null;
 };
 
-export type TestStep = { step: string; label: string; status: 'ok' | 'failed' | 'skipped'; detail?: string; error?: { code: string; message: string } };
-export type TestResult = { ok: boolean; hostKeyFingerprint?: string; steps: TestStep[]; error?: { code?: string; message?: string } | string };
+export type TestStep = {
+  step: string;
+  label: string;
+  status: 'ok' | 'failed' | 'skipped';
+  detail?: string;
+  error?: { code: string; message: string };
+};
+export type TestResult = {
+  ok: boolean;
+  hostKeyFingerprint?: string;
+  steps: TestStep[];
+  error?: { code?: string; message?: string } | string;
+};
 
-export type RunFile = { id: string; name: string; file_type: string; rows: number; bytes: number; sha256: string; format: string; expires_at: string | null; expired: boolean };
+export type RunFile = {
+  id: string;
+  name: string;
+  file_type: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  format: string;
+  expires_at: string | null;
+  expired: boolean;
+};
 export type Delivery = {
   id: string;
   attempt: number;
@@ -118,7 +139,17 @@ export type Folder = {
   files: FolderFile[];
   archive_url: string;
 };
-export type ApiClient = { id: string; client_id: string; name: string; program_id: number; scopes: string[]; status: 'active' | 'revoked'; created_at: string; last_used_at: string | null; revoked_at: string | null };
+export type ApiClient = {
+  id: string;
+  client_id: string;
+  name: string;
+  program_id: number;
+  scopes: string[];
+  status: 'active' | 'revoked';
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+};
 export type PersonalToken = {
   id: string;
   name: string | null;
@@ -158,7 +189,11 @@ export function apiUrl(path: string, program: number, query: Record<string, stri
   return `${path}?${q.toString()}`;
 }
 
-export async function api<T>(path: string, program: number, init: { method?: string; body?: unknown; query?: Record<string, string | number | undefined | null> } = {}): Promise<T> {
+export async function api<T>(
+  path: string,
+  program: number,
+  init: { method?: string; body?: unknown; query?: Record<string, string | number | undefined | null> } = {},
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(apiUrl(path, program, init.query), {
@@ -181,7 +216,13 @@ export async function api<T>(path: string, program: number, init: { method?: str
   if (!res.ok) {
     const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
     const fallback =
-      res.status === 404 ? 'Not found.' : res.status === 403 ? 'Your role cannot do this.' : res.status === 401 ? 'Your session has ended. Sign in again.' : `The server answered ${res.status}.`;
+      res.status === 404
+        ? 'Not found.'
+        : res.status === 403
+          ? 'Your role cannot do this.'
+          : res.status === 401
+            ? 'Your session has ended. Sign in again.'
+            : `The server answered ${res.status}.`;
     throw new ApiError(err?.message ?? fallback, res.status, err?.code ?? String(res.status), err?.details ?? null);
   }
   return json as T;

@@ -43,7 +43,10 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
   const s = connection.status;
   const deleteOk = typed.trim() === name || typed.trim().toLowerCase() === 'delete';
 
-  const dialogs: Record<Action, { title: string; body: React.ReactNode; confirm: string; variant: 'primary' | 'danger'; disabled?: boolean }> = {
+  const dialogs: Record<
+    Action,
+    { title: string; body: React.ReactNode; confirm: string; variant: 'primary' | 'danger'; disabled?: boolean }
+  > = {
     pause: {
       title: `Pause ${name}?`,
       confirm: 'Pause',
@@ -53,18 +56,33 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
           <legend className="mb-2">Windows that fall due while paused are exported when you resume, so nothing is lost.</legend>
           <div className="space-y-3">
             <label className="flex items-start gap-3 rounded-lg border border-slate-200 px-3 py-2.5 has-checked:border-brand-600 has-checked:bg-brand-50/50">
-              <input type="radio" name="pause-mode" className="mt-1 size-4 accent-brand-600" checked={mode === 'after_transfer'} onChange={() => setMode('after_transfer')} />
+              <input
+                type="radio"
+                name="pause-mode"
+                className="mt-1 size-4 accent-brand-600"
+                checked={mode === 'after_transfer'}
+                onChange={() => setMode('after_transfer')}
+              />
               <span>
                 <span className="block font-medium text-slate-900">After Transfer</span>
-                <span className="block text-xs text-slate-600">A delivery in progress finishes first; then no new exports start. The connection shows “Pausing” until then.</span>
+                <span className="block text-xs text-slate-600">
+                  A delivery in progress finishes first; then no new exports start. The connection shows “Pausing” until then.
+                </span>
               </span>
             </label>
             <label className="flex items-start gap-3 rounded-lg border border-slate-200 px-3 py-2.5 has-checked:border-brand-600 has-checked:bg-brand-50/50">
-              <input type="radio" name="pause-mode" className="mt-1 size-4 accent-brand-600" checked={mode === 'immediately'} onChange={() => setMode('immediately')} />
+              <input
+                type="radio"
+                name="pause-mode"
+                className="mt-1 size-4 accent-brand-600"
+                checked={mode === 'immediately'}
+                onChange={() => setMode('immediately')}
+              />
               <span>
                 <span className="block font-medium text-slate-900">Immediately</span>
                 <span className="block text-xs text-slate-600">
-                  A delivery in progress is stopped now; partial uploads are removed from your server and that window is delivered again when you resume.
+                  A delivery in progress is stopped now; partial uploads are removed from your server and that window is delivered again
+                  when you resume.
                 </span>
               </span>
             </label>
@@ -72,14 +90,29 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
         </fieldset>
       ),
     },
-    resume: { title: `Resume ${name}?`, confirm: 'Resume', variant: 'primary', body: <p>Exports start again on schedule, beginning with any windows that fell due while paused.</p> },
+    resume: {
+      title: `Resume ${name}?`,
+      confirm: 'Resume',
+      variant: 'primary',
+      body: <p>Exports start again on schedule, beginning with any windows that fell due while paused.</p>,
+    },
     stop: {
       title: `Stop ${name}?`,
       confirm: 'Stop',
       variant: 'danger',
-      body: <p>No further windows are exported until you start it again. While stopped you can edit its frequency, start date, name and contact emails.</p>,
+      body: (
+        <p>
+          No further windows are exported until you start it again. While stopped you can edit its frequency, start date, name and contact
+          emails.
+        </p>
+      ),
     },
-    start: { title: `Start ${name}?`, confirm: 'Start', variant: 'primary', body: <p>Exports resume on the (possibly edited) schedule. The next window is planned right away.</p> },
+    start: {
+      title: `Start ${name}?`,
+      confirm: 'Start',
+      variant: 'primary',
+      body: <p>Exports resume on the (possibly edited) schedule. The next window is planned right away.</p>,
+    },
     delete: {
       title: `Delete ${name}?`,
       confirm: 'Delete connection',
@@ -87,7 +120,10 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
       disabled: !deleteOk,
       body: (
         <div className="space-y-3">
-          <p>No further exports are made. Files already delivered stay on your server; files kept by DDE expire as usual. This cannot be undone.</p>
+          <p>
+            No further exports are made. Files already delivered stay on your server; files kept by DDE expire as usual. This cannot be
+            undone.
+          </p>
           <label className="block">
             <span className="block font-medium text-slate-800">
               Type <span className="font-mono">{name}</span> or <span className="font-mono">delete</span> to confirm

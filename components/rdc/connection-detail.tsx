@@ -36,7 +36,12 @@ function EditForm({ program, connection, onDone }: { program: number; connection
     mutationFn: () =>
       api<{ data: Connection }>(`/api/v1/connections/${connection.id}`, program, {
         method: 'PATCH',
-        body: { name: v.name.trim() || undefined, frequency: v.frequency, start_date: toInstant(v.start), contact_emails: parseEmails(v.emails) },
+        body: {
+          name: v.name.trim() || undefined,
+          frequency: v.frequency,
+          start_date: toInstant(v.start),
+          contact_emails: parseEmails(v.emails),
+        },
       }),
     onSuccess: async () => {
       await qc.invalidateQueries({ queryKey: ['connection', program, connection.id] });
@@ -60,14 +65,29 @@ function EditForm({ program, connection, onDone }: { program: number; connection
       <form onSubmit={submit} noValidate className="space-y-5" aria-label="Edit connection">
         <div className="grid grid-cols-1 gap-5 sm:grid-cols-2">
           <Field label="Connection name" optional error={fieldError(errors, 'name')} className="sm:col-span-2">
-            {(p) => <input {...p} className={inputClass} value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} maxLength={120} />}
+            {(p) => (
+              <input {...p} className={inputClass} value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} maxLength={120} />
+            )}
           </Field>
-          <FrequencyField value={v.frequency} onChange={(e) => setV({ ...v, frequency: e.target.value })} error={fieldError(errors, 'frequency')} />
+          <FrequencyField
+            value={v.frequency}
+            onChange={(e) => setV({ ...v, frequency: e.target.value })}
+            error={fieldError(errors, 'frequency')}
+          />
           <Field label="Start date" error={fieldError(errors, 'start_date')}>
-            {(p) => <input {...p} type="date" className={inputClass} value={v.start} onChange={(e) => setV({ ...v, start: e.target.value })} />}
+            {(p) => (
+              <input {...p} type="date" className={inputClass} value={v.start} onChange={(e) => setV({ ...v, start: e.target.value })} />
+            )}
           </Field>
-          <Field label="Contact emails" className="sm:col-span-2" error={fieldError(errors, 'contact_emails')} hint="Separate addresses with commas or new lines.">
-            {(p) => <textarea {...p} rows={2} className={inputClass} value={v.emails} onChange={(e) => setV({ ...v, emails: e.target.value })} />}
+          <Field
+            label="Contact emails"
+            className="sm:col-span-2"
+            error={fieldError(errors, 'contact_emails')}
+            hint="Separate addresses with commas or new lines."
+          >
+            {(p) => (
+              <textarea {...p} rows={2} className={inputClass} value={v.emails} onChange={(e) => setV({ ...v, emails: e.target.value })} />
+            )}
           </Field>
         </div>
         {save.isError ? <ErrorNotice title="The changes were not saved" error={save.error} /> : null}
@@ -82,11 +102,25 @@ function EditForm({ program, connection, onDone }: { program: number; connection
   );
 }
 
-function Overview({ program, connection, perms, editing, setEditing }: { program: number; connection: Connection; perms: Perms; editing: boolean; setEditing: (b: boolean) => void }) {
+function Overview({
+  program,
+  connection,
+  perms,
+  editing,
+  setEditing,
+}: {
+  program: number;
+  connection: Connection;
+  perms: Perms;
+  editing: boolean;
+  setEditing: (b: boolean) => void;
+}) {
   const c = connection;
   return (
     <div className="space-y-6">
-      {editing && perms.canWrite && c.status === 'stopped' ? <EditForm program={program} connection={c} onDone={() => setEditing(false)} /> : null}
+      {editing && perms.canWrite && c.status === 'stopped' ? (
+        <EditForm program={program} connection={c} onDone={() => setEditing(false)} />
+      ) : null}
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
         <Card title="Schedule">
           <DefinitionList
@@ -105,7 +139,14 @@ function Overview({ program, connection, perms, editing, setEditing }: { program
                   'None yet'
                 ),
               },
-              { term: 'Next window', value: c.next_window ? `${dt(c.next_window.start)} → ${dt(c.next_window.end)}` : c.status === 'active' ? 'Being planned' : 'None while not active' },
+              {
+                term: 'Next window',
+                value: c.next_window
+                  ? `${dt(c.next_window.start)} → ${dt(c.next_window.end)}`
+                  : c.status === 'active'
+                    ? 'Being planned'
+                    : 'None while not active',
+              },
               { term: 'Planned through', value: dt(c.planned_through) },
               { term: 'Last updated', value: dt(c.updated_at) },
             ]}
@@ -150,7 +191,11 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
   if (q.isError)
     return (
       <div className="space-y-4">
-        <ErrorNotice title={q.error instanceof ApiError && q.error.status === 404 ? 'Connection not found' : 'The connection could not be loaded'} error={q.error} onRetry={() => void q.refetch()} />
+        <ErrorNotice
+          title={q.error instanceof ApiError && q.error.status === 404 ? 'Connection not found' : 'The connection could not be loaded'}
+          error={q.error}
+          onRetry={() => void q.refetch()}
+        />
         <Link href={BASE} className="text-sm font-medium text-brand-700 underline">
           Back to connections
         </Link>
@@ -159,7 +204,8 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
   const c = q.data.data;
 
   const onKey = (e: KeyboardEvent<HTMLButtonElement>, i: number) => {
-    const next = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? TABS.length - 1 : null;
+    const next =
+      e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? TABS.length - 1 : null;
     if (next === null) return;
     e.preventDefault();
     const t = TABS[(next + TABS.length) % TABS.length];
@@ -199,7 +245,11 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
         ) : null}
       </div>
 
-      <div role="tablist" aria-label="Connection sections" className="-mx-4 flex gap-1 overflow-x-auto border-b border-slate-200 px-4 sm:mx-0 sm:px-0">
+      <div
+        role="tablist"
+        aria-label="Connection sections"
+        className="-mx-4 flex gap-1 overflow-x-auto border-b border-slate-200 px-4 sm:mx-0 sm:px-0"
+      >
         {TABS.map((t, i) => (
           <button
             key={t.id}

@@ -8,8 +8,6 @@ import { api, type Connection } from './api';
 import { BASE, connectionName, destination, dt, frequencyLabel } from './format';
 import { ErrorNotice, Loading, StatusBadge } from './ui';
 
-
-
 function LastDelivery({ c }: { c: Connection }) {
   if (!c.last_delivery) return <span className="text-slate-500">None yet</span>;
   return (
@@ -21,7 +19,11 @@ function LastDelivery({ c }: { c: Connection }) {
 }
 
 export function ConnectionsList({ program, programName, canWrite }: { program: number; programName: string; canWrite: boolean }) {
-  const q = useQuery({ queryKey: ['connections', program], queryFn: () => api<{ data: Connection[] }>('/api/v1/connections', program), refetchInterval: 15_000 });
+  const q = useQuery({
+    queryKey: ['connections', program],
+    queryFn: () => api<{ data: Connection[] }>('/api/v1/connections', program),
+    refetchInterval: 15_000,
+  });
 
   if (q.isPending) return <Loading label="Loading connections…" />;
   if (q.isError) return <ErrorNotice title="The connections could not be loaded" error={q.error} onRetry={() => void q.refetch()} />;
@@ -30,8 +32,8 @@ export function ConnectionsList({ program, programName, canWrite }: { program: n
     return (
       <EmptyState icon={<ConnectionsIcon />} title="No connections yet">
         <p>
-          A connection exports <span className="font-medium text-slate-800">{programName}</span>’s engagement data on a schedule (every 4 hours, daily, weekly or monthly)
-          as checksummed files, to your SFTP server or through the export API.
+          A connection exports <span className="font-medium text-slate-800">{programName}</span>’s engagement data on a schedule (every 4
+          hours, daily, weekly or monthly) as checksummed files, to your SFTP server or through the export API.
         </p>
         <p className="mt-2">
           {canWrite
@@ -49,11 +51,21 @@ export function ConnectionsList({ program, programName, canWrite }: { program: n
       <table className="hidden w-full text-left text-sm md:table">
         <thead className="bg-slate-50 text-xs font-medium tracking-wide text-slate-500 uppercase">
           <tr>
-            <th scope="col" className="px-5 py-3">Connection</th>
-            <th scope="col" className="px-5 py-3">Frequency</th>
-            <th scope="col" className="px-5 py-3">Status</th>
-            <th scope="col" className="px-5 py-3">Last delivery</th>
-            <th scope="col" className="px-5 py-3">Next window</th>
+            <th scope="col" className="px-5 py-3">
+              Connection
+            </th>
+            <th scope="col" className="px-5 py-3">
+              Frequency
+            </th>
+            <th scope="col" className="px-5 py-3">
+              Status
+            </th>
+            <th scope="col" className="px-5 py-3">
+              Last delivery
+            </th>
+            <th scope="col" className="px-5 py-3">
+              Next window
+            </th>
           </tr>
         </thead>
         <tbody className="divide-y divide-slate-100">

@@ -16,7 +16,19 @@ function runFileName(r: Run): string {
 }
 
 /** A small bar chart (SVG, no library) of one measure per window. */
-function MiniChart({ points, value, format, label, color }: { points: StatPoint[]; value: (p: StatPoint) => number; format: (n: number) => string; label: string; color: string }) {
+function MiniChart({
+  points,
+  value,
+  format,
+  label,
+  color,
+}: {
+  points: StatPoint[];
+  value: (p: StatPoint) => number;
+  format: (n: number) => string;
+  label: string;
+  color: string;
+}) {
   const W = 300;
   const H = 80;
   const max = Math.max(1, ...points.map(value));
@@ -28,7 +40,13 @@ function MiniChart({ points, value, format, label, color }: { points: StatPoint[
         <span className="font-medium text-slate-700">{label}</span>
         <span className="text-slate-500">max {format(max)}</span>
       </figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="mt-2 h-20 w-full" role="img" aria-label={`${label} per window over the last 30 days; latest ${format(last)}, maximum ${format(max)}`}>
+      <svg
+        viewBox={`0 0 ${W} ${H}`}
+        preserveAspectRatio="none"
+        className="mt-2 h-20 w-full"
+        role="img"
+        aria-label={`${label} per window over the last 30 days; latest ${format(last)}, maximum ${format(max)}`}
+      >
         <line x1="0" y1={H - 0.5} x2={W} y2={H - 0.5} stroke="#e2e8f0" />
         {points.map((p, i) => {
           const h = (value(p) / max) * (H - 4);
@@ -50,7 +68,11 @@ function MiniChart({ points, value, format, label, color }: { points: StatPoint[
 }
 
 function StatsChart({ program, connection }: { program: number; connection: Connection }) {
-  const q = useQuery({ queryKey: ['stats', program, connection.id], queryFn: () => api<{ data: StatPoint[] }>(`/api/v1/connections/${connection.id}/stats`, program, { query: { days: 30 } }), refetchInterval: 30_000 });
+  const q = useQuery({
+    queryKey: ['stats', program, connection.id],
+    queryFn: () => api<{ data: StatPoint[] }>(`/api/v1/connections/${connection.id}/stats`, program, { query: { days: 30 } }),
+    refetchInterval: 30_000,
+  });
   return (
     <Card title="Last 30 days">
       {q.isPending ? (
@@ -83,7 +105,14 @@ function RetryButton({ program, run, connectionId }: { program: number; run: Run
   const reason = run.retry.allowed ? undefined : (run.retry.reason ?? 'Retry is not available for this run.');
   return (
     <span className="inline-flex flex-col items-start gap-1">
-      <Button size="sm" onClick={() => retry.mutate()} busy={retry.isPending} disabled={!run.retry.allowed} title={reason} aria-describedby={reason ? `retry-reason-${run.id}` : undefined}>
+      <Button
+        size="sm"
+        onClick={() => retry.mutate()}
+        busy={retry.isPending}
+        disabled={!run.retry.allowed}
+        title={reason}
+        aria-describedby={reason ? `retry-reason-${run.id}` : undefined}
+      >
         Retry
       </Button>
       {reason ? (
@@ -236,7 +265,9 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
               </select>
             )}
           </Field>
-          <Field label="From">{(p) => <input {...p} type="date" className={inputClass} value={filters.from} onChange={set('from')} />}</Field>
+          <Field label="From">
+            {(p) => <input {...p} type="date" className={inputClass} value={filters.from} onChange={set('from')} />}
+          </Field>
           <Field label="To">{(p) => <input {...p} type="date" className={inputClass} value={filters.to} onChange={set('to')} />}</Field>
         </div>
 
@@ -247,7 +278,9 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
             <ErrorNotice title="The event history could not be loaded" error={q.error} onRetry={() => void q.refetch()} />
           ) : runs.length === 0 ? (
             <p className="rounded-lg bg-slate-50 px-4 py-8 text-center text-sm text-slate-600">
-              {Object.values(filters).some(Boolean) ? 'No runs match these filters.' : 'No runs yet. The first run starts when the first window closes.'}
+              {Object.values(filters).some(Boolean)
+                ? 'No runs match these filters.'
+                : 'No runs yet. The first run starts when the first window closes.'}
             </p>
           ) : (
             <>
@@ -255,13 +288,27 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                 <table className="w-full text-left text-sm" data-testid="runs-table">
                   <thead className="text-xs font-medium tracking-wide text-slate-500 uppercase">
                     <tr>
-                      <th scope="col" className="py-2 pr-3">File</th>
-                      <th scope="col" className="px-3 py-2">Job start</th>
-                      <th scope="col" className="px-3 py-2 text-right">Size</th>
-                      <th scope="col" className="px-3 py-2 text-right">Rows</th>
-                      <th scope="col" className="px-3 py-2">Status</th>
-                      <th scope="col" className="px-3 py-2">Destination</th>
-                      <th scope="col" className="px-3 py-2">Type</th>
+                      <th scope="col" className="py-2 pr-3">
+                        File
+                      </th>
+                      <th scope="col" className="px-3 py-2">
+                        Job start
+                      </th>
+                      <th scope="col" className="px-3 py-2 text-right">
+                        Size
+                      </th>
+                      <th scope="col" className="px-3 py-2 text-right">
+                        Rows
+                      </th>
+                      <th scope="col" className="px-3 py-2">
+                        Status
+                      </th>
+                      <th scope="col" className="px-3 py-2">
+                        Destination
+                      </th>
+                      <th scope="col" className="px-3 py-2">
+                        Type
+                      </th>
                       <th scope="col" className="py-2 pl-3">
                         <span className="sr-only">Actions</span>
                       </th>
@@ -271,7 +318,11 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                     {runs.map((r) => (
                       <tr key={r.id} data-testid="run-row">
                         <td className="max-w-64 py-2.5 pr-3">
-                          <button type="button" className="text-left font-mono text-xs break-all text-brand-700 hover:underline" onClick={() => setOpen(r)}>
+                          <button
+                            type="button"
+                            className="text-left font-mono text-xs break-all text-brand-700 hover:underline"
+                            onClick={() => setOpen(r)}
+                          >
                             {runFileName(r)}
                           </button>
                           <p className="text-[11px] text-slate-500">{windowLabel(r.window_start, r.window_end)}</p>
@@ -291,7 +342,9 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                             <Button size="sm" variant="ghost" onClick={() => setOpen(r)} aria-label={`Details of ${runFileName(r)}`}>
                               Details
                             </Button>
-                            {canRetry && r.status === 'failed' ? <RetryButton program={program} run={r} connectionId={connection.id} /> : null}
+                            {canRetry && r.status === 'failed' ? (
+                              <RetryButton program={program} run={r} connectionId={connection.id} />
+                            ) : null}
                           </div>
                         </td>
                       </tr>
@@ -303,13 +356,18 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                 {runs.map((r) => (
                   <li key={r.id} className="py-3" data-testid="run-card">
                     <div className="flex items-start justify-between gap-2">
-                      <button type="button" className="min-w-0 text-left font-mono text-xs break-all text-brand-700 hover:underline" onClick={() => setOpen(r)}>
+                      <button
+                        type="button"
+                        className="min-w-0 text-left font-mono text-xs break-all text-brand-700 hover:underline"
+                        onClick={() => setOpen(r)}
+                      >
                         {runFileName(r)}
                       </button>
                       <StatusBadge status={r.status} />
                     </div>
                     <p className="mt-1 text-xs text-slate-600">
-                      {dt(r.started_at ?? r.created_at)} · {bytes(r.bytes_total)} · {num(r.rows_total)} rows · {r.automated ? 'Automated' : 'Historical'}
+                      {dt(r.started_at ?? r.created_at)} · {bytes(r.bytes_total)} · {num(r.rows_total)} rows ·{' '}
+                      {r.automated ? 'Automated' : 'Historical'}
                     </p>
                     {r.destination ? <p className="mt-0.5 truncate text-xs text-slate-500">{r.destination}</p> : null}
                     {canRetry && r.status === 'failed' ? (

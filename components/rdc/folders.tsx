@@ -20,7 +20,8 @@ export function Folders({ program, connection, canDownload }: { program: number;
   const now = useNow();
   const q = useInfiniteQuery({
     queryKey: ['folders', program],
-    queryFn: ({ pageParam }) => api<{ data: Folder[]; next_cursor: string | null }>('/api/v1/folders', program, { query: { limit: 50, cursor: pageParam } }),
+    queryFn: ({ pageParam }) =>
+      api<{ data: Folder[]; next_cursor: string | null }>('/api/v1/folders', program, { query: { limit: 50, cursor: pageParam } }),
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     refetchInterval: 20_000,
@@ -32,8 +33,9 @@ export function Folders({ program, connection, canDownload }: { program: number;
   return (
     <div className="space-y-4">
       <p className="text-sm text-slate-600">
-        Every run’s files stay available here until they expire. Download a whole folder as a zip (files, their <span className="font-mono">.sha256</span> sidecars and the
-        manifest) or single files; compare the SHA-256 checksum after downloading.
+        Every run’s files stay available here until they expire. Download a whole folder as a zip (files, their{' '}
+        <span className="font-mono">.sha256</span> sidecars and the manifest) or single files; compare the SHA-256 checksum after
+        downloading.
       </p>
       {folders.length === 0 ? (
         <p className="rounded-xl border border-dashed border-slate-300 bg-white px-4 py-10 text-center text-sm text-slate-600">
@@ -46,12 +48,19 @@ export function Folders({ program, connection, canDownload }: { program: number;
             title={
               <span className="flex flex-wrap items-center gap-2">
                 <span className="font-mono text-xs break-all sm:text-sm">{f.name}</span>
-                <span className="rounded bg-slate-100 px-1.5 py-px text-[11px] font-medium text-slate-600">{f.export_type === 'historical' ? 'Historical' : 'Automated'}</span>
+                <span className="rounded bg-slate-100 px-1.5 py-px text-[11px] font-medium text-slate-600">
+                  {f.export_type === 'historical' ? 'Historical' : 'Automated'}
+                </span>
               </span>
             }
             actions={
               canDownload && !f.expired ? (
-                <a href={apiUrl(`/api/v1/folders/${f.run_id}/archive`, program)} className={buttonClass('secondary', 'sm')} download data-testid="download-zip">
+                <a
+                  href={apiUrl(`/api/v1/folders/${f.run_id}/archive`, program)}
+                  className={buttonClass('secondary', 'sm')}
+                  download
+                  data-testid="download-zip"
+                >
                   Download all (.zip)
                 </a>
               ) : undefined
@@ -60,7 +69,11 @@ export function Folders({ program, connection, canDownload }: { program: number;
             <div data-testid="folder">
               <p className="text-xs text-slate-600">
                 {windowLabel(f.window_start, f.window_end)} · {f.file_count} files · {num(f.total_rows)} rows · {bytes(f.total_bytes)} ·{' '}
-                <span className={f.expired ? 'font-medium text-red-700' : 'font-medium text-amber-800'} title={dt(f.expires_at)} data-testid="expiry">
+                <span
+                  className={f.expired ? 'font-medium text-red-700' : 'font-medium text-amber-800'}
+                  title={dt(f.expires_at)}
+                  data-testid="expiry"
+                >
                   {countdown(f.expires_at, now)}
                 </span>
               </p>
@@ -68,28 +81,28 @@ export function Folders({ program, connection, canDownload }: { program: number;
                 <summary className="cursor-pointer text-xs font-medium text-brand-700 hover:underline">
                   {f.file_count} files, each with its SHA-256 checksum
                 </summary>
-              <ul className="mt-2 divide-y divide-slate-100 rounded-lg border border-slate-200">
-                {f.files.map((file) => (
-                  <li key={file.id} className="flex flex-col gap-2 px-3 py-2.5 sm:flex-row sm:items-center sm:justify-between">
-                    <div className="min-w-0">
-                      <p className="font-mono text-xs break-all text-slate-900">{file.name}</p>
-                      <p className="mt-0.5 text-[11px] text-slate-500">
-                        {num(file.rows)} rows · {bytes(file.bytes)}
-                      </p>
-                      <p className="mt-0.5 font-mono text-[11px] break-all text-slate-500" data-testid="checksum">
-                        SHA-256 {file.sha256}
-                      </p>
-                    </div>
-                    {canDownload && file.download_url && !file.expired ? (
-                      <a href={file.download_url} className={buttonClass('ghost', 'sm')} download aria-label={`Download ${file.name}`}>
-                        Download
-                      </a>
-                    ) : file.expired ? (
-                      <span className="text-xs text-slate-500">Expired</span>
-                    ) : null}
-                  </li>
-                ))}
-              </ul>
+                <ul className="mt-2 divide-y divide-slate-100 rounded-lg border border-slate-200">
+                  {f.files.map((file) => (
+                    <li key={file.id} className="flex flex-col gap-2 px-3 py-2.5 sm:flex-row sm:items-center sm:justify-between">
+                      <div className="min-w-0">
+                        <p className="font-mono text-xs break-all text-slate-900">{file.name}</p>
+                        <p className="mt-0.5 text-[11px] text-slate-500">
+                          {num(file.rows)} rows · {bytes(file.bytes)}
+                        </p>
+                        <p className="mt-0.5 font-mono text-[11px] break-all text-slate-500" data-testid="checksum">
+                          SHA-256 {file.sha256}
+                        </p>
+                      </div>
+                      {canDownload && file.download_url && !file.expired ? (
+                        <a href={file.download_url} className={buttonClass('ghost', 'sm')} download aria-label={`Download ${file.name}`}>
+                          Download
+                        </a>
+                      ) : file.expired ? (
+                        <span className="text-xs text-slate-500">Expired</span>
+                      ) : null}
+                    </li>
+                  ))}
+                </ul>
               </details>
             </div>
           </Card>

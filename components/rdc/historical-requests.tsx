@@ -17,7 +17,11 @@ const ACTIVE = new Set(['pending', 'running']);
 
 export function HistoricalRequests({ program, connection, canWrite }: { program: number; connection: Connection; canWrite: boolean }) {
   const qc = useQueryClient();
-  const config = useQuery({ queryKey: ['config', program], queryFn: () => api<{ data: AppConfig }>('/api/v1/config', program), staleTime: 300_000 });
+  const config = useQuery({
+    queryKey: ['config', program],
+    queryFn: () => api<{ data: AppConfig }>('/api/v1/config', program),
+    staleTime: 300_000,
+  });
   const maxMonths = config.data?.data.max_history_months ?? 24;
   const earliest = monthsBack(maxMonths);
   const today = todayIso();
@@ -31,7 +35,8 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
     refetchInterval: (query) => (query.state.data?.data.some((r) => ACTIVE.has(r.status)) ? 2_000 : 30_000),
   });
   const create = useMutation({
-    mutationFn: () => api(`/api/v1/connections/${connection.id}/historical-requests`, program, { method: 'POST', body: { from, ...(to ? { to } : {}) } }),
+    mutationFn: () =>
+      api(`/api/v1/connections/${connection.id}/historical-requests`, program, { method: 'POST', body: { from, ...(to ? { to } : {}) } }),
     onSuccess: () => {
       setFrom('');
       setTo('');
@@ -68,10 +73,30 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
             </p>
             <div className="grid grid-cols-1 gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
               <Field label="From" error={fieldError(errors, 'from')} hint={`Earliest ${dateStr(earliest)}`}>
-                {(p) => <input {...p} type="date" className={inputClass} value={from} min={earliest} max={today} onChange={(e) => setFrom(e.target.value)} />}
+                {(p) => (
+                  <input
+                    {...p}
+                    type="date"
+                    className={inputClass}
+                    value={from}
+                    min={earliest}
+                    max={today}
+                    onChange={(e) => setFrom(e.target.value)}
+                  />
+                )}
               </Field>
               <Field label="To" optional error={fieldError(errors, 'to')} hint="Defaults to today">
-                {(p) => <input {...p} type="date" className={inputClass} value={to} min={from || earliest} max={today} onChange={(e) => setTo(e.target.value)} />}
+                {(p) => (
+                  <input
+                    {...p}
+                    type="date"
+                    className={inputClass}
+                    value={to}
+                    min={from || earliest}
+                    max={today}
+                    onChange={(e) => setTo(e.target.value)}
+                  />
+                )}
               </Field>
               <div className="sm:pt-7">
                 <Button type="submit" variant="primary" busy={create.isPending} className="w-full sm:w-auto">
@@ -79,7 +104,9 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                 </Button>
               </div>
             </div>
-            {create.isError && Object.keys(errors).length === 0 ? <ErrorNotice title="The request was not submitted" error={create.error} /> : null}
+            {create.isError && Object.keys(errors).length === 0 ? (
+              <ErrorNotice title="The request was not submitted" error={create.error} />
+            ) : null}
           </form>
         </Card>
       ) : null}
@@ -118,7 +145,10 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                     aria-valuemax={100}
                     aria-valuenow={pct}
                   >
-                    <div className={`h-full rounded-full transition-all ${r.status === 'failed' ? 'bg-red-500' : r.status === 'cancelled' ? 'bg-slate-400' : 'bg-brand-600'}`} style={{ width: `${pct}%` }} />
+                    <div
+                      className={`h-full rounded-full transition-all ${r.status === 'failed' ? 'bg-red-500' : r.status === 'cancelled' ? 'bg-slate-400' : 'bg-brand-600'}`}
+                      style={{ width: `${pct}%` }}
+                    />
                   </div>
                   <p className="mt-1 text-xs text-slate-600">
                     {r.chunks_done} of {r.chunks_total} months · {num(r.rows_exported)} rows · requested {dt(r.created_at)}

@@ -9,22 +9,35 @@ import { BASE, connectionName, todayIso } from './format';
 import { checkSchedule, EgressInfo, fieldError, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './shared-fields';
 import { Button, Card, ErrorNotice, Field, inputClass, Notice, StatusBadge } from './ui';
 
-type Server = { host: string; port: string; folder: string; username: string; method: 'password' | 'private_key'; password: string; key: string; passphrase: string };
+type Server = {
+  host: string;
+  port: string;
+  folder: string;
+  username: string;
+  method: 'password' | 'private_key';
+  password: string;
+  key: string;
+  passphrase: string;
+};
 
 function authBody(s: Server) {
-  return s.method === 'password' ? { method: 'password', password: s.password } : { method: 'private_key', private_key: s.key, ...(s.passphrase ? { passphrase: s.passphrase } : {}) };
+  return s.method === 'password'
+    ? { method: 'password', password: s.password }
+    : { method: 'private_key', private_key: s.key, ...(s.passphrase ? { passphrase: s.passphrase } : {}) };
 }
 
 function checkServer(s: Server): Record<string, string> {
   const e: Record<string, string> = {};
   if (!s.host.trim()) e.host = 'Enter the server host.';
-  else if (/[/:\s]/.test(s.host.trim()) && !/^\[?[0-9a-f:]+\]?$/i.test(s.host.trim())) e.host = 'Enter a host name or IP address, without a scheme or path.';
+  else if (/[/:\s]/.test(s.host.trim()) && !/^\[?[0-9a-f:]+\]?$/i.test(s.host.trim()))
+    e.host = 'Enter a host name or IP address, without a scheme or path.';
   const port = Number(s.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) e.port = 'Enter a port between 1 and 65535.';
   if (!s.folder.trim()) e.folder = 'Enter the destination folder.';
   if (!s.username.trim()) e.username = 'Enter the user name.';
   if (s.method === 'password' && !s.password) e['auth.password'] = 'Enter the password.';
-  if (s.method === 'private_key' && !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(s.key)) e['auth.private_key'] = 'Paste or upload a private key in PEM format (-----BEGIN … PRIVATE KEY-----).';
+  if (s.method === 'private_key' && !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(s.key))
+    e['auth.private_key'] = 'Paste or upload a private key in PEM format (-----BEGIN … PRIVATE KEY-----).';
   return e;
 }
 
@@ -45,12 +58,29 @@ function TestSteps({ result }: { result: TestResult }) {
   );
 }
 
-const testError = (r: TestResult) => (typeof r.error === 'string' ? r.error : r.error?.message) ?? r.steps.find((s) => s.status === 'failed')?.error?.message;
+const testError = (r: TestResult) =>
+  (typeof r.error === 'string' ? r.error : r.error?.message) ?? r.steps.find((s) => s.status === 'failed')?.error?.message;
 
 export function SftpSetupForm({ program, programName }: { program: number; programName: string }) {
   const qc = useQueryClient();
-  const [schedule, setSchedule] = useState<Schedule>({ name: '', start: todayIso(), end: '', frequency: 'daily', format: 'csv', emails: '' });
-  const [server, setServer] = useState<Server>({ host: '', port: '22', folder: '', username: '', method: 'password', password: '', key: '', passphrase: '' });
+  const [schedule, setSchedule] = useState<Schedule>({
+    name: '',
+    start: todayIso(),
+    end: '',
+    frequency: 'daily',
+    format: 'csv',
+    emails: '',
+  });
+  const [server, setServer] = useState<Server>({
+    host: '',
+    port: '22',
+    folder: '',
+    username: '',
+    method: 'password',
+    password: '',
+    key: '',
+    passphrase: '',
+  });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [test, setTest] = useState<TestResult | null>(null);
   const [confirmed, setConfirmed] = useState(false);
@@ -62,13 +92,22 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
     setTest(null);
     setConfirmed(false);
   };
-  const input = (k: keyof Server) => ({ value: server[k], onChange: (e: { target: { value: string } }) => setS({ [k]: e.target.value } as Partial<Server>) });
+  const input = (k: keyof Server) => ({
+    value: server[k],
+    onChange: (e: { target: { value: string } }) => setS({ [k]: e.target.value } as Partial<Server>),
+  });
 
   const testMutation = useMutation({
     mutationFn: () =>
       api<{ data: TestResult }>('/api/v1/connections/test', program, {
         method: 'POST',
-        body: { host: server.host.trim(), port: Number(server.port), username: server.username.trim(), folder: server.folder.trim(), auth: authBody(server) },
+        body: {
+          host: server.host.trim(),
+          port: Number(server.port),
+          username: server.username.trim(),
+          folder: server.folder.trim(),
+          auth: authBody(server),
+        },
       }),
     onSuccess: (r) => {
       setTest(r.data);
@@ -114,7 +153,8 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   function submit(ev: FormEvent) {
     ev.preventDefault();
     const e = { ...checkSchedule(schedule), ...checkServer(server) };
-    if (Object.keys(e).length === 0 && !(test?.ok && test.hostKeyFingerprint)) e.test = 'Test the connection first, then confirm the server’s host key.';
+    if (Object.keys(e).length === 0 && !(test?.ok && test.hostKeyFingerprint))
+      e.test = 'Test the connection first, then confirm the server’s host key.';
     else if (Object.keys(e).length === 0 && !confirmed) e.test = 'Confirm that the host key fingerprint is your server’s key.';
     setErrors(e);
     if (Object.keys(e).length === 0) save.mutate();
@@ -129,14 +169,20 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
             SFTP Connection Active
           </p>
           <p className="mt-1 text-sm text-emerald-800">
-            {connectionName(c)} exports {programName}’s data to {c.sftp?.host}:{c.sftp?.port}/{c.sftp?.folder}. The first delivery arrives after the first window closes; the
-            contacts receive an email confirming the set-up.
+            {connectionName(c)} exports {programName}’s data to {c.sftp?.host}:{c.sftp?.port}/{c.sftp?.folder}. The first delivery arrives
+            after the first window closes; the contacts receive an email confirming the set-up.
           </p>
           <div className="mt-4 flex flex-wrap justify-center gap-2">
-            <Link href={`${BASE}/${c.id}`} className="inline-flex rounded-lg bg-brand-600 px-3.5 py-2 text-sm font-semibold text-white shadow-xs hover:bg-brand-700">
+            <Link
+              href={`${BASE}/${c.id}`}
+              className="inline-flex rounded-lg bg-brand-600 px-3.5 py-2 text-sm font-semibold text-white shadow-xs hover:bg-brand-700"
+            >
               View connection
             </Link>
-            <Link href={BASE} className="inline-flex rounded-lg bg-white px-3.5 py-2 text-sm font-semibold text-slate-800 shadow-xs ring-1 ring-slate-300 ring-inset hover:bg-slate-50">
+            <Link
+              href={BASE}
+              className="inline-flex rounded-lg bg-white px-3.5 py-2 text-sm font-semibold text-slate-800 shadow-xs ring-1 ring-slate-300 ring-inset hover:bg-slate-50"
+            >
               Back to connections
             </Link>
           </div>
@@ -162,8 +208,22 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
             <Field label="Port" error={fieldError(errors, 'port')}>
               {(p) => <input {...p} {...input('port')} type="number" min={1} max={65535} inputMode="numeric" className={inputClass} />}
             </Field>
-            <Field label="Destination folder" className="sm:col-span-2" error={fieldError(errors, 'folder')} hint="The folder on the server that receives the files; it must exist and be writable.">
-              {(p) => <input {...p} {...input('folder')} className={inputClass} placeholder="exports/firstup" autoComplete="off" spellCheck={false} />}
+            <Field
+              label="Destination folder"
+              className="sm:col-span-2"
+              error={fieldError(errors, 'folder')}
+              hint="The folder on the server that receives the files; it must exist and be writable."
+            >
+              {(p) => (
+                <input
+                  {...p}
+                  {...input('folder')}
+                  className={inputClass}
+                  placeholder="exports/firstup"
+                  autoComplete="off"
+                  spellCheck={false}
+                />
+              )}
             </Field>
             <Field label="Username" className="sm:col-span-2" error={fieldError(errors, 'username')}>
               {(p) => <input {...p} {...input('username')} className={inputClass} autoComplete="off" spellCheck={false} />}
@@ -179,14 +239,25 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
                 ] as const
               ).map(([v, l]) => (
                 <label key={v} className="flex items-center gap-2 text-sm text-slate-800">
-                  <input type="radio" name="auth-method" value={v} checked={server.method === v} onChange={() => setS({ method: v })} className="size-4 accent-brand-600" />
+                  <input
+                    type="radio"
+                    name="auth-method"
+                    value={v}
+                    checked={server.method === v}
+                    onChange={() => setS({ method: v })}
+                    className="size-4 accent-brand-600"
+                  />
                   {l}
                 </label>
               ))}
             </div>
             <div className="mt-4 space-y-5">
               {server.method === 'password' ? (
-                <Field label="Password" error={fieldError(errors, 'auth.password') ?? fieldError(errors, 'auth')} hint="Stored encrypted; never shown again.">
+                <Field
+                  label="Password"
+                  error={fieldError(errors, 'auth.password') ?? fieldError(errors, 'auth')}
+                  hint="Stored encrypted; never shown again."
+                >
                   {(p) => <input {...p} {...input('password')} type="password" className={inputClass} autoComplete="new-password" />}
                 </Field>
               ) : (
@@ -194,9 +265,22 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
                   <Field
                     label="Private key"
                     error={fieldError(errors, 'auth.private_key') ?? fieldError(errors, 'auth')}
-                    hint={keyFile ? `Loaded from ${keyFile}. Stored encrypted; never shown again.` : 'Paste the key, or choose its file below. Stored encrypted; never shown again.'}
+                    hint={
+                      keyFile
+                        ? `Loaded from ${keyFile}. Stored encrypted; never shown again.`
+                        : 'Paste the key, or choose its file below. Stored encrypted; never shown again.'
+                    }
                   >
-                    {(p) => <textarea {...p} {...input('key')} rows={5} className={`${inputClass} font-mono text-xs`} placeholder="-----BEGIN OPENSSH PRIVATE KEY-----" spellCheck={false} />}
+                    {(p) => (
+                      <textarea
+                        {...p}
+                        {...input('key')}
+                        rows={5}
+                        className={`${inputClass} font-mono text-xs`}
+                        placeholder="-----BEGIN OPENSSH PRIVATE KEY-----"
+                        spellCheck={false}
+                      />
+                    )}
                   </Field>
                   <Field label="Private key file" optional>
                     {(p) => (
@@ -248,10 +332,17 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
                       {test.hostKeyFingerprint}
                     </p>
                     <label className="mt-3 flex items-start gap-2 text-sm text-slate-800">
-                      <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} className="mt-0.5 size-4 accent-brand-600" />
+                      <input
+                        type="checkbox"
+                        checked={confirmed}
+                        onChange={(e) => setConfirmed(e.target.checked)}
+                        className="mt-0.5 size-4 accent-brand-600"
+                      />
                       I confirm this is my server’s key
                     </label>
-                    <p className="mt-1 text-xs text-slate-500">Compare it with the key your server administrator gives you. DDE refuses to deliver if the key ever changes.</p>
+                    <p className="mt-1 text-xs text-slate-500">
+                      Compare it with the key your server administrator gives you. DDE refuses to deliver if the key ever changes.
+                    </p>
                   </div>
                 ) : null}
               </div>
@@ -278,7 +369,8 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
         <div className="rounded-xl border border-slate-200 bg-white px-4 py-4 text-xs leading-5 text-slate-600 shadow-xs">
           <p className="font-semibold text-slate-900">What gets delivered</p>
           <p className="mt-1">
-            Each window’s users, campaigns and activities as separate files, each with a <span className="font-mono">.sha256</span> checksum, and a manifest written last.
+            Each window’s users, campaigns and activities as separate files, each with a <span className="font-mono">.sha256</span>{' '}
+            checksum, and a manifest written last.
           </p>
         </div>
       </aside>

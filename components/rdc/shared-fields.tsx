@@ -59,7 +59,15 @@ export function fieldError(errors: Record<string, string>, path: string): string
   return k ? errors[k] : undefined;
 }
 
-export function FrequencyField({ value, onChange, error }: { value: string; onChange: (ev: { target: { value: string } }) => void; error?: string }) {
+export function FrequencyField({
+  value,
+  onChange,
+  error,
+}: {
+  value: string;
+  onChange: (ev: { target: { value: string } }) => void;
+  error?: string;
+}) {
   return (
     <Field label="Frequency" error={error}>
       {(p) => (
@@ -79,7 +87,10 @@ export function FrequencyField({ value, onChange, error }: { value: string; onCh
 export function SetupFormButtons({ busy }: { busy: boolean }) {
   return (
     <div className="flex flex-col-reverse gap-3 sm:flex-row sm:justify-end">
-      <Link href={BASE} className="inline-flex justify-center rounded-lg px-3.5 py-2 text-sm font-semibold text-slate-700 hover:bg-slate-100">
+      <Link
+        href={BASE}
+        className="inline-flex justify-center rounded-lg px-3.5 py-2 text-sm font-semibold text-slate-700 hover:bg-slate-100"
+      >
         Cancel
       </Link>
       <Button type="submit" variant="primary" busy={busy}>
@@ -89,12 +100,35 @@ export function SetupFormButtons({ busy }: { busy: boolean }) {
   );
 }
 
-export function ScheduleFields({ value, onChange, errors }: { value: Schedule; onChange: (v: Schedule) => void; errors: Record<string, string> }) {
+export function ScheduleFields({
+  value,
+  onChange,
+  errors,
+}: {
+  value: Schedule;
+  onChange: (v: Schedule) => void;
+  errors: Record<string, string>;
+}) {
   const set = (k: keyof Schedule) => (ev: { target: { value: string } }) => onChange({ ...value, [k]: ev.target.value });
   return (
     <div className="grid grid-cols-1 gap-5 sm:grid-cols-2">
-      <Field label="Connection name" optional hint="Shown in the list and in emails." className="sm:col-span-2" error={fieldError(errors, 'name')}>
-        {(p) => <input {...p} className={inputClass} value={value.name} onChange={set('name')} maxLength={120} placeholder="e.g. Acme data warehouse" />}
+      <Field
+        label="Connection name"
+        optional
+        hint="Shown in the list and in emails."
+        className="sm:col-span-2"
+        error={fieldError(errors, 'name')}
+      >
+        {(p) => (
+          <input
+            {...p}
+            className={inputClass}
+            value={value.name}
+            onChange={set('name')}
+            maxLength={120}
+            placeholder="e.g. Acme data warehouse"
+          />
+        )}
       </Field>
       <Field label="Start date" error={fieldError(errors, 'start_date')} hint="The first export window starts at 00:00 UTC on this day.">
         {(p) => <input {...p} type="date" className={inputClass} value={value.start} onChange={set('start')} required />}
@@ -120,7 +154,16 @@ export function ScheduleFields({ value, onChange, errors }: { value: Schedule; o
         error={fieldError(errors, 'contact_emails')}
         hint="Separate addresses with commas or new lines. They receive delivery reports and problem alerts."
       >
-        {(p) => <textarea {...p} rows={2} className={inputClass} value={value.emails} onChange={set('emails')} placeholder="data-team@example.com" />}
+        {(p) => (
+          <textarea
+            {...p}
+            rows={2}
+            className={inputClass}
+            value={value.emails}
+            onChange={set('emails')}
+            placeholder="data-team@example.com"
+          />
+        )}
       </Field>
     </div>
   );
@@ -128,13 +171,22 @@ export function ScheduleFields({ value, onChange, errors }: { value: Schedule; o
 
 /** The addresses customers allowlist, from /api/v1/config. */
 export function EgressInfo({ program }: { program: number }) {
-  const q = useQuery({ queryKey: ['config', program], queryFn: () => api<{ data: AppConfig }>('/api/v1/config', program), staleTime: 300_000 });
+  const q = useQuery({
+    queryKey: ['config', program],
+    queryFn: () => api<{ data: AppConfig }>('/api/v1/config', program),
+    staleTime: 300_000,
+  });
   let body: React.ReactNode;
   if (q.isPending) body = <p className="text-slate-500">Loading…</p>;
   else if (q.isError) body = <p className="text-red-700">Could not load the egress information: {q.error.message}</p>;
   else {
     const info = q.data.data.egress_info;
-    if (info === null || info === undefined || info === '') body = <p className="text-slate-600">No fixed egress addresses are configured for this installation. Ask your DDE operator which addresses to allow.</p>;
+    if (info === null || info === undefined || info === '')
+      body = (
+        <p className="text-slate-600">
+          No fixed egress addresses are configured for this installation. Ask your DDE operator which addresses to allow.
+        </p>
+      );
     else if (typeof info === 'string') body = <p className="font-mono text-xs break-all whitespace-pre-wrap text-slate-800">{info}</p>;
     else if (Array.isArray(info))
       body = (
@@ -147,7 +199,11 @@ export function EgressInfo({ program }: { program: number }) {
     else body = <pre className="overflow-x-auto font-mono text-xs text-slate-800">{JSON.stringify(info, null, 2)}</pre>;
   }
   return (
-    <section aria-labelledby="egress-heading" className="rounded-xl border border-slate-200 bg-white px-4 py-4 text-sm shadow-xs" data-testid="egress-info">
+    <section
+      aria-labelledby="egress-heading"
+      className="rounded-xl border border-slate-200 bg-white px-4 py-4 text-sm shadow-xs"
+      data-testid="egress-info"
+    >
       <h2 id="egress-heading" className="font-semibold text-slate-900">
         Allow DDE through your firewall
       </h2>

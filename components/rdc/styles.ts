@@ -12,4 +12,3 @@ export function buttonClass(variant: Variant = 'secondary', size: 'sm' | 'md' = 
   const pad = size === 'sm' ? 'px-2.5 py-1.5 text-xs' : 'px-3.5 py-2 text-sm';
   return `inline-flex items-center justify-center gap-1.5 rounded-lg font-semibold transition disabled:cursor-not-allowed disabled:opacity-60 ${pad} ${VARIANTS[variant]}`;
 }
-

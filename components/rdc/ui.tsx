@@ -35,22 +35,41 @@ const STATUS: Record<string, { label: string; className: string }> = {
 };
 
 export function humanize(s: string): string {
-  const t = s.replace(/[_.]/g, ' ').replace(/\bapi\b/gi, 'API').replace(/\bsftp\b/gi, 'SFTP');
+  const t = s
+    .replace(/[_.]/g, ' ')
+    .replace(/\bapi\b/gi, 'API')
+    .replace(/\bsftp\b/gi, 'SFTP');
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
 export function StatusBadge({ status, label }: { status: ConnectionStatus | string; label?: string }) {
   const s = STATUS[status] ?? { label: humanize(status), className: 'bg-slate-100 text-slate-700 ring-slate-500/20' };
   return (
-    <span data-testid="status-badge" className={`inline-flex shrink-0 items-center rounded-full px-2 py-0.5 text-xs font-medium whitespace-nowrap ring-1 ring-inset ${s.className}`}>
+    <span
+      data-testid="status-badge"
+      className={`inline-flex shrink-0 items-center rounded-full px-2 py-0.5 text-xs font-medium whitespace-nowrap ring-1 ring-inset ${s.className}`}
+    >
       {label ?? s.label}
     </span>
   );
 }
 
-export function Button({ variant = 'secondary', size = 'md', busy, children, className = '', ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: 'sm' | 'md'; busy?: boolean }) {
+export function Button({
+  variant = 'secondary',
+  size = 'md',
+  busy,
+  children,
+  className = '',
+  ...rest
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: 'sm' | 'md'; busy?: boolean }) {
   return (
-    <button type="button" {...rest} disabled={rest.disabled || busy} aria-busy={busy || undefined} className={`${buttonClass(variant, size)} ${className}`}>
+    <button
+      type="button"
+      {...rest}
+      disabled={rest.disabled || busy}
+      aria-busy={busy || undefined}
+      className={`${buttonClass(variant, size)} ${className}`}
+    >
       {busy ? <Spinner /> : null}
       {children}
     </button>
@@ -58,12 +77,17 @@ export function Button({ variant = 'secondary', size = 'md', busy, children, cla
 }
 
 export function Spinner({ className = 'size-4' }: { className?: string }) {
-  return <span aria-hidden className={`inline-block animate-spin rounded-full border-2 border-current border-r-transparent ${className}`} />;
+  return (
+    <span aria-hidden className={`inline-block animate-spin rounded-full border-2 border-current border-r-transparent ${className}`} />
+  );
 }
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (
-    <div role="status" className="flex items-center justify-center gap-2 rounded-xl border border-slate-200 bg-white px-6 py-12 text-sm text-slate-500">
+    <div
+      role="status"
+      className="flex items-center justify-center gap-2 rounded-xl border border-slate-200 bg-white px-6 py-12 text-sm text-slate-500"
+    >
       <Spinner /> {label}
     </div>
   );
@@ -72,7 +96,10 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
 export function ErrorNotice({ title = 'Something went wrong', error, onRetry }: { title?: string; error: unknown; onRetry?: () => void }) {
   const message = error instanceof Error ? error.message : String(error);
   return (
-    <div role="alert" className="flex flex-col gap-3 rounded-xl border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 sm:flex-row sm:items-center sm:justify-between">
+    <div
+      role="alert"
+      className="flex flex-col gap-3 rounded-xl border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 sm:flex-row sm:items-center sm:justify-between"
+    >
       <div>
         <p className="font-semibold">{title}</p>
         <p className="mt-0.5">{message}</p>
@@ -86,7 +113,15 @@ export function ErrorNotice({ title = 'Something went wrong', error, onRetry }: 
   );
 }
 
-export function Notice({ tone = 'info', title, children }: { tone?: 'info' | 'success' | 'warning'; title?: ReactNode; children?: ReactNode }) {
+export function Notice({
+  tone = 'info',
+  title,
+  children,
+}: {
+  tone?: 'info' | 'success' | 'warning';
+  title?: ReactNode;
+  children?: ReactNode;
+}) {
   const cls = {
     info: 'border-sky-200 bg-sky-50 text-sky-900',
     success: 'border-emerald-200 bg-emerald-50 text-emerald-900',
@@ -142,7 +177,17 @@ export function Field({
   );
 }
 
-export function Card({ title, actions, children, className = '' }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string }) {
+export function Card({
+  title,
+  actions,
+  children,
+  className = '',
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
     <section className={`rounded-xl border border-slate-200 bg-white shadow-xs ${className}`}>
       {title || actions ? (
@@ -160,7 +205,17 @@ export function Card({ title, actions, children, className = '' }: { title?: Rea
  * A native <dialog> shown as a modal while `open`: focus moves in, Escape closes (through onClose),
  * focus returns to the opener. Its content, rendered only while open, gets the id of its title.
  */
-function Modal({ open, onClose, className, children }: { open: boolean; onClose: () => void; className: string; children: (titleId: string) => ReactNode }) {
+function Modal({
+  open,
+  onClose,
+  className,
+  children,
+}: {
+  open: boolean;
+  onClose: () => void;
+  className: string;
+  children: (titleId: string) => ReactNode;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
@@ -186,7 +241,19 @@ function Modal({ open, onClose, className, children }: { open: boolean; onClose:
 }
 
 /** A modal dialog with a footer for its buttons. */
-export function Dialog({ open, title, onClose, children, footer }: { open: boolean; title: string; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
+export function Dialog({
+  open,
+  title,
+  onClose,
+  children,
+  footer,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  footer?: ReactNode;
+}) {
   return (
     <Modal open={open} onClose={onClose} className="m-auto w-[calc(100%-2rem)] max-w-lg rounded-2xl bg-white shadow-xl">
       {(titleId) => (
@@ -197,7 +264,11 @@ export function Dialog({ open, title, onClose, children, footer }: { open: boole
             </h2>
           </div>
           <div className="px-5 py-4 text-sm leading-6 text-slate-700">{children}</div>
-          {footer ? <div className="flex flex-col-reverse gap-2 border-t border-slate-100 bg-slate-50 px-5 py-3 sm:flex-row sm:justify-end">{footer}</div> : null}
+          {footer ? (
+            <div className="flex flex-col-reverse gap-2 border-t border-slate-100 bg-slate-50 px-5 py-3 sm:flex-row sm:justify-end">
+              {footer}
+            </div>
+          ) : null}
         </div>
       )}
     </Modal>

@@ -6,7 +6,15 @@ import { ChevronDownIcon, ProgramIcon } from '@/components/ui/icons';
 
 export type ProgramOption = { id: number; name: string };
 
-export function ProgramSwitcher({ programs, currentId, className = '' }: { programs: ProgramOption[]; currentId: number | null; className?: string }) {
+export function ProgramSwitcher({
+  programs,
+  currentId,
+  className = '',
+}: {
+  programs: ProgramOption[];
+  currentId: number | null;
+  className?: string;
+}) {
   const id = useId();
   const router = useRouter();
   const [pending, startTransition] = useTransition();

@@ -52,7 +52,9 @@ function NavTree({ nav, pathname, onNavigate }: { nav: NavSection[]; pathname: s
                             active ? 'bg-brand-50 text-brand-700' : 'text-slate-700 hover:bg-slate-100 hover:text-slate-900'
                           }`}
                         >
-                          <Icon className={`size-4.5 shrink-0 ${active ? 'text-brand-600' : 'text-slate-400 group-hover:text-slate-500'}`} />
+                          <Icon
+                            className={`size-4.5 shrink-0 ${active ? 'text-brand-600' : 'text-slate-400 group-hover:text-slate-500'}`}
+                          />
                           <span className="truncate">{link.label}</span>
                         </Link>
                       </li>
@@ -111,7 +113,10 @@ export function ShellFrame({
 
   return (
     <div className="min-h-dvh">
-      <a href="#main" className="sr-only z-50 rounded-md bg-white px-3 py-2 text-sm font-medium text-brand-700 shadow focus:not-sr-only focus:fixed focus:top-3 focus:left-3">
+      <a
+        href="#main"
+        className="sr-only z-50 rounded-md bg-white px-3 py-2 text-sm font-medium text-brand-700 shadow focus:not-sr-only focus:fixed focus:top-3 focus:left-3"
+      >
         Skip to content
       </a>
 
@@ -127,11 +132,23 @@ export function ShellFrame({
       {/* Drawer below 1024 px. */}
       {navOpen ? (
         <div className="fixed inset-0 z-40 lg:hidden" role="dialog" aria-modal="true" aria-label="Navigation">
-          <button type="button" tabIndex={-1} aria-hidden className="absolute inset-0 cursor-default bg-slate-900/40 backdrop-blur-[1px]" onClick={() => setNavOpen(false)} />
+          <button
+            type="button"
+            tabIndex={-1}
+            aria-hidden
+            className="absolute inset-0 cursor-default bg-slate-900/40 backdrop-blur-[1px]"
+            onClick={() => setNavOpen(false)}
+          />
           <div id="mobile-nav" className="absolute inset-y-0 left-0 flex w-72 max-w-[85vw] flex-col bg-white shadow-xl">
             <div className="flex h-16 items-center justify-between border-b border-slate-200 px-5">
               <Brand />
-              <button ref={closeButton} type="button" onClick={() => setNavOpen(false)} className="-mr-2 rounded-md p-2 text-slate-500 hover:bg-slate-100" aria-label="Close navigation">
+              <button
+                ref={closeButton}
+                type="button"
+                onClick={() => setNavOpen(false)}
+                className="-mr-2 rounded-md p-2 text-slate-500 hover:bg-slate-100"
+                aria-label="Close navigation"
+              >
                 <CloseIcon className="size-5" />
               </button>
             </div>

@@ -57,7 +57,12 @@ export function UserMenu({ email, name, roleLabel }: { email: string; name: stri
         <ChevronDownIcon className="hidden size-4 text-slate-500 sm:block" />
       </button>
       {open ? (
-        <div id={menuId} role="menu" aria-label="Account" className="absolute right-0 z-40 mt-2 w-72 origin-top-right overflow-hidden rounded-xl border border-slate-200 bg-white shadow-lg ring-1 ring-black/5">
+        <div
+          id={menuId}
+          role="menu"
+          aria-label="Account"
+          className="absolute right-0 z-40 mt-2 w-72 origin-top-right overflow-hidden rounded-xl border border-slate-200 bg-white shadow-lg ring-1 ring-black/5"
+        >
           <div className="border-b border-slate-100 px-4 py-3">
             {name ? <p className="truncate text-sm font-semibold text-slate-900">{name}</p> : null}
             <p className="truncate text-sm text-slate-600" data-testid="signed-in-email">

@@ -5,7 +5,17 @@ import { useId, useState, type FormEvent } from 'react';
 import { AlertIcon, EyeIcon } from '@/components/ui/icons';
 import { signInErrorMessage } from './messages';
 
-export function SignInForm({ callbackUrl, initialError, signedOut, ssoName }: { callbackUrl: string; initialError: string | null; signedOut: boolean; ssoName: string | null }) {
+export function SignInForm({
+  callbackUrl,
+  initialError,
+  signedOut,
+  ssoName,
+}: {
+  callbackUrl: string;
+  initialError: string | null;
+  signedOut: boolean;
+  ssoName: string | null;
+}) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [showPassword, setShowPassword] = useState(false);
@@ -46,7 +56,12 @@ export function SignInForm({ callbackUrl, initialError, signedOut, ssoName }: { 
         </p>
       ) : null}
       {error ? (
-        <div id={ids.error} role="alert" data-testid="sign-in-error" className="mb-5 flex gap-2.5 rounded-lg border border-red-200 bg-red-50 px-3.5 py-2.5 text-sm text-red-800">
+        <div
+          id={ids.error}
+          role="alert"
+          data-testid="sign-in-error"
+          className="mb-5 flex gap-2.5 rounded-lg border border-red-200 bg-red-50 px-3.5 py-2.5 text-sm text-red-800"
+        >
           <AlertIcon className="mt-0.5 size-4 shrink-0" />
           <p>{error}</p>
         </div>
@@ -124,7 +139,9 @@ export function SignInForm({ callbackUrl, initialError, signedOut, ssoName }: { 
           </button>
         </>
       ) : null}
-      <p className="mt-8 text-xs leading-5 text-slate-500">Forgot your password? A Firstup Super Admin can give you a new one-time password.</p>
+      <p className="mt-8 text-xs leading-5 text-slate-500">
+        Forgot your password? A Firstup Super Admin can give you a new one-time password.
+      </p>
     </div>
   );
 }

@@ -102,7 +102,14 @@ export function LogoMark({ className }: { className?: string }) {
   return (
     <svg viewBox="0 0 32 32" aria-hidden className={className}>
       <rect width="32" height="32" rx="8" className="fill-brand-600" />
-      <path d="M16 7.5v11M11.5 14l4.5 4.5 4.5-4.5M9 20.5v3.5h14v-3.5" fill="none" stroke="white" strokeWidth="2.2" strokeLinecap="round" strokeLinejoin="round" />
+      <path
+        d="M16 7.5v11M11.5 14l4.5 4.5 4.5-4.5M9 20.5v3.5h14v-3.5"
+        fill="none"
+        stroke="white"
+        strokeWidth="2.2"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      />
     </svg>
   );
 }

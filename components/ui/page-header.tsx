@@ -2,7 +2,17 @@
 import type { ReactNode } from 'react';
 import { ChevronRightIcon } from './icons';
 
-export function PageHeader({ title, description, actions, breadcrumb = [] }: { title: string; description?: ReactNode; actions?: ReactNode; breadcrumb?: string[] }) {
+export function PageHeader({
+  title,
+  description,
+  actions,
+  breadcrumb = [],
+}: {
+  title: string;
+  description?: ReactNode;
+  actions?: ReactNode;
+  breadcrumb?: string[];
+}) {
   return (
     <div className="flex flex-col gap-4 border-b border-slate-200 pb-6 sm:flex-row sm:items-end sm:justify-between">
       <div className="min-w-0">
@@ -12,7 +22,10 @@ export function PageHeader({ title, description, actions, breadcrumb = [] }: { t
               {[...breadcrumb, title].map((crumb, i, all) => (
                 <li key={crumb} className="flex items-center gap-1">
                   {i > 0 ? <ChevronRightIcon className="size-3 shrink-0 text-slate-400" /> : null}
-                  <span className={i === all.length - 1 ? 'text-brand-700' : undefined} aria-current={i === all.length - 1 ? 'page' : undefined}>
+                  <span
+                    className={i === all.length - 1 ? 'text-brand-700' : undefined}
+                    aria-current={i === all.length - 1 ? 'page' : undefined}
+                  >
                     {crumb}
                   </span>
                 </li>

@@ -66,11 +66,17 @@ export async function revokeApiClient(db: DbOrTx, params: { programId: number; i
 }
 
 export async function touchApiClientLastUsed(db: DbOrTx, params: { programId: number; id: string; at: Date }): Promise<void> {
-  await db.update(apiClients).set({ lastUsedAt: params.at }).where(and(eq(apiClients.programId, params.programId), eq(apiClients.id, params.id)));
+  await db
+    .update(apiClients)
+    .set({ lastUsedAt: params.at })
+    .where(and(eq(apiClients.programId, params.programId), eq(apiClients.id, params.id)));
 }
 
 /** Removes a client's tokens that expired before `before` (issued tokens would otherwise pile up). */
-export async function deleteExpiredClientTokens(db: DbOrTx, params: { programId: number; apiClientId: string; before: Date }): Promise<number> {
+export async function deleteExpiredClientTokens(
+  db: DbOrTx,
+  params: { programId: number; apiClientId: string; before: Date },
+): Promise<number> {
   const rows = await db
     .delete(apiTokens)
     .where(
@@ -100,7 +106,10 @@ export async function listPersonalTokens(db: DbOrTx, params: { accountId: string
 }
 
 /** Revokes one personal token of an account ('all': any account, for the CLI); undefined when unknown or already revoked. */
-export async function revokePersonalToken(db: DbOrTx, params: { accountId: string | 'all'; id: string; at: Date }): Promise<ApiToken | undefined> {
+export async function revokePersonalToken(
+  db: DbOrTx,
+  params: { accountId: string | 'all'; id: string; at: Date },
+): Promise<ApiToken | undefined> {
   const [row] = await db
     .update(apiTokens)
     .set({ revokedAt: params.at })

@@ -1,13 +1,27 @@
 // Accounts, program memberships, programs visible to an account, and API tokens.
 import { and, asc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
-import { accounts, apiClients, apiTokens, programMemberships, programs, type Account, type ApiToken, type Role, type Scope } from '@/db/schema';
+import {
+  accounts,
+  apiClients,
+  apiTokens,
+  programMemberships,
+  programs,
+  type Account,
+  type ApiToken,
+  type Role,
+  type Scope,
+} from '@/db/schema';
 
 export type ProgramSummary = { id: number; name: string };
 
 /** Emails are matched case-insensitively (the unique index is on lower(email)). */
 export async function findAccountByEmail(db: DbOrTx, email: string): Promise<Account | undefined> {
-  const [row] = await db.select().from(accounts).where(sql`lower(${accounts.email}) = lower(${email.trim()})`).limit(1);
+  const [row] = await db
+    .select()
+    .from(accounts)
+    .where(sql`lower(${accounts.email}) = lower(${email.trim()})`)
+    .limit(1);
   return row;
 }
 
@@ -37,18 +51,27 @@ export async function recordSignIn(db: DbOrTx, params: { accountId: string; at: 
 export async function listPrograms(db: DbOrTx, params: { ids: 'all' | readonly number[] }): Promise<ProgramSummary[]> {
   if (params.ids !== 'all' && params.ids.length === 0) return [];
   const q = db.select({ id: programs.id, name: programs.name }).from(programs);
-  const rows = params.ids === 'all' ? await q.orderBy(asc(programs.name), asc(programs.id)) : await q.where(inArray(programs.id, [...params.ids])).orderBy(asc(programs.name), asc(programs.id));
+  const rows =
+    params.ids === 'all'
+      ? await q.orderBy(asc(programs.name), asc(programs.id))
+      : await q.where(inArray(programs.id, [...params.ids])).orderBy(asc(programs.name), asc(programs.id));
   return rows;
 }
 
 export async function findExistingProgramIds(db: DbOrTx, ids: readonly number[]): Promise<number[]> {
   if (ids.length === 0) return [];
-  const rows = await db.select({ id: programs.id }).from(programs).where(inArray(programs.id, [...ids]));
+  const rows = await db
+    .select({ id: programs.id })
+    .from(programs)
+    .where(inArray(programs.id, [...ids]));
   return rows.map((r) => r.id);
 }
 
 export async function countFirstupAdmins(db: DbOrTx): Promise<number> {
-  const [{ n }] = await db.select({ n: sql<number>`count(*)::int` }).from(accounts).where(eq(accounts.role, 'firstup_super_admin'));
+  const [{ n }] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(accounts)
+    .where(eq(accounts.role, 'firstup_super_admin'));
   return n;
 }
 
@@ -98,7 +121,11 @@ export type TokenWithOwner = {
 /** A token by its hash, if it is neither revoked nor expired at `at`. */
 export async function findUsableToken(db: DbOrTx, params: { tokenHash: string; at: Date }): Promise<TokenWithOwner | undefined> {
   const [row] = await db
-    .select({ token: apiTokens, account: accounts, client: { id: apiClients.id, name: apiClients.name, programId: apiClients.programId, revokedAt: apiClients.revokedAt } })
+    .select({
+      token: apiTokens,
+      account: accounts,
+      client: { id: apiClients.id, name: apiClients.name, programId: apiClients.programId, revokedAt: apiClients.revokedAt },
+    })
     .from(apiTokens)
     .leftJoin(accounts, eq(accounts.id, apiTokens.accountId))
     .leftJoin(apiClients, eq(apiClients.id, apiTokens.apiClientId))
@@ -140,6 +167,12 @@ export async function insertApiToken(db: DbOrTx, params: NewApiToken): Promise<A
 }
 
 /** Sets a new password hash; `mustChange` marks a one-time password the owner must replace. */
-export async function updateAccountPassword(db: DbOrTx, params: { accountId: string; passwordHash: string; mustChange: boolean }): Promise<void> {
-  await db.update(accounts).set({ passwordHash: params.passwordHash, mustChangePassword: params.mustChange }).where(eq(accounts.id, params.accountId));
+export async function updateAccountPassword(
+  db: DbOrTx,
+  params: { accountId: string; passwordHash: string; mustChange: boolean },
+): Promise<void> {
+  await db
+    .update(accounts)
+    .set({ passwordHash: params.passwordHash, mustChangePassword: params.mustChange })
+    .where(eq(accounts.id, params.accountId));
 }

@@ -3,12 +3,17 @@ import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
 import { connections, type Connection } from '@/db/schema';
 
-export async function findConnection(db: DbOrTx, p: { programId: number; id: string; includeDeleted?: boolean }): Promise<Connection | undefined> {
+export async function findConnection(
+  db: DbOrTx,
+  p: { programId: number; id: string; includeDeleted?: boolean },
+): Promise<Connection | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(p.id)) return undefined;
   const [row] = await db
     .select()
     .from(connections)
-    .where(and(eq(connections.programId, p.programId), eq(connections.id, p.id), p.includeDeleted ? undefined : isNull(connections.deletedAt)));
+    .where(
+      and(eq(connections.programId, p.programId), eq(connections.id, p.id), p.includeDeleted ? undefined : isNull(connections.deletedAt)),
+    );
   return row;
 }
 

@@ -131,4 +131,3 @@ export async function listRunFolders(
     .limit(params.limit);
   return rows.map((r) => ({ runId: r.runId, connectionId: r.connectionId, position: { createdAt: r.newest, id: r.runId } }));
 }
-

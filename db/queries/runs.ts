@@ -61,7 +61,10 @@ export async function listRuns(db: DbOrTx, p: ListRunsParams): Promise<ExportRun
 }
 
 export async function findRun(db: DbOrTx, p: { programId: number; id: string }): Promise<ExportRun | undefined> {
-  const [row] = await db.select().from(exportRuns).where(and(eq(exportRuns.programId, p.programId), eq(exportRuns.id, p.id)));
+  const [row] = await db
+    .select()
+    .from(exportRuns)
+    .where(and(eq(exportRuns.programId, p.programId), eq(exportRuns.id, p.id)));
   return row;
 }
 

@@ -35,7 +35,9 @@ export const notifications = pgTable(
     to: text('to').array().notNull(),
     subject: text('subject').notNull(),
     body: text('body').notNull(),
-    status: text('status', { enum: ['pending', 'sent', 'written', 'failed'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'sent', 'written', 'failed'] })
+      .notNull()
+      .default('pending'),
     attempts: integer('attempts').notNull().default(0),
     error: text('error'),
     createdAt: ts('created_at').notNull().defaultNow(),

@@ -29,8 +29,12 @@ export type Account = typeof accounts.$inferSelect;
 export const programMemberships = pgTable(
   'program_memberships',
   {
-    accountId: uuid('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
-    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    programId: bigint('program_id', { mode: 'number' })
+      .notNull()
+      .references(() => programs.id),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.programId] })],
@@ -43,11 +47,16 @@ export const apiClients = pgTable(
   'api_clients',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    programId: bigint('program_id', { mode: 'number' })
+      .notNull()
+      .references(() => programs.id),
     name: text('name').notNull(),
     clientId: text('client_id').notNull().unique(),
     secretHash: text('secret_hash').notNull(),
-    scopes: text('scopes').array().notNull().default(sql`'{data_exports.read}'`),
+    scopes: text('scopes')
+      .array()
+      .notNull()
+      .default(sql`'{data_exports.read}'`),
     createdBy: uuid('created_by').references(() => accounts.id),
     createdAt: ts('created_at').notNull().defaultNow(),
     lastUsedAt: ts('last_used_at'),

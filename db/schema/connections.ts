@@ -19,7 +19,9 @@ export const connections = pgTable(
   'connections',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    programId: bigint('program_id', { mode: 'number' })
+      .notNull()
+      .references(() => programs.id),
     kind: text('kind', { enum: CONNECTION_KINDS }).notNull(),
     name: text('name'),
     status: text('status', { enum: CONNECTION_STATUSES }).notNull().default('active'),
@@ -28,7 +30,10 @@ export const connections = pgTable(
     frequency: text('frequency', { enum: FREQUENCIES }).notNull(),
     startDate: ts('start_date').notNull(),
     endDate: ts('end_date'),
-    contactEmails: text('contact_emails').array().notNull().default(sql`'{}'`),
+    contactEmails: text('contact_emails')
+      .array()
+      .notNull()
+      .default(sql`'{}'`),
     format: text('format', { enum: FORMATS }).notNull().default('csv'),
     // SFTP destination: immutable after creation (delete and recreate to change).
     sftpHost: text('sftp_host'),
@@ -57,8 +62,12 @@ export const historicalRequests = pgTable(
   'historical_requests',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    connectionId: uuid('connection_id').notNull().references(() => connections.id),
-    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    connectionId: uuid('connection_id')
+      .notNull()
+      .references(() => connections.id),
+    programId: bigint('program_id', { mode: 'number' })
+      .notNull()
+      .references(() => programs.id),
     rangeStart: ts('range_start').notNull(),
     rangeEnd: ts('range_end').notNull(),
     status: text('status', { enum: HISTORICAL_STATUSES }).notNull().default('pending'),

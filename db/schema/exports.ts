@@ -8,7 +8,15 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 export const EXPORT_TYPES = ['incremental', 'historical'] as const;
 export type ExportType = (typeof EXPORT_TYPES)[number];
 export const RUN_STATUSES = [
-  'planned', 'generating', 'generated', 'delivering', 'delivered', 'available', 'empty', 'failed', 'cancelled',
+  'planned',
+  'generating',
+  'generated',
+  'delivering',
+  'delivered',
+  'available',
+  'empty',
+  'failed',
+  'cancelled',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const FILE_TYPES = ['user', 'campaign', 'activity', 'manifest'] as const;
@@ -18,8 +26,12 @@ export const exportRuns = pgTable(
   'export_runs',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    connectionId: uuid('connection_id').notNull().references(() => connections.id),
-    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    connectionId: uuid('connection_id')
+      .notNull()
+      .references(() => connections.id),
+    programId: bigint('program_id', { mode: 'number' })
+      .notNull()
+      .references(() => programs.id),
     exportType: text('export_type', { enum: EXPORT_TYPES }).notNull(),
     windowStart: timestamp('window_start', { withTimezone: true, mode: 'date' }).notNull(),
     windowEnd: timestamp('window_end', { withTimezone: true, mode: 'date' }).notNull(),
@@ -52,8 +64,12 @@ export const exportFiles = pgTable(
   'export_files',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    runId: uuid('run_id').notNull().references(() => exportRuns.id),
-    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => exportRuns.id),
+    programId: bigint('program_id', { mode: 'number' })
+      .notNull()
+      .references(() => programs.id),
     fileType: text('file_type', { enum: FILE_TYPES }).notNull(),
     exportType: text('export_type', { enum: EXPORT_TYPES }).notNull(),
     /** Part number for files split past a sheet's row limit (xlsx); 1 otherwise. */
@@ -82,7 +98,15 @@ export type ExportFile = typeof exportFiles.$inferSelect;
 
 export const DELIVERY_STATUSES = ['running', 'succeeded', 'failed', 'aborted'] as const;
 export const DELIVERY_ERROR_CODES = [
-  'auth_failed', 'host_key_mismatch', 'dns', 'refused', 'timeout', 'permission_denied', 'folder_missing', 'no_space', 'unknown',
+  'auth_failed',
+  'host_key_mismatch',
+  'dns',
+  'refused',
+  'timeout',
+  'permission_denied',
+  'folder_missing',
+  'no_space',
+  'unknown',
 ] as const;
 export type DeliveryErrorCode = (typeof DELIVERY_ERROR_CODES)[number];
 
@@ -90,12 +114,20 @@ export const deliveries = pgTable(
   'deliveries',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    runId: uuid('run_id').notNull().references(() => exportRuns.id),
-    connectionId: uuid('connection_id').notNull().references(() => connections.id),
-    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => exportRuns.id),
+    connectionId: uuid('connection_id')
+      .notNull()
+      .references(() => connections.id),
+    programId: bigint('program_id', { mode: 'number' })
+      .notNull()
+      .references(() => programs.id),
     destination: text('destination').notNull(),
     attempt: integer('attempt').notNull(),
-    trigger: text('trigger', { enum: ['schedule', 'manual'] }).notNull().default('schedule'),
+    trigger: text('trigger', { enum: ['schedule', 'manual'] })
+      .notNull()
+      .default('schedule'),
     status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('running'),
     files: integer('files').notNull().default(0),
     bytes: bigint('bytes', { mode: 'number' }).notNull().default(0),

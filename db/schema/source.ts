@@ -10,7 +10,9 @@ export const programs = pgTable('programs', {
   name: text('name').notNull(),
   anonymizePii: boolean('anonymize_pii').notNull().default(false),
   /** Per-program HMAC key for user-id pseudonyms (hex). Never leaves the server. */
-  pseudonymKey: text('pseudonym_key').notNull().default(sql`replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')`),
+  pseudonymKey: text('pseudonym_key')
+    .notNull()
+    .default(sql`replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')`),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 export type Program = typeof programs.$inferSelect;
@@ -19,7 +21,9 @@ export const members = pgTable(
   'members',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
-    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    programId: bigint('program_id', { mode: 'number' })
+      .notNull()
+      .references(() => programs.id),
     firstName: text('first_name'),
     lastName: text('last_name'),
     universalIdentifier: text('universal_identifier'),
@@ -54,7 +58,9 @@ export const members = pgTable(
     attributeBusinessUnit: text('attribute_business_unit'),
     createdAt: ts('created_at').notNull().defaultNow(),
     /** Maintained by a trigger on every update (see the migration). */
-    updatedAt: ts('updated_at').notNull().default(sql`clock_timestamp()`),
+    updatedAt: ts('updated_at')
+      .notNull()
+      .default(sql`clock_timestamp()`),
   },
   (t) => [index('members_program_updated_idx').on(t.programId, t.updatedAt, t.id)],
 );
@@ -66,7 +72,9 @@ export const campaigns = pgTable(
   'campaigns',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
-    programId: bigint('program_id', { mode: 'number' }).notNull().references(() => programs.id),
+    programId: bigint('program_id', { mode: 'number' })
+      .notNull()
+      .references(() => programs.id),
     name: text('name').notNull(),
     publishAt: ts('publish_at'),
     archiveAt: ts('archive_at'),
@@ -101,16 +109,33 @@ export const campaigns = pgTable(
     subjectLine: text('subject_line'),
     preview: text('preview'),
     createdAt: ts('created_at').notNull().defaultNow(),
-    updatedAt: ts('updated_at').notNull().default(sql`clock_timestamp()`),
+    updatedAt: ts('updated_at')
+      .notNull()
+      .default(sql`clock_timestamp()`),
   },
   (t) => [index('campaigns_program_updated_idx').on(t.programId, t.updatedAt, t.id)],
 );
 export type Campaign = typeof campaigns.$inferSelect;
 
 export const EVENT_TYPES = [
-  'like', 'share', 'bookmark', 'email_open', 'feed_click', 'email_delivered', 'email_click', 'push_click',
-  'impression', 'download', 'poll_response', 'acknowledge', 'assistant_delivered', 'assistant_open',
-  'video_play', 'push_delivered', 'link_click', 'open',
+  'like',
+  'share',
+  'bookmark',
+  'email_open',
+  'feed_click',
+  'email_delivered',
+  'email_click',
+  'push_click',
+  'impression',
+  'download',
+  'poll_response',
+  'acknowledge',
+  'assistant_delivered',
+  'assistant_open',
+  'video_play',
+  'push_delivered',
+  'link_click',
+  'open',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 export const PLATFORMS = ['web', 'ios', 'android', 'email', 'assistant'] as const;
@@ -128,7 +153,9 @@ export const activityEvents = pgTable(
     platform: text('platform', { enum: PLATFORMS }).notNull(),
     occurredAt: ts('occurred_at').notNull(),
     /** Set by the database when the event arrives; exports select by it, so late events are never lost. */
-    ingestedAt: ts('ingested_at').notNull().default(sql`clock_timestamp()`),
+    ingestedAt: ts('ingested_at')
+      .notNull()
+      .default(sql`clock_timestamp()`),
     linkUrl: text('link_url'),
   },
   (t) => [index('activity_events_program_ingested_idx').on(t.programId, t.ingestedAt, t.id)],

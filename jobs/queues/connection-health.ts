@@ -20,11 +20,28 @@ export async function handle(ctx: QueueContext): Promise<void> {
   for (const c of list) {
     if (ctx.shutdown.aborted) return;
     const destination = sftpDestinationOf(c);
-    const report = await testConnection({ ...destination, auth: decryptSecret(c.secretCiphertext!, c.id), expectedFingerprint: c.hostKeyFingerprint!, signal: ctx.shutdown });
+    const report = await testConnection({
+      ...destination,
+      auth: decryptSecret(c.secretCiphertext!, c.id),
+      expectedFingerprint: c.hostKeyFingerprint!,
+      signal: ctx.shutdown,
+    });
     await ctx.database.db.update(connections).set({ lastTestedAt: now() }).where(eq(connections.id, c.id));
     if (report.ok || !report.error || c.contactEmails.length === 0) continue;
-    const email = composeConnectionIssue({ connectionName: connectionDisplayName(c), destination: describeSftpDestination(destination), checkedAt: now(), error: report.error });
-    const note = await recordNotification(ctx.database, { kind: 'connection_issue', to: c.contactEmails, subject: email.subject, body: email.text, programId: c.programId, connectionId: c.id });
+    const email = composeConnectionIssue({
+      connectionName: connectionDisplayName(c),
+      destination: describeSftpDestination(destination),
+      checkedAt: now(),
+      error: report.error,
+    });
+    const note = await recordNotification(ctx.database, {
+      kind: 'connection_issue',
+      to: c.contactEmails,
+      subject: email.subject,
+      body: email.text,
+      programId: c.programId,
+      connectionId: c.id,
+    });
     await ctx.boss.send('notify', { notificationId: note.id });
     ctx.log.warn({ connectionId: c.id, code: report.error.code }, 'connection health check failed');
   }

@@ -31,8 +31,16 @@ export async function enqueueExports(boss: PgBoss, runIds: string[], opts: { ded
   }
 }
 
-export async function enqueueDeliveries(boss: PgBoss, runIds: string[], opts: { dedupe?: boolean; trigger?: 'schedule' | 'manual' } = {}): Promise<void> {
+export async function enqueueDeliveries(
+  boss: PgBoss,
+  runIds: string[],
+  opts: { dedupe?: boolean; trigger?: 'schedule' | 'manual' } = {},
+): Promise<void> {
   for (const runId of runIds) {
-    await boss.send('deliver-run', { runId, trigger: opts.trigger ?? 'schedule' }, opts.dedupe ? { singletonKey: runId, singletonSeconds: 300 } : {});
+    await boss.send(
+      'deliver-run',
+      { runId, trigger: opts.trigger ?? 'schedule' },
+      opts.dedupe ? { singletonKey: runId, singletonSeconds: 300 } : {},
+    );
   }
 }

@@ -26,7 +26,11 @@ const WORKERS: [QueueModule, number][] = [
 
 export const GRACE_MS = 15_000;
 
-export async function registerQueues(boss: PgBoss, database: Database, opts: { pollingIntervalSeconds?: number } = {}): Promise<() => Promise<void>> {
+export async function registerQueues(
+  boss: PgBoss,
+  database: Database,
+  opts: { pollingIntervalSeconds?: number } = {},
+): Promise<() => Promise<void>> {
   const shutdown = new AbortController();
   const log = logger().child({ process: 'jobs' });
   const ctx: QueueContext = { boss, database, log, shutdown: shutdown.signal };

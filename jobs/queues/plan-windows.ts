@@ -21,7 +21,9 @@ export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
   const planned = await planWindows(ctx.database, { now: now(), settleMs: env().settleMinutes * 60_000 });
   await enqueueExports(ctx.boss, planned.newRunIds);
   // Historical requests submitted in the web start here (the web also nudges a tick when one is submitted).
-  const pending = await ctx.database.sql<{ id: string }[]>`select id from historical_requests where status = 'pending' order by created_at limit 50`;
+  const pending = await ctx.database.sql<
+    { id: string }[]
+  >`select id from historical_requests where status = 'pending' order by created_at limit 50`;
   for (const r of pending) await enqueueExports(ctx.boss, await planHistoricalRequest(ctx.database, r.id));
   const recovered = await recoverStaleRuns(ctx.database, env().runStaleSeconds);
   const due = await dueRuns(ctx.database);
@@ -43,7 +45,15 @@ export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
   }
   if (asked || planned.runsPlanned || exportIds.length || deliveryIds.length || recovered.export.length || recovered.delivery.length) {
     ctx.log.info(
-      { reason: nudge?.reason, planned: planned.runsPlanned, ended: planned.ended, asked, resent: exportIds.length + deliveryIds.length, recovered: recovered.export.length + recovered.delivery.length, ms: Date.now() - started },
+      {
+        reason: nudge?.reason,
+        planned: planned.runsPlanned,
+        ended: planned.ended,
+        asked,
+        resent: exportIds.length + deliveryIds.length,
+        recovered: recovered.export.length + recovered.delivery.length,
+        ms: Date.now() - started,
+      },
       'planner tick',
     );
   }

@@ -89,7 +89,10 @@ export function resolveProgramId(actor: Actor, requested: number | undefined): n
 export async function resolveProgram(db: Db, actor: Actor, requested: number | undefined): Promise<number> {
   if (requested === undefined) {
     if (actor.programs !== 'all' && actor.programs.length === 1) return actor.programs[0];
-    const message = actor.programs !== 'all' && actor.programs.length === 0 ? 'this caller has no programs' : 'this caller reaches more than one program; say which with ?program=<id>';
+    const message =
+      actor.programs !== 'all' && actor.programs.length === 0
+        ? 'this caller has no programs'
+        : 'this caller reaches more than one program; say which with ?program=<id>';
     throw new AppError('validation_failed', `Invalid query: program: ${message}`, { fields: [{ path: 'program', message }] });
   }
   requireProgram(actor, requested);

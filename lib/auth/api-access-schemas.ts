@@ -14,11 +14,7 @@ const programId = z.number({ error: 'must be a program id (a number)' }).int().p
 
 export const tokenRequestSchema = z.object({
   grant_type: z.string().max(100).describe('Must be `client_credentials`.'),
-  scope: z
-    .string()
-    .max(500)
-    .optional()
-    .describe('Space-separated scopes, each one the client holds. Default: every scope of the client.'),
+  scope: z.string().max(500).optional().describe('Space-separated scopes, each one the client holds. Default: every scope of the client.'),
   client_id: z.string().max(200).optional().describe('With client_secret, instead of HTTP Basic authentication.'),
   client_secret: z.string().max(500).optional(),
 });
@@ -32,7 +28,15 @@ export const tokenResponseSchema = z.object({
 });
 export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 
-export const OAUTH_ERRORS = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'rate_limited'] as const;
+export const OAUTH_ERRORS = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'rate_limited',
+] as const;
 export type OAuthErrorCode = (typeof OAUTH_ERRORS)[number];
 
 export const oauthErrorSchema = z.object({
@@ -90,7 +94,10 @@ export const createApiClientSchema = z.strictObject({
 export type CreateApiClientInput = z.infer<typeof createApiClientSchema>;
 
 export const apiClientIdParamsSchema = z.object({
-  client_id: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/).describe('The client id (ddec_…) or the client’s row id.'),
+  client_id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,200}$/)
+    .describe('The client id (ddec_…) or the client’s row id.'),
 });
 
 export const apiClientSchema = z.object({

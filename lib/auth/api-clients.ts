@@ -93,7 +93,10 @@ export async function listApiClients(db: Db, params: { programId: number | 'all'
  * once in this process and within the token cache's bound elsewhere. 404 when the program has no
  * such active client.
  */
-export async function revokeApiClient(database: Database, params: { programId: number; idOrClientId: string; author: ChangeAuthor }): Promise<ApiClient> {
+export async function revokeApiClient(
+  database: Database,
+  params: { programId: number; idOrClientId: string; author: ChangeAuthor },
+): Promise<ApiClient> {
   const { db } = database;
   const found = await findApiClient(db, { programId: params.programId, idOrClientId: params.idOrClientId });
   if (!found) throw new AppError('not_found', `API client ${params.idOrClientId} was not found.`);
@@ -140,7 +143,8 @@ function grantedScopes(client: ApiClient, requested: string | undefined): Scope[
   const asked = (requested ?? '').split(' ').filter(Boolean);
   if (asked.length === 0) return held;
   const unknown = asked.filter((s) => !(SCOPES as readonly string[]).includes(s));
-  if (unknown.length) throw new OAuthError('invalid_scope', `Unknown scope "${unknown[0].slice(0, 60)}"; the scopes are ${SCOPES.join(' and ')}.`);
+  if (unknown.length)
+    throw new OAuthError('invalid_scope', `Unknown scope "${unknown[0].slice(0, 60)}"; the scopes are ${SCOPES.join(' and ')}.`);
   const notHeld = (asked as Scope[]).filter((s) => !hasScope(held, s));
   if (notHeld.length) throw new OAuthError('invalid_scope', `This client does not hold the ${notHeld[0]} scope.`);
   return [...new Set(asked as Scope[])];
@@ -158,10 +162,15 @@ export async function exchangeClientCredentials(
   const client = params.clientId.length <= 200 ? await findApiClientByClientId(db, { clientId: params.clientId }) : undefined;
   // Hash even when the client is unknown, so timing does not tell which part was wrong.
   const ok = secretMatches(params.clientSecret, client?.secretHash ?? '00');
-  if (!client || client.revokedAt || !ok) throw new OAuthError('invalid_client', 'Client authentication failed: unknown client, wrong secret, or revoked client.', 401);
+  if (!client || client.revokedAt || !ok)
+    throw new OAuthError('invalid_client', 'Client authentication failed: unknown client, wrong secret, or revoked client.', 401);
   const scopes = grantedScopes(client, params.scope);
   const at = now();
-  await deleteExpiredClientTokens(db, { programId: client.programId, apiClientId: client.id, before: new Date(at.getTime() - EXPIRED_TOKEN_GRACE_MS) });
+  await deleteExpiredClientTokens(db, {
+    programId: client.programId,
+    apiClientId: client.id,
+    before: new Date(at.getTime() - EXPIRED_TOKEN_GRACE_MS),
+  });
   const { token } = await createApiToken(db, {
     kind: 'client',
     apiClientId: client.id,

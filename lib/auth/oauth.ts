@@ -51,7 +51,8 @@ async function readBody(req: Request): Promise<Record<string, string>> {
     } catch {
       throw new OAuthError('invalid_request', 'The request body is not valid JSON.');
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new OAuthError('invalid_request', 'The request body must be an object.');
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new OAuthError('invalid_request', 'The request body must be an object.');
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') out[k] = v;
     return out;
@@ -62,7 +63,8 @@ async function readBody(req: Request): Promise<Record<string, string>> {
 /** The grant and client credentials of a token request, or an OAuthError saying what is wrong. */
 export async function readTokenRequest(req: Request): Promise<TokenRequestInput> {
   const body = await readBody(req);
-  if (Object.values(body).some((v) => v.includes('\u0000'))) throw new OAuthError('invalid_request', 'Parameters must not contain NUL characters.');
+  if (Object.values(body).some((v) => v.includes('\u0000')))
+    throw new OAuthError('invalid_request', 'Parameters must not contain NUL characters.');
   const parsed = tokenRequestSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -71,11 +73,17 @@ export async function readTokenRequest(req: Request): Promise<TokenRequestInput>
   const p = parsed.data;
   const authorization = req.headers.get('authorization');
   const inBody = p.client_id !== undefined || p.client_secret !== undefined;
-  if (authorization && inBody) throw new OAuthError('invalid_request', 'Authenticate the client one way only: HTTP Basic or client_id/client_secret in the body.');
+  if (authorization && inBody)
+    throw new OAuthError('invalid_request', 'Authenticate the client one way only: HTTP Basic or client_id/client_secret in the body.');
   let creds: { clientId: string; clientSecret: string };
   if (authorization) creds = fromBasic(authorization);
   else if (p.client_id && p.client_secret) creds = { clientId: p.client_id, clientSecret: p.client_secret };
-  else throw new OAuthError('invalid_client', 'Client authentication is required: HTTP Basic, or client_id and client_secret in the body.', 401);
+  else
+    throw new OAuthError(
+      'invalid_client',
+      'Client authentication is required: HTTP Basic, or client_id and client_secret in the body.',
+      401,
+    );
   if (p.grant_type !== 'client_credentials') {
     throw new OAuthError('unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
   }

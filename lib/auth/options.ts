@@ -106,7 +106,11 @@ export function authOptions(): NextAuthOptions {
     pages: { signIn: '/sign-in', error: '/sign-in' },
     providers,
     logger: {
-      error: (code, metadata) => logger().error({ event: 'next_auth_error', code, err: metadata instanceof Error ? metadata.message : undefined }, 'next-auth error'),
+      error: (code, metadata) =>
+        logger().error(
+          { event: 'next_auth_error', code, err: metadata instanceof Error ? metadata.message : undefined },
+          'next-auth error',
+        ),
       warn: (code) => logger().warn({ event: 'next_auth_warning', code }, 'next-auth warning'),
       debug: () => undefined,
     },

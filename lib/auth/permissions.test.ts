@@ -5,10 +5,25 @@ import { AppError } from '@/lib/http/errors';
 import { can, hasScope, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS } from './permissions';
 
 const user = (role: UserActor['role'], programs: UserActor['programs'] = 'all'): UserActor => ({
-  kind: 'user', accountId: '00000000-0000-0000-0000-000000000001', email: 'a@example.com', name: null, role, mustChangePassword: false, programs, label: 'a@example.com',
+  kind: 'user',
+  accountId: '00000000-0000-0000-0000-000000000001',
+  email: 'a@example.com',
+  name: null,
+  role,
+  mustChangePassword: false,
+  programs,
+  label: 'a@example.com',
 });
 const token = (scopes: TokenActor['scopes'], role: TokenActor['role'], programs: TokenActor['programs'] = [1]): TokenActor => ({
-  kind: 'token', tokenId: 't', tokenKind: role ? 'personal' : 'client', scopes, accountId: role ? 'a' : null, role, apiClientId: role ? null : 'c', programs, label: 'token',
+  kind: 'token',
+  tokenId: 't',
+  tokenKind: role ? 'personal' : 'client',
+  scopes,
+  accountId: role ? 'a' : null,
+  role,
+  apiClientId: role ? null : 'c',
+  programs,
+  label: 'token',
 });
 
 describe('the permission table', () => {
@@ -19,7 +34,8 @@ describe('the permission table', () => {
   it('gives a Brand Super Admin read-only access: no write, retry, historical or API-access permission', () => {
     const brand = user('brand_super_admin', [7]);
     expect(permissionsOf(brand).sort()).toEqual(['activity_log.read', 'connections.read', 'exports.download']);
-    for (const p of ['connections.write', 'deliveries.retry', 'historical.write', 'api_access.manage'] as const) expect(can(brand, p)).toBe(false);
+    for (const p of ['connections.write', 'deliveries.retry', 'historical.write', 'api_access.manage'] as const)
+      expect(can(brand, p)).toBe(false);
   });
 
   it('names every permission in exactly the roles that hold it, and nothing unknown', () => {

@@ -32,7 +32,14 @@ export const ROLE_LABELS: Record<Role, string> = {
  */
 export const SCOPE_PERMISSIONS: Record<Scope, readonly Permission[]> = {
   'data_exports.read': ['connections.read', 'exports.download'],
-  'data_exports.manage': ['connections.read', 'connections.write', 'deliveries.retry', 'exports.download', 'historical.write', 'activity_log.read'],
+  'data_exports.manage': [
+    'connections.read',
+    'connections.write',
+    'deliveries.retry',
+    'exports.download',
+    'historical.write',
+    'activity_log.read',
+  ],
 };
 
 /** Scopes that include another: a management token may also read exports. */

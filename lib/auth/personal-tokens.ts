@@ -2,7 +2,11 @@
 // that account's access — its programs, its role capping the token's scopes (lib/auth/permissions).
 // The token is shown once and stored as its SHA-256; revoking takes effect at once in this process.
 import type { Database, Db } from '@/db/client';
-import { listPersonalTokens as listPersonalTokenRows, revokePersonalToken as revokePersonalTokenRow, type PersonalTokenListing } from '@/db/queries/api-clients';
+import {
+  listPersonalTokens as listPersonalTokenRows,
+  revokePersonalToken as revokePersonalTokenRow,
+  type PersonalTokenListing,
+} from '@/db/queries/api-clients';
 import { recordAudit } from '@/db/queries/audit';
 import type { ApiToken, Scope } from '@/db/schema/auth';
 import { now } from '@/lib/clock';
@@ -59,7 +63,10 @@ export async function listPersonalTokens(db: Db, params: { accountId: string | '
 }
 
 /** Revokes one personal token of the account ('all' for the CLI). 404 when it has no such active token. */
-export async function revokePersonalToken(database: Database, params: { accountId: string | 'all'; id: string; author: ChangeAuthor }): Promise<ApiToken> {
+export async function revokePersonalToken(
+  database: Database,
+  params: { accountId: string | 'all'; id: string; author: ChangeAuthor },
+): Promise<ApiToken> {
   if (!UUID.test(params.id)) throw new AppError('not_found', `API token ${params.id.slice(0, 80)} was not found, or is already revoked.`);
   const row = await database.db.transaction(async (tx) => {
     const revoked = await revokePersonalTokenRow(tx, { accountId: params.accountId, id: params.id, at: now() });

@@ -26,7 +26,9 @@ describe('the program switcher', () => {
 describe('session cookies', () => {
   it('reads the session token, whole or in chunks', () => {
     expect(sessionTokenFromCookies(parseCookies('a=1; next-auth.session-token=abc; b=2'), 'next-auth.session-token')).toBe('abc');
-    expect(sessionTokenFromCookies(parseCookies('next-auth.session-token.1=def; next-auth.session-token.0=abc'), 'next-auth.session-token')).toBe('abcdef');
+    expect(
+      sessionTokenFromCookies(parseCookies('next-auth.session-token.1=def; next-auth.session-token.0=abc'), 'next-auth.session-token'),
+    ).toBe('abcdef');
     expect(sessionTokenFromCookies(parseCookies(null), 'next-auth.session-token')).toBeNull();
   });
 });

@@ -45,15 +45,29 @@ export async function resolveBearerToken(db: Db, tokenHash: string): Promise<{ a
     const programId = row.programId ?? client?.programId;
     if (!client || client.revokedAt || programId == null) return null;
     actor = {
-      kind: 'token', tokenId: row.id, tokenKind: 'client', scopes: knownScopes(row.scopes), accountId: null, role: null,
-      apiClientId: client.id, programs: [programId], label: `API client "${client.name}"`,
+      kind: 'token',
+      tokenId: row.id,
+      tokenKind: 'client',
+      scopes: knownScopes(row.scopes),
+      accountId: null,
+      role: null,
+      apiClientId: client.id,
+      programs: [programId],
+      label: `API client "${client.name}"`,
     };
   } else {
     if (!account || account.disabledAt) return null;
     const ids = account.role === 'firstup_super_admin' ? [] : await listMembershipProgramIds(db, account.id);
     actor = {
-      kind: 'token', tokenId: row.id, tokenKind: 'personal', scopes: knownScopes(row.scopes), accountId: account.id, role: account.role,
-      apiClientId: null, programs: programAccessFor(account, ids), label: `${account.email} (API token ${row.tokenPrefix}…)`,
+      kind: 'token',
+      tokenId: row.id,
+      tokenKind: 'personal',
+      scopes: knownScopes(row.scopes),
+      accountId: account.id,
+      role: account.role,
+      apiClientId: null,
+      programs: programAccessFor(account, ids),
+      label: `${account.email} (API token ${row.tokenPrefix}…)`,
     };
   }
   await touchTokenLastUsed(db, { tokenId: row.id, at, everyMs: LAST_USED_EVERY_MS });

@@ -39,9 +39,13 @@ export const MAX_START_DATE_AGE_DAYS = 31;
 function checkStartDate(start: Date) {
   const oldest = now().getTime() - MAX_START_DATE_AGE_DAYS * 86_400_000;
   if (start.getTime() < oldest) {
-    throw new AppError('validation_failed', `The start date can be at most ${MAX_START_DATE_AGE_DAYS} days in the past. For older data, submit a historical data request.`, {
-      fields: [{ path: 'start_date', message: `At most ${MAX_START_DATE_AGE_DAYS} days in the past.` }],
-    });
+    throw new AppError(
+      'validation_failed',
+      `The start date can be at most ${MAX_START_DATE_AGE_DAYS} days in the past. For older data, submit a historical data request.`,
+      {
+        fields: [{ path: 'start_date', message: `At most ${MAX_START_DATE_AGE_DAYS} days in the past.` }],
+      },
+    );
   }
 }
 
@@ -108,13 +112,28 @@ export async function createConnection(
         frequency: created.frequency,
         startDate: created.startDate,
       });
-      await recordNotification(tx, { kind: 'connection_active', to: created.contactEmails, subject: email.subject, body: email.text, programId, connectionId: id });
+      await recordNotification(tx, {
+        kind: 'connection_active',
+        to: created.contactEmails,
+        subject: email.subject,
+        body: email.text,
+        programId,
+        connectionId: id,
+      });
     }
     return created;
   });
 }
 
-type Change = { status?: ConnectionStatus; pauseMode?: 'after_transfer' | 'immediately' | null; deletedAt?: Date; frequency?: Connection['frequency']; startDate?: Date; contactEmails?: string[]; name?: string | null };
+type Change = {
+  status?: ConnectionStatus;
+  pauseMode?: 'after_transfer' | 'immediately' | null;
+  deletedAt?: Date;
+  frequency?: Connection['frequency'];
+  startDate?: Date;
+  contactEmails?: string[];
+  name?: string | null;
+};
 
 async function transition(
   database: Database,
@@ -137,7 +156,11 @@ async function transition(
       .from(exportRuns)
       .where(and(eq(exportRuns.connectionId, id), inArray(exportRuns.status, ['generating', 'delivering'])));
     const change = decide(current, n);
-    const [updated] = await tx.update(connections).set({ ...change, updatedAt: now() }).where(eq(connections.id, id)).returning();
+    const [updated] = await tx
+      .update(connections)
+      .set({ ...change, updatedAt: now() })
+      .where(eq(connections.id, id))
+      .returning();
     await recordAudit(tx, {
       programId,
       ...actorIds(actor),
@@ -160,20 +183,30 @@ const conflict = (message: string) => new AppError('conflict', message);
  * ledger; every window missed while paused is exported after resume.
  */
 export function pauseConnection(database: Database, actor: Actor, programId: number, id: string, mode: 'after_transfer' | 'immediately') {
-  return transition(database, actor, programId, id, `connection.paused_${mode}`, (c, inFlight) => {
-    if (c.status === 'paused') throw conflict('The connection is already paused.');
-    if (c.status === 'stopped') throw conflict('The connection is stopped; start it instead of pausing it.');
-    if (c.status === 'ended') throw conflict('The connection has ended (its end date has passed).');
-    if (c.status === 'pausing' && mode === 'after_transfer') throw conflict('The connection is already pausing after the current transfer.');
-    if (mode === 'immediately') return { status: 'paused', pauseMode: 'immediately' };
-    return { status: inFlight > 0 ? 'pausing' : 'paused', pauseMode: 'after_transfer' };
-  }, { mode });
+  return transition(
+    database,
+    actor,
+    programId,
+    id,
+    `connection.paused_${mode}`,
+    (c, inFlight) => {
+      if (c.status === 'paused') throw conflict('The connection is already paused.');
+      if (c.status === 'stopped') throw conflict('The connection is stopped; start it instead of pausing it.');
+      if (c.status === 'ended') throw conflict('The connection has ended (its end date has passed).');
+      if (c.status === 'pausing' && mode === 'after_transfer')
+        throw conflict('The connection is already pausing after the current transfer.');
+      if (mode === 'immediately') return { status: 'paused', pauseMode: 'immediately' };
+      return { status: inFlight > 0 ? 'pausing' : 'paused', pauseMode: 'after_transfer' };
+    },
+    { mode },
+  );
 }
 
 /** Resume: the planner then exports every window missed while paused. */
 export function resumeConnection(database: Database, actor: Actor, programId: number, id: string) {
   return transition(database, actor, programId, id, 'connection.resumed', (c) => {
-    if (c.status !== 'paused' && c.status !== 'pausing') throw conflict(`Only a paused connection can be resumed; this one is ${c.status}.`);
+    if (c.status !== 'paused' && c.status !== 'pausing')
+      throw conflict(`Only a paused connection can be resumed; this one is ${c.status}.`);
     return { status: 'active', pauseMode: null };
   });
 }
@@ -198,12 +231,17 @@ export function startConnection(database: Database, actor: Actor, programId: num
 export function editConnection(database: Database, actor: Actor, programId: number, id: string, input: EditConnectionInput) {
   if (input.start_date) checkStartDate(input.start_date);
   return transition(database, actor, programId, id, 'connection.edited', (c) => {
-    if (c.status !== 'stopped') throw conflict('Stop the connection before editing it; frequency, start date and contact emails can change only while it is stopped.');
+    if (c.status !== 'stopped')
+      throw conflict(
+        'Stop the connection before editing it; frequency, start date and contact emails can change only while it is stopped.',
+      );
     const change: Change = {};
     if (input.frequency) change.frequency = input.frequency;
     if (input.start_date) {
       if (c.endDate && input.start_date.getTime() >= c.endDate.getTime()) {
-        throw new AppError('validation_failed', 'The start date must be before the end date.', { fields: [{ path: 'start_date', message: 'Must be before the end date.' }] });
+        throw new AppError('validation_failed', 'The start date must be before the end date.', {
+          fields: [{ path: 'start_date', message: 'Must be before the end date.' }],
+        });
       }
       change.startDate = input.start_date;
     }
@@ -225,4 +263,3 @@ export async function settlePausing(db: Db, connectionId: string): Promise<void>
     where id = ${connectionId} and status = 'pausing'
       and not exists (select 1 from export_runs where connection_id = ${connectionId} and status in ('generating', 'delivering'))`);
 }
-

@@ -7,7 +7,9 @@ import { destinationFolderSchema } from '@/lib/delivery/folder';
 import { FINGERPRINT_PATTERN } from '@/lib/delivery/fingerprint';
 
 const instant = (label: string) =>
-  z.iso.datetime({ offset: true, error: `${label} must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z` }).transform((v) => new Date(v));
+  z.iso
+    .datetime({ offset: true, error: `${label} must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z` })
+    .transform((v) => new Date(v));
 
 export const contactEmailsSchema = z
   .array(z.email({ error: 'Enter valid email addresses.' }).max(254), { error: 'Enter at least one contact email.' })
@@ -20,21 +22,32 @@ const hostname = z
   .trim()
   .min(1, 'Enter the server host.')
   .max(253, 'The host name is too long.')
-  .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\d{1,3}(?:\.\d{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$/, 'Enter a host name or IP address, without a scheme or path.');
+  .regex(
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\d{1,3}(?:\.\d{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$/,
+    'Enter a host name or IP address, without a scheme or path.',
+  );
 
 /** How DDE signs in to the SFTP server; stored encrypted, never shown again. */
 export const sftpAuthSchema = z
   .discriminatedUnion(
     'method',
     [
-      z.object({ method: z.literal('password'), password: z.string({ error: 'Enter the password.' }).min(1, 'Enter the password.').max(1024) }).strict(),
+      z
+        .object({
+          method: z.literal('password'),
+          password: z.string({ error: 'Enter the password.' }).min(1, 'Enter the password.').max(1024),
+        })
+        .strict(),
       z
         .object({
           method: z.literal('private_key'),
           private_key: z
             .string({ error: 'Paste the private key.' })
             .max(16_384, 'The private key is too long.')
-            .refine((k) => /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(k), 'The private key must be in PEM format (-----BEGIN … PRIVATE KEY-----).'),
+            .refine(
+              (k) => /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(k),
+              'The private key must be in PEM format (-----BEGIN … PRIVATE KEY-----).',
+            ),
           passphrase: z.string().max(1024).optional(),
         })
         .strict(),
@@ -62,7 +75,10 @@ function checkDates(v: { start_date: Date; end_date?: Date | null }, ctx: z.Refi
   }
 }
 
-export const createApiConnectionSchema = z.object({ kind: z.literal('api'), ...common }).strict().superRefine(checkDates);
+export const createApiConnectionSchema = z
+  .object({ kind: z.literal('api'), ...common })
+  .strict()
+  .superRefine(checkDates);
 export type CreateApiConnectionInput = z.infer<typeof createApiConnectionSchema>;
 
 export const createSftpConnectionSchema = z
@@ -70,12 +86,19 @@ export const createSftpConnectionSchema = z
     kind: z.literal('sftp'),
     ...common,
     host: hostname,
-    port: z.coerce.number({ error: 'The port must be a number.' }).int().min(1, 'The port must be between 1 and 65535.').max(65535, 'The port must be between 1 and 65535.').default(22),
+    port: z.coerce
+      .number({ error: 'The port must be a number.' })
+      .int()
+      .min(1, 'The port must be between 1 and 65535.')
+      .max(65535, 'The port must be between 1 and 65535.')
+      .default(22),
     folder: destinationFolderSchema,
     username: z.string({ error: 'Enter the username.' }).trim().min(1, 'Enter the username.').max(128),
     auth: sftpAuthSchema,
     /** The host key fingerprint the admin confirmed after "Test connection"; pinned from now on. */
-    host_key_fingerprint: z.string({ error: 'Run "Test connection" and confirm the host key first.' }).regex(FINGERPRINT_PATTERN, 'The host key fingerprint must look like SHA256:… as "Test connection" shows it.'),
+    host_key_fingerprint: z
+      .string({ error: 'Run "Test connection" and confirm the host key first.' })
+      .regex(FINGERPRINT_PATTERN, 'The host key fingerprint must look like SHA256:… as "Test connection" shows it.'),
   })
   .strict()
   .superRefine(checkDates);
@@ -87,7 +110,17 @@ export const createConnectionSchema = z.discriminatedUnion('kind', [createApiCon
 export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
 
 /** Fields that never change after creation: to change them, delete the connection and create a new one. */
-export const IMMUTABLE_FIELDS = ['kind', 'host', 'port', 'folder', 'username', 'format', 'auth', 'host_key_fingerprint', 'end_date'] as const;
+export const IMMUTABLE_FIELDS = [
+  'kind',
+  'host',
+  'port',
+  'folder',
+  'username',
+  'format',
+  'auth',
+  'host_key_fingerprint',
+  'end_date',
+] as const;
 
 /** Only frequency, start date and contact emails change, and only while the connection is stopped. */
 export const editConnectionSchema = z
@@ -101,9 +134,17 @@ export const editConnectionSchema = z
   .superRefine((v, ctx) => {
     for (const key of Object.keys(v)) {
       if ((IMMUTABLE_FIELDS as readonly string[]).includes(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `${key} cannot be changed. Delete this connection and create a new one with the new ${key}.` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key} cannot be changed. Delete this connection and create a new one with the new ${key}.`,
+        });
       } else if (!['frequency', 'start_date', 'contact_emails', 'name'].includes(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `Unknown field ${key}. Only frequency, start_date, contact_emails and name can be edited.` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `Unknown field ${key}. Only frequency, start_date, contact_emails and name can be edited.`,
+        });
       }
     }
   });

@@ -6,8 +6,17 @@ import { AppError } from '@/lib/http/errors';
 import type { SftpCheck } from './lifecycle';
 
 /** The connection test's input from an SFTP destination as the API names it (set-up body or "Test connection"). */
-export function sftpTestInput(input: Pick<TestConnectionInput, 'host' | 'port' | 'username' | 'auth' | 'folder'> & { host_key_fingerprint?: string }): TestConnectionInput {
-  return { host: input.host, port: input.port, username: input.username, auth: input.auth, folder: input.folder, expectedFingerprint: input.host_key_fingerprint };
+export function sftpTestInput(
+  input: Pick<TestConnectionInput, 'host' | 'port' | 'username' | 'auth' | 'folder'> & { host_key_fingerprint?: string },
+): TestConnectionInput {
+  return {
+    host: input.host,
+    port: input.port,
+    username: input.username,
+    auth: input.auth,
+    folder: input.folder,
+    expectedFingerprint: input.host_key_fingerprint,
+  };
 }
 
 export function sftpSetupCheck(test: typeof testConnection = testConnection): SftpCheck {
@@ -18,7 +27,15 @@ export function sftpSetupCheck(test: typeof testConnection = testConnection): Sf
       throw new AppError(
         'validation_failed',
         `The connection test failed at "${failed?.label ?? 'connect'}": ${report.error?.message ?? 'unknown error'}`,
-        { test: report, fields: [{ path: failed?.step === 'folder_exists' || failed?.step === 'folder_writable' ? 'folder' : 'host', message: report.error?.message ?? 'Connection test failed.' }] },
+        {
+          test: report,
+          fields: [
+            {
+              path: failed?.step === 'folder_exists' || failed?.step === 'folder_writable' ? 'folder' : 'host',
+              message: report.error?.message ?? 'Connection test failed.',
+            },
+          ],
+        },
       );
     }
   };

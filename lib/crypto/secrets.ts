@@ -72,7 +72,10 @@ export function decryptSecret(stored: string, connectionId: string, key: Buffer 
     throw new SecretDecryptionError('malformed', 'The stored connection secret is malformed.');
   }
   if (parts[0] !== VERSION) {
-    throw new SecretDecryptionError('unsupported_version', `The stored connection secret has an unsupported format version (${/^v\d+$/.test(parts[0]) ? parts[0] : 'unknown'}).`);
+    throw new SecretDecryptionError(
+      'unsupported_version',
+      `The stored connection secret has an unsupported format version (${/^v\d+$/.test(parts[0]) ? parts[0] : 'unknown'}).`,
+    );
   }
   if (parts.length !== 5 || !parts.every((p) => B64URL.test(p))) {
     throw new SecretDecryptionError('malformed', 'The stored connection secret is malformed.');

@@ -9,7 +9,15 @@ import type { Readable } from 'node:stream';
 import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, isDeliveryAborted } from './errors';
 import { FINGERPRINT_PATTERN, normalizeFingerprint } from './fingerprint';
 import { destinationFolderProblem, normalizeDestinationFolder, remotePathIn } from './folder';
-import { ConnectStepError, FAST_PUT_CHUNK, FAST_PUT_CONCURRENCY, openSftpSession, type SftpAuth, type SftpSession, type SftpTimeouts } from './session';
+import {
+  ConnectStepError,
+  FAST_PUT_CHUNK,
+  FAST_PUT_CONCURRENCY,
+  openSftpSession,
+  type SftpAuth,
+  type SftpSession,
+  type SftpTimeouts,
+} from './session';
 
 export type DeliveryFileKind = 'data' | 'sidecar' | 'manifest';
 
@@ -85,13 +93,18 @@ function checkInput(input: DeliverFilesInput): void {
   const problem = destinationFolderProblem(input.destination.folder);
   if (problem) throw new DeliveryError('folder_missing', `The destination folder is not valid: ${problem}`, { stage: 'folder' });
   if (!FINGERPRINT_PATTERN.test(normalizeFingerprint(input.pinnedFingerprint ?? ''))) {
-    throw new DeliveryError('host_key_mismatch', 'No valid host key fingerprint is pinned for this connection; run "Test connection" again to pin it.', {
-      stage: 'handshake',
-    });
+    throw new DeliveryError(
+      'host_key_mismatch',
+      'No valid host key fingerprint is pinned for this connection; run "Test connection" again to pin it.',
+      {
+        stage: 'handshake',
+      },
+    );
   }
   const seen = new Set<string>();
   for (const f of input.files) {
-    if (!f.name || f.name === '.' || f.name === '..' || BAD_NAME.test(f.name)) throw new Error(`Invalid export file name: ${JSON.stringify(f.name)}`);
+    if (!f.name || f.name === '.' || f.name === '..' || BAD_NAME.test(f.name))
+      throw new Error(`Invalid export file name: ${JSON.stringify(f.name)}`);
     if (seen.has(f.name)) throw new Error(`Export file ${f.name} is listed twice`);
     seen.add(f.name);
     if (!f.localPath && !f.open) throw new Error(`Export file ${f.name} has neither a local path nor a stream`);
@@ -148,7 +161,12 @@ export async function deliverFiles(input: DeliverFilesInput): Promise<DeliveryRe
       doneBytes += file.size;
       delivered.push({ name: file.name, remotePath, bytes: file.size, durationMs: Math.round(performance.now() - fileStarted) });
     }
-    return { files: delivered, bytes: doneBytes, durationMs: Math.round(performance.now() - started), hostKeyFingerprint: session.fingerprint };
+    return {
+      files: delivered,
+      bytes: doneBytes,
+      durationMs: Math.round(performance.now() - started),
+      hostKeyFingerprint: session.fingerprint,
+    };
   } finally {
     await session.end();
   }
@@ -157,7 +175,9 @@ export async function deliverFiles(input: DeliverFilesInput): Promise<DeliveryRe
 async function checkFolder(session: SftpSession, folder: string): Promise<void> {
   const st = await session.stat(folder, 'folder');
   if (!st.isDirectory) {
-    throw new DeliveryError('folder_missing', `The destination "${folder}" exists on the SFTP server but is not a folder.`, { stage: 'folder' });
+    throw new DeliveryError('folder_missing', `The destination "${folder}" exists on the SFTP server but is not a folder.`, {
+      stage: 'folder',
+    });
   }
 }
 
@@ -196,9 +216,13 @@ async function deliverOne(
       ? await uploadLocal(session, file, file.localPath, tempPath, report, verifyChecksum)
       : await uploadStream(session, file, tempPath, report, verifyChecksum);
     if (verifyChecksum && sent.sha256 !== file.sha256.toLowerCase()) {
-      throw new DeliveryError('unknown', `The export file ${file.name} read back from storage does not match its recorded SHA-256; it was not delivered.`, {
-        stage: 'verify',
-      });
+      throw new DeliveryError(
+        'unknown',
+        `The export file ${file.name} read back from storage does not match its recorded SHA-256; it was not delivered.`,
+        {
+          stage: 'verify',
+        },
+      );
     }
     const remote = await session.stat(tempPath, 'verify');
     if (remote.size !== file.size || sent.bytes !== file.size) {
@@ -226,7 +250,12 @@ async function afterFailure(session: SftpSession, folder: string, tempPath: stri
     return err instanceof DeliveryAbortedError ? err : new DeliveryAbortedError();
   }
   let result = err;
-  if (session.isOpen && err instanceof DeliveryError && err.cause && (err.stage === 'open' || err.stage === 'write' || err.stage === 'close')) {
+  if (
+    session.isOpen &&
+    err instanceof DeliveryError &&
+    err.cause &&
+    (err.stage === 'open' || err.stage === 'write' || err.stage === 'close')
+  ) {
     const status = (err.cause as { code?: unknown }).code;
     if (status === 4) {
       const disk = await session.diskFacts(folder);
@@ -257,12 +286,18 @@ async function uploadLocal(
   try {
     local = await stat(localPath);
   } catch {
-    throw new DeliveryError('unknown', `The export file ${file.name} is missing from storage; it could not be delivered.`, { stage: 'open' });
+    throw new DeliveryError('unknown', `The export file ${file.name} is missing from storage; it could not be delivered.`, {
+      stage: 'open',
+    });
   }
   if (local.size !== file.size) {
-    throw new DeliveryError('unknown', `The export file ${file.name} in storage has ${local.size} bytes instead of the recorded ${file.size}.`, {
-      stage: 'verify',
-    });
+    throw new DeliveryError(
+      'unknown',
+      `The export file ${file.name} in storage has ${local.size} bytes instead of the recorded ${file.size}.`,
+      {
+        stage: 'verify',
+      },
+    );
   }
   // Checked before sending, in one sequential pass: hashing alongside fastPut's parallel reads
   // competes with the upload for the same CPU.
@@ -351,7 +386,8 @@ async function uploadStream(
   } catch (err) {
     source.destroy();
     await Promise.allSettled([...inFlight]);
-    if (session.isOpen && !session.wasAborted) await session.closeHandle(handle, tempPath, { abortable: false, timeoutMs: CLEANUP_TIMEOUT_MS }).catch(() => undefined);
+    if (session.isOpen && !session.wasAborted)
+      await session.closeHandle(handle, tempPath, { abortable: false, timeoutMs: CLEANUP_TIMEOUT_MS }).catch(() => undefined);
     throw err;
   }
   await session.closeHandle(handle, tempPath);

@@ -86,13 +86,32 @@ describe('delivery order', () => {
 describe('error classification', () => {
   it('has exactly the nine codes, and retries only what can heal by itself', () => {
     expect([...DELIVERY_ERROR_CODES].sort()).toEqual(
-      ['auth_failed', 'dns', 'folder_missing', 'host_key_mismatch', 'no_space', 'permission_denied', 'refused', 'timeout', 'unknown'].sort(),
+      [
+        'auth_failed',
+        'dns',
+        'folder_missing',
+        'host_key_mismatch',
+        'no_space',
+        'permission_denied',
+        'refused',
+        'timeout',
+        'unknown',
+      ].sort(),
     );
-    expect(Object.entries(RETRYABLE).filter(([, r]) => !r).map(([c]) => c).sort()).toEqual(['auth_failed', 'folder_missing', 'host_key_mismatch', 'permission_denied']);
+    expect(
+      Object.entries(RETRYABLE)
+        .filter(([, r]) => !r)
+        .map(([c]) => c)
+        .sort(),
+    ).toEqual(['auth_failed', 'folder_missing', 'host_key_mismatch', 'permission_denied']);
   });
 
   it.each([
-    [Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }), 'handshake', 'auth_failed'],
+    [
+      Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }),
+      'handshake',
+      'auth_failed',
+    ],
     [Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' }), 'connect', 'dns'],
     [Object.assign(new Error('getaddrinfo EAI_AGAIN x'), { code: 'EAI_AGAIN' }), 'resolve', 'dns'],
     [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'connect', 'refused'],
@@ -114,12 +133,17 @@ describe('error classification', () => {
   });
 
   it('uses disk facts: a read-only file system is permission_denied, an almost full one no_space', () => {
-    expect(classifyDeliveryError(sftpError(4), ctx('open', { disk: { readOnly: true, bytesAvailable: 1e9 } })).code).toBe('permission_denied');
+    expect(classifyDeliveryError(sftpError(4), ctx('open', { disk: { readOnly: true, bytesAvailable: 1e9 } })).code).toBe(
+      'permission_denied',
+    );
     expect(classifyDeliveryError(sftpError(4), ctx('open', { disk: { readOnly: false, bytesAvailable: 10 } })).code).toBe('no_space');
   });
 
   it('names both fingerprints when the host key changed', () => {
-    const e = classifyDeliveryError(new Error('Host denied (verification failed)'), ctx('handshake', { hostKeyMismatch: { presented: 'SHA256:new', pinned: 'SHA256:old' } }));
+    const e = classifyDeliveryError(
+      new Error('Host denied (verification failed)'),
+      ctx('handshake', { hostKeyMismatch: { presented: 'SHA256:new', pinned: 'SHA256:old' } }),
+    );
     expect(e.code).toBe('host_key_mismatch');
     expect(e.retryable).toBe(false);
     expect(e.message).toContain('SHA256:new');

@@ -20,17 +20,7 @@ export const RETRYABLE: Record<DeliveryErrorCode, boolean> = {
 
 /** Where in the conversation with the server something went wrong. */
 export type DeliveryStage =
-  | 'resolve'
-  | 'connect'
-  | 'handshake'
-  | 'authenticate'
-  | 'folder'
-  | 'open'
-  | 'write'
-  | 'verify'
-  | 'rename'
-  | 'remove'
-  | 'close';
+  'resolve' | 'connect' | 'handshake' | 'authenticate' | 'folder' | 'open' | 'write' | 'verify' | 'rename' | 'remove' | 'close';
 
 export class DeliveryError extends Error {
   readonly retryable: boolean;
@@ -135,7 +125,10 @@ export function classifyDeliveryError(err: unknown, ctx: ClassifyContext): Deliv
     );
   }
   if (level === 'client-authentication' || /authentication methods failed/i.test(message)) {
-    return make('auth_failed', `The SFTP server at ${where(t)} rejected the credentials for user "${t.username ?? ''}". Check the username, password or key.`);
+    return make(
+      'auth_failed',
+      `The SFTP server at ${where(t)} rejected the credentials for user "${t.username ?? ''}". Check the username, password or key.`,
+    );
   }
   if (stage === 'authenticate' && /privateKey|private key|passphrase|Cannot parse/i.test(message)) {
     return make('auth_failed', `The private key for user "${t.username ?? ''}" could not be used: ${keyProblem(message)}.`);
@@ -153,14 +146,23 @@ export function classifyDeliveryError(err: unknown, ctx: ClassifyContext): Deliv
     return make('dns', `The host name "${t.host}" could not be resolved (DNS). Check the host name; the attempt will be retried.`);
   }
   if (code === 'ECONNREFUSED') {
-    return make('refused', `The SFTP server at ${where(t)} refused the connection (nothing is listening on that port, or a firewall rejects it).`);
+    return make(
+      'refused',
+      `The SFTP server at ${where(t)} refused the connection (nothing is listening on that port, or a firewall rejects it).`,
+    );
   }
   if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) {
     return make('refused', `The SFTP server at ${where(t)} could not be reached (${code}).`);
   }
   if (typeof code === 'number') return classifySftpStatus(code, ctx, detail, err);
-  if ((typeof code === 'string' && LOST_CODES.has(code)) || /No response from server|Connection lost|connection closed|Unexpected end/i.test(message)) {
-    return make('unknown', `The connection to the SFTP server at ${where(t)} was lost ${stage === 'write' ? 'during the upload' : `(${stage})`}; the attempt will be retried.`);
+  if (
+    (typeof code === 'string' && LOST_CODES.has(code)) ||
+    /No response from server|Connection lost|connection closed|Unexpected end/i.test(message)
+  ) {
+    return make(
+      'unknown',
+      `The connection to the SFTP server at ${where(t)} was lost ${stage === 'write' ? 'during the upload' : `(${stage})`}; the attempt will be retried.`,
+    );
   }
   return make('unknown', `The SFTP delivery to ${where(t)} failed (${stage}): ${detail}`);
 }
@@ -200,7 +202,11 @@ function classifySftpStatus(status: number, ctx: ClassifyContext, detail: string
           opts,
         );
       }
-      return new DeliveryError('unknown', `The SFTP server reported a failure while trying to ${stageVerb(stage)} ${p ?? ''}`.trim() + '.', opts);
+      return new DeliveryError(
+        'unknown',
+        `The SFTP server reported a failure while trying to ${stageVerb(stage)} ${p ?? ''}`.trim() + '.',
+        opts,
+      );
     }
     case SFTP_STATUS.OP_UNSUPPORTED:
       return new DeliveryError('unknown', `The SFTP server does not support an operation delivery needs (${stage}).`, opts);
@@ -208,7 +214,11 @@ function classifySftpStatus(status: number, ctx: ClassifyContext, detail: string
     case SFTP_STATUS.CONNECTION_LOST:
       return new DeliveryError('unknown', 'The SFTP server lost its connection; the attempt will be retried.', opts);
     default:
-      return new DeliveryError('unknown', `The SFTP server returned status ${status} while trying to ${stageVerb(stage)} ${p ?? ''}`.trim() + '.', opts);
+      return new DeliveryError(
+        'unknown',
+        `The SFTP server returned status ${status} while trying to ${stageVerb(stage)} ${p ?? ''}`.trim() + '.',
+        opts,
+      );
   }
 }
 

@@ -17,6 +17,9 @@ export function publicKeyLineFingerprint(line: string): string {
 
 /** Same fingerprint, tolerant of a missing "SHA256:" prefix or trailing "=" padding. */
 export function normalizeFingerprint(value: string): string {
-  const v = value.trim().replace(/^SHA256:/i, '').replace(/=+$/, '');
+  const v = value
+    .trim()
+    .replace(/^SHA256:/i, '')
+    .replace(/=+$/, '');
   return `SHA256:${v}`;
 }

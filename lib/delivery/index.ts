@@ -1,6 +1,14 @@
 // SFTP delivery: connect with a pinned host key, upload atomically, classify every failure.
 export { deliverFiles, inferFileKind, orderForDelivery } from './deliver-files';
-export type { DeliverFilesInput, DeliveredFile, DeliveryDestination, DeliveryFile, DeliveryFileKind, DeliveryProgress, DeliveryResult } from './deliver-files';
+export type {
+  DeliverFilesInput,
+  DeliveredFile,
+  DeliveryDestination,
+  DeliveryFile,
+  DeliveryFileKind,
+  DeliveryProgress,
+  DeliveryResult,
+} from './deliver-files';
 export {
   classifyDeliveryError,
   DELIVERY_ERROR_CODES,

@@ -36,7 +36,12 @@ export type SinkFaults = {
   writeDelayMs?: number;
 };
 
-export type SinkEvent = { type: 'open' | 'close' | 'rename' | 'remove' | 'mkdir' | 'connect' | 'disconnect'; path?: string; to?: string; at: number };
+export type SinkEvent = {
+  type: 'open' | 'close' | 'rename' | 'remove' | 'mkdir' | 'connect' | 'disconnect';
+  path?: string;
+  to?: string;
+  at: number;
+};
 
 export type SftpSinkOptions = {
   /** The directory served as "/". Created when missing. */
@@ -150,7 +155,8 @@ type OpenDir = { kind: 'dir'; path: string; entries: { filename: string; longnam
 export async function startSftpSink(options: SftpSinkOptions): Promise<SftpSink> {
   const rootDir = path.resolve(options.rootDir);
   mkdirSync(rootDir, { recursive: true });
-  const hostKeyText = options.hostKey ?? (options.hostKeyPath ? loadOrCreateHostKey(options.hostKeyPath) : generateEd25519KeyPair().private);
+  const hostKeyText =
+    options.hostKey ?? (options.hostKeyPath ? loadOrCreateHostKey(options.hostKeyPath) : generateEd25519KeyPair().private);
   const hostKey = parsePrivate(hostKeyText);
   const fingerprint = hostKeyFingerprint(hostKey.getPublicSSH());
   const allowedKeys = (options.authorizedKeys ?? []).map(parsePublic).filter((k): k is ParsedKey => k !== null);
@@ -253,7 +259,8 @@ export async function startSftpSink(options: SftpSinkOptions): Promise<SftpSink>
     sftp.on('WRITE', (id, handle, offset, data) => {
       const h = lookup(handle);
       if (!h || h.kind !== 'file') return sftp.status(id, STATUS_CODE.FAILURE, 'Invalid handle');
-      if (faults.diskFullAfterBytes !== undefined && offset + data.length > faults.diskFullAfterBytes) return sftp.status(id, STATUS_CODE.FAILURE, 'Failure');
+      if (faults.diskFullAfterBytes !== undefined && offset + data.length > faults.diskFullAfterBytes)
+        return sftp.status(id, STATUS_CODE.FAILURE, 'Failure');
       if (faults.stallWritesAfterBytes !== undefined && offset + data.length > faults.stallWritesAfterBytes) return;
       h.fh.write(data, 0, data.length, offset).then(
         () => {

@@ -77,7 +77,10 @@ export async function testConnection(input: TestConnectionInput): Promise<Connec
 
   const folderProblem = destinationFolderProblem(input.folder);
   if (folderProblem) {
-    failStep('folder_exists', new DeliveryError('folder_missing', `The destination folder is not valid: ${folderProblem}`, { stage: 'folder' }));
+    failStep(
+      'folder_exists',
+      new DeliveryError('folder_missing', `The destination folder is not valid: ${folderProblem}`, { stage: 'folder' }),
+    );
     return report();
   }
   const folder = normalizeDestinationFolder(input.folder);
@@ -119,7 +122,10 @@ export async function testConnection(input: TestConnectionInput): Promise<Connec
       throw err;
     }
     if (!st.isDirectory) {
-      failStep('folder_exists', new DeliveryError('folder_missing', `"${folder}" exists on the SFTP server but is not a folder.`, { stage: 'folder' }));
+      failStep(
+        'folder_exists',
+        new DeliveryError('folder_missing', `"${folder}" exists on the SFTP server but is not a folder.`, { stage: 'folder' }),
+      );
       return report(fingerprint);
     }
     pass('folder_exists', folder);

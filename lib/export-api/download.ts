@@ -94,9 +94,14 @@ export async function serveDownload(db: Db, req: Request, signed: string): Promi
   const ifRange = req.headers.get('if-range');
   const range = ifRange && ifRange.trim() !== etag ? ({ kind: 'whole' } as const) : parseRange(req.headers.get('range'), size);
   if (range.kind === 'unsatisfiable') {
-    throw new AppError('range_not_satisfiable', `The requested range is not satisfiable: the file is ${size} bytes.`, { size }, {
-      'content-range': `bytes */${size}`,
-    });
+    throw new AppError(
+      'range_not_satisfiable',
+      `The requested range is not satisfiable: the file is ${size} bytes.`,
+      { size },
+      {
+        'content-range': `bytes */${size}`,
+      },
+    );
   }
   const head = req.method === 'HEAD';
   if (range.kind === 'part') {

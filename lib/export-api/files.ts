@@ -12,10 +12,16 @@ import type { LinkBase } from './program';
 import { API_FILE_TYPES, type ApiFileType, type ExportFileView, type ListFilesQuery } from './schemas';
 import { signDownload } from './signed-links';
 
-const API_TYPE_OF: Record<string, ApiFileType> = Object.fromEntries(Object.entries(API_FILE_TYPES).map(([api, file]) => [file, api as ApiFileType]));
+const API_TYPE_OF: Record<string, ApiFileType> = Object.fromEntries(
+  Object.entries(API_FILE_TYPES).map(([api, file]) => [file, api as ApiFileType]),
+);
 
 /** The signed download link of a file, valid for DDE_SIGNED_URL_TTL_SECONDS from `at`. */
-export function downloadLink(file: Pick<ExportFile, 'id' | 'programId'>, base: LinkBase, at: Date): { url: string; expiresAt: Date; ttlSeconds: number } {
+export function downloadLink(
+  file: Pick<ExportFile, 'id' | 'programId'>,
+  base: LinkBase,
+  at: Date,
+): { url: string; expiresAt: Date; ttlSeconds: number } {
   const ttlSeconds = env().signedUrlTtlSeconds;
   const { token, expiresAt } = signDownload({ fileId: file.id, programId: file.programId, ttlSeconds, at });
   return { url: `${base.origin}/api/v1/downloads/${token}`, expiresAt, ttlSeconds };
@@ -55,7 +61,10 @@ export function isExpired(file: Pick<ExportFile, 'expired' | 'expiresAt'>, at: D
 /** 410 for an expired file, saying when it expired. */
 export function expiredError(file: Pick<ExportFile, 'name' | 'expiresAt' | 'expiredAt'>): AppError {
   const when = (file.expiredAt && file.expiredAt < file.expiresAt ? file.expiredAt : file.expiresAt).toISOString();
-  return new AppError('gone', `The export file ${file.name} expired at ${when}; its bytes have been deleted.`, { name: file.name, expired_at: when });
+  return new AppError('gone', `The export file ${file.name} expired at ${when}; its bytes have been deleted.`, {
+    name: file.name,
+    expired_at: when,
+  });
 }
 
 /** The newest available file of a type, or null. */
@@ -64,7 +73,12 @@ export async function latestExportFile(
   params: { programId: number; type: ApiFileType; exportType?: ExportType; base: LinkBase },
 ): Promise<ExportFileView | null> {
   const at = now();
-  const file = await findLatestExportFile(db, { programId: params.programId, fileType: API_FILE_TYPES[params.type], exportType: params.exportType, at });
+  const file = await findLatestExportFile(db, {
+    programId: params.programId,
+    fileType: API_FILE_TYPES[params.type],
+    exportType: params.exportType,
+    at,
+  });
   return file ? exportFileView(file, params.base, at) : null;
 }
 
@@ -96,9 +110,13 @@ export async function pageExportFiles(
 }
 
 /** One file of a type by id: 404 when the program has no such file of that type, 410 when it expired. */
-export async function getExportFile(db: Db, params: { programId: number; type: ApiFileType; fileId: string; base: LinkBase }): Promise<ExportFileView> {
+export async function getExportFile(
+  db: Db,
+  params: { programId: number; type: ApiFileType; fileId: string; base: LinkBase },
+): Promise<ExportFileView> {
   const file = await findExportFile(db, { programId: params.programId, id: params.fileId });
-  if (!file || file.fileType !== API_FILE_TYPES[params.type]) throw new AppError('not_found', `Export file ${params.fileId} was not found.`);
+  if (!file || file.fileType !== API_FILE_TYPES[params.type])
+    throw new AppError('not_found', `Export file ${params.fileId} was not found.`);
   const at = now();
   if (isExpired(file, at)) throw expiredError(file);
   return exportFileView(file, params.base, at);

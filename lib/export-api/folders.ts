@@ -76,7 +76,13 @@ export async function pageFolders(
 ): Promise<{ data: FolderView[]; has_more: boolean; next_cursor: string | null }> {
   const at = now();
   const after = params.cursor ? decodeCursor(params.cursor) : undefined;
-  const runs = await listRunFolders(db, { programId: params.programId, at, limit: params.limit + 1, after, includeExpired: params.includeExpired });
+  const runs = await listRunFolders(db, {
+    programId: params.programId,
+    at,
+    limit: params.limit + 1,
+    after,
+    includeExpired: params.includeExpired,
+  });
   const hasMore = runs.length > params.limit;
   const page = hasMore ? runs.slice(0, params.limit) : runs;
   const files = await listFilesOfRuns(db, { programId: params.programId, runIds: page.map((r) => r.runId) });
@@ -111,7 +117,12 @@ async function archiveEntries(storage: Storage, files: ExportFile[], at: Date): 
     entries.push({ name: f.name, store: compressed, date: f.createdAt, open: () => storage.get(f.storageKey) });
     if (f.fileType === 'manifest') continue;
     // A sidecar's content is a function of the checksum and name: built here, not read from storage.
-    entries.push({ name: sidecarName(f.name), store: false, date: f.createdAt, open: async () => Readable.from([Buffer.from(sidecarContent(f.sha256, f.name))]) });
+    entries.push({
+      name: sidecarName(f.name),
+      store: false,
+      date: f.createdAt,
+      open: async () => Readable.from([Buffer.from(sidecarContent(f.sha256, f.name))]),
+    });
   }
   return entries;
 }

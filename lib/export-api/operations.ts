@@ -66,11 +66,22 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 function errors(...statuses: number[]): Record<number, ApiResponse> {
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s], schema: errorResponseSchema, ...(s === 429 ? { headers: { 'Retry-After': 'Seconds to wait.' } } : {}) }]),
+    statuses.map((s) => [
+      s,
+      {
+        description: ERROR_DESCRIPTIONS[s],
+        schema: errorResponseSchema,
+        ...(s === 429 ? { headers: { 'Retry-After': 'Seconds to wait.' } } : {}),
+      },
+    ]),
   );
 }
 
-const READ = { security: ['bearer', 'session'], scope: 'data_exports.read', permission: 'exports.download' } as const satisfies Partial<ApiOperation>;
+const READ = {
+  security: ['bearer', 'session'],
+  scope: 'data_exports.read',
+  permission: 'exports.download',
+} as const satisfies Partial<ApiOperation>;
 
 export const EXPORT_API_OPERATIONS: ApiOperation[] = [
   {
@@ -88,7 +99,11 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
       200: { description: 'A bearer token for the client’s program.', schema: tokenResponseSchema },
       400: { description: 'invalid_request, unsupported_grant_type or invalid_scope.', schema: oauthErrorSchema },
       401: { description: 'invalid_client: unknown client, wrong secret or revoked client.', schema: oauthErrorSchema },
-      429: { description: 'Too many token requests for this client.', schema: oauthErrorSchema, headers: { 'Retry-After': 'Seconds to wait.' } },
+      429: {
+        description: 'Too many token requests for this client.',
+        schema: oauthErrorSchema,
+        headers: { 'Retry-After': 'Seconds to wait.' },
+      },
     },
   },
   {
@@ -140,8 +155,16 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
     security: [],
     params: downloadParamsSchema,
     responses: {
-      200: { description: 'The whole file.', content: { type: 'application/octet-stream' }, headers: { ETag: '"<sha256>"', 'Content-Disposition': 'attachment; filename="…"' } },
-      206: { description: 'One byte range.', content: { type: 'application/octet-stream' }, headers: { 'Content-Range': 'bytes start-end/size' } },
+      200: {
+        description: 'The whole file.',
+        content: { type: 'application/octet-stream' },
+        headers: { ETag: '"<sha256>"', 'Content-Disposition': 'attachment; filename="…"' },
+      },
+      206: {
+        description: 'One byte range.',
+        content: { type: 'application/octet-stream' },
+        headers: { 'Content-Range': 'bytes start-end/size' },
+      },
       ...errors(403, 404, 410, 416),
     },
   },
@@ -220,7 +243,10 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
     security: ['session'],
     permission: 'api_access.manage',
     body: { schema: createApiClientSchema, type: 'application/json' },
-    responses: { 201: { description: 'The client and its secret, shown once.', schema: createdApiClientSchema }, ...errors(401, 403, 404, 422) },
+    responses: {
+      201: { description: 'The client and its secret, shown once.', schema: createdApiClientSchema },
+      ...errors(401, 403, 404, 422),
+    },
   },
   {
     method: 'delete',

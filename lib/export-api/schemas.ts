@@ -105,7 +105,9 @@ export const exportFileSchema = z
   .describe('An export file and a signed link to download it.');
 export type ExportFileView = z.infer<typeof exportFileSchema>;
 
-export const latestFileResponseSchema = z.object({ data: exportFileSchema.nullable().describe('null when no file of this type is available.') });
+export const latestFileResponseSchema = z.object({
+  data: exportFileSchema.nullable().describe('null when no file of this type is available.'),
+});
 export const fileResponseSchema = z.object({ data: exportFileSchema });
 export const fileListResponseSchema = z.object({
   data: z.array(exportFileSchema),

@@ -7,9 +7,11 @@ import { now } from '@/lib/clock';
 import { env } from '@/lib/env';
 
 export type SignedLink = { fileId: string; programId: number; expiresAt: Date };
-export type LinkCheck = { ok: true; link: SignedLink } | { ok: false; reason: 'malformed' | 'bad_signature' } | { ok: false; reason: 'expired'; expiredAt: Date };
+export type LinkCheck =
+  { ok: true; link: SignedLink } | { ok: false; reason: 'malformed' | 'bad_signature' } | { ok: false; reason: 'expired'; expiredAt: Date };
 
-const FORMAT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([1-9][0-9]{0,15})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})$/;
+const FORMAT =
+  /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([1-9][0-9]{0,15})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})$/;
 
 let keyFor: { secret: string; key: Buffer } | undefined;
 
@@ -26,7 +28,10 @@ function signature(fileId: string, programId: number, expiresEpoch: number): str
 }
 
 /** The signed part of a download link for a file, valid for `ttlSeconds` from now. */
-export function signDownload(params: { fileId: string; programId: number; ttlSeconds?: number; at?: Date }): { token: string; expiresAt: Date } {
+export function signDownload(params: { fileId: string; programId: number; ttlSeconds?: number; at?: Date }): {
+  token: string;
+  expiresAt: Date;
+} {
   const at = params.at ?? now();
   const ttl = params.ttlSeconds ?? env().signedUrlTtlSeconds;
   const expiresEpoch = Math.floor(at.getTime() / 1000) + ttl;

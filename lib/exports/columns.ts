@@ -221,8 +221,7 @@ export const FILE_SPECS: Record<DataFileType, FileSpec> = {
       'g as materialized (select id, name, subject_line, preview, ' +
       `to_char(publish_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as published_at from campaigns where program_id = :program)`,
     from:
-      'activity_events e left join g on g.id = e.content_id ' +
-      'left join members m on m.id = e.user_id and m.program_id = e.program_id',
+      'activity_events e left join g on g.id = e.content_id ' + 'left join members m on m.id = e.user_id and m.program_id = e.program_id',
     programColumn: 'e.program_id',
     timeColumn: 'e.ingested_at',
     orderBy: 'e.ingested_at, e.id',

@@ -19,7 +19,10 @@ const SETTLE_MS = 1500;
 
 function within<T>(p: Promise<T>, ms: number): Promise<boolean> {
   return Promise.race([
-    p.then(() => true, () => true),
+    p.then(
+      () => true,
+      () => true,
+    ),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref()),
   ]);
 }

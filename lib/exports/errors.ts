@@ -10,7 +10,9 @@ export class ExportAbortedError extends Error {
 }
 
 export function isExportAborted(err: unknown): err is ExportAbortedError {
-  return err instanceof ExportAbortedError || (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'export_aborted');
+  return (
+    err instanceof ExportAbortedError || (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'export_aborted')
+  );
 }
 
 /** Another process is generating the same run right now (a job delivered twice); retry later. */

@@ -82,7 +82,15 @@ export type ManifestDocument = {
   export_type: ExportType;
   window: { start: string; end: string };
   generated_at: string;
-  files: { name: string; type: DataFileType; format: ExportFormat; compression: 'gzip' | 'none'; rows: number; bytes: number; sha256: string }[];
+  files: {
+    name: string;
+    type: DataFileType;
+    format: ExportFormat;
+    compression: 'gzip' | 'none';
+    rows: number;
+    bytes: number;
+    sha256: string;
+  }[];
 };
 
 export type GeneratedFiles = {
@@ -160,8 +168,17 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
           for (const p of parts) {
             const name = dataFileName(program.id, window.start, fileType, exportType, format, { index: p.index, of: parts.length });
             files.push({
-              fileType, part: p.index, name, key: input.keyPrefix + name, sidecarKey: input.keyPrefix + sidecarName(name),
-              rows: p.rows, bytes: p.bytes, sha256: p.sha256, format, compression: 'none', uncompressedBytes: 0,
+              fileType,
+              part: p.index,
+              name,
+              key: input.keyPrefix + name,
+              sidecarKey: input.keyPrefix + sidecarName(name),
+              rows: p.rows,
+              bytes: p.bytes,
+              sha256: p.sha256,
+              format,
+              compression: 'none',
+              uncompressedBytes: 0,
             });
             staged.push({ temp: p.key, final: input.keyPrefix + name });
           }
@@ -184,8 +201,16 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
             temps.delete(key);
           } else {
             files.push({
-              fileType, part: 1, name, key: input.keyPrefix + name, sidecarKey: input.keyPrefix + sidecarName(name),
-              rows: written.rows, bytes: written.bytes, sha256: written.sha256, format, compression: 'gzip',
+              fileType,
+              part: 1,
+              name,
+              key: input.keyPrefix + name,
+              sidecarKey: input.keyPrefix + sidecarName(name),
+              rows: written.rows,
+              bytes: written.bytes,
+              sha256: written.sha256,
+              format,
+              compression: 'gzip',
               uncompressedBytes: written.uncompressedBytes,
             });
             staged.push({ temp: key, final: input.keyPrefix + name });
@@ -220,8 +245,13 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
       window: { start: isoSeconds(window.start), end: isoSeconds(window.end) },
       generated_at: isoSeconds(generatedAt),
       files: files.map((f) => ({
-        name: f.name, type: f.fileType as DataFileType, format: f.format as ExportFormat, compression: f.compression,
-        rows: f.rows, bytes: f.bytes, sha256: f.sha256,
+        name: f.name,
+        type: f.fileType as DataFileType,
+        format: f.format as ExportFormat,
+        compression: f.compression,
+        rows: f.rows,
+        bytes: f.bytes,
+        sha256: f.sha256,
       })),
     };
     const manifestBytes = Buffer.from(JSON.stringify(document, null, 2) + '\n', 'utf8');
@@ -230,9 +260,18 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
     temps.add(mTemp);
     await storage.put(mTemp, Readable.from([manifestBytes]));
     const manifest = {
-      fileType: 'manifest' as const, part: 1, name: mName, key: input.keyPrefix + mName, sidecarKey: null,
-      rows: 0, bytes: manifestBytes.length, sha256: createHash('sha256').update(manifestBytes).digest('hex'),
-      format: 'json' as const, compression: 'none' as const, uncompressedBytes: manifestBytes.length, document,
+      fileType: 'manifest' as const,
+      part: 1,
+      name: mName,
+      key: input.keyPrefix + mName,
+      sidecarKey: null,
+      rows: 0,
+      bytes: manifestBytes.length,
+      sha256: createHash('sha256').update(manifestBytes).digest('hex'),
+      format: 'json' as const,
+      compression: 'none' as const,
+      uncompressedBytes: manifestBytes.length,
+      document,
     };
     staged.push({ temp: mTemp, final: manifest.key });
 

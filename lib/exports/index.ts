@@ -1,5 +1,13 @@
 // The export engine: file specs, SQL, encoders, the one generation path and run generation.
-export { generateExportFiles, type ExportFileDescriptor, type ExportProgram, type ExportProgress, type GeneratedFiles, type GenerateFilesInput, type ManifestDocument } from './generate';
+export {
+  generateExportFiles,
+  type ExportFileDescriptor,
+  type ExportProgram,
+  type ExportProgress,
+  type GeneratedFiles,
+  type GenerateFilesInput,
+  type ManifestDocument,
+} from './generate';
 export { generateRun, type GenerateRunOptions, type GenerateRunResult } from './run';
 export { ExportAbortedError, RunBusyError, isExportAborted } from './errors';
 export { DATA_FILE_TYPES, SCHEMA_VERSION, csvHeader, headers, type DataFileType } from './columns';

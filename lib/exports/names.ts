@@ -15,7 +15,11 @@ export function windowStamp(start: Date): string {
  * An xlsx file split past the sheet row limit gets `-part-001`, `-part-002`, … so its parts sort.
  */
 export function dataFileName(
-  programId: number, windowStart: Date, fileType: DataFileType, exportType: ExportType, format: ExportFormat,
+  programId: number,
+  windowStart: Date,
+  fileType: DataFileType,
+  exportType: ExportType,
+  format: ExportFormat,
   part?: { index: number; of: number },
 ): string {
   const base = `${programId}-${windowStamp(windowStart)}-${fileType}-${exportType}`;

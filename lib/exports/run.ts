@@ -59,7 +59,9 @@ export async function generateRun(database: Database, runId: string, opts: Gener
 
   const lock = await sql.reserve();
   try {
-    const [{ locked }] = await lock<{ locked: boolean }[]>`select pg_try_advisory_lock(${RUN_LOCK_NAMESPACE}, hashtext(${runId})) as locked`;
+    const [{ locked }] = await lock<
+      { locked: boolean }[]
+    >`select pg_try_advisory_lock(${RUN_LOCK_NAMESPACE}, hashtext(${runId})) as locked`;
     if (!locked) throw new RunBusyError(runId);
     try {
       const generated = await generateExportFiles({
@@ -132,7 +134,9 @@ export async function generateRun(database: Database, runId: string, opts: Gener
       const stale = previous
         .flatMap((p) => (p.fileType === 'manifest' ? [p.key] : [p.key, sidecarKey(p.key)]))
         .filter((k) => !newKeys.has(k));
-      await Promise.all(stale.map((k) => storage.delete(k).catch((err) => log.warn({ err, key: k }, 'could not delete a stale export file'))));
+      await Promise.all(
+        stale.map((k) => storage.delete(k).catch((err) => log.warn({ err, key: k }, 'could not delete a stale export file'))),
+      );
 
       log.info({ files: generated.files.length, rows: generated.rowsTotal, bytes: generated.bytesTotal }, 'export run generated');
       return { ...generated, runId: run.id, empty: generated.files.length === 0, filesCount: generated.files.length };

@@ -47,11 +47,17 @@ export async function createHistoricalRequest(
   const earliest = earliestHistoryStart(at);
   const field = (path: string, message: string) => new AppError('validation_failed', message, { fields: [{ path, message }] });
   if (input.from.getTime() < earliest.getTime()) {
-    throw field('from', `Historical data requests reach back at most ${MAX_HISTORY_MONTHS} months: the earliest start is ${earliest.toISOString().slice(0, 10)}.`);
+    throw field(
+      'from',
+      `Historical data requests reach back at most ${MAX_HISTORY_MONTHS} months: the earliest start is ${earliest.toISOString().slice(0, 10)}.`,
+    );
   }
   if (to.getTime() > at.getTime()) throw field('to', 'The end of a historical data request cannot be in the future.');
   if (input.from.getTime() >= to.getTime()) {
-    throw field('from', `The start must be before the end (${to.toISOString().slice(0, 10)}${input.to ? '' : ', the connection’s start date'}).`);
+    throw field(
+      'from',
+      `The start must be before the end (${to.toISOString().slice(0, 10)}${input.to ? '' : ', the connection’s start date'}).`,
+    );
   }
   const chunks = monthlyChunks(input.from, to);
   return database.db.transaction(async (tx) => {
@@ -82,7 +88,12 @@ export async function planHistoricalRequest(database: Database, requestId: strin
     const [request] = await tx.select().from(historicalRequests).where(eq(historicalRequests.id, requestId)).for('update');
     if (!request || request.status === 'cancelled' || request.status === 'completed') return [];
     const chunks = monthlyChunks(request.rangeStart, request.rangeEnd);
-    const rows = chunks.map((c) => ({ connection_id: request.connectionId, program_id: request.programId, window_start: c.start.toISOString(), window_end: c.end.toISOString() }));
+    const rows = chunks.map((c) => ({
+      connection_id: request.connectionId,
+      program_id: request.programId,
+      window_start: c.start.toISOString(),
+      window_end: c.end.toISOString(),
+    }));
     const planned = await tx.execute<{ id: string }>(sql`
       insert into export_runs (connection_id, program_id, export_type, window_start, window_end, historical_request_id)
       select connection_id, program_id, 'historical', window_start, window_end, ${requestId}::uuid
@@ -93,7 +104,10 @@ export async function planHistoricalRequest(database: Database, requestId: strin
             status = 'planned', attempt = 0, error_code = null, error_message = null, updated_at = now()
         where export_runs.status not in ('generating', 'delivering') or export_runs.historical_request_id = excluded.historical_request_id
       returning id, status`);
-    await tx.update(historicalRequests).set({ status: 'running', chunksTotal: chunks.length, updatedAt: now() }).where(eq(historicalRequests.id, requestId));
+    await tx
+      .update(historicalRequests)
+      .set({ status: 'running', chunksTotal: chunks.length, updatedAt: now() })
+      .where(eq(historicalRequests.id, requestId));
     return (planned as unknown as { id: string; status: string }[]).filter((r) => r.status === 'planned').map((r) => r.id);
   });
 }
@@ -118,7 +132,12 @@ export async function refreshHistoricalProgress(db: DbOrTx, requestId: string): 
 }
 
 /** Cancels a request: chunks not yet started are cancelled; running ones stop within seconds. */
-export async function cancelHistoricalRequest(database: Database, actor: Actor, programId: number, requestId: string): Promise<HistoricalRequest> {
+export async function cancelHistoricalRequest(
+  database: Database,
+  actor: Actor,
+  programId: number,
+  requestId: string,
+): Promise<HistoricalRequest> {
   return database.db.transaction(async (tx) => {
     const [request] = await tx
       .select()
@@ -127,7 +146,10 @@ export async function cancelHistoricalRequest(database: Database, actor: Actor, 
       .for('update');
     if (!request) throw new AppError('not_found', 'Historical data request not found.');
     if (request.status === 'completed' || request.status === 'cancelled' || request.status === 'failed') {
-      throw new AppError('conflict', `This request has already ${request.status === 'completed' ? 'completed' : request.status === 'failed' ? 'finished (with failures)' : 'been cancelled'}.`);
+      throw new AppError(
+        'conflict',
+        `This request has already ${request.status === 'completed' ? 'completed' : request.status === 'failed' ? 'finished (with failures)' : 'been cancelled'}.`,
+      );
     }
     await tx
       .update(exportRuns)
@@ -150,4 +172,3 @@ export async function cancelHistoricalRequest(database: Database, actor: Actor, 
     return updated;
   });
 }
-

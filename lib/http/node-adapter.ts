@@ -13,7 +13,9 @@ const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** The web Request for a Node request without a body (GET, HEAD): URL from the Host header, headers copied. */
 export function webRequestFrom(req: IncomingMessage): Request {
   const host = req.headers.host && HOST.test(req.headers.host) ? req.headers.host : 'localhost';
-  const forwarded = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0].trim();
+  const forwarded = String(req.headers['x-forwarded-proto'] ?? '')
+    .split(',')[0]
+    .trim();
   const proto = forwarded === 'https' || (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
@@ -26,7 +28,10 @@ export function webRequestFrom(req: IncomingMessage): Request {
       }
     }
   }
-  return new Request(`${proto}://${host}${(req.url ?? '/').startsWith('/') ? req.url : '/'}`, { method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers });
+  return new Request(`${proto}://${host}${(req.url ?? '/').startsWith('/') ? req.url : '/'}`, {
+    method: req.method === 'HEAD' ? 'HEAD' : 'GET',
+    headers,
+  });
 }
 
 /** Writes a web Response to a Node response, every header kept (Content-Length included); the body streamed. */
@@ -55,13 +60,25 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
 export function nodeRoute(
   handler: RouteHandler,
   params: string[],
-  opts: { /** Rewrites the path the handler (and so its request log) sees; parameters are read before. */ maskPath?: (path: string) => string } = {},
+  opts: {
+    /** Rewrites the path the handler (and so its request log) sees; parameters are read before. */ maskPath?: (path: string) => string;
+  } = {},
 ): (req: IncomingMessage & { query?: Record<string, unknown> }, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const requestId = randomUUID();
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json', 'x-request-id': requestId, 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ error: { code: 'method_not_allowed', message: `${String(req.method).slice(0, 20)} is not allowed here; use GET or HEAD.` }, request_id: requestId }));
+      res.writeHead(405, {
+        allow: 'GET, HEAD',
+        'content-type': 'application/json',
+        'x-request-id': requestId,
+        'cache-control': 'no-store',
+      });
+      res.end(
+        JSON.stringify({
+          error: { code: 'method_not_allowed', message: `${String(req.method).slice(0, 20)} is not allowed here; use GET or HEAD.` },
+          request_id: requestId,
+        }),
+      );
       return;
     }
     const request = webRequestFrom(req);

@@ -100,7 +100,9 @@ export function buildOpenApiDocument(params: {
     registry.add(schema, { id });
     nameOf.set(schema, id);
   }
-  const generated = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }) as { schemas: Record<string, unknown> };
+  const generated = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }) as {
+    schemas: Record<string, unknown>;
+  };
   const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([k, v]) => [k, tidy(v)]));
 
   const used = new Set<Security>();
@@ -115,11 +117,17 @@ export function buildOpenApiDocument(params: {
         if (!id) throw new Error(`OpenAPI: the ${status} response of ${op.operationId} uses a schema that is not a component`);
         content = { 'application/json': { schema: { $ref: `#/components/schemas/${id}` } } };
       } else if (r.content) {
-        content = { [r.content.type]: { schema: { type: 'string', contentEncoding: 'binary', ...(r.content.description ? { description: r.content.description } : {}) } } };
+        content = {
+          [r.content.type]: {
+            schema: { type: 'string', contentEncoding: 'binary', ...(r.content.description ? { description: r.content.description } : {}) },
+          },
+        };
       }
       responses[status] = {
         description: r.description,
-        ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
+        ...(r.headers
+          ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) }
+          : {}),
         ...(content ? { content } : {}),
       };
     }
@@ -134,7 +142,13 @@ export function buildOpenApiDocument(params: {
       ...(op.scope ? { 'x-required-scope': op.scope } : {}),
       parameters: [...parameters(op.params, 'path'), ...parameters(op.query, 'query')],
       ...(op.body
-        ? { requestBody: { required: true, ...(op.body.description ? { description: op.body.description } : {}), content: { [op.body.type]: { schema: inputSchema(op.body.schema) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              ...(op.body.description ? { description: op.body.description } : {}),
+              content: { [op.body.type]: { schema: inputSchema(op.body.schema) } },
+            },
+          }
         : {}),
       responses,
     };

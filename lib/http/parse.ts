@@ -91,4 +91,3 @@ export function parseQuery<S extends z.ZodType>(url: string | URL | Request, sch
   if (!result.success) throw validationError(result.error, 'query');
   return result.data;
 }
-

@@ -75,7 +75,14 @@ function withRequestId(res: Response, requestId: string): Response {
 function isDatabaseDown(err: unknown): boolean {
   if (err instanceof DatabaseNotConfiguredError) return true;
   const code = (err as { code?: unknown })?.code;
-  return code === 'ECONNREFUSED' || code === 'CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'CONNECTION_ENDED' || code === 'CONNECTION_DESTROYED' || code === '57P03';
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'CONNECT_TIMEOUT' ||
+    code === 'ENOTFOUND' ||
+    code === 'CONNECTION_ENDED' ||
+    code === 'CONNECTION_DESTROYED' ||
+    code === '57P03'
+  );
 }
 
 /** Request id and error mapping, without authentication: for the few public routes (health, auth). */
@@ -177,7 +184,8 @@ export function authorize(actor: Actor, opts: AuthOptions): void {
     }
   }
   if (opts.permission && !can(actor, opts.permission)) {
-    const who = actor.kind === 'user' ? `${ROLE_LABELS[actor.role]}s` : actor.role ? `API tokens of ${ROLE_LABELS[actor.role]}s` : 'This API token';
+    const who =
+      actor.kind === 'user' ? `${ROLE_LABELS[actor.role]}s` : actor.role ? `API tokens of ${ROLE_LABELS[actor.role]}s` : 'This API token';
     const readOnly = actor.kind === 'user' && actor.role === 'brand_super_admin' ? ' have read-only access and' : '';
     throw new AppError('forbidden', `${who}${readOnly} cannot do this: it needs the ${opts.permission} permission.`, {
       permission: opts.permission,

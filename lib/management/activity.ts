@@ -6,15 +6,17 @@ import type { AuditEntry, Delivery } from '@/db/schema';
 import { auditEntryJson, failedDeliveryJson, type ActivityEntryJson } from './views';
 import { connectionDisplayName } from '@/lib/connections/describe';
 
-export async function activityJson(db: DbOrTx, programId: number, rows: { entries?: AuditEntry[]; deliveries?: Delivery[] }): Promise<ActivityEntryJson[]> {
+export async function activityJson(
+  db: DbOrTx,
+  programId: number,
+  rows: { entries?: AuditEntry[]; deliveries?: Delivery[] },
+): Promise<ActivityEntryJson[]> {
   const ids = new Set<string>();
   const connectionOf = (e: AuditEntry): string | null =>
     e.targetType === 'connection' ? e.targetId : (field(e.details, 'connection_id') ?? field(e.after, 'connection_id'));
   for (const e of rows.entries ?? []) if (connectionOf(e)) ids.add(connectionOf(e)!);
   for (const d of rows.deliveries ?? []) ids.add(d.connectionId);
-  const names = new Map(
-    (await listConnectionNames(db, { programId, ids: [...ids] })).map((c) => [c.id, connectionDisplayName(c)]),
-  );
+  const names = new Map((await listConnectionNames(db, { programId, ids: [...ids] })).map((c) => [c.id, connectionDisplayName(c)]));
   if (rows.deliveries) return rows.deliveries.map((d) => failedDeliveryJson(d, names.get(d.connectionId)));
   return (rows.entries ?? []).map((e) => {
     const connectionId = connectionOf(e);

@@ -1,7 +1,16 @@
 // The management API as the OpenAPI document describes it: the request schemas the handlers
 // validate with, and response schemas matching lib/management/views.ts.
 import { z } from 'zod';
-import { CONNECTION_STATUSES, DELIVERY_STATUSES, EXPORT_TYPES, FILE_TYPES, FORMATS, FREQUENCIES, HISTORICAL_STATUSES, RUN_STATUSES } from '@/db/schema';
+import {
+  CONNECTION_STATUSES,
+  DELIVERY_STATUSES,
+  EXPORT_TYPES,
+  FILE_TYPES,
+  FORMATS,
+  FREQUENCIES,
+  HISTORICAL_STATUSES,
+  RUN_STATUSES,
+} from '@/db/schema';
 import { createConnectionSchema, editConnectionSchema, pauseConnectionSchema } from '@/lib/connections/schemas';
 import { errorResponseSchema } from '@/lib/export-api/schemas';
 import { createHistoricalRequestSchema } from '@/lib/historical';
@@ -28,7 +37,14 @@ export const connectionSchema = z.object({
   end_date: instant.nullable(),
   contact_emails: z.array(z.string()),
   sftp: z
-    .object({ host: z.string(), port: z.number().int(), folder: z.string(), username: z.string(), auth_method: z.enum(['password', 'private_key']).nullable(), host_key_fingerprint: z.string().nullable() })
+    .object({
+      host: z.string(),
+      port: z.number().int(),
+      folder: z.string(),
+      username: z.string(),
+      auth_method: z.enum(['password', 'private_key']).nullable(),
+      host_key_fingerprint: z.string().nullable(),
+    })
     .nullable()
     .describe('The SFTP destination (never the password or key); null for API connections.'),
   created_at: instant,
@@ -37,7 +53,10 @@ export const connectionSchema = z.object({
   last_tested_at: instant.nullable(),
   planned_through: instant.nullable().describe('Every window ending at or before this instant has a run.'),
   last_delivery: z.object({ run_id: z.uuid(), status: z.enum(RUN_STATUSES), finished_at: instant }).nullable(),
-  next_window: z.object({ start: instant, end: instant }).nullable().describe('The next window not yet planned; null when stopped or ended.'),
+  next_window: z
+    .object({ start: instant, end: instant })
+    .nullable()
+    .describe('The next window not yet planned; null when stopped or ended.'),
 });
 
 const runFileSchema = z.object({
@@ -92,7 +111,9 @@ export const runSchema = z.object({
   destination: z.string().nullable(),
   files: z.array(runFileSchema),
   deliveries: z.array(deliveryAttemptSchema),
-  retry: z.object({ allowed: z.boolean(), reason: z.string().nullable() }).describe('Whether POST /runs/{id}/retry would be accepted, and why not.'),
+  retry: z
+    .object({ allowed: z.boolean(), reason: z.string().nullable() })
+    .describe('Whether POST /runs/{id}/retry would be accepted, and why not.'),
 });
 
 export const historicalRequestSchema = z.object({
@@ -118,7 +139,10 @@ export const activityEntrySchema = z.object({
   target_type: z.string(),
   target_id: z.string().nullable(),
   target_name: z.string().optional(),
-  connection_id: z.string().nullable().describe('The connection the entry is about: the target itself, or the connection of a retried run or a historical request.'),
+  connection_id: z
+    .string()
+    .nullable()
+    .describe('The connection the entry is about: the target itself, or the connection of a retried run or a historical request.'),
   before: z.unknown(),
   after: z.unknown(),
   details: z.unknown(),
@@ -148,14 +172,27 @@ const runResponse = z.object({ data: runSchema });
 const runPageResponse = page(runSchema);
 const retryResponse = z.object({ data: z.object({ next: z.enum(['deliver', 'export']) }) });
 const statsResponse = z.object({
-  data: z.array(z.object({ window_start: instant, window_end: instant, rows: z.number().int(), bytes: z.number().int(), lag_seconds: z.number().int() })),
+  data: z.array(
+    z.object({
+      window_start: instant,
+      window_end: instant,
+      rows: z.number().int(),
+      bytes: z.number().int(),
+      lag_seconds: z.number().int(),
+    }),
+  ),
 });
 const historicalResponse = z.object({ data: historicalRequestSchema });
 const historicalListResponse = z.object({ data: z.array(historicalRequestSchema) });
 const activityPageResponse = page(activityEntrySchema);
 const testReportResponse = z.object({ data: testReportSchema });
 const configResponse = z.object({
-  data: z.object({ egress_info: z.string().nullable(), retention_days: z.number().int(), max_history_months: z.number().int(), signed_url_ttl_seconds: z.number().int() }),
+  data: z.object({
+    egress_info: z.string().nullable(),
+    retention_days: z.number().int(),
+    max_history_months: z.number().int(),
+    signed_url_ttl_seconds: z.number().int(),
+  }),
 });
 
 /** Every schema a management response names, by its component name. */
@@ -189,8 +226,18 @@ const errors = (...statuses: number[]): Record<number, ApiResponse> =>
   Object.fromEntries(statuses.map((s) => [s, { description: ERRORS[s], schema: errorResponseSchema }]));
 
 const TAG = 'Management';
-const READ = { tag: TAG, security: ['bearer', 'session'], scope: 'data_exports.read', permission: 'connections.read' } as const satisfies Partial<ApiOperation>;
-const WRITE = { tag: TAG, security: ['bearer', 'session'], scope: 'data_exports.manage', permission: 'connections.write' } as const satisfies Partial<ApiOperation>;
+const READ = {
+  tag: TAG,
+  security: ['bearer', 'session'],
+  scope: 'data_exports.read',
+  permission: 'connections.read',
+} as const satisfies Partial<ApiOperation>;
+const WRITE = {
+  tag: TAG,
+  security: ['bearer', 'session'],
+  scope: 'data_exports.manage',
+  permission: 'connections.write',
+} as const satisfies Partial<ApiOperation>;
 const json = (schema: z.ZodType) => ({ schema, type: 'application/json' as const });
 
 const lifecycle = (action: 'resume' | 'stop' | 'start', summary: string): ApiOperation => ({
@@ -220,7 +267,8 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     path: '/api/v1/connections',
     operationId: 'createConnection',
     summary: 'Create a connection',
-    description: 'An SFTP connection is saved only after its connection test passes with the confirmed host key; otherwise 422 with details.test (the test report).',
+    description:
+      'An SFTP connection is saved only after its connection test passes with the confirmed host key; otherwise 422 with details.test (the test report).',
     query: program,
     body: json(createConnectionSchema),
     responses: { 201: { description: 'The new connection.', schema: connectionResponse }, ...errors(401, 403, 404, 422) },
@@ -234,7 +282,10 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     description: 'A failing server is reported with ok: false (200); only bad input is an error.',
     query: program,
     body: json(testConnectionBody),
-    responses: { 200: { description: 'The test report, with the host key fingerprint to confirm.', schema: testReportResponse }, ...errors(401, 403, 422) },
+    responses: {
+      200: { description: 'The test report, with the host key fingerprint to confirm.', schema: testReportResponse },
+      ...errors(401, 403, 422),
+    },
   },
   {
     ...READ,
@@ -266,7 +317,10 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     params: idParams,
     query: program,
     body: json(pauseConnectionSchema),
-    responses: { 200: { description: 'The connection (pausing or paused).', schema: connectionResponse }, ...errors(401, 403, 404, 409, 422) },
+    responses: {
+      200: { description: 'The connection (pausing or paused).', schema: connectionResponse },
+      ...errors(401, 403, 404, 409, 422),
+    },
   },
   lifecycle('resume', 'Resume a paused connection'),
   lifecycle('stop', 'Stop a connection (then it can be edited)'),
@@ -279,7 +333,10 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     summary: 'Event history: runs newest window first',
     params: idParams,
     query: withProgram(listRunsQuery),
-    responses: { 200: { description: 'A page of runs; pass next_cursor as cursor for the next.', schema: runPageResponse }, ...errors(401, 403, 404, 422) },
+    responses: {
+      200: { description: 'A page of runs; pass next_cursor as cursor for the next.', schema: runPageResponse },
+      ...errors(401, 403, 404, 422),
+    },
   },
   {
     ...READ,
@@ -289,7 +346,10 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     summary: 'Rows, bytes and delivery lag per incremental run',
     params: idParams,
     query: withProgram(statsQuery),
-    responses: { 200: { description: 'One point per finished incremental run, oldest first.', schema: statsResponse }, ...errors(401, 403, 404, 422) },
+    responses: {
+      200: { description: 'One point per finished incremental run, oldest first.', schema: statsResponse },
+      ...errors(401, 403, 404, 422),
+    },
   },
   {
     ...READ,
@@ -311,7 +371,13 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     params: idParams,
     query: program,
     body: json(createHistoricalRequestSchema),
-    responses: { 201: { description: 'The pending request; the worker starts it within seconds (at the latest at the next minute’s planner tick).', schema: historicalResponse }, ...errors(401, 403, 404, 422) },
+    responses: {
+      201: {
+        description: 'The pending request; the worker starts it within seconds (at the latest at the next minute’s planner tick).',
+        schema: historicalResponse,
+      },
+      ...errors(401, 403, 404, 422),
+    },
   },
   {
     ...WRITE,
@@ -341,7 +407,8 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     path: '/api/v1/runs/{id}/retry',
     operationId: 'retryRun',
     summary: 'Retry a failed run',
-    description: 'Delivers the files again (next: deliver) or exports again (next: export); the worker picks it up within seconds (at the latest at the next minute’s planner tick).',
+    description:
+      'Delivers the files again (next: deliver) or exports again (next: export); the worker picks it up within seconds (at the latest at the next minute’s planner tick).',
     params: idParams,
     query: program,
     responses: { 200: { description: 'What happens next.', schema: retryResponse }, ...errors(401, 403, 404, 409, 410) },

@@ -25,7 +25,8 @@ export async function programOf(req: Request, actor: Actor, db: Db, fromBody?: n
   if (raw !== null && raw !== '') {
     const parsed = programParam.safeParse(raw);
     if (!parsed.success) throw field('program', parsed.error.issues[0]?.message ?? 'invalid');
-    if (fromBody !== undefined && fromBody !== parsed.data) throw field('program', `?program=${parsed.data} and program_id ${fromBody} disagree.`);
+    if (fromBody !== undefined && fromBody !== parsed.data)
+      throw field('program', `?program=${parsed.data} and program_id ${fromBody} disagree.`);
     requested = parsed.data;
   }
   return resolveProgram(db, actor, requested);

@@ -11,7 +11,10 @@ const instant = (name: string) =>
   z
     .union([z.iso.date(), z.iso.datetime({ offset: true })], { error: `${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time` })
     .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v))
-    .refine((d) => !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999, `${name} must be between 1970 and 9999`);
+    .refine(
+      (d) => !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999,
+      `${name} must be between 1970 and 9999`,
+    );
 
 const limit = z.coerce
   .number({ error: `limit must be a number between 1 and ${MAX_LIMIT}` })
@@ -24,7 +27,12 @@ const limit = z.coerce
 const oneOrMany = <T extends readonly [string, ...string[]]>(values: T, name: string) =>
   z
     .union([z.string(), z.array(z.string())])
-    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      (Array.isArray(v) ? v : [v])
+        .flatMap((s) => s.split(','))
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(values, { error: `${name} must be one of ${values.join(', ')}` })));
 
 const cursor = z.string().max(300).optional();
@@ -40,14 +48,24 @@ export const listRunsQuery = z.object({
 });
 
 export const statsQuery = z.object({
-  days: z.coerce.number({ error: 'days must be a number between 1 and 366' }).int('days must be a whole number').min(1, 'days must be between 1 and 366').max(366, 'days must be between 1 and 366').default(30),
+  days: z.coerce
+    .number({ error: 'days must be a number between 1 and 366' })
+    .int('days must be a whole number')
+    .min(1, 'days must be between 1 and 366')
+    .max(366, 'days must be between 1 and 366')
+    .default(30),
 });
 
 export const activityQuery = z.object({
   kind: z.enum(['audit', 'delivery_errors'], { error: 'kind must be "audit" or "delivery_errors"' }).default('audit'),
   action: z
     .union([z.string(), z.array(z.string())])
-    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      (Array.isArray(v) ? v : [v])
+        .flatMap((s) => s.split(','))
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().max(100)).max(50))
     .optional(),
   target_type: z.string().max(100).optional(),

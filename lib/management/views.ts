@@ -21,7 +21,14 @@ export type ConnectionJson = {
   start_date: Date;
   end_date: Date | null;
   contact_emails: string[];
-  sftp: { host: string; port: number; folder: string; username: string; auth_method: Connection['authMethod']; host_key_fingerprint: string | null } | null;
+  sftp: {
+    host: string;
+    port: number;
+    folder: string;
+    username: string;
+    auth_method: Connection['authMethod'];
+    host_key_fingerprint: string | null;
+  } | null;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
@@ -165,7 +172,10 @@ export function runJson(run: ExportRun, files: ExportFile[], attempts: Delivery[
 /** Runs of one program as JSON, with their files and delivery attempts (two queries for the page). */
 export async function runsJson(db: DbOrTx, programId: number, runs: ExportRun[], connections: Map<string, Connection>): Promise<RunJson[]> {
   const runIds = runs.map((r) => r.id);
-  const [files, attempts] = await Promise.all([listFilesOfRuns(db, { programId, runIds }), listDeliveriesOfRuns(db, { programId, runIds })]);
+  const [files, attempts] = await Promise.all([
+    listFilesOfRuns(db, { programId, runIds }),
+    listDeliveriesOfRuns(db, { programId, runIds }),
+  ]);
   const group = <T extends { runId: string }>(rows: T[]) => {
     const m = new Map<string, T[]>();
     for (const r of rows) m.set(r.runId, [...(m.get(r.runId) ?? []), r]);
@@ -237,6 +247,13 @@ export function failedDeliveryJson(d: Delivery, targetName?: string): ActivityEn
     connection_id: d.connectionId,
     before: null,
     after: null,
-    details: { error_code: d.errorCode, error_message: d.errorMessage, attempt: d.attempt, run_id: d.runId, destination: d.destination, retryable: d.retryable },
+    details: {
+      error_code: d.errorCode,
+      error_message: d.errorMessage,
+      attempt: d.attempt,
+      run_id: d.runId,
+      destination: d.destination,
+      retryable: d.retryable,
+    },
   };
 }

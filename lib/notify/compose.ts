@@ -67,7 +67,11 @@ function count(n: number): string {
 }
 
 function footer(detailsUrl?: string): string[] {
-  return ['', ...(detailsUrl ? [`Event history: ${detailsUrl}`, ''] : []), '— DDE (Direct Data Export). You receive this as a contact of this connection.'];
+  return [
+    '',
+    ...(detailsUrl ? [`Event history: ${detailsUrl}`, ''] : []),
+    '— DDE (Direct Data Export). You receive this as a contact of this connection.',
+  ];
 }
 
 export type DeliveryReportInput = {
@@ -121,7 +125,9 @@ export function composeDeliveryReport(input: DeliveryReportInput): ComposedEmail
       RETRYABLE[o.errorCode]
         ? 'DDE retried automatically with increasing delays before giving up.'
         : 'DDE does not retry this kind of error automatically: it needs a change on the server or in the connection.',
-      ...(o.retryPossibleUntil ? ['', `The delivery can be retried from the event history until ${utc(o.retryPossibleUntil)}, while its files are kept.`] : []),
+      ...(o.retryPossibleUntil
+        ? ['', `The delivery can be retried from the event history until ${utc(o.retryPossibleUntil)}, while its files are kept.`]
+        : []),
       '',
       ...summary,
       ...footer(input.detailsUrl),
@@ -150,7 +156,7 @@ export function composeConnectionActive(input: ConnectionActiveInput): ComposedE
       ...(input.frequency ? [`Frequency: ${input.frequency.replace(/_/g, ' ')}`] : []),
       ...(input.startDate ? [`First window starts: ${utc(input.startDate)}`] : []),
       '',
-      'DDE will only deliver to a server presenting this host key. If the server\'s key changes, deliveries stop and you will be told.',
+      "DDE will only deliver to a server presenting this host key. If the server's key changes, deliveries stop and you will be told.",
       ...footer(input.detailsUrl),
     ].join('\n'),
   };

@@ -123,7 +123,10 @@ export async function sendPendingNotification(
       const error = (err instanceof Error ? err.message : String(err)).slice(0, 500);
       const status = attempts >= maxAttempts ? 'failed' : 'pending';
       await tx.update(notifications).set({ status, attempts, error }).where(eq(notifications.id, id));
-      log.warn({ kind: row.kind, attempts, error }, status === 'failed' ? 'notification failed for good' : 'notification not sent; will retry');
+      log.warn(
+        { kind: row.kind, attempts, error },
+        status === 'failed' ? 'notification failed for good' : 'notification not sent; will retry',
+      );
       return { status, sentNow: false, retryable: status === 'pending', attempts, error };
     }
   });

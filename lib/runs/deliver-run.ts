@@ -10,7 +10,14 @@ import type { Database } from '@/db/client';
 import { connections, deliveries, exportFiles, exportRuns, type ExportFile } from '@/db/schema';
 import { now } from '@/lib/clock';
 import { decryptSecret } from '@/lib/crypto';
-import { deliverFiles as realDeliverFiles, DeliveryError, isDeliveryAborted, type DeliveryFile, type DeliverFilesInput, type DeliveryResult } from '@/lib/delivery';
+import {
+  deliverFiles as realDeliverFiles,
+  DeliveryError,
+  isDeliveryAborted,
+  type DeliveryFile,
+  type DeliverFilesInput,
+  type DeliveryResult,
+} from '@/lib/delivery';
 import { env } from '@/lib/env';
 import { sidecarContent, sidecarName } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
@@ -51,7 +58,10 @@ export function deliveryFilesOf(files: ExportFile[], storage: Storage): Delivery
     return {
       open: () => {
         const out = new PassThrough();
-        storage.get(key).then((s) => s.on('error', (e) => out.destroy(e)).pipe(out), (e: Error) => out.destroy(e));
+        storage.get(key).then(
+          (s) => s.on('error', (e) => out.destroy(e)).pipe(out),
+          (e: Error) => out.destroy(e),
+        );
         return out;
       },
     };
@@ -69,7 +79,8 @@ export function deliveryFilesOf(files: ExportFile[], storage: Storage): Delivery
       open: () => Readable.from([content]),
     });
   }
-  for (const f of files.filter((x) => x.fileType === 'manifest')) out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'manifest', ...sourceOf(f.storageKey) });
+  for (const f of files.filter((x) => x.fileType === 'manifest'))
+    out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'manifest', ...sourceOf(f.storageKey) });
   return out;
 }
 
@@ -93,14 +104,29 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     .from(exportRuns)
     .innerJoin(connections, eq(connections.id, exportRuns.connectionId))
     .where(eq(exportRuns.id, runId));
-  const files = await db.select().from(exportFiles).where(and(eq(exportFiles.runId, runId), eq(exportFiles.programId, run.programId))).orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
+  const files = await db
+    .select()
+    .from(exportFiles)
+    .where(and(eq(exportFiles.runId, runId), eq(exportFiles.programId, run.programId)))
+    .orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
   const destination = sftpDestinationOf(connection);
   const destinationLabel = describeSftpDestination(destination);
-  const [{ n: previous }] = await sql<{ n: number }[]>`select count(*)::int as n from deliveries where run_id = ${runId} and status <> 'aborted'`;
+  const [{ n: previous }] = await sql<
+    { n: number }[]
+  >`select count(*)::int as n from deliveries where run_id = ${runId} and status <> 'aborted'`;
   const attempt = previous + 1;
   const [delivery] = await db
     .insert(deliveries)
-    .values({ runId, connectionId: connection.id, programId: run.programId, destination: destinationLabel, attempt, trigger: opts.trigger ?? 'schedule', status: 'running', startedAt: now() })
+    .values({
+      runId,
+      connectionId: connection.id,
+      programId: run.programId,
+      destination: destinationLabel,
+      attempt,
+      trigger: opts.trigger ?? 'schedule',
+      status: 'running',
+      startedAt: now(),
+    })
     .returning();
 
   const reportFiles = files.filter((f) => f.fileType !== 'manifest').map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes }));
@@ -118,16 +144,33 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     });
     const note = await recordNotification(
       database,
-      { kind: 'delivery_report', to: connection.contactEmails, subject: email.subject, body: email.text, programId: run.programId, connectionId: connection.id, runId },
+      {
+        kind: 'delivery_report',
+        to: connection.contactEmails,
+        subject: email.subject,
+        body: email.text,
+        programId: run.programId,
+        connectionId: connection.id,
+        runId,
+      },
       { skipIfExists: true },
     );
     return note.created ? note.id : undefined;
   };
   const failRun = async (code: string, message: string, retryable: boolean) => {
-    await db.update(deliveries).set({ status: 'failed', errorCode: code as never, errorMessage: message, retryable, finishedAt: now() }).where(eq(deliveries.id, delivery.id));
+    await db
+      .update(deliveries)
+      .set({ status: 'failed', errorCode: code as never, errorMessage: message, retryable, finishedAt: now() })
+      .where(eq(deliveries.id, delivery.id));
     await sql`update export_runs set status = 'failed', error_code = ${code}, error_message = ${message}, finished_at = now(), updated_at = now() where id = ${runId}`;
     const expiresAt = files.reduce<Date | undefined>((min, f) => (!min || f.expiresAt < min ? f.expiresAt : min), undefined);
-    const notificationId = await report({ status: 'failed', errorCode: code as never, errorMessage: message, attempts: attempt, retryPossibleUntil: expiresAt });
+    const notificationId = await report({
+      status: 'failed',
+      errorCode: code as never,
+      errorMessage: message,
+      attempts: attempt,
+      retryPossibleUntil: expiresAt,
+    });
     return { status: 'failed' as const, runId, deliveryId: delivery.id, error: { code, message }, notificationId };
   };
 
@@ -135,7 +178,11 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     return failRun('unknown', 'The files of this run are no longer stored (expired); nothing was delivered.', false);
   }
 
-  const watch = watchRun(database, { id: runId, connectionId: connection.id, historicalRequestId: run.historicalRequestId }, { outer: opts.signal, pollMs: opts.watchPollMs });
+  const watch = watchRun(
+    database,
+    { id: runId, connectionId: connection.id, historicalRequestId: run.historicalRequestId },
+    { outer: opts.signal, pollMs: opts.watchPollMs },
+  );
   try {
     const auth = decryptSecret(connection.secretCiphertext!, connection.id);
     const result = await deliver({
@@ -147,7 +194,10 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       timeouts: opts.timeouts,
     });
     const finishedAt = now();
-    await db.update(deliveries).set({ status: 'succeeded', files: result.files.length, bytes: result.bytes, finishedAt }).where(eq(deliveries.id, delivery.id));
+    await db
+      .update(deliveries)
+      .set({ status: 'succeeded', files: result.files.length, bytes: result.bytes, finishedAt })
+      .where(eq(deliveries.id, delivery.id));
     await sql`update export_runs set status = 'delivered', error_code = null, error_message = null, finished_at = now(), updated_at = now() where id = ${runId}`;
     const notificationId = await report({ status: 'delivered', finishedAt });
     log.info({ attempt, files: result.files.length, bytes: result.bytes }, 'delivered');
@@ -155,7 +205,19 @@ export async function executeDelivery(database: Database, runId: string, opts: D
   } catch (err) {
     if (isDeliveryAborted(err) || watch.signal.aborted) {
       const why = watch.reason();
-      await db.update(deliveries).set({ status: 'aborted', errorMessage: why === 'paused' ? 'Aborted: the connection was paused immediately.' : why === 'cancelled' ? 'Aborted: the historical request was cancelled.' : 'Aborted: the worker was stopping; the delivery was handed back.', finishedAt: now() }).where(eq(deliveries.id, delivery.id));
+      await db
+        .update(deliveries)
+        .set({
+          status: 'aborted',
+          errorMessage:
+            why === 'paused'
+              ? 'Aborted: the connection was paused immediately.'
+              : why === 'cancelled'
+                ? 'Aborted: the historical request was cancelled.'
+                : 'Aborted: the worker was stopping; the delivery was handed back.',
+          finishedAt: now(),
+        })
+        .where(eq(deliveries.id, delivery.id));
       await sql`update export_runs set status = ${why === 'cancelled' ? 'cancelled' : 'generated'}, updated_at = now() where id = ${runId}`;
       log.info({ why }, 'delivery aborted; run handed back');
       return { status: 'requeued', runId, why };
@@ -163,7 +225,10 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     const error = err instanceof DeliveryError ? err : new DeliveryError('unknown', (err as Error).message ?? String(err));
     if (error.retryable && attempt < maxAttempts) {
       const retryInSeconds = deliveryBackoffSeconds(attempt);
-      await db.update(deliveries).set({ status: 'failed', errorCode: error.code, errorMessage: error.message, retryable: true, finishedAt: now() }).where(eq(deliveries.id, delivery.id));
+      await db
+        .update(deliveries)
+        .set({ status: 'failed', errorCode: error.code, errorMessage: error.message, retryable: true, finishedAt: now() })
+        .where(eq(deliveries.id, delivery.id));
       await sql`
         update export_runs set status = 'generated', error_code = ${error.code}, error_message = ${error.message},
           next_attempt_at = now() + make_interval(secs => ${retryInSeconds}), updated_at = now()

@@ -18,7 +18,14 @@ export type ExportRunOutcome =
   | { status: 'requeued' | 'cancelled'; runId: string; why: string }
   | { status: 'failed'; runId: string; error: string };
 
-type Claimed = { id: string; program_id: number; connection_id: string; historical_request_id: string | null; kind: 'sftp' | 'api'; attempt: number };
+type Claimed = {
+  id: string;
+  program_id: number;
+  connection_id: string;
+  historical_request_id: string | null;
+  kind: 'sftp' | 'api';
+  attempt: number;
+};
 
 export async function executeExportRun(
   database: Database,
@@ -38,7 +45,11 @@ export async function executeExportRun(
     returning r.id, r.program_id, r.connection_id, r.historical_request_id, c.kind, r.attempt`;
   if (!run) return { status: 'skipped', runId, why: 'not planned, or its connection is not active' };
 
-  const watch = watchRun(database, { id: run.id, connectionId: run.connection_id, historicalRequestId: run.historical_request_id }, { outer: opts.signal, pollMs: opts.watchPollMs });
+  const watch = watchRun(
+    database,
+    { id: run.id, connectionId: run.connection_id, historicalRequestId: run.historical_request_id },
+    { outer: opts.signal, pollMs: opts.watchPollMs },
+  );
   try {
     await removeTemporaries(run.program_id, run.id);
     const result = await generateRun(database, run.id, { signal: watch.signal, onProgress: opts.onProgress });

@@ -7,7 +7,10 @@ import type { Database } from '@/db/client';
 /** A run whose heartbeat (every 10 s) is older than this belongs to a dead worker. */
 export const STALE_AFTER_SECONDS = 120;
 
-export async function recoverStaleRuns(database: Database, staleAfterSeconds = STALE_AFTER_SECONDS): Promise<{ export: string[]; delivery: string[] }> {
+export async function recoverStaleRuns(
+  database: Database,
+  staleAfterSeconds = STALE_AFTER_SECONDS,
+): Promise<{ export: string[]; delivery: string[] }> {
   const { sql } = database;
   return sql.begin(async (tx) => {
     const rows = await tx<{ id: string; status: string }[]>`
@@ -48,5 +51,8 @@ export async function dueRuns(
            or (r.status = 'generated' and c.kind = 'sftp' and (r.next_attempt_at is null or r.next_attempt_at <= now())))
     order by r.window_start
     limit ${limit}`;
-  return { export: rows.filter((r) => r.status === 'planned').map((r) => r.id), delivery: rows.filter((r) => r.status === 'generated').map((r) => r.id) };
+  return {
+    export: rows.filter((r) => r.status === 'planned').map((r) => r.id),
+    delivery: rows.filter((r) => r.status === 'generated').map((r) => r.id),
+  };
 }

@@ -19,21 +19,41 @@ export function expiredFileOf(run: Pick<ExportRun, 'generatedAt'>, files: Export
 }
 
 /** Puts a failed run back: generated (to deliver again) or planned (its export failed). Returns the next step. */
-export async function retryRun(database: Database, actor: Actor, programId: number, runId: string): Promise<{ next: 'deliver' | 'export' }> {
+export async function retryRun(
+  database: Database,
+  actor: Actor,
+  programId: number,
+  runId: string,
+): Promise<{ next: 'deliver' | 'export' }> {
   return database.db.transaction(async (tx) => {
-    const [run] = await tx.select().from(exportRuns).where(and(eq(exportRuns.programId, programId), eq(exportRuns.id, runId))).for('update');
+    const [run] = await tx
+      .select()
+      .from(exportRuns)
+      .where(and(eq(exportRuns.programId, programId), eq(exportRuns.id, runId)))
+      .for('update');
     if (!run) throw new AppError('not_found', 'Run not found.');
     if (run.status !== 'failed') throw new AppError('conflict', `Only a failed run can be retried; this one is ${run.status}.`);
     const files = await tx.select().from(exportFiles).where(eq(exportFiles.runId, runId));
     const generated = run.generatedAt !== null && files.length > 0;
     const expired = expiredFileOf(run, files, now());
     if (expired) {
-      throw new AppError('gone', `The files of this run expired on ${expired.expiresAt.toISOString().slice(0, 10)}; it can no longer be retried. Submit a historical data request for that period instead.`);
+      throw new AppError(
+        'gone',
+        `The files of this run expired on ${expired.expiresAt.toISOString().slice(0, 10)}; it can no longer be retried. Submit a historical data request for that period instead.`,
+      );
     }
     const next = generated ? 'deliver' : 'export';
     await tx
       .update(exportRuns)
-      .set({ status: generated ? 'generated' : 'planned', attempt: generated ? run.attempt : 0, errorCode: null, errorMessage: null, nextAttemptAt: null, finishedAt: null, updatedAt: now() })
+      .set({
+        status: generated ? 'generated' : 'planned',
+        attempt: generated ? run.attempt : 0,
+        errorCode: null,
+        errorMessage: null,
+        nextAttemptAt: null,
+        finishedAt: null,
+        updatedAt: now(),
+      })
       .where(eq(exportRuns.id, runId));
     if (run.historicalRequestId) {
       await tx
@@ -48,7 +68,11 @@ export async function retryRun(database: Database, actor: Actor, programId: numb
       action: 'delivery.retried',
       targetType: 'export_run',
       targetId: runId,
-      details: { connection_id: run.connectionId, previous_error: run.errorCode ? { code: run.errorCode, message: run.errorMessage } : null, next },
+      details: {
+        connection_id: run.connectionId,
+        previous_error: run.errorCode ? { code: run.errorCode, message: run.errorMessage } : null,
+        next,
+      },
     });
     return { next };
   });

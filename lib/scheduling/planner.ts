@@ -19,7 +19,14 @@ export type PlanOptions = {
 
 export type PlanResult = { connections: number; runsPlanned: number; newRunIds: string[]; ended: number };
 
-type Row = { id: string; program_id: number; frequency: Frequency; start_date: string; end_date: string | null; planned_through: string | null };
+type Row = {
+  id: string;
+  program_id: number;
+  frequency: Frequency;
+  start_date: string;
+  end_date: string | null;
+  planned_through: string | null;
+};
 
 export async function planWindows(database: Database, o: PlanOptions): Promise<PlanResult> {
   const { sql } = database;

@@ -27,36 +27,169 @@ export type SeedOptions = {
 export type SeedProgress = { phase: 'users' | 'campaigns' | 'events'; done: number; total: number };
 export type SeedResult = { programId: number; users: number; campaigns: number; events: number };
 
-const DEPARTMENTS = ['Engineering', 'Sales', 'Marketing', 'Operations', 'Finance', 'People', 'Legal', 'Customer Success', 'Manufacturing', 'Logistics'];
+const DEPARTMENTS = [
+  'Engineering',
+  'Sales',
+  'Marketing',
+  'Operations',
+  'Finance',
+  'People',
+  'Legal',
+  'Customer Success',
+  'Manufacturing',
+  'Logistics',
+];
 const LOCATIONS = [
-  { city: 'Chicago', state: 'IL', country: 'United States', region: 'North America', timezone: 'America/Chicago', locale: 'en-US', language: 'English' },
-  { city: 'Austin', state: 'TX', country: 'United States', region: 'North America', timezone: 'America/Chicago', locale: 'en-US', language: 'English' },
-  { city: 'New York', state: 'NY', country: 'United States', region: 'North America', timezone: 'America/New_York', locale: 'en-US', language: 'English' },
-  { city: 'San Francisco', state: 'CA', country: 'United States', region: 'North America', timezone: 'America/Los_Angeles', locale: 'en-US', language: 'English' },
-  { city: 'Toronto', state: 'ON', country: 'Canada', region: 'North America', timezone: 'America/Toronto', locale: 'en-CA', language: 'English' },
-  { city: 'London', state: 'England', country: 'United Kingdom', region: 'EMEA', timezone: 'Europe/London', locale: 'en-GB', language: 'English' },
+  {
+    city: 'Chicago',
+    state: 'IL',
+    country: 'United States',
+    region: 'North America',
+    timezone: 'America/Chicago',
+    locale: 'en-US',
+    language: 'English',
+  },
+  {
+    city: 'Austin',
+    state: 'TX',
+    country: 'United States',
+    region: 'North America',
+    timezone: 'America/Chicago',
+    locale: 'en-US',
+    language: 'English',
+  },
+  {
+    city: 'New York',
+    state: 'NY',
+    country: 'United States',
+    region: 'North America',
+    timezone: 'America/New_York',
+    locale: 'en-US',
+    language: 'English',
+  },
+  {
+    city: 'San Francisco',
+    state: 'CA',
+    country: 'United States',
+    region: 'North America',
+    timezone: 'America/Los_Angeles',
+    locale: 'en-US',
+    language: 'English',
+  },
+  {
+    city: 'Toronto',
+    state: 'ON',
+    country: 'Canada',
+    region: 'North America',
+    timezone: 'America/Toronto',
+    locale: 'en-CA',
+    language: 'English',
+  },
+  {
+    city: 'London',
+    state: 'England',
+    country: 'United Kingdom',
+    region: 'EMEA',
+    timezone: 'Europe/London',
+    locale: 'en-GB',
+    language: 'English',
+  },
   { city: 'Berlin', state: 'Berlin', country: 'Germany', region: 'EMEA', timezone: 'Europe/Berlin', locale: 'de-DE', language: 'German' },
-  { city: 'Paris', state: 'Île-de-France', country: 'France', region: 'EMEA', timezone: 'Europe/Paris', locale: 'fr-FR', language: 'French' },
-  { city: 'São Paulo', state: 'SP', country: 'Brazil', region: 'LATAM', timezone: 'America/Sao_Paulo', locale: 'pt-BR', language: 'Portuguese' },
-  { city: 'Bengaluru', state: 'Karnataka', country: 'India', region: 'APAC', timezone: 'Asia/Kolkata', locale: 'en-IN', language: 'English' },
-  { city: 'Singapore', state: 'Singapore', country: 'Singapore', region: 'APAC', timezone: 'Asia/Singapore', locale: 'en-SG', language: 'English' },
-  { city: 'Sydney', state: 'NSW', country: 'Australia', region: 'APAC', timezone: 'Australia/Sydney', locale: 'en-AU', language: 'English' },
+  {
+    city: 'Paris',
+    state: 'Île-de-France',
+    country: 'France',
+    region: 'EMEA',
+    timezone: 'Europe/Paris',
+    locale: 'fr-FR',
+    language: 'French',
+  },
+  {
+    city: 'São Paulo',
+    state: 'SP',
+    country: 'Brazil',
+    region: 'LATAM',
+    timezone: 'America/Sao_Paulo',
+    locale: 'pt-BR',
+    language: 'Portuguese',
+  },
+  {
+    city: 'Bengaluru',
+    state: 'Karnataka',
+    country: 'India',
+    region: 'APAC',
+    timezone: 'Asia/Kolkata',
+    locale: 'en-IN',
+    language: 'English',
+  },
+  {
+    city: 'Singapore',
+    state: 'Singapore',
+    country: 'Singapore',
+    region: 'APAC',
+    timezone: 'Asia/Singapore',
+    locale: 'en-SG',
+    language: 'English',
+  },
+  {
+    city: 'Sydney',
+    state: 'NSW',
+    country: 'Australia',
+    region: 'APAC',
+    timezone: 'Australia/Sydney',
+    locale: 'en-AU',
+    language: 'English',
+  },
 ] as const;
 const WORK_LOCATIONS = ['Headquarters', 'Regional office', 'Remote', 'Plant 2', 'Distribution center', 'Retail store'];
-const EMPLOYEE_TYPES = [['Full-time', 80], ['Part-time', 10], ['Contractor', 8], ['Intern', 2]] as const;
-const TOPICS = ['Company News', 'HR & Benefits', 'Safety', 'IT Updates', 'Leadership', 'Culture', 'Wellness', 'Product', 'Sustainability', 'Events'];
+const EMPLOYEE_TYPES = [
+  ['Full-time', 80],
+  ['Part-time', 10],
+  ['Contractor', 8],
+  ['Intern', 2],
+] as const;
+const TOPICS = [
+  'Company News',
+  'HR & Benefits',
+  'Safety',
+  'IT Updates',
+  'Leadership',
+  'Culture',
+  'Wellness',
+  'Product',
+  'Sustainability',
+  'Events',
+];
 const INITIATIVES = ['Return to Office', 'Open Enrollment', 'FY27 Kickoff', 'Zero Harm', 'Digital Workplace', 'Inclusion Week'];
 const AUDIENCES = ['All Employees', 'People Managers', 'Frontline', 'Engineering', 'Sales', 'EMEA', 'APAC', 'North America', 'New Hires'];
 const CHANNELS = ['email', 'push', 'feed', 'assistant', 'web'];
 const CONTENT_TYPES = ['article', 'video', 'image', 'link', 'note', 'poll'];
 
 const EVENT_MIX: readonly (readonly [EventType, number])[] = [
-  ['impression', 300], ['email_delivered', 150], ['email_open', 90], ['open', 90], ['feed_click', 60],
-  ['push_delivered', 60], ['push_click', 25], ['like', 40], ['link_click', 30], ['email_click', 30],
-  ['video_play', 20], ['assistant_delivered', 20], ['assistant_open', 10], ['share', 10], ['bookmark', 10],
-  ['download', 8], ['poll_response', 8], ['acknowledge', 9],
+  ['impression', 300],
+  ['email_delivered', 150],
+  ['email_open', 90],
+  ['open', 90],
+  ['feed_click', 60],
+  ['push_delivered', 60],
+  ['push_click', 25],
+  ['like', 40],
+  ['link_click', 30],
+  ['email_click', 30],
+  ['video_play', 20],
+  ['assistant_delivered', 20],
+  ['assistant_open', 10],
+  ['share', 10],
+  ['bookmark', 10],
+  ['download', 8],
+  ['poll_response', 8],
+  ['acknowledge', 9],
 ];
-const APP_PLATFORMS: readonly (readonly [Platform, number])[] = [['web', 50], ['ios', 30], ['android', 20]];
+const APP_PLATFORMS: readonly (readonly [Platform, number])[] = [
+  ['web', 50],
+  ['ios', 30],
+  ['android', 20],
+];
 
 function platformFor(type: EventType, rng: Rng): Platform {
   if (type.startsWith('email_')) return 'email';
@@ -92,7 +225,7 @@ export async function seedProgram(database: Database, opts: SeedOptions, onProgr
   const memberIds: number[] = [];
   const names: string[] = [];
   const batchSize = 1000; // 34 parameters a row; PostgreSQL allows 65,535 per statement
-  for (let done = 0; done < opts.users; ) {
+  for (let done = 0; done < opts.users;) {
     const n = Math.min(batchSize, opts.users - done);
     const rows: (typeof members.$inferInsert)[] = [];
     for (let i = 0; i < n; i++) {
@@ -110,7 +243,11 @@ export async function seedProgram(database: Database, opts: SeedOptions, onProgr
         universalIdentifier: `${faker.internet.username({ firstName: first, lastName: last }).toLowerCase()}@${opts.programId}.example.com`,
         experienceStatus: blocked ? 'blocked' : rng.chance(0.92) ? 'active' : 'inactive',
         blockedAt: blocked ? between(rng, created, until) : null,
-        studioRole: rng.weighted([['member', 90], ['publisher', 7], ['administrator', 3]] as const),
+        studioRole: rng.weighted([
+          ['member', 90],
+          ['publisher', 7],
+          ['administrator', 3],
+        ] as const),
         lastVisitedAt: rng.chance(0.9) ? between(rng, from, until) : null,
         accountCreatedAt: created,
         registeredAt: rng.chance(0.95) ? new Date(created.getTime() + rng.int(0, 72) * 3_600_000) : null,
@@ -121,7 +258,12 @@ export async function seedProgram(database: Database, opts: SeedOptions, onProgr
         attributeCompany: opts.programName ?? 'Acme Corporation',
         attributeDepartment: dept,
         attributeJobDescription: faker.person.jobDescriptor(),
-        attributeGender: rng.weighted([['Female', 48], ['Male', 48], ['Non-binary', 2], [null, 2]] as const),
+        attributeGender: rng.weighted([
+          ['Female', 48],
+          ['Male', 48],
+          ['Non-binary', 2],
+          [null, 2],
+        ] as const),
         attributeCity: loc.city,
         attributeState: loc.state,
         attributeCountry: loc.country,
@@ -147,7 +289,11 @@ export async function seedProgram(database: Database, opts: SeedOptions, onProgr
     onProgress?.({ phase: 'users', done, total: opts.users });
   }
   if (memberIds.length === 0) {
-    const existing = await db.select({ id: members.id }).from(members).where(dsql`${members.programId} = ${opts.programId}`).limit(100_000);
+    const existing = await db
+      .select({ id: members.id })
+      .from(members)
+      .where(dsql`${members.programId} = ${opts.programId}`)
+      .limit(100_000);
     for (const r of existing) memberIds.push(r.id);
   }
 
@@ -181,12 +327,24 @@ export async function seedProgram(database: Database, opts: SeedOptions, onProgr
       isCommentable: rng.chance(0.7),
       isTranslatable: rng.chance(0.3),
       durationSeconds: rng.chance(0.5) ? rng.int(1, 30) * 86_400 : null,
-      priority: rng.weighted([['normal', 80], ['high', 15], ['urgent', 5]] as const),
+      priority: rng.weighted([
+        ['normal', 80],
+        ['high', 15],
+        ['urgent', 5],
+      ] as const),
       acknowledgeable: rng.chance(0.1),
       authorAliasId: rng.chance(0.2) ? `alias-${rng.int(1, 20)}` : null,
       authorAliasName: rng.chance(0.2) ? `${rng.pick(DEPARTMENTS)} Team` : null,
-      publicationState: rng.weighted([['published', 85], ['archived', 10], ['scheduled', 5]] as const),
-      sourceType: rng.weighted([['studio', 80], ['rss', 10], ['api', 10]] as const),
+      publicationState: rng.weighted([
+        ['published', 85],
+        ['archived', 10],
+        ['scheduled', 5],
+      ] as const),
+      sourceType: rng.weighted([
+        ['studio', 80],
+        ['rss', 10],
+        ['api', 10],
+      ] as const),
       audiences: Array.from(new Set([rng.pick(AUDIENCES), rng.pick(AUDIENCES)])),
       contentType: rng.pick(CONTENT_TYPES),
       channels: Array.from(new Set([rng.pick(CHANNELS), rng.pick(CHANNELS), 'feed'])),
@@ -202,14 +360,31 @@ export async function seedProgram(database: Database, opts: SeedOptions, onProgr
   }
   const campaignIds: number[] = [];
   for (let i = 0; i < campaignRows.length; i += 500) {
-    const inserted = await db.insert(campaigns).values(campaignRows.slice(i, i + 500)).returning({ id: campaigns.id });
+    const inserted = await db
+      .insert(campaigns)
+      .values(campaignRows.slice(i, i + 500))
+      .returning({ id: campaigns.id });
     for (const r of inserted) campaignIds.push(r.id);
   }
   onProgress?.({ phase: 'campaigns', done: campaignIds.length, total: opts.campaigns });
 
-  const events = opts.events > 0 && memberIds.length && campaignIds.length
-    ? await copyEvents(database, { programId: opts.programId, memberIds, campaignIds, count: opts.events, from, until, rng, lateFraction: opts.lateFraction ?? 0.01 }, onProgress)
-    : 0;
+  const events =
+    opts.events > 0 && memberIds.length && campaignIds.length
+      ? await copyEvents(
+          database,
+          {
+            programId: opts.programId,
+            memberIds,
+            campaignIds,
+            count: opts.events,
+            from,
+            until,
+            rng,
+            lateFraction: opts.lateFraction ?? 0.01,
+          },
+          onProgress,
+        )
+      : 0;
   return { programId: opts.programId, users: opts.users, campaigns: campaignIds.length, events };
 }
 
@@ -252,7 +427,8 @@ export async function copyEvents(database: Database, o: EventStreamOptions, onPr
       }
     })(),
   );
-  const sink = await database.sql`copy activity_events (program_id, content_id, user_id, event_type, platform, occurred_at, ingested_at, link_url) from stdin with (format csv)`.writable();
+  const sink =
+    await database.sql`copy activity_events (program_id, content_id, user_id, event_type, platform, occurred_at, ingested_at, link_url) from stdin with (format csv)`.writable();
   await pipeline(source, sink);
   return produced;
 }

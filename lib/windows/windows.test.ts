@@ -11,9 +11,18 @@ const iso = (s: string) => new Date(s);
 
 /** Instants around the awkward places: month ends, leap days, year ends, DST dates (irrelevant in UTC). */
 const AWKWARD = [
-  '2024-02-28T23:59:59.999Z', '2024-02-29T00:00:00Z', '2024-02-29T20:00:00Z', '2024-03-01T00:00:00Z',
-  '2023-02-28T22:00:00Z', '2025-12-31T23:59:59Z', '2026-01-01T00:00:00Z', '2027-12-27T00:00:00Z',
-  '2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z', '2100-02-28T12:00:00Z', '2000-02-29T00:00:00Z',
+  '2024-02-28T23:59:59.999Z',
+  '2024-02-29T00:00:00Z',
+  '2024-02-29T20:00:00Z',
+  '2024-03-01T00:00:00Z',
+  '2023-02-28T22:00:00Z',
+  '2025-12-31T23:59:59Z',
+  '2026-01-01T00:00:00Z',
+  '2027-12-27T00:00:00Z',
+  '2026-03-29T01:00:00Z',
+  '2026-10-25T01:00:00Z',
+  '2100-02-28T12:00:00Z',
+  '2000-02-29T00:00:00Z',
 ].map(iso);
 
 function drawInstant(r: ReturnType<typeof createRng>): Date {
@@ -64,7 +73,10 @@ describe('alignDown / nextBoundary', () => {
       expect(alignDown(next, f).getTime()).toBe(next.getTime());
       const len = next.getTime() - down.getTime();
       const expected: Record<Frequency, number[]> = {
-        every_4_hours: [4 * HOUR], daily: [DAY], weekly: [7 * DAY], monthly: [28 * DAY, 29 * DAY, 30 * DAY, 31 * DAY],
+        every_4_hours: [4 * HOUR],
+        daily: [DAY],
+        weekly: [7 * DAY],
+        monthly: [28 * DAY, 29 * DAY, 30 * DAY, 31 * DAY],
       };
       expect(expected[f]).toContain(len);
       if (f === 'weekly') expect(down.getUTCDay()).toBe(1);
@@ -151,7 +163,11 @@ describe('windowsEndingIn (the planner)', () => {
         if (batch.length) cursor = batch[batch.length - 1].end;
       }
       // The last tick catches up in batches, as the planner does on its next ticks.
-      for (let batch = windowsEndingIn(schedule, cursor, new Date(t), 3); batch.length; batch = windowsEndingIn(schedule, cursor, new Date(t), 3)) {
+      for (
+        let batch = windowsEndingIn(schedule, cursor, new Date(t), 3);
+        batch.length;
+        batch = windowsEndingIn(schedule, cursor, new Date(t), 3)
+      ) {
         planned.push(...batch);
         cursor = batch[batch.length - 1].end;
       }

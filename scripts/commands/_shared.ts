@@ -13,7 +13,11 @@ export class CliError extends Error {}
 export type Options = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 /** Parses argv against `options`, then validates the values with `schema`; errors name the flag. */
-export function parseCommand<S extends z.ZodType>(argv: string[], options: Options, schema: S): { values: z.infer<S>; positionals: string[] } {
+export function parseCommand<S extends z.ZodType>(
+  argv: string[],
+  options: Options,
+  schema: S,
+): { values: z.infer<S>; positionals: string[] } {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -100,7 +104,14 @@ export const isoOrDash = (s: string | null) => (s ? s.replace(/\.\d{3}Z$/, 'Z') 
 /** Rows as aligned columns (the first row is the header). */
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function noPositionals(positionals: string[]): void {

@@ -24,7 +24,10 @@ Options:
   --scope SCOPE         ${SCOPES.join(' | ')} (repeat for several; default data_exports.read)
   --client-id CLIENT_ID the client's id (ddec_…) or row id`;
 
-const programId = z.string().regex(/^\d{1,15}$/, 'must be a numeric program id').transform(Number);
+const programId = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a numeric program id')
+  .transform(Number);
 
 function asCliError(err: unknown, flag: string): never {
   if (err instanceof AppError && err.code === 'not_found') throw new CliError(`${flag}: ${err.message}`);
@@ -43,7 +46,9 @@ async function create(argv: string[]): Promise<void> {
   );
   noPositionals(positionals);
   const { client, clientSecret } = await withDatabase((database) =>
-    createApiClient(database, { programId: values.program, name: values.name, scopes: values.scope, author: CLI_AUTHOR }).catch((err) => asCliError(err, '--program')),
+    createApiClient(database, { programId: values.program, name: values.name, scopes: values.scope, author: CLI_AUTHOR }).catch((err) =>
+      asCliError(err, '--program'),
+    ),
   );
   console.log(`Created API client "${client.name}" for program ${client.programId} (${client.scopes.join(', ')}).`);
   console.log(`Client id:     ${client.clientId}`);
@@ -64,7 +69,15 @@ async function list(argv: string[]): Promise<void> {
     ['CLIENT ID', 'PROGRAM', 'NAME', 'SCOPES', 'STATUS', 'CREATED', 'LAST USED'],
     ...clients.map((c) => {
       const v = viewApiClient(c);
-      return [v.client_id, String(v.program_id), v.name, v.scopes.join(','), v.status, isoOrDash(v.created_at), v.last_used_at ? isoOrDash(v.last_used_at) : 'never'];
+      return [
+        v.client_id,
+        String(v.program_id),
+        v.name,
+        v.scopes.join(','),
+        v.status,
+        isoOrDash(v.created_at),
+        v.last_used_at ? isoOrDash(v.last_used_at) : 'never',
+      ];
     }),
   ];
   console.log(table(rows));
@@ -78,7 +91,9 @@ async function revoke(argv: string[]): Promise<void> {
   );
   noPositionals(positionals);
   const client = await withDatabase((database) =>
-    revokeApiClient(database, { programId: values.program, idOrClientId: values['client-id'], author: CLI_AUTHOR }).catch((err) => asCliError(err, '--client-id')),
+    revokeApiClient(database, { programId: values.program, idOrClientId: values['client-id'], author: CLI_AUTHOR }).catch((err) =>
+      asCliError(err, '--client-id'),
+    ),
   );
   console.log(`Revoked API client ${client.clientId} ("${client.name}", program ${client.programId}) and its tokens.`);
 }

@@ -50,7 +50,10 @@ const TYPES = { all: ['user', 'campaign', 'activity'], users: ['user'], campaign
 
 const argsSchema = z
   .object({
-    program: z.string({ error: 'is required' }).regex(/^[1-9]\d{0,15}$/, 'must be a program id (a positive integer)').transform(Number),
+    program: z
+      .string({ error: 'is required' })
+      .regex(/^[1-9]\d{0,15}$/, 'must be a program id (a positive integer)')
+      .transform(Number),
     from: instant,
     to: instant,
     out: z.string({ error: 'is required' }).min(1, 'is required'),
@@ -116,44 +119,49 @@ export async function run(argv: string[]) {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await withDatabase(async ({ db, sql }) => {
-      const [program] = await db.select().from(programs).where(eq(programs.id, values.program)).limit(1);
-      if (!program) throw new CliError(`--program: program ${values.program} was not found`);
-      mkdirSync(out, { recursive: true });
-      const storage = new LocalStorage(out);
-      const bar = progress('export');
-      let files = 0;
-      let rows = 0;
-      let bytes = 0;
-      for (const window of windows) {
-        const label = `${isoSeconds(window.start)} → ${isoSeconds(window.end)}`;
-        const result = await generateExportFiles({
-          sql,
-          storage,
-          keyPrefix: '',
-          program,
-          window,
-          exportType: values['export-type'],
-          format: values.format,
-          runId: randomUUID(),
-          connectionId: null,
-          fileTypes,
-          signal: controller.signal,
-          onProgress: (p) => bar.update(`${label} ${p.fileType}: ${human(p.fileRows)} rows`),
-        });
-        if (!result.manifest) {
-          console.log(`${label}: no rows, no files`);
-          continue;
+    await withDatabase(
+      async ({ db, sql }) => {
+        const [program] = await db.select().from(programs).where(eq(programs.id, values.program)).limit(1);
+        if (!program) throw new CliError(`--program: program ${values.program} was not found`);
+        mkdirSync(out, { recursive: true });
+        const storage = new LocalStorage(out);
+        const bar = progress('export');
+        let files = 0;
+        let rows = 0;
+        let bytes = 0;
+        for (const window of windows) {
+          const label = `${isoSeconds(window.start)} → ${isoSeconds(window.end)}`;
+          const result = await generateExportFiles({
+            sql,
+            storage,
+            keyPrefix: '',
+            program,
+            window,
+            exportType: values['export-type'],
+            format: values.format,
+            runId: randomUUID(),
+            connectionId: null,
+            fileTypes,
+            signal: controller.signal,
+            onProgress: (p) => bar.update(`${label} ${p.fileType}: ${human(p.fileRows)} rows`),
+          });
+          if (!result.manifest) {
+            console.log(`${label}: no rows, no files`);
+            continue;
+          }
+          console.log(`${label}:`);
+          for (const f of result.files) console.log(`  ${f.name}  ${human(f.rows)} rows  ${human(f.bytes)} bytes`);
+          console.log(`  ${result.manifest.name}`);
+          files += result.files.length;
+          rows += result.rowsTotal;
+          bytes += result.bytesTotal;
         }
-        console.log(`${label}:`);
-        for (const f of result.files) console.log(`  ${f.name}  ${human(f.rows)} rows  ${human(f.bytes)} bytes`);
-        console.log(`  ${result.manifest.name}`);
-        files += result.files.length;
-        rows += result.rowsTotal;
-        bytes += result.bytesTotal;
-      }
-      bar.done(`${windows.length} window${windows.length === 1 ? '' : 's'}, ${files} file${files === 1 ? '' : 's'}, ${human(rows)} rows, ${human(bytes)} bytes in ${out}`);
-    }, { migrate: false });
+        bar.done(
+          `${windows.length} window${windows.length === 1 ? '' : 's'}, ${files} file${files === 1 ? '' : 's'}, ${human(rows)} rows, ${human(bytes)} bytes in ${out}`,
+        );
+      },
+      { migrate: false },
+    );
   } catch (err) {
     if (isExportAborted(err)) throw new CliError('interrupted; the unfinished run left no files behind');
     throw err;

@@ -18,9 +18,14 @@ export const usage = `Usage: dde seed --program <id> [--users N] [--campaigns N]
   --name       program name (new programs only)
   --anonymize  create the program with anonymization on`;
 
-const count = (def: number, max: number) => z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(max, `must be at most ${max}`).default(def);
+const count = (def: number, max: number) =>
+  z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(max, `must be at most ${max}`).default(def);
 const schema = z.object({
-  program: z.string({ error: 'is required' }).regex(/^\d+$/, 'must be a numeric program id').transform(Number).pipe(z.number().int().positive('must be a positive id')),
+  program: z
+    .string({ error: 'is required' })
+    .regex(/^\d+$/, 'must be a numeric program id')
+    .transform(Number)
+    .pipe(z.number().int().positive('must be a positive id')),
   users: count(1000, 5_000_000),
   campaigns: count(50, 1_000_000),
   events: count(100_000, 500_000_000),
@@ -34,7 +39,17 @@ const schema = z.object({
 export async function run(argv: string[]) {
   const { values: o } = parseCommand(
     argv,
-    { program: { type: 'string' }, users: { type: 'string' }, campaigns: { type: 'string' }, events: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, until: { type: 'string' }, name: { type: 'string' }, anonymize: { type: 'boolean' } },
+    {
+      program: { type: 'string' },
+      users: { type: 'string' },
+      campaigns: { type: 'string' },
+      events: { type: 'string' },
+      days: { type: 'string' },
+      seed: { type: 'string' },
+      until: { type: 'string' },
+      name: { type: 'string' },
+      anonymize: { type: 'boolean' },
+    },
     schema,
   );
   const bar = progress('seed');
@@ -42,11 +57,23 @@ export async function run(argv: string[]) {
   const result = await withDatabase((database) =>
     seedProgram(
       database,
-      { programId: o.program, programName: o.name, anonymize: o.anonymize, users: o.users, campaigns: o.campaigns, events: o.events, days: o.days, seed: o.seed, until: o.until ? new Date(o.until) : undefined },
+      {
+        programId: o.program,
+        programName: o.name,
+        anonymize: o.anonymize,
+        users: o.users,
+        campaigns: o.campaigns,
+        events: o.events,
+        days: o.days,
+        seed: o.seed,
+        until: o.until ? new Date(o.until) : undefined,
+      },
       (p) => bar.update(`${p.phase} ${p.done.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')}`),
     ),
   );
   const secs = (Date.now() - started) / 1000;
   bar.done(`done in ${secs.toFixed(1)} s`);
-  console.log(`Program ${result.programId}: ${result.users} users, ${result.campaigns} campaigns, ${result.events} events (${Math.round(result.events / secs).toLocaleString('en-US')} events/s overall)`);
+  console.log(
+    `Program ${result.programId}: ${result.users} users, ${result.campaigns} campaigns, ${result.events} events (${Math.round(result.events / secs).toLocaleString('en-US')} events/s overall)`,
+  );
 }

@@ -25,20 +25,33 @@ Options:
   --no-expiry            a token that does not expire
   --id TOKEN_ID          the token's id (from list)`;
 
-
 async function create(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(
     argv,
-    { email: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string', multiple: true }, 'expires-in-days': { type: 'string' }, 'no-expiry': { type: 'boolean' } },
+    {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      'expires-in-days': { type: 'string' },
+      'no-expiry': { type: 'boolean' },
+    },
     z
       .object({
         email: z.email('must be an email address').max(320),
         name: z.string().trim().min(1).max(100).default('CLI token'),
         scope: z.array(z.enum(SCOPES, { error: `must be one of ${SCOPES.join(', ')}` })).default(['data_exports.read']),
-        'expires-in-days': z.string().regex(/^\d{1,3}$/, 'must be a number of days from 1 to 365').transform(Number).refine((n) => n >= 1 && n <= 365, 'must be from 1 to 365').optional(),
+        'expires-in-days': z
+          .string()
+          .regex(/^\d{1,3}$/, 'must be a number of days from 1 to 365')
+          .transform(Number)
+          .refine((n) => n >= 1 && n <= 365, 'must be from 1 to 365')
+          .optional(),
         'no-expiry': z.boolean().default(false),
       })
-      .refine((v) => !(v['no-expiry'] && v['expires-in-days'] !== undefined), { message: 'give --expires-in-days or --no-expiry, not both', path: ['expires-in-days'] }),
+      .refine((v) => !(v['no-expiry'] && v['expires-in-days'] !== undefined), {
+        message: 'give --expires-in-days or --no-expiry, not both',
+        path: ['expires-in-days'],
+      }),
   );
   noPositionals(positionals);
   const expiresInDays = values['no-expiry'] ? null : (values['expires-in-days'] ?? 90);
@@ -46,16 +59,28 @@ async function create(argv: string[]): Promise<void> {
     const account = await findAccountByEmail(database.db, values.email);
     if (!account) throw new CliError(`--email: no account with email ${values.email}`);
     if (account.disabledAt) throw new CliError(`--email: the account ${account.email} is disabled`);
-    const created = await createPersonalToken(database, { accountId: account.id, name: values.name, scopes: values.scope, expiresInDays, author: CLI_AUTHOR });
+    const created = await createPersonalToken(database, {
+      accountId: account.id,
+      name: values.name,
+      scopes: values.scope,
+      expiresInDays,
+      author: CLI_AUTHOR,
+    });
     return { token: created.token, view: viewPersonalToken(created.row), email: account.email };
   });
-  console.log(`Created token ${view.id} for ${email} (${view.scopes.join(', ')}; ${view.expires_at ? `expires ${isoOrDash(view.expires_at)}` : 'no expiry'}).`);
+  console.log(
+    `Created token ${view.id} for ${email} (${view.scopes.join(', ')}; ${view.expires_at ? `expires ${isoOrDash(view.expires_at)}` : 'no expiry'}).`,
+  );
   console.log(`Token: ${token}`);
   console.log('It is shown only now; send it as "Authorization: Bearer <token>".');
 }
 
 async function list(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommand(argv, { email: { type: 'string' } }, z.object({ email: z.email('must be an email address').max(320).optional() }));
+  const { values, positionals } = parseCommand(
+    argv,
+    { email: { type: 'string' } },
+    z.object({ email: z.email('must be an email address').max(320).optional() }),
+  );
   noPositionals(positionals);
   const tokens = await withDatabase(async ({ db }) => {
     let accountId: string | 'all' = 'all';
@@ -74,14 +99,27 @@ async function list(argv: string[]): Promise<void> {
     ['ID', 'PREFIX', 'OWNER', 'NAME', 'SCOPES', 'STATUS', 'EXPIRES', 'LAST USED'],
     ...tokens.map((t) => {
       const v = viewPersonalToken(t);
-      return [v.id, `${v.token_prefix}…`, t.accountEmail, v.name ?? '-', v.scopes.join(','), v.status, isoOrDash(v.expires_at), v.last_used_at ? isoOrDash(v.last_used_at) : 'never'];
+      return [
+        v.id,
+        `${v.token_prefix}…`,
+        t.accountEmail,
+        v.name ?? '-',
+        v.scopes.join(','),
+        v.status,
+        isoOrDash(v.expires_at),
+        v.last_used_at ? isoOrDash(v.last_used_at) : 'never',
+      ];
     }),
   ];
   console.log(table(rows));
 }
 
 async function revoke(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommand(argv, { id: { type: 'string' } }, z.object({ id: z.guid('must be a token id (from `dde tokens list`)') }));
+  const { values, positionals } = parseCommand(
+    argv,
+    { id: { type: 'string' } },
+    z.object({ id: z.guid('must be a token id (from `dde tokens list`)') }),
+  );
   noPositionals(positionals);
   const row = await withDatabase(async (database) => {
     try {

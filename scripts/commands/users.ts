@@ -33,7 +33,12 @@ const createSchema = z
     email: z.email('must be an email address').max(320),
     role: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }),
     program: z
-      .array(z.string().regex(/^\d{1,15}$/, 'must be a numeric program id').transform(Number))
+      .array(
+        z
+          .string()
+          .regex(/^\d{1,15}$/, 'must be a numeric program id')
+          .transform(Number),
+      )
       .default([]),
     name: z.string().trim().min(1).max(200).optional(),
     passwordStdin: z.boolean().default(false),
@@ -48,10 +53,13 @@ const createSchema = z
   });
 
 async function readStdin(stream: NodeJS.ReadableStream = process.stdin): Promise<string> {
-  if ((stream as NodeJS.ReadStream).isTTY) throw new CliError('--password-stdin: pipe the password in, e.g. `printf %s "$PW" | dde users create ...`');
+  if ((stream as NodeJS.ReadStream).isTTY)
+    throw new CliError('--password-stdin: pipe the password in, e.g. `printf %s "$PW" | dde users create ...`');
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function create(argv: string[]): Promise<void> {
@@ -97,7 +105,8 @@ async function create(argv: string[]): Promise<void> {
     });
   });
 
-  const scope = account.role === 'firstup_super_admin' ? 'every program' : `program${programIds.length > 1 ? 's' : ''} ${programIds.join(', ')}`;
+  const scope =
+    account.role === 'firstup_super_admin' ? 'every program' : `program${programIds.length > 1 ? 's' : ''} ${programIds.join(', ')}`;
   console.log(`Created ${ROLE_LABELS[account.role]} ${account.email} (${scope}).`);
   if (!values.passwordStdin) {
     console.log(`One-time password: ${password}`);
@@ -160,5 +169,7 @@ export async function run(argv: string[]): Promise<void> {
   if (sub === 'create') return create(rest);
   if (sub === 'list') return list(rest);
   if (sub === 'reset-password') return resetPassword(rest);
-  throw new CliError(sub ? `unknown subcommand "${sub}"; use create, list or reset-password` : 'a subcommand is required: create, list or reset-password');
+  throw new CliError(
+    sub ? `unknown subcommand "${sub}"; use create, list or reset-password` : 'a subcommand is required: create, list or reset-password',
+  );
 }

@@ -54,9 +54,17 @@ describe('dde export', () => {
     expect(r.code).toBe(0);
     // The seed has rows just before 08:00 and exactly at 12:00: they land in the neighbouring windows.
     const names = (hh: string, types: string[]) =>
-      types.flatMap((t) => (t === 'manifest' ? [`4021-11-28-2026-${hh}-manifest-incremental.json`] : [`4021-11-28-2026-${hh}-${t}-incremental.gz`, `4021-11-28-2026-${hh}-${t}-incremental.gz.sha256`]));
+      types.flatMap((t) =>
+        t === 'manifest'
+          ? [`4021-11-28-2026-${hh}-manifest-incremental.json`]
+          : [`4021-11-28-2026-${hh}-${t}-incremental.gz`, `4021-11-28-2026-${hh}-${t}-incremental.gz.sha256`],
+      );
     expect(readdirSync(out).sort()).toEqual(
-      [...names('04', ['user', 'activity', 'manifest']), ...names('08', ['user', 'campaign', 'activity', 'manifest']), ...names('12', ['user', 'activity', 'manifest'])].sort(),
+      [
+        ...names('04', ['user', 'activity', 'manifest']),
+        ...names('08', ['user', 'campaign', 'activity', 'manifest']),
+        ...names('12', ['user', 'activity', 'manifest']),
+      ].sort(),
     );
     expect(r.stdout).toContain('2026-11-28T00:00:00Z → 2026-11-28T04:00:00Z: no rows, no files');
     expect(r.stdout).toContain('2026-11-28T16:00:00Z → 2026-11-28T20:00:00Z: no rows, no files');
@@ -75,20 +83,41 @@ describe('dde export', () => {
       expect(ours.slice(1).map((r) => r.toSpliced(g, 1))).toEqual(golden.slice(1).map((r) => r.toSpliced(g, 1)));
     }
     const manifest = JSON.parse(readFileSync(path.join(out, '4021-11-28-2026-08-manifest-incremental.json'), 'utf8'));
-    expect(manifest).toMatchObject({ program_id: PROGRAM, connection_id: null, export_type: 'incremental', window: { start: '2026-11-28T08:00:00Z', end: '2026-11-28T12:00:00Z' } });
+    expect(manifest).toMatchObject({
+      program_id: PROGRAM,
+      connection_id: null,
+      export_type: 'incremental',
+      window: { start: '2026-11-28T08:00:00Z', end: '2026-11-28T12:00:00Z' },
+    });
   });
 
   it('exports one type, as jsonl and historical, in one window when no frequency is given', async () => {
     const out = path.join(root, 'one');
-    const r = await dde(['--program', String(PROGRAM), ...range, '--type', 'activity', '--format', 'jsonl', '--export-type', 'historical', '--out', out]);
+    const r = await dde([
+      '--program',
+      String(PROGRAM),
+      ...range,
+      '--type',
+      'activity',
+      '--format',
+      'jsonl',
+      '--export-type',
+      'historical',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(readdirSync(out).sort()).toEqual([
-      '4021-11-28-2026-00-activity-historical.gz', '4021-11-28-2026-00-activity-historical.gz.sha256', '4021-11-28-2026-00-manifest-historical.json',
+      '4021-11-28-2026-00-activity-historical.gz',
+      '4021-11-28-2026-00-activity-historical.gz.sha256',
+      '4021-11-28-2026-00-manifest-historical.json',
     ]);
     const lines = readGz(path.join(out, '4021-11-28-2026-00-activity-historical.gz')).trimEnd().split('\n');
     // The whole day: the window's 18 events and the two just outside it.
     expect(lines.map((l) => (JSON.parse(l) as Record<string, string>)['Event ID'])).toEqual([
-      '9101', ...Array.from({ length: 18 }, (_, i) => String(9001 + i)), '9100',
+      '9101',
+      ...Array.from({ length: 18 }, (_, i) => String(9001 + i)),
+      '9100',
     ]);
   });
 
@@ -100,10 +129,22 @@ describe('dde export', () => {
 
   it.each([
     ['an unknown program', ['--program', '999', ...range], /^dde: --program: program 999 was not found$/],
-    ['from equal to to', ['--program', '4021', '--from', '2026-11-28T00:00:00Z', '--to', '2026-11-28T00:00:00Z'], /^dde: --from: must be before --to$/],
+    [
+      'from equal to to',
+      ['--program', '4021', '--from', '2026-11-28T00:00:00Z', '--to', '2026-11-28T00:00:00Z'],
+      /^dde: --from: must be before --to$/,
+    ],
     ['from after to', ['--program', '4021', '--from', '2026-11-29', '--to', '2026-11-28'], /^dde: --from: must be before --to$/],
-    ['a date without a zone', ['--program', '4021', '--from', '2026-11-28T08:00', '--to', '2026-11-29'], /^dde: --from: must be an ISO 8601 date/],
-    ['a date that does not exist', ['--program', '4021', '--from', '2026-02-30', '--to', '2026-03-02'], /^dde: --from: is not a valid date$/],
+    [
+      'a date without a zone',
+      ['--program', '4021', '--from', '2026-11-28T08:00', '--to', '2026-11-29'],
+      /^dde: --from: must be an ISO 8601 date/,
+    ],
+    [
+      'a date that does not exist',
+      ['--program', '4021', '--from', '2026-02-30', '--to', '2026-03-02'],
+      /^dde: --from: is not a valid date$/,
+    ],
     ['a bad format', ['--program', '4021', ...range, '--format', 'pdf'], /^dde: --format: /],
     ['a bad frequency', ['--program', '4021', ...range, '--frequency', 'hourly'], /^dde: --frequency: /],
     ['a bad type', ['--program', '4021', ...range, '--type', 'everything'], /^dde: --type: /],

@@ -79,9 +79,13 @@ beforeAll(async () => {
     for (const r of rows) ingested.set(r.id, BigInt(r.us));
   }
   // Members updated at random instants and on boundaries: each must be in exactly one user file.
-  const members = instants.filter((_, i) => i % 10 === 0 || i >= 3000).map(({ ms, us }, i) => ({
-    program_id: PROGRAM, first_name: `Member ${i}`, updated_at: micros(ms, us),
-  }));
+  const members = instants
+    .filter((_, i) => i % 10 === 0 || i >= 3000)
+    .map(({ ms, us }, i) => ({
+      program_id: PROGRAM,
+      first_name: `Member ${i}`,
+      updated_at: micros(ms, us),
+    }));
   const rows = await t.sql<{ id: string; us: string }[]>`
     insert into members ${t.sql(members)} returning id::text, (extract(epoch from updated_at) * 1000000)::bigint::text as us`;
   for (const r of rows) memberUpdated.set(r.id, BigInt(r.us));
@@ -110,7 +114,8 @@ describe('exactly once across 50 consecutive windows', () => {
       const result = await generateRun(t, run.id, { storage });
       for (const f of result.files) {
         const [header, ...rows] = parseCsv(gunzipSync(readFileSync(storage.localPath(f.key))).toString('utf8'));
-        const [seen, col] = f.fileType === 'activity' ? [seenEvents, 'Event ID'] : f.fileType === 'user' ? [seenMembers, 'User ID'] : [undefined, ''];
+        const [seen, col] =
+          f.fileType === 'activity' ? [seenEvents, 'Event ID'] : f.fileType === 'user' ? [seenMembers, 'User ID'] : [undefined, ''];
         if (!seen) continue;
         for (const row of rows) {
           const id = row[header.indexOf(col)]!;
@@ -123,8 +128,12 @@ describe('exactly once across 50 consecutive windows', () => {
     expect(duplicates).toEqual([]);
     const lo = BigInt(windows[0].start.getTime()) * 1000n;
     const hi = BigInt(windows[WINDOWS - 1].end.getTime()) * 1000n;
-    const windowOf = (us: bigint) => windows.findIndex((w) => BigInt(w.start.getTime()) * 1000n <= us && us < BigInt(w.end.getTime()) * 1000n);
-    for (const [source, seen] of [[ingested, seenEvents], [memberUpdated, seenMembers]] as const) {
+    const windowOf = (us: bigint) =>
+      windows.findIndex((w) => BigInt(w.start.getTime()) * 1000n <= us && us < BigInt(w.end.getTime()) * 1000n);
+    for (const [source, seen] of [
+      [ingested, seenEvents],
+      [memberUpdated, seenMembers],
+    ] as const) {
       const expected = [...source.entries()].filter(([, us]) => us >= lo && us < hi);
       expect(expected.length).toBeGreaterThan(100);
       // Nothing missing, nothing extra …

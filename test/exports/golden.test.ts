@@ -38,11 +38,24 @@ const HEADERS = {
 
 /** EXPORT-FILES.md's event table: the columns each event type sets to 1. */
 const SETS: Record<string, string[]> = {
-  like: ['Likes'], share: ['Shares'], bookmark: ['Bookmarks'], email_open: ['Email Opens', 'Opens'], feed_click: ['Feed Clicks', 'Clicks'],
-  email_delivered: ['Emails Delivered'], email_click: ['Emails Clicks', 'Clicks'], push_click: ['Push Clicks', 'Clicks'],
-  impression: ['Impressions'], download: ['Downloads'], poll_response: ['Poll Responses'], acknowledge: ['Acknowledge Counts'],
-  assistant_delivered: ['Assistant Delivered Count'], assistant_open: ['Assistant Opens', 'Opens'], video_play: ['Video Plays'],
-  push_delivered: ['Push Delivered'], link_click: ['Link Clicks', 'Clicks'], open: ['Opens'],
+  like: ['Likes'],
+  share: ['Shares'],
+  bookmark: ['Bookmarks'],
+  email_open: ['Email Opens', 'Opens'],
+  feed_click: ['Feed Clicks', 'Clicks'],
+  email_delivered: ['Emails Delivered'],
+  email_click: ['Emails Clicks', 'Clicks'],
+  push_click: ['Push Clicks', 'Clicks'],
+  impression: ['Impressions'],
+  download: ['Downloads'],
+  poll_response: ['Poll Responses'],
+  acknowledge: ['Acknowledge Counts'],
+  assistant_delivered: ['Assistant Delivered Count'],
+  assistant_open: ['Assistant Opens', 'Opens'],
+  video_play: ['Video Plays'],
+  push_delivered: ['Push Delivered'],
+  link_click: ['Link Clicks', 'Clicks'],
+  open: ['Opens'],
 };
 const COUNT_COLUMNS = [...new Set(Object.values(SETS).flat())];
 
@@ -63,8 +76,15 @@ beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'dde-golden-'));
   for (const format of ['csv', 'jsonl', 'xlsx'] as const) {
     runs[format] = await generateExportFiles({
-      sql: t.sql, storage: new LocalStorage(dirOf(format)), keyPrefix: '', program: { id: PROGRAM, anonymizePii: false, pseudonymKey: 'unused0000000000' },
-      window: WINDOW, exportType: 'incremental', format, runId: `golden-${format}`, connectionId: '00000000-0000-4000-8000-000000000001',
+      sql: t.sql,
+      storage: new LocalStorage(dirOf(format)),
+      keyPrefix: '',
+      program: { id: PROGRAM, anonymizePii: false, pseudonymKey: 'unused0000000000' },
+      window: WINDOW,
+      exportType: 'incremental',
+      format,
+      runId: `golden-${format}`,
+      connectionId: '00000000-0000-4000-8000-000000000001',
       generatedAt: GENERATED_AT,
     });
   }
@@ -77,10 +97,13 @@ afterAll(async () => {
 describe('csv files', () => {
   it('are named <programID>-<mm-dd-yyyy-hh>-<file type>-<export type>.gz, with a sidecar each and the manifest', () => {
     expect(readdirSync(dirOf('csv')).sort()).toEqual([
-      '4021-11-28-2026-08-activity-incremental.gz', '4021-11-28-2026-08-activity-incremental.gz.sha256',
-      '4021-11-28-2026-08-campaign-incremental.gz', '4021-11-28-2026-08-campaign-incremental.gz.sha256',
+      '4021-11-28-2026-08-activity-incremental.gz',
+      '4021-11-28-2026-08-activity-incremental.gz.sha256',
+      '4021-11-28-2026-08-campaign-incremental.gz',
+      '4021-11-28-2026-08-campaign-incremental.gz.sha256',
       '4021-11-28-2026-08-manifest-incremental.json',
-      '4021-11-28-2026-08-user-incremental.gz', '4021-11-28-2026-08-user-incremental.gz.sha256',
+      '4021-11-28-2026-08-user-incremental.gz',
+      '4021-11-28-2026-08-user-incremental.gz.sha256',
     ]);
   });
 
@@ -98,9 +121,15 @@ describe('csv files', () => {
     expect(text).toContain(',"Line one\r\nLine two",1815-12-10,Analytical Engines,R&D,,,תל אביב,,UK,Europe 😀,2020-01-31,2020-02-03,');
     expect(text).toContain("102,محمد,O'Brien,emp-102,blocked,2026-11-01T10:00:00Z,");
     const campaigns = readGz(path.join(dirOf('csv'), '4021-11-28-2026-08-campaign-incremental.gz'));
-    expect(campaigns).toContain('"Q4 ""All-hands"", recap",501,2026-11-27T16:30:00Z,,101,Ada Lovelace,102,Mo O\'Brien,3,"https://studio.example.com/c/501?x=1,2",');
-    expect(campaigns).toContain('"[""t1"",""t2""]","[""HR"",""News, \\""daily\\""""]","[12,0]","[""Wellbeing""]",true,false,true,true,86400,high,true,');
-    expect(campaigns).toContain(',"Please confirm\nthanks",[],true,false,true,Hello 👋,שלום עולם,2026-11-28T12:05:13Z,2026-11-28T09:30:00Z\n');
+    expect(campaigns).toContain(
+      '"Q4 ""All-hands"", recap",501,2026-11-27T16:30:00Z,,101,Ada Lovelace,102,Mo O\'Brien,3,"https://studio.example.com/c/501?x=1,2",',
+    );
+    expect(campaigns).toContain(
+      '"[""t1"",""t2""]","[""HR"",""News, \\""daily\\""""]","[12,0]","[""Wellbeing""]",true,false,true,true,86400,high,true,',
+    );
+    expect(campaigns).toContain(
+      ',"Please confirm\nthanks",[],true,false,true,Hello 👋,שלום עולם,2026-11-28T12:05:13Z,2026-11-28T09:30:00Z\n',
+    );
   });
 
   it('writes null and empty text as an empty field, never as ""', () => {
@@ -143,18 +172,32 @@ describe('csv files', () => {
 });
 
 describe('jsonl files', () => {
-  it.each(['user', 'campaign', 'activity'] as const)('the %s file holds one object per row, keys = the headers in order, and matches its golden file', (type) => {
-    const text = readGz(path.join(dirOf('jsonl'), `4021-11-28-2026-08-${type}-incremental.gz`));
-    const lines = text.trimEnd().split('\n');
-    for (const line of lines) expect(Object.keys(JSON.parse(line) as object).join(',')).toBe(HEADERS[type]);
-    expectGolden(`${type}.jsonl`, text);
-  });
+  it.each(['user', 'campaign', 'activity'] as const)(
+    'the %s file holds one object per row, keys = the headers in order, and matches its golden file',
+    (type) => {
+      const text = readGz(path.join(dirOf('jsonl'), `4021-11-28-2026-08-${type}-incremental.gz`));
+      const lines = text.trimEnd().split('\n');
+      for (const line of lines) expect(Object.keys(JSON.parse(line) as object).join(',')).toBe(HEADERS[type]);
+      expectGolden(`${type}.jsonl`, text);
+    },
+  );
 
   it('types values: counts as numbers, booleans, arrays, null, ids as strings', () => {
-    const [c] = readGz(path.join(dirOf('jsonl'), '4021-11-28-2026-08-campaign-incremental.gz')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [c] = readGz(path.join(dirOf('jsonl'), '4021-11-28-2026-08-campaign-incremental.gz'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(c).toMatchObject({
-      'Campaign ID': '501', 'Publisher User ID': '101', 'Is Featured': true, 'Is Shareable': false, Duration: 86400, 'Archive Date': null,
-      'Topic ID': ['t1', 't2'], 'Topic Name': ['HR', 'News, "daily"'], 'Topic Subscriber Count': [12, 0], Resources: [],
+      'Campaign ID': '501',
+      'Publisher User ID': '101',
+      'Is Featured': true,
+      'Is Shareable': false,
+      Duration: 86400,
+      'Archive Date': null,
+      'Topic ID': ['t1', 't2'],
+      'Topic Name': ['HR', 'News, "daily"'],
+      'Topic Subscriber Count': [12, 0],
+      Resources: [],
       'Acknowledge Message': 'Please confirm\nthanks',
     });
   });
@@ -168,22 +211,36 @@ describe('xlsx files', () => {
       const [header, ...rows] = await readXlsx(file);
       expect(header.join(',')).toBe(HEADERS[type]);
       const expected = readGz(path.join(dirOf('jsonl'), `4021-11-28-2026-08-${type}-incremental.gz`))
-        .trimEnd().split('\n')
+        .trimEnd()
+        .split('\n')
         .map((l) => Object.values(JSON.parse(l) as object).map((v) => (Array.isArray(v) ? JSON.stringify(v) : v)))
         // XML 1.0 text: a reader gives CR LF back as LF (the one difference from csv and jsonl).
         .map((r) => r.map((v) => (typeof v === 'string' ? v.replaceAll('\r\n', '\n') : v)));
       expect(rows).toEqual(expected);
     }
     const manifest = JSON.parse(readFileSync(path.join(dirOf('xlsx'), '4021-11-28-2026-08-manifest-incremental.json'), 'utf8'));
-    expect(manifest.files.map((f: { compression: string; format: string }) => `${f.format}/${f.compression}`)).toEqual(['xlsx/none', 'xlsx/none', 'xlsx/none']);
+    expect(manifest.files.map((f: { compression: string; format: string }) => `${f.format}/${f.compression}`)).toEqual([
+      'xlsx/none',
+      'xlsx/none',
+      'xlsx/none',
+    ]);
   });
 
   it('continues a file past the sheet row limit in parts named so they sort', async () => {
     const dir = path.join(root, 'xlsx-parts');
     const result = await generateExportFiles({
-      sql: t.sql, storage: new LocalStorage(dir), keyPrefix: '', program: { id: PROGRAM, anonymizePii: false, pseudonymKey: 'unused0000000000' },
-      window: WINDOW, exportType: 'incremental', format: 'xlsx', runId: 'parts', connectionId: null, fileTypes: ['activity'],
-      generatedAt: GENERATED_AT, xlsxRowsPerPart: 5,
+      sql: t.sql,
+      storage: new LocalStorage(dir),
+      keyPrefix: '',
+      program: { id: PROGRAM, anonymizePii: false, pseudonymKey: 'unused0000000000' },
+      window: WINDOW,
+      exportType: 'incremental',
+      format: 'xlsx',
+      runId: 'parts',
+      connectionId: null,
+      fileTypes: ['activity'],
+      generatedAt: GENERATED_AT,
+      xlsxRowsPerPart: 5,
     });
     const names = result.files.map((f) => f.name);
     expect(names).toEqual([1, 2, 3, 4].map((i) => `4021-11-28-2026-08-activity-incremental-part-00${i}.xlsx`));

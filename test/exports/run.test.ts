@@ -47,7 +47,13 @@ async function createRun(opts: { programId?: number; format?: 'csv' | 'jsonl' | 
   const programId = opts.programId ?? PROGRAM;
   const [conn] = await t.db
     .insert(connections)
-    .values({ programId, kind: 'api', frequency: 'every_4_hours', startDate: new Date('2026-11-01T00:00:00Z'), format: opts.format ?? 'csv' })
+    .values({
+      programId,
+      kind: 'api',
+      frequency: 'every_4_hours',
+      startDate: new Date('2026-11-01T00:00:00Z'),
+      format: opts.format ?? 'csv',
+    })
     .returning();
   const w = opts.window ?? WINDOW;
   const [run] = await t.db
@@ -77,11 +83,19 @@ describe('generateRun', () => {
   });
 
   it('stores each file under <program>/<run>/ with a sidecar, and the manifest', () => {
-    expect(allFiles().filter((f) => f.startsWith(`${PROGRAM}/${runId}/`)).map((f) => path.basename(f)).sort()).toEqual([
-      '4021-11-28-2026-08-activity-incremental.gz', '4021-11-28-2026-08-activity-incremental.gz.sha256',
-      '4021-11-28-2026-08-campaign-incremental.gz', '4021-11-28-2026-08-campaign-incremental.gz.sha256',
+    expect(
+      allFiles()
+        .filter((f) => f.startsWith(`${PROGRAM}/${runId}/`))
+        .map((f) => path.basename(f))
+        .sort(),
+    ).toEqual([
+      '4021-11-28-2026-08-activity-incremental.gz',
+      '4021-11-28-2026-08-activity-incremental.gz.sha256',
+      '4021-11-28-2026-08-campaign-incremental.gz',
+      '4021-11-28-2026-08-campaign-incremental.gz.sha256',
       '4021-11-28-2026-08-manifest-incremental.json',
-      '4021-11-28-2026-08-user-incremental.gz', '4021-11-28-2026-08-user-incremental.gz.sha256',
+      '4021-11-28-2026-08-user-incremental.gz',
+      '4021-11-28-2026-08-user-incremental.gz.sha256',
     ]);
   });
 
@@ -110,7 +124,11 @@ describe('generateRun', () => {
       expect(check.status).toBe(0);
       expect(check.stdout).toBe(`${r.name}: OK\n`);
     }
-    expect(Object.fromEntries(records.filter((r) => r.fileType !== 'manifest').map((r) => [r.fileType, r.rows]))).toEqual({ user: 2, campaign: 2, activity: 18 });
+    expect(Object.fromEntries(records.filter((r) => r.fileType !== 'manifest').map((r) => [r.fileType, r.rows]))).toEqual({
+      user: 2,
+      campaign: 2,
+      activity: 18,
+    });
   });
 
   it('writes a manifest that lists exactly the run’s files with their rows, bytes and hashes', async () => {
@@ -168,9 +186,14 @@ describe('generateRun edge cases', () => {
     const { run } = await createRun({ format: 'xlsx' });
     const result = await generateRun(t, run.id, { storage });
     expect(result.files.map((f) => f.name)).toEqual([
-      '4021-11-28-2026-08-user-incremental.xlsx', '4021-11-28-2026-08-campaign-incremental.xlsx', '4021-11-28-2026-08-activity-incremental.xlsx',
+      '4021-11-28-2026-08-user-incremental.xlsx',
+      '4021-11-28-2026-08-campaign-incremental.xlsx',
+      '4021-11-28-2026-08-activity-incremental.xlsx',
     ]);
-    const records = await t.db.select().from(exportFiles).where(and(eq(exportFiles.runId, run.id), eq(exportFiles.fileType, 'activity')));
+    const records = await t.db
+      .select()
+      .from(exportFiles)
+      .where(and(eq(exportFiles.runId, run.id), eq(exportFiles.fileType, 'activity')));
     expect(records[0]).toMatchObject({ format: 'xlsx', compression: 'none', rows: 18 });
     expect(sha256(readFileSync(storage.localPath(records[0].storageKey)))).toBe(records[0].sha256);
   });
@@ -215,32 +238,35 @@ describe('generateRun edge cases', () => {
 });
 
 describe('abort (pause immediately)', () => {
-  it.each(['csv', 'xlsx'] as const)('stops a %s export midway, leaves no file under a final name and no temporary, and the run can be generated later', async (format) => {
-    const { run } = await createRun({ programId: BIG_PROGRAM, format });
-    const controller = new AbortController();
-    let rowsAtAbort = 0;
-    const attempt = generateRun(t, run.id, {
-      storage,
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.fileType === 'activity' && p.fileRows > 0 && !controller.signal.aborted) {
-          rowsAtAbort = p.fileRows;
-          controller.abort();
-        }
-      },
-    });
-    await expect(attempt).rejects.toBeInstanceOf(ExportAbortedError);
-    expect(rowsAtAbort).toBeGreaterThan(0);
-    expect(rowsAtAbort).toBeLessThan(400_000);
-    expect(allFiles().filter((f) => f.startsWith(`${BIG_PROGRAM}/${run.id}/`))).toEqual([]);
-    expect(await t.db.select().from(exportFiles).where(eq(exportFiles.runId, run.id))).toEqual([]);
-    // The pool is healthy: the cancelled COPY's connection came back.
-    expect(await t.sql`select 1 as ok`).toEqual([{ ok: 1 }]);
-    if (format === 'csv') {
-      const later = await generateRun(t, run.id, { storage });
-      expect(later.rowsTotal).toBe(400_000);
-    }
-  });
+  it.each(['csv', 'xlsx'] as const)(
+    'stops a %s export midway, leaves no file under a final name and no temporary, and the run can be generated later',
+    async (format) => {
+      const { run } = await createRun({ programId: BIG_PROGRAM, format });
+      const controller = new AbortController();
+      let rowsAtAbort = 0;
+      const attempt = generateRun(t, run.id, {
+        storage,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.fileType === 'activity' && p.fileRows > 0 && !controller.signal.aborted) {
+            rowsAtAbort = p.fileRows;
+            controller.abort();
+          }
+        },
+      });
+      await expect(attempt).rejects.toBeInstanceOf(ExportAbortedError);
+      expect(rowsAtAbort).toBeGreaterThan(0);
+      expect(rowsAtAbort).toBeLessThan(400_000);
+      expect(allFiles().filter((f) => f.startsWith(`${BIG_PROGRAM}/${run.id}/`))).toEqual([]);
+      expect(await t.db.select().from(exportFiles).where(eq(exportFiles.runId, run.id))).toEqual([]);
+      // The pool is healthy: the cancelled COPY's connection came back.
+      expect(await t.sql`select 1 as ok`).toEqual([{ ok: 1 }]);
+      if (format === 'csv') {
+        const later = await generateRun(t, run.id, { storage });
+        expect(later.rowsTotal).toBe(400_000);
+      }
+    },
+  );
 
   it('refuses to start when already aborted', async () => {
     const { run } = await createRun();

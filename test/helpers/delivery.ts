@@ -44,11 +44,19 @@ export function makeExportSet(dir: string, options: { programId?: number; hour?:
     manifestFiles.push({ name, type: types[i % 3], format: 'csv', compression: 'gzip', rows: 1, bytes, sha256: digest });
   });
   const manifest = `${programId}-${stamp}-manifest-incremental.json`;
-  content.set(manifest, Buffer.from(JSON.stringify({ schema_version: 1, program_id: programId, export_type: 'incremental', files: manifestFiles }, null, 2)));
+  content.set(
+    manifest,
+    Buffer.from(JSON.stringify({ schema_version: 1, program_id: programId, export_type: 'incremental', files: manifestFiles }, null, 2)),
+  );
   for (const [name, body] of content) writeFileSync(path.join(dir, name), body);
   // Deliberately out of order: deliverFiles puts data first, sidecars next, the manifest last.
   const order = [manifest, ...sidecars, ...data];
-  const files = order.map((name) => ({ name, size: content.get(name)!.length, sha256: sha256Hex(content.get(name)!), localPath: path.join(dir, name) }));
+  const files = order.map((name) => ({
+    name,
+    size: content.get(name)!.length,
+    sha256: sha256Hex(content.get(name)!),
+    localPath: path.join(dir, name),
+  }));
   const streamed = order.map((name) => ({
     name,
     size: content.get(name)!.length,

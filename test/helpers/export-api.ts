@@ -26,31 +26,79 @@ export async function programWithRun(
   t: TestDatabase,
   opts: { programId: number; name?: string; until: Date; storage: LocalStorage; events?: number; format?: 'csv' | 'jsonl' | 'xlsx' },
 ): Promise<{ runId: string; connectionId: string; result: GenerateRunResult }> {
-  await seedProgram(t, { programId: opts.programId, programName: opts.name, users: 40, campaigns: 6, events: opts.events ?? 3000, days: 1, until: opts.until, seed: opts.programId });
-  return addRun(t, { programId: opts.programId, window: { start: new Date(opts.until.getTime() - 86_400_000), end: opts.until }, storage: opts.storage, format: opts.format });
+  await seedProgram(t, {
+    programId: opts.programId,
+    programName: opts.name,
+    users: 40,
+    campaigns: 6,
+    events: opts.events ?? 3000,
+    days: 1,
+    until: opts.until,
+    seed: opts.programId,
+  });
+  return addRun(t, {
+    programId: opts.programId,
+    window: { start: new Date(opts.until.getTime() - 86_400_000), end: opts.until },
+    storage: opts.storage,
+    format: opts.format,
+  });
 }
 
 /** One more run of a program over `window`, generated into storage. */
 export async function addRun(
   t: TestDatabase,
-  opts: { programId: number; window: { start: Date; end: Date }; storage: LocalStorage; format?: 'csv' | 'jsonl' | 'xlsx'; exportType?: 'incremental' | 'historical' },
+  opts: {
+    programId: number;
+    window: { start: Date; end: Date };
+    storage: LocalStorage;
+    format?: 'csv' | 'jsonl' | 'xlsx';
+    exportType?: 'incremental' | 'historical';
+  },
 ): Promise<{ runId: string; connectionId: string; result: GenerateRunResult }> {
   const [conn] = await t.db
     .insert(connections)
-    .values({ programId: opts.programId, kind: 'api', frequency: 'daily', startDate: new Date('2026-01-01T00:00:00Z'), format: opts.format ?? 'csv' })
+    .values({
+      programId: opts.programId,
+      kind: 'api',
+      frequency: 'daily',
+      startDate: new Date('2026-01-01T00:00:00Z'),
+      format: opts.format ?? 'csv',
+    })
     .returning();
   const [run] = await t.db
     .insert(exportRuns)
-    .values({ connectionId: conn.id, programId: opts.programId, exportType: opts.exportType ?? 'incremental', windowStart: opts.window.start, windowEnd: opts.window.end })
+    .values({
+      connectionId: conn.id,
+      programId: opts.programId,
+      exportType: opts.exportType ?? 'incremental',
+      windowStart: opts.window.start,
+      windowEnd: opts.window.end,
+    })
     .returning();
   const result = await generateRun(t, run.id, { storage: opts.storage });
   return { runId: run.id, connectionId: conn.id, result };
 }
 
 /** An API client of a program and a bearer token issued to it. */
-export async function clientToken(t: TestDatabase, programId: number, scopes: Scope[] = ['data_exports.read'], opts: { expiresAt?: Date } = {}) {
-  const { client, clientSecret } = await createApiClient(t, { programId, name: `client ${programId}`, scopes: scopes.length ? scopes : ['data_exports.read'], author: { accountId: null, label: 'test' } });
-  const { token, row } = await createApiToken(t.db, { kind: 'client', apiClientId: client.id, programId, scopes, expiresAt: opts.expiresAt ?? null });
+export async function clientToken(
+  t: TestDatabase,
+  programId: number,
+  scopes: Scope[] = ['data_exports.read'],
+  opts: { expiresAt?: Date } = {},
+) {
+  const { client, clientSecret } = await createApiClient(t, {
+    programId,
+    name: `client ${programId}`,
+    scopes: scopes.length ? scopes : ['data_exports.read'],
+    author: { accountId: null, label: 'test' },
+  });
+  const { token, row } = await createApiToken(t.db, {
+    kind: 'client',
+    apiClientId: client.id,
+    programId,
+    scopes,
+    expiresAt: opts.expiresAt ?? null,
+  });
   return { client, clientSecret, token, tokenRow: row };
 }
 

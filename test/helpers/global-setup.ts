@@ -31,7 +31,12 @@ export default async function setup(project: TestProject) {
     cleanup = async () => undefined;
   } else {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'dde-test-pg-'));
-    const server = await startEmbedded({ dir: path.join(dir, 'pg'), password: 'test', ephemeral: true, logFile: path.join(dir, 'postgres.log') });
+    const server = await startEmbedded({
+      dir: path.join(dir, 'pg'),
+      password: 'test',
+      ephemeral: true,
+      logFile: path.join(dir, 'postgres.log'),
+    });
     serverUrl = server.url('postgres');
     cleanup = async () => {
       await server.stop();
@@ -49,7 +54,9 @@ export default async function setup(project: TestProject) {
   return async () => {
     // Drop what this run created on a shared server; a throwaway cluster just goes away.
     if (external) {
-      const dbs = await admin<{ datname: string }[]>`select datname from pg_database where datname like ${`dde_t_${process.pid}_%`} or datname = ${template}`;
+      const dbs = await admin<
+        { datname: string }[]
+      >`select datname from pg_database where datname like ${`dde_t_${process.pid}_%`} or datname = ${template}`;
       for (const { datname } of dbs) await admin.unsafe(`drop database if exists ${datname} with (force)`).catch(() => undefined);
     }
     await admin.end();

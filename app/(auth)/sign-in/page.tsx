@@ -59,7 +59,12 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
           </div>
           <h1 className="mt-8 text-2xl font-semibold tracking-tight text-slate-900 lg:mt-0">Sign in</h1>
           <p className="mt-1.5 text-sm text-slate-600">Use the account your Firstup administrator created for you.</p>
-          <SignInForm callbackUrl={safeCallback(params.callbackUrl)} initialError={error ?? null} signedOut={signedOut} ssoName={sso ?? null} />
+          <SignInForm
+            callbackUrl={safeCallback(params.callbackUrl)}
+            initialError={error ?? null}
+            signedOut={signedOut}
+            ssoName={sso ?? null}
+          />
         </div>
       </main>
     </div>

@@ -13,7 +13,11 @@ export default async function ActivityLogPage() {
   const { current } = await currentProgram(actor);
   return (
     <>
-      <PageHeader breadcrumb={['Configure']} title="Activity Log" description="Every change to connections, deliveries and API access in this program: who made it and when, and every delivery error." />
+      <PageHeader
+        breadcrumb={['Configure']}
+        title="Activity Log"
+        description="Every change to connections, deliveries and API access in this program: who made it and when, and every delivery error."
+      />
       <div className="mt-8">
         {current ? (
           <ActivityLog key={current.id} program={current.id} programName={current.name} />

@@ -14,7 +14,8 @@ async function origin(): Promise<string> {
   const h = await headers();
   const host = h.get('x-forwarded-host') ?? h.get('host');
   if (!host || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return 'https://dde.example.com';
-  const proto = h.get('x-forwarded-proto') === 'https' ? 'https' : host.startsWith('localhost') || host.startsWith('127.') ? 'http' : 'https';
+  const proto =
+    h.get('x-forwarded-proto') === 'https' ? 'https' : host.startsWith('localhost') || host.startsWith('127.') ? 'http' : 'https';
   return `${proto}://${host}`;
 }
 
@@ -35,7 +36,9 @@ function Section({ id, title, children }: { id: string; title: string; children:
   );
 }
 
-const C = ({ children }: { children: ReactNode }) => <code className="rounded bg-slate-100 px-1 py-0.5 font-mono text-[13px] text-slate-800">{children}</code>;
+const C = ({ children }: { children: ReactNode }) => (
+  <code className="rounded bg-slate-100 px-1 py-0.5 font-mono text-[13px] text-slate-800">{children}</code>
+);
 
 const METHOD_STYLE: Record<string, string> = {
   get: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20',
@@ -64,8 +67,8 @@ export default async function ApiDocsPage() {
       </header>
       <h1 className="mt-8 text-3xl font-semibold tracking-tight text-slate-900">Export API</h1>
       <p className="mt-3 max-w-2xl text-sm leading-6 text-slate-600">
-        Pull your program’s export files — <C>users</C>, <C>campaigns</C> and <C>activities</C> — into your own pipelines. Every answer is scoped to
-        the program of your token. The machine-readable description is at{' '}
+        Pull your program’s export files — <C>users</C>, <C>campaigns</C> and <C>activities</C> — into your own pipelines. Every answer is
+        scoped to the program of your token. The machine-readable description is at{' '}
         <a className="font-medium text-brand-700 underline underline-offset-2" href="/api/v1/openapi.json">
           /api/v1/openapi.json
         </a>{' '}
@@ -73,7 +76,11 @@ export default async function ApiDocsPage() {
       </p>
       <nav aria-label="On this page" className="mt-6 flex flex-wrap gap-2">
         {sections.map(([id, title]) => (
-          <a key={id} href={`#${id}`} className="rounded-full bg-white px-3 py-1 text-xs font-medium text-slate-700 ring-1 ring-slate-200 hover:bg-slate-100">
+          <a
+            key={id}
+            href={`#${id}`}
+            className="rounded-full bg-white px-3 py-1 text-xs font-medium text-slate-700 ring-1 ring-slate-200 hover:bg-slate-100"
+          >
             {title}
           </a>
         ))}
@@ -82,23 +89,25 @@ export default async function ApiDocsPage() {
       <div className="mt-10 space-y-10">
         <Section id="tokens" title="1. Get a token">
           <p>
-            An administrator creates an <strong>API client</strong> for your program (<C>npx dde clients create --program ID --name NAME</C>) and gives
-            you its client id and secret. Trade them for an access token, valid for {CLIENT_TOKEN_TTL_SECONDS / 60} minutes (OAuth 2.0 client
-            credentials; HTTP Basic or <C>client_id</C>/<C>client_secret</C> form fields):
+            An administrator creates an <strong>API client</strong> for your program (<C>npx dde clients create --program ID --name NAME</C>
+            ) and gives you its client id and secret. Trade them for an access token, valid for {CLIENT_TOKEN_TTL_SECONDS / 60} minutes
+            (OAuth 2.0 client credentials; HTTP Basic or <C>client_id</C>/<C>client_secret</C> form fields):
           </p>
           <Code>{`export DDE=${base}
 TOKEN=$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" \\
   -d grant_type=client_credentials -d scope=data_exports.read \\
   "$DDE/api/oauth/token" | jq -r .access_token)`}</Code>
           <p>
-            The answer is <C>{`{"access_token": "dde_…", "token_type": "Bearer", "expires_in": ${CLIENT_TOKEN_TTL_SECONDS}, "scope": "data_exports.read"}`}</C>.
-            Token-endpoint errors use the OAuth shape, e.g. <C>{`{"error": "invalid_client", "error_description": "…"}`}</C> with status 401.
+            The answer is{' '}
+            <C>{`{"access_token": "dde_…", "token_type": "Bearer", "expires_in": ${CLIENT_TOKEN_TTL_SECONDS}, "scope": "data_exports.read"}`}</C>
+            . Token-endpoint errors use the OAuth shape, e.g. <C>{`{"error": "invalid_client", "error_description": "…"}`}</C> with status
+            401.
           </p>
           <p>
             Signed-in users can instead create a <strong>personal access token</strong> that acts with their own access (
-            <C>POST /api/v1/tokens</C>, or <C>npx dde tokens create --email you@example.com</C>). Tokens are shown once, stored hashed, and can be
-            revoked at any time. Send either kind as <C>Authorization: Bearer $TOKEN</C>. Scope <C>data_exports.read</C> is enough for everything on
-            this page.
+            <C>POST /api/v1/tokens</C>, or <C>npx dde tokens create --email you@example.com</C>). Tokens are shown once, stored hashed, and
+            can be revoked at any time. Send either kind as <C>Authorization: Bearer $TOKEN</C>. Scope <C>data_exports.read</C> is enough
+            for everything on this page.
           </p>
         </Section>
 
@@ -116,16 +125,16 @@ TOKEN=$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" \\
   }
 }`}</Code>
           <p>
-            <C>{`{"data": null}`}</C> means no file of that type is available (yet, or any more). Add <C>?export_type=historical</C> for files of historical
-            data requests. Tokens or accounts that reach several programs add <C>?program=ID</C> to every call.
+            <C>{`{"data": null}`}</C> means no file of that type is available (yet, or any more). Add <C>?export_type=historical</C> for
+            files of historical data requests. Tokens or accounts that reach several programs add <C>?program=ID</C> to every call.
           </p>
         </Section>
 
         <Section id="list" title="3. List and page through files">
           <p>
-            Files come newest first, {DEFAULT_PAGE_SIZE} per page (up to <C>limit={MAX_PAGE_SIZE}</C>). Pass <C>next_cursor</C> back as <C>cursor</C>{' '}
-            until it is <C>null</C>. Files created while you page are newer than your cursor, so a walk never repeats or skips a file. Filter with{' '}
-            <C>since</C> / <C>until</C> (creation time, ISO 8601) and <C>export_type</C>.
+            Files come newest first, {DEFAULT_PAGE_SIZE} per page (up to <C>limit={MAX_PAGE_SIZE}</C>). Pass <C>next_cursor</C> back as{' '}
+            <C>cursor</C> until it is <C>null</C>. Files created while you page are newer than your cursor, so a walk never repeats or skips
+            a file. Filter with <C>since</C> / <C>until</C> (creation time, ISO 8601) and <C>export_type</C>.
           </p>
           <Code>{`cursor=""
 while :; do
@@ -136,15 +145,16 @@ while :; do
   [ -z "$cursor" ] && break
 done`}</Code>
           <p>
-            One file by id: <C>GET /api/v1/data_exports/users/FILE_ID</C> — the same metadata with a fresh link, or 410 once the file has expired.
+            One file by id: <C>GET /api/v1/data_exports/users/FILE_ID</C> — the same metadata with a fresh link, or 410 once the file has
+            expired.
           </p>
         </Section>
 
         <Section id="download" title="4. Download a file">
           <p>
-            A <C>download_url</C> needs no token: the link itself is signed and works for <C>presigned_url_ttl_seconds</C> (900 s by default). After
-            that it answers 403 — ask for the file again for a fresh link. The <C>ETag</C> is the file’s SHA-256, and ranges are supported, so an
-            interrupted download resumes.
+            A <C>download_url</C> needs no token: the link itself is signed and works for <C>presigned_url_ttl_seconds</C> (900 s by
+            default). After that it answers 403 — ask for the file again for a fresh link. The <C>ETag</C> is the file’s SHA-256, and ranges
+            are supported, so an interrupted download resumes.
           </p>
           <Code>{`meta=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/data_exports/activities/latest")
 name=$(echo "$meta" | jq -r .data.name)
@@ -153,13 +163,15 @@ echo "$(echo "$meta" | jq -r .data.sha256)  $name" | sha256sum -c -
 
 # resume an interrupted download (Range)
 curl -fsS -C - -o "$name" "$(echo "$meta" | jq -r .data.download_url)"`}</Code>
-          <p>Files stay available for 7 days (configurable); then their bytes are deleted and the API answers 410 with when they expired.</p>
+          <p>
+            Files stay available for 7 days (configurable); then their bytes are deleted and the API answers 410 with when they expired.
+          </p>
         </Section>
 
         <Section id="folders" title="5. Folders as zips">
           <p>
-            Each export run is a folder: its window, export type, files with sizes and checksums. Download a whole folder — data files, their{' '}
-            <C>.sha256</C> sidecars and the manifest — as one zip:
+            Each export run is a folder: its window, export type, files with sizes and checksums. Download a whole folder — data files,
+            their <C>.sha256</C> sidecars and the manifest — as one zip:
           </p>
           <Code>{`curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/folders?limit=10" | jq '.data[] | {run_id, name, total_bytes}'
 
@@ -170,8 +182,8 @@ unzip folder.zip -d folder && (cd folder && sha256sum -c *.sha256)`}</Code>
 
         <Section id="errors" title="6. Errors and limits">
           <p>
-            Every error has one shape: <C>{`{"error": {"code": "…", "message": "…", "details": …}, "request_id": "…"}`}</C>. Quote the request id
-            when you report a problem.
+            Every error has one shape: <C>{`{"error": {"code": "…", "message": "…", "details": …}, "request_id": "…"}`}</C>. Quote the
+            request id when you report a problem.
           </p>
           <div className="overflow-x-auto rounded-lg ring-1 ring-slate-200">
             <table className="min-w-full divide-y divide-slate-200 bg-white text-left text-sm">
@@ -189,7 +201,10 @@ unzip folder.zip -d folder && (cd folder && sha256sum -c *.sha256)`}</Code>
                   ['410', 'The file has expired; details.expired_at says when.'],
                   ['416', 'A Range outside the file.'],
                   ['422', 'Invalid parameters; details.fields names each one.'],
-                  ['429', 'Over the request budget (600 requests a minute per API client or account by default); wait Retry-After seconds.'],
+                  [
+                    '429',
+                    'Over the request budget (600 requests a minute per API client or account by default); wait Retry-After seconds.',
+                  ],
                 ].map(([status, meaning]) => (
                   <tr key={status}>
                     <td className="px-4 py-2 font-mono text-slate-900">{status}</td>
@@ -215,14 +230,23 @@ unzip folder.zip -d folder && (cd folder && sha256sum -c *.sha256)`}</Code>
                 {EXPORT_API_OPERATIONS.map((op) => (
                   <tr key={`${op.method} ${op.path}`}>
                     <td className="px-4 py-2 whitespace-nowrap">
-                      <span className={`mr-2 inline-block rounded px-1.5 py-0.5 font-mono text-[11px] font-semibold uppercase ring-1 ring-inset ${METHOD_STYLE[op.method]}`}>
+                      <span
+                        className={`mr-2 inline-block rounded px-1.5 py-0.5 font-mono text-[11px] font-semibold uppercase ring-1 ring-inset ${METHOD_STYLE[op.method]}`}
+                      >
                         {op.method}
                       </span>
                       <span className="font-mono text-[13px] text-slate-900">{op.path}</span>
                     </td>
                     <td className="px-4 py-2 text-slate-700">{op.summary}</td>
                     <td className="px-4 py-2 text-xs whitespace-nowrap text-slate-500">
-                      {op.scope ?? (op.permission ? op.permission : op.security.length === 0 ? 'signed link' : op.security.includes('client_basic') ? 'client id + secret' : 'signed in')}
+                      {op.scope ??
+                        (op.permission
+                          ? op.permission
+                          : op.security.length === 0
+                            ? 'signed link'
+                            : op.security.includes('client_basic')
+                              ? 'client id + secret'
+                              : 'signed in')}
                     </td>
                   </tr>
                 ))}

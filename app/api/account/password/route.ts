@@ -16,7 +16,8 @@ const changePasswordSchema = z
   .superRefine((v, ctx) => {
     const problem = passwordProblem(v.new_password);
     if (problem) ctx.addIssue({ code: 'custom', path: ['new_password'], message: `The new password ${problem}.` });
-    else if (v.new_password === v.current_password) ctx.addIssue({ code: 'custom', path: ['new_password'], message: 'The new password must differ from the current one.' });
+    else if (v.new_password === v.current_password)
+      ctx.addIssue({ code: 'custom', path: ['new_password'], message: 'The new password must differ from the current one.' });
   });
 
 export const POST = withAuth(
@@ -33,7 +34,14 @@ export const POST = withAuth(
     const passwordHash = await hashPassword(input.new_password);
     await db.transaction(async (tx) => {
       await updateAccountPassword(tx, { accountId: account.id, passwordHash, mustChange: false });
-      await recordAudit(tx, { programId: null, actorId: account.id, actorLabel: account.email, action: 'account.password_changed', targetType: 'account', targetId: account.id });
+      await recordAudit(tx, {
+        programId: null,
+        actorId: account.id,
+        actorLabel: account.email,
+        action: 'account.password_changed',
+        targetType: 'account',
+        targetId: account.id,
+      });
     });
     return Response.json({ ok: true });
   },

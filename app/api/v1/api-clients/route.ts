@@ -29,7 +29,10 @@ export const POST = withAuth(
       scopes: input.scopes,
       author: { accountId: actor.accountId, label: actor.label },
     });
-    return Response.json({ data: { ...viewApiClient(client), client_secret: clientSecret } }, { status: 201, headers: { 'cache-control': 'no-store' } });
+    return Response.json(
+      { data: { ...viewApiClient(client), client_secret: clientSecret } },
+      { status: 201, headers: { 'cache-control': 'no-store' } },
+    );
   },
   { permission: 'api_access.manage', sessionOnly: true },
 );

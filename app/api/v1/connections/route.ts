@@ -31,7 +31,13 @@ export const POST = withAuth(
     const parsed = createConnectionSchema.safeParse(fields);
     if (!parsed.success) throw validationError(parsed.error, 'request body');
     const programId = await programOf(req, actor, db, bodyProgramId);
-    const connection = await createConnection(database, actor, programId, parsed.data, parsed.data.kind === 'sftp' ? sftpSetupCheck() : undefined);
+    const connection = await createConnection(
+      database,
+      actor,
+      programId,
+      parsed.data,
+      parsed.data.kind === 'sftp' ? sftpSetupCheck() : undefined,
+    );
     await nudgeWorker(database, { reason: 'connection created', connectionId: connection.id }, { notify: true });
     // `connection` (camelCase) is the answer's first shape, kept for the clients that read it.
     // A connection made a moment ago has no last delivery yet.

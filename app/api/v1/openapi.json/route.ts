@@ -5,5 +5,7 @@ import { withRequest } from '@/lib/http/with-auth';
 export const dynamic = 'force-dynamic';
 
 export const GET = withRequest(async (req) =>
-  Response.json(apiDocument(new URL(req.url).origin), { headers: { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' } }),
+  Response.json(apiDocument(new URL(req.url).origin), {
+    headers: { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' },
+  }),
 );

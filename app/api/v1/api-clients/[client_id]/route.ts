@@ -12,7 +12,11 @@ export const dynamic = 'force-dynamic';
 
 export const DELETE = withAuth(
   async (req, { actor, database, params }) => {
-    const { client_id: idOrClientId } = parsePathParams(params, apiClientIdParamsSchema, () => new AppError('not_found', 'API client not found.'));
+    const { client_id: idOrClientId } = parsePathParams(
+      params,
+      apiClientIdParamsSchema,
+      () => new AppError('not_found', 'API client not found.'),
+    );
     const query = parseQuery(req, programQuerySchema);
     const programId = await resolveProgram(database.db, actor, query.program);
     const client = await revokeApiClient(database, { programId, idOrClientId, author: { accountId: actor.accountId, label: actor.label } });

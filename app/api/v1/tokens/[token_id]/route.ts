@@ -11,7 +11,11 @@ export const DELETE = withAuth(
   async (_req, { actor, database, params }) => {
     if (actor.kind !== 'user') throw new AppError('forbidden', 'This route is for signed-in users, not API tokens.');
     const { token_id: id } = parsePathParams(params, tokenIdParamsSchema, () => new AppError('not_found', 'API token not found.'));
-    const row = await revokePersonalToken(database, { accountId: actor.accountId, id, author: { accountId: actor.accountId, label: actor.label } });
+    const row = await revokePersonalToken(database, {
+      accountId: actor.accountId,
+      id,
+      author: { accountId: actor.accountId, label: actor.label },
+    });
     return Response.json({ data: viewPersonalToken(row) }, { headers: { 'cache-control': 'no-store' } });
   },
   { sessionOnly: true },

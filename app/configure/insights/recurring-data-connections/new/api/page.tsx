@@ -15,7 +15,11 @@ export default async function SetUpApiPage() {
       title="Set Up API"
       current={current}
       allowed={can(actor, 'connections.write')}
-      description={current ? <>Prepare {current.name}’s engagement data on a schedule, for your systems to collect through the export API.</> : undefined}
+      description={
+        current ? (
+          <>Prepare {current.name}’s engagement data on a schedule, for your systems to collect through the export API.</>
+        ) : undefined
+      }
     >
       {current ? <ApiSetupForm key={current.id} program={current.id} programName={current.name} /> : null}
     </SubPage>
