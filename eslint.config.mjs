@@ -1,6 +1,28 @@
 import nextVitals from 'eslint-config-next/core-web-vitals';
 import nextTs from 'eslint-config-next/typescript';
 
+// lib modules that hold no server code and may be bundled for the browser.
+const CLIENT_SAFE_LIB = /^@\/lib\/(?!auth\/permissions$|windows$|(.+\/)?schemas$)/;
+
+/** One boundary: files matching `files` may not import `forbidden` (gitignore-style patterns, or one RegExp). */
+function boundary(files, forbidden, message, allowTypeImports = false) {
+  const globs = forbidden.filter((f) => typeof f === 'string');
+  const regexes = forbidden.filter((f) => f instanceof RegExp);
+  const patterns = [
+    ...(globs.length ? [{ group: globs, message, allowTypeImports }] : []),
+    ...regexes.map((r) => ({ regex: r.source, message, allowTypeImports })),
+    { group: ['../*'], message: "Import across folders with '@/…'." },
+  ];
+  return {
+    files,
+    ignores: ['**/*.test.ts', '**/*.test.tsx'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns }],
+    },
+  };
+}
+
 const config = [
   ...nextVitals,
   ...nextTs,
@@ -39,5 +61,25 @@ const config = [
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through lib/env.ts.' }],
     },
   },
+  // Import boundaries (README: Layout): app → components, lib, db; components → client-safe code only
+  // (types may come from anywhere); lib → db; jobs → lib, db; db → nothing above it but lib/env.
+  // Imports are written '@/…' (tsconfig paths); relative imports that climb out of a folder are refused
+  // so the rules below cannot be side-stepped.
+  {
+    files: ['app/**', 'components/**', 'lib/**', 'jobs/**', 'db/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*'], message: "Import across folders with '@/…'." }] }],
+    },
+  },
+  boundary(['app/**'], ['@/jobs/*', '!@/jobs/nudge'], 'app/ may import components/, lib/ and db/ (and jobs/nudge to wake the worker).'),
+  boundary(
+    ['components/**'],
+    ['@/app/*', '@/jobs/*', '@/db/*', CLIENT_SAFE_LIB],
+    'components/ run in the browser: import only client-safe modules (types are fine).',
+    true,
+  ),
+  boundary(['lib/**'], ['@/app/*', '@/components/*', '@/jobs/*'], 'lib/ may import db/ only (no app/, components/ or jobs/).'),
+  boundary(['jobs/**'], ['@/app/*', '@/components/*'], 'jobs/ may import lib/ and db/ only.'),
+  boundary(['db/**'], ['@/app/*', '@/components/*', '@/jobs/*', '@/lib/*', '!@/lib/env'], 'db/ may import nothing above it but lib/env.'),
 ];
 export default config;
