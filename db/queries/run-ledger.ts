@@ -8,26 +8,26 @@
 // The run lifecycle (ARCHITECTURE.md, "Lifecycles"):
 //   planned → generating → generated → delivering → delivered | available (API) | empty | failed | cancelled
 //
-//   transition            from                                  to
-//   planIncremental       (no run for the window)               planned (an existing run is left as it is)
-//   planHistorical        (none) or any but generating/delivering planned (a run of the same request: always)
-//   claimForExport        planned (connection active, request open) generating
-//   heartbeat             generating, delivering                (unchanged; updated_at = now())
-//   recordFiles           planned, generating                   (unchanged; totals of its files)
-//   finishExport          generating                            generated | available | empty
-//   handBackExport        generating                            planned
-//   cancelExport          generating                            cancelled
-//   failExport            generating                            planned (attempts left) | failed
-//   claimForDelivery      generated (SFTP connection active)    delivering
-//   recordAttempt         delivering                            (unchanged; a `running` delivery attempt)
-//   delivered             delivering                            delivered
-//   scheduleRetry         delivering                            generated (with next_attempt_at)
-//   failDelivery          delivering                            failed
-//   handBackDelivery      delivering                            generated
-//   cancelDelivery        delivering                            cancelled
-//   retry                 failed                                generated | planned
-//   cancelRequestRuns     planned, generated                    cancelled
-//   recoverStale          generating | delivering (no heartbeat) planned | generated
+//   transition (function)                  from                                     to
+//   plan (planIncrementalRuns)             no run for the window                    planned (an existing run stays as it is)
+//   plan (planHistoricalRuns)              none, or any but generating/delivering   planned (a run of the same request: always)
+//   claim for export (claimRunForExport)   planned, connection active, request open generating
+//   heartbeat (beatRunHeartbeat)           generating, delivering                   unchanged, updated_at = now()
+//   record files (recordRunFiles)          planned, generating                      unchanged, the run's totals
+//   finish export (finishRunExport)        generating                               generated | available | empty
+//   hand back (handBackRunExport)          generating                               planned (attempt not counted)
+//   cancel (cancelRunExport)               generating                               cancelled
+//   fail (failRunExport)                   generating                               planned (attempts left) | failed
+//   claim for delivery (claimRunForDelivery) generated, SFTP connection active      delivering
+//   record attempt (recordDeliveryAttempt) delivering                               unchanged, + a running attempt
+//   delivered (markRunDelivered)           delivering                               delivered; attempt succeeded
+//   schedule retry (scheduleDeliveryRetry) delivering                               generated + next_attempt_at; attempt failed
+//   fail (failRunDelivery)                 delivering                               failed; attempt failed
+//   hand back (handBackRunDelivery)        delivering                               generated; attempt aborted
+//   cancel (cancelRunDelivery)             delivering                               cancelled; attempt aborted
+//   retry (retryFailedRun)                 failed                                   generated | planned
+//   cancel (cancelRequestRuns)             planned, generated                       cancelled
+//   recover stale (recoverStaleRuns)       generating | delivering, no heartbeat    planned | generated; attempt aborted
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { exportRuns, type RunStatus } from '@/db/schema';
