@@ -1,5 +1,15 @@
-// pg-boss set-up shared by the worker and by code that enqueues work (web routes, CLI, tests).
+// pg-boss set-up shared by the worker and by code that enqueues work (web routes, CLI, tests), and
+// the one typed way to enqueue: send(boss, queue, payload) takes the payload its queue's schema
+// accepts, so a wrong payload is a type error (the worker parses it once more before the handler).
 import PgBoss from 'pg-boss';
+import type { z } from 'zod';
+// Types only (erased at run time): the web can enqueue without loading the handlers.
+import type * as connectionHealth from './queues/connection-health';
+import type * as deliverRun from './queues/deliver-run';
+import type * as expireFiles from './queues/expire-files';
+import type * as exportRun from './queues/export-run';
+import type * as notify from './queues/notify';
+import type * as planWindows from './queues/plan-windows';
 
 /** Every queue the product uses, with explicit retry options (pg-boss defaults differ between docs and code). */
 export const QUEUE_OPTIONS = {
@@ -13,6 +23,40 @@ export const QUEUE_OPTIONS = {
 
 export type QueueName = keyof typeof QUEUE_OPTIONS;
 export const QUEUE_NAMES = Object.keys(QUEUE_OPTIONS) as QueueName[];
+
+/** What each queue's job carries: the input of the payload schema its module exports. */
+export type QueuePayloads = {
+  'plan-windows': z.input<typeof planWindows.payloadSchema>;
+  'export-run': z.input<typeof exportRun.payloadSchema>;
+  'deliver-run': z.input<typeof deliverRun.payloadSchema>;
+  notify: z.input<typeof notify.payloadSchema>;
+  'expire-files': z.input<typeof expireFiles.payloadSchema>;
+  'connection-health': z.input<typeof connectionHealth.payloadSchema>;
+};
+// Every queue has a payload type, and nothing else does.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const everyQueueHasAPayload: Same<keyof QueuePayloads, QueueName> = true;
+void everyQueueHasAPayload;
+
+/** Enqueues a job on `queue` with its pg-boss options (singletonKey, startAfter, …). The job's id, or null when a singleton dropped it. */
+export async function send<Q extends QueueName>(
+  boss: PgBoss,
+  queue: Q,
+  payload: QueuePayloads[Q],
+  options: PgBoss.SendOptions = {},
+): Promise<string | null> {
+  return boss.send(queue, payload as object, options);
+}
+
+/** Enqueues a job that becomes available after `seconds`. */
+export async function sendAfter<Q extends QueueName>(
+  boss: PgBoss,
+  queue: Q,
+  payload: QueuePayloads[Q],
+  seconds: number,
+): Promise<string | null> {
+  return boss.sendAfter(queue, payload as object, {}, seconds);
+}
 
 export function createBoss(connectionString: string): PgBoss {
   return new PgBoss({ connectionString, schema: 'pgboss', max: 8, application_name: 'dde-jobs' });

@@ -5,7 +5,7 @@
 import { closeDatabase, getDatabase, resolveDatabaseUrl } from '@/db/client';
 import { env, ConfigError } from '@/lib/env';
 import { logger } from '@/lib/logger';
-import { createBoss, ensureQueues } from './boss';
+import { createBoss, ensureQueues, send } from './boss';
 import { registerQueues } from './queues';
 
 async function main() {
@@ -53,7 +53,7 @@ async function main() {
     stopHandlers = await registerQueues(boss, getDatabase());
     // Plan now rather than at the cron's first minute: windows that closed while no worker ran
     // (or that the demo data just filled) start right away.
-    await boss.send('plan-windows', { reason: 'worker started' });
+    await send(boss, 'plan-windows', { reason: 'worker started' });
   })();
   await ready;
   log.info('jobs worker started');

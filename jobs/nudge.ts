@@ -6,7 +6,7 @@
 // work, so the action still happens, only later.
 import PgBoss from 'pg-boss';
 import type { Database } from '@/db/client';
-import type { QueueName } from './boss';
+import { send, type QueuePayloads } from './boss';
 import { logger } from '@/lib/logger';
 
 const senders = new WeakMap<Database, PgBoss>();
@@ -32,15 +32,18 @@ function sender(database: Database): PgBoss {
 }
 
 /** What the planner tick is asked for: besides its usual sweep, the runs of this connection or this run right away. */
-export type Nudge = { reason: string; connectionId?: string; runId?: string };
+export type Nudge = QueuePayloads['plan-windows'] & { reason: string };
 
 /** Asks the worker for a planner tick now (and a notify sweep with `notify`). Never throws. */
 export async function nudgeWorker(database: Database, nudge: Nudge, opts: { notify?: boolean } = {}): Promise<void> {
-  const jobs: [Extract<QueueName, 'plan-windows' | 'notify'>, object][] = [['plan-windows', nudge]];
-  if (opts.notify) jobs.push(['notify', { reason: nudge.reason }]);
-  for (const [queue, data] of jobs) {
+  const boss = sender(database);
+  const jobs: { queue: 'plan-windows' | 'notify'; send: () => Promise<unknown> }[] = [
+    { queue: 'plan-windows', send: () => send(boss, 'plan-windows', nudge) },
+  ];
+  if (opts.notify) jobs.push({ queue: 'notify', send: () => send(boss, 'notify', { reason: nudge.reason }) });
+  for (const { queue, send: enqueue } of jobs) {
     try {
-      await sender(database).send(queue, data);
+      await enqueue();
     } catch (err) {
       logger().warn(
         { queue, reason: nudge.reason, err: (err as Error).message },

@@ -1,16 +1,19 @@
 // connection-health (daily): test every active SFTP connection against its pinned host key; a
 // failure emails the connection's contacts ("connection issue") before the next delivery fails.
 import { and, eq, isNull } from 'drizzle-orm';
+import { z } from 'zod';
 import { connections } from '@/db/schema';
 import { now } from '@/lib/clock';
 import { decryptSecret } from '@/lib/crypto';
 import { testConnection } from '@/lib/delivery';
 import { composeConnectionIssue, describeSftpDestination, recordNotification } from '@/lib/notify';
+import { send } from '../boss';
 import type { QueueContext } from './context';
 import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
 
 export const queue = 'connection-health';
 export const cron = '17 6 * * *';
+export const payloadSchema = z.object({});
 
 export async function handle(ctx: QueueContext): Promise<void> {
   const list = await ctx.database.db
@@ -42,7 +45,7 @@ export async function handle(ctx: QueueContext): Promise<void> {
       programId: c.programId,
       connectionId: c.id,
     });
-    await ctx.boss.send('notify', { notificationId: note.id });
+    await send(ctx.boss, 'notify', { notificationId: note.id });
     ctx.log.warn({ connectionId: c.id, code: report.error.code }, 'connection health check failed');
   }
 }

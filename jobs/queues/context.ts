@@ -1,9 +1,11 @@
 // What every queue handler gets: pg-boss (to enqueue the next step), the database, a logger, and
-// a signal that fires when the worker is shutting down (in-flight work hands its run back).
+// a signal that fires when the worker is shutting down (in-flight work hands its run back). The
+// handler gets its payload already parsed by its queue's schema (see ./index.ts).
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Database } from '@/db/client';
+import { send, type QueueName } from '../boss';
 
 export type QueueContext = {
   boss: PgBoss;
@@ -12,8 +14,14 @@ export type QueueContext = {
   shutdown: AbortSignal;
 };
 
-export const runPayloadSchema = z.object({ runId: z.uuid() });
-export type RunPayload = z.infer<typeof runPayloadSchema>;
+/** One queue: its name, the schema of its payload, its schedule, and its handler of a parsed payload. */
+export type QueueModule<S extends z.ZodType = z.ZodType> = {
+  queue: QueueName;
+  payloadSchema: S;
+  cron?: string;
+  // Method syntax: the registry holds modules of different payloads side by side.
+  handle(ctx: QueueContext, payload: z.output<S>): Promise<void>;
+};
 
 /** A bad payload is logged and dropped, never retried forever (CONVENTIONS 8). */
 export function parsePayload<S extends z.ZodType>(ctx: QueueContext, queue: string, schema: S, data: unknown): z.infer<S> | undefined {
@@ -27,7 +35,7 @@ export function parsePayload<S extends z.ZodType>(ctx: QueueContext, queue: stri
 
 export async function enqueueExports(boss: PgBoss, runIds: string[], opts: { dedupe?: boolean } = {}): Promise<void> {
   for (const runId of runIds) {
-    await boss.send('export-run', { runId }, opts.dedupe ? { singletonKey: runId, singletonSeconds: 300 } : {});
+    await send(boss, 'export-run', { runId }, opts.dedupe ? { singletonKey: runId, singletonSeconds: 300 } : {});
   }
 }
 
@@ -37,7 +45,8 @@ export async function enqueueDeliveries(
   opts: { dedupe?: boolean; trigger?: 'schedule' | 'manual' } = {},
 ): Promise<void> {
   for (const runId of runIds) {
-    await boss.send(
+    await send(
+      boss,
       'deliver-run',
       { runId, trigger: opts.trigger ?? 'schedule' },
       opts.dedupe ? { singletonKey: runId, singletonSeconds: 300 } : {},

@@ -1,12 +1,12 @@
 // export-run: generate a run's files; SFTP runs continue to deliver-run.
+import { z } from 'zod';
 import { executeExportRun } from '@/lib/runs/export-run';
-import { enqueueDeliveries, parsePayload, runPayloadSchema, type QueueContext } from './context';
+import { enqueueDeliveries, type QueueContext } from './context';
 
 export const queue = 'export-run';
+export const payloadSchema = z.object({ runId: z.uuid() });
 
-export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
-  const payload = parsePayload(ctx, queue, runPayloadSchema, data);
-  if (!payload) return;
+export async function handle(ctx: QueueContext, payload: z.output<typeof payloadSchema>): Promise<void> {
   const outcome = await executeExportRun(ctx.database, payload.runId, { signal: ctx.shutdown });
   if (outcome.status === 'generated') await enqueueDeliveries(ctx.boss, [outcome.runId]);
 }

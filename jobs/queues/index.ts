@@ -1,18 +1,19 @@
-// Registers every queue's handler and schedule. One file per queue beside this one.
+// Registers every queue's handler and schedule. One file per queue beside this one, exporting its
+// name, its payload schema and its handler; a job's payload is parsed here, once, before the handler
+// sees it (a bad payload is logged and dropped).
 // Shutdown: new jobs stop being fetched; in-flight handlers get a grace period to finish, then
 // their runs are aborted and handed back to the ledger (another worker picks them up).
 import type PgBoss from 'pg-boss';
+import type { z } from 'zod';
 import type { Database } from '@/db/client';
 import { logger } from '@/lib/logger';
-import type { QueueContext } from './context';
+import { parsePayload, type QueueContext, type QueueModule } from './context';
 import * as connectionHealth from './connection-health';
 import * as deliverRun from './deliver-run';
 import * as expireFiles from './expire-files';
 import * as exportRun from './export-run';
 import * as notify from './notify';
 import * as planWindows from './plan-windows';
-
-type QueueModule = { queue: string; cron?: string; handle: (ctx: QueueContext, data: unknown) => Promise<void> };
 
 /** Workers per queue in one process (pg-boss hands each job to one worker across all processes). */
 const WORKERS: [QueueModule, number][] = [
@@ -25,6 +26,13 @@ const WORKERS: [QueueModule, number][] = [
 ];
 
 export const GRACE_MS = 15_000;
+
+/** One job: its payload parsed by the queue's schema (once, here), then the handler; a bad payload is logged and dropped. */
+export async function runJob<S extends z.ZodType>(ctx: QueueContext, mod: QueueModule<S>, data: unknown): Promise<void> {
+  const payload = parsePayload(ctx, mod.queue, mod.payloadSchema, data ?? {});
+  if (payload === undefined) return;
+  await mod.handle(ctx, payload);
+}
 
 export async function registerQueues(
   boss: PgBoss,
@@ -42,7 +50,7 @@ export async function registerQueues(
       const id = await boss.work(mod.queue, { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 1 }, async (jobs) => {
         for (const job of jobs) {
           if (shutdown.signal.aborted) throw new Error('worker shutting down');
-          const p = mod.handle(ctx, job.data).catch((err: Error) => {
+          const p = runJob(ctx, mod, job.data).catch((err: Error) => {
             log.error({ queue: mod.queue, jobId: job.id, err: err.message }, 'job failed');
             throw err;
           });

@@ -2,16 +2,15 @@
 // anything left pending (a lost job, a crash between commit and send).
 import { z } from 'zod';
 import { sendPendingNotification, sendPendingNotifications } from '@/lib/notify';
-import { parsePayload, type QueueContext } from './context';
+import type { QueueContext } from './context';
 
 export const queue = 'notify';
 /** The sweep (each minute, and when the web nudges it): messages recorded by the web (e.g. "connection active"). */
 export const cron = '* * * * *';
-const payloadSchema = z.object({ notificationId: z.uuid().optional() });
+/** One message to send, or (without one) the sweep; `reason` says who asked for the sweep (logs). */
+export const payloadSchema = z.object({ notificationId: z.uuid().optional(), reason: z.string().optional() });
 
-export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
-  const payload = parsePayload(ctx, queue, payloadSchema, data ?? {});
-  if (!payload) return;
+export async function handle(ctx: QueueContext, payload: z.output<typeof payloadSchema>): Promise<void> {
   if (!payload.notificationId) {
     await sendPendingNotifications(ctx.database, { limit: 200 });
     return;

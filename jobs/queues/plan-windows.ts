@@ -8,15 +8,15 @@ import { dueRuns, recoverStaleRuns } from '@/lib/runs/recovery';
 import { planWindows } from '@/lib/scheduling/planner';
 import { planHistoricalRequest } from '@/lib/historical';
 import { z } from 'zod';
-import { enqueueDeliveries, enqueueExports, parsePayload, type QueueContext } from './context';
+import { enqueueDeliveries, enqueueExports, type QueueContext } from './context';
 
 export const queue = 'plan-windows';
 export const cron = '* * * * *';
 
-const payloadSchema = z.object({ reason: z.string().optional(), connectionId: z.uuid().optional(), runId: z.uuid().optional() });
+/** A nudge from the web (jobs/nudge.ts); the cron's own ticks carry nothing. */
+export const payloadSchema = z.object({ reason: z.string().optional(), connectionId: z.uuid().optional(), runId: z.uuid().optional() });
 
-export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
-  const nudge = parsePayload(ctx, queue, payloadSchema, data ?? {});
+export async function handle(ctx: QueueContext, nudge: z.output<typeof payloadSchema>): Promise<void> {
   const started = Date.now();
   const planned = await planWindows(ctx.database, { now: now(), settleMs: env().settleMinutes * 60_000 });
   await enqueueExports(ctx.boss, planned.newRunIds);
@@ -33,7 +33,7 @@ export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
   await enqueueExports(ctx.boss, exportIds, { dedupe: true });
   await enqueueDeliveries(ctx.boss, deliveryIds, { dedupe: true });
   let asked = 0;
-  if (nudge?.connectionId || nudge?.runId) {
+  if (nudge.connectionId || nudge.runId) {
     // Claims are atomic, so a run that also has a job queued is still exported or delivered once.
     const runs = await dueRuns(ctx.database, { idleSeconds: 0, connectionId: nudge.connectionId, runId: nudge.runId });
     const sent = new Set([...justPlanned, ...exportIds, ...deliveryIds]);
@@ -46,7 +46,7 @@ export async function handle(ctx: QueueContext, data: unknown): Promise<void> {
   if (asked || planned.runsPlanned || exportIds.length || deliveryIds.length || recovered.export.length || recovered.delivery.length) {
     ctx.log.info(
       {
-        reason: nudge?.reason,
+        reason: nudge.reason,
         planned: planned.runsPlanned,
         ended: planned.ended,
         asked,

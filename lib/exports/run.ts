@@ -1,9 +1,11 @@
 // generateRun: makes the files of one export_runs row and records them. Idempotent — running it
 // again for the same run replaces the run's files and export_files rows instead of adding more —
 // because job handlers run at least once. It does NOT change the run's status: the caller (the
-// jobs worker) moves planned → generating → generated | empty | failed around it.
+// jobs worker) moves planned → generating → generated | empty | failed around it, through the run
+// ledger (db/queries/run-ledger), which also records the run's totals here.
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
+import { recordRunFiles } from '@/db/queries/run-ledger';
 import { connections } from '@/db/schema/connections';
 import { exportFiles, exportRuns } from '@/db/schema/exports';
 import { programs } from '@/db/schema/source';
@@ -116,16 +118,19 @@ export async function generateRun(database: Database, runId: string, opts: Gener
           .where(and(eq(exportFiles.runId, run.id), eq(exportFiles.programId, program.id)))
           .returning({ key: exportFiles.storageKey, fileType: exportFiles.fileType, name: exportFiles.name });
         if (rowsToInsert.length) await tx.insert(exportFiles).values(rowsToInsert);
-        await tx
-          .update(exportRuns)
-          .set({
+        const recorded = await recordRunFiles(
+          tx,
+          { id: run.id, programId: program.id },
+          {
             rowsTotal: generated.rowsTotal,
             bytesTotal: generated.bytesTotal,
             filesCount: generated.files.length,
             generatedAt: generated.generatedAt,
-            updatedAt: createdAt,
-          })
-          .where(and(eq(exportRuns.id, run.id), eq(exportRuns.programId, program.id)));
+          },
+        );
+        // The run moved on while its files were made (handed to another worker, cancelled): this
+        // attempt's records are not kept (the rollback), and the run's new owner makes its own.
+        if (!recorded.ok) throw new ExportAbortedError();
         return old;
       });
 

@@ -1,12 +1,18 @@
 // Historical data requests: a one-off backfill of up to 24 months before the request, split into
 // calendar-month chunks that run as export runs of type "historical" and are delivered like any
 // run. Progress (chunks done / total, rows so far) is kept on the request for the UI.
-import { and, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Database, DbOrTx } from '@/db/client';
+import type { Database } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
 import { findConnection } from '@/db/queries/connections';
-import { exportRuns, historicalRequests, type HistoricalRequest } from '@/db/schema';
+import {
+  insertHistoricalRequest,
+  lockHistoricalRequest,
+  markHistoricalRequestCancelled,
+  markHistoricalRequestRunning,
+} from '@/db/queries/historical';
+import { cancelRequestRuns, planHistoricalRuns } from '@/db/queries/run-ledger';
+import type { HistoricalRequest } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
@@ -31,6 +37,9 @@ export type CreateHistoricalRequestInput = z.infer<typeof createHistoricalReques
 export function earliestHistoryStart(at: Date): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - MAX_HISTORY_MONTHS, at.getUTCDate()));
 }
+
+/** Recomputes progress from the request's runs (db/queries/historical). */
+export { refreshHistoricalProgress } from '@/db/queries/historical';
 
 /** Validates the range and records the request (pending); the worker splits it into chunks. */
 export async function createHistoricalRequest(
@@ -61,10 +70,14 @@ export async function createHistoricalRequest(
   }
   const chunks = monthlyChunks(input.from, to);
   return database.db.transaction(async (tx) => {
-    const [request] = await tx
-      .insert(historicalRequests)
-      .values({ connectionId, programId, rangeStart: input.from, rangeEnd: to, chunksTotal: chunks.length, requestedBy: actor.accountId })
-      .returning();
+    const request = await insertHistoricalRequest(tx, {
+      connectionId,
+      programId,
+      rangeStart: input.from,
+      rangeEnd: to,
+      chunksTotal: chunks.length,
+      requestedBy: actor.accountId,
+    });
     await recordAudit(tx, {
       programId,
       actorId: actor.accountId,
@@ -85,50 +98,17 @@ export async function createHistoricalRequest(
  */
 export async function planHistoricalRequest(database: Database, requestId: string): Promise<string[]> {
   return database.db.transaction(async (tx) => {
-    const [request] = await tx.select().from(historicalRequests).where(eq(historicalRequests.id, requestId)).for('update');
+    const request = await lockHistoricalRequest(tx, { id: requestId });
     if (!request || request.status === 'cancelled' || request.status === 'completed') return [];
     const chunks = monthlyChunks(request.rangeStart, request.rangeEnd);
-    const rows = chunks.map((c) => ({
-      connection_id: request.connectionId,
-      program_id: request.programId,
-      window_start: c.start.toISOString(),
-      window_end: c.end.toISOString(),
-    }));
-    const planned = await tx.execute<{ id: string }>(sql`
-      insert into export_runs (connection_id, program_id, export_type, window_start, window_end, historical_request_id)
-      select connection_id, program_id, 'historical', window_start, window_end, ${requestId}::uuid
-      from json_to_recordset(${JSON.stringify(rows)}::json)
-        as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz)
-      on conflict (connection_id, export_type, window_start) do update
-        set historical_request_id = excluded.historical_request_id, window_end = excluded.window_end,
-            status = 'planned', attempt = 0, error_code = null, error_message = null, updated_at = now()
-        where export_runs.status not in ('generating', 'delivering') or export_runs.historical_request_id = excluded.historical_request_id
-      returning id, status`);
-    await tx
-      .update(historicalRequests)
-      .set({ status: 'running', chunksTotal: chunks.length, updatedAt: now() })
-      .where(eq(historicalRequests.id, requestId));
-    return (planned as unknown as { id: string; status: string }[]).filter((r) => r.status === 'planned').map((r) => r.id);
+    const planned = await planHistoricalRuns(
+      tx,
+      requestId,
+      chunks.map((c) => ({ connectionId: request.connectionId, programId: request.programId, windowStart: c.start, windowEnd: c.end })),
+    );
+    await markHistoricalRequestRunning(tx, requestId, chunks.length);
+    return planned;
   });
-}
-
-/** Recomputes progress from the request's runs; completes the request when every chunk has finished. */
-export async function refreshHistoricalProgress(db: DbOrTx, requestId: string): Promise<void> {
-  await db.execute(sql`
-    update historical_requests h set
-      chunks_done = s.done,
-      rows_exported = s.rows,
-      status = case when h.status = 'running' and s.done >= h.chunks_total then (case when s.failed > 0 then 'failed' else 'completed' end) else h.status end,
-      error = case when s.failed > 0 then s.failed || ' of ' || h.chunks_total || ' months failed; see the event history' else h.error end,
-      finished_at = case when h.status = 'running' and s.done >= h.chunks_total then now() else h.finished_at end,
-      updated_at = now()
-    from (
-      select count(*) filter (where status in ('delivered', 'available', 'empty', 'failed'))::int as done,
-             count(*) filter (where status = 'failed')::int as failed,
-             coalesce(sum(rows_total), 0)::bigint as rows
-      from export_runs where historical_request_id = ${requestId}
-    ) s
-    where h.id = ${requestId}`);
 }
 
 /** Cancels a request: chunks not yet started are cancelled; running ones stop within seconds. */
@@ -139,11 +119,7 @@ export async function cancelHistoricalRequest(
   requestId: string,
 ): Promise<HistoricalRequest> {
   return database.db.transaction(async (tx) => {
-    const [request] = await tx
-      .select()
-      .from(historicalRequests)
-      .where(and(eq(historicalRequests.programId, programId), eq(historicalRequests.id, requestId)))
-      .for('update');
+    const request = await lockHistoricalRequest(tx, { id: requestId, programId });
     if (!request) throw new AppError('not_found', 'Historical data request not found.');
     if (request.status === 'completed' || request.status === 'cancelled' || request.status === 'failed') {
       throw new AppError(
@@ -151,15 +127,8 @@ export async function cancelHistoricalRequest(
         `This request has already ${request.status === 'completed' ? 'completed' : request.status === 'failed' ? 'finished (with failures)' : 'been cancelled'}.`,
       );
     }
-    await tx
-      .update(exportRuns)
-      .set({ status: 'cancelled', updatedAt: now(), finishedAt: now() })
-      .where(and(eq(exportRuns.historicalRequestId, requestId), inArray(exportRuns.status, ['planned', 'generated'])));
-    const [updated] = await tx
-      .update(historicalRequests)
-      .set({ status: 'cancelled', updatedAt: now(), finishedAt: now() })
-      .where(eq(historicalRequests.id, requestId))
-      .returning();
+    await cancelRequestRuns(tx, requestId);
+    const updated = await markHistoricalRequestCancelled(tx, requestId);
     await recordAudit(tx, {
       programId,
       actorId: actor.accountId,

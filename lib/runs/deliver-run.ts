@@ -7,8 +7,16 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
-import { connections, deliveries, exportFiles, exportRuns, type ExportFile } from '@/db/schema';
-import { now } from '@/lib/clock';
+import {
+  cancelRunDelivery,
+  claimRunForDelivery,
+  failRunDelivery,
+  handBackRunDelivery,
+  markRunDelivered,
+  recordDeliveryAttempt,
+  scheduleDeliveryRetry,
+} from '@/db/queries/run-ledger';
+import { connections, exportFiles, exportRuns, type ExportFile } from '@/db/schema';
 import { decryptSecret } from '@/lib/crypto';
 import {
   deliverFiles as realDeliverFiles,
@@ -85,19 +93,14 @@ export function deliveryFilesOf(files: ExportFile[], storage: Storage): Delivery
 }
 
 export async function executeDelivery(database: Database, runId: string, opts: DeliverRunOptions = {}): Promise<DeliverRunOutcome> {
-  const { db, sql } = database;
+  const { db } = database;
   const log = childLogger({ module: 'runs', runId });
   const storage = opts.storage ?? getStorage();
   const maxAttempts = opts.maxAttempts ?? env().deliveryMaxAttempts;
   const deliver = opts.deliver ?? realDeliverFiles;
 
-  const [claimed] = await sql<{ id: string }[]>`
-    update export_runs r set status = 'delivering', next_attempt_at = null, updated_at = now()
-    from connections c
-    where r.id = ${runId} and c.id = r.connection_id and r.status = 'generated'
-      and c.kind = 'sftp' and c.status = 'active' and c.deleted_at is null
-    returning r.id`;
-  if (!claimed) return { status: 'skipped', runId, why: 'not waiting for delivery, or its connection is not active' };
+  const claimed = await claimRunForDelivery(db, runId);
+  if (!claimed.ok) return { status: 'skipped', runId, why: 'not waiting for delivery, or its connection is not active' };
 
   const [{ run, connection }] = await db
     .select({ run: exportRuns, connection: connections })
@@ -111,23 +114,10 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     .orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
   const destination = sftpDestinationOf(connection);
   const destinationLabel = describeSftpDestination(destination);
-  const [{ n: previous }] = await sql<
-    { n: number }[]
-  >`select count(*)::int as n from deliveries where run_id = ${runId} and status <> 'aborted'`;
-  const attempt = previous + 1;
-  const [delivery] = await db
-    .insert(deliveries)
-    .values({
-      runId,
-      connectionId: connection.id,
-      programId: run.programId,
-      destination: destinationLabel,
-      attempt,
-      trigger: opts.trigger ?? 'schedule',
-      status: 'running',
-      startedAt: now(),
-    })
-    .returning();
+  const recorded = await recordDeliveryAttempt(db, runId, { destination: destinationLabel, trigger: opts.trigger ?? 'schedule' });
+  if (!recorded.ok) return { status: 'skipped', runId, why: 'the run moved on before its delivery started' };
+  const { delivery } = recorded;
+  const { attempt } = delivery;
 
   const reportFiles = files.filter((f) => f.fileType !== 'manifest').map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes }));
   const connectionName = connectionDisplayName(connection);
@@ -158,11 +148,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     return note.created ? note.id : undefined;
   };
   const failRun = async (code: string, message: string, retryable: boolean) => {
-    await db
-      .update(deliveries)
-      .set({ status: 'failed', errorCode: code as never, errorMessage: message, retryable, finishedAt: now() })
-      .where(eq(deliveries.id, delivery.id));
-    await sql`update export_runs set status = 'failed', error_code = ${code}, error_message = ${message}, finished_at = now(), updated_at = now() where id = ${runId}`;
+    await failRunDelivery(db, runId, delivery.id, { code, message, retryable });
     const expiresAt = files.reduce<Date | undefined>((min, f) => (!min || f.expiresAt < min ? f.expiresAt : min), undefined);
     const notificationId = await report({
       status: 'failed',
@@ -193,46 +179,29 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       signal: watch.signal,
       timeouts: opts.timeouts,
     });
-    const finishedAt = now();
-    await db
-      .update(deliveries)
-      .set({ status: 'succeeded', files: result.files.length, bytes: result.bytes, finishedAt })
-      .where(eq(deliveries.id, delivery.id));
-    await sql`update export_runs set status = 'delivered', error_code = null, error_message = null, finished_at = now(), updated_at = now() where id = ${runId}`;
-    const notificationId = await report({ status: 'delivered', finishedAt });
+    const done = await markRunDelivered(db, runId, delivery.id, { files: result.files.length, bytes: result.bytes });
+    if (!done.ok) log.warn({ refusal: done }, 'delivered, but the run had moved on');
+    const notificationId = await report({ status: 'delivered', finishedAt: done.ok ? done.finishedAt : new Date() });
     log.info({ attempt, files: result.files.length, bytes: result.bytes }, 'delivered');
     return { status: 'delivered', runId, deliveryId: delivery.id, bytes: result.bytes, files: result.files.length, notificationId };
   } catch (err) {
     if (isDeliveryAborted(err) || watch.signal.aborted) {
       const why = watch.reason();
-      await db
-        .update(deliveries)
-        .set({
-          status: 'aborted',
-          errorMessage:
-            why === 'paused'
-              ? 'Aborted: the connection was paused immediately.'
-              : why === 'cancelled'
-                ? 'Aborted: the historical request was cancelled.'
-                : 'Aborted: the worker was stopping; the delivery was handed back.',
-          finishedAt: now(),
-        })
-        .where(eq(deliveries.id, delivery.id));
-      await sql`update export_runs set status = ${why === 'cancelled' ? 'cancelled' : 'generated'}, updated_at = now() where id = ${runId}`;
+      const message =
+        why === 'paused'
+          ? 'Aborted: the connection was paused immediately.'
+          : why === 'cancelled'
+            ? 'Aborted: the historical request was cancelled.'
+            : 'Aborted: the worker was stopping; the delivery was handed back.';
+      if (why === 'cancelled') await cancelRunDelivery(db, runId, delivery.id, message);
+      else await handBackRunDelivery(db, runId, delivery.id, message);
       log.info({ why }, 'delivery aborted; run handed back');
       return { status: 'requeued', runId, why };
     }
     const error = err instanceof DeliveryError ? err : new DeliveryError('unknown', (err as Error).message ?? String(err));
     if (error.retryable && attempt < maxAttempts) {
       const retryInSeconds = deliveryBackoffSeconds(attempt);
-      await db
-        .update(deliveries)
-        .set({ status: 'failed', errorCode: error.code, errorMessage: error.message, retryable: true, finishedAt: now() })
-        .where(eq(deliveries.id, delivery.id));
-      await sql`
-        update export_runs set status = 'generated', error_code = ${error.code}, error_message = ${error.message},
-          next_attempt_at = now() + make_interval(secs => ${retryInSeconds}), updated_at = now()
-        where id = ${runId}`;
+      await scheduleDeliveryRetry(db, runId, delivery.id, { code: error.code, message: error.message, retryInSeconds });
       log.warn({ attempt, code: error.code, retryInSeconds }, 'delivery failed; will retry');
       return { status: 'retry', runId, deliveryId: delivery.id, retryInSeconds, error };
     }

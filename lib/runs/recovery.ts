@@ -3,6 +3,7 @@
 // pg-boss's cron does not back-fill and a job past expiry may run twice, so correctness comes
 // from the ledger: re-sending a run is always safe (only one worker can claim it).
 import type { Database } from '@/db/client';
+import { recoverStaleRuns as recoverStale } from '@/db/queries/run-ledger';
 
 /** A run whose heartbeat (every 10 s) is older than this belongs to a dead worker. */
 export const STALE_AFTER_SECONDS = 120;
@@ -11,23 +12,7 @@ export async function recoverStaleRuns(
   database: Database,
   staleAfterSeconds = STALE_AFTER_SECONDS,
 ): Promise<{ export: string[]; delivery: string[] }> {
-  const { sql } = database;
-  return sql.begin(async (tx) => {
-    const rows = await tx<{ id: string; status: string }[]>`
-      update export_runs set status = case status when 'generating' then 'planned' else 'generated' end,
-        attempt = case status when 'generating' then greatest(attempt - 1, 0) else attempt end,
-        updated_at = now()
-      where status in ('generating', 'delivering') and updated_at < now() - make_interval(secs => ${staleAfterSeconds})
-      returning id, status`;
-    const deliveryIds = rows.filter((r) => r.status === 'generated').map((r) => r.id);
-    if (deliveryIds.length) {
-      await tx`
-        update deliveries set status = 'aborted', finished_at = now(),
-          error_message = 'The worker stopped during the upload; the delivery was handed to another worker.'
-        where status = 'running' and run_id = any(${deliveryIds}::uuid[])`;
-    }
-    return { export: rows.filter((r) => r.status === 'planned').map((r) => r.id), delivery: deliveryIds };
-  });
+  return recoverStale(database.db, staleAfterSeconds);
 }
 
 /**

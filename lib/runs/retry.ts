@@ -4,7 +4,9 @@
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
-import { exportFiles, exportRuns, historicalRequests, type ExportFile, type ExportRun } from '@/db/schema';
+import { reopenHistoricalRequest } from '@/db/queries/historical';
+import { retryFailedRun } from '@/db/queries/run-ledger';
+import { exportFiles, exportRuns, type ExportFile, type ExportRun } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
@@ -43,24 +45,9 @@ export async function retryRun(
       );
     }
     const next = generated ? 'deliver' : 'export';
-    await tx
-      .update(exportRuns)
-      .set({
-        status: generated ? 'generated' : 'planned',
-        attempt: generated ? run.attempt : 0,
-        errorCode: null,
-        errorMessage: null,
-        nextAttemptAt: null,
-        finishedAt: null,
-        updatedAt: now(),
-      })
-      .where(eq(exportRuns.id, runId));
-    if (run.historicalRequestId) {
-      await tx
-        .update(historicalRequests)
-        .set({ status: 'running', error: null, finishedAt: null, updatedAt: now() })
-        .where(and(eq(historicalRequests.id, run.historicalRequestId), eq(historicalRequests.status, 'failed')));
-    }
+    const moved = await retryFailedRun(tx, runId, generated ? 'generated' : 'planned');
+    if (!moved.ok) throw new AppError('conflict', 'This run changed while it was being retried; reload and try again.');
+    if (run.historicalRequestId) await reopenHistoricalRequest(tx, run.historicalRequestId);
     await recordAudit(tx, {
       programId,
       actorId: actor.accountId,

@@ -3,6 +3,7 @@
 // historical request (cancel) that aborts the work within about a second. When the step ends, a
 // pause that waited for it ("after transfer") completes and the request's progress is updated.
 import type { Database } from '@/db/client';
+import { beatRunHeartbeat } from '@/db/queries/run-ledger';
 import { settlePausing } from '@/lib/connections/lifecycle';
 import { refreshHistoricalProgress } from '@/lib/historical';
 
@@ -47,7 +48,7 @@ export function watchRun(
       if (state.deleted || (state.status === 'paused' && state.pause_mode === 'immediately')) return abort('paused');
       if (Date.now() - lastBeat >= (opts.heartbeatMs ?? 10_000)) {
         lastBeat = Date.now();
-        await database.sql`update export_runs set updated_at = now() where id = ${run.id}`;
+        await beatRunHeartbeat(database.db, run.id);
       }
     })()
       .catch(() => undefined)

@@ -4,7 +4,9 @@
 // ledger cursor (connections.planned_through), not from cron, so windows missed while the worker
 // was down or the connection paused are planned on the next tick.
 // One query per batch of connections, not per connection (PERFORMANCE.md: 10,000 connections ≤ 10 s).
+import { sql as sqlText } from 'drizzle-orm';
 import type { Database } from '@/db/client';
+import { planIncrementalRuns, type PlannedWindow } from '@/db/queries/run-ledger';
 import type { Frequency } from '@/db/schema';
 import { windowsEndingIn } from '@/lib/windows';
 
@@ -49,7 +51,7 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
     afterId = batch[batch.length - 1].id;
     result.connections += batch.length;
 
-    const runs: { connection_id: string; program_id: number; window_start: Date; window_end: Date }[] = [];
+    const runs: PlannedWindow[] = [];
     const cursors: { id: string; through: Date }[] = [];
     for (const c of batch) {
       const startDate = new Date(c.start_date);
@@ -64,31 +66,25 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
         perConnection,
       );
       if (windows.length === 0) continue;
-      for (const w of windows) runs.push({ connection_id: c.id, program_id: c.program_id, window_start: w.start, window_end: w.end });
+      for (const w of windows) runs.push({ connectionId: c.id, programId: c.program_id, windowStart: w.start, windowEnd: w.end });
       cursors.push({ id: c.id, through: windows[windows.length - 1].end });
     }
     if (runs.length === 0) continue;
 
-    await sql.begin(async (tx) => {
-      const inserted = await tx<{ id: string }[]>`
-        insert into export_runs (connection_id, program_id, export_type, window_start, window_end)
-        select connection_id, program_id, 'incremental', window_start, window_end
-        from json_to_recordset(${JSON.stringify(runs)}::json)
-          as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz)
-        on conflict (connection_id, export_type, window_start) do nothing
-        returning id`;
-      for (const r of inserted) result.newRunIds.push(r.id);
+    await database.db.transaction(async (tx) => {
+      const inserted = await planIncrementalRuns(tx, runs);
+      result.newRunIds.push(...inserted);
       result.runsPlanned += inserted.length;
       // The cursor only moves forward, whichever planner gets here first.
-      const ended = await tx<{ id: string }[]>`
+      const ended = await tx.execute<{ id: string; status: string }>(sqlText`
         update connections c set
           planned_through = greatest(c.planned_through, v.through),
           status = case when c.end_date is not null and greatest(c.planned_through, v.through) >= c.end_date and c.status = 'active' then 'ended' else c.status end,
           updated_at = now()
         from json_to_recordset(${JSON.stringify(cursors)}::json) as v(id uuid, through timestamptz)
         where c.id = v.id
-        returning c.id, c.status`;
-      result.ended += ended.filter((e) => (e as unknown as { status: string }).status === 'ended').length;
+        returning c.id, c.status`);
+      result.ended += [...ended].filter((e) => e.status === 'ended').length;
     });
   }
   return result;

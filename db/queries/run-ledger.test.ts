@@ -1,0 +1,345 @@
+// The run ledger against the lifecycle of ARCHITECTURE.md ("Lifecycles"): for every state a run can
+// be in and every transition, the run is put into that state and the transition either moves it to
+// the state the lifecycle names or is refused with a typed answer that changes nothing. The
+// expectations below are written out by hand from the lifecycle, not read from the ledger.
+import { desc, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connections, deliveries, exportRuns, historicalRequests, programs, RUN_STATUSES, type RunStatus } from '@/db/schema';
+import { resetClock, setClock } from '@/lib/clock';
+import { createTestDatabase, type TestDatabase } from '@/test/helpers/db';
+import * as ledger from './run-ledger';
+
+let t: TestDatabase;
+let sftpConnection: string;
+let apiConnection: string;
+let requestA: string;
+let requestB: string;
+const PROGRAM = 91;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  // Any use of the application clock for a ledger timestamp would show up as the year 2001.
+  setClock(new Date('2001-01-01T00:00:00Z'));
+  await t.db.insert(programs).values({ id: PROGRAM, name: 'Ledger' });
+  const made = await t.db
+    .insert(connections)
+    .values([
+      { programId: PROGRAM, kind: 'sftp', frequency: 'daily', startDate: new Date('2099-01-01T00:00:00Z') },
+      { programId: PROGRAM, kind: 'api', frequency: 'daily', startDate: new Date('2099-01-01T00:00:00Z') },
+    ])
+    .returning();
+  [sftpConnection, apiConnection] = made.map((c) => c.id);
+  const requests = await t.db
+    .insert(historicalRequests)
+    .values([
+      {
+        programId: PROGRAM,
+        connectionId: sftpConnection,
+        rangeStart: new Date('2019-01-01'),
+        rangeEnd: new Date('2019-02-01'),
+        status: 'running',
+      },
+      {
+        programId: PROGRAM,
+        connectionId: sftpConnection,
+        rangeStart: new Date('2019-01-01'),
+        rangeEnd: new Date('2019-02-01'),
+        status: 'running',
+      },
+    ])
+    .returning();
+  [requestA, requestB] = requests.map((r) => r.id);
+});
+
+afterAll(async () => {
+  resetClock();
+  await t?.drop();
+});
+
+type Run = { id: string; windowStart: Date; windowEnd: Date; deliveryId: string };
+type Setup = { exportType?: 'incremental' | 'historical'; request?: 'A'; stale?: boolean; connection?: 'api' };
+
+let day = 0;
+/** A run in `status` (with a running delivery attempt, which only a delivering run should have but the guards must not trust). */
+async function runIn(status: RunStatus, s: Setup = {}): Promise<Run> {
+  const windowStart = new Date(Date.UTC(2020, 0, 1) + day++ * 86_400_000);
+  const windowEnd = new Date(windowStart.getTime() + 86_400_000);
+  const connectionId = s.connection === 'api' ? apiConnection : sftpConnection;
+  const [run] = await t.db
+    .insert(exportRuns)
+    .values({
+      connectionId,
+      programId: PROGRAM,
+      exportType: s.exportType ?? 'incremental',
+      historicalRequestId: s.request ? requestA : null,
+      windowStart,
+      windowEnd,
+      status,
+      attempt: 1,
+      updatedAt: s.stale ? sql`now() - interval '1 hour'` : sql`now() - interval '10 seconds'`,
+    })
+    .returning();
+  const [delivery] = await t.db
+    .insert(deliveries)
+    .values({ runId: run.id, connectionId, programId: PROGRAM, destination: 'sftp://test', attempt: 1, status: 'running' })
+    .returning();
+  return { id: run.id, windowStart, windowEnd, deliveryId: delivery.id };
+}
+
+type Outcome = { ok: boolean; result: unknown };
+type Transition = {
+  name: string;
+  /** from → to, as the lifecycle allows it; every other state is refused. */
+  moves: Partial<Record<RunStatus, RunStatus>>;
+  /** What the run's running delivery attempt becomes when the transition happens from that state. */
+  attempt?: Partial<Record<RunStatus, 'succeeded' | 'failed' | 'aborted'>>;
+  setup?: Setup;
+  /** The transition writes a delivery attempt, not the run. */
+  newAttempt?: true;
+  act: (run: Run) => Promise<Outcome>;
+};
+
+const single = (f: (run: Run) => Promise<{ ok: boolean }>) => async (run: Run) => {
+  const result = await f(run);
+  return { ok: result.ok, result };
+};
+const listed = (f: (run: Run) => Promise<string[]>) => async (run: Run) => {
+  const ids = await f(run);
+  return { ok: ids.includes(run.id), result: ids };
+};
+
+const TRANSITIONS: Transition[] = [
+  {
+    name: 'plan (incremental) of a window already in the ledger',
+    moves: {},
+    act: listed((r) =>
+      ledger.planIncrementalRuns(t.db, [
+        { connectionId: sftpConnection, programId: PROGRAM, windowStart: r.windowStart, windowEnd: r.windowEnd },
+      ]),
+    ),
+  },
+  {
+    name: 'plan (historical) for another request',
+    moves: {
+      planned: 'planned',
+      generated: 'planned',
+      delivered: 'planned',
+      available: 'planned',
+      empty: 'planned',
+      failed: 'planned',
+      cancelled: 'planned',
+    },
+    setup: { exportType: 'historical', request: 'A' },
+    act: listed((r) =>
+      ledger.planHistoricalRuns(t.db, requestB, [
+        { connectionId: sftpConnection, programId: PROGRAM, windowStart: r.windowStart, windowEnd: r.windowEnd },
+      ]),
+    ),
+  },
+  {
+    name: 'plan (historical) again for its own request',
+    moves: Object.fromEntries(RUN_STATUSES.map((s) => [s, 'planned'])),
+    setup: { exportType: 'historical', request: 'A' },
+    act: listed((r) =>
+      ledger.planHistoricalRuns(t.db, requestA, [
+        { connectionId: sftpConnection, programId: PROGRAM, windowStart: r.windowStart, windowEnd: r.windowEnd },
+      ]),
+    ),
+  },
+  { name: 'claim for export', moves: { planned: 'generating' }, act: single((r) => ledger.claimRunForExport(t.db, r.id)) },
+  {
+    name: 'heartbeat',
+    moves: { generating: 'generating', delivering: 'delivering' },
+    act: single((r) => ledger.beatRunHeartbeat(t.db, r.id)),
+  },
+  {
+    name: 'record files',
+    moves: { planned: 'planned', generating: 'generating' },
+    act: single((r) =>
+      ledger.recordRunFiles(
+        t.db,
+        { id: r.id, programId: PROGRAM },
+        { rowsTotal: 5, bytesTotal: 50, filesCount: 1, generatedAt: new Date() },
+      ),
+    ),
+  },
+  {
+    name: 'finish export (SFTP: generated)',
+    moves: { generating: 'generated' },
+    act: single((r) => ledger.finishRunExport(t.db, r.id, 'generated')),
+  },
+  {
+    name: 'finish export (API: available)',
+    moves: { generating: 'available' },
+    act: single((r) => ledger.finishRunExport(t.db, r.id, 'available')),
+  },
+  {
+    name: 'finish export (no rows: empty)',
+    moves: { generating: 'empty' },
+    act: single((r) => ledger.finishRunExport(t.db, r.id, 'empty')),
+  },
+  { name: 'hand back (export)', moves: { generating: 'planned' }, act: single((r) => ledger.handBackRunExport(t.db, r.id)) },
+  { name: 'cancel (export)', moves: { generating: 'cancelled' }, act: single((r) => ledger.cancelRunExport(t.db, r.id)) },
+  {
+    name: 'fail (export) with attempts left',
+    moves: { generating: 'planned' },
+    act: single((r) => ledger.failRunExport(t.db, r.id, { message: 'boom', final: false })),
+  },
+  {
+    name: 'fail (export) for good',
+    moves: { generating: 'failed' },
+    act: single((r) => ledger.failRunExport(t.db, r.id, { message: 'boom', final: true })),
+  },
+  { name: 'claim for delivery', moves: { generated: 'delivering' }, act: single((r) => ledger.claimRunForDelivery(t.db, r.id)) },
+  {
+    name: 'record attempt',
+    moves: { delivering: 'delivering' },
+    newAttempt: true,
+    act: single((r) => ledger.recordDeliveryAttempt(t.db, r.id, { destination: 'sftp://test', trigger: 'manual' })),
+  },
+  {
+    name: 'delivered',
+    moves: { delivering: 'delivered' },
+    attempt: { delivering: 'succeeded' },
+    act: single((r) => ledger.markRunDelivered(t.db, r.id, r.deliveryId, { files: 3, bytes: 300 })),
+  },
+  {
+    name: 'schedule retry',
+    moves: { delivering: 'generated' },
+    attempt: { delivering: 'failed' },
+    act: single((r) => ledger.scheduleDeliveryRetry(t.db, r.id, r.deliveryId, { code: 'timeout', message: 'slow', retryInSeconds: 30 })),
+  },
+  {
+    name: 'fail (delivery)',
+    moves: { delivering: 'failed' },
+    attempt: { delivering: 'failed' },
+    act: single((r) => ledger.failRunDelivery(t.db, r.id, r.deliveryId, { code: 'permission_denied', message: 'no', retryable: false })),
+  },
+  {
+    name: 'hand back (delivery)',
+    moves: { delivering: 'generated' },
+    attempt: { delivering: 'aborted' },
+    act: single((r) => ledger.handBackRunDelivery(t.db, r.id, r.deliveryId, 'paused')),
+  },
+  {
+    name: 'cancel (delivery)',
+    moves: { delivering: 'cancelled' },
+    attempt: { delivering: 'aborted' },
+    act: single((r) => ledger.cancelRunDelivery(t.db, r.id, r.deliveryId, 'cancelled')),
+  },
+  { name: 'retry (deliver again)', moves: { failed: 'generated' }, act: single((r) => ledger.retryFailedRun(t.db, r.id, 'generated')) },
+  { name: 'retry (export again)', moves: { failed: 'planned' }, act: single((r) => ledger.retryFailedRun(t.db, r.id, 'planned')) },
+  {
+    name: 'cancel (its historical request)',
+    moves: { planned: 'cancelled', generated: 'cancelled' },
+    setup: { exportType: 'historical', request: 'A' },
+    act: listed(() => ledger.cancelRequestRuns(t.db, requestA)),
+  },
+  {
+    name: 'recover stale (no heartbeat for an hour)',
+    moves: { generating: 'planned', delivering: 'generated' },
+    attempt: { delivering: 'aborted' },
+    setup: { stale: true },
+    act: listed(async () => {
+      const ids = await ledger.recoverStaleRuns(t.db, 120);
+      return [...ids.export, ...ids.delivery];
+    }),
+  },
+];
+
+async function read(run: Run) {
+  const [r] = await t.db.select().from(exportRuns).where(eq(exportRuns.id, run.id));
+  const [d] = await t.db.select().from(deliveries).where(eq(deliveries.id, run.deliveryId));
+  return { run: r, delivery: d };
+}
+
+const cases = TRANSITIONS.flatMap((tr) => RUN_STATUSES.map((from) => ({ tr, from, to: tr.moves[from] })));
+
+describe('the run ledger walks the lifecycle', () => {
+  it.each(cases.map((c) => [c.tr.name, c.from, c.to ?? 'refused', c] as const))('%s from %s → %s', async (_n, _f, _t, c) => {
+    const run = await runIn(c.from, c.tr.setup);
+    const before = await read(run);
+    const [{ dbNow }] = await t.db.execute<{ dbNow: string }>(sql`select now() as "dbNow"`);
+    const outcome = await c.tr.act(run);
+    const after = await read(run);
+    if (c.to) {
+      expect(outcome.ok, JSON.stringify(outcome.result)).toBe(true);
+      if (!Array.isArray(outcome.result)) expect(outcome.result).toMatchObject({ ok: true, to: c.to });
+      expect(after.run.status).toBe(c.to);
+      // The database's clock, never the application's.
+      if (c.tr.newAttempt) {
+        const [made] = await t.db
+          .select()
+          .from(deliveries)
+          .where(eq(deliveries.runId, run.id))
+          .orderBy(desc(deliveries.startedAt))
+          .limit(1);
+        expect([made.status, made.attempt, made.startedAt.getTime() >= new Date(dbNow).getTime()]).toEqual(['running', 2, true]);
+      } else expect(after.run.updatedAt.getTime()).toBeGreaterThanOrEqual(new Date(dbNow).getTime());
+      const attempt = c.tr.attempt?.[c.from];
+      expect(after.delivery.status).toBe(attempt ?? 'running');
+      if (attempt) expect(after.delivery.finishedAt!.getTime()).toBeGreaterThanOrEqual(new Date(dbNow).getTime());
+    } else {
+      expect(outcome.ok).toBe(false);
+      if (!Array.isArray(outcome.result)) expect(outcome.result).toEqual({ ok: false, reason: 'illegal_transition', from: c.from });
+      // A refusal changes nothing.
+      expect(after).toEqual(before);
+    }
+  });
+});
+
+describe('the run ledger refuses with a reason', () => {
+  it('says a run that is planned but whose connection is paused is blocked, not in the wrong state', async () => {
+    const [paused] = await t.db
+      .insert(connections)
+      .values({ programId: PROGRAM, kind: 'sftp', frequency: 'daily', startDate: new Date('2099-01-01T00:00:00Z'), status: 'paused' })
+      .returning();
+    const [run] = await t.db
+      .insert(exportRuns)
+      .values({
+        connectionId: paused.id,
+        programId: PROGRAM,
+        exportType: 'incremental',
+        windowStart: new Date('2021-01-01'),
+        windowEnd: new Date('2021-01-02'),
+      })
+      .returning();
+    expect(await ledger.claimRunForExport(t.db, run.id)).toEqual({ ok: false, reason: 'blocked', from: 'planned' });
+    await t.db.update(exportRuns).set({ status: 'generated' }).where(eq(exportRuns.id, run.id));
+    expect(await ledger.claimRunForDelivery(t.db, run.id)).toEqual({ ok: false, reason: 'blocked', from: 'generated' });
+  });
+
+  it('does not deliver the runs of an API connection', async () => {
+    const run = await runIn('generated', { connection: 'api' });
+    expect(await ledger.claimRunForDelivery(t.db, run.id)).toEqual({ ok: false, reason: 'blocked', from: 'generated' });
+  });
+
+  it('does not claim a chunk of a cancelled historical request', async () => {
+    const run = await runIn('planned', { exportType: 'historical', request: 'A' });
+    await t.db.update(historicalRequests).set({ status: 'cancelled' }).where(eq(historicalRequests.id, requestA));
+    try {
+      expect(await ledger.claimRunForExport(t.db, run.id)).toEqual({ ok: false, reason: 'blocked', from: 'planned' });
+    } finally {
+      await t.db.update(historicalRequests).set({ status: 'running' }).where(eq(historicalRequests.id, requestA));
+    }
+  });
+
+  it('answers not_found for a run that does not exist', async () => {
+    expect(await ledger.finishRunExport(t.db, '00000000-0000-4000-8000-000000000000', 'empty')).toEqual({ ok: false, reason: 'not_found' });
+  });
+
+  it('plans a new window once, numbers delivery attempts after the ones that counted, and recovers only stale runs', async () => {
+    const w = { connectionId: sftpConnection, programId: PROGRAM, windowStart: new Date('2022-01-01'), windowEnd: new Date('2022-01-02') };
+    const [id] = await ledger.planIncrementalRuns(t.db, [w]);
+    expect(await ledger.planIncrementalRuns(t.db, [w])).toEqual([]);
+    await t.db.update(exportRuns).set({ status: 'delivering' }).where(eq(exportRuns.id, id));
+    const first = await ledger.recordDeliveryAttempt(t.db, id, { destination: 'x', trigger: 'schedule' });
+    expect(first).toMatchObject({ ok: true, delivery: { attempt: 1 } });
+    if (!first.ok) return;
+    await ledger.handBackRunDelivery(t.db, id, first.delivery.id, 'paused'); // aborted: does not count
+    await ledger.claimRunForDelivery(t.db, id);
+    const second = await ledger.recordDeliveryAttempt(t.db, id, { destination: 'x', trigger: 'schedule' });
+    expect(second).toMatchObject({ ok: true, delivery: { attempt: 1 } });
+    expect(await ledger.recoverStaleRuns(t.db, 120)).toEqual({ export: [], delivery: [] }); // its heartbeat is fresh
+  });
+});

@@ -1,0 +1,439 @@
+// The run ledger: the one module that writes `export_runs` and `deliveries`. Every change of a run is
+// a named transition here, one guarded statement (`where status = <expected>`) stamped with the
+// database's clock (`now()`; the heartbeat that stale-run recovery compares with `now()` must come
+// from the same clock). A transition the run's current state does not allow changes nothing and
+// answers a typed refusal, never an exception; the callers (jobs, management operations) decide
+// what a refusal means for them.
+//
+// The run lifecycle (ARCHITECTURE.md, "Lifecycles"):
+//   planned → generating → generated → delivering → delivered | available (API) | empty | failed | cancelled
+//
+//   transition (function)                  from                                     to
+//   plan (planIncrementalRuns)             no run for the window                    planned (an existing run stays as it is)
+//   plan (planHistoricalRuns)              none, or any but generating/delivering   planned (a run of the same request: always)
+//   claim for export (claimRunForExport)   planned, connection active, request open generating
+//   heartbeat (beatRunHeartbeat)           generating, delivering                   unchanged, updated_at = now()
+//   record files (recordRunFiles)          planned, generating                      unchanged, the run's totals
+//   finish export (finishRunExport)        generating                               generated | available | empty
+//   hand back (handBackRunExport)          generating                               planned (attempt not counted)
+//   cancel (cancelRunExport)               generating                               cancelled
+//   fail (failRunExport)                   generating                               planned (attempts left) | failed
+//   claim for delivery (claimRunForDelivery) generated, SFTP connection active      delivering
+//   record attempt (recordDeliveryAttempt) delivering                               unchanged, + a running attempt
+//   delivered (markRunDelivered)           delivering                               delivered; attempt succeeded
+//   schedule retry (scheduleDeliveryRetry) delivering                               generated + next_attempt_at; attempt failed
+//   fail (failRunDelivery)                 delivering                               failed; attempt failed
+//   hand back (handBackRunDelivery)        delivering                               generated; attempt aborted
+//   cancel (cancelRunDelivery)             delivering                               cancelled; attempt aborted
+//   retry (retryFailedRun)                 failed                                   generated | planned
+//   cancel (cancelRequestRuns)             planned, generated                       cancelled
+//   recover stale (recoverStaleRuns)       generating | delivering, no heartbeat    planned | generated; attempt aborted
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { DbOrTx } from '@/db/client';
+import { exportRuns, type RunStatus } from '@/db/schema';
+
+/** Why a transition did not happen. `from` is the state the run was found in. */
+export type Refusal =
+  | { ok: false; reason: 'illegal_transition'; from: RunStatus }
+  /** The run is in the right state, but its connection (or historical request) does not let it move now. */
+  | { ok: false; reason: 'blocked'; from: RunStatus }
+  | { ok: false; reason: 'not_found' };
+
+export type Moved<T = object> = ({ ok: true; to: RunStatus } & T) | Refusal;
+
+/** The refusal for a guarded statement that moved nothing: the run's state now, or not_found. */
+async function refusal(db: DbOrTx, runId: string, blockedIn: readonly RunStatus[] = []): Promise<Refusal> {
+  const [row] = await db.select({ status: exportRuns.status }).from(exportRuns).where(eq(exportRuns.id, runId));
+  if (!row) return { ok: false, reason: 'not_found' };
+  if (blockedIn.includes(row.status)) return { ok: false, reason: 'blocked', from: row.status };
+  return { ok: false, reason: 'illegal_transition', from: row.status };
+}
+
+async function rows<T>(db: DbOrTx, query: ReturnType<typeof sql>): Promise<T[]> {
+  return [...(await db.execute(query))] as T[];
+}
+
+const toDate = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+
+// ---------------------------------------------------------------------------------------------
+// Planning
+
+export type PlannedWindow = { connectionId: string; programId: number; windowStart: Date; windowEnd: Date };
+
+const windowsJson = (windows: PlannedWindow[]) =>
+  JSON.stringify(
+    windows.map((w) => ({
+      connection_id: w.connectionId,
+      program_id: w.programId,
+      window_start: w.windowStart.toISOString(),
+      window_end: w.windowEnd.toISOString(),
+    })),
+  );
+
+/**
+ * plan (incremental): one planned run per closed window; a window already in the ledger is left as
+ * it is (insert-or-ignore on the unique window), so any number of planners plan it once. The ids of
+ * the runs this call created.
+ */
+export async function planIncrementalRuns(db: DbOrTx, windows: PlannedWindow[]): Promise<string[]> {
+  if (windows.length === 0) return [];
+  const inserted = await rows<{ id: string }>(
+    db,
+    sql`
+      insert into export_runs (connection_id, program_id, export_type, window_start, window_end)
+      select connection_id, program_id, 'incremental', window_start, window_end
+      from json_to_recordset(${windowsJson(windows)}::json)
+        as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz)
+      on conflict (connection_id, export_type, window_start) do nothing
+      returning id`,
+  );
+  return inserted.map((r) => r.id);
+}
+
+/**
+ * plan (historical): the request's monthly chunks as planned historical runs. A chunk that an
+ * earlier request exported is planned again for this one, unless it is being worked on now
+ * (generating, delivering); a chunk of this same request is always planned again. The ids of the
+ * runs now planned for the request.
+ */
+export async function planHistoricalRuns(db: DbOrTx, requestId: string, windows: PlannedWindow[]): Promise<string[]> {
+  if (windows.length === 0) return [];
+  const planned = await rows<{ id: string; status: string }>(
+    db,
+    sql`
+      insert into export_runs (connection_id, program_id, export_type, window_start, window_end, historical_request_id)
+      select connection_id, program_id, 'historical', window_start, window_end, ${requestId}::uuid
+      from json_to_recordset(${windowsJson(windows)}::json)
+        as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz)
+      on conflict (connection_id, export_type, window_start) do update
+        set historical_request_id = excluded.historical_request_id, window_end = excluded.window_end,
+            status = 'planned', attempt = 0, error_code = null, error_message = null, updated_at = now()
+        where export_runs.status not in ('generating', 'delivering') or export_runs.historical_request_id = excluded.historical_request_id
+      returning id, status`,
+  );
+  return planned.filter((r) => r.status === 'planned').map((r) => r.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The export step
+
+export type ClaimedExport = {
+  id: string;
+  programId: number;
+  connectionId: string;
+  historicalRequestId: string | null;
+  kind: 'sftp' | 'api';
+  attempt: number;
+};
+
+/**
+ * claim for export: planned → generating, counting the attempt, when its connection is active and
+ * not deleted and (for a historical chunk) its request is still open. Only one worker wins a claim.
+ */
+export async function claimRunForExport(db: DbOrTx, runId: string): Promise<Moved<{ run: ClaimedExport }>> {
+  const [run] = await rows<{
+    id: string;
+    program_id: number;
+    connection_id: string;
+    historical_request_id: string | null;
+    kind: 'sftp' | 'api';
+    attempt: number;
+  }>(
+    db,
+    sql`
+      update export_runs r set status = 'generating', attempt = r.attempt + 1, started_at = coalesce(r.started_at, now()),
+        error_code = null, error_message = null, updated_at = now()
+      from connections c
+      where r.id = ${runId} and c.id = r.connection_id and r.status = 'planned'
+        and c.status = 'active' and c.deleted_at is null
+        and (r.historical_request_id is null
+             or exists (select 1 from historical_requests h where h.id = r.historical_request_id and h.status in ('pending', 'running')))
+      returning r.id, r.program_id, r.connection_id, r.historical_request_id, c.kind, r.attempt`,
+  );
+  if (!run) return refusal(db, runId, ['planned']);
+  return {
+    ok: true,
+    to: 'generating',
+    run: {
+      id: run.id,
+      programId: Number(run.program_id),
+      connectionId: run.connection_id,
+      historicalRequestId: run.historical_request_id,
+      kind: run.kind,
+      attempt: run.attempt,
+    },
+  };
+}
+
+/** heartbeat: a worker still working on the run (generating, delivering) says so; the state stays. */
+export async function beatRunHeartbeat(db: DbOrTx, runId: string): Promise<Moved> {
+  const moved = await db
+    .update(exportRuns)
+    .set({ updatedAt: sql`now()` })
+    .where(and(eq(exportRuns.id, runId), inArray(exportRuns.status, ['generating', 'delivering'])))
+    .returning({ status: exportRuns.status });
+  return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, runId);
+}
+
+export type RunTotals = { rowsTotal: number; bytesTotal: number; filesCount: number; generatedAt: Date };
+
+/**
+ * record files: the totals of the files just made for the run (which are recorded in export_files
+ * in the same transaction). Allowed while the run is planned or generating; the state stays.
+ */
+export async function recordRunFiles(db: DbOrTx, run: { id: string; programId: number }, totals: RunTotals): Promise<Moved> {
+  const moved = await db
+    .update(exportRuns)
+    .set({ ...totals, updatedAt: sql`now()` })
+    .where(and(eq(exportRuns.id, run.id), eq(exportRuns.programId, run.programId), inArray(exportRuns.status, ['planned', 'generating'])))
+    .returning({ status: exportRuns.status });
+  return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, run.id);
+}
+
+/** finish export: generating → generated (SFTP, to deliver) | available (API) | empty (no rows). */
+export async function finishRunExport(db: DbOrTx, runId: string, to: 'generated' | 'available' | 'empty'): Promise<Moved> {
+  const moved = await db
+    .update(exportRuns)
+    .set({ status: to, updatedAt: sql`now()`, finishedAt: to === 'generated' ? null : sql`now()` })
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating')))
+    .returning({ id: exportRuns.id });
+  return moved[0] ? { ok: true, to } : refusal(db, runId);
+}
+
+/** hand back (export): generating → planned, the attempt not counted (pause immediately, shutdown). */
+export async function handBackRunExport(db: DbOrTx, runId: string): Promise<Moved> {
+  const moved = await db
+    .update(exportRuns)
+    .set({ status: 'planned', updatedAt: sql`now()`, attempt: sql`greatest(${exportRuns.attempt} - 1, 0)` })
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating')))
+    .returning({ id: exportRuns.id });
+  return moved[0] ? { ok: true, to: 'planned' } : refusal(db, runId);
+}
+
+/** cancel (export): generating → cancelled, when its historical request was cancelled mid-export. */
+export async function cancelRunExport(db: DbOrTx, runId: string): Promise<Moved> {
+  const moved = await db
+    .update(exportRuns)
+    .set({ status: 'cancelled', updatedAt: sql`now()`, finishedAt: sql`now()`, attempt: sql`greatest(${exportRuns.attempt} - 1, 0)` })
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating')))
+    .returning({ id: exportRuns.id });
+  return moved[0] ? { ok: true, to: 'cancelled' } : refusal(db, runId);
+}
+
+/**
+ * fail (export): generating → planned with the error recorded (another attempt follows), or, when
+ * `final`, → failed.
+ */
+export async function failRunExport(db: DbOrTx, runId: string, e: { message: string; final: boolean }): Promise<Moved> {
+  const to = e.final ? 'failed' : 'planned';
+  const moved = await db
+    .update(exportRuns)
+    .set({
+      status: to,
+      errorCode: 'export_failed',
+      errorMessage: e.message.slice(0, 1000),
+      updatedAt: sql`now()`,
+      finishedAt: e.final ? sql`now()` : null,
+    })
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating')))
+    .returning({ id: exportRuns.id });
+  return moved[0] ? { ok: true, to } : refusal(db, runId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The delivery step (SFTP)
+
+/** claim for delivery: generated → delivering, when its SFTP connection is active and not deleted. */
+export async function claimRunForDelivery(db: DbOrTx, runId: string): Promise<Moved> {
+  const [claimed] = await rows<{ id: string }>(
+    db,
+    sql`
+      update export_runs r set status = 'delivering', next_attempt_at = null, updated_at = now()
+      from connections c
+      where r.id = ${runId} and c.id = r.connection_id and r.status = 'generated'
+        and c.kind = 'sftp' and c.status = 'active' and c.deleted_at is null
+      returning r.id`,
+  );
+  return claimed ? { ok: true, to: 'delivering' } : refusal(db, runId, ['generated']);
+}
+
+/**
+ * record attempt: a `running` delivery attempt of a delivering run, numbered after the attempts
+ * that counted (aborted ones do not). The state stays.
+ */
+export async function recordDeliveryAttempt(
+  db: DbOrTx,
+  runId: string,
+  a: { destination: string; trigger: 'schedule' | 'manual' },
+): Promise<Moved<{ delivery: { id: string; attempt: number } }>> {
+  const [delivery] = await rows<{ id: string; attempt: number }>(
+    db,
+    sql`
+      insert into deliveries (run_id, connection_id, program_id, destination, attempt, trigger, status, started_at)
+      select r.id, r.connection_id, r.program_id, ${a.destination},
+             (select count(*)::int from deliveries d where d.run_id = r.id and d.status <> 'aborted') + 1,
+             ${a.trigger}, 'running', now()
+      from export_runs r
+      where r.id = ${runId} and r.status = 'delivering'
+      returning id, attempt`,
+  );
+  return delivery ? { ok: true, to: 'delivering', delivery } : refusal(db, runId);
+}
+
+/** The run's change and its running attempt's outcome, in one statement; a row only when the run moved. */
+async function settleDelivery(
+  db: DbOrTx,
+  runId: string,
+  deliveryId: string,
+  run: ReturnType<typeof sql>,
+  attempt: ReturnType<typeof sql>,
+): Promise<{ finished_at: unknown } | undefined> {
+  const [moved] = await rows<{ finished_at: unknown }>(
+    db,
+    sql`
+      with run as (
+        update export_runs set ${run}, updated_at = now()
+        where id = ${runId} and status = 'delivering'
+        returning id, now() as finished_at
+      ), attempt as (
+        update deliveries set ${attempt}, finished_at = now()
+        where id = ${deliveryId} and status = 'running' and run_id in (select id from run)
+        returning id
+      )
+      select finished_at from run`,
+  );
+  return moved;
+}
+
+/** delivered: delivering → delivered; the attempt succeeded. When, by the database's clock. */
+export async function markRunDelivered(
+  db: DbOrTx,
+  runId: string,
+  deliveryId: string,
+  result: { files: number; bytes: number },
+): Promise<Moved<{ finishedAt: Date }>> {
+  const moved = await settleDelivery(
+    db,
+    runId,
+    deliveryId,
+    sql`status = 'delivered', error_code = null, error_message = null, finished_at = now()`,
+    sql`status = 'succeeded', files = ${result.files}, bytes = ${result.bytes}`,
+  );
+  return moved ? { ok: true, to: 'delivered', finishedAt: toDate(moved.finished_at) } : refusal(db, runId);
+}
+
+/** schedule retry: delivering → generated, due again after the backoff; the attempt failed (retryable). */
+export async function scheduleDeliveryRetry(
+  db: DbOrTx,
+  runId: string,
+  deliveryId: string,
+  e: { code: string; message: string; retryInSeconds: number },
+): Promise<Moved> {
+  const moved = await settleDelivery(
+    db,
+    runId,
+    deliveryId,
+    sql`status = 'generated', error_code = ${e.code}, error_message = ${e.message},
+        next_attempt_at = now() + make_interval(secs => ${e.retryInSeconds})`,
+    sql`status = 'failed', error_code = ${e.code}, error_message = ${e.message}, retryable = true`,
+  );
+  return moved ? { ok: true, to: 'generated' } : refusal(db, runId);
+}
+
+/** fail (delivery): delivering → failed; the attempt failed (non-retryable, the last one, or no files). */
+export async function failRunDelivery(
+  db: DbOrTx,
+  runId: string,
+  deliveryId: string,
+  e: { code: string; message: string; retryable: boolean },
+): Promise<Moved> {
+  const moved = await settleDelivery(
+    db,
+    runId,
+    deliveryId,
+    sql`status = 'failed', error_code = ${e.code}, error_message = ${e.message}, finished_at = now()`,
+    sql`status = 'failed', error_code = ${e.code}, error_message = ${e.message}, retryable = ${e.retryable}`,
+  );
+  return moved ? { ok: true, to: 'failed' } : refusal(db, runId);
+}
+
+/** hand back (delivery): delivering → generated; the attempt aborted (pause immediately, shutdown). */
+export async function handBackRunDelivery(db: DbOrTx, runId: string, deliveryId: string, message: string): Promise<Moved> {
+  const moved = await settleDelivery(db, runId, deliveryId, sql`status = 'generated'`, sql`status = 'aborted', error_message = ${message}`);
+  return moved ? { ok: true, to: 'generated' } : refusal(db, runId);
+}
+
+/** cancel (delivery): delivering → cancelled, its historical request cancelled; the attempt aborted. */
+export async function cancelRunDelivery(db: DbOrTx, runId: string, deliveryId: string, message: string): Promise<Moved> {
+  const moved = await settleDelivery(
+    db,
+    runId,
+    deliveryId,
+    sql`status = 'cancelled', finished_at = now()`,
+    sql`status = 'aborted', error_message = ${message}`,
+  );
+  return moved ? { ok: true, to: 'cancelled' } : refusal(db, runId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Management and the sweep
+
+/**
+ * retry: failed → generated (its files are delivered again; attempts go on counting) or → planned
+ * (exported again from the first attempt). The caller checks that the files have not expired.
+ */
+export async function retryFailedRun(db: DbOrTx, runId: string, to: 'generated' | 'planned'): Promise<Moved> {
+  const moved = await db
+    .update(exportRuns)
+    .set({
+      status: to,
+      ...(to === 'planned' ? { attempt: 0 } : {}),
+      errorCode: null,
+      errorMessage: null,
+      nextAttemptAt: null,
+      finishedAt: null,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'failed')))
+    .returning({ id: exportRuns.id });
+  return moved[0] ? { ok: true, to } : refusal(db, runId);
+}
+
+/** cancel: a cancelled historical request's runs that have not started (planned) or wait for delivery (generated) → cancelled. */
+export async function cancelRequestRuns(db: DbOrTx, requestId: string): Promise<string[]> {
+  const moved = await db
+    .update(exportRuns)
+    .set({ status: 'cancelled', updatedAt: sql`now()`, finishedAt: sql`now()` })
+    .where(and(eq(exportRuns.historicalRequestId, requestId), inArray(exportRuns.status, ['planned', 'generated'])))
+    .returning({ id: exportRuns.id });
+  return moved.map((r) => r.id);
+}
+
+/**
+ * recover stale: runs whose worker has not beaten the heartbeat for `staleAfterSeconds` go back —
+ * generating → planned (the attempt not counted), delivering → generated with its running attempt
+ * aborted — in one statement. The ids to export again and to deliver again.
+ */
+export async function recoverStaleRuns(db: DbOrTx, staleAfterSeconds: number): Promise<{ export: string[]; delivery: string[] }> {
+  const moved = await rows<{ id: string; status: string }>(
+    db,
+    sql`
+      with moved as (
+        update export_runs set status = case status when 'generating' then 'planned' else 'generated' end,
+          attempt = case status when 'generating' then greatest(attempt - 1, 0) else attempt end,
+          updated_at = now()
+        where status in ('generating', 'delivering') and updated_at < now() - make_interval(secs => ${staleAfterSeconds})
+        returning id, status
+      ), aborted as (
+        update deliveries set status = 'aborted', finished_at = now(),
+          error_message = 'The worker stopped during the upload; the delivery was handed to another worker.'
+        where status = 'running' and run_id in (select id from moved where status = 'generated')
+        returning id
+      )
+      select id, status from moved`,
+  );
+  return {
+    export: moved.filter((r) => r.status === 'planned').map((r) => r.id),
+    delivery: moved.filter((r) => r.status === 'generated').map((r) => r.id),
+  };
+}
