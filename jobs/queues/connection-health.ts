@@ -7,7 +7,7 @@ import { now } from '@/lib/clock';
 import { decryptSecret } from '@/lib/crypto';
 import { testConnection } from '@/lib/delivery';
 import { composeConnectionIssue, describeSftpDestination, recordNotification } from '@/lib/notify';
-import { send } from '../boss';
+import { send } from '@/jobs/boss';
 import type { QueueContext } from './context';
 import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
 

@@ -5,7 +5,7 @@ import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Database } from '@/db/client';
-import { send, type QueueName } from '../boss';
+import { send, type QueueName } from '@/jobs/boss';
 
 export type QueueContext = {
   boss: PgBoss;

@@ -2,7 +2,7 @@
 // retryable failure; queue the delivery report.
 import { z } from 'zod';
 import { executeDelivery } from '@/lib/runs/deliver-run';
-import { send, sendAfter } from '../boss';
+import { send, sendAfter } from '@/jobs/boss';
 import type { QueueContext } from './context';
 
 export const queue = 'deliver-run';

@@ -4,7 +4,7 @@
 import type PgBoss from 'pg-boss';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { QUEUE_NAMES, send, sendAfter } from '../boss';
+import { QUEUE_NAMES, send, sendAfter } from '@/jobs/boss';
 import type { QueueContext, QueueModule } from './context';
 import * as deliverRun from './deliver-run';
 import { runJob } from './index';
