@@ -55,6 +55,7 @@ const schema = z
     DDE_API_RATE_LIMIT_PER_MINUTE: intWithDefault(600, 0, 10_000_000),
     DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
     DDE_RUN_STALE_SECONDS: intWithDefault(120, 5, 3600),
+    DDE_OPEN_TRANSACTION_WAIT_SECONDS: intWithDefault(900, 0, 86400),
     DDE_INITIAL_ADMIN_EMAIL: z.preprocess(emptyToUndefined, z.email().default('admin@dde.local')),
     DDE_INITIAL_ADMIN_PASSWORD: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
   })
@@ -88,6 +89,8 @@ export type Env = {
   deliveryMaxAttempts: number;
   /** A run without a heartbeat for this long belongs to a dead worker and is handed back. */
   runStaleSeconds: number;
+  /** How long an export waits for transactions that may still commit rows into its window. */
+  openTransactionWaitSeconds: number;
   signedUrlTtlSeconds: number;
   /** Export API requests per minute per API client or account, per web process; 0 turns the limit off. */
   apiRateLimitPerMinute: number;
@@ -176,6 +179,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     settleMinutes: v.DDE_SETTLE_MINUTES,
     deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
     runStaleSeconds: v.DDE_RUN_STALE_SECONDS,
+    openTransactionWaitSeconds: v.DDE_OPEN_TRANSACTION_WAIT_SECONDS,
     signedUrlTtlSeconds: v.DDE_SIGNED_URL_TTL_SECONDS,
     apiRateLimitPerMinute: v.DDE_API_RATE_LIMIT_PER_MINUTE,
     demo: v.DDE_DEMO ? v.DDE_DEMO === 'true' : embedded,

@@ -41,6 +41,9 @@ export type Refusal =
 
 export type Moved<T = object> = ({ ok: true; to: RunStatus } & T) | Refusal;
 
+/** A planned run that may not be exported yet: a transaction that could still add rows to its window is open. */
+export type WaitingRefusal = { ok: false; reason: 'waiting'; from: 'planned'; waitedSeconds: number };
+
 /** The refusal for a guarded statement that moved nothing: the run's state now, or not_found. */
 async function refusal(db: DbOrTx, runId: string, blockedIn: readonly RunStatus[] = []): Promise<Refusal> {
   const [row] = await db.select({ status: exportRuns.status }).from(exportRuns).where(eq(exportRuns.id, runId));
@@ -80,8 +83,8 @@ export async function planIncrementalRuns(db: DbOrTx, windows: PlannedWindow[]):
   const inserted = await rows<{ id: string }>(
     db,
     sql`
-      insert into export_runs (connection_id, program_id, export_type, window_start, window_end)
-      select connection_id, program_id, 'incremental', window_start, window_end
+      insert into export_runs (connection_id, program_id, export_type, window_start, window_end, planned_xid)
+      select connection_id, program_id, 'incremental', window_start, window_end, pg_current_xact_id()::text::bigint
       from json_to_recordset(${windowsJson(windows)}::json)
         as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz)
       on conflict (connection_id, export_type, window_start) do nothing
@@ -127,10 +130,49 @@ export type ClaimedExport = {
 };
 
 /**
+ * Whether a planned run must still wait for transactions that were open when it was planned: one of
+ * them may have inserted rows inside the window (ingested_at is the insert's time) and commit them
+ * later. The run was planned after its window closed, by a transaction whose id is larger than that
+ * of every transaction that had written by then; once every transaction with a smaller id has ended,
+ * no row of the window can appear any more. (The planner's transaction has committed when the run
+ * is seen, so the current snapshot lists every such transaction still running.) Read-only
+ * transactions (exports, page loads) take no transaction id and never hold a window back.
+ */
+export async function openTransactionsOf(db: DbOrTx, runId: string): Promise<{ open: boolean; waitedSeconds: number } | null> {
+  // A transaction seen working in another database cannot write this one's rows: it is left out
+  // (snapshots span the whole server). One whose database cannot be seen is counted.
+  const [row] = await rows<{ open: boolean; waited: number }>(
+    db,
+    sql`
+      select r.planned_xid is not null and exists (
+          select 1 from pg_snapshot_xip(pg_current_snapshot()) as x(xid)
+          where x.xid::text::bigint < r.planned_xid
+            and not exists (
+              select 1 from pg_stat_activity a
+              where a.datname is not null and a.datname <> current_database()
+                and a.backend_xid::text::bigint = x.xid::text::bigint % 4294967296)
+        ) as open,
+        extract(epoch from now() - r.created_at)::float8 as waited
+      from export_runs r where r.id = ${runId} and r.status = 'planned'`,
+  );
+  return row ? { open: row.open, waitedSeconds: Number(row.waited) } : null;
+}
+
+/**
  * claim for export: planned → generating, counting the attempt, when its connection is active and
  * not deleted and (for a historical chunk) its request is still open. Only one worker wins a claim.
+ * While a transaction that may still commit rows into the window is open, the claim waits (refused
+ * with `waiting`) for at most `maxWaitSeconds` since the run was planned; past that it goes ahead
+ * and says so (`waitedPastBound`).
  */
-export async function claimRunForExport(db: DbOrTx, runId: string): Promise<Moved<{ run: ClaimedExport }>> {
+export async function claimRunForExport(
+  db: DbOrTx,
+  runId: string,
+  opts: { maxWaitSeconds?: number } = {},
+): Promise<Moved<{ run: ClaimedExport; waitedPastBound: boolean }> | WaitingRefusal> {
+  const held = await openTransactionsOf(db, runId);
+  const waitedPastBound = !!held?.open && held.waitedSeconds >= (opts.maxWaitSeconds ?? Infinity);
+  if (held?.open && !waitedPastBound) return { ok: false, reason: 'waiting', from: 'planned', waitedSeconds: held.waitedSeconds };
   const [run] = await rows<{
     id: string;
     program_id: number;
@@ -154,6 +196,7 @@ export async function claimRunForExport(db: DbOrTx, runId: string): Promise<Move
   return {
     ok: true,
     to: 'generating',
+    waitedPastBound,
     run: {
       id: run.id,
       programId: Number(run.program_id),

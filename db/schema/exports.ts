@@ -45,6 +45,14 @@ export const exportRuns = pgTable(
     errorMessage: text('error_message'),
     /** A delivery retry waits until then (exponential backoff); the sweep honours it. */
     nextAttemptAt: ts('next_attempt_at'),
+    /**
+     * The transaction id of the planner's transaction that created the run (after the window closed).
+     * The export waits until every older transaction has ended, so a row inserted inside the window by
+     * a transaction that commits late is still in the file.
+     */
+    plannedXid: bigint('planned_xid', { mode: 'number' }),
+    /** Set on runs already exporting or delivering when "Pause after transfer" was chosen: they are delivered before the pause. */
+    finishBeforePause: boolean('finish_before_pause').notNull().default(false),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     generatedAt: ts('generated_at'),

@@ -7,6 +7,8 @@ import { cancelRunExport, claimRunForExport, failRunExport, finishRunExport, han
 import { generateRun, isExportAborted, runKeyPrefix, RunBusyError } from '@/lib/exports';
 import { getStorage } from '@/lib/storage';
 import type { ExportProgress } from '@/lib/exports';
+import { recordAudit } from '@/db/queries/audit';
+import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
 import { watchRun } from './watch';
 
@@ -16,6 +18,8 @@ export const MAX_EXPORT_ATTEMPTS = 3;
 export type ExportRunOutcome =
   | { status: 'generated' | 'available' | 'empty'; runId: string; rows: number; files: number }
   | { status: 'skipped'; runId: string; why: string }
+  /** A transaction that may still commit rows into the window is open: try again in a few seconds. */
+  | { status: 'waiting'; runId: string; waitedSeconds: number }
   | { status: 'requeued' | 'cancelled'; runId: string; why: string }
   | { status: 'failed'; runId: string; error: string };
 
@@ -26,9 +30,35 @@ export async function executeExportRun(
 ): Promise<ExportRunOutcome> {
   const { db } = database;
   const log = childLogger({ module: 'runs', runId });
-  const claim = await claimRunForExport(db, runId);
+  const maxWaitSeconds = env().openTransactionWaitSeconds;
+  const claim = await claimRunForExport(db, runId, { maxWaitSeconds });
+  if (!claim.ok && claim.reason === 'waiting') {
+    if (claim.waitedSeconds >= 60) {
+      log.warn(
+        { waitedSeconds: Math.round(claim.waitedSeconds) },
+        'export waits for an open transaction that may still commit rows into its window',
+      );
+    }
+    return { status: 'waiting', runId, waitedSeconds: claim.waitedSeconds };
+  }
   if (!claim.ok) return { status: 'skipped', runId, why: 'not planned, or its connection is not active' };
   const { run } = claim;
+  if (claim.waitedPastBound) {
+    log.warn({ maxWaitSeconds }, 'export goes ahead although a transaction older than its window is still open');
+    await recordAudit(db, {
+      programId: run.programId,
+      actorId: null,
+      actorLabel: 'DDE',
+      action: 'run.open_transaction_wait_exceeded',
+      targetType: 'run',
+      targetId: run.id,
+      details: {
+        connection_id: run.connectionId,
+        waited_seconds: maxWaitSeconds,
+        message: `A database transaction that started before this window closed was still open after ${Math.round(maxWaitSeconds / 60)} minutes; the window was exported without waiting longer. Rows that transaction commits later into this window are not in its files.`,
+      },
+    });
+  }
 
   const watch = watchRun(
     database,
