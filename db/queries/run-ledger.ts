@@ -27,6 +27,7 @@
 //   cancel (cancelRunDelivery)             delivering                               cancelled; attempt aborted
 //   retry (retryFailedRun)                 failed                                   generated | planned
 //   cancel (cancelRequestRuns)             planned, generated                       cancelled
+//   finish before pause (markRunsTo…)      generating | delivering                  unchanged, marked to deliver while pausing
 //   recover stale (recoverStaleRuns)       generating | delivering, no heartbeat    planned | generated; attempt aborted
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
@@ -286,7 +287,11 @@ export async function failRunExport(db: DbOrTx, runId: string, e: { message: str
 // ---------------------------------------------------------------------------------------------
 // The delivery step (SFTP)
 
-/** claim for delivery: generated → delivering, when its SFTP connection is active and not deleted. */
+/**
+ * claim for delivery: generated → delivering, when its SFTP connection is active and not deleted —
+ * or pausing after transfer, for a run that was already being exported or delivered when that pause
+ * was chosen (the transfer it belongs to is finished first).
+ */
 export async function claimRunForDelivery(db: DbOrTx, runId: string): Promise<Moved> {
   const [claimed] = await rows<{ id: string }>(
     db,
@@ -294,7 +299,8 @@ export async function claimRunForDelivery(db: DbOrTx, runId: string): Promise<Mo
       update export_runs r set status = 'delivering', next_attempt_at = null, updated_at = now()
       from connections c
       where r.id = ${runId} and c.id = r.connection_id and r.status = 'generated'
-        and c.kind = 'sftp' and c.status = 'active' and c.deleted_at is null
+        and c.kind = 'sftp' and c.deleted_at is null
+        and (c.status = 'active' or (c.status = 'pausing' and r.finish_before_pause))
       returning r.id`,
   );
   return claimed ? { ok: true, to: 'delivering' } : refusal(db, runId, ['generated']);
@@ -450,6 +456,27 @@ export async function cancelRequestRuns(db: DbOrTx, requestId: string): Promise<
     .where(and(eq(exportRuns.historicalRequestId, requestId), inArray(exportRuns.status, ['planned', 'generated'])))
     .returning({ id: exportRuns.id });
   return moved.map((r) => r.id);
+}
+
+/**
+ * finish before pause: "Pause after transfer" was chosen; the connection's runs being exported or
+ * delivered now are marked to be delivered before it pauses. Their state stays. The ids marked.
+ */
+export async function markRunsToFinishBeforePause(db: DbOrTx, connectionId: string): Promise<string[]> {
+  const marked = await db
+    .update(exportRuns)
+    .set({ finishBeforePause: true })
+    .where(and(eq(exportRuns.connectionId, connectionId), inArray(exportRuns.status, ['generating', 'delivering'])))
+    .returning({ id: exportRuns.id });
+  return marked.map((r) => r.id);
+}
+
+/** Clears those marks (resume, pause immediately, stop): the runs wait like any other. */
+export async function clearFinishBeforePause(db: DbOrTx, connectionId: string): Promise<void> {
+  await db
+    .update(exportRuns)
+    .set({ finishBeforePause: false })
+    .where(and(eq(exportRuns.connectionId, connectionId), eq(exportRuns.finishBeforePause, true)));
 }
 
 /**

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database, Db } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
+import { clearFinishBeforePause, markRunsToFinishBeforePause } from '@/db/queries/run-ledger';
 import { connections, exportRuns, type Connection, type ConnectionStatus } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
@@ -161,6 +162,10 @@ async function transition(
       .set({ ...change, updatedAt: now() })
       .where(eq(connections.id, id))
       .returning();
+    // Pause after transfer: the runs in flight now are delivered before the pause; any other change
+    // of state (resume, pause immediately, stop) leaves every run to wait like the rest.
+    if (change.status === 'pausing') await markRunsToFinishBeforePause(tx, id);
+    else if (change.status && change.status !== current.status) await clearFinishBeforePause(tx, id);
     await recordAudit(tx, {
       programId,
       ...actorIds(actor),
@@ -256,10 +261,18 @@ export function deleteConnection(database: Database, actor: Actor, programId: nu
   return transition(database, actor, programId, id, 'connection.deleted', () => ({ status: 'stopped', pauseMode: null, deletedAt: now() }));
 }
 
-/** A pausing connection whose last in-flight run has finished becomes paused (called by the worker). */
+/**
+ * A pausing connection becomes paused once the transfer it was in has finished: no run is being
+ * exported or delivered, and no run marked to finish first is waiting for its delivery (a run whose
+ * delivery failed and waits for a retry waits for resume). Called by the worker after each step.
+ */
 export async function settlePausing(db: Db, connectionId: string): Promise<void> {
   await db.execute(sql`
     update connections set status = 'paused', updated_at = now()
     where id = ${connectionId} and status = 'pausing'
-      and not exists (select 1 from export_runs where connection_id = ${connectionId} and status in ('generating', 'delivering'))`);
+      and not exists (
+        select 1 from export_runs
+        where connection_id = ${connectionId}
+          and (status in ('generating', 'delivering')
+               or (status = 'generated' and finish_before_pause and next_attempt_at is null)))`);
 }

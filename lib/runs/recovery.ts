@@ -17,7 +17,7 @@ export async function recoverStaleRuns(
 
 /**
  * Runs of active connections that are due and idle: planned ones to export, generated ones to
- * deliver. The sweep skips runs touched in the last `idleSeconds` (their job was just sent); an
+ * deliver (and those a pause after transfer lets finish). The sweep skips runs touched in the last `idleSeconds` (their job was just sent); an
  * admin's action (resume, retry) asks for its own connection or run with idleSeconds 0.
  */
 export async function dueRuns(
@@ -28,7 +28,7 @@ export async function dueRuns(
   const rows = await database.sql<{ id: string; status: string }[]>`
     select r.id, r.status from export_runs r
     join connections c on c.id = r.connection_id
-    where c.status = 'active' and c.deleted_at is null
+    where (c.status = 'active' or (c.status = 'pausing' and r.finish_before_pause)) and c.deleted_at is null
       and r.updated_at <= now() - make_interval(secs => ${idleSeconds})
       and (${connectionId}::uuid is null or r.connection_id = ${connectionId}::uuid)
       and (${runId}::uuid is null or r.id = ${runId}::uuid)
