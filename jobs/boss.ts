@@ -9,6 +9,7 @@ export const QUEUE_OPTIONS = {
   notify: { retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 300 },
   'expire-files': { retryLimit: 2, retryDelay: 60, expireInSeconds: 1800, policy: 'singleton' },
   'connection-health': { retryLimit: 2, retryDelay: 300, expireInSeconds: 1800, policy: 'singleton' },
+  'webhook-deliver': { retryLimit: 0, expireInSeconds: 1800 }, // webhook retries are ours (webhook_deliveries, backoff)
 } as const satisfies Record<string, Omit<PgBoss.Queue, 'name'>>;
 
 export type QueueName = keyof typeof QUEUE_OPTIONS;

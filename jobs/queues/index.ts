@@ -11,6 +11,7 @@ import * as expireFiles from './expire-files';
 import * as exportRun from './export-run';
 import * as notify from './notify';
 import * as planWindows from './plan-windows';
+import * as webhookDeliver from './webhook-deliver';
 
 type QueueModule = { queue: string; cron?: string; handle: (ctx: QueueContext, data: unknown) => Promise<void> };
 
@@ -22,6 +23,7 @@ const WORKERS: [QueueModule, number][] = [
   [notify, 1],
   [expireFiles, 1],
   [connectionHealth, 1],
+  [webhookDeliver, 2],
 ];
 
 export const GRACE_MS = 15_000;

@@ -7,6 +7,7 @@ import { generateRun, isExportAborted, runKeyPrefix, RunBusyError } from '@/lib/
 import { getStorage } from '@/lib/storage';
 import type { ExportProgress } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
+import { onRunFailed, onRunFinished } from '@/lib/notify';
 import { watchRun } from './watch';
 
 /** Attempts of the export step before the run is failed (each retried by pg-boss with backoff). */
@@ -59,6 +60,7 @@ export async function executeExportRun(
         finished_at = case when ${status} = 'generated' then null else now() end
       where id = ${run.id}`;
     log.info({ status, rows: result.rowsTotal, files: result.filesCount }, 'export step done');
+    if (status !== 'generated') await onRunFinished(database, run.id);
     return { status, runId, rows: result.rowsTotal, files: result.filesCount };
   } catch (err) {
     if (isExportAborted(err) || watch.signal.aborted) {
@@ -79,6 +81,7 @@ export async function executeExportRun(
         updated_at = now(), finished_at = case when ${last} then now() else null end
       where id = ${run.id}`;
     log.error({ err: message, attempt: run.attempt }, last ? 'export failed for good' : 'export failed; will retry');
+    if (last) await onRunFailed(database, run.id);
     if (last) return { status: 'failed', runId, error: message };
     throw err;
   } finally {
