@@ -16,7 +16,13 @@ import { composeConnectionIssue, composeConnectionRecovered, describeSftpDestina
 import { recordNotification } from './outbox';
 import { connectionPageUrl } from './run-events';
 
-export type HealthVerdict = { connectionId: string; ok: boolean; code?: DeliveryErrorCode; reported?: 'issue' | 'recovered'; notificationId?: string };
+export type HealthVerdict = {
+  connectionId: string;
+  ok: boolean;
+  code?: DeliveryErrorCode;
+  reported?: 'issue' | 'recovered';
+  notificationId?: string;
+};
 
 export type HealthCheckOptions = {
   signal?: AbortSignal;
@@ -25,7 +31,10 @@ export type HealthCheckOptions = {
   test?: (input: TestConnectionInput) => Promise<ConnectionTestReport>;
 };
 
-async function verdictOf(c: Connection, opts: HealthCheckOptions): Promise<{ ok: true } | { ok: false; code: DeliveryErrorCode; message: string }> {
+async function verdictOf(
+  c: Connection,
+  opts: HealthCheckOptions,
+): Promise<{ ok: true } | { ok: false; code: DeliveryErrorCode; message: string }> {
   let auth;
   try {
     auth = decryptSecret(c.secretCiphertext ?? '', c.id);

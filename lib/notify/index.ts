@@ -41,3 +41,9 @@ export {
   type RunEventResult,
 } from './run-events';
 export { checkConnections, type HealthCheckOptions, type HealthVerdict } from './connection-health';
+export {
+  notificationSettingsJson,
+  notificationSettingsSchema,
+  updateNotificationSettings,
+  type NotificationSettingsInput,
+} from './settings';
