@@ -3,7 +3,8 @@
 // against the outbound policy, at most 64 kB of the answer read.
 import http from 'node:http';
 import https from 'node:https';
-import { OutboundRefusedError, policyLookup } from './outbound';
+import net from 'node:net';
+import { OutboundRefusedError, policyLookup, refusalOf } from './outbound';
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -23,6 +24,10 @@ export async function postWebhook(
   const u = new URL(url);
   const client = u.protocol === 'https:' ? https : http;
   const timeoutMs = opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
+  // An IP literal is connected to without a lookup: check it here, before any packet.
+  const literal = u.hostname.replace(/^\[|\]$/g, '');
+  const refusal = net.isIP(literal) ? refusalOf(literal) : null;
+  if (refusal) return { ok: false, statusCode: null, latencyMs: latency(), error: refusal, refused: true };
   return new Promise<SendResult>((resolve) => {
     let settled = false;
     const done = (r: SendResult) => {
