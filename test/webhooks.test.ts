@@ -311,7 +311,7 @@ describe('sending webhooks', () => {
     const { id } = await addEndpoint(r);
     await call(pauseRoute, 'POST', `/api/v1/connections/${api.id}/pause`, { id: api.id }, { mode: 'after_transfer' });
     const [message] = (await messagesOf(id)).filter((m) => m.event === 'connection.paused');
-    expect(message.payload).toMatchObject({ type: 'connection.paused', data: { paused_by: firstup.email } });
+    expect(JSON.parse(message.payload)).toMatchObject({ type: 'connection.paused', data: { paused_by: firstup.email } });
     const started = Date.now();
     const first = await attemptWebhookDelivery(t, message.id);
     const took = Date.now() - started;

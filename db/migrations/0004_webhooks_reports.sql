@@ -4,7 +4,7 @@ CREATE TABLE "webhook_deliveries" (
 	"program_id" bigint NOT NULL,
 	"connection_id" uuid NOT NULL,
 	"event" text NOT NULL,
-	"payload" jsonb NOT NULL,
+	"payload" text NOT NULL,
 	"run_id" uuid,
 	"redelivery_of" uuid,
 	"dedupe_key" text,

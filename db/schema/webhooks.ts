@@ -1,6 +1,6 @@
 // Webhook endpoints of a connection and the messages sent to them (each message's delivery log).
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { accounts } from './auth';
 import { connections } from './connections';
 import { programs } from './source';
@@ -55,8 +55,8 @@ export const webhookDeliveries = pgTable(
       .notNull()
       .references(() => connections.id),
     event: text('event').notNull(),
-    /** The exact JSON body that is signed and sent (never a secret). */
-    payload: jsonb('payload').notNull(),
+    /** The exact JSON body that is signed and sent, byte for byte on every attempt (never a secret). */
+    payload: text('payload').notNull(),
     /** What caused it: a run, a pause, a test, or the delivery it redelivers. */
     runId: uuid('run_id'),
     redeliveryOf: uuid('redelivery_of'),

@@ -55,7 +55,7 @@ export async function queueWebhookEvent(
         programId: p.programId,
         connectionId: p.connectionId,
         event: p.body.type,
-        payload: p.body,
+        payload: JSON.stringify(p.body),
         runId: p.runId ?? null,
         dedupeKey: p.dedupeKey ?? null,
         nextAttemptAt: at,
@@ -82,7 +82,7 @@ export async function queueWebhookMessage(
       programId: endpoint.programId,
       connectionId: endpoint.connectionId,
       event: body.type,
-      payload: body,
+      payload: JSON.stringify(body),
       runId: extra.runId ?? null,
       redeliveryOf: extra.redeliveryOf ?? null,
       nextAttemptAt: at,
@@ -138,7 +138,7 @@ export async function attemptWebhookDelivery(
     await finish('failed', { lastError: error, attempts: claimed.attempts });
     return { status: 'failed', attempts: claimed.attempts, error, statusCode: null };
   }
-  const body = JSON.stringify(claimed.payload);
+  const body = claimed.payload;
   let result;
   try {
     const secret = decryptWebhookSecret(endpoint.secretCiphertext, endpoint.id);

@@ -80,7 +80,7 @@ export function webhookDeliveryJson(d: WebhookDelivery) {
     last_attempt_at: d.lastAttemptAt,
     next_attempt_at: d.status === 'pending' ? d.nextAttemptAt : null,
     finished_at: d.finishedAt,
-    payload: d.payload,
+    payload: JSON.parse(d.payload) as unknown,
   };
 }
 

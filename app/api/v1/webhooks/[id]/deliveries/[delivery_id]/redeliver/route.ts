@@ -23,7 +23,7 @@ export const POST = withAuth<{ id: string; delivery_id: string }>(
       : undefined;
     if (!original || original.endpointId !== endpoint.id) throw new AppError('not_found', 'Webhook delivery not found.');
     const message = await db.transaction(async (tx) => {
-      const m = await queueWebhookMessage(tx, endpoint, original.payload as WebhookBody, {
+      const m = await queueWebhookMessage(tx, endpoint, JSON.parse(original.payload) as WebhookBody, {
         runId: original.runId,
         redeliveryOf: original.id,
       });
