@@ -297,7 +297,7 @@ async function autoPauseIfDue(
         last_error: { code, message: run.errorMessage },
         run_id: run.id,
       },
-      at,
+      // The database's clock, like the runs' finished_at it is compared with.
     });
     const to = [...new Set([...connection.contactEmails, ...(await programSuperAdmins(tx, connection.programId))])];
     if (to.length) {
