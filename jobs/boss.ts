@@ -10,6 +10,7 @@ import type * as expireFiles from './queues/expire-files';
 import type * as exportRun from './queues/export-run';
 import type * as notify from './queues/notify';
 import type * as planWindows from './queues/plan-windows';
+import type * as webhookDeliver from './queues/webhook-deliver';
 
 /** Every queue the product uses, with explicit retry options (pg-boss defaults differ between docs and code). */
 export const QUEUE_OPTIONS = {
@@ -19,6 +20,7 @@ export const QUEUE_OPTIONS = {
   notify: { retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 300 },
   'expire-files': { retryLimit: 2, retryDelay: 60, expireInSeconds: 1800, policy: 'singleton' },
   'connection-health': { retryLimit: 2, retryDelay: 300, expireInSeconds: 1800, policy: 'singleton' },
+  'webhook-deliver': { retryLimit: 0, expireInSeconds: 1800 }, // webhook retries are ours (webhook_deliveries, backoff)
 } as const satisfies Record<string, Omit<PgBoss.Queue, 'name'>>;
 
 export type QueueName = keyof typeof QUEUE_OPTIONS;
@@ -32,6 +34,7 @@ export type QueuePayloads = {
   notify: z.input<typeof notify.payloadSchema>;
   'expire-files': z.input<typeof expireFiles.payloadSchema>;
   'connection-health': z.input<typeof connectionHealth.payloadSchema>;
+  'webhook-deliver': z.input<typeof webhookDeliver.payloadSchema>;
 };
 // Every queue has a payload type, and nothing else does.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -54,8 +57,9 @@ export async function sendAfter<Q extends QueueName>(
   queue: Q,
   payload: QueuePayloads[Q],
   seconds: number,
+  options: PgBoss.SendOptions = {},
 ): Promise<string | null> {
-  return boss.sendAfter(queue, payload as object, {}, seconds);
+  return boss.sendAfter(queue, payload as object, options, seconds);
 }
 
 export function createBoss(connectionString: string): PgBoss {

@@ -10,6 +10,7 @@ import { EventHistory } from './event-history';
 import { Folders } from './folders';
 import { BASE, connectionName, dateStr, destination, dt, frequencyLabel } from './format';
 import { HistoricalRequests } from './historical-requests';
+import { ConnectionNotifications } from '@/components/webhooks/connection-notifications';
 import { fieldError, FrequencyField, parseEmails, toInstant } from './shared-fields';
 import { Button, Card, DefinitionList, ErrorNotice, Field, inputClass, Loading, StatusBadge } from './ui';
 
@@ -121,6 +122,7 @@ function Overview({
       {editing && perms.canWrite && c.status === 'stopped' ? (
         <EditForm program={program} connection={c} onDone={() => setEditing(false)} />
       ) : null}
+      <ConnectionNotifications program={program} connection={c} canWrite={perms.canWrite} />
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
         <Card title="Schedule">
           <DefinitionList

@@ -1,5 +1,5 @@
 // The Activity Log (who changed what, when) and the notification outbox.
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { accounts } from './auth';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -32,6 +32,8 @@ export const notifications = pgTable(
     connectionId: uuid('connection_id'),
     runId: uuid('run_id'),
     kind: text('kind').notNull(),
+    /** One message per occurrence (e.g. a run's failure at a given time); null = no de-duplication. */
+    dedupeKey: text('dedupe_key'),
     to: text('to').array().notNull(),
     subject: text('subject').notNull(),
     body: text('body').notNull(),
@@ -43,6 +45,6 @@ export const notifications = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     sentAt: ts('sent_at'),
   },
-  (t) => [index('notifications_status_idx').on(t.status)],
+  (t) => [index('notifications_status_idx').on(t.status), uniqueIndex('notifications_dedupe_unique').on(t.dedupeKey)],
 );
 export type Notification = typeof notifications.$inferSelect;

@@ -15,6 +15,9 @@ export type Frequency = (typeof FREQUENCIES)[number];
 export const FORMATS = ['csv', 'jsonl', 'xlsx'] as const;
 export type ExportFormat = (typeof FORMATS)[number];
 
+export const REPORT_MODES = ['every_run', 'failures_only', 'daily_digest'] as const;
+export type ReportMode = (typeof REPORT_MODES)[number];
+
 export const connections = pgTable(
   'connections',
   {
@@ -47,6 +50,12 @@ export const connections = pgTable(
     /** Planner cursor: every window that ends at or before this instant is in the ledger. */
     plannedThrough: ts('planned_through'),
     lastTestedAt: ts('last_tested_at'),
+    /** Which runs the contacts hear about; null = the kind's default (SFTP every run, API failures only). */
+    reportMode: text('report_mode', { enum: REPORT_MODES }),
+    /** Pause by itself after this many consecutive failed windows (0 = never). */
+    autoPauseAfter: integer('auto_pause_after').notNull().default(5),
+    /** The daily check's last verdict ('ok' | an error code), so only changes are reported. */
+    healthStatus: text('health_status'),
     createdBy: uuid('created_by').references(() => accounts.id),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),

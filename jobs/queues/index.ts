@@ -14,6 +14,7 @@ import * as expireFiles from './expire-files';
 import * as exportRun from './export-run';
 import * as notify from './notify';
 import * as planWindows from './plan-windows';
+import * as webhookDeliver from './webhook-deliver';
 
 /** Workers per queue in one process (pg-boss hands each job to one worker across all processes). */
 const WORKERS: [QueueModule, number][] = [
@@ -23,6 +24,7 @@ const WORKERS: [QueueModule, number][] = [
   [notify, 1],
   [expireFiles, 1],
   [connectionHealth, 1],
+  [webhookDeliver, 2],
 ];
 
 export const GRACE_MS = 15_000;

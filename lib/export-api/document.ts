@@ -2,6 +2,7 @@
 // joins by adding its list here.
 import { buildOpenApiDocument } from '@/lib/http/openapi';
 import { MANAGEMENT_API_COMPONENTS, MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
+import { WEBHOOK_API_COMPONENTS, WEBHOOK_API_OPERATIONS } from '@/lib/webhooks/operations';
 import pkg from '@/package.json';
 import { EXPORT_API_COMPONENTS, EXPORT_API_OPERATIONS } from './operations';
 
@@ -22,8 +23,8 @@ export function apiDocument(origin: string): Record<string, unknown> {
             'A guide with curl examples is at /docs/api.',
         },
         servers: [{ url: origin }],
-        components: { ...EXPORT_API_COMPONENTS, ...MANAGEMENT_API_COMPONENTS },
-        operations: [...EXPORT_API_OPERATIONS, ...MANAGEMENT_API_OPERATIONS],
+        components: { ...EXPORT_API_COMPONENTS, ...MANAGEMENT_API_COMPONENTS, ...WEBHOOK_API_COMPONENTS },
+        operations: [...EXPORT_API_OPERATIONS, ...MANAGEMENT_API_OPERATIONS, ...WEBHOOK_API_OPERATIONS],
       }),
     };
   }

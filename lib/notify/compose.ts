@@ -1,6 +1,8 @@
-// The emails DDE sends to a connection's contacts, as plain text: the delivery report of a run,
-// "SFTP connection active" after a successful set-up test, and "connection issue" from the daily
-// health check. Rule: they name hosts, users, folders and files, never a password or key.
+// The emails DDE sends to a connection's contacts, as plain text: the delivery report of a run
+// (SFTP delivered, API files available, a delivery or an export that failed), the daily digest,
+// "SFTP connection active" after a successful set-up test, "connection issue" and "connection
+// active again" from the daily check, and "connection paused" after repeated failures.
+// Rule: they name hosts, users, folders and files, never a password, key, token or signing secret.
 import { RETRYABLE, type DeliveryErrorCode } from '@/lib/delivery/errors';
 
 export type ComposedEmail = { subject: string; text: string };
@@ -40,6 +42,31 @@ const ADVICE: Record<DeliveryErrorCode, string> = {
 
 export function errorTitle(code: DeliveryErrorCode): string {
   return ERROR_TITLES[code];
+}
+
+/** A run's failure as emails and webhooks describe it: delivery errors, or its export (file generation) failing. */
+export type RunErrorCode = DeliveryErrorCode | 'export_failed';
+
+const EXPORT_FAILED_ADVICE =
+  'DDE could not generate the files of this window (it tried 3 times). Nothing was delivered and no data is lost: the window stays ' +
+  'in the event history. Retry it from there; if it fails again, contact support with the time of this message.';
+
+export function runErrorTitle(code: RunErrorCode): string {
+  return code === 'export_failed' ? 'files could not be generated' : ERROR_TITLES[code];
+}
+
+/** What to do about a failed run, in one or two sentences. */
+export function runErrorAdvice(code: RunErrorCode): string {
+  return code === 'export_failed' ? EXPORT_FAILED_ADVICE : ADVICE[code];
+}
+
+export function isRetryableRunError(code: RunErrorCode): boolean {
+  return code === 'export_failed' ? true : RETRYABLE[code];
+}
+
+/** A stored error code as a RunErrorCode (anything unknown is "unknown"). */
+export function runErrorCodeOf(code: string | null | undefined): RunErrorCode {
+  return code === 'export_failed' || (code && code in ERROR_TITLES) ? (code as RunErrorCode) : 'unknown';
 }
 
 function utc(d: Date): string {
@@ -82,7 +109,8 @@ export type DeliveryReportInput = {
   files: { name: string; rows: number; bytes: number }[];
   outcome:
     | { status: 'delivered'; finishedAt: Date }
-    | { status: 'failed'; errorCode: DeliveryErrorCode; errorMessage: string; attempts: number; retryPossibleUntil?: Date };
+    | { status: 'available'; finishedAt: Date }
+    | { status: 'failed'; errorCode: RunErrorCode; errorMessage: string; attempts: number; retryPossibleUntil?: Date };
   detailsUrl?: string;
 };
 
@@ -101,6 +129,18 @@ export function composeDeliveryReport(input: DeliveryReportInput): ComposedEmail
     `Files (${input.files.length}; ${count(rows)} rows, ${formatBytes(bytes)}):`,
     ...fileLines,
   ];
+  if (input.outcome.status === 'available') {
+    return {
+      subject: `DDE files ready: ${input.connectionName} (${utc(input.window.start)})`,
+      text: [
+        `The files of the ${what} are ready to collect from the export API since ${utc(input.outcome.finishedAt)}.`,
+        'Each file lists its SHA-256; the manifest marks the set complete.',
+        '',
+        ...summary,
+        ...footer(input.detailsUrl),
+      ].join('\n'),
+    };
+  }
   if (input.outcome.status === 'delivered') {
     return {
       subject: `DDE delivery succeeded: ${input.connectionName} (${utc(input.window.start)})`,
@@ -114,17 +154,26 @@ export function composeDeliveryReport(input: DeliveryReportInput): ComposedEmail
     };
   }
   const o = input.outcome;
+  const exportFailed = o.errorCode === 'export_failed';
   return {
-    subject: `DDE delivery failed (${errorTitle(o.errorCode)}): ${input.connectionName} (${utc(input.window.start)})`,
+    subject: exportFailed
+      ? `DDE export failed (${runErrorTitle(o.errorCode)}): ${input.connectionName} (${utc(input.window.start)})`
+      : `DDE delivery failed (${runErrorTitle(o.errorCode)}): ${input.connectionName} (${utc(input.window.start)})`,
     text: [
-      `The files of the ${what} could not be delivered after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}.`,
+      exportFailed
+        ? `The files of the ${what} could not be generated after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}.`
+        : `The files of the ${what} could not be delivered after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}.`,
       '',
       `Error: ${o.errorCode} — ${o.errorMessage}`,
       '',
-      ADVICE[o.errorCode],
-      RETRYABLE[o.errorCode]
-        ? 'DDE retried automatically with increasing delays before giving up.'
-        : 'DDE does not retry this kind of error automatically: it needs a change on the server or in the connection.',
+      runErrorAdvice(o.errorCode),
+      ...(exportFailed
+        ? []
+        : [
+            isRetryableRunError(o.errorCode)
+              ? 'DDE retried automatically with increasing delays before giving up.'
+              : 'DDE does not retry this kind of error automatically: it needs a change on the server or in the connection.',
+          ]),
       ...(o.retryPossibleUntil
         ? ['', `The delivery can be retried from the event history until ${utc(o.retryPossibleUntil)}, while its files are kept.`]
         : []),
@@ -169,6 +218,93 @@ export type ConnectionIssueInput = {
   error: { code: DeliveryErrorCode; message: string };
   detailsUrl?: string;
 };
+
+/** From the daily check, after a "connection issue": the destination passes its test again. */
+export function composeConnectionRecovered(input: {
+  connectionName: string;
+  destination: string;
+  checkedAt: Date;
+  detailsUrl?: string;
+}): ComposedEmail {
+  return {
+    subject: `DDE connection active again: ${input.connectionName}`,
+    text: [
+      `The daily check of the SFTP connection "${input.connectionName}" passed at ${utc(input.checkedAt)}: the server answers again.`,
+      'Deliveries to this destination work again. Windows that failed meanwhile can be retried from the event history.',
+      '',
+      `Destination: ${input.destination}`,
+      ...footer(input.detailsUrl),
+    ].join('\n'),
+  };
+}
+
+export type ConnectionPausedInput = {
+  connectionName: string;
+  destination: string;
+  pausedAt: Date;
+  failedWindows: number;
+  lastError?: { code: RunErrorCode; message: string };
+  detailsUrl?: string;
+};
+
+/** After N consecutive failed windows the connection paused itself: why, and how to resume. */
+export function composeConnectionPaused(input: ConnectionPausedInput): ComposedEmail {
+  return {
+    subject: `DDE connection paused after ${input.failedWindows} failed windows: ${input.connectionName}`,
+    text: [
+      `The connection "${input.connectionName}" paused itself at ${utc(input.pausedAt)} because its last ${input.failedWindows} windows failed in a row.`,
+      'Nothing is lost: every window missed while paused is exported after the connection is resumed.',
+      '',
+      `Destination: ${input.destination}`,
+      ...(input.lastError
+        ? [`Last error: ${input.lastError.code} — ${input.lastError.message}`, '', runErrorAdvice(input.lastError.code)]
+        : []),
+      '',
+      'Fix the cause, then press Resume on the connection page (a Firstup Super Admin can). The failed windows can be retried from the event history.',
+      ...footer(input.detailsUrl),
+    ].join('\n'),
+  };
+}
+
+export type DigestRun = {
+  exportType: 'incremental' | 'historical';
+  window: { start: Date; end: Date };
+  status: 'delivered' | 'available' | 'failed';
+  rows: number;
+  bytes: number;
+  errorCode?: RunErrorCode;
+};
+
+/** The daily digest: every run that finished in the last day, failures first. */
+export function composeDailyDigest(input: {
+  connectionName: string;
+  destination: string;
+  day: { start: Date; end: Date };
+  runs: DigestRun[];
+  detailsUrl?: string;
+}): ComposedEmail {
+  const failed = input.runs.filter((r) => r.status === 'failed');
+  const ok = input.runs.filter((r) => r.status !== 'failed');
+  const line = (r: DigestRun) =>
+    `  - ${r.exportType} window ${windowLabel(r.window)}: ${
+      r.status === 'failed'
+        ? `FAILED (${runErrorTitle(r.errorCode ?? 'unknown')})`
+        : `${r.status}, ${count(r.rows)} rows, ${formatBytes(r.bytes)}`
+    }`;
+  return {
+    subject: `DDE daily digest: ${input.connectionName}: ${ok.length} ok, ${failed.length} failed`,
+    text: [
+      `What happened on the connection "${input.connectionName}" between ${utc(input.day.start)} and ${utc(input.day.end)}.`,
+      '',
+      `Destination: ${input.destination}`,
+      ...(input.runs.length === 0 ? ['', 'No run finished in this period.'] : []),
+      ...(failed.length ? ['', `Failed (${failed.length}):`, ...failed.map(line)] : []),
+      ...(ok.length ? ['', `Succeeded (${ok.length}):`, ...ok.map(line)] : []),
+      ...(failed.length ? ['', 'Failed windows can be retried from the event history while their files are kept.'] : []),
+      ...footer(input.detailsUrl),
+    ].join('\n'),
+  };
+}
 
 /** From the daily health check: the destination failed a test that a delivery would need. */
 export function composeConnectionIssue(input: ConnectionIssueInput): ComposedEmail {

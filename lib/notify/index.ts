@@ -2,10 +2,15 @@
 export {
   composeConnectionActive,
   composeConnectionIssue,
+  composeConnectionPaused,
+  composeConnectionRecovered,
+  composeDailyDigest,
   composeDeliveryReport,
   describeSftpDestination,
   errorTitle,
   formatBytes,
+  runErrorAdvice,
+  runErrorTitle,
   type ComposedEmail,
   type ConnectionActiveInput,
   type ConnectionIssueInput,
@@ -22,3 +27,23 @@ export {
   type SendNotificationResult,
 } from './outbox';
 export { sendEmail, type EmailMessage, type SendEmailOptions, type SendEmailResult } from './send-email';
+export {
+  autoPauseReason,
+  connectionPageUrl,
+  consecutiveFailedWindows,
+  destinationLabelOf,
+  onConnectionPaused,
+  onRunFailed,
+  onRunFinished,
+  programSuperAdmins,
+  reportModeOf,
+  sendDailyDigests,
+  type RunEventResult,
+} from './run-events';
+export { checkConnections, type HealthCheckOptions, type HealthVerdict } from './connection-health';
+export {
+  notificationSettingsJson,
+  notificationSettingsSchema,
+  updateNotificationSettings,
+  type NotificationSettingsInput,
+} from './settings';

@@ -10,7 +10,14 @@ import { now } from '@/lib/clock';
 import { childLogger } from '@/lib/logger';
 import { sendEmail, type SendEmailOptions } from './send-email';
 
-export const NOTIFICATION_KINDS = ['delivery_report', 'connection_active', 'connection_issue'] as const;
+export const NOTIFICATION_KINDS = [
+  'delivery_report',
+  'delivery_digest',
+  'connection_active',
+  'connection_issue',
+  'connection_recovered',
+  'connection_paused',
+] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export type NewNotification = {
@@ -21,6 +28,8 @@ export type NewNotification = {
   programId?: number | null;
   connectionId?: string | null;
   runId?: string | null;
+  /** One message per occurrence: a second record with the same key is not recorded (handlers run at least once). */
+  dedupeKey?: string | null;
 };
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -51,6 +60,16 @@ export async function recordNotification(
     runId: input.runId ?? null,
     createdAt: now(),
   };
+  if (input.dedupeKey) {
+    const [row] = await db
+      .insert(notifications)
+      .values({ ...values, dedupeKey: input.dedupeKey })
+      .onConflictDoNothing()
+      .returning({ id: notifications.id });
+    if (row) return { id: row.id, created: true };
+    const [existing] = await db.select({ id: notifications.id }).from(notifications).where(eq(notifications.dedupeKey, input.dedupeKey));
+    return { id: existing.id, created: false };
+  }
   if (!options.skipIfExists) {
     const [row] = await db.insert(notifications).values(values).returning({ id: notifications.id });
     return { id: row.id, created: true };

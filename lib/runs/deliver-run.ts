@@ -29,10 +29,10 @@ import {
 import { env } from '@/lib/env';
 import { sidecarContent, sidecarName } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
-import { composeDeliveryReport, describeSftpDestination, recordNotification, type DeliveryReportInput } from '@/lib/notify';
+import { describeSftpDestination, onRunFailed, onRunFinished } from '@/lib/notify';
 import { getStorage, type Storage } from '@/lib/storage';
 import { watchRun } from './watch';
-import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
+import { sftpDestinationOf } from '@/lib/connections/describe';
 
 export type DeliverRunOutcome =
   | { status: 'delivered'; runId: string; deliveryId: string; bytes: number; files: number; notificationId?: string }
@@ -119,44 +119,9 @@ export async function executeDelivery(database: Database, runId: string, opts: D
   const { delivery } = recorded;
   const { attempt } = delivery;
 
-  const reportFiles = files.filter((f) => f.fileType !== 'manifest').map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes }));
-  const connectionName = connectionDisplayName(connection);
-  /** Records the run's one delivery report for the contacts; the id when newly recorded (to send now). */
-  const report = async (outcome: DeliveryReportInput['outcome']): Promise<string | undefined> => {
-    if (!connection.contactEmails.length) return undefined;
-    const email = composeDeliveryReport({
-      connectionName,
-      destination: destinationLabel,
-      exportType: run.exportType,
-      window: { start: run.windowStart, end: run.windowEnd },
-      files: reportFiles,
-      outcome,
-    });
-    const note = await recordNotification(
-      database,
-      {
-        kind: 'delivery_report',
-        to: connection.contactEmails,
-        subject: email.subject,
-        body: email.text,
-        programId: run.programId,
-        connectionId: connection.id,
-        runId,
-      },
-      { skipIfExists: true },
-    );
-    return note.created ? note.id : undefined;
-  };
   const failRun = async (code: string, message: string, retryable: boolean) => {
     await failRunDelivery(db, runId, delivery.id, { code, message, retryable });
-    const expiresAt = files.reduce<Date | undefined>((min, f) => (!min || f.expiresAt < min ? f.expiresAt : min), undefined);
-    const notificationId = await report({
-      status: 'failed',
-      errorCode: code as never,
-      errorMessage: message,
-      attempts: attempt,
-      retryPossibleUntil: expiresAt,
-    });
+    const { notificationId } = await onRunFailed(database, runId);
     return { status: 'failed' as const, runId, deliveryId: delivery.id, error: { code, message }, notificationId };
   };
 
@@ -181,7 +146,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     });
     const done = await markRunDelivered(db, runId, delivery.id, { files: result.files.length, bytes: result.bytes });
     if (!done.ok) log.warn({ refusal: done }, 'delivered, but the run had moved on');
-    const notificationId = await report({ status: 'delivered', finishedAt: done.ok ? done.finishedAt : new Date() });
+    const { notificationId } = await onRunFinished(database, runId);
     log.info({ attempt, files: result.files.length, bytes: result.bytes }, 'delivered');
     return { status: 'delivered', runId, deliveryId: delivery.id, bytes: result.bytes, files: result.files.length, notificationId };
   } catch (err) {

@@ -10,6 +10,7 @@ import type { ExportProgress } from '@/lib/exports';
 import { recordAudit } from '@/db/queries/audit';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
+import { onRunFailed, onRunFinished } from '@/lib/notify';
 import { watchRun } from './watch';
 
 /** Attempts of the export step before the run is failed (each retried by pg-boss with backoff). */
@@ -72,6 +73,7 @@ export async function executeExportRun(
     const finished = await finishRunExport(db, run.id, status);
     if (!finished.ok) log.warn({ refusal: finished }, 'export step done, but the run had moved on');
     log.info({ status, rows: result.rowsTotal, files: result.filesCount }, 'export step done');
+    if (status !== 'generated') await onRunFinished(database, run.id);
     return { status, runId, rows: result.rowsTotal, files: result.filesCount };
   } catch (err) {
     if (isExportAborted(err) || watch.signal.aborted) {
@@ -88,6 +90,7 @@ export async function executeExportRun(
     const last = run.attempt >= MAX_EXPORT_ATTEMPTS;
     await failRunExport(db, run.id, { message, final: last });
     log.error({ err: message, attempt: run.attempt }, last ? 'export failed for good' : 'export failed; will retry');
+    if (last) await onRunFailed(database, run.id);
     if (last) return { status: 'failed', runId, error: message };
     throw err;
   } finally {

@@ -5,12 +5,14 @@ import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 import { idParam, programOf } from '@/lib/management/program';
 import { oneConnectionJson } from '@/lib/management/views';
+import { onConnectionPaused } from '@/lib/notify';
 
 export const POST = withAuth<{ id: string }>(
   async (req, { actor, db, database, params }) => {
     const { mode } = await parseJson(req, pauseConnectionSchema);
     const programId = await programOf(req, actor, db);
     const updated = await pauseConnection(database, actor, programId, idParam(params.id, 'Connection'), mode);
+    await onConnectionPaused(database, updated, { pausedBy: actor.label, reason: `Paused by ${actor.label} (${mode.replace('_', ' ')}).` });
     return Response.json({ data: await oneConnectionJson(db, updated) });
   },
   { permission: 'connections.write', scope: 'data_exports.manage' },

@@ -1,0 +1,28 @@
+// webhook-deliver: one attempt of one webhook message (then the next attempt is scheduled with
+// backoff), and each minute a sweep of due messages (retries whose job was lost, messages recorded
+// while no worker ran). A receiver that hangs holds one worker for at most 10 s.
+import { z } from 'zod';
+import { attemptWebhookDelivery, dueWebhookDeliveries } from '@/lib/webhooks';
+import { sendAfter } from '@/jobs/boss';
+import type { QueueContext } from './context';
+
+export const queue = 'webhook-deliver';
+export const cron = '* * * * *';
+export const payloadSchema = z.object({ deliveryId: z.uuid().optional() });
+
+export async function handle(ctx: QueueContext, payload: z.output<typeof payloadSchema>): Promise<void> {
+  const ids = payload.deliveryId ? [payload.deliveryId] : await dueWebhookDeliveries(ctx.database.db, 100);
+  const next = [...ids];
+  // A few at a time, so receivers that hang do not hold the sweep for long.
+  const worker = async () => {
+    for (let id = next.shift(); id && !ctx.shutdown.aborted; id = next.shift()) {
+      const outcome = await attemptWebhookDelivery(ctx.database, id, { signal: ctx.shutdown });
+      if (outcome.status === 'retry') {
+        await sendAfter(ctx.boss, queue, { deliveryId: id }, Math.ceil(outcome.retryInMs / 1000), {
+          singletonKey: `${id}:${outcome.attempts}`,
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, ids.length) }, worker));
+}

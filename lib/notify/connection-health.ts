@@ -1,0 +1,113 @@
+// The daily connection check: every active SFTP connection is tested (sign-in, pinned host key,
+// destination folder) on its own — a secret that cannot be decrypted or a server that is gone is
+// that connection's verdict, never a reason to skip the others. Only changes are reported: one
+// "connection issue" when a connection starts failing, one "connection active again" when it
+// passes again (the last verdict is kept on the connection).
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Database } from '@/db/client';
+import { connections, type Connection } from '@/db/schema';
+import { now } from '@/lib/clock';
+import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
+import { decryptSecret, SecretDecryptionError } from '@/lib/crypto';
+import { testConnection as realTestConnection, type ConnectionTestReport, type TestConnectionInput } from '@/lib/delivery';
+import type { DeliveryErrorCode } from '@/lib/delivery/errors';
+import { childLogger } from '@/lib/logger';
+import { composeConnectionIssue, composeConnectionRecovered, describeSftpDestination } from './compose';
+import { recordNotification } from './outbox';
+import { connectionPageUrl } from './run-events';
+
+export type HealthVerdict = {
+  connectionId: string;
+  ok: boolean;
+  code?: DeliveryErrorCode;
+  reported?: 'issue' | 'recovered';
+  notificationId?: string;
+};
+
+export type HealthCheckOptions = {
+  signal?: AbortSignal;
+  /** Tests pass shorter timeouts. */
+  timeouts?: TestConnectionInput['timeouts'];
+  test?: (input: TestConnectionInput) => Promise<ConnectionTestReport>;
+};
+
+async function verdictOf(
+  c: Connection,
+  opts: HealthCheckOptions,
+): Promise<{ ok: true } | { ok: false; code: DeliveryErrorCode; message: string }> {
+  let auth;
+  try {
+    auth = decryptSecret(c.secretCiphertext ?? '', c.id);
+  } catch (err) {
+    const message =
+      err instanceof SecretDecryptionError
+        ? `DDE cannot use the stored password or key: ${err.message}`
+        : 'DDE cannot use the stored password or key.';
+    return { ok: false, code: 'auth_failed', message };
+  }
+  const report = await (opts.test ?? realTestConnection)({
+    ...sftpDestinationOf(c),
+    auth,
+    expectedFingerprint: c.hostKeyFingerprint ?? undefined,
+    signal: opts.signal,
+    timeouts: opts.timeouts,
+  });
+  if (report.ok) return { ok: true };
+  return { ok: false, code: (report.error?.code ?? 'unknown') as DeliveryErrorCode, message: report.error?.message ?? 'The test failed.' };
+}
+
+/** Checks every active SFTP connection, each on its own; returns each one's verdict. */
+export async function checkConnections(database: Database, opts: HealthCheckOptions = {}): Promise<HealthVerdict[]> {
+  const { db } = database;
+  const list = await db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.kind, 'sftp'), eq(connections.status, 'active'), isNull(connections.deletedAt)));
+  const out: HealthVerdict[] = [];
+  for (const c of list) {
+    if (opts.signal?.aborted) break;
+    const log = childLogger({ module: 'connection-health', connectionId: c.id });
+    try {
+      out.push(await checkOne(database, c, opts));
+    } catch (err) {
+      // Whatever went wrong with this one, the next connection is still checked.
+      log.error({ err: (err as Error).message }, 'connection check failed unexpectedly');
+      out.push({ connectionId: c.id, ok: false, code: 'unknown' });
+    }
+  }
+  return out;
+}
+
+async function checkOne(database: Database, c: Connection, opts: HealthCheckOptions): Promise<HealthVerdict> {
+  const { db } = database;
+  const v = await verdictOf(c, opts);
+  const checkedAt = now();
+  const status = v.ok ? 'ok' : v.code;
+  const wasFailing = c.healthStatus !== null && c.healthStatus !== 'ok';
+  await db.update(connections).set({ lastTestedAt: checkedAt, healthStatus: status }).where(eq(connections.id, c.id));
+  const verdict: HealthVerdict = { connectionId: c.id, ok: v.ok, ...(v.ok ? {} : { code: v.code }) };
+  const destination = describeSftpDestination(sftpDestinationOf(c));
+  const base = { connectionName: connectionDisplayName(c), destination, checkedAt, detailsUrl: connectionPageUrl(c) };
+  let email;
+  if (!v.ok && !wasFailing) {
+    email = { kind: 'connection_issue' as const, ...composeConnectionIssue({ ...base, error: { code: v.code, message: v.message } }) };
+    verdict.reported = 'issue';
+    childLogger({ module: 'connection-health', connectionId: c.id }).warn({ code: v.code }, 'connection check failed');
+  } else if (v.ok && wasFailing) {
+    email = { kind: 'connection_recovered' as const, ...composeConnectionRecovered(base) };
+    verdict.reported = 'recovered';
+  }
+  if (email && c.contactEmails.length) {
+    const note = await recordNotification(db, {
+      kind: email.kind,
+      to: c.contactEmails,
+      subject: email.subject,
+      body: email.text,
+      programId: c.programId,
+      connectionId: c.id,
+      dedupeKey: `health:${c.id}:${email.kind}:${checkedAt.toISOString()}`,
+    });
+    verdict.notificationId = note.id;
+  }
+  return verdict;
+}

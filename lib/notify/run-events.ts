@@ -1,0 +1,432 @@
+// What happens when a run finishes or fails, for the people and pipelines watching its connection:
+// the contacts' report (as the connection chose: every run, failures only, or a daily digest), the
+// webhooks (files.ready, delivery.failed), and the auto-pause after N consecutive failed windows
+// (the contacts and the program's Firstup Super Admins are told why; connection.paused is sent).
+// Each occurrence is recorded once (keyed by the run and the moment it finished), so a handler that
+// runs twice sends nothing twice, while a run that fails again after a manual retry is reported again.
+import { and, asc, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
+import type { Database, DbOrTx } from '@/db/client';
+import { recordAudit } from '@/db/queries/audit';
+import {
+  accounts,
+  auditLog,
+  connections,
+  deliveries,
+  exportFiles,
+  exportRuns,
+  notifications,
+  programMemberships,
+  type Connection,
+  type ExportRun,
+  type ReportMode,
+} from '@/db/schema';
+import { now } from '@/lib/clock';
+import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
+import { env } from '@/lib/env';
+import { childLogger } from '@/lib/logger';
+import { connectionPausedBody, deliveryFailedBody, filesReadyBody, queueWebhookEvent, wakeWorker, type PauseInfo } from '@/lib/webhooks';
+import {
+  composeConnectionPaused,
+  composeDailyDigest,
+  composeDeliveryReport,
+  describeSftpDestination,
+  isRetryableRunError,
+  runErrorAdvice,
+  runErrorCodeOf,
+  runErrorTitle,
+  type DigestRun,
+} from './compose';
+import { recordNotification } from './outbox';
+
+/** The kind's default when the connection has not chosen: SFTP every run (as before), API failures only. */
+export function reportModeOf(c: Pick<Connection, 'kind' | 'reportMode'>): ReportMode {
+  return c.reportMode ?? (c.kind === 'api' ? 'failures_only' : 'every_run');
+}
+
+export function destinationLabelOf(c: Connection): string {
+  return c.kind === 'sftp' ? describeSftpDestination(sftpDestinationOf(c)) : 'Export API (files collected by your pipeline)';
+}
+
+export function connectionPageUrl(c: Pick<Connection, 'id'>): string {
+  return `${new URL(env().nextAuthUrl).origin}/configure/insights/recurring-data-connections/${c.id}`;
+}
+
+export type RunEventResult = { notificationId?: string; webhookDeliveryIds: string[]; autoPaused: boolean };
+
+/** A run was delivered (SFTP), made available (API) or found empty: report it and send files.ready. */
+export async function onRunFinished(database: Database, runId: string): Promise<RunEventResult> {
+  return settle(database, runId);
+}
+
+/** A run failed for good (its delivery, or its export): report it, send delivery.failed, maybe auto-pause. */
+export async function onRunFailed(database: Database, runId: string): Promise<RunEventResult> {
+  return settle(database, runId);
+}
+
+/** Never throws: telling people must never undo or block the run's own outcome. */
+async function settle(database: Database, runId: string): Promise<RunEventResult> {
+  try {
+    return await settleRun(database, runId);
+  } catch (err) {
+    childLogger({ module: 'notify', runId }).error({ err: (err as Error).message }, 'could not record the run’s report or webhooks');
+    return { webhookDeliveryIds: [], autoPaused: false };
+  }
+}
+
+async function settleRun(database: Database, runId: string): Promise<RunEventResult> {
+  const { db } = database;
+  const log = childLogger({ module: 'notify', runId });
+  const result: RunEventResult = { webhookDeliveryIds: [], autoPaused: false };
+  const [row] = await db
+    .select({ run: exportRuns, connection: connections })
+    .from(exportRuns)
+    .innerJoin(connections, eq(connections.id, exportRuns.connectionId))
+    .where(eq(exportRuns.id, runId));
+  if (!row) return result;
+  const { run, connection } = row;
+  if (!['delivered', 'available', 'empty', 'failed'].includes(run.status)) return result;
+  const occurrence = `${run.id}:${(run.finishedAt ?? run.updatedAt).toISOString()}`;
+  const files = await db
+    .select()
+    .from(exportFiles)
+    .where(and(eq(exportFiles.runId, run.id), eq(exportFiles.programId, run.programId)))
+    .orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
+  const dataFiles = files.filter((f) => f.fileType !== 'manifest');
+  const mode = reportModeOf(connection);
+  const contacts = connection.contactEmails;
+  const base = {
+    connectionName: connectionDisplayName(connection),
+    destination: destinationLabelOf(connection),
+    exportType: run.exportType,
+    window: { start: run.windowStart, end: run.windowEnd },
+    files: dataFiles.map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes })),
+    detailsUrl: connectionPageUrl(connection),
+  };
+  const at = now();
+
+  {
+    if (run.status === 'failed') {
+      const code = runErrorCodeOf(run.errorCode);
+      const attempts = code === 'export_failed' ? run.attempt : await deliveryAttemptsOf(db, run.id);
+      const message = run.errorMessage ?? 'The run failed.';
+      const retryPossibleUntil = files.reduce<Date | undefined>((min, f) => (!min || f.expiresAt < min ? f.expiresAt : min), undefined);
+      if (mode !== 'daily_digest' && contacts.length) {
+        const email = composeDeliveryReport({
+          ...base,
+          outcome: { status: 'failed', errorCode: code, errorMessage: message, attempts, retryPossibleUntil },
+        });
+        const note = await recordNotification(db, {
+          kind: 'delivery_report',
+          to: contacts,
+          subject: email.subject,
+          body: email.text,
+          programId: run.programId,
+          connectionId: connection.id,
+          runId: run.id,
+          dedupeKey: `report:${occurrence}`,
+        });
+        if (note.created) result.notificationId = note.id;
+      }
+      const body = deliveryFailedBody(
+        at,
+        connection,
+        run,
+        {
+          errorClass: code,
+          title: runErrorTitle(code),
+          message,
+          whatToDo: runErrorAdvice(code),
+          retryable: isRetryableRunError(code),
+          attempts,
+        },
+        retryPossibleUntil,
+      );
+      result.webhookDeliveryIds.push(
+        ...(await queueWebhookEvent(db, {
+          programId: run.programId,
+          connectionId: connection.id,
+          body,
+          runId: run.id,
+          dedupeKey: `delivery.failed:${occurrence}`,
+        })),
+      );
+      const paused = await autoPauseIfDue(database, connection, run);
+      if (paused) {
+        result.autoPaused = true;
+        result.webhookDeliveryIds.push(...paused.webhookDeliveryIds);
+      }
+    } else {
+      if (mode === 'every_run' && contacts.length && run.status !== 'empty') {
+        const finishedAt = run.finishedAt ?? at;
+        const email = composeDeliveryReport({
+          ...base,
+          outcome: run.status === 'available' ? { status: 'available', finishedAt } : { status: 'delivered', finishedAt },
+        });
+        const note = await recordNotification(db, {
+          kind: 'delivery_report',
+          to: contacts,
+          subject: email.subject,
+          body: email.text,
+          programId: run.programId,
+          connectionId: connection.id,
+          runId: run.id,
+          dedupeKey: `report:${occurrence}`,
+        });
+        if (note.created) result.notificationId = note.id;
+      }
+      const body = filesReadyBody(at, connection, run, files, env().nextAuthUrl);
+      result.webhookDeliveryIds.push(
+        ...(await queueWebhookEvent(db, {
+          programId: run.programId,
+          connectionId: connection.id,
+          body,
+          runId: run.id,
+          dedupeKey: `files.ready:${occurrence}`,
+        })),
+      );
+    }
+  }
+  log.debug({ webhooks: result.webhookDeliveryIds.length, notified: Boolean(result.notificationId) }, 'run reported');
+  await wakeWorker(database, {
+    webhookDeliveryIds: result.webhookDeliveryIds,
+    notify: Boolean(result.notificationId) || result.autoPaused,
+  });
+  return result;
+}
+
+async function deliveryAttemptsOf(db: DbOrTx, runId: string): Promise<number> {
+  const [{ n }] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(deliveries)
+    .where(and(eq(deliveries.runId, runId), sql`${deliveries.status} <> 'aborted'`));
+  return n;
+}
+
+export const AUTO_PAUSE_ACTION = 'connection.auto_paused';
+
+/** How many windows in a row failed, newest first, counting only windows finished since the last auto-pause. */
+export async function consecutiveFailedWindows(db: DbOrTx, connectionId: string, limit: number): Promise<number> {
+  const [last] = await db
+    .select({ at: auditLog.at })
+    .from(auditLog)
+    .where(and(eq(auditLog.targetType, 'connection'), eq(auditLog.targetId, connectionId), eq(auditLog.action, AUTO_PAUSE_ACTION)))
+    .orderBy(desc(auditLog.at))
+    .limit(1);
+  const runs = await db
+    .select({ status: exportRuns.status })
+    .from(exportRuns)
+    .where(
+      and(
+        eq(exportRuns.connectionId, connectionId),
+        eq(exportRuns.exportType, 'incremental'),
+        inArray(exportRuns.status, ['delivered', 'available', 'empty', 'failed']),
+        last ? gte(exportRuns.finishedAt, last.at) : undefined,
+      ),
+    )
+    .orderBy(desc(exportRuns.windowStart))
+    .limit(limit);
+  let n = 0;
+  for (const r of runs) {
+    if (r.status !== 'failed') break;
+    n++;
+  }
+  return n;
+}
+
+/** Firstup Super Admins who are members of the program; all of them when none is. */
+export async function programSuperAdmins(db: DbOrTx, programId: number): Promise<string[]> {
+  const all = await db
+    .select({ id: accounts.id, email: accounts.email })
+    .from(accounts)
+    .where(and(eq(accounts.role, 'firstup_super_admin'), isNull(accounts.disabledAt)));
+  if (all.length === 0) return [];
+  const members = await db
+    .select({ accountId: programMemberships.accountId })
+    .from(programMemberships)
+    .where(
+      and(
+        eq(programMemberships.programId, programId),
+        inArray(
+          programMemberships.accountId,
+          all.map((a) => a.id),
+        ),
+      ),
+    );
+  const ids = new Set(members.map((m) => m.accountId));
+  return (ids.size ? all.filter((a) => ids.has(a.id)) : all).map((a) => a.email);
+}
+
+/**
+ * Pauses an active connection whose last `autoPauseAfter` windows all failed (0 = never). The pause
+ * is "after transfer": work in flight finishes. Recorded in the Activity Log as done by the system.
+ */
+async function autoPauseIfDue(
+  database: Database,
+  connection: Connection,
+  run: ExportRun,
+): Promise<{ webhookDeliveryIds: string[] } | null> {
+  const n = connection.autoPauseAfter;
+  if (n <= 0 || run.exportType !== 'incremental' || connection.status !== 'active') return null;
+  if ((await consecutiveFailedWindows(database.db, connection.id, n)) < n) return null;
+  const code = runErrorCodeOf(run.errorCode);
+  const reason = `The last ${n} windows failed in a row (last error: ${runErrorTitle(code)}).`;
+  return database.db.transaction(async (tx) => {
+    const [{ inFlight }] = await tx
+      .select({ inFlight: sql<number>`count(*)::int` })
+      .from(exportRuns)
+      .where(and(eq(exportRuns.connectionId, connection.id), inArray(exportRuns.status, ['generating', 'delivering'])));
+    const at = now();
+    const [paused] = await tx
+      .update(connections)
+      .set({ status: inFlight > 0 ? 'pausing' : 'paused', pauseMode: 'after_transfer', updatedAt: at })
+      .where(and(eq(connections.id, connection.id), eq(connections.status, 'active')))
+      .returning();
+    if (!paused) return null;
+    const entry = await recordAudit(tx, {
+      programId: connection.programId,
+      actorId: null,
+      actorLabel: 'system',
+      action: AUTO_PAUSE_ACTION,
+      targetType: 'connection',
+      targetId: connection.id,
+      before: { status: connection.status },
+      after: { status: paused.status },
+      details: {
+        reason,
+        consecutive_failed_windows: n,
+        last_error: { code, message: run.errorMessage },
+        run_id: run.id,
+      },
+      // The database's clock, like the runs' finished_at it is compared with.
+    });
+    const to = [...new Set([...connection.contactEmails, ...(await programSuperAdmins(tx, connection.programId))])];
+    if (to.length) {
+      const email = composeConnectionPaused({
+        connectionName: connectionDisplayName(connection),
+        destination: destinationLabelOf(connection),
+        pausedAt: at,
+        failedWindows: n,
+        lastError: { code, message: run.errorMessage ?? '' },
+        detailsUrl: connectionPageUrl(connection),
+      });
+      await recordNotification(tx, {
+        kind: 'connection_paused',
+        to,
+        subject: email.subject,
+        body: email.text,
+        programId: connection.programId,
+        connectionId: connection.id,
+        runId: run.id,
+        dedupeKey: `paused:${connection.id}:${entry.id}`,
+      });
+    }
+    const ids = await queueWebhookEvent(tx, {
+      programId: connection.programId,
+      connectionId: connection.id,
+      body: connectionPausedBody(at, paused, { pausedBy: 'system (auto-pause)', reason, consecutiveFailedWindows: n }),
+      dedupeKey: `connection.paused:${entry.id}`,
+    });
+    childLogger({ module: 'notify', connectionId: connection.id }).warn({ failedWindows: n }, 'connection paused itself');
+    return { webhookDeliveryIds: ids };
+  });
+}
+
+/** A connection paused by an admin (or API client): connection.paused to its webhooks. */
+export async function onConnectionPaused(database: Database, connection: Connection, pause: PauseInfo): Promise<void> {
+  const ids = await queueWebhookEvent(database.db, {
+    programId: connection.programId,
+    connectionId: connection.id,
+    body: connectionPausedBody(now(), connection, pause),
+  });
+  await wakeWorker(database, { webhookDeliveryIds: ids });
+}
+
+/** Why the connection is paused, when it paused itself (its latest pause or resume was the auto-pause). */
+export async function autoPauseReason(db: DbOrTx, c: Connection): Promise<{ at: Date; reason: string; details: unknown } | null> {
+  if (c.status !== 'paused' && c.status !== 'pausing') return null;
+  const [last] = await db
+    .select()
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.programId, c.programId),
+        eq(auditLog.targetType, 'connection'),
+        eq(auditLog.targetId, c.id),
+        sql`(${auditLog.action} like 'connection.paused%' or ${auditLog.action} in ('connection.resumed', 'connection.started', 'connection.stopped', ${AUTO_PAUSE_ACTION}))`,
+      ),
+    )
+    .orderBy(desc(auditLog.at), desc(auditLog.id))
+    .limit(1);
+  if (!last || last.action !== AUTO_PAUSE_ACTION) return null;
+  const details = (last.details ?? {}) as { reason?: string };
+  return { at: last.at, reason: details.reason ?? 'Repeated failures.', details: last.details };
+}
+
+/**
+ * The daily digest of every connection that chose it: the runs finished since its last digest (at
+ * most a day), one email per connection and day; nothing when no run finished.
+ */
+export async function sendDailyDigests(database: Database, opts: { signal?: AbortSignal } = {}): Promise<number> {
+  const { db } = database;
+  const at = now();
+  const list = await db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.reportMode, 'daily_digest'), isNull(connections.deletedAt)));
+  let sent = 0;
+  for (const c of list) {
+    if (opts.signal?.aborted) break;
+    try {
+      if (!c.contactEmails.length) continue;
+      const [last] = await db
+        .select({ at: notifications.createdAt })
+        .from(notifications)
+        .where(and(eq(notifications.connectionId, c.id), eq(notifications.kind, 'delivery_digest')))
+        .orderBy(desc(notifications.createdAt))
+        .limit(1);
+      const dayAgo = new Date(at.getTime() - 86_400_000);
+      if (last && last.at.getTime() > at.getTime() - 20 * 3_600_000) continue;
+      const start = last && last.at > dayAgo ? last.at : dayAgo;
+      const runs = await db
+        .select()
+        .from(exportRuns)
+        .where(
+          and(
+            eq(exportRuns.connectionId, c.id),
+            inArray(exportRuns.status, ['delivered', 'available', 'failed']),
+            gte(exportRuns.finishedAt, start),
+            lt(exportRuns.finishedAt, at),
+          ),
+        )
+        .orderBy(asc(exportRuns.windowStart));
+      if (runs.length === 0) continue;
+      const email = composeDailyDigest({
+        connectionName: connectionDisplayName(c),
+        destination: destinationLabelOf(c),
+        day: { start, end: at },
+        runs: runs.map((r): DigestRun => ({
+          exportType: r.exportType,
+          window: { start: r.windowStart, end: r.windowEnd },
+          status: r.status as DigestRun['status'],
+          rows: r.rowsTotal,
+          bytes: r.bytesTotal,
+          errorCode: r.status === 'failed' ? runErrorCodeOf(r.errorCode) : undefined,
+        })),
+        detailsUrl: connectionPageUrl(c),
+      });
+      const note = await recordNotification(db, {
+        kind: 'delivery_digest',
+        to: c.contactEmails,
+        subject: email.subject,
+        body: email.text,
+        programId: c.programId,
+        connectionId: c.id,
+        dedupeKey: `digest:${c.id}:${at.toISOString().slice(0, 10)}`,
+      });
+      if (note.created) sent++;
+    } catch (err) {
+      childLogger({ module: 'notify', connectionId: c.id }).error({ err: (err as Error).message }, 'daily digest not recorded');
+    }
+  }
+  return sent;
+}

@@ -1,0 +1,76 @@
+// A connection's notification settings: which runs its contacts hear about, and after how many
+// consecutive failed windows it pauses itself. They can change in any status (they are not part of
+// the schedule); every change goes to the Activity Log.
+import { and, eq, isNull } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database, DbOrTx } from '@/db/client';
+import { recordAudit } from '@/db/queries/audit';
+import { connections, REPORT_MODES, type Connection } from '@/db/schema';
+import type { Actor } from '@/lib/auth/actor';
+import { now } from '@/lib/clock';
+import { AppError } from '@/lib/http/errors';
+import { autoPauseReason, consecutiveFailedWindows, reportModeOf } from './run-events';
+
+export const notificationSettingsSchema = z
+  .object({
+    report_mode: z.enum(REPORT_MODES, { error: `report_mode is one of ${REPORT_MODES.join(', ')}.` }).optional(),
+    auto_pause_after: z
+      .number({ error: 'auto_pause_after must be a number of windows (0 = never).' })
+      .int('auto_pause_after must be a whole number.')
+      .min(0, 'auto_pause_after is at least 0 (0 = never pause by itself).')
+      .max(100, 'auto_pause_after is at most 100.')
+      .optional(),
+  })
+  .strict()
+  .refine((v) => v.report_mode !== undefined || v.auto_pause_after !== undefined, 'Send report_mode, auto_pause_after or both.');
+export type NotificationSettingsInput = z.infer<typeof notificationSettingsSchema>;
+
+export async function notificationSettingsJson(db: DbOrTx, c: Connection) {
+  const paused = await autoPauseReason(db, c);
+  return {
+    connection_id: c.id,
+    report_mode: reportModeOf(c),
+    report_mode_is_default: c.reportMode === null,
+    auto_pause_after: c.autoPauseAfter,
+    consecutive_failed_windows: await consecutiveFailedWindows(db, c.id, Math.max(c.autoPauseAfter, 10)),
+    health: c.kind === 'sftp' ? { status: c.healthStatus, last_checked_at: c.lastTestedAt } : null,
+    auto_paused: paused ? { at: paused.at, reason: paused.reason } : null,
+  };
+}
+
+export async function updateNotificationSettings(
+  database: Database,
+  actor: Actor,
+  programId: number,
+  id: string,
+  input: NotificationSettingsInput,
+): Promise<Connection> {
+  return database.db.transaction(async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(connections)
+      .where(and(eq(connections.programId, programId), eq(connections.id, id), isNull(connections.deletedAt)))
+      .for('update');
+    if (!current) throw new AppError('not_found', 'Connection not found.');
+    const [updated] = await tx
+      .update(connections)
+      .set({
+        ...(input.report_mode !== undefined ? { reportMode: input.report_mode } : {}),
+        ...(input.auto_pause_after !== undefined ? { autoPauseAfter: input.auto_pause_after } : {}),
+        updatedAt: now(),
+      })
+      .where(eq(connections.id, id))
+      .returning();
+    await recordAudit(tx, {
+      programId,
+      actorId: actor.accountId,
+      actorLabel: actor.label,
+      action: 'connection.notifications_changed',
+      targetType: 'connection',
+      targetId: id,
+      before: { report_mode: reportModeOf(current), auto_pause_after: current.autoPauseAfter },
+      after: { report_mode: reportModeOf(updated), auto_pause_after: updated.autoPauseAfter },
+    });
+    return updated;
+  });
+}

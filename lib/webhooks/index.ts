@@ -1,0 +1,10 @@
+// Signed webhooks of a connection: endpoints, messages and their delivery log, signing, the
+// outbound address policy's call site, and the wake-up of the jobs worker.
+export * from './deliveries';
+export * from './endpoints';
+export * from './outbound';
+export * from './payloads';
+export * from './secret';
+export * from './sign';
+export * from './send';
+export * from './wake';

@@ -1,0 +1,204 @@
+// The webhook and notification-settings routes as the OpenAPI document describes them (joined in
+// lib/export-api/document.ts). PATCH routes are described on their GET, as the management API does.
+import { z } from 'zod';
+import { REPORT_MODES, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENTS } from '@/db/schema';
+import { errorResponseSchema } from '@/lib/export-api/schemas';
+import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
+import { notificationSettingsSchema } from '@/lib/notify/settings';
+import { createWebhookSchema, updateWebhookSchema } from './endpoints';
+
+const instant = z.string().describe('ISO 8601 date-time (UTC)');
+const program = z.object({
+  program: z.number().int().positive().optional().describe('The program; required when the caller can see more than one.'),
+});
+const idParams = z.object({ id: z.uuid() });
+
+const webhookSchema = z.object({
+  id: z.uuid(),
+  connection_id: z.uuid(),
+  url: z.string(),
+  events: z.array(z.enum(WEBHOOK_EVENTS)),
+  description: z.string().nullable(),
+  enabled: z.boolean(),
+  created_at: instant,
+  updated_at: instant,
+  last_delivery: z
+    .object({
+      id: z.uuid(),
+      event: z.string(),
+      status: z.enum(WEBHOOK_DELIVERY_STATUSES),
+      status_code: z.number().int().nullable(),
+      at: instant,
+    })
+    .nullable(),
+});
+const createdSchema = z.object({
+  data: z.object({
+    id: z.uuid(),
+    url: z.string(),
+    events: z.array(z.enum(WEBHOOK_EVENTS)),
+    secret: z.string().describe('The signing secret (whsec_…), shown only in this answer.'),
+  }),
+});
+const webhookDeliverySchema = z.object({
+  id: z.uuid().describe('Also the message’s webhook-id header.'),
+  endpoint_id: z.uuid(),
+  event: z.string(),
+  status: z.enum(WEBHOOK_DELIVERY_STATUSES),
+  attempts: z.number().int(),
+  response_code: z.number().int().nullable(),
+  latency_ms: z.number().int().nullable(),
+  error: z.string().nullable(),
+  run_id: z.uuid().nullable(),
+  redelivery_of: z.uuid().nullable(),
+  created_at: instant,
+  last_attempt_at: instant.nullable(),
+  next_attempt_at: instant.nullable(),
+  finished_at: instant.nullable(),
+  payload: z.record(z.string(), z.unknown()).describe('The body sent: { type, timestamp, data }.'),
+});
+const settingsSchema = z.object({
+  connection_id: z.uuid(),
+  report_mode: z.enum(REPORT_MODES),
+  report_mode_is_default: z.boolean(),
+  auto_pause_after: z.number().int(),
+  consecutive_failed_windows: z.number().int(),
+  health: z.object({ status: z.string().nullable(), last_checked_at: instant.nullable() }).nullable(),
+  auto_paused: z.object({ at: instant, reason: z.string() }).nullable(),
+});
+
+const webhookResponse = z.object({ data: webhookSchema });
+const webhookListResponse = z.object({ data: z.array(webhookSchema) });
+const deliveryResponse = z.object({ data: webhookDeliverySchema });
+const deliveryListResponse = z.object({ data: z.array(webhookDeliverySchema) });
+const settingsResponse = z.object({ data: settingsSchema });
+
+export const WEBHOOK_API_COMPONENTS = {
+  Webhook: webhookSchema,
+  WebhookResponse: webhookResponse,
+  WebhookListResponse: webhookListResponse,
+  WebhookCreatedResponse: createdSchema,
+  WebhookDelivery: webhookDeliverySchema,
+  WebhookDeliveryResponse: deliveryResponse,
+  WebhookDeliveryListResponse: deliveryListResponse,
+  NotificationSettingsResponse: settingsResponse,
+};
+
+const ERRORS: Record<number, string> = {
+  401: 'No token or session.',
+  403: 'The token lacks the scope, or the account the permission (Brand Super Admins are read-only).',
+  404: 'No such resource in the program.',
+  409: 'The connection has as many webhooks as allowed.',
+  422: 'Invalid input (or a URL DDE may not send to); details.fields names each field.',
+};
+const errors = (...statuses: number[]): Record<number, ApiResponse> =>
+  Object.fromEntries(statuses.map((s) => [s, { description: ERRORS[s], schema: errorResponseSchema }]));
+const READ = {
+  tag: 'Webhooks',
+  security: ['bearer', 'session'],
+  scope: 'data_exports.read',
+  permission: 'connections.read',
+} as const satisfies Partial<ApiOperation>;
+const WRITE = {
+  tag: 'Webhooks',
+  security: ['bearer', 'session'],
+  scope: 'data_exports.manage',
+  permission: 'connections.write',
+} as const satisfies Partial<ApiOperation>;
+const json = (schema: z.ZodType) => ({ schema, type: 'application/json' as const });
+
+export const WEBHOOK_API_OPERATIONS: ApiOperation[] = [
+  {
+    ...READ,
+    method: 'get',
+    path: '/api/v1/connections/{id}/webhooks',
+    operationId: 'listWebhooks',
+    summary: 'The connection’s webhook endpoints',
+    params: idParams,
+    query: program,
+    responses: { 200: { description: 'The endpoints (never their secrets).', schema: webhookListResponse }, ...errors(401, 403, 404) },
+  },
+  {
+    ...WRITE,
+    method: 'post',
+    path: '/api/v1/connections/{id}/webhooks',
+    operationId: 'createWebhook',
+    summary: 'Add a webhook endpoint',
+    description:
+      'Messages are signed as Standard Webhooks specifies (webhook-id, webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256 of id.timestamp.body>") ' +
+      'with the secret answered here once. Events: files.ready, delivery.failed, connection.paused. Retried with exponential backoff for 24 hours on network ' +
+      'errors and non-2xx answers; 10 s timeout; redirects are not followed.',
+    params: idParams,
+    query: program,
+    body: json(createWebhookSchema),
+    responses: { 201: { description: 'The endpoint with its secret.', schema: createdSchema }, ...errors(401, 403, 404, 409, 422) },
+  },
+  {
+    ...READ,
+    method: 'get',
+    path: '/api/v1/webhooks/{id}',
+    operationId: 'getWebhook',
+    summary: 'One webhook endpoint',
+    description: `PATCH changes ${Object.keys(updateWebhookSchema.shape).join(', ')}.`,
+    params: idParams,
+    query: program,
+    responses: { 200: { description: 'The endpoint.', schema: webhookResponse }, ...errors(401, 403, 404) },
+  },
+  {
+    ...WRITE,
+    method: 'delete',
+    path: '/api/v1/webhooks/{id}',
+    operationId: 'deleteWebhook',
+    summary: 'Delete a webhook endpoint (its delivery log is kept)',
+    params: idParams,
+    query: program,
+    responses: { 200: { description: 'The deleted endpoint.', schema: webhookResponse }, ...errors(401, 403, 404) },
+  },
+  {
+    ...WRITE,
+    method: 'post',
+    path: '/api/v1/webhooks/{id}/test',
+    operationId: 'testWebhook',
+    summary: 'Send a signed webhook.test message now (one attempt)',
+    params: idParams,
+    query: program,
+    responses: { 200: { description: 'How the receiver answered.', schema: deliveryResponse }, ...errors(401, 403, 404) },
+  },
+  {
+    ...READ,
+    method: 'get',
+    path: '/api/v1/webhooks/{id}/deliveries',
+    operationId: 'listWebhookDeliveries',
+    summary: 'The endpoint’s delivery log, newest first',
+    params: idParams,
+    query: program.extend({ limit: z.number().int().min(1).max(200).optional() }),
+    responses: {
+      200: { description: 'Messages with status, attempts, response code and latency.', schema: deliveryListResponse },
+      ...errors(401, 403, 404, 422),
+    },
+  },
+  {
+    ...WRITE,
+    method: 'post',
+    path: '/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver',
+    operationId: 'redeliverWebhook',
+    summary: 'Send a logged message again (a new message with the same body)',
+    params: z.object({ id: z.uuid(), delivery_id: z.uuid() }),
+    query: program,
+    responses: { 202: { description: 'The new message, sent by the worker.', schema: deliveryResponse }, ...errors(401, 403, 404) },
+  },
+  {
+    ...READ,
+    method: 'get',
+    path: '/api/v1/connections/{id}/notification-settings',
+    operationId: 'getNotificationSettings',
+    summary: 'Reports, auto-pause and the daily check of a connection',
+    description: `PATCH changes ${Object.keys(notificationSettingsSchema.shape).join(', ')} (in any status).`,
+    params: idParams,
+    query: program,
+    responses: {
+      200: { description: 'The settings and why the connection paused itself, if it did.', schema: settingsResponse },
+      ...errors(401, 403, 404),
+    },
+  },
+];
