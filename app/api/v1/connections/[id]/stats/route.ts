@@ -3,16 +3,15 @@ import { listRunStats } from '@/db/queries/runs';
 import { now } from '@/lib/clock';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
-import { connectionOf, programOf } from '@/lib/management/program';
+import { connectionOf } from '@/lib/management/lookups';
 import { statsQuery } from '@/lib/management/schemas';
 
-export const GET = withAuth<{ id: string }>(
-  async (req, { actor, db, params }) => {
+export const GET = withAuth(
+  async (req, { db, params, program }) => {
     const { days } = parseQuery(req, statsQuery);
-    const programId = await programOf(req, actor, db);
-    const connection = await connectionOf(db, programId, params.id);
+    const connection = await connectionOf(db, program, params);
     const since = new Date(now().getTime() - days * 86_400_000);
-    const stats = await listRunStats(db, { programId, connectionId: connection.id, since });
+    const stats = await listRunStats(db, { programId: program, connectionId: connection.id, since });
     return Response.json({
       data: stats.map((s) => ({
         window_start: s.windowStart,
@@ -23,5 +22,5 @@ export const GET = withAuth<{ id: string }>(
       })),
     });
   },
-  { permission: 'connections.read', scope: 'data_exports.read' },
+  { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );
