@@ -2,7 +2,7 @@
 // access tokens and API clients. Handlers validate with these; the OpenAPI document is generated
 // from the same schemas.
 import { z } from 'zod';
-import { SCOPES } from '@/db/schema/auth';
+import { SCOPES } from '@/db/schema/enums';
 
 const scope = z.enum(SCOPES, { error: `must be one of ${SCOPES.join(', ')}` });
 const scopes = z.array(scope).min(1, 'give at least one scope').max(SCOPES.length);

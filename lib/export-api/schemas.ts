@@ -2,7 +2,7 @@
 // these; the OpenAPI document (/api/v1/openapi.json) is generated from the same schemas, and the
 // tests check responses against them.
 import { z } from 'zod';
-import { EXPORT_TYPES, FILE_TYPES, type FileType } from '@/db/schema/exports';
+import { EXPORT_TYPES, FILE_TYPES, type FileType } from '@/db/schema/enums';
 import { cursorParam, limitParam, programParam, programQuery } from '@/lib/http/params';
 import { errorResponseSchema, instantSchema, pageSchema } from '@/lib/http/schemas';
 

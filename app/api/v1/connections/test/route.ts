@@ -3,6 +3,7 @@ import { sftpTestInput } from '@/lib/connections/sftp-check';
 import { testConnection } from '@/lib/delivery';
 import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
+import type { TestReport } from '@/lib/management/responses';
 import { testConnectionBody } from '@/lib/management/schemas';
 
 export const POST = withAuth(
@@ -10,7 +11,7 @@ export const POST = withAuth(
   async (req) => {
     const input = await parseJson(req, testConnectionBody);
     // A failing server is the report's answer (200 with ok: false), not an error of this request.
-    const report = await testConnection({ ...sftpTestInput(input), signal: req.signal });
+    const report: TestReport = await testConnection({ ...sftpTestInput(input), signal: req.signal });
     return Response.json({ data: report });
   },
   { permission: 'connections.write', scope: 'data_exports.manage', program: 'optional' },

@@ -4,6 +4,7 @@ import { now } from '@/lib/clock';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 import { connectionOf } from '@/lib/management/lookups';
+import type { StatPoint } from '@/lib/management/responses';
 import { statsQuery } from '@/lib/management/schemas';
 
 export const GET = withAuth(
@@ -13,9 +14,9 @@ export const GET = withAuth(
     const since = new Date(now().getTime() - days * 86_400_000);
     const stats = await listRunStats(db, { programId: program, connectionId: connection.id, since });
     return Response.json({
-      data: stats.map((s) => ({
-        window_start: s.windowStart,
-        window_end: s.windowEnd,
+      data: stats.map((s): StatPoint => ({
+        window_start: s.windowStart.toISOString(),
+        window_end: s.windowEnd.toISOString(),
         rows: s.rows,
         bytes: s.bytes,
         lag_seconds: Math.max(0, Math.round((s.finishedAt.getTime() - s.windowEnd.getTime()) / 1000)),
