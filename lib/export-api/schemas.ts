@@ -115,6 +115,8 @@ export const folderFileSchema = z.object({
   download_url: z.url().nullable().describe('Signed link; null once the file has expired.'),
 });
 
+export type FolderFileView = z.infer<typeof folderFileSchema>;
+
 export const folderSchema = z
   .object({
     run_id: z.guid(),
