@@ -125,16 +125,14 @@ describe('connection lifecycle', () => {
 
   it('deletes a connection but keeps its history', async () => {
     const c = await createConnection(t, admin, 7, apiInput());
-    await t.db
-      .insert(exportRuns)
-      .values({
-        connectionId: c.id,
-        programId: 7,
-        exportType: 'incremental',
-        windowStart: new Date('2026-01-01Z'),
-        windowEnd: new Date('2026-01-02Z'),
-        status: 'available',
-      });
+    await t.db.insert(exportRuns).values({
+      connectionId: c.id,
+      programId: 7,
+      exportType: 'incremental',
+      windowStart: new Date('2026-01-01Z'),
+      windowEnd: new Date('2026-01-02Z'),
+      status: 'available',
+    });
     await deleteConnection(t, admin, 7, c.id);
     const [row] = await t.db.select().from(connections).where(eq(connections.id, c.id));
     expect(row.deletedAt).not.toBeNull();
