@@ -1,7 +1,7 @@
 // The one gate: who may call a route, and what they learn when they may not.
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POST as createConnectionRoute } from '@/app/api/v1/connections/route';
+import { POST as createConnection } from '@/app/api/v1/connections/route';
 import { POST as selectProgramRoute } from '@/app/api/session/program/route';
 import { closeDatabase } from '@/db/client';
 import { apiClients, apiTokens, auditLog, connections, type Account } from '@/db/schema';
@@ -9,8 +9,11 @@ import { createApiToken } from '@/lib/auth/tokens';
 import { setClock, resetClock } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
 import { withAuth } from '@/lib/http/with-auth';
+import { checked } from './helpers/api-answers';
 import { createAccount, createPrograms, noParams, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
+
+const createConnectionRoute = checked(createConnection);
 
 let t: TestDatabase;
 let firstup: Account;

@@ -26,10 +26,9 @@ import { closeDatabase } from '@/db/client';
 import { apiClients, connections, deliveries, exportFiles, exportRuns, type Account } from '@/db/schema';
 import { createApiToken } from '@/lib/auth/tokens';
 import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
-import type { ApiOperation } from '@/lib/http/openapi';
-import { errorResponseSchema } from '@/lib/http/schemas';
 import type { RouteHandler } from '@/lib/http/with-auth';
 import { MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
+import { checkAnswer } from './helpers/api-answers';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
@@ -45,35 +44,13 @@ const PASSWORD = 'sink-password-1';
 type Json = Record<string, unknown>;
 type Call = { method: string; path: string; params?: Record<string, string>; json?: unknown; cookie?: string };
 
-/** The documented operation of a request: its method and path template (literal paths before templated ones). */
-function operationOf(method: string, path: string): ApiOperation | undefined {
-  const pathname = path.split('?')[0];
-  const templates = (op: ApiOperation) => (op.path.match(/\{/g) ?? []).length;
-  return [...MANAGEMENT_API_OPERATIONS]
-    .sort((a, b) => templates(a) - templates(b))
-    .find((op) => op.method === method.toLowerCase() && new RegExp(`^${op.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(pathname));
-}
-
-/**
- * Calls a route as a client would, and checks the answer against the API's schemas: a success
- * against the response schema its operation documents for that status, an error against the one
- * error shape.
- */
+/** Calls a route as a client would, and checks the answer against the API's schemas (helpers/api-answers.ts). */
 async function call<P extends Record<string, string>>(handler: RouteHandler<P>, c: Call): Promise<{ status: number; body: Json }> {
   const res = await handler(request(c.method, c.path, { cookie: c.cookie ?? firstupCookie, json: c.json }), {
     params: Promise.resolve((c.params ?? {}) as P),
   });
+  await checkAnswer(c.method, c.path, res);
   const body = (await res.json()) as Json;
-  const what = `${c.method} ${c.path} → ${res.status}`;
-  if (res.status >= 400) {
-    expect(errorResponseSchema.safeParse(body).error, `${what}: the error shape`).toBeUndefined();
-  } else {
-    const op = operationOf(c.method, c.path);
-    expect(op, `${what}: no documented operation`).toBeDefined();
-    const schema = op!.responses[res.status]?.schema;
-    expect(schema, `${what}: the operation ${op!.operationId} documents no such answer`).toBeDefined();
-    expect(schema!.safeParse(body).error, `${what}: the answer against its schema`).toBeUndefined();
-  }
   return { status: res.status, body };
 }
 const data = <T = Json>(r: { body: Json }) => r.body.data as T;
