@@ -10,7 +10,7 @@ import { AppError } from '@/lib/http/errors';
 import { pageOf } from '@/lib/http/page';
 import type { PageOf } from '@/lib/http/schemas';
 import { fileCursor } from './cursor';
-import type { LinkBase } from './program';
+import type { LinkBase } from './links';
 import { API_FILE_TYPES, type ApiFileType, type ExportFileView, type ListFilesQuery } from './schemas';
 import { signDownload } from './signed-links';
 

@@ -20,7 +20,7 @@ import type { PageOf } from '@/lib/http/schemas';
 import { folderCursor } from './cursor';
 import { attachment } from './download';
 import { downloadLink, expiredError, isExpired } from './files';
-import { apiLink, type LinkBase } from './program';
+import { apiLink, type LinkBase } from './links';
 import type { FolderView } from './schemas';
 
 /** `<programID>-<mm-dd-yyyy-hh>-<export type>`: the window start, as in the file names. */

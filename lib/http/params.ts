@@ -6,12 +6,21 @@ import { z } from 'zod';
 import { AppError } from './errors';
 import type { RouteParams } from './with-auth';
 
+const PROGRAM_ID = 'must be a program id (a positive whole number)';
+
+/** A program id in a JSON body. */
+export const programIdSchema = z
+  .number({ error: PROGRAM_ID })
+  .int(PROGRAM_ID)
+  .positive(PROGRAM_ID)
+  .max(Number.MAX_SAFE_INTEGER, PROGRAM_ID);
+
 /** `?program=<id>`: which program a request is about. withAuth({ program }) resolves it. */
 export const programParam = z.coerce
-  .number({ error: 'must be a program id (a positive whole number)' })
-  .int('must be a program id (a positive whole number)')
-  .positive('must be a program id (a positive whole number)')
-  .max(Number.MAX_SAFE_INTEGER, 'must be a program id (a positive whole number)')
+  .number({ error: PROGRAM_ID })
+  .int(PROGRAM_ID)
+  .positive(PROGRAM_ID)
+  .max(Number.MAX_SAFE_INTEGER, PROGRAM_ID)
   .optional()
   .describe('The program. Needed only when the token or account reaches more than one program.');
 

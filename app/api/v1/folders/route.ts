@@ -1,6 +1,6 @@
 // GET /api/v1/folders – a program's folders (one per run with files): window, export type, files, sizes, checksums
 import { pageFolders } from '@/lib/export-api/folders';
-import { linkBase } from '@/lib/export-api/program';
+import { linkBase } from '@/lib/export-api/links';
 import { listFoldersQuerySchema } from '@/lib/export-api/schemas';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';

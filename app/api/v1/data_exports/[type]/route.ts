@@ -1,6 +1,6 @@
 // GET /api/v1/data_exports/{type} – available export files of a type, newest first, cursor-paginated
 import { pageExportFiles } from '@/lib/export-api/files';
-import { linkBase } from '@/lib/export-api/program';
+import { linkBase } from '@/lib/export-api/links';
 import { listFilesQuerySchema, PATH_NOT_FOUND, typeParamsSchema } from '@/lib/export-api/schemas';
 import { parsePathParams } from '@/lib/http/params';
 import { parseQuery } from '@/lib/http/parse';

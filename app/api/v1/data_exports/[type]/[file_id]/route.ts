@@ -1,6 +1,6 @@
 // GET /api/v1/data_exports/{type}/{file_id} – one export file's metadata and a signed download link (410 once expired)
 import { getExportFile } from '@/lib/export-api/files';
-import { linkBase } from '@/lib/export-api/program';
+import { linkBase } from '@/lib/export-api/links';
 import { fileParamsSchema, PATH_NOT_FOUND } from '@/lib/export-api/schemas';
 import { parsePathParams } from '@/lib/http/params';
 import { withAuth } from '@/lib/http/with-auth';

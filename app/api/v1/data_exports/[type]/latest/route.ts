@@ -1,6 +1,6 @@
 // GET /api/v1/data_exports/{type}/latest – the newest available export file of a type, with a signed download link
 import { latestExportFile } from '@/lib/export-api/files';
-import { linkBase } from '@/lib/export-api/program';
+import { linkBase } from '@/lib/export-api/links';
 import { latestQuerySchema, PATH_NOT_FOUND, typeParamsSchema } from '@/lib/export-api/schemas';
 import { parsePathParams } from '@/lib/http/params';
 import { parseQuery } from '@/lib/http/parse';
