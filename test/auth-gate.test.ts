@@ -423,3 +423,65 @@ describe('the program switcher', () => {
     expect(res.status).toBe(403);
   });
 });
+
+describe('the request context', () => {
+  it('hands the handler the program the request names, the caller’s only one, or refuses before the handler runs', async () => {
+    let ran = 0;
+    const route = withAuth(
+      async (_req, { program, requestedProgram }) => {
+        ran++;
+        const id: number = program; // 'required': always a number
+        return Response.json({ program: id, requested: requestedProgram ?? null });
+      },
+      { program: 'required' },
+    );
+    const { token } = await createApiToken(t.db, { kind: 'client', apiClientId: clientId, programId: 101, scopes: ['data_exports.read'] });
+    const only = await route(request('GET', '/api/anything', { token }), noParams);
+    expect(await only.json()).toEqual({ program: 101, requested: null });
+    const named = await route(request('GET', '/api/anything?program=202', { cookie: await sessionCookie(firstup) }), noParams);
+    expect(await named.json()).toEqual({ program: 202, requested: 202 });
+    expect(ran).toBe(2);
+
+    const several = await route(request('GET', '/api/anything', { cookie: await sessionCookie(firstup) }), noParams);
+    expect(several.status).toBe(422);
+    expect((await errorOf(several)).message).toBe(
+      'Invalid query: program: this caller reaches more than one program; say which with ?program=<id>',
+    );
+    const bad = await route(request('GET', '/api/anything?program=abc', { cookie: await sessionCookie(firstup) }), noParams);
+    expect(bad.status).toBe(422);
+    expect((await errorOf(bad)).message).toBe('Invalid query: program: must be a program id (a positive whole number)');
+    const other = await route(request('GET', '/api/anything?program=202', { token }), noParams);
+    const missing = await route(request('GET', '/api/anything?program=999', { cookie: await sessionCookie(firstup) }), noParams);
+    expect([other.status, missing.status]).toEqual([404, 404]);
+    expect(ran).toBe(2);
+  });
+
+  it('checks an optional program only when one is named', async () => {
+    const route = withAuth(async (_req, { program }) => Response.json({ program: program ?? null }), { program: 'optional' });
+    const cookie = await sessionCookie(brand);
+    expect(await (await route(request('GET', '/api/anything', { cookie }), noParams)).json()).toEqual({ program: null });
+    expect(await (await route(request('GET', '/api/anything?program=101', { cookie }), noParams)).json()).toEqual({ program: 101 });
+    expect((await route(request('GET', '/api/anything?program=202', { cookie }), noParams)).status).toBe(404);
+  });
+
+  it('gives a sessionOnly handler a signed-in user, so it needs no second check', async () => {
+    const route = withAuth(
+      async (_req, { actor }) => {
+        const accountId: string = actor.accountId; // a UserActor: never null
+        return Response.json({ kind: actor.kind, accountId, email: actor.email });
+      },
+      { sessionOnly: true },
+    );
+    const res = await route(request('GET', '/api/anything', { cookie: await sessionCookie(brand) }), noParams);
+    expect(await res.json()).toEqual({ kind: 'user', accountId: brand.id, email: brand.email });
+    const { token } = await createApiToken(t.db, { kind: 'personal', accountId: brand.id, scopes: ['data_exports.read'] });
+    expect((await route(request('GET', '/api/anything', { token }), noParams)).status).toBe(403);
+
+    // Without sessionOnly the actor may be a token (whose accountId can be null): the types say so.
+    withAuth(async (_req, { actor }) => {
+      // @ts-expect-error -- a token actor's accountId is string | null
+      const accountId: string = actor.accountId;
+      return Response.json({ accountId });
+    });
+  });
+});
