@@ -18,10 +18,6 @@ import { windowsEndingIn } from '@/lib/windows';
 import { expiredFileOf } from '@/lib/runs/retry';
 import type { ActivityEntry, Connection, HistoricalRequest, Run } from './responses';
 
-export type ConnectionJson = Connection;
-export type RunJson = Run;
-export type ActivityEntryJson = ActivityEntry;
-
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
 
