@@ -5,8 +5,9 @@ import { rowCounts } from './db';
 import { ACTIVITY_PATH, BRAND, CONNECTIONS_PATH, e2ePrograms, FIRSTUP, signIn } from './fixtures';
 
 const today = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
-const connection = (programId: number, name: string) => ({
-  program_id: programId,
+// The program is named by ?program= (connectionsUrl); the body is the connection.
+const connectionsUrl = (programId: number) => `/api/v1/connections?program=${programId}`;
+const connection = (name: string) => ({
   kind: 'api',
   name,
   frequency: 'daily',
@@ -18,7 +19,7 @@ test('a Brand Super Admin calling POST /api/v1/connections directly gets 403 and
   const { brand } = e2ePrograms();
   await signIn(page, BRAND);
   const before = await rowCounts();
-  const res = await page.request.post('/api/v1/connections', { data: connection(brand.id, 'Sneaky connection') });
+  const res = await page.request.post(connectionsUrl(brand.id), { data: connection('Sneaky connection') });
   expect(res.status()).toBe(403);
   const body = (await res.json()) as { error: { code: string; message: string }; request_id: string };
   expect(body.error.code).toBe('forbidden');
@@ -32,7 +33,7 @@ test('a Brand Super Admin calling POST /api/v1/connections directly gets 403 and
 test('without a session the same call gets 401', async ({ request }) => {
   const { brand } = e2ePrograms();
   const before = await rowCounts();
-  const res = await request.post('/api/v1/connections', { data: connection(brand.id, 'Anonymous connection') });
+  const res = await request.post(connectionsUrl(brand.id), { data: connection('Anonymous connection') });
   expect(res.status()).toBe(401);
   expect(await rowCounts()).toEqual(before);
 });
@@ -43,7 +44,7 @@ test('a Firstup Super Admin creates a connection through the same route; it show
   const { all } = e2ePrograms();
   await signIn(page, FIRSTUP);
   const before = await rowCounts();
-  const res = await page.request.post('/api/v1/connections', { data: connection(all[0].id, 'Warehouse nightly export') });
+  const res = await page.request.post(connectionsUrl(all[0].id), { data: connection('Warehouse nightly export') });
   expect(res.status()).toBe(201);
   expect(await rowCounts()).toEqual({ connections: before.connections + 1, audit: before.audit + 1 });
 

@@ -1,6 +1,6 @@
 // The `dde` command line. Each command lives in scripts/commands/<name>.ts and exports
 // `summary`, `usage` and `run(argv)`; arguments are validated with zod inside each command.
-import { CliError } from './commands/_shared';
+import { CliError } from './commands/args';
 
 const COMMANDS = ['migrate', 'seed', 'users', 'export', 'tokens', 'clients'] as const;
 type CommandModule = { summary: string; usage: string; run: (argv: string[]) => Promise<void> };

@@ -19,7 +19,7 @@ export const DEMO_PROGRAMS = [
   { programId: 5170, programName: 'Globex (anonymized)', anonymize: true, users: 600, campaigns: 30, events: 40_000, days: 60 },
 ] as const;
 
-const DEMO_FOLDER = 'acme-exports';
+export const DEMO_FOLDER = 'acme-exports';
 
 export async function setUpDemo(database: Database, say: (line: string) => void): Promise<void> {
   for (const p of DEMO_PROGRAMS) {

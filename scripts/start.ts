@@ -15,7 +15,7 @@ import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
 import { ConfigError, env, type Env } from '@/lib/env';
 import { ensureDemoConnections, setUpDemo, startDemoSink, startDemoTrickle } from './demo';
 import type { SftpSink } from '@/lib/delivery/sftp-sink';
-import { redactUrl } from './commands/_shared';
+import { redactUrl } from './commands/database';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);

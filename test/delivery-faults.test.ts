@@ -7,7 +7,8 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryAbortedError, DeliveryError, deliverFiles, testConnection, type SftpAuth, type SftpTimeouts } from '@/lib/delivery';
-import { startDemoSftpSink, startSftpSink, type SftpSink, type SinkFaults } from '@/lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink, type SinkFaults } from '@/lib/delivery/sftp-sink';
+import { DEMO_FOLDER, startDemoSink } from '@/scripts/demo';
 import { closedPort, failureOf, makeExportSet, sha256Hex, type ExportSet } from './helpers/delivery';
 
 const timeouts: Partial<SftpTimeouts> = {
@@ -244,28 +245,30 @@ describe('SFTP faults (in-process server)', () => {
 });
 
 describe('demo SFTP sink', () => {
-  it('keeps its host key and credentials across restarts, so the pinned fingerprint and stored password stay valid', async () => {
+  it('keeps its port, host key and credentials across restarts, so the pinned fingerprint and stored password stay valid', async () => {
+    // The sink `npm start` runs for the demo connection (scripts/demo.ts).
     const dataDir = path.join(work, 'demo-data');
-    const first = await startDemoSftpSink({ dataDir });
-    sinks.push(first);
-    const { hostKeyFingerprint: fingerprint, password, username } = first;
-    await first.close();
-    const second = await startDemoSftpSink({ dataDir });
-    sinks.push(second);
-    expect(second.hostKeyFingerprint).toBe(fingerprint);
-    expect(second.password).toBe(password);
+    const first = await startDemoSink(dataDir);
+    sinks.push(first.sink);
+    const { hostKeyFingerprint: fingerprint } = first.sink;
+    await first.sink.close();
+    const second = await startDemoSink(dataDir);
+    sinks.push(second.sink);
+    expect(second.config).toEqual(first.config);
+    expect(second.sink.port).toBe(first.config.port);
+    expect(second.sink.hostKeyFingerprint).toBe(fingerprint);
     const report = await testConnection({
-      host: second.host,
-      port: second.port,
-      username,
-      auth: { method: 'password', password },
-      folder: second.folder,
+      host: second.sink.host,
+      port: second.sink.port,
+      username: second.config.username,
+      auth: { method: 'password', password: second.config.password },
+      folder: DEMO_FOLDER,
       expectedFingerprint: fingerprint,
       timeouts,
     });
     expect(report.ok).toBe(true);
     expect(report.hostKeyFingerprint).toBe(fingerprint);
-    expect(second.rootDir).toBe(path.join(dataDir, 'sftp-sink', 'files'));
+    expect(second.sink.rootDir).toBe(path.join(dataDir, 'demo-sftp', 'files'));
   });
 
   it('refuses a wrong password (auth_failed) and keeps every path inside its own directory tree', async () => {

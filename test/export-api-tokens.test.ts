@@ -20,7 +20,7 @@ import { env } from '@/lib/env';
 import { setApiRateLimiter } from '@/lib/http/rate-limit';
 import { run as clientsCli } from '@/scripts/commands/clients';
 import { run as tokensCli } from '@/scripts/commands/tokens';
-import { CliError } from '@/scripts/commands/_shared';
+import { CliError } from '@/scripts/commands/args';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { call, type ErrorBody } from './helpers/export-api';

@@ -28,6 +28,7 @@ import { createApiToken } from '@/lib/auth/tokens';
 import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
 import type { RouteHandler } from '@/lib/http/with-auth';
 import { MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
+import { checkAnswer } from './helpers/api-answers';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
@@ -43,11 +44,14 @@ const PASSWORD = 'sink-password-1';
 type Json = Record<string, unknown>;
 type Call = { method: string; path: string; params?: Record<string, string>; json?: unknown; cookie?: string };
 
+/** Calls a route as a client would, and checks the answer against the API's schemas (helpers/api-answers.ts). */
 async function call<P extends Record<string, string>>(handler: RouteHandler<P>, c: Call): Promise<{ status: number; body: Json }> {
   const res = await handler(request(c.method, c.path, { cookie: c.cookie ?? firstupCookie, json: c.json }), {
     params: Promise.resolve((c.params ?? {}) as P),
   });
-  return { status: res.status, body: (await res.json()) as Json };
+  await checkAnswer(c.method, c.path, res);
+  const body = (await res.json()) as Json;
+  return { status: res.status, body };
 }
 const data = <T = Json>(r: { body: Json }) => r.body.data as T;
 const fieldPaths = (r: { body: Json }) =>
@@ -360,9 +364,9 @@ describe('connections', () => {
     const url = `/api/v1/connections/${id}?program=101`;
     const active = await call(patchRoute, { method: 'PATCH', path: url, params: p, json: { frequency: 'daily' } });
     expect(active.status).toBe(409);
-    const stopped = await call(stopRoute, { method: 'POST', path: url, params: p });
+    const stopped = await call(stopRoute, { method: 'POST', path: url.replace('?', '/stop?'), params: p });
     expect(data(stopped)).toMatchObject({ status: 'stopped', next_window: null });
-    expect((await call(stopRoute, { method: 'POST', path: url, params: p })).status).toBe(409);
+    expect((await call(stopRoute, { method: 'POST', path: url.replace('?', '/stop?'), params: p })).status).toBe(409);
     const immutable = await call(patchRoute, {
       method: 'PATCH',
       path: url,
@@ -383,9 +387,9 @@ describe('connections', () => {
     });
     expect(edited.status).toBe(200);
     expect(data(edited)).toMatchObject({ frequency: 'daily', contact_emails: ['new@example.com'], name: 'Renamed', status: 'stopped' });
-    const started = await call(startRoute, { method: 'POST', path: url, params: p });
+    const started = await call(startRoute, { method: 'POST', path: url.replace('?', '/start?'), params: p });
     expect(data(started).status).toBe('active');
-    expect((await call(startRoute, { method: 'POST', path: url, params: p })).status).toBe(409);
+    expect((await call(startRoute, { method: 'POST', path: url.replace('?', '/start?'), params: p })).status).toBe(409);
   });
 
   it('pauses (after transfer or immediately) and resumes, 409 on the wrong state, 422 for a bad mode', async () => {
@@ -395,9 +399,10 @@ describe('connections', () => {
     const paused = await call(pauseRoute, { method: 'POST', path: url, params: p, json: { mode: 'after_transfer' } });
     expect(data(paused)).toMatchObject({ status: 'paused', pause_mode: 'after_transfer' });
     expect((await call(pauseRoute, { method: 'POST', path: url, params: p, json: { mode: 'immediately' } })).status).toBe(409);
-    const resumed = await call(resumeRoute, { method: 'POST', path: url, params: p });
+    const resumeUrl = `/api/v1/connections/${p.id}/resume?program=101`;
+    const resumed = await call(resumeRoute, { method: 'POST', path: resumeUrl, params: p });
     expect(data(resumed)).toMatchObject({ status: 'active', pause_mode: null });
-    expect((await call(resumeRoute, { method: 'POST', path: url, params: p })).status).toBe(409);
+    expect((await call(resumeRoute, { method: 'POST', path: resumeUrl, params: p })).status).toBe(409);
     const now = await call(pauseRoute, { method: 'POST', path: url, params: p, json: { mode: 'immediately' } });
     expect(data(now)).toMatchObject({ status: 'paused', pause_mode: 'immediately' });
   });
@@ -412,7 +417,7 @@ describe('editing an older connection', () => {
     const started = new Date(Date.parse(today) - 60 * DAY);
     await t.db.update(connections).set({ startDate: started }).where(eq(connections.id, id));
     const url = `/api/v1/connections/${id}?program=202`;
-    await call(stopRoute, { method: 'POST', path: url, params: { id } });
+    await call(stopRoute, { method: 'POST', path: `/api/v1/connections/${id}/stop?program=202`, params: { id } });
     const same = await call(patchRoute, {
       method: 'PATCH',
       path: url,

@@ -6,7 +6,7 @@ import { accounts, programMemberships } from '@/db/schema';
 import { verifyPassword } from '@/lib/auth/passwords';
 import { env } from '@/lib/env';
 import { run } from '@/scripts/commands/users';
-import { CliError } from '@/scripts/commands/_shared';
+import { CliError } from '@/scripts/commands/args';
 import { createPrograms, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { consoleOutput } from './helpers/console';

@@ -1,6 +1,6 @@
 // The navigation tree (Configure › Insights › Recurring Data Connections and API access,
 // Configure › Activity Log). A link with a permission is shown only to roles that have it.
-import { BASE as CONNECTIONS_HREF } from '@/components/rdc/format';
+import { CONNECTIONS_PATH as CONNECTIONS_HREF } from '@/components/connections/paths';
 import type { Permission } from '@/lib/auth/permissions';
 
 export type NavLink = { href: string; label: string; icon: 'connections' | 'key' | 'activity'; permission?: Permission };

@@ -89,14 +89,6 @@ export const KeyIcon = (p: IconProps) => (
     <path d="M11 12l8.5-8.5M16 7l2.5 2.5M14 9l2 2" />
   </Icon>
 );
-export const SettingsIcon = (p: IconProps) => (
-  <Icon {...p}>
-    <path d="M4 7h9M17 7h3M4 17h3M11 17h9" />
-    <circle cx="15" cy="7" r="2" />
-    <circle cx="9" cy="17" r="2" />
-  </Icon>
-);
-
 /** The DDE mark: data leaving a tray. */
 export function LogoMark({ className }: { className?: string }) {
   return (

@@ -4,9 +4,11 @@
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type Connection } from '@/components/rdc/api';
-import { dt } from '@/components/rdc/format';
-import { Button, Card, CopyButton, ErrorNotice, Field, inputClass, Loading, Notice, StatusBadge } from '@/components/rdc/ui';
+import { api, ApiError } from '@/components/api/client';
+import type { Connection } from '@/lib/management/responses';
+import type { NotificationSettings, Webhook, WebhookMessage } from '@/lib/webhooks/responses';
+import { dt } from '@/components/ui/formatters';
+import { Button, Card, CopyButton, ErrorNotice, Field, inputClass, Loading, Notice, StatusBadge } from '@/components/ui/primitives';
 
 const EVENTS = [
   { id: 'files.ready', label: 'Files ready' },
@@ -19,34 +21,9 @@ const MODES = [
   { id: 'daily_digest', label: 'A daily digest' },
 ] as const;
 
-type Settings = {
-  report_mode: string;
-  report_mode_is_default: boolean;
-  auto_pause_after: number;
-  consecutive_failed_windows: number;
-  health: { status: string | null; last_checked_at: string | null } | null;
-  auto_paused: { at: string; reason: string } | null;
-};
-type Endpoint = {
-  id: string;
-  url: string;
-  events: string[];
-  description: string | null;
-  enabled: boolean;
-  last_delivery: { status: string; status_code: number | null; at: string } | null;
-};
-type Message = {
-  id: string;
-  event: string;
-  status: string;
-  attempts: number;
-  response_code: number | null;
-  latency_ms: number | null;
-  error: string | null;
-  created_at: string;
-  last_attempt_at: string | null;
-  next_attempt_at: string | null;
-};
+type Settings = NotificationSettings;
+type Endpoint = Webhook;
+type Message = WebhookMessage;
 
 function PausedNotice({
   program,
@@ -121,7 +98,13 @@ function ReportSettings({
       <form onSubmit={submit} noValidate className="space-y-4" aria-label="Reports and auto-pause">
         <Field label="Contacts receive" hint={settings.report_mode_is_default ? 'The default for this kind of connection.' : undefined}>
           {(p) => (
-            <select {...p} className={inputClass} value={mode} disabled={!canWrite} onChange={(e) => setMode(e.target.value)}>
+            <select
+              {...p}
+              className={inputClass}
+              value={mode}
+              disabled={!canWrite}
+              onChange={(e) => setMode(e.target.value as Settings['report_mode'])}
+            >
               {MODES.map((m) => (
                 <option key={m.id} value={m.id}>
                   {m.label}

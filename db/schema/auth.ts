@@ -1,12 +1,12 @@
 // Accounts, their programs, API clients and tokens (stored hashed).
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { ROLES } from './enums';
 import { programs } from './source';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-export const ROLES = ['firstup_super_admin', 'brand_super_admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from './enums';
 
 export const accounts = pgTable(
   'accounts',
@@ -40,8 +40,7 @@ export const programMemberships = pgTable(
   (t) => [primaryKey({ columns: [t.accountId, t.programId] })],
 );
 
-export const SCOPES = ['data_exports.read', 'data_exports.manage'] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope } from './enums';
 
 export const apiClients = pgTable(
   'api_clients',

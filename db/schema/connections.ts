@@ -2,21 +2,24 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { accounts } from './auth';
+import { CONNECTION_KINDS, CONNECTION_STATUSES, FORMATS, FREQUENCIES, HISTORICAL_STATUSES, REPORT_MODES } from './enums';
 import { programs } from './source';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-export const CONNECTION_KINDS = ['sftp', 'api'] as const;
-export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
-export const CONNECTION_STATUSES = ['active', 'pausing', 'paused', 'stopped', 'ended'] as const;
-export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
-export const FREQUENCIES = ['every_4_hours', 'daily', 'weekly', 'monthly'] as const;
-export type Frequency = (typeof FREQUENCIES)[number];
-export const FORMATS = ['csv', 'jsonl', 'xlsx'] as const;
-export type ExportFormat = (typeof FORMATS)[number];
-
-export const REPORT_MODES = ['every_run', 'failures_only', 'daily_digest'] as const;
-export type ReportMode = (typeof REPORT_MODES)[number];
+export {
+  CONNECTION_KINDS,
+  CONNECTION_STATUSES,
+  FREQUENCIES,
+  FORMATS,
+  HISTORICAL_STATUSES,
+  type ConnectionKind,
+  type ConnectionStatus,
+  type Frequency,
+  type ExportFormat,
+  REPORT_MODES,
+  type ReportMode,
+} from './enums';
 
 export const connections = pgTable(
   'connections',
@@ -64,8 +67,6 @@ export const connections = pgTable(
   (t) => [index('connections_program_idx').on(t.programId), index('connections_status_idx').on(t.status)],
 );
 export type Connection = typeof connections.$inferSelect;
-
-export const HISTORICAL_STATUSES = ['pending', 'running', 'completed', 'cancelled', 'failed'] as const;
 
 export const historicalRequests = pgTable(
   'historical_requests',

@@ -1,26 +1,12 @@
 // The window ledger (export_runs), the files each run produced, and their deliveries.
 import { bigint, boolean, index, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { connections, historicalRequests } from './connections';
+import { DELIVERY_STATUSES, EXPORT_TYPES, FILE_TYPES, RUN_STATUSES } from './enums';
 import { programs } from './source';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-export const EXPORT_TYPES = ['incremental', 'historical'] as const;
-export type ExportType = (typeof EXPORT_TYPES)[number];
-export const RUN_STATUSES = [
-  'planned',
-  'generating',
-  'generated',
-  'delivering',
-  'delivered',
-  'available',
-  'empty',
-  'failed',
-  'cancelled',
-] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export const FILE_TYPES = ['user', 'campaign', 'activity', 'manifest'] as const;
-export type FileType = (typeof FILE_TYPES)[number];
+export { EXPORT_TYPES, RUN_STATUSES, FILE_TYPES, DELIVERY_STATUSES, type ExportType, type RunStatus, type FileType } from './enums';
 
 export const exportRuns = pgTable(
   'export_runs',
@@ -104,7 +90,6 @@ export const exportFiles = pgTable(
 );
 export type ExportFile = typeof exportFiles.$inferSelect;
 
-export const DELIVERY_STATUSES = ['running', 'succeeded', 'failed', 'aborted'] as const;
 export const DELIVERY_ERROR_CODES = [
   'auth_failed',
   'host_key_mismatch',

@@ -3,12 +3,12 @@ import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { accounts } from './auth';
 import { connections } from './connections';
+import { WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENTS } from './enums';
+export { WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENTS, type WebhookDeliveryStatus, type WebhookEvent } from './enums';
 import { programs } from './source';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-export const WEBHOOK_EVENTS = ['files.ready', 'delivery.failed', 'connection.paused'] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 /** What the test button sends; never subscribed to, always accepted by a test. */
 export const WEBHOOK_TEST_EVENT = 'webhook.test';
 
@@ -36,9 +36,6 @@ export const webhookEndpoints = pgTable(
   (t) => [index('webhook_endpoints_connection_idx').on(t.connectionId), index('webhook_endpoints_program_idx').on(t.programId)],
 );
 export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
-
-export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed'] as const;
-export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
 
 export const webhookDeliveries = pgTable(
   'webhook_deliveries',

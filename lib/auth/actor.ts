@@ -67,21 +67,6 @@ export function requireProgram(actor: Actor, programId: number): void {
 }
 
 /**
- * The program a request is about: the one asked for (checked), or the actor's only program when it
- * has exactly one (client tokens). Otherwise the caller must say which.
- */
-export function resolveProgramId(actor: Actor, requested: number | undefined): number {
-  if (requested !== undefined) {
-    requireProgram(actor, requested);
-    return requested;
-  }
-  if (actor.programs !== 'all' && actor.programs.length === 1) return actor.programs[0];
-  throw new AppError('validation_failed', 'program_id is required: this account can see more than one program.', {
-    fields: [{ path: 'program_id', message: 'Required' }],
-  });
-}
-
-/**
  * The one program a request is about: the one asked for (404 for a program the caller cannot see,
  * or that does not exist), else the caller's only program. Callers that reach several programs
  * must say which (422, on the `program` field).

@@ -2,13 +2,13 @@
 // access tokens and API clients. Handlers validate with these; the OpenAPI document is generated
 // from the same schemas.
 import { z } from 'zod';
-import { SCOPES } from '@/db/schema/auth';
+import { SCOPES } from '@/db/schema/enums';
+import { programIdSchema as programId } from '@/lib/http/params';
 
 const scope = z.enum(SCOPES, { error: `must be one of ${SCOPES.join(', ')}` });
 const scopes = z.array(scope).min(1, 'give at least one scope').max(SCOPES.length);
 const isoInstant = z.iso.datetime();
 const name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
-const programId = z.number({ error: 'must be a program id (a number)' }).int().positive().max(Number.MAX_SAFE_INTEGER);
 
 // --- POST /api/oauth/token (RFC 6749 §4.4) ---------------------------------------------------
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Actor, TokenActor, UserActor } from './actor';
-import { canSeeProgram, requireProgram, resolveProgramId } from './actor';
+import type { Db } from '@/db/client';
+import { canSeeProgram, requireProgram, resolveProgram } from './actor';
 import { AppError } from '@/lib/http/errors';
 import { can, hasScope, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS } from './permissions';
 
@@ -83,9 +84,18 @@ describe('program scope', () => {
     expect(() => requireProgram(user('firstup_super_admin'), 123)).not.toThrow();
   });
 
-  it("defaults to the actor's only program, and asks which when there are several", () => {
-    expect(resolveProgramId(token(['data_exports.read'], null, [42]), undefined)).toBe(42);
-    expect(() => resolveProgramId(user('brand_super_admin', [1, 2]), undefined)).toThrowError(/program_id is required/);
-    expect(() => resolveProgramId(token(['data_exports.read'], null, [42]), 43)).toThrowError(/not found/);
+  it("defaults to the actor's only program, and asks which when there are several", async () => {
+    // None of these needs the database: only callers that see every program look a requested one up.
+    const noDb = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('the database is not needed here');
+        },
+      },
+    ) as Db;
+    await expect(resolveProgram(noDb, token(['data_exports.read'], null, [42]), undefined)).resolves.toBe(42);
+    await expect(resolveProgram(noDb, user('brand_super_admin', [1, 2]), undefined)).rejects.toThrowError(/reaches more than one program/);
+    await expect(resolveProgram(noDb, token(['data_exports.read'], null, [42]), 43)).rejects.toThrowError(/not found/);
   });
 });

@@ -17,14 +17,6 @@ import { AppError } from '@/lib/http/errors';
 import { connectionDisplayName, sftpDestinationOf } from './describe';
 import type { CreateConnectionInput, EditConnectionInput } from './schemas';
 
-/** What admins and API responses may see of a connection: never the secret. */
-export type ConnectionView = Omit<Connection, 'secretCiphertext'> & { hasSecret: boolean };
-
-export function viewConnection(c: Connection): ConnectionView {
-  const { secretCiphertext, ...rest } = c;
-  return { ...rest, hasSecret: Boolean(secretCiphertext) };
-}
-
 function auditable(c: Connection) {
   const { secretCiphertext: _s, plannedThrough: _p, updatedAt: _u, ...rest } = c;
   return rest;

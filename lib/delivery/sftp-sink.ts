@@ -3,7 +3,7 @@
 // the fingerprint pinned at set-up stays valid across restarts); the fault tests use its switches
 // to behave like a server that dies, hangs, fills up or refuses writes.
 // It serves one directory tree: "/" is rootDir, and nothing outside it is reachable by path.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, type Stats as FsStats } from 'node:fs';
 import { open, readdir, rename, rmdir, mkdir, stat, lstat, unlink, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
@@ -457,32 +457,4 @@ export async function startSftpSink(options: SftpSinkOptions): Promise<SftpSink>
         killAll();
       }),
   };
-}
-
-export type DemoSftpSink = SftpSink & { password: string; folder: string };
-
-/**
- * The demo's local SFTP destination on the embedded default: files under <dataDir>/sftp-sink/files,
- * host key and generated password kept beside them (mode 600), so a connection created against it
- * (fingerprint pinned, password encrypted) keeps working across restarts when the port is fixed.
- */
-export async function startDemoSftpSink(options: { dataDir: string; port?: number }): Promise<DemoSftpSink> {
-  const base = path.join(options.dataDir, 'sftp-sink');
-  mkdirSync(base, { recursive: true, mode: 0o700 });
-  const credentialsFile = path.join(base, 'credentials.json');
-  let credentials: { username: string; password: string };
-  if (existsSync(credentialsFile)) {
-    credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as { username: string; password: string };
-  } else {
-    credentials = { username: 'dde-demo', password: randomBytes(18).toString('base64url') };
-    writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
-  }
-  const sink = await startSftpSink({
-    rootDir: path.join(base, 'files'),
-    hostKeyPath: path.join(base, 'host_key'),
-    username: credentials.username,
-    password: credentials.password,
-    port: options.port,
-  });
-  return Object.assign(sink, { password: credentials.password, folder: '/' });
 }

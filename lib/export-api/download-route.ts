@@ -3,12 +3,13 @@
 import { AppError } from '@/lib/http/errors';
 import { withRequest, type RequestContext } from '@/lib/http/with-auth';
 import { serveDownload } from './download';
-import { parsePathParams } from './params';
 import { downloadParamsSchema } from './schemas';
 
 async function download(req: Request, ctx: RequestContext): Promise<Response> {
-  const { signed } = parsePathParams(ctx.params, downloadParamsSchema, () => new AppError('forbidden', 'This download link is not valid.'));
-  return serveDownload(ctx.database().db, req, signed);
+  // A link that is not one is refused like a forged one (403), never "not found".
+  const parsed = downloadParamsSchema.safeParse(ctx.params);
+  if (!parsed.success) throw new AppError('forbidden', 'This download link is not valid.');
+  return serveDownload(ctx.database().db, req, parsed.data.signed);
 }
 
 export const GET = withRequest(download);

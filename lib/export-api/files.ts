@@ -7,8 +7,10 @@ import type { ExportFile, ExportType } from '@/db/schema/exports';
 import { now } from '@/lib/clock';
 import { env } from '@/lib/env';
 import { AppError } from '@/lib/http/errors';
-import { decodeCursor, encodeCursor } from './cursor';
-import type { LinkBase } from './program';
+import { pageOf } from '@/lib/http/page';
+import type { PageOf } from '@/lib/http/schemas';
+import { fileCursor } from './cursor';
+import type { LinkBase } from './links';
 import { API_FILE_TYPES, type ApiFileType, type ExportFileView, type ListFilesQuery } from './schemas';
 import { signDownload } from './signed-links';
 
@@ -86,9 +88,9 @@ export async function latestExportFile(
 export async function pageExportFiles(
   db: Db,
   params: { programId: number; type: ApiFileType; query: ListFilesQuery; base: LinkBase },
-): Promise<{ data: ExportFileView[]; has_more: boolean; next_cursor: string | null }> {
+): Promise<PageOf<ExportFileView>> {
   const { query } = params;
-  const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+  const after = query.cursor ? fileCursor.decode(query.cursor) : undefined;
   const at = now();
   const rows = await listExportFiles(db, {
     programId: params.programId,
@@ -100,13 +102,8 @@ export async function pageExportFiles(
     until: query.until,
     exportType: query.export_type,
   });
-  const hasMore = rows.length > query.limit;
-  const page = hasMore ? rows.slice(0, query.limit) : rows;
-  return {
-    data: page.map((f) => exportFileView(f, params.base, at)),
-    has_more: hasMore,
-    next_cursor: hasMore ? encodeCursor(page[page.length - 1].position) : null,
-  };
+  const page = pageOf(rows, query.limit, fileCursor, (f) => f.position);
+  return { data: page.rows.map((f) => exportFileView(f, params.base, at)), has_more: page.has_more, next_cursor: page.next_cursor };
 }
 
 /** One file of a type by id: 404 when the program has no such file of that type, 410 when it expired. */

@@ -15,10 +15,12 @@ import { AppError } from '@/lib/http/errors';
 import { toWebStream } from '@/lib/http/streams';
 import { childLogger } from '@/lib/logger';
 import { getStorage, type Storage } from '@/lib/storage';
-import { decodeCursor, encodeCursor } from './cursor';
+import { pageOf } from '@/lib/http/page';
+import type { PageOf } from '@/lib/http/schemas';
+import { folderCursor } from './cursor';
 import { attachment } from './download';
 import { downloadLink, expiredError, isExpired } from './files';
-import { apiLink, type LinkBase } from './program';
+import { apiLink, type LinkBase } from './links';
 import type { FolderView } from './schemas';
 
 /** `<programID>-<mm-dd-yyyy-hh>-<export type>`: the window start, as in the file names. */
@@ -73,9 +75,9 @@ function folderView(runId: string, connectionId: string | null, files: ExportFil
 export async function pageFolders(
   db: Db,
   params: { programId: number; limit: number; cursor?: string; includeExpired: boolean; base: LinkBase },
-): Promise<{ data: FolderView[]; has_more: boolean; next_cursor: string | null }> {
+): Promise<PageOf<FolderView>> {
   const at = now();
-  const after = params.cursor ? decodeCursor(params.cursor) : undefined;
+  const after = params.cursor ? folderCursor.decode(params.cursor) : undefined;
   const runs = await listRunFolders(db, {
     programId: params.programId,
     at,
@@ -83,15 +85,14 @@ export async function pageFolders(
     after,
     includeExpired: params.includeExpired,
   });
-  const hasMore = runs.length > params.limit;
-  const page = hasMore ? runs.slice(0, params.limit) : runs;
-  const files = await listFilesOfRuns(db, { programId: params.programId, runIds: page.map((r) => r.runId) });
+  const page = pageOf(runs, params.limit, folderCursor, (r) => r.position);
+  const files = await listFilesOfRuns(db, { programId: params.programId, runIds: page.rows.map((r) => r.runId) });
   const byRun = new Map<string, ExportFile[]>();
   for (const f of files) byRun.set(f.runId, [...(byRun.get(f.runId) ?? []), f]);
   return {
-    data: page.filter((r) => byRun.has(r.runId)).map((r) => folderView(r.runId, r.connectionId, byRun.get(r.runId)!, params.base, at)),
-    has_more: hasMore,
-    next_cursor: hasMore ? encodeCursor(page[page.length - 1].position) : null,
+    data: page.rows.filter((r) => byRun.has(r.runId)).map((r) => folderView(r.runId, r.connectionId, byRun.get(r.runId)!, params.base, at)),
+    has_more: page.has_more,
+    next_cursor: page.next_cursor,
   };
 }
 

@@ -165,6 +165,7 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
         content: { type: 'application/octet-stream' },
         headers: { 'Content-Range': 'bytes start-end/size' },
       },
+      304: { description: 'Not modified: If-None-Match names the file’s ETag.', headers: { ETag: '"<sha256>"' } },
       ...errors(403, 404, 410, 416),
     },
   },

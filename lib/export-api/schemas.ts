@@ -2,7 +2,11 @@
 // these; the OpenAPI document (/api/v1/openapi.json) is generated from the same schemas, and the
 // tests check responses against them.
 import { z } from 'zod';
-import { EXPORT_TYPES, FILE_TYPES, type FileType } from '@/db/schema/exports';
+import { EXPORT_TYPES, FILE_TYPES, type FileType } from '@/db/schema/enums';
+import { cursorParam, limitParam, programParam, programQuery } from '@/lib/http/params';
+import { errorResponseSchema, instantSchema, pageSchema } from '@/lib/http/schemas';
+
+export { errorResponseSchema };
 
 /** `{type}` in the API's paths and the file type each names (EXPORT-FILES.md "Three file types"). */
 export const API_FILE_TYPES = { users: 'user', campaigns: 'campaign', activities: 'activity' } as const satisfies Record<string, FileType>;
@@ -13,22 +17,21 @@ export const MAX_PAGE_SIZE = 1000;
 export const DEFAULT_PAGE_SIZE = 100;
 
 const apiType = z.enum(API_TYPE_NAMES as [ApiFileType, ...ApiFileType[]]).describe('users, campaigns or activities');
-const instant = z.iso.datetime();
+const instant = instantSchema;
 /** A date-time with an offset (`2026-11-28T08:00:00Z`, `…+02:00`) or a date (`2026-11-28`, midnight UTC). */
 const instantInput = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()])
   .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v))
   .refine((d) => d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999, 'must lie between the years 1970 and 9999');
 
-const programParam = z.coerce
-  .number({ error: 'must be a program id (a number)' })
-  .int('must be a program id (a number)')
-  .positive('must be a program id (a number)')
-  .max(Number.MAX_SAFE_INTEGER, 'must be a program id (a number)')
-  .optional()
-  .describe('The program. Needed only when the token or account reaches more than one program.');
-
 // --- Path parameters ------------------------------------------------------------------------
+
+/** What an Export API path names when it names nothing (404). */
+export const PATH_NOT_FOUND = {
+  type: (v: string) => `There is no export type "${v}": the types are users, campaigns and activities.`,
+  file_id: (v: string) => `Export file ${v} was not found.`,
+  run_id: (v: string) => `Folder ${v} was not found.`,
+};
 
 export const typeParamsSchema = z.object({ type: apiType });
 export const fileParamsSchema = z.object({ type: apiType, file_id: z.guid().describe('The export file id.') });
@@ -37,7 +40,7 @@ export const downloadParamsSchema = z.object({ signed: z.string().max(200).descr
 
 // --- Query strings --------------------------------------------------------------------------
 
-export const programQuerySchema = z.object({ program: programParam });
+export const programQuerySchema = programQuery;
 
 export const latestQuerySchema = z.object({
   program: programParam,
@@ -46,14 +49,8 @@ export const latestQuerySchema = z.object({
 
 export const listFilesQuerySchema = z.object({
   program: programParam,
-  limit: z.coerce
-    .number({ error: `must be a number from 1 to ${MAX_PAGE_SIZE}` })
-    .int(`must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
-    .min(1, `must be from 1 to ${MAX_PAGE_SIZE}`)
-    .max(MAX_PAGE_SIZE, `must be from 1 to ${MAX_PAGE_SIZE}`)
-    .default(DEFAULT_PAGE_SIZE)
-    .describe(`Files per page, 1–${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).`),
-  cursor: z.string().max(300).optional().describe('next_cursor of the previous page.'),
+  limit: limitParam(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, 'Files'),
+  cursor: cursorParam,
   since: instantInput.optional().describe('Only files created at or after this instant (ISO 8601, or a date = midnight UTC).'),
   until: instantInput.optional().describe('Only files created before this instant.'),
   export_type: z.enum(EXPORT_TYPES).optional().describe('Only incremental (scheduled) or historical files.'),
@@ -62,14 +59,8 @@ export type ListFilesQuery = z.infer<typeof listFilesQuerySchema>;
 
 export const listFoldersQuerySchema = z.object({
   program: programParam,
-  limit: z.coerce
-    .number({ error: 'must be a number from 1 to 200' })
-    .int('must be a whole number from 1 to 200')
-    .min(1, 'must be from 1 to 200')
-    .max(200, 'must be from 1 to 200')
-    .default(50)
-    .describe('Folders per page, 1–200 (default 50).'),
-  cursor: z.string().max(300).optional().describe('next_cursor of the previous page.'),
+  limit: limitParam(200, 50, 'Folders'),
+  cursor: cursorParam,
   include_expired: z
     .enum(['true', 'false'], { error: 'must be true or false' })
     .default('false')
@@ -109,11 +100,7 @@ export const latestFileResponseSchema = z.object({
   data: exportFileSchema.nullable().describe('null when no file of this type is available.'),
 });
 export const fileResponseSchema = z.object({ data: exportFileSchema });
-export const fileListResponseSchema = z.object({
-  data: z.array(exportFileSchema),
-  has_more: z.boolean(),
-  next_cursor: z.string().nullable().describe('Pass as cursor for the next (older) page; null on the last page.'),
-});
+export const fileListResponseSchema = pageSchema(exportFileSchema);
 
 export const folderFileSchema = z.object({
   id: z.guid(),
@@ -127,6 +114,8 @@ export const folderFileSchema = z.object({
   expired: z.boolean(),
   download_url: z.url().nullable().describe('Signed link; null once the file has expired.'),
 });
+
+export type FolderFileView = z.infer<typeof folderFileSchema>;
 
 export const folderSchema = z
   .object({
@@ -149,19 +138,4 @@ export const folderSchema = z
   .describe("One run's files: a folder.");
 export type FolderView = z.infer<typeof folderSchema>;
 
-export const folderListResponseSchema = z.object({
-  data: z.array(folderSchema),
-  has_more: z.boolean(),
-  next_cursor: z.string().nullable(),
-});
-
-export const errorResponseSchema = z
-  .object({
-    error: z.object({
-      code: z.string().describe('unauthorized, forbidden, not_found, gone, validation_failed, rate_limited, …'),
-      message: z.string(),
-      details: z.unknown().optional(),
-    }),
-    request_id: z.string(),
-  })
-  .describe('Every error, with the request id that identifies it in the logs.');
+export const folderListResponseSchema = pageSchema(folderSchema);

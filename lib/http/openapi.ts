@@ -16,7 +16,7 @@ export type ApiResponse = {
 };
 
 export type ApiOperation = {
-  method: 'get' | 'head' | 'post' | 'delete';
+  method: 'get' | 'head' | 'post' | 'patch' | 'delete';
   /** OpenAPI path, `{name}` for parameters: `/api/v1/data_exports/{type}/latest`. */
   path: string;
   operationId: string;

@@ -4,11 +4,11 @@
 // minute's worth of requests (DDE_API_RATE_LIMIT_PER_MINUTE, default 600) and refills continuously.
 // Each web process keeps its own buckets: behind a load balancer with N copies a caller can make up
 // to N × the limit. Over budget → 429 with Retry-After (seconds until one request is available).
+// Routes spend it with withAuth's `rateLimit` option.
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { env } from '@/lib/env';
 import { AppError } from './errors';
-import type { AuthedContext, RouteParams } from './with-auth';
 
 type Bucket = { tokens: number; at: number };
 
@@ -86,14 +86,4 @@ export function enforceRateLimit(key: string, limiter: RateLimiter | null = apiR
       { 'retry-after': String(r.retryAfterSeconds) },
     );
   }
-}
-
-/** Wraps an authenticated handler so each call spends one request of the caller's budget first. */
-export function rateLimited<P extends RouteParams>(
-  handler: (req: Request, ctx: AuthedContext<P>) => Promise<Response>,
-): (req: Request, ctx: AuthedContext<P>) => Promise<Response> {
-  return (req, ctx) => {
-    enforceRateLimit(rateLimitKey(ctx.actor));
-    return handler(req, ctx);
-  };
 }

@@ -1,18 +1,21 @@
 // The one gate every route handler goes through: request id, authentication (session cookie or
-// bearer token), permission and scope checks, and the mapping of thrown errors to the one JSON
-// error shape { error: { code, message, details? }, request_id }.
+// bearer token), permission and scope checks, the request budget, the program the request is about,
+// and the mapping of thrown errors to the one JSON error shape { error: { code, message, details? }, request_id }.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { DatabaseNotConfiguredError, getDatabase, type Database, type Db } from '@/db/client';
 import type { Scope } from '@/db/schema/auth';
-import type { Actor } from '@/lib/auth/actor';
+import { resolveProgram, type Actor, type UserActor } from '@/lib/auth/actor';
 import { can, hasScope, ROLE_LABELS, type Permission } from '@/lib/auth/permissions';
 import { actorFromSessionCookie } from '@/lib/auth/session';
 import { resolveBearerTokenCached } from '@/lib/auth/token-cache';
 import { bearerFrom } from '@/lib/auth/tokens';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
-import { AppError, toAppError } from './errors';
+import { AppError, toAppError, validationError } from './errors';
+import { programParam } from './params';
+import { enforceRateLimit, rateLimitKey } from './rate-limit';
 
 export type RouteParams = Record<string, string | string[] | undefined>;
 /** What Next.js passes a route handler besides the request. */
@@ -26,11 +29,18 @@ export type RequestContext<P extends RouteParams = RouteParams> = {
   /** The database (pool and drizzle), resolved lazily so public routes work without one. */
   database: () => Database;
 };
-export type AuthedContext<P extends RouteParams = RouteParams> = Omit<RequestContext<P>, 'database'> & {
-  actor: Actor;
+export type AuthedContext<P extends RouteParams = RouteParams, A extends Actor = Actor, G = undefined> = Omit<
+  RequestContext<P>,
+  'database'
+> & {
+  actor: A;
   /** drizzle over the process pool. */
   db: Db;
   database: Database;
+  /** The program the request is about (withAuth's `program` option): checked against the caller's programs. */
+  program: G;
+  /** The program `?program=` named, if any (links in answers keep it). */
+  requestedProgram: number | undefined;
 };
 
 export type AuthOptions = {
@@ -38,9 +48,26 @@ export type AuthOptions = {
   permission?: Permission;
   /** The scope an API token needs; signed-in users are checked by permission only. */
   scope?: Scope;
-  /** Refuse API tokens (routes that only make sense in the browser, like the program switcher). */
+  /** Refuse API tokens (routes that only make sense in the browser, like the program switcher); the handler's actor is a UserActor. */
   sessionOnly?: boolean;
+  /** Spend one request of the caller's budget (lib/http/rate-limit.ts) before anything else is looked up. */
+  rateLimit?: boolean;
+  /**
+   * The program the request is about, as ctx.program: 'required' — the one `?program=` names, else the
+   * caller's only program (422 when it reaches several); 'optional' — checked only when named.
+   * Programs the caller cannot see, and programs that do not exist, are answered alike: 404.
+   */
+  program?: 'required' | 'optional';
 };
+
+/** The actor a handler receives: a signed-in user for sessionOnly routes. */
+export type ActorOf<O extends AuthOptions> = O extends { sessionOnly: true } ? UserActor : Actor;
+/** ctx.program's type for the `program` option. */
+export type ProgramOf<O extends AuthOptions> = O extends { program: 'required' }
+  ? number
+  : O extends { program: 'optional' }
+    ? number | undefined
+    : undefined;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -193,20 +220,46 @@ export function authorize(actor: Actor, opts: AuthOptions): void {
   }
 }
 
+const programQuery = z.object({ program: programParam });
+
+/** The program `?program=` names (422 when it is not a program id), or undefined. */
+function requestedProgramOf(req: Request): number | undefined {
+  const all = new URL(req.url).searchParams.getAll('program');
+  if (all.length === 0 || (all.length === 1 && all[0] === '')) return undefined;
+  const parsed = programQuery.safeParse({ program: all.length === 1 ? all[0] : all });
+  if (!parsed.success) throw validationError(parsed.error, 'query');
+  return parsed.data.program;
+}
+
 /**
- * Wraps a route handler: `export const POST = withAuth(handler, { permission: 'connections.write' })`.
- * 401 when nobody is signed in or the token is bad; 403 when the actor lacks the permission or scope.
- * Programs are checked by the handler with requireProgram (404 for programs the actor cannot see).
+ * Wraps a route handler: `export const POST = withAuth(handler, { permission: 'connections.write', program: 'required' })`.
+ * In order: who is calling (401), whether they may (403), their request budget (429), then the
+ * program the request is about (422 / 404) — so the handler starts with everything checked.
  */
-export function withAuth<P extends RouteParams = RouteParams>(
-  handler: (req: Request, ctx: AuthedContext<P>) => Promise<Response>,
-  opts: AuthOptions = {},
-): RouteHandler<P> {
-  return withRequest<P>(async (req, ctx) => {
+export function withAuth<const O extends AuthOptions = Record<never, never>>(
+  handler: (req: Request, ctx: AuthedContext<RouteParams, ActorOf<O>, ProgramOf<O>>) => Promise<Response>,
+  opts?: O,
+): RouteHandler {
+  const options: AuthOptions = opts ?? {};
+  return withRequest(async (req, ctx) => {
     const database = ctx.database();
     const actor = await authenticate(req, database.db);
-    authorize(actor, opts);
+    authorize(actor, options);
+    if (options.rateLimit) enforceRateLimit(rateLimitKey(actor));
+    const requestedProgram = options.program ? requestedProgramOf(req) : undefined;
+    const program =
+      options.program === 'required' || requestedProgram !== undefined
+        ? await resolveProgram(database.db, actor, requestedProgram)
+        : undefined;
     const log = ctx.log.child({ actor: actor.kind === 'user' ? actor.accountId : `token:${actor.tokenId}` });
-    return handler(req, { ...ctx, log, actor, db: database.db, database });
+    return handler(req, {
+      ...ctx,
+      log,
+      actor: actor as ActorOf<O>,
+      db: database.db,
+      database,
+      program: program as ProgramOf<O>,
+      requestedProgram,
+    });
   });
 }

@@ -3,14 +3,15 @@
 import type { DbOrTx } from '@/db/client';
 import { listConnectionNames } from '@/db/queries/connections';
 import type { AuditEntry, Delivery } from '@/db/schema';
-import { auditEntryJson, failedDeliveryJson, type ActivityEntryJson } from './views';
+import type { ActivityEntry } from './responses';
+import { auditEntryJson, failedDeliveryJson } from './views';
 import { connectionDisplayName } from '@/lib/connections/describe';
 
 export async function activityJson(
   db: DbOrTx,
   programId: number,
   rows: { entries?: AuditEntry[]; deliveries?: Delivery[] },
-): Promise<ActivityEntryJson[]> {
+): Promise<ActivityEntry[]> {
   const ids = new Set<string>();
   const connectionOf = (e: AuditEntry): string | null =>
     e.targetType === 'connection' ? e.targetId : (field(e.details, 'connection_id') ?? field(e.after, 'connection_id'));

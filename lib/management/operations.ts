@@ -1,199 +1,29 @@
 // The management API as the OpenAPI document describes it: the request schemas the handlers
-// validate with, and response schemas matching lib/management/views.ts.
+// validate with, and the response schemas of lib/management/responses.ts.
 import { z } from 'zod';
-import {
-  CONNECTION_STATUSES,
-  DELIVERY_STATUSES,
-  EXPORT_TYPES,
-  FILE_TYPES,
-  FORMATS,
-  FREQUENCIES,
-  HISTORICAL_STATUSES,
-  RUN_STATUSES,
-} from '@/db/schema';
 import { createConnectionSchema, editConnectionSchema, pauseConnectionSchema } from '@/lib/connections/schemas';
-import { errorResponseSchema } from '@/lib/export-api/schemas';
 import { createHistoricalRequestSchema } from '@/lib/historical';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
-import { activityQuery, listRunsQuery, statsQuery, testConnectionBody } from './schemas';
-
-const instant = z.string().describe('ISO 8601 date-time (UTC)');
-const program = z.object({
-  program: z.number().int().positive().optional().describe('The program; required when the caller can see more than one.'),
-});
-const withProgram = <S extends z.ZodObject>(s: S) => s.extend(program.shape);
-const idParams = z.object({ id: z.uuid() });
-
-export const connectionSchema = z.object({
-  id: z.uuid(),
-  program_id: z.number().int(),
-  kind: z.enum(['sftp', 'api']),
-  name: z.string().nullable(),
-  status: z.enum(CONNECTION_STATUSES),
-  pause_mode: z.enum(['after_transfer', 'immediately']).nullable(),
-  frequency: z.enum(FREQUENCIES),
-  format: z.enum(FORMATS),
-  start_date: instant,
-  end_date: instant.nullable(),
-  contact_emails: z.array(z.string()),
-  sftp: z
-    .object({
-      host: z.string(),
-      port: z.number().int(),
-      folder: z.string(),
-      username: z.string(),
-      auth_method: z.enum(['password', 'private_key']).nullable(),
-      host_key_fingerprint: z.string().nullable(),
-    })
-    .nullable()
-    .describe('The SFTP destination (never the password or key); null for API connections.'),
-  created_at: instant,
-  updated_at: instant,
-  deleted_at: instant.nullable(),
-  last_tested_at: instant.nullable(),
-  planned_through: instant.nullable().describe('Every window ending at or before this instant has a run.'),
-  last_delivery: z.object({ run_id: z.uuid(), status: z.enum(RUN_STATUSES), finished_at: instant }).nullable(),
-  next_window: z
-    .object({ start: instant, end: instant })
-    .nullable()
-    .describe('The next window not yet planned; null when stopped or ended.'),
-});
-
-const runFileSchema = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  file_type: z.enum(FILE_TYPES),
-  part: z.number().int(),
-  rows: z.number().int(),
-  bytes: z.number().int(),
-  sha256: z.string(),
-  format: z.string(),
-  compression: z.string(),
-  expires_at: instant,
-  expired: z.boolean(),
-});
-
-const deliveryAttemptSchema = z.object({
-  id: z.uuid(),
-  attempt: z.number().int(),
-  status: z.enum(DELIVERY_STATUSES),
-  trigger: z.enum(['schedule', 'manual']),
-  destination: z.string(),
-  error_code: z.string().nullable(),
-  error_message: z.string().nullable(),
-  retryable: z.boolean().nullable(),
-  bytes: z.number().int(),
-  files: z.number().int(),
-  started_at: instant,
-  finished_at: instant.nullable(),
-});
-
-export const runSchema = z.object({
-  id: z.uuid(),
-  connection_id: z.uuid(),
-  export_type: z.enum(EXPORT_TYPES),
-  historical_request_id: z.uuid().nullable(),
-  window_start: instant,
-  window_end: instant,
-  status: z.enum(RUN_STATUSES),
-  automated: z.boolean().describe('True for scheduled (incremental) runs, false for historical ones.'),
-  attempt: z.number().int(),
-  rows_total: z.number().int(),
-  bytes_total: z.number().int(),
-  files_count: z.number().int(),
-  error_code: z.string().nullable(),
-  error_message: z.string().nullable(),
-  next_attempt_at: instant.nullable(),
-  created_at: instant,
-  started_at: instant.nullable(),
-  generated_at: instant.nullable(),
-  finished_at: instant.nullable(),
-  destination: z.string().nullable(),
-  files: z.array(runFileSchema),
-  deliveries: z.array(deliveryAttemptSchema),
-  retry: z
-    .object({ allowed: z.boolean(), reason: z.string().nullable() })
-    .describe('Whether POST /runs/{id}/retry would be accepted, and why not.'),
-});
-
-export const historicalRequestSchema = z.object({
-  id: z.uuid(),
-  connection_id: z.uuid(),
-  range_start: instant,
-  range_end: instant,
-  status: z.enum(HISTORICAL_STATUSES),
-  chunks_total: z.number().int(),
-  chunks_done: z.number().int(),
-  rows_exported: z.number().int(),
-  error: z.string().nullable(),
-  created_at: instant,
-  updated_at: instant,
-  finished_at: instant.nullable(),
-});
-
-export const activityEntrySchema = z.object({
-  id: z.string(),
-  at: instant,
-  actor: z.string().describe('An email, an API client, or "system".'),
-  action: z.string(),
-  target_type: z.string(),
-  target_id: z.string().nullable(),
-  target_name: z.string().optional(),
-  connection_id: z
-    .string()
-    .nullable()
-    .describe('The connection the entry is about: the target itself, or the connection of a retried run or a historical request.'),
-  before: z.unknown(),
-  after: z.unknown(),
-  details: z.unknown(),
-});
-
-const testReportSchema = z.object({
-  ok: z.boolean(),
-  hostKeyFingerprint: z.string().optional(),
-  steps: z.array(
-    z.object({
-      step: z.string(),
-      label: z.string(),
-      status: z.enum(['ok', 'failed', 'skipped']),
-      durationMs: z.number().optional(),
-      detail: z.string().optional(),
-      error: z.object({ code: z.string(), retryable: z.boolean(), message: z.string() }).optional(),
-    }),
-  ),
-  error: z.object({ code: z.string(), retryable: z.boolean(), message: z.string() }).optional(),
-});
-
-const page = <S extends z.ZodType>(item: S) => z.object({ data: z.array(item), next_cursor: z.string().nullable() });
-
-const connectionResponse = z.object({ data: connectionSchema });
-const connectionListResponse = z.object({ data: z.array(connectionSchema) });
-const runResponse = z.object({ data: runSchema });
-const runPageResponse = page(runSchema);
-const retryResponse = z.object({ data: z.object({ next: z.enum(['deliver', 'export']) }) });
-const statsResponse = z.object({
-  data: z.array(
-    z.object({
-      window_start: instant,
-      window_end: instant,
-      rows: z.number().int(),
-      bytes: z.number().int(),
-      lag_seconds: z.number().int(),
-    }),
-  ),
-});
-const historicalResponse = z.object({ data: historicalRequestSchema });
-const historicalListResponse = z.object({ data: z.array(historicalRequestSchema) });
-const activityPageResponse = page(activityEntrySchema);
-const testReportResponse = z.object({ data: testReportSchema });
-const configResponse = z.object({
-  data: z.object({
-    egress_info: z.string().nullable(),
-    retention_days: z.number().int(),
-    max_history_months: z.number().int(),
-    signed_url_ttl_seconds: z.number().int(),
-  }),
-});
+import { programQuery as program, withProgram } from '@/lib/http/params';
+import { errorResponseSchema } from '@/lib/http/schemas';
+import {
+  activityEntrySchema,
+  activityPageResponse,
+  configResponse,
+  connectionListResponse,
+  connectionResponse,
+  connectionSchema,
+  historicalListResponse,
+  historicalRequestSchema,
+  historicalResponse,
+  retryResponse,
+  runPageResponse,
+  runResponse,
+  runSchema,
+  statsResponse,
+  testReportResponse,
+} from './responses';
+import { activityQuery, idParams, listRunsQuery, statsQuery, testConnectionBody } from './schemas';
 
 /** Every schema a management response names, by its component name. */
 export const MANAGEMENT_API_COMPONENTS = {
@@ -299,11 +129,22 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
   },
   {
     ...WRITE,
+    method: 'patch',
+    path: '/api/v1/connections/{id}',
+    operationId: 'updateConnection',
+    summary: 'Edit a stopped connection',
+    description: `Only while the connection is stopped; the fields are ${Object.keys(editConnectionSchema.shape).join(', ')}. The destination and kind cannot change: delete and recreate instead.`,
+    params: idParams,
+    query: program,
+    body: json(editConnectionSchema),
+    responses: { 200: { description: 'The edited connection.', schema: connectionResponse }, ...errors(401, 403, 404, 409, 422) },
+  },
+  {
+    ...WRITE,
     method: 'delete',
     path: '/api/v1/connections/{id}',
     operationId: 'deleteConnection',
     summary: 'Delete a connection (its history is kept)',
-    description: `Editing (PATCH with ${Object.keys(editConnectionSchema.shape).join(', ')}) is allowed only while the connection is stopped.`,
     params: idParams,
     query: program,
     responses: { 200: { description: 'The deleted connection.', schema: connectionResponse }, ...errors(401, 403, 404) },

@@ -2,10 +2,13 @@
 import { z } from 'zod';
 import { EXPORT_TYPES, FILE_TYPES, RUN_STATUSES } from '@/db/schema';
 import { createSftpConnectionSchema } from '@/lib/connections/schemas';
-import { AppError } from '@/lib/http/errors';
+import { cursorParam, limitParam, uuidParam } from '@/lib/http/params';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
+
+/** `{id}` in a management path: a UUID (anything else names nothing: 404). */
+export const idParams = z.object({ id: uuidParam.describe('The id.') });
 
 const instant = (name: string) =>
   z
@@ -16,12 +19,7 @@ const instant = (name: string) =>
       `${name} must be between 1970 and 9999`,
     );
 
-const limit = z.coerce
-  .number({ error: `limit must be a number between 1 and ${MAX_LIMIT}` })
-  .int(`limit must be a whole number between 1 and ${MAX_LIMIT}`)
-  .min(1, `limit must be between 1 and ${MAX_LIMIT}`)
-  .max(MAX_LIMIT, `limit must be between 1 and ${MAX_LIMIT}`)
-  .default(DEFAULT_LIMIT);
+const limit = limitParam(MAX_LIMIT, DEFAULT_LIMIT);
 
 /** One value, or a comma-separated list / repeated parameter, each one of `values`. */
 const oneOrMany = <T extends readonly [string, ...string[]]>(values: T, name: string) =>
@@ -35,7 +33,7 @@ const oneOrMany = <T extends readonly [string, ...string[]]>(values: T, name: st
     )
     .pipe(z.array(z.enum(values, { error: `${name} must be one of ${values.join(', ')}` })));
 
-const cursor = z.string().max(300).optional();
+const cursor = cursorParam;
 
 export const listRunsQuery = z.object({
   status: oneOrMany(RUN_STATUSES, 'status').optional(),
@@ -89,39 +87,3 @@ export const testConnectionBody = z
     host_key_fingerprint: sftpShape.host_key_fingerprint.optional(),
   })
   .strict();
-
-// Cursors: opaque base64url of "<kind>|<id of the last item shown>".
-export function encodeCursor(kind: string, id: string | number): string {
-  return Buffer.from(`${kind}|${id}`, 'utf8').toString('base64url');
-}
-
-/**
- * One page of a keyset list fetched with `limit + 1` rows: the first `limit` rows, and the cursor
- * after the last of them when the extra row shows there is more.
- */
-export function pageOf<T extends { id: string | number }>(rows: T[], limit: number, kind: string): { page: T[]; next: string | null } {
-  const page = rows.slice(0, limit);
-  return { page, next: rows.length > limit ? encodeCursor(kind, page[page.length - 1].id) : null };
-}
-
-function badCursor(): AppError {
-  const message = 'is not a cursor this API issued: pass next_cursor from the previous page unchanged';
-  return new AppError('validation_failed', `Invalid query: cursor: ${message}`, { fields: [{ path: 'cursor', message }] });
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The last id named by a cursor of `kind` ('run' and 'delivery' carry UUIDs, 'audit' a number). */
-export function decodeCursor(kind: 'run' | 'delivery', cursor: string): string;
-export function decodeCursor(kind: 'audit', cursor: string): number;
-export function decodeCursor(kind: 'run' | 'delivery' | 'audit', cursor: string): string | number {
-  if (!/^[A-Za-z0-9_-]{1,300}$/.test(cursor)) throw badCursor();
-  const [k, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (k !== kind || rest.length || id === undefined) throw badCursor();
-  if (kind === 'audit') {
-    if (!/^\d{1,15}$/.test(id)) throw badCursor();
-    return Number(id);
-  }
-  if (!UUID.test(id)) throw badCursor();
-  return id.toLowerCase();
-}

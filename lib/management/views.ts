@@ -1,53 +1,37 @@
 // The management API's JSON: connections, runs, historical requests and Activity Log entries as
 // the pages and API clients read them (snake_case, never a secret). Assembled here so every
-// route answers a connection or a run in exactly one shape.
+// route answers a connection or a run in exactly one shape: the one its schema in
+// lib/management/responses.ts describes (each view is typed from it).
 import type { DbOrTx } from '@/db/client';
 import { listLastFinishedRuns, listDeliveriesOfRuns, listFilesOfRuns, type LastDelivery } from '@/db/queries/runs';
-import type { AuditEntry, Connection, Delivery, ExportFile, ExportRun, HistoricalRequest } from '@/db/schema';
+import type {
+  AuditEntry,
+  Connection as ConnectionRow,
+  Delivery,
+  ExportFile,
+  ExportRun,
+  HistoricalRequest as HistoricalRequestRow,
+} from '@/db/schema';
 import { now } from '@/lib/clock';
 import { describeSftpDestination } from '@/lib/notify';
 import { windowsEndingIn } from '@/lib/windows';
 import { expiredFileOf } from '@/lib/runs/retry';
+import type { ActivityEntry, Connection, HistoricalRequest, Run } from './responses';
 
-export type ConnectionJson = {
-  id: string;
-  program_id: number;
-  kind: Connection['kind'];
-  name: string | null;
-  status: Connection['status'];
-  pause_mode: Connection['pauseMode'];
-  frequency: Connection['frequency'];
-  format: Connection['format'];
-  start_date: Date;
-  end_date: Date | null;
-  contact_emails: string[];
-  sftp: {
-    host: string;
-    port: number;
-    folder: string;
-    username: string;
-    auth_method: Connection['authMethod'];
-    host_key_fingerprint: string | null;
-  } | null;
-  created_at: Date;
-  updated_at: Date;
-  deleted_at: Date | null;
-  last_tested_at: Date | null;
-  planned_through: Date | null;
-  last_delivery: { run_id: string; status: ExportRun['status']; finished_at: Date } | null;
-  next_window: { start: Date; end: Date } | null;
-};
+const iso = (d: Date) => d.toISOString();
+const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
 
 const FAR_FUTURE = new Date(8.64e15);
 
 /** The next window the planner has not written yet; null once the connection is stopped, ended or deleted. */
-export function nextWindow(c: Connection): { start: Date; end: Date } | null {
+export function nextWindow(c: ConnectionRow): { start: Date; end: Date } | null {
   if (c.deletedAt || c.status === 'stopped' || c.status === 'ended') return null;
   const [w] = windowsEndingIn({ frequency: c.frequency, startDate: c.startDate, endDate: c.endDate }, c.plannedThrough, FAR_FUTURE, 1);
   return w ?? null;
 }
 
-export function connectionJson(c: Connection, last: LastDelivery | undefined): ConnectionJson {
+export function connectionJson(c: ConnectionRow, last: LastDelivery | undefined): Connection {
+  const next = nextWindow(c);
   return {
     id: c.id,
     program_id: c.programId,
@@ -57,8 +41,8 @@ export function connectionJson(c: Connection, last: LastDelivery | undefined): C
     pause_mode: c.pauseMode,
     frequency: c.frequency,
     format: c.format,
-    start_date: c.startDate,
-    end_date: c.endDate,
+    start_date: iso(c.startDate),
+    end_date: isoOrNull(c.endDate),
     contact_emails: c.contactEmails,
     sftp:
       c.kind === 'sftp'
@@ -71,29 +55,27 @@ export function connectionJson(c: Connection, last: LastDelivery | undefined): C
             host_key_fingerprint: c.hostKeyFingerprint,
           }
         : null,
-    created_at: c.createdAt,
-    updated_at: c.updatedAt,
-    deleted_at: c.deletedAt,
-    last_tested_at: c.lastTestedAt,
-    planned_through: c.plannedThrough,
-    last_delivery: last ? { run_id: last.runId, status: last.status, finished_at: last.finishedAt } : null,
-    next_window: nextWindow(c),
+    created_at: iso(c.createdAt),
+    updated_at: iso(c.updatedAt),
+    deleted_at: isoOrNull(c.deletedAt),
+    last_tested_at: isoOrNull(c.lastTestedAt),
+    planned_through: isoOrNull(c.plannedThrough),
+    last_delivery: last ? { run_id: last.runId, status: last.status, finished_at: iso(last.finishedAt) } : null,
+    next_window: next ? { start: iso(next.start), end: iso(next.end) } : null,
   };
 }
 
 /** Connections of one program as JSON, with each one's last finished run. */
-export async function connectionsJson(db: DbOrTx, programId: number, list: Connection[]): Promise<ConnectionJson[]> {
+export async function connectionsJson(db: DbOrTx, programId: number, list: ConnectionRow[]): Promise<Connection[]> {
   const last = await listLastFinishedRuns(db, { programId, connectionIds: list.map((c) => c.id) });
   const byConnection = new Map(last.map((l) => [l.connectionId, l]));
   return list.map((c) => connectionJson(c, byConnection.get(c.id)));
 }
 
-export async function oneConnectionJson(db: DbOrTx, c: Connection): Promise<ConnectionJson> {
+export async function oneConnectionJson(db: DbOrTx, c: ConnectionRow): Promise<Connection> {
   const [json] = await connectionsJson(db, c.programId, [c]);
   return json;
 }
-
-export type RunJson = ReturnType<typeof runJson>;
 
 /** Whether the event history offers "Retry" for a run, and why not when it does not (the rules of retryRun). */
 export function retryOf(run: ExportRun, files: ExportFile[], at: Date = now()): { allowed: boolean; reason: string | null } {
@@ -103,7 +85,7 @@ export function retryOf(run: ExportRun, files: ExportFile[], at: Date = now()): 
   return { allowed: true, reason: null };
 }
 
-function destinationOf(connection: Connection | undefined, attempts: Delivery[]): string | null {
+function destinationOf(connection: ConnectionRow | undefined, attempts: Delivery[]): string | null {
   const latest = attempts.at(-1);
   if (latest) return latest.destination;
   if (!connection) return null;
@@ -116,14 +98,14 @@ function destinationOf(connection: Connection | undefined, attempts: Delivery[])
   });
 }
 
-export function runJson(run: ExportRun, files: ExportFile[], attempts: Delivery[], connection: Connection | undefined) {
+export function runJson(run: ExportRun, files: ExportFile[], attempts: Delivery[], connection: ConnectionRow | undefined): Run {
   return {
     id: run.id,
     connection_id: run.connectionId,
     export_type: run.exportType,
     historical_request_id: run.historicalRequestId,
-    window_start: run.windowStart,
-    window_end: run.windowEnd,
+    window_start: iso(run.windowStart),
+    window_end: iso(run.windowEnd),
     status: run.status,
     automated: run.exportType === 'incremental',
     attempt: run.attempt,
@@ -132,11 +114,11 @@ export function runJson(run: ExportRun, files: ExportFile[], attempts: Delivery[
     files_count: run.filesCount,
     error_code: run.errorCode,
     error_message: run.errorMessage,
-    next_attempt_at: run.nextAttemptAt,
-    created_at: run.createdAt,
-    started_at: run.startedAt,
-    generated_at: run.generatedAt,
-    finished_at: run.finishedAt,
+    next_attempt_at: isoOrNull(run.nextAttemptAt),
+    created_at: iso(run.createdAt),
+    started_at: isoOrNull(run.startedAt),
+    generated_at: isoOrNull(run.generatedAt),
+    finished_at: isoOrNull(run.finishedAt),
     destination: destinationOf(connection, attempts),
     files: files.map((f) => ({
       id: f.id,
@@ -148,7 +130,7 @@ export function runJson(run: ExportRun, files: ExportFile[], attempts: Delivery[
       sha256: f.sha256,
       format: f.format,
       compression: f.compression,
-      expires_at: f.expiresAt,
+      expires_at: iso(f.expiresAt),
       expired: f.expired || f.expiresAt.getTime() <= now().getTime(),
     })),
     deliveries: attempts.map((d) => ({
@@ -162,15 +144,15 @@ export function runJson(run: ExportRun, files: ExportFile[], attempts: Delivery[
       retryable: d.retryable,
       bytes: d.bytes,
       files: d.files,
-      started_at: d.startedAt,
-      finished_at: d.finishedAt,
+      started_at: iso(d.startedAt),
+      finished_at: isoOrNull(d.finishedAt),
     })),
     retry: retryOf(run, files),
   };
 }
 
 /** Runs of one program as JSON, with their files and delivery attempts (two queries for the page). */
-export async function runsJson(db: DbOrTx, programId: number, runs: ExportRun[], connections: Map<string, Connection>): Promise<RunJson[]> {
+export async function runsJson(db: DbOrTx, programId: number, runs: ExportRun[], connections: Map<string, ConnectionRow>): Promise<Run[]> {
   const runIds = runs.map((r) => r.id);
   const [files, attempts] = await Promise.all([
     listFilesOfRuns(db, { programId, runIds }),
@@ -186,42 +168,27 @@ export async function runsJson(db: DbOrTx, programId: number, runs: ExportRun[],
   return runs.map((r) => runJson(r, filesByRun.get(r.id) ?? [], attemptsByRun.get(r.id) ?? [], connections.get(r.connectionId)));
 }
 
-export function historicalRequestJson(h: HistoricalRequest) {
+export function historicalRequestJson(h: HistoricalRequestRow): HistoricalRequest {
   return {
     id: h.id,
     connection_id: h.connectionId,
-    range_start: h.rangeStart,
-    range_end: h.rangeEnd,
+    range_start: iso(h.rangeStart),
+    range_end: iso(h.rangeEnd),
     status: h.status,
     chunks_total: h.chunksTotal,
     chunks_done: h.chunksDone,
     rows_exported: h.rowsExported,
     error: h.error,
-    created_at: h.createdAt,
-    updated_at: h.updatedAt,
-    finished_at: h.finishedAt,
+    created_at: iso(h.createdAt),
+    updated_at: iso(h.updatedAt),
+    finished_at: isoOrNull(h.finishedAt),
   };
 }
 
-export type ActivityEntryJson = {
-  id: string;
-  at: Date;
-  actor: string;
-  action: string;
-  target_type: string;
-  target_id: string | null;
-  target_name?: string;
-  /** The connection the entry is about: the target itself, or the connection of a run or historical request. */
-  connection_id: string | null;
-  before: unknown;
-  after: unknown;
-  details: unknown;
-};
-
-export function auditEntryJson(e: AuditEntry, connectionId: string | null, targetName?: string): ActivityEntryJson {
+export function auditEntryJson(e: AuditEntry, connectionId: string | null, targetName?: string): ActivityEntry {
   return {
     id: String(e.id),
-    at: e.at,
+    at: iso(e.at),
     actor: e.actorLabel,
     action: e.action,
     target_type: e.targetType,
@@ -235,10 +202,10 @@ export function auditEntryJson(e: AuditEntry, connectionId: string | null, targe
 }
 
 /** A failed delivery attempt as an Activity Log entry ("delivery.failed", by the system). */
-export function failedDeliveryJson(d: Delivery, targetName?: string): ActivityEntryJson {
+export function failedDeliveryJson(d: Delivery, targetName?: string): ActivityEntry {
   return {
     id: d.id,
-    at: d.finishedAt ?? d.startedAt,
+    at: iso(d.finishedAt ?? d.startedAt),
     actor: 'system',
     action: 'delivery.failed',
     target_type: 'connection',

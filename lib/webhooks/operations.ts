@@ -1,77 +1,22 @@
 // The webhook and notification-settings routes as the OpenAPI document describes them (joined in
 // lib/export-api/document.ts). PATCH routes are described on their GET, as the management API does.
 import { z } from 'zod';
-import { REPORT_MODES, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENTS } from '@/db/schema';
 import { errorResponseSchema } from '@/lib/export-api/schemas';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
 import { notificationSettingsSchema } from '@/lib/notify/settings';
 import { createWebhookSchema, updateWebhookSchema } from './endpoints';
-
-const instant = z.string().describe('ISO 8601 date-time (UTC)');
-const program = z.object({
-  program: z.number().int().positive().optional().describe('The program; required when the caller can see more than one.'),
-});
-const idParams = z.object({ id: z.uuid() });
-
-const webhookSchema = z.object({
-  id: z.uuid(),
-  connection_id: z.uuid(),
-  url: z.string(),
-  events: z.array(z.enum(WEBHOOK_EVENTS)),
-  description: z.string().nullable(),
-  enabled: z.boolean(),
-  created_at: instant,
-  updated_at: instant,
-  last_delivery: z
-    .object({
-      id: z.uuid(),
-      event: z.string(),
-      status: z.enum(WEBHOOK_DELIVERY_STATUSES),
-      status_code: z.number().int().nullable(),
-      at: instant,
-    })
-    .nullable(),
-});
-const createdSchema = z.object({
-  data: z.object({
-    id: z.uuid(),
-    url: z.string(),
-    events: z.array(z.enum(WEBHOOK_EVENTS)),
-    secret: z.string().describe('The signing secret (whsec_…), shown only in this answer.'),
-  }),
-});
-const webhookDeliverySchema = z.object({
-  id: z.uuid().describe('Also the message’s webhook-id header.'),
-  endpoint_id: z.uuid(),
-  event: z.string(),
-  status: z.enum(WEBHOOK_DELIVERY_STATUSES),
-  attempts: z.number().int(),
-  response_code: z.number().int().nullable(),
-  latency_ms: z.number().int().nullable(),
-  error: z.string().nullable(),
-  run_id: z.uuid().nullable(),
-  redelivery_of: z.uuid().nullable(),
-  created_at: instant,
-  last_attempt_at: instant.nullable(),
-  next_attempt_at: instant.nullable(),
-  finished_at: instant.nullable(),
-  payload: z.record(z.string(), z.unknown()).describe('The body sent: { type, timestamp, data }.'),
-});
-const settingsSchema = z.object({
-  connection_id: z.uuid(),
-  report_mode: z.enum(REPORT_MODES),
-  report_mode_is_default: z.boolean(),
-  auto_pause_after: z.number().int(),
-  consecutive_failed_windows: z.number().int(),
-  health: z.object({ status: z.string().nullable(), last_checked_at: instant.nullable() }).nullable(),
-  auto_paused: z.object({ at: instant, reason: z.string() }).nullable(),
-});
-
-const webhookResponse = z.object({ data: webhookSchema });
-const webhookListResponse = z.object({ data: z.array(webhookSchema) });
-const deliveryResponse = z.object({ data: webhookDeliverySchema });
-const deliveryListResponse = z.object({ data: z.array(webhookDeliverySchema) });
-const settingsResponse = z.object({ data: settingsSchema });
+import {
+  programQuery as program,
+  idParams,
+  webhookSchema,
+  createdSchema,
+  webhookDeliverySchema,
+  webhookResponse,
+  webhookListResponse,
+  deliveryResponse,
+  deliveryListResponse,
+  settingsResponse,
+} from './responses';
 
 export const WEBHOOK_API_COMPONENTS = {
   Webhook: webhookSchema,

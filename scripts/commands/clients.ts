@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { SCOPES } from '@/db/schema/auth';
 import { createApiClient, listApiClients, revokeApiClient, viewApiClient } from '@/lib/auth/api-clients';
 import { AppError } from '@/lib/http/errors';
-import { CLI_AUTHOR, CliError, isoOrDash, noPositionals, parseCommand, table, withDatabase } from './_shared';
+import { CliError, noPositionals, parseCommand } from './args';
+import { CLI_AUTHOR, withDatabase } from './database';
+import { isoOrDash, table } from './output';
 
 export const summary = 'Create, list and revoke API clients (client credentials)';
 export const usage = `Usage:

@@ -11,7 +11,9 @@ import { programs } from '@/db/schema/source';
 import { generateExportFiles, isExportAborted, isoSeconds, type DataFileType } from '@/lib/exports';
 import { LocalStorage } from '@/lib/storage';
 import { windowsOf, type Window } from '@/lib/windows';
-import { CliError, noPositionals, parseCommand, progress, withDatabase } from './_shared';
+import { CliError, noPositionals, parseCommand } from './args';
+import { withDatabase } from './database';
+import { progress } from './output';
 
 export const summary = 'Write export files for a program and time range';
 export const usage = `Usage: dde export --program ID --from ISO --to ISO --out DIR [options]

@@ -1,6 +1,7 @@
 // dde migrate: apply the committed migrations to the configured database.
 import { z } from 'zod';
-import { parseCommand, withDatabase } from './_shared';
+import { parseCommand } from './args';
+import { withDatabase } from './database';
 
 export const summary = 'Apply database migrations';
 export const usage = `Usage: dde migrate

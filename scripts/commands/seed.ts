@@ -1,7 +1,9 @@
 // dde seed: realistic, deterministic synthetic engagement data for one program.
 import { z } from 'zod';
 import { seedProgram } from '@/lib/seed';
-import { parseCommand, progress, withDatabase } from './_shared';
+import { parseCommand } from './args';
+import { withDatabase } from './database';
+import { progress } from './output';
 
 export const summary = 'Seed synthetic users, campaigns and activity events for a program';
 export const usage = `Usage: dde seed --program <id> [--users N] [--campaigns N] [--events N] [--days D] [--seed S]

@@ -4,7 +4,9 @@ import { findAccountByEmail } from '@/db/queries/auth';
 import { SCOPES } from '@/db/schema/auth';
 import { AppError } from '@/lib/http/errors';
 import { createPersonalToken, listPersonalTokens, revokePersonalToken, viewPersonalToken } from '@/lib/auth/personal-tokens';
-import { CLI_AUTHOR, CliError, isoOrDash, noPositionals, parseCommand, table, withDatabase } from './_shared';
+import { CliError, noPositionals, parseCommand } from './args';
+import { CLI_AUTHOR, withDatabase } from './database';
+import { isoOrDash, table } from './output';
 
 export const summary = 'Create, list and revoke personal API tokens';
 export const usage = `Usage:

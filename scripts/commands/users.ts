@@ -4,7 +4,9 @@ import { findAccountByEmail, findExistingProgramIds, insertAccount, listAccounts
 import { ROLES } from '@/db/schema/auth';
 import { generateOneTimePassword, hashPassword, passwordProblem } from '@/lib/auth/passwords';
 import { ROLE_LABELS } from '@/lib/auth/permissions';
-import { CliError, noPositionals, parseCommand, table, withDatabase } from './_shared';
+import { CliError, noPositionals, parseCommand } from './args';
+import { withDatabase } from './database';
+import { table } from './output';
 
 export const summary = 'Create, list and reset sign-in accounts';
 export const usage = `Usage:

@@ -11,6 +11,7 @@ import { generateRun, type GenerateRunResult } from '@/lib/exports';
 import { seedProgram } from '@/lib/seed';
 import { LocalStorage, setStorage } from '@/lib/storage';
 import type { RouteHandler } from '@/lib/http/with-auth';
+import { checkAnswer } from './api-answers';
 import type { TestDatabase } from './db';
 
 /** A fresh local storage the process's getStorage() serves from. */
@@ -102,9 +103,11 @@ export async function clientToken(
   return { client, clientSecret, token, tokenRow: row };
 }
 
-/** Calls a route handler as Next.js would: the request and a promise of the path parameters. */
-export function call<P extends Record<string, string>>(handler: RouteHandler, req: Request, params: P = {} as P): Promise<Response> {
-  return handler(req, { params: Promise.resolve(params) });
+/** Calls a route handler as Next.js would (the request and a promise of the path parameters), and checks the answer against the API's schemas. */
+export async function call<P extends Record<string, string>>(handler: RouteHandler, req: Request, params: P = {} as P): Promise<Response> {
+  const res = await handler(req, { params: Promise.resolve(params) });
+  await checkAnswer(req.method, req.url, res);
+  return res;
 }
 
 export type ErrorBody = { error: { code: string; message: string; details?: Record<string, unknown> }; request_id: string };

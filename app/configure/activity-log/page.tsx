@@ -1,6 +1,6 @@
 // Configure › Activity Log: who changed what in the chosen program, and delivery errors, with filters.
 import type { Metadata } from 'next';
-import { ActivityLog } from '@/components/rdc/activity-log';
+import { ActivityLog } from '@/components/activity-log/activity-log';
 import { EmptyState } from '@/components/ui/empty-state';
 import { ProgramIcon } from '@/components/ui/icons';
 import { PageHeader } from '@/components/ui/page-header';

@@ -23,7 +23,7 @@ const changePasswordSchema = z
 export const POST = withAuth(
   async (req, { actor, db }) => {
     const input = await parseJson(req, changePasswordSchema);
-    const account = actor.accountId ? await findAccountById(db, actor.accountId) : undefined;
+    const account = await findAccountById(db, actor.accountId);
     if (!account) throw new AppError('not_found', 'Account not found.');
     if (!account.passwordHash) throw new AppError('conflict', 'This account signs in with single sign-on and has no password here.');
     if (!(await verifyPassword(input.current_password, account.passwordHash))) {

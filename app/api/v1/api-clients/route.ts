@@ -2,21 +2,17 @@
 import { createApiClientSchema } from '@/lib/auth/api-access-schemas';
 import { createApiClient, listApiClients, viewApiClient } from '@/lib/auth/api-clients';
 import { requireProgram } from '@/lib/auth/actor';
-import { programQuerySchema } from '@/lib/export-api/schemas';
-import { parseJson, parseQuery } from '@/lib/http/parse';
+import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
-import { resolveProgram } from '@/lib/auth/actor';
 
 export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(
-  async (req, { actor, db }) => {
-    const query = parseQuery(req, programQuerySchema);
-    const programId = await resolveProgram(db, actor, query.program);
-    const clients = await listApiClients(db, { programId });
+  async (_req, { db, program }) => {
+    const clients = await listApiClients(db, { programId: program });
     return Response.json({ data: clients.map(viewApiClient) }, { headers: { 'cache-control': 'no-store' } });
   },
-  { permission: 'api_access.manage', sessionOnly: true },
+  { permission: 'api_access.manage', sessionOnly: true, program: 'required' },
 );
 
 export const POST = withAuth(

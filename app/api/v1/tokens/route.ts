@@ -1,7 +1,6 @@
 // GET /api/v1/tokens – your personal access tokens; POST – create one acting with your access (the token is shown once)
 import { createPersonalTokenSchema } from '@/lib/auth/api-access-schemas';
 import { createPersonalToken, listPersonalTokens, viewPersonalToken } from '@/lib/auth/personal-tokens';
-import { AppError } from '@/lib/http/errors';
 import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 
@@ -9,7 +8,6 @@ export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(
   async (_req, { actor, db }) => {
-    if (actor.kind !== 'user') throw new AppError('forbidden', 'This route is for signed-in users, not API tokens.');
     const tokens = await listPersonalTokens(db, { accountId: actor.accountId });
     return Response.json({ data: tokens.map((t) => viewPersonalToken(t)) }, { headers: { 'cache-control': 'no-store' } });
   },
@@ -18,7 +16,6 @@ export const GET = withAuth(
 
 export const POST = withAuth(
   async (req, { actor, database }) => {
-    if (actor.kind !== 'user') throw new AppError('forbidden', 'This route is for signed-in users, not API tokens.');
     const input = await parseJson(req, createPersonalTokenSchema);
     const { token, row } = await createPersonalToken(database, {
       accountId: actor.accountId,

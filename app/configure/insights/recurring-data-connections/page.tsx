@@ -1,9 +1,9 @@
 // Configure › Insights › Recurring Data Connections: the connections of the chosen program.
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { ConnectionsList } from '@/components/rdc/connections-list';
-import { BASE } from '@/components/rdc/format';
-import { buttonClass } from '@/components/rdc/styles';
+import { ConnectionsList } from '@/components/connections/connections-list';
+import { CONNECTIONS_PATH } from '@/components/connections/paths';
+import { buttonClass } from '@/components/ui/button-styles';
 import { EmptyState } from '@/components/ui/empty-state';
 import { ProgramIcon } from '@/components/ui/icons';
 import { PageHeader } from '@/components/ui/page-header';
@@ -27,16 +27,16 @@ export default async function RecurringDataConnectionsPage() {
         current ? (
           <div className="flex flex-wrap gap-2">
             {canManageApi ? (
-              <Link href={`${BASE}/api-access`} className={buttonClass('ghost')}>
+              <Link href={`${CONNECTIONS_PATH}/api-access`} className={buttonClass('ghost')}>
                 API access
               </Link>
             ) : null}
             {canWrite ? (
               <>
-                <Link href={`${BASE}/new/api`} className={buttonClass('secondary')}>
+                <Link href={`${CONNECTIONS_PATH}/new/api`} className={buttonClass('secondary')}>
                   Set Up API
                 </Link>
-                <Link href={`${BASE}/new/sftp`} className={buttonClass('primary')}>
+                <Link href={`${CONNECTIONS_PATH}/new/sftp`} className={buttonClass('primary')}>
                   Set Up SFTP
                 </Link>
               </>

@@ -3,17 +3,16 @@ import { findConnection } from '@/db/queries/connections';
 import { findRun } from '@/db/queries/runs';
 import { AppError } from '@/lib/http/errors';
 import { withAuth } from '@/lib/http/with-auth';
-import { idParam, programOf } from '@/lib/management/program';
+import { pathId } from '@/lib/management/lookups';
 import { runsJson } from '@/lib/management/views';
 
-export const GET = withAuth<{ id: string }>(
-  async (req, { actor, db, params }) => {
-    const programId = await programOf(req, actor, db);
-    const run = await findRun(db, { programId, id: idParam(params.id, 'Run') });
+export const GET = withAuth(
+  async (_req, { db, params, program }) => {
+    const run = await findRun(db, { programId: program, id: pathId(params, 'Run') });
     if (!run) throw new AppError('not_found', 'Run not found.');
-    const connection = await findConnection(db, { programId, id: run.connectionId, includeDeleted: true });
-    const [data] = await runsJson(db, programId, [run], new Map(connection ? [[connection.id, connection]] : []));
+    const connection = await findConnection(db, { programId: program, id: run.connectionId, includeDeleted: true });
+    const [data] = await runsJson(db, program, [run], new Map(connection ? [[connection.id, connection]] : []));
     return Response.json({ data });
   },
-  { permission: 'connections.read', scope: 'data_exports.read' },
+  { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );

@@ -1,7 +1,7 @@
 // A connection: status, schedule, windows, actions and its Event History, Folders and Historical Data.
 import type { Metadata } from 'next';
-import { ConnectionDetail } from '@/components/rdc/connection-detail';
-import { SubPage } from '@/components/rdc/page-guard';
+import { ConnectionDetail } from '@/components/connections/connection-detail';
+import { SubPage } from '@/components/shell/page-guard';
 import { currentProgram, requirePageActor } from '@/lib/auth/page';
 import { can } from '@/lib/auth/permissions';
 

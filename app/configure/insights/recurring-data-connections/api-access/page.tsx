@@ -1,7 +1,7 @@
 // API access: API clients of the program and personal access tokens (Firstup Super Admins).
 import type { Metadata } from 'next';
-import { ApiAccess } from '@/components/rdc/api-access';
-import { SubPage } from '@/components/rdc/page-guard';
+import { ApiAccess } from '@/components/api-access/api-access';
+import { SubPage } from '@/components/shell/page-guard';
 import { currentProgram, requirePageActor } from '@/lib/auth/page';
 import { can } from '@/lib/auth/permissions';
 

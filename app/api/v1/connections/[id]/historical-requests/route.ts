@@ -3,27 +3,25 @@ import { listHistoricalRequests } from '@/db/queries/historical';
 import { createHistoricalRequest, createHistoricalRequestSchema } from '@/lib/historical';
 import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
-import { connectionOf, idParam, programOf } from '@/lib/management/program';
+import { connectionOf, pathId } from '@/lib/management/lookups';
 import { historicalRequestJson } from '@/lib/management/views';
 import { nudgeWorker } from '@/jobs/nudge';
 
-export const GET = withAuth<{ id: string }>(
-  async (req, { actor, db, params }) => {
-    const programId = await programOf(req, actor, db);
-    const connection = await connectionOf(db, programId, params.id);
-    const list = await listHistoricalRequests(db, { programId, connectionId: connection.id });
+export const GET = withAuth(
+  async (_req, { db, params, program }) => {
+    const connection = await connectionOf(db, program, params);
+    const list = await listHistoricalRequests(db, { programId: program, connectionId: connection.id });
     return Response.json({ data: list.map(historicalRequestJson) });
   },
-  { permission: 'connections.read', scope: 'data_exports.read' },
+  { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );
 
-export const POST = withAuth<{ id: string }>(
-  async (req, { actor, db, database, params }) => {
+export const POST = withAuth(
+  async (req, { actor, database, params, program }) => {
     const input = await parseJson(req, createHistoricalRequestSchema);
-    const programId = await programOf(req, actor, db);
-    const request = await createHistoricalRequest(database, actor, programId, idParam(params.id, 'Connection'), input);
+    const request = await createHistoricalRequest(database, actor, program, pathId(params, 'Connection'), input);
     await nudgeWorker(database, { reason: 'historical request' });
     return Response.json({ data: historicalRequestJson(request) }, { status: 201 });
   },
-  { permission: 'historical.write', scope: 'data_exports.manage' },
+  { permission: 'historical.write', scope: 'data_exports.manage', program: 'required' },
 );

@@ -3,17 +3,16 @@ import { pauseConnection } from '@/lib/connections/lifecycle';
 import { pauseConnectionSchema } from '@/lib/connections/schemas';
 import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
-import { idParam, programOf } from '@/lib/management/program';
+import { pathId } from '@/lib/management/lookups';
 import { oneConnectionJson } from '@/lib/management/views';
 import { onConnectionPaused } from '@/lib/notify';
 
-export const POST = withAuth<{ id: string }>(
-  async (req, { actor, db, database, params }) => {
+export const POST = withAuth(
+  async (req, { actor, db, database, params, program }) => {
     const { mode } = await parseJson(req, pauseConnectionSchema);
-    const programId = await programOf(req, actor, db);
-    const updated = await pauseConnection(database, actor, programId, idParam(params.id, 'Connection'), mode);
+    const updated = await pauseConnection(database, actor, program, pathId(params, 'Connection'), mode);
     await onConnectionPaused(database, updated, { pausedBy: actor.label, reason: `Paused by ${actor.label} (${mode.replace('_', ' ')}).` });
     return Response.json({ data: await oneConnectionJson(db, updated) });
   },
-  { permission: 'connections.write', scope: 'data_exports.manage' },
+  { permission: 'connections.write', scope: 'data_exports.manage', program: 'required' },
 );

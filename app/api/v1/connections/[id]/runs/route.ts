@@ -2,28 +2,30 @@
 import { listRuns } from '@/db/queries/runs';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
-import { connectionOf, programOf } from '@/lib/management/program';
-import { decodeCursor, pageOf, listRunsQuery } from '@/lib/management/schemas';
+import { pageOf } from '@/lib/http/page';
+import { runCursor } from '@/lib/management/cursors';
+import { connectionOf } from '@/lib/management/lookups';
+import { listRunsQuery } from '@/lib/management/schemas';
 import { runsJson } from '@/lib/management/views';
 
-export const GET = withAuth<{ id: string }>(
-  async (req, { actor, db, params }) => {
+export const GET = withAuth(
+  async (req, { db, params, program }) => {
     const q = parseQuery(req, listRunsQuery);
-    const programId = await programOf(req, actor, db);
-    const connection = await connectionOf(db, programId, params.id);
+    const connection = await connectionOf(db, program, params);
     const runs = await listRuns(db, {
-      programId,
+      programId: program,
       connectionId: connection.id,
       statuses: q.status,
       fileType: q.file_type,
       exportType: q.export_type,
       from: q.from,
       to: q.to,
-      afterId: q.cursor ? decodeCursor('run', q.cursor) : undefined,
+      afterId: q.cursor ? runCursor.decode(q.cursor) : undefined,
       limit: q.limit + 1,
     });
-    const { page, next } = pageOf(runs, q.limit, 'run');
-    return Response.json({ data: await runsJson(db, programId, page, new Map([[connection.id, connection]])), next_cursor: next });
+    const page = pageOf(runs, q.limit, runCursor, (r) => r.id);
+    const data = await runsJson(db, program, page.rows, new Map([[connection.id, connection]]));
+    return Response.json({ data, has_more: page.has_more, next_cursor: page.next_cursor });
   },
-  { permission: 'connections.read', scope: 'data_exports.read' },
+  { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );

@@ -1,15 +1,13 @@
 // GET /api/v1/connections/{id}/webhooks – the connection's webhook endpoints; POST – add one (201 with its signing secret, shown once)
 import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
-import { connectionOf, programOf } from '@/lib/management/program';
+import { connectionOf } from '@/lib/management/lookups';
 import { createWebhookEndpoint, createWebhookSchema, deliveriesOfEndpoints, listWebhookEndpoints, webhookJson } from '@/lib/webhooks';
 
-type Params = { id: string };
-
-export const GET = withAuth<Params>(
-  async (req, { actor, db, params }) => {
-    const programId = await programOf(req, actor, db);
-    const connection = await connectionOf(db, programId, params.id);
+export const GET = withAuth(
+  async (req, { db, params, program }) => {
+    const programId = program;
+    const connection = await connectionOf(db, programId, params);
     const list = await listWebhookEndpoints(db, { programId, connectionId: connection.id });
     const latest = new Map<string, Awaited<ReturnType<typeof deliveriesOfEndpoints>>[number]>();
     for (const d of await deliveriesOfEndpoints(
@@ -22,17 +20,17 @@ export const GET = withAuth<Params>(
     }
     return Response.json({ data: list.map((e) => webhookJson(e, latest.get(e.id))) });
   },
-  { permission: 'connections.read', scope: 'data_exports.read' },
+  { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );
 
-export const POST = withAuth<Params>(
-  async (req, { actor, db, database, params }) => {
+export const POST = withAuth(
+  async (req, { actor, db, database, params, program }) => {
     const input = await parseJson(req, createWebhookSchema);
-    const programId = await programOf(req, actor, db);
-    const connection = await connectionOf(db, programId, params.id);
+    const programId = program;
+    const connection = await connectionOf(db, programId, params);
     const { endpoint, secret } = await createWebhookEndpoint(database, actor, connection, input);
     // The only answer that holds the secret: it is never shown again.
     return Response.json({ data: { id: endpoint.id, url: endpoint.url, events: endpoint.events, secret } }, { status: 201 });
   },
-  { permission: 'connections.write', scope: 'data_exports.manage' },
+  { permission: 'connections.write', scope: 'data_exports.manage', program: 'required' },
 );

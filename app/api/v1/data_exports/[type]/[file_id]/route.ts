@@ -1,22 +1,17 @@
 // GET /api/v1/data_exports/{type}/{file_id} – one export file's metadata and a signed download link (410 once expired)
 import { getExportFile } from '@/lib/export-api/files';
-import { parsePathParams } from '@/lib/export-api/params';
-import { linkBase } from '@/lib/export-api/program';
-import { fileParamsSchema, programQuerySchema } from '@/lib/export-api/schemas';
-import { parseQuery } from '@/lib/http/parse';
-import { rateLimited } from '@/lib/http/rate-limit';
+import { linkBase } from '@/lib/export-api/links';
+import { fileParamsSchema, PATH_NOT_FOUND } from '@/lib/export-api/schemas';
+import { parsePathParams } from '@/lib/http/params';
 import { withAuth } from '@/lib/http/with-auth';
-import { resolveProgram } from '@/lib/auth/actor';
 
 export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(
-  rateLimited(async (req, { actor, db, params }) => {
-    const { type, file_id: fileId } = parsePathParams(params, fileParamsSchema);
-    const query = parseQuery(req, programQuerySchema);
-    const programId = await resolveProgram(db, actor, query.program);
-    const data = await getExportFile(db, { programId, type, fileId, base: linkBase(req, query.program) });
+  async (req, { db, params, program, requestedProgram }) => {
+    const { type, file_id: fileId } = parsePathParams(params, fileParamsSchema, PATH_NOT_FOUND);
+    const data = await getExportFile(db, { programId: program, type, fileId, base: linkBase(req, requestedProgram) });
     return Response.json({ data }, { headers: { 'cache-control': 'no-store' } });
-  }),
-  { permission: 'exports.download', scope: 'data_exports.read' },
+  },
+  { permission: 'exports.download', scope: 'data_exports.read', rateLimit: true, program: 'required' },
 );

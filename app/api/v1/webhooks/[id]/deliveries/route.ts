@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
-import { programOf } from '@/lib/management/program';
+import { pathId } from '@/lib/management/lookups';
 import { listWebhookDeliveries, webhookDeliveryJson, webhookEndpointOf } from '@/lib/webhooks';
 
 const querySchema = z.object({
@@ -15,13 +15,13 @@ const querySchema = z.object({
     .default(50),
 });
 
-export const GET = withAuth<{ id: string }>(
-  async (req, { actor, db, params }) => {
+export const GET = withAuth(
+  async (req, { db, params, program }) => {
     const { limit } = parseQuery(req, querySchema);
-    const programId = await programOf(req, actor, db);
-    const endpoint = await webhookEndpointOf(db, programId, params.id);
+    const programId = program;
+    const endpoint = await webhookEndpointOf(db, programId, pathId(params, 'Webhook'));
     const list = await listWebhookDeliveries(db, { programId, endpointId: endpoint.id, limit });
     return Response.json({ data: list.map(webhookDeliveryJson) });
   },
-  { permission: 'connections.read', scope: 'data_exports.read' },
+  { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );

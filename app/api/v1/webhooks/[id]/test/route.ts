@@ -2,7 +2,7 @@
 import { findConnection } from '@/db/queries/connections';
 import { AppError } from '@/lib/http/errors';
 import { withAuth } from '@/lib/http/with-auth';
-import { programOf } from '@/lib/management/program';
+import { pathId } from '@/lib/management/lookups';
 import { now } from '@/lib/clock';
 import {
   attemptWebhookDelivery,
@@ -13,10 +13,10 @@ import {
   webhookEndpointOf,
 } from '@/lib/webhooks';
 
-export const POST = withAuth<{ id: string }>(
-  async (req, { actor, db, database, params }) => {
-    const programId = await programOf(req, actor, db);
-    const endpoint = await webhookEndpointOf(db, programId, params.id);
+export const POST = withAuth(
+  async (req, { db, database, params, program }) => {
+    const programId = program;
+    const endpoint = await webhookEndpointOf(db, programId, pathId(params, 'Webhook'));
     const connection = await findConnection(db, { programId, id: endpoint.connectionId });
     if (!connection) throw new AppError('not_found', 'Webhook not found.');
     const message = await queueWebhookMessage(db, endpoint, testBody(now(), connection, endpoint.id));
@@ -24,5 +24,5 @@ export const POST = withAuth<{ id: string }>(
     const sent = await findWebhookDelivery(db, { programId, id: message.id });
     return Response.json({ data: webhookDeliveryJson(sent ?? message) });
   },
-  { permission: 'connections.write', scope: 'data_exports.manage' },
+  { permission: 'connections.write', scope: 'data_exports.manage', program: 'required' },
 );

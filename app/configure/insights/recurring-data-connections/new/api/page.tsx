@@ -1,7 +1,7 @@
 // Set Up API (Firstup Super Admins).
 import type { Metadata } from 'next';
-import { ApiSetupForm } from '@/components/rdc/api-setup-form';
-import { SubPage } from '@/components/rdc/page-guard';
+import { ApiSetupForm } from '@/components/connections/api-setup-form';
+import { SubPage } from '@/components/shell/page-guard';
 import { currentProgram, requirePageActor } from '@/lib/auth/page';
 import { can } from '@/lib/auth/permissions';
 

@@ -1,7 +1,7 @@
 // Set Up SFTP (Firstup Super Admins).
 import type { Metadata } from 'next';
-import { SubPage } from '@/components/rdc/page-guard';
-import { SftpSetupForm } from '@/components/rdc/sftp-setup-form';
+import { SubPage } from '@/components/shell/page-guard';
+import { SftpSetupForm } from '@/components/connections/sftp-setup-form';
 import { currentProgram, requirePageActor } from '@/lib/auth/page';
 import { can } from '@/lib/auth/permissions';
 

@@ -1,8 +1,9 @@
 // POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver – send a logged message again (a new message with the same body; 202, sent by the worker)
+import { z } from 'zod';
 import { recordAudit } from '@/db/queries/audit';
 import { AppError } from '@/lib/http/errors';
 import { withAuth } from '@/lib/http/with-auth';
-import { programOf } from '@/lib/management/program';
+import { parsePathParams, uuidParam } from '@/lib/http/params';
 import {
   findWebhookDelivery,
   queueWebhookMessage,
@@ -12,15 +13,14 @@ import {
   type WebhookBody,
 } from '@/lib/webhooks';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const pathSchema = z.object({ id: uuidParam, delivery_id: uuidParam });
 
-export const POST = withAuth<{ id: string; delivery_id: string }>(
-  async (req, { actor, db, database, params }) => {
-    const programId = await programOf(req, actor, db);
-    const endpoint = await webhookEndpointOf(db, programId, params.id);
-    const original = UUID.test(params.delivery_id)
-      ? await findWebhookDelivery(db, { programId, id: params.delivery_id.toLowerCase() })
-      : undefined;
+export const POST = withAuth(
+  async (req, { actor, db, database, params, program }) => {
+    const programId = program;
+    const path = parsePathParams(params, pathSchema, { id: 'Webhook not found.', delivery_id: 'Webhook delivery not found.' });
+    const endpoint = await webhookEndpointOf(db, programId, path.id);
+    const original = await findWebhookDelivery(db, { programId, id: path.delivery_id });
     if (!original || original.endpointId !== endpoint.id) throw new AppError('not_found', 'Webhook delivery not found.');
     const message = await db.transaction(async (tx) => {
       const m = await queueWebhookMessage(tx, endpoint, JSON.parse(original.payload) as WebhookBody, {
@@ -41,5 +41,5 @@ export const POST = withAuth<{ id: string; delivery_id: string }>(
     await wakeWorker(database, { webhookDeliveryIds: [message.id] });
     return Response.json({ data: webhookDeliveryJson(message) }, { status: 202 });
   },
-  { permission: 'connections.write', scope: 'data_exports.manage' },
+  { permission: 'connections.write', scope: 'data_exports.manage', program: 'required' },
 );

@@ -3,10 +3,21 @@
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type ApiClient, type PersonalToken } from './api';
-import { dt } from './format';
-import { fieldError } from './shared-fields';
-import { Button, Card, CopyButton, Dialog, ErrorNotice, Field, inputClass, Loading, StatusBadge } from './ui';
+import { api, ApiError } from '@/components/api/client';
+import type { ApiClientView as ApiClient, PersonalTokenView as PersonalToken } from '@/lib/auth/api-access-schemas';
+import { dt } from '@/components/ui/formatters';
+import {
+  fieldError,
+  Button,
+  Card,
+  CopyButton,
+  Dialog,
+  ErrorNotice,
+  Field,
+  inputClass,
+  Loading,
+  StatusBadge,
+} from '@/components/ui/primitives';
 
 const SCOPE_OPTIONS = [
   { value: 'data_exports.read', label: 'Read exports', hint: 'List and download export files and folders.' },

@@ -1,4 +1,4 @@
-// The links an Export API answer carries (which program a request is about: resolveProgram in lib/auth/actor).
+// The links an Export API answer carries: absolute, on the origin the caller used, keeping ?program= when it was given.
 
 /** Builds the absolute links in an answer: same origin as the request, `?program=` kept when it was given. */
 export type LinkBase = { origin: string; program?: number };

@@ -3,9 +3,11 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { api, type AppConfig } from './api';
-import { BASE, FREQUENCIES } from './format';
-import { Button, Field, inputClass } from './ui';
+import { api } from '@/components/api/client';
+import type { AppConfig } from '@/lib/management/responses';
+import { CONNECTIONS_PATH } from './paths';
+import { FREQUENCIES } from './describe';
+import { Button, Field, fieldError, inputClass } from '@/components/ui/primitives';
 
 export type Schedule = { name: string; start: string; end: string; frequency: string; format: string; emails: string };
 export const FORMAT_OPTIONS = [
@@ -52,13 +54,6 @@ export function scheduleBody(s: Schedule) {
   };
 }
 
-/** The first error of a path or of any path below it (contact_emails.0 → contact_emails). */
-export function fieldError(errors: Record<string, string>, path: string): string | undefined {
-  if (errors[path]) return errors[path];
-  const k = Object.keys(errors).find((p) => p.startsWith(`${path}.`));
-  return k ? errors[k] : undefined;
-}
-
 export function FrequencyField({
   value,
   onChange,
@@ -88,7 +83,7 @@ export function SetupFormButtons({ busy }: { busy: boolean }) {
   return (
     <div className="flex flex-col-reverse gap-3 sm:flex-row sm:justify-end">
       <Link
-        href={BASE}
+        href={CONNECTIONS_PATH}
         className="inline-flex justify-center rounded-lg px-3.5 py-2 text-sm font-semibold text-slate-700 hover:bg-slate-100"
       >
         Cancel
@@ -181,22 +176,13 @@ export function EgressInfo({ program }: { program: number }) {
   else if (q.isError) body = <p className="text-red-700">Could not load the egress information: {q.error.message}</p>;
   else {
     const info = q.data.data.egress_info;
-    if (info === null || info === undefined || info === '')
+    if (!info)
       body = (
         <p className="text-slate-600">
           No fixed egress addresses are configured for this installation. Ask your DDE operator which addresses to allow.
         </p>
       );
-    else if (typeof info === 'string') body = <p className="font-mono text-xs break-all whitespace-pre-wrap text-slate-800">{info}</p>;
-    else if (Array.isArray(info))
-      body = (
-        <ul className="space-y-1 font-mono text-xs text-slate-800">
-          {info.map((x, i) => (
-            <li key={i}>{typeof x === 'string' ? x : JSON.stringify(x)}</li>
-          ))}
-        </ul>
-      );
-    else body = <pre className="overflow-x-auto font-mono text-xs text-slate-800">{JSON.stringify(info, null, 2)}</pre>;
+    else body = <p className="font-mono text-xs break-all whitespace-pre-wrap text-slate-800">{info}</p>;
   }
   return (
     <section

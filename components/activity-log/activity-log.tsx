@@ -5,9 +5,11 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { EmptyState } from '@/components/ui/empty-state';
 import { ActivityIcon } from '@/components/ui/icons';
-import { api, type ActivityEntry, type Page } from './api';
-import { BASE, dayRange, dt } from './format';
-import { Button, ErrorNotice, Field, inputClass, Loading, humanize } from './ui';
+import { api, type Page } from '@/components/api/client';
+import type { ActivityEntry } from '@/lib/management/responses';
+import { CONNECTIONS_PATH } from '@/components/connections/paths';
+import { dayRange, dt } from '@/components/ui/formatters';
+import { Button, ErrorNotice, Field, inputClass, Loading, humanize } from '@/components/ui/primitives';
 
 /** The action filter, grouped by what changed (option texts differ from the entries' own wording). */
 const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
@@ -43,9 +45,7 @@ const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
 ];
 
 function actorLabel(a: ActivityEntry['actor']): string {
-  if (!a) return 'System';
-  if (typeof a === 'string') return a === 'system' ? 'System' : a;
-  return a.label ?? a.name ?? a.email ?? 'Unknown';
+  return a === 'system' ? 'System' : a;
 }
 
 /** The fields that changed between before and after, as "field: old → new". */
@@ -224,7 +224,7 @@ export function ActivityLog({ program, programName }: { program: number; program
                         <>
                           <span className="text-slate-400"> · </span>
                           {e.connection_id && e.action !== 'connection.deleted' ? (
-                            <Link href={`${BASE}/${e.connection_id}`} className="text-brand-700 hover:underline">
+                            <Link href={`${CONNECTIONS_PATH}/${e.connection_id}`} className="text-brand-700 hover:underline">
                               {name}
                             </Link>
                           ) : (

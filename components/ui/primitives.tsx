@@ -1,8 +1,7 @@
-// Small building blocks of the connection pages: buttons, badges, fields, notices, dialogs, drawers.
+// The pages' UI primitives: buttons, status badges, fields, notices, cards, dialogs, drawers, copy buttons.
 'use client';
 import { useEffect, useId, useRef, type ButtonHTMLAttributes, type ReactNode } from 'react';
-import type { ConnectionStatus } from './api';
-import { buttonClass, type Variant } from './styles';
+import { buttonClass, type Variant } from './button-styles';
 
 export { buttonClass };
 
@@ -42,7 +41,8 @@ export function humanize(s: string): string {
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
-export function StatusBadge({ status, label }: { status: ConnectionStatus | string; label?: string }) {
+/** A status in admins' words (any status of a connection, run, delivery, request or token). */
+export function StatusBadge({ status, label }: { status: string; label?: string }) {
   const s = STATUS[status] ?? { label: humanize(status), className: 'bg-slate-100 text-slate-700 ring-slate-500/20' };
   return (
     <span
@@ -175,6 +175,13 @@ export function Field({
       ) : null}
     </div>
   );
+}
+
+/** The first error of a path or of any path below it (contact_emails.0 → contact_emails). */
+export function fieldError(errors: Record<string, string>, path: string): string | undefined {
+  if (errors[path]) return errors[path];
+  const k = Object.keys(errors).find((p) => p.startsWith(`${path}.`));
+  return k ? errors[k] : undefined;
 }
 
 export function Card({

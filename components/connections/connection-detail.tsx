@@ -4,15 +4,18 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState, type FormEvent, type KeyboardEvent } from 'react';
-import { api, ApiError, type Connection } from './api';
+import { api, ApiError } from '@/components/api/client';
+import type { Connection } from '@/lib/management/responses';
 import { ConnectionActions } from './connection-actions';
 import { EventHistory } from './event-history';
 import { Folders } from './folders';
-import { BASE, connectionName, dateStr, destination, dt, frequencyLabel } from './format';
+import { CONNECTIONS_PATH } from './paths';
+import { connectionName, destination, frequencyLabel } from './describe';
+import { dateStr, dt } from '@/components/ui/formatters';
 import { HistoricalRequests } from './historical-requests';
 import { ConnectionNotifications } from '@/components/webhooks/connection-notifications';
-import { fieldError, FrequencyField, parseEmails, toInstant } from './shared-fields';
-import { Button, Card, DefinitionList, ErrorNotice, Field, inputClass, Loading, StatusBadge } from './ui';
+import { fieldError, Button, Card, DefinitionList, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
+import { FrequencyField, parseEmails, toInstant } from './setup-fields';
 
 export type Perms = { canWrite: boolean; canRetry: boolean; canHistorical: boolean; canDownload: boolean };
 
@@ -198,7 +201,7 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
           error={q.error}
           onRetry={() => void q.refetch()}
         />
-        <Link href={BASE} className="text-sm font-medium text-brand-700 underline">
+        <Link href={CONNECTIONS_PATH} className="text-sm font-medium text-brand-700 underline">
           Back to connections
         </Link>
       </div>
@@ -217,7 +220,7 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
 
   return (
     <div className="space-y-6">
-      <Link href={BASE} className="inline-flex text-sm font-medium text-brand-700 hover:underline">
+      <Link href={CONNECTIONS_PATH} className="inline-flex text-sm font-medium text-brand-700 hover:underline">
         ← All connections
       </Link>
       <div className="flex flex-col gap-4 md:flex-row md:items-center md:justify-between">

@@ -3,9 +3,11 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { api, type Connection } from './api';
-import { BASE, connectionName } from './format';
-import { Button, Dialog, ErrorNotice, inputClass } from './ui';
+import { api } from '@/components/api/client';
+import type { Connection } from '@/lib/management/responses';
+import { CONNECTIONS_PATH } from './paths';
+import { connectionName } from './describe';
+import { Button, Dialog, ErrorNotice, inputClass } from '@/components/ui/primitives';
 
 type Action = 'pause' | 'resume' | 'stop' | 'start' | 'delete';
 
@@ -26,7 +28,7 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
       setOpen(null);
       if (a === 'delete') {
         await qc.invalidateQueries({ queryKey: ['connections', program] });
-        router.push(BASE);
+        router.push(CONNECTIONS_PATH);
         return;
       }
       await qc.invalidateQueries({ queryKey: ['connection', program, connection.id] });

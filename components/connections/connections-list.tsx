@@ -4,9 +4,12 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { EmptyState } from '@/components/ui/empty-state';
 import { ConnectionsIcon } from '@/components/ui/icons';
-import { api, type Connection } from './api';
-import { BASE, connectionName, destination, dt, frequencyLabel } from './format';
-import { ErrorNotice, Loading, StatusBadge } from './ui';
+import { api } from '@/components/api/client';
+import type { Connection } from '@/lib/management/responses';
+import { CONNECTIONS_PATH } from './paths';
+import { connectionName, destination, frequencyLabel } from './describe';
+import { dt } from '@/components/ui/formatters';
+import { ErrorNotice, Loading, StatusBadge } from '@/components/ui/primitives';
 
 function LastDelivery({ c }: { c: Connection }) {
   if (!c.last_delivery) return <span className="text-slate-500">None yet</span>;
@@ -72,7 +75,7 @@ export function ConnectionsList({ program, programName, canWrite }: { program: n
           {list.map((c) => (
             <tr key={c.id} className="hover:bg-slate-50/60" data-testid="connection-row">
               <td className="max-w-xs px-5 py-3.5">
-                <Link href={`${BASE}/${c.id}`} className="font-medium text-brand-700 hover:underline">
+                <Link href={`${CONNECTIONS_PATH}/${c.id}`} className="font-medium text-brand-700 hover:underline">
                   {connectionName(c)}
                 </Link>
                 <p className="mt-0.5 flex items-center gap-1.5 text-xs text-slate-500">
@@ -96,7 +99,7 @@ export function ConnectionsList({ program, programName, canWrite }: { program: n
         {list.map((c) => (
           <li key={c.id} className="px-4 py-3.5" data-testid="connection-card">
             <div className="flex items-start justify-between gap-3">
-              <Link href={`${BASE}/${c.id}`} className="font-medium text-brand-700 hover:underline">
+              <Link href={`${CONNECTIONS_PATH}/${c.id}`} className="font-medium text-brand-700 hover:underline">
                 {connectionName(c)}
               </Link>
               <StatusBadge status={c.status} />

@@ -4,10 +4,13 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type Connection, type TestResult } from './api';
-import { BASE, connectionName, todayIso } from './format';
-import { checkSchedule, EgressInfo, fieldError, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './shared-fields';
-import { Button, Card, ErrorNotice, Field, inputClass, Notice, StatusBadge } from './ui';
+import { api, ApiError } from '@/components/api/client';
+import type { Connection, TestReport } from '@/lib/management/responses';
+import { CONNECTIONS_PATH } from './paths';
+import { connectionName } from './describe';
+import { todayIso } from '@/components/ui/formatters';
+import { checkSchedule, EgressInfo, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './setup-fields';
+import { fieldError, Button, Card, ErrorNotice, Field, inputClass, Notice, StatusBadge } from '@/components/ui/primitives';
 
 type Server = {
   host: string;
@@ -41,7 +44,7 @@ function checkServer(s: Server): Record<string, string> {
   return e;
 }
 
-function TestSteps({ result }: { result: TestResult }) {
+function TestSteps({ result }: { result: TestReport }) {
   return (
     <ol className="space-y-2" aria-label="Connection test steps" data-testid="test-steps">
       {result.steps.map((s) => (
@@ -58,7 +61,7 @@ function TestSteps({ result }: { result: TestResult }) {
   );
 }
 
-const testError = (r: TestResult) =>
+const testError = (r: TestReport) =>
   (typeof r.error === 'string' ? r.error : r.error?.message) ?? r.steps.find((s) => s.status === 'failed')?.error?.message;
 
 export function SftpSetupForm({ program, programName }: { program: number; programName: string }) {
@@ -82,7 +85,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
     passphrase: '',
   });
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [test, setTest] = useState<TestResult | null>(null);
+  const [test, setTest] = useState<TestReport | null>(null);
   const [confirmed, setConfirmed] = useState(false);
   const [keyFile, setKeyFile] = useState<string | null>(null);
 
@@ -99,7 +102,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
 
   const testMutation = useMutation({
     mutationFn: () =>
-      api<{ data: TestResult }>('/api/v1/connections/test', program, {
+      api<{ data: TestReport }>('/api/v1/connections/test', program, {
         method: 'POST',
         body: {
           host: server.host.trim(),
@@ -138,7 +141,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
     onError: (e) => {
       if (e instanceof ApiError) {
         setErrors(e.fields);
-        const t = (e.details as { test?: TestResult } | null)?.test;
+        const t = (e.details as { test?: TestReport } | null)?.test;
         if (t && Array.isArray(t.steps)) setTest(t);
       }
     },
@@ -174,13 +177,13 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
           </p>
           <div className="mt-4 flex flex-wrap justify-center gap-2">
             <Link
-              href={`${BASE}/${c.id}`}
+              href={`${CONNECTIONS_PATH}/${c.id}`}
               className="inline-flex rounded-lg bg-brand-600 px-3.5 py-2 text-sm font-semibold text-white shadow-xs hover:bg-brand-700"
             >
               View connection
             </Link>
             <Link
-              href={BASE}
+              href={CONNECTIONS_PATH}
               className="inline-flex rounded-lg bg-white px-3.5 py-2 text-sm font-semibold text-slate-800 shadow-xs ring-1 ring-slate-300 ring-inset hover:bg-slate-50"
             >
               Back to connections

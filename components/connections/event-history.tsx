@@ -3,9 +3,21 @@
 'use client';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, type Connection, type Page, type Run, type StatPoint } from './api';
-import { bytes, dayRange, dt, duration, num, shortDay, windowLabel } from './format';
-import { Button, Card, DefinitionList, Drawer, ErrorNotice, Field, inputClass, Loading, StatusBadge, humanize } from './ui';
+import { api, type Page } from '@/components/api/client';
+import type { Connection, Run, StatPoint } from '@/lib/management/responses';
+import { bytes, dayRange, dt, duration, num, shortDay, windowLabel } from '@/components/ui/formatters';
+import {
+  Button,
+  Card,
+  DefinitionList,
+  Drawer,
+  ErrorNotice,
+  Field,
+  inputClass,
+  Loading,
+  StatusBadge,
+  humanize,
+} from '@/components/ui/primitives';
 
 const RUN_STATUS_OPTIONS = ['delivered', 'available', 'failed', 'delivering', 'generating', 'generated', 'planned', 'empty', 'cancelled'];
 
@@ -85,7 +97,7 @@ function StatsChart({ program, connection }: { program: number; connection: Conn
         <div className="grid grid-cols-1 gap-3 md:grid-cols-3" data-testid="stats-chart">
           <MiniChart points={q.data.data} value={(p) => p.rows} format={num} label="Rows" color="#7a5af8" />
           <MiniChart points={q.data.data} value={(p) => p.bytes} format={bytes} label="Bytes" color="#0ea5e9" />
-          <MiniChart points={q.data.data} value={(p) => p.lag_seconds ?? 0} format={duration} label="Delivery lag" color="#f59e0b" />
+          <MiniChart points={q.data.data} value={(p) => p.lag_seconds} format={duration} label="Delivery lag" color="#f59e0b" />
         </div>
       )}
     </Card>
@@ -164,7 +176,7 @@ function RunDrawer({ run, onClose }: { run: Run | null; onClose: () => void }) {
                       <StatusBadge status={d.status} />
                     </div>
                     <p className="mt-1 text-xs text-slate-600">
-                      {dt(d.started_at)} → {dt(d.finished_at)} · {d.files ?? 0} files · {bytes(d.bytes)}
+                      {dt(d.started_at)} → {dt(d.finished_at)} · {d.files} files · {bytes(d.bytes)}
                     </p>
                     {d.error_message ? (
                       <p className="mt-1 text-xs break-words text-red-700">

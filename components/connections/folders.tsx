@@ -2,10 +2,12 @@
 'use client';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { api, apiUrl, type Connection, type Folder } from './api';
-import { bytes, countdown, dt, num, windowLabel } from './format';
-import { Button, Card, ErrorNotice, Loading } from './ui';
-import { buttonClass } from './styles';
+import { api, apiUrl } from '@/components/api/client';
+import type { Connection } from '@/lib/management/responses';
+import type { FolderView as Folder } from '@/lib/export-api/schemas';
+import { bytes, countdown, dt, num, windowLabel } from '@/components/ui/formatters';
+import { Button, Card, ErrorNotice, Loading } from '@/components/ui/primitives';
+import { buttonClass } from '@/components/ui/button-styles';
 
 function useNow(ms = 30_000): number {
   const [now, setNow] = useState(() => Date.now());

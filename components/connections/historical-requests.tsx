@@ -3,10 +3,10 @@
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type AppConfig, type Connection, type HistoricalRequest } from './api';
-import { dateStr, dt, num, todayIso } from './format';
-import { fieldError } from './shared-fields';
-import { Button, Card, ErrorNotice, Field, inputClass, Loading, StatusBadge } from './ui';
+import { api, ApiError } from '@/components/api/client';
+import type { AppConfig, Connection, HistoricalRequest } from '@/lib/management/responses';
+import { dateStr, dt, num, todayIso } from '@/components/ui/formatters';
+import { fieldError, Button, Card, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
 
 function monthsBack(months: number): string {
   const d = new Date();

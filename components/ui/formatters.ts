@@ -1,17 +1,8 @@
-// Formatting for the connection pages: UTC dates (windows and files are UTC), sizes, countdowns.
-import type { Connection, Frequency } from './api';
+// Formatting for the pages: UTC dates (windows and files are UTC), sizes, counts, durations, countdowns.
 
 const dateTime = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' });
 const dateOnly = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeZone: 'UTC' });
 const shortDate = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
-
-export const FREQUENCIES: { value: Frequency; label: string }[] = [
-  { value: 'every_4_hours', label: 'Every 4 hours' },
-  { value: 'daily', label: 'Daily' },
-  { value: 'weekly', label: 'Weekly' },
-  { value: 'monthly', label: 'Monthly' },
-];
-export const frequencyLabel = (f: string) => FREQUENCIES.find((x) => x.value === f)?.label ?? f;
 
 export function dt(s: string | null | undefined): string {
   if (!s) return '—';
@@ -61,19 +52,9 @@ export function countdown(to: string, now: number): string {
   return `Expires in ${duration(ms / 1000)}`;
 }
 
-export function connectionName(c: Pick<Connection, 'name' | 'kind'>): string {
-  return c.name || (c.kind === 'api' ? 'API connection' : 'SFTP connection');
-}
-export function destination(c: Connection): string {
-  if (c.kind === 'api' || !c.sftp) return 'Export API';
-  return `sftp://${c.sftp.host}${c.sftp.port && c.sftp.port !== 22 ? `:${c.sftp.port}` : ''}/${c.sftp.folder.replace(/^\/+/, '')}`;
-}
-
 export function todayIso(): string {
   return new Date().toISOString().slice(0, 10);
 }
-
-export const BASE = '/configure/insights/recurring-data-connections';
 
 /** A date filter's query range (UTC): from the first second of `from` to the last of `to`; empty when unset. */
 export function dayRange(from: string, to: string): { from: string; to: string } {

@@ -3,10 +3,13 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type Connection } from './api';
-import { BASE, connectionName, todayIso } from './format';
-import { checkSchedule, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './shared-fields';
-import { Card, CopyButton, ErrorNotice } from './ui';
+import { api, ApiError } from '@/components/api/client';
+import type { Connection } from '@/lib/management/responses';
+import { CONNECTIONS_PATH } from './paths';
+import { connectionName } from './describe';
+import { todayIso } from '@/components/ui/formatters';
+import { checkSchedule, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './setup-fields';
+import { Card, CopyButton, ErrorNotice } from '@/components/ui/primitives';
 
 function Code({ children }: { children: string }) {
   return (
@@ -29,7 +32,7 @@ export function ApiInstructions({ program }: { program: number }) {
           <p className="font-medium text-slate-900">1. Create an API client</p>
           <p className="mt-1">
             On the{' '}
-            <Link href={`${BASE}/api-access`} className="font-medium text-brand-700 underline">
+            <Link href={`${CONNECTIONS_PATH}/api-access`} className="font-medium text-brand-700 underline">
               API access
             </Link>{' '}
             page, create a client for this program. Its secret is shown once: store it in your secret manager.
@@ -103,7 +106,7 @@ export function ApiSetupForm({ program, programName }: { program: number; progra
             {connectionName(c)} prepares {programName}’s files on schedule. Collect them as shown below.
           </p>
           <div className="mt-3">
-            <Link href={`${BASE}/${c.id}`} className="text-sm font-semibold text-emerald-900 underline">
+            <Link href={`${CONNECTIONS_PATH}/${c.id}`} className="text-sm font-semibold text-emerald-900 underline">
               View connection
             </Link>
           </div>

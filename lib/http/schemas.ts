@@ -1,0 +1,27 @@
+// Response shapes every API area shares: the error body, an instant, a page. Client-safe (zod
+// only), so components can import the types inferred from them.
+import { z } from 'zod';
+
+/** An instant in an answer: ISO 8601, UTC. */
+export const instantSchema = z.iso.datetime().describe('ISO 8601 date-time (UTC)');
+
+/** A page of a list: pass next_cursor as cursor for the next page until it is null. */
+export const pageSchema = <S extends z.ZodType>(item: S) =>
+  z.object({
+    data: z.array(item),
+    has_more: z.boolean().describe('True when there is a next page.'),
+    next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page.'),
+  });
+export type PageOf<T> = { data: T[]; has_more: boolean; next_cursor: string | null };
+
+export const errorResponseSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe('unauthorized, forbidden, not_found, gone, validation_failed, rate_limited, …'),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+    request_id: z.string(),
+  })
+  .describe('Every error, with the request id that identifies it in the logs.');
+export type ErrorResponse = z.infer<typeof errorResponseSchema>;

@@ -1,0 +1,195 @@
+// The management API's answers, one zod schema per shape: the source of the server's views
+// (lib/management/views.ts is typed from them), of the OpenAPI document (operations.ts names them),
+// and of the pages' types (components import the z.infer types below). Client-safe: zod and the
+// column value lists only, never the database or the server's modules.
+import { z } from 'zod';
+import {
+  CONNECTION_KINDS,
+  CONNECTION_STATUSES,
+  DELIVERY_STATUSES,
+  EXPORT_TYPES,
+  FILE_TYPES,
+  FORMATS,
+  FREQUENCIES,
+  HISTORICAL_STATUSES,
+  RUN_STATUSES,
+} from '@/db/schema/enums';
+import { instantSchema as instant, pageSchema } from '@/lib/http/schemas';
+
+export const connectionSchema = z.object({
+  id: z.uuid(),
+  program_id: z.number().int(),
+  kind: z.enum(CONNECTION_KINDS),
+  name: z.string().nullable(),
+  status: z.enum(CONNECTION_STATUSES),
+  pause_mode: z.enum(['after_transfer', 'immediately']).nullable(),
+  frequency: z.enum(FREQUENCIES),
+  format: z.enum(FORMATS),
+  start_date: instant,
+  end_date: instant.nullable(),
+  contact_emails: z.array(z.string()),
+  sftp: z
+    .object({
+      host: z.string(),
+      port: z.number().int(),
+      folder: z.string(),
+      username: z.string(),
+      auth_method: z.enum(['password', 'private_key']).nullable(),
+      host_key_fingerprint: z.string().nullable(),
+    })
+    .nullable()
+    .describe('The SFTP destination (never the password or key); null for API connections.'),
+  created_at: instant,
+  updated_at: instant,
+  deleted_at: instant.nullable(),
+  last_tested_at: instant.nullable(),
+  planned_through: instant.nullable().describe('Every window ending at or before this instant has a run.'),
+  last_delivery: z.object({ run_id: z.uuid(), status: z.enum(RUN_STATUSES), finished_at: instant }).nullable(),
+  next_window: z
+    .object({ start: instant, end: instant })
+    .nullable()
+    .describe('The next window not yet planned; null when stopped or ended.'),
+});
+export type Connection = z.infer<typeof connectionSchema>;
+
+export const runFileSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  file_type: z.enum(FILE_TYPES),
+  part: z.number().int(),
+  rows: z.number().int(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  format: z.string(),
+  compression: z.string(),
+  expires_at: instant,
+  expired: z.boolean(),
+});
+export type RunFile = z.infer<typeof runFileSchema>;
+
+export const deliveryAttemptSchema = z.object({
+  id: z.uuid(),
+  attempt: z.number().int(),
+  status: z.enum(DELIVERY_STATUSES),
+  trigger: z.enum(['schedule', 'manual']),
+  destination: z.string(),
+  error_code: z.string().nullable(),
+  error_message: z.string().nullable(),
+  retryable: z.boolean().nullable().describe('Whether the failure is worth retrying; null while running or after success.'),
+  bytes: z.number().int(),
+  files: z.number().int(),
+  started_at: instant,
+  finished_at: instant.nullable(),
+});
+export type DeliveryAttempt = z.infer<typeof deliveryAttemptSchema>;
+
+export const runSchema = z.object({
+  id: z.uuid(),
+  connection_id: z.uuid(),
+  export_type: z.enum(EXPORT_TYPES),
+  historical_request_id: z.uuid().nullable(),
+  window_start: instant,
+  window_end: instant,
+  status: z.enum(RUN_STATUSES),
+  automated: z.boolean().describe('True for scheduled (incremental) runs, false for historical ones.'),
+  attempt: z.number().int(),
+  rows_total: z.number().int(),
+  bytes_total: z.number().int(),
+  files_count: z.number().int(),
+  error_code: z.string().nullable(),
+  error_message: z.string().nullable(),
+  next_attempt_at: instant.nullable(),
+  created_at: instant,
+  started_at: instant.nullable(),
+  generated_at: instant.nullable(),
+  finished_at: instant.nullable(),
+  destination: z.string().nullable(),
+  files: z.array(runFileSchema),
+  deliveries: z.array(deliveryAttemptSchema),
+  retry: z
+    .object({ allowed: z.boolean(), reason: z.string().nullable() })
+    .describe('Whether POST /runs/{id}/retry would be accepted, and why not.'),
+});
+export type Run = z.infer<typeof runSchema>;
+
+export const statPointSchema = z.object({
+  window_start: instant,
+  window_end: instant,
+  rows: z.number().int(),
+  bytes: z.number().int(),
+  lag_seconds: z.number().int(),
+});
+export type StatPoint = z.infer<typeof statPointSchema>;
+
+export const historicalRequestSchema = z.object({
+  id: z.uuid(),
+  connection_id: z.uuid(),
+  range_start: instant,
+  range_end: instant,
+  status: z.enum(HISTORICAL_STATUSES),
+  chunks_total: z.number().int(),
+  chunks_done: z.number().int(),
+  rows_exported: z.number().int(),
+  error: z.string().nullable(),
+  created_at: instant,
+  updated_at: instant,
+  finished_at: instant.nullable(),
+});
+export type HistoricalRequest = z.infer<typeof historicalRequestSchema>;
+
+export const activityEntrySchema = z.object({
+  id: z.string(),
+  at: instant,
+  actor: z.string().describe('An email, an API client, or "system".'),
+  action: z.string(),
+  target_type: z.string(),
+  target_id: z.string().nullable(),
+  target_name: z.string().optional(),
+  connection_id: z
+    .string()
+    .nullable()
+    .describe('The connection the entry is about: the target itself, or the connection of a retried run or a historical request.'),
+  before: z.unknown(),
+  after: z.unknown(),
+  details: z.unknown(),
+});
+export type ActivityEntry = z.infer<typeof activityEntrySchema>;
+
+const stepError = z.object({ code: z.string(), retryable: z.boolean(), message: z.string() });
+
+export const testReportSchema = z.object({
+  ok: z.boolean(),
+  hostKeyFingerprint: z.string().optional(),
+  steps: z.array(
+    z.object({
+      step: z.string(),
+      label: z.string(),
+      status: z.enum(['ok', 'failed', 'skipped']),
+      durationMs: z.number().optional(),
+      detail: z.string().optional(),
+      error: stepError.optional(),
+    }),
+  ),
+  error: stepError.optional(),
+});
+export type TestReport = z.infer<typeof testReportSchema>;
+
+export const appConfigSchema = z.object({
+  egress_info: z.string().nullable(),
+  retention_days: z.number().int(),
+  max_history_months: z.number().int(),
+  signed_url_ttl_seconds: z.number().int(),
+});
+export type AppConfig = z.infer<typeof appConfigSchema>;
+
+export const connectionResponse = z.object({ data: connectionSchema });
+export const connectionListResponse = z.object({ data: z.array(connectionSchema) });
+export const runResponse = z.object({ data: runSchema });
+export const runPageResponse = pageSchema(runSchema);
+export const retryResponse = z.object({ data: z.object({ next: z.enum(['deliver', 'export']) }) });
+export const statsResponse = z.object({ data: z.array(statPointSchema) });
+export const historicalResponse = z.object({ data: historicalRequestSchema });
+export const historicalListResponse = z.object({ data: z.array(historicalRequestSchema) });
+export const activityPageResponse = pageSchema(activityEntrySchema);
+export const testReportResponse = z.object({ data: testReportSchema });
+export const configResponse = z.object({ data: appConfigSchema });
