@@ -5,6 +5,7 @@
 import { closeDatabase, getDatabase, resolveDatabaseUrl } from '@/db/client';
 import { env, ConfigError } from '@/lib/env';
 import { logger } from '@/lib/logger';
+import { startWorkerOps } from '@/lib/worker-ops';
 import { createBoss, ensureQueues } from './boss';
 import { registerQueues } from './queues';
 
@@ -22,6 +23,7 @@ async function main() {
   // Signals are handled from the first moment: a SIGTERM during start-up still shuts down cleanly.
   let boss: ReturnType<typeof createBoss> | undefined;
   let stopHandlers: (() => Promise<void>) | undefined;
+  let ops: Awaited<ReturnType<typeof startWorkerOps>> | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -34,6 +36,7 @@ async function main() {
     hardStop.unref();
     await ready.catch(() => undefined);
     await stopHandlers?.();
+    await ops?.stop();
     await boss
       ?.stop({ graceful: true, timeout: 5_000, wait: true })
       .catch((err: Error) => log.error({ err: err.message }, 'pg-boss stop failed'));
@@ -51,6 +54,7 @@ async function main() {
     await boss.start();
     await ensureQueues(boss);
     stopHandlers = await registerQueues(boss, getDatabase());
+    ops = await startWorkerOps(getDatabase(), log);
     // Plan now rather than at the cron's first minute: windows that closed while no worker ran
     // (or that the demo data just filled) start right away.
     await boss.send('plan-windows', { reason: 'worker started' });

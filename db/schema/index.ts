@@ -4,3 +4,4 @@ export * from './auth';
 export * from './connections';
 export * from './exports';
 export * from './audit';
+export * from './ops';

@@ -12,6 +12,7 @@ import { resolveBearerTokenCached } from '@/lib/auth/token-cache';
 import { bearerFrom } from '@/lib/auth/tokens';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
+import { countRequest } from '@/lib/metrics';
 import { AppError, toAppError } from './errors';
 
 export type RouteParams = Record<string, string | string[] | undefined>;
@@ -101,6 +102,7 @@ export function withRequest<P extends RouteParams = RouteParams>(
       res = errorResponse(mapError(err, log), requestId);
     }
     log.debug({ status: res.status, ms: Math.round(performance.now() - started) }, 'request');
+    countRequest(req, routeCtx?.params, res.status);
     return res;
   };
 }

@@ -21,6 +21,7 @@ import {
 import { env } from '@/lib/env';
 import { sidecarContent, sidecarName } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
+import { observeDelivery } from '@/lib/metrics';
 import { composeDeliveryReport, describeSftpDestination, recordNotification, type DeliveryReportInput } from '@/lib/notify';
 import { getStorage, type Storage } from '@/lib/storage';
 import { watchRun } from './watch';
@@ -163,6 +164,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       .set({ status: 'failed', errorCode: code as never, errorMessage: message, retryable, finishedAt: now() })
       .where(eq(deliveries.id, delivery.id));
     await sql`update export_runs set status = 'failed', error_code = ${code}, error_message = ${message}, finished_at = now(), updated_at = now() where id = ${runId}`;
+    observeDelivery('failed', delivery.startedAt ?? now(), { errorClass: code });
     const expiresAt = files.reduce<Date | undefined>((min, f) => (!min || f.expiresAt < min ? f.expiresAt : min), undefined);
     const notificationId = await report({
       status: 'failed',
@@ -201,6 +203,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     await sql`update export_runs set status = 'delivered', error_code = null, error_message = null, finished_at = now(), updated_at = now() where id = ${runId}`;
     const notificationId = await report({ status: 'delivered', finishedAt });
     log.info({ attempt, files: result.files.length, bytes: result.bytes }, 'delivered');
+    observeDelivery('delivered', delivery.startedAt ?? finishedAt, { windowEnd: run.windowEnd });
     return { status: 'delivered', runId, deliveryId: delivery.id, bytes: result.bytes, files: result.files.length, notificationId };
   } catch (err) {
     if (isDeliveryAborted(err) || watch.signal.aborted) {
@@ -234,6 +237,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
           next_attempt_at = now() + make_interval(secs => ${retryInSeconds}), updated_at = now()
         where id = ${runId}`;
       log.warn({ attempt, code: error.code, retryInSeconds }, 'delivery failed; will retry');
+      observeDelivery('retry', delivery.startedAt ?? now(), { errorClass: error.code });
       return { status: 'retry', runId, deliveryId: delivery.id, retryInSeconds, error };
     }
     log.warn({ attempt, code: error.code }, 'delivery failed for good');

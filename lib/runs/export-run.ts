@@ -7,6 +7,7 @@ import { generateRun, isExportAborted, runKeyPrefix, RunBusyError } from '@/lib/
 import { getStorage } from '@/lib/storage';
 import type { ExportProgress } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
+import { observeExport, startTimer } from '@/lib/metrics';
 import { watchRun } from './watch';
 
 /** Attempts of the export step before the run is failed (each retried by pg-boss with backoff). */
@@ -34,6 +35,7 @@ export async function executeExportRun(
 ): Promise<ExportRunOutcome> {
   const { sql } = database;
   const log = childLogger({ module: 'runs', runId });
+  const elapsed = startTimer();
   const [run] = await sql<Claimed[]>`
     update export_runs r set status = 'generating', attempt = r.attempt + 1, started_at = coalesce(r.started_at, now()),
       error_code = null, error_message = null, updated_at = now()
@@ -59,6 +61,7 @@ export async function executeExportRun(
         finished_at = case when ${status} = 'generated' then null else now() end
       where id = ${run.id}`;
     log.info({ status, rows: result.rowsTotal, files: result.filesCount }, 'export step done');
+    observeExport(elapsed, status, result);
     return { status, runId, rows: result.rowsTotal, files: result.filesCount };
   } catch (err) {
     if (isExportAborted(err) || watch.signal.aborted) {
@@ -79,6 +82,7 @@ export async function executeExportRun(
         updated_at = now(), finished_at = case when ${last} then now() else null end
       where id = ${run.id}`;
     log.error({ err: message, attempt: run.attempt }, last ? 'export failed for good' : 'export failed; will retry');
+    observeExport(elapsed, last ? 'failed' : 'retry');
     if (last) return { status: 'failed', runId, error: message };
     throw err;
   } finally {
