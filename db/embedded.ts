@@ -276,7 +276,11 @@ async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: numbe
     try {
       await sql`select 1`;
       return;
-    } catch {
+    } catch (err) {
+      // The server answers but refuses the password: waiting will not help.
+      if ((err as { code?: string }).code === '28P01') {
+        throw new Error('PostgreSQL refused the password: the cluster was made with another one than the data folder’s secrets.json holds');
+      }
       await new Promise((r) => setTimeout(r, 150));
     } finally {
       await sql.end({ timeout: 1 }).catch(() => undefined);

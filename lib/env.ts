@@ -218,10 +218,10 @@ export function loadEnvFiles(dir = process.cwd()): string[] {
 
 const fromFile = new Map<string, string>();
 
-/** Where a variable's value came from: a `.env` file's name, 'environment', or undefined when unset. */
+/** Where a variable's value came from: a `.env` file's name, 'the environment', or undefined when unset. */
 export function sourceOf(name: string): string | undefined {
   loadEnvFiles();
-  return fromFile.get(name) ?? (process.env[name] !== undefined && process.env[name] !== '' ? 'environment' : undefined);
+  return fromFile.get(name) ?? (process.env[name] !== undefined && process.env[name] !== '' ? 'the environment' : undefined);
 }
 
 /** The process configuration, parsed once (after the `.env` files are read). */

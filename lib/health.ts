@@ -152,7 +152,7 @@ export async function checkReady(database: () => Database = getDatabase, timeout
         db: 'ok',
         migrations,
         workers,
-        reason: `${migrations.pending.length} migration(s) not applied (${migrations.pending.join(', ')}): run \`dde migrate\``,
+        reason: `${migrations.pending.length} migration${migrations.pending.length === 1 ? '' : 's'} not applied (${migrations.pending.join(', ')}): run \`dde migrate\``,
       };
     }
     return { status: 'ok', version, db: 'ok', migrations, workers };
