@@ -11,8 +11,11 @@ const nextConfig = {
     'pino',
     'nodemailer',
     'postgres',
+    'prom-client',
   ],
   poweredByHeader: false,
   typedRoutes: false,
+  // Prometheus scrapes /metrics; the handler is pages/api/metrics.ts.
+  rewrites: async () => [{ source: '/metrics', destination: '/api/metrics' }],
 };
 export default nextConfig;

@@ -5,7 +5,9 @@
 import { closeDatabase, getDatabase, resolveDatabaseUrl } from '@/db/client';
 import { env, ConfigError } from '@/lib/env';
 import { logger } from '@/lib/logger';
-import { createBoss, ensureQueues, send } from './boss';
+import { setKnownQueues } from '@/lib/metrics';
+import { startWorkerOps } from '@/lib/worker-ops';
+import { createBoss, ensureQueues, QUEUE_NAMES, send } from './boss';
 import { registerQueues } from './queues';
 
 async function main() {
@@ -22,6 +24,7 @@ async function main() {
   // Signals are handled from the first moment: a SIGTERM during start-up still shuts down cleanly.
   let boss: ReturnType<typeof createBoss> | undefined;
   let stopHandlers: (() => Promise<void>) | undefined;
+  let ops: Awaited<ReturnType<typeof startWorkerOps>> | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -34,6 +37,7 @@ async function main() {
     hardStop.unref();
     await ready.catch(() => undefined);
     await stopHandlers?.();
+    await ops?.stop();
     await boss
       ?.stop({ graceful: true, timeout: 5_000, wait: true })
       .catch((err: Error) => log.error({ err: err.message }, 'pg-boss stop failed'));
@@ -51,6 +55,8 @@ async function main() {
     await boss.start();
     await ensureQueues(boss);
     stopHandlers = await registerQueues(boss, getDatabase());
+    setKnownQueues(QUEUE_NAMES);
+    ops = await startWorkerOps(getDatabase(), log);
     // Plan now rather than at the cron's first minute: windows that closed while no worker ran
     // (or that the demo data just filled) start right away.
     await send(boss, 'plan-windows', { reason: 'worker started' });

@@ -1,6 +1,10 @@
 // Typed configuration. The only module that reads process.env: everything else asks env().
 // On the embedded default (no DATABASE_URL) absent secrets are generated once and kept in
 // <DDE_DATA_DIR>/secrets.json (mode 600); with an external database they must be configured.
+// Every entry point (npm start, the jobs worker, the CLI, tests, next) reads `.env` files the way
+// `next start` does (@next/env: .env.$mode.local, .env.local except in tests, .env.$mode, .env);
+// variables already in the environment win.
+import nextEnv from '@next/env';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -58,6 +62,9 @@ const schema = z
     DDE_OPEN_TRANSACTION_WAIT_SECONDS: intWithDefault(900, 0, 86400),
     DDE_INITIAL_ADMIN_EMAIL: z.preprocess(emptyToUndefined, z.email().default('admin@dde.local')),
     DDE_INITIAL_ADMIN_PASSWORD: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
+    DDE_METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+    DDE_JOBS_METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(65535).optional()),
+    DDE_JOBS_METRICS_HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),
   })
   .superRefine((v, ctx) => {
     const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];
@@ -99,6 +106,10 @@ export type Env = {
   initialAdmin: { email: string; password: string | undefined };
   /** Password of the embedded PostgreSQL superuser (embedded default only). */
   embeddedPgPassword: string;
+  /** Bearer token /metrics requires when set; without it /metrics answers loopback callers only. */
+  metricsToken: string | undefined;
+  /** The jobs worker's own /metrics listener (off when unset). */
+  jobsMetrics: { port: number; host: string } | undefined;
 };
 
 export class ConfigError extends Error {
@@ -185,13 +196,41 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     demo: v.DDE_DEMO ? v.DDE_DEMO === 'true' : embedded,
     initialAdmin: { email: v.DDE_INITIAL_ADMIN_EMAIL, password: v.DDE_INITIAL_ADMIN_PASSWORD },
     embeddedPgPassword: pgPassword,
+    metricsToken: v.DDE_METRICS_TOKEN,
+    jobsMetrics: v.DDE_JOBS_METRICS_PORT ? { port: v.DDE_JOBS_METRICS_PORT, host: v.DDE_JOBS_METRICS_HOST } : undefined,
   };
 }
 
 let cached: Env | undefined;
+let envFiles: string[] | undefined;
 
-/** The process configuration, parsed once. */
+/**
+ * Reads the `.env` files of `dir` (default: the working directory, like `next start`) into the
+ * environment, once per process; returns the files read (names relative to `dir`).
+ */
+export function loadEnvFiles(dir = process.cwd()): string[] {
+  if (envFiles) return envFiles;
+  const before = new Set(Object.keys(process.env));
+  const dev = process.env.NODE_ENV === 'development';
+  // @next/env is CommonJS without detectable named exports: take the function off the module.
+  const { loadedEnvFiles } = nextEnv.loadEnvConfig(dir, dev, { info: () => undefined, error: (...a: unknown[]) => console.error(...a) });
+  envFiles = loadedEnvFiles.map((f) => f.path);
+  // The files come in priority order: the first that sets a variable is where its value came from.
+  for (const f of loadedEnvFiles) for (const k of Object.keys(f.env)) if (!before.has(k) && !fromFile.has(k)) fromFile.set(k, f.path);
+  return envFiles;
+}
+
+const fromFile = new Map<string, string>();
+
+/** Where a variable's value came from: a `.env` file's name, 'the environment', or undefined when unset. */
+export function sourceOf(name: string): string | undefined {
+  loadEnvFiles();
+  return fromFile.get(name) ?? (process.env[name] !== undefined && process.env[name] !== '' ? 'the environment' : undefined);
+}
+
+/** The process configuration, parsed once (after the `.env` files are read). */
 export function env(): Env {
+  if (!cached) loadEnvFiles();
   cached ??= parseEnv(process.env);
   return cached;
 }

@@ -1,8 +1,9 @@
 // The `dde` command line. Each command lives in scripts/commands/<name>.ts and exports
 // `summary`, `usage` and `run(argv)`; arguments are validated with zod inside each command.
+import pkg from '@/package.json';
 import { CliError } from './commands/args';
 
-const COMMANDS = ['migrate', 'seed', 'users', 'export', 'tokens', 'clients'] as const;
+const COMMANDS = ['status', 'migrate', 'seed', 'users', 'export', 'tokens', 'clients'] as const;
 type CommandModule = { summary: string; usage: string; run: (argv: string[]) => Promise<void> };
 
 function mainHelp(summaries: Record<string, string>): string {
@@ -12,7 +13,7 @@ function mainHelp(summaries: Record<string, string>): string {
     'Commands:',
     ...Object.entries(summaries).map(([name, s]) => `  ${name.padEnd(10)} ${s}`),
     '',
-    'Run `dde <command> --help` for the options of a command.',
+    'Run `dde <command> --help` for the options of a command; `dde --version` prints the version.',
   ].join('\n');
 }
 
@@ -27,6 +28,10 @@ async function load(name: string): Promise<CommandModule | undefined> {
 
 async function main() {
   const [name, ...argv] = process.argv.slice(2);
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(`dde ${pkg.version}`);
+    return;
+  }
   const available: Record<string, CommandModule> = {};
   for (const c of COMMANDS) {
     const mod = await load(c);

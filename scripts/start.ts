@@ -12,7 +12,7 @@ import { createDb, type Database } from '@/db/client';
 import { startEmbedded, type EmbeddedServer } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
-import { ConfigError, env, type Env } from '@/lib/env';
+import { ConfigError, env, loadEnvFiles, sourceOf, type Env } from '@/lib/env';
 import { ensureDemoConnections, setUpDemo, startDemoSink, startDemoTrickle } from './demo';
 import type { SftpSink } from '@/lib/delivery/sftp-sink';
 import { redactUrl } from './commands/database';
@@ -126,22 +126,30 @@ async function main() {
     throw err;
   }
 
+  const files = loadEnvFiles();
+  say(`Configuration: ${files.length ? `${files.join(', ')} (variables set in the environment win)` : 'the environment (no .env file)'}.`);
+
   let server: EmbeddedServer | undefined;
   let url = e.databaseUrl;
   if (!url) {
-    say(`Starting embedded PostgreSQL (data in ${path.relative(root, path.join(e.dataDir, 'postgres')) || e.dataDir})…`);
+    const dir = path.join(e.dataDir, 'postgres');
+    say(`Starting embedded PostgreSQL (data in ${path.relative(root, dir) || dir})…`);
     try {
-      server = await startEmbedded({ dir: path.join(e.dataDir, 'postgres'), password: e.embeddedPgPassword });
+      server = await startEmbedded({ dir, password: e.embeddedPgPassword });
     } catch (err) {
-      fail(`Embedded PostgreSQL failed to start: ${(err as Error).message}`);
+      fail(`Embedded PostgreSQL failed to start: ${(err as Error).message || String(err)}`);
     }
     url = server.url();
+    if (server.dataDir !== dir) say(`PostgreSQL data folder: ${server.dataDir} (linked from ${path.relative(root, dir) || dir}).`);
+    if (server.binDir && !server.binDir.startsWith(root + path.sep)) say(`PostgreSQL binaries: ${server.binDir}.`);
     say(
       server.owned
         ? `PostgreSQL is running on 127.0.0.1:${server.port}.`
         : `Reusing the embedded PostgreSQL already running on 127.0.0.1:${server.port}.`,
     );
+    say(`Database: embedded PostgreSQL, ${redactUrl(url)}.`);
   } else {
+    say(`Database: ${redactUrl(url)} (DATABASE_URL from ${sourceOf('DATABASE_URL') ?? 'the environment'}).`);
     await checkReachable(url);
   }
   await migrateDatabase(url);

@@ -5,3 +5,4 @@ export * from './connections';
 export * from './exports';
 export * from './audit';
 export * from './webhooks';
+export * from './ops';

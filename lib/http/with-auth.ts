@@ -13,6 +13,7 @@ import { resolveBearerTokenCached } from '@/lib/auth/token-cache';
 import { bearerFrom } from '@/lib/auth/tokens';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
+import { countRequest } from '@/lib/metrics';
 import { AppError, toAppError, validationError } from './errors';
 import { programParam } from './params';
 import { enforceRateLimit, rateLimitKey } from './rate-limit';
@@ -128,6 +129,7 @@ export function withRequest<P extends RouteParams = RouteParams>(
       res = errorResponse(mapError(err, log), requestId);
     }
     log.debug({ status: res.status, ms: Math.round(performance.now() - started) }, 'request');
+    countRequest(req, routeCtx?.params, res.status);
     return res;
   };
 }

@@ -29,6 +29,7 @@ import {
 import { env } from '@/lib/env';
 import { sidecarContent, sidecarName } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
+import { observeDelivery } from '@/lib/metrics';
 import { describeSftpDestination, onRunFailed, onRunFinished } from '@/lib/notify';
 import { getStorage, type Storage } from '@/lib/storage';
 import { watchRun } from './watch';
@@ -118,9 +119,11 @@ export async function executeDelivery(database: Database, runId: string, opts: D
   if (!recorded.ok) return { status: 'skipped', runId, why: 'the run moved on before its delivery started' };
   const { delivery } = recorded;
   const { attempt } = delivery;
+  const startedAt = new Date(); // for the duration metric (wall time, not the application clock)
 
   const failRun = async (code: string, message: string, retryable: boolean) => {
     await failRunDelivery(db, runId, delivery.id, { code, message, retryable });
+    observeDelivery('failed', startedAt, { errorClass: code });
     const { notificationId } = await onRunFailed(database, runId);
     return { status: 'failed' as const, runId, deliveryId: delivery.id, error: { code, message }, notificationId };
   };
@@ -148,6 +151,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     if (!done.ok) log.warn({ refusal: done }, 'delivered, but the run had moved on');
     const { notificationId } = await onRunFinished(database, runId);
     log.info({ attempt, files: result.files.length, bytes: result.bytes }, 'delivered');
+    observeDelivery('delivered', startedAt, { windowEnd: run.windowEnd });
     return { status: 'delivered', runId, deliveryId: delivery.id, bytes: result.bytes, files: result.files.length, notificationId };
   } catch (err) {
     if (isDeliveryAborted(err) || watch.signal.aborted) {
@@ -168,6 +172,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       const retryInSeconds = deliveryBackoffSeconds(attempt);
       await scheduleDeliveryRetry(db, runId, delivery.id, { code: error.code, message: error.message, retryInSeconds });
       log.warn({ attempt, code: error.code, retryInSeconds }, 'delivery failed; will retry');
+      observeDelivery('retry', startedAt, { errorClass: error.code });
       return { status: 'retry', runId, deliveryId: delivery.id, retryInSeconds, error };
     }
     log.warn({ attempt, code: error.code }, 'delivery failed for good');

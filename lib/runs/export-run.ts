@@ -11,6 +11,7 @@ import { recordAudit } from '@/db/queries/audit';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
 import { onRunFailed, onRunFinished } from '@/lib/notify';
+import { observeExport, startTimer } from '@/lib/metrics';
 import { watchRun } from './watch';
 
 /** Attempts of the export step before the run is failed (each retried by pg-boss with backoff). */
@@ -31,6 +32,7 @@ export async function executeExportRun(
 ): Promise<ExportRunOutcome> {
   const { db } = database;
   const log = childLogger({ module: 'runs', runId });
+  const elapsed = startTimer();
   const maxWaitSeconds = env().openTransactionWaitSeconds;
   const claim = await claimRunForExport(db, runId, { maxWaitSeconds });
   if (!claim.ok && claim.reason === 'waiting') {
@@ -74,6 +76,7 @@ export async function executeExportRun(
     if (!finished.ok) log.warn({ refusal: finished }, 'export step done, but the run had moved on');
     log.info({ status, rows: result.rowsTotal, files: result.filesCount }, 'export step done');
     if (status !== 'generated') await onRunFinished(database, run.id);
+    observeExport(elapsed, status, result);
     return { status, runId, rows: result.rowsTotal, files: result.filesCount };
   } catch (err) {
     if (isExportAborted(err) || watch.signal.aborted) {
@@ -91,6 +94,7 @@ export async function executeExportRun(
     await failRunExport(db, run.id, { message, final: last });
     log.error({ err: message, attempt: run.attempt }, last ? 'export failed for good' : 'export failed; will retry');
     if (last) await onRunFailed(database, run.id);
+    observeExport(elapsed, last ? 'failed' : 'retry');
     if (last) return { status: 'failed', runId, error: message };
     throw err;
   } finally {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { FORMATS, FREQUENCIES } from '@/db/schema/connections';
 import { EXPORT_TYPES } from '@/db/schema/exports';
 import { programs } from '@/db/schema/source';
-import { generateExportFiles, isExportAborted, isoSeconds, type DataFileType } from '@/lib/exports';
+import { generateExportFiles, isExportAborted, isoSeconds, selectSql, type DataFileType } from '@/lib/exports';
 import { LocalStorage } from '@/lib/storage';
 import { windowsOf, type Window } from '@/lib/windows';
 import { CliError, noPositionals, parseCommand } from './args';
@@ -128,6 +128,15 @@ export async function run(argv: string[]) {
         mkdirSync(out, { recursive: true });
         const storage = new LocalStorage(out);
         const bar = progress('export');
+        // Counted first, so the progress line can show percent done and time left.
+        const generatedAt = isoSeconds(new Date());
+        let totalRows = 0;
+        for (const window of windows)
+          for (const fileType of fileTypes) {
+            const select = selectSql({ fileType, shape: 'csv', programId: program.id, window, generatedAt, pseudonymKey: null });
+            const [{ n }] = await sql.unsafe<{ n: number }[]>(`select count(*)::int as n from (${select}) q`);
+            totalRows += n;
+          }
         let files = 0;
         let rows = 0;
         let bytes = 0;
@@ -145,7 +154,7 @@ export async function run(argv: string[]) {
             connectionId: null,
             fileTypes,
             signal: controller.signal,
-            onProgress: (p) => bar.update(`${label} ${p.fileType}: ${human(p.fileRows)} rows`),
+            onProgress: (p) => bar.update(`${label} ${p.fileType}: ${human(p.fileRows)} rows`, rows + p.runRows, totalRows),
           });
           if (!result.manifest) {
             console.log(`${label}: no rows, no files`);

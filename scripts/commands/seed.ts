@@ -70,7 +70,15 @@ export async function run(argv: string[]) {
         seed: o.seed,
         until: o.until ? new Date(o.until) : undefined,
       },
-      (p) => bar.update(`${p.phase} ${p.done.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')}`),
+      (p) => {
+        // The whole seed's units: users, then campaigns, then events.
+        const before = p.phase === 'users' ? 0 : p.phase === 'campaigns' ? o.users : o.users + o.campaigns;
+        bar.update(
+          `${p.phase} ${p.done.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')}`,
+          before + p.done,
+          o.users + o.campaigns + o.events,
+        );
+      },
     ),
   );
   const secs = (Date.now() - started) / 1000;

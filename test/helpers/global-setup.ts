@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { startEmbedded } from '../../db/embedded';
 import { migrateDatabase } from '../../db/migrate';
+import { loadEnvFiles } from '../../lib/env';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,6 +24,7 @@ function withDatabase(url: string, database: string): string {
 }
 
 export default async function setup(project: TestProject) {
+  loadEnvFiles(); // .env.test.local, .env.test and .env, as next reads them in tests (TEST_DATABASE_URL may be there)
   const external = process.env.TEST_DATABASE_URL;
   let serverUrl: string;
   let cleanup: () => Promise<void>;

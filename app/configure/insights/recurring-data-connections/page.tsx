@@ -1,6 +1,7 @@
 // Configure › Insights › Recurring Data Connections: the connections of the chosen program.
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { WorkerBanner } from '@/components/ops/worker-banner';
 import { ConnectionsList } from '@/components/connections/connections-list';
 import { CONNECTIONS_PATH } from '@/components/connections/paths';
 import { buttonClass } from '@/components/ui/button-styles';
@@ -65,6 +66,7 @@ export default async function RecurringDataConnectionsPage() {
   return (
     <>
       {header}
+      <WorkerBanner actor={actor} />
       <div className="mt-8">
         <ConnectionsList key={current.id} program={current.id} programName={current.name} canWrite={canWrite} />
       </div>
