@@ -59,7 +59,7 @@ const admin = (role: UserActor['role']): UserActor => ({
 });
 
 const banner = async (role: UserActor['role'] = 'firstup_super_admin') => {
-  const el = await WorkerBanner({ actor: admin(role) });
+  const el = WorkerBanner({ actor: admin(role), status: await workerStatus(t.sql) });
   return el ? renderToStaticMarkup(el) : '';
 };
 

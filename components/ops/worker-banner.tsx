@@ -1,8 +1,10 @@
 // The warning above the connections list when no jobs worker has been seen for 2 minutes: the
 // schedules are set, but nothing is exported or delivered until a worker runs again.
-import { getDatabase } from '@/db/client';
 import type { UserActor } from '@/lib/auth/actor';
-import { WORKER_SILENT_SECONDS, workerStatus, type WorkerStatus } from '@/lib/health';
+import type { WorkerStatus } from '@/lib/health';
+
+/** A worker unseen for this long counts as not running (lib/health's WORKER_SILENT_SECONDS). */
+const SILENT_MINUTES = 2;
 
 function ago(seconds: number): string {
   if (seconds < 120) return `${seconds} seconds`;
@@ -11,14 +13,9 @@ function ago(seconds: number): string {
   return `${Math.round(seconds / 86_400)} days`;
 }
 
-export async function WorkerBanner({ actor }: { actor: UserActor }) {
-  let status: WorkerStatus;
-  try {
-    status = await workerStatus(getDatabase().sql);
-  } catch {
-    return null; // the page itself reports a database that does not answer
-  }
-  if (status.running) return null;
+/** `status` is null when the database did not answer (the page itself reports that). */
+export function WorkerBanner({ actor, status }: { actor: UserActor; status: WorkerStatus | null }) {
+  if (!status || status.running) return null;
   const newest = status.newest;
   const seen = newest
     ? newest.stopped_at
@@ -33,7 +30,7 @@ export async function WorkerBanner({ actor }: { actor: UserActor }) {
     >
       <p className="font-semibold">Exports are not running</p>
       <p className="mt-1">
-        No jobs worker has been seen for {WORKER_SILENT_SECONDS / 60} minutes, so no window is exported or delivered. {seen}{' '}
+        No jobs worker has been seen for {SILENT_MINUTES} minutes, so no window is exported or delivered. {seen}{' '}
         {actor.role === 'firstup_super_admin'
           ? 'Start one with `npm run jobs` (or `npm start`); windows missed meanwhile are exported when it runs again.'
           : 'Windows missed meanwhile are exported when it runs again; tell your Firstup contact if this lasts.'}

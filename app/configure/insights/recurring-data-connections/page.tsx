@@ -2,6 +2,8 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { WorkerBanner } from '@/components/ops/worker-banner';
+import { workerStatus } from '@/lib/health';
+import { getDatabase } from '@/db/client';
 import { ConnectionsList } from '@/components/connections/connections-list';
 import { CONNECTIONS_PATH } from '@/components/connections/paths';
 import { buttonClass } from '@/components/ui/button-styles';
@@ -66,7 +68,7 @@ export default async function RecurringDataConnectionsPage() {
   return (
     <>
       {header}
-      <WorkerBanner actor={actor} />
+      <WorkerBanner actor={actor} status={await workerStatus(getDatabase().sql).catch(() => null)} />
       <div className="mt-8">
         <ConnectionsList key={current.id} program={current.id} programName={current.name} canWrite={canWrite} />
       </div>
