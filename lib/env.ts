@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowList } from './net/cidr';
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
@@ -57,6 +58,16 @@ const schema = z
     DDE_RUN_STALE_SECONDS: intWithDefault(120, 5, 3600),
     DDE_INITIAL_ADMIN_EMAIL: z.preprocess(emptyToUndefined, z.email().default('admin@dde.local')),
     DDE_INITIAL_ADMIN_PASSWORD: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
+    DDE_ONE_TIME_PASSWORD_TTL_HOURS: intWithDefault(24, 1, 24 * 90),
+    DDE_OUTBOUND_ALLOWED_NETWORKS: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .superRefine((v, ctx) => {
+          for (const message of parseAllowList(v).errors) ctx.addIssue({ code: 'custom', message });
+        })
+        .optional(),
+    ),
   })
   .superRefine((v, ctx) => {
     const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];
@@ -96,6 +107,10 @@ export type Env = {
   initialAdmin: { email: string; password: string | undefined };
   /** Password of the embedded PostgreSQL superuser (embedded default only). */
   embeddedPgPassword: string;
+  /** Hours a one-time password (new account, reset) stays usable. */
+  oneTimePasswordTtlHours: number;
+  /** CIDR networks (optionally `:port`) outbound connections may reach despite the outbound policy (lib/net). */
+  outboundAllowedNetworks: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -181,6 +196,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     demo: v.DDE_DEMO ? v.DDE_DEMO === 'true' : embedded,
     initialAdmin: { email: v.DDE_INITIAL_ADMIN_EMAIL, password: v.DDE_INITIAL_ADMIN_PASSWORD },
     embeddedPgPassword: pgPassword,
+    oneTimePasswordTtlHours: v.DDE_ONE_TIME_PASSWORD_TTL_HOURS,
+    outboundAllowedNetworks: v.DDE_OUTBOUND_ALLOWED_NETWORKS,
   };
 }
 
