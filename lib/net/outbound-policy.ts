@@ -111,3 +111,10 @@ export function outboundRefusal(address: string | undefined, port: number): Outb
 export function resetOutboundPolicy(): void {
   cachedList = undefined;
 }
+
+/** The allow list with the embedded demo's own SFTP server (127.0.0.1, its port only) added. */
+export function demoOutboundAllowance(existing: string | undefined, port: number): string {
+  const entry = `127.0.0.1/32:${port}`;
+  const parts = (existing ?? '').split(/[\s,]+/).filter(Boolean);
+  return parts.includes(entry) ? parts.join(',') : [...parts, entry].join(',');
+}

@@ -36,7 +36,7 @@ export const POST = withAuth(
       actor,
       programId,
       parsed.data,
-      parsed.data.kind === 'sftp' ? sftpSetupCheck() : undefined,
+      parsed.data.kind === 'sftp' ? sftpSetupCheck(undefined, { coarse: actor.kind === 'token' }) : undefined,
     );
     await nudgeWorker(database, { reason: 'connection created', connectionId: connection.id }, { notify: true });
     // `connection` (camelCase) is the answer's first shape, kept for the clients that read it.

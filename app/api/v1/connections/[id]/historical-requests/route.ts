@@ -2,6 +2,7 @@
 import { listHistoricalRequests } from '@/db/queries/historical';
 import { createHistoricalRequest, createHistoricalRequestSchema } from '@/lib/historical';
 import { parseJson } from '@/lib/http/parse';
+import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
 import { withAuth } from '@/lib/http/with-auth';
 import { connectionOf, idParam, programOf } from '@/lib/management/program';
 import { historicalRequestJson } from '@/lib/management/views';
@@ -20,6 +21,7 @@ export const GET = withAuth<{ id: string }>(
 export const POST = withAuth<{ id: string }>(
   async (req, { actor, db, database, params }) => {
     const input = await parseJson(req, createHistoricalRequestSchema);
+    await enforceExpensiveLimit('historical_request', actor);
     const programId = await programOf(req, actor, db);
     const request = await createHistoricalRequest(database, actor, programId, idParam(params.id, 'Connection'), input);
     await nudgeWorker(database, { reason: 'historical request' });
