@@ -41,7 +41,8 @@ afterAll(async () => {
 let ipSeq = 0;
 /** A fresh client address per test, so the per-IP budgets of one test do not touch another. */
 const freshIp = () => `198.51.100.${++ipSeq}`;
-const fromIp = (ip: string) => ({ headers: { 'x-forwarded-for': `${ip}, 10.0.0.1` } });
+// What a load balancer sends: whatever the client claimed first, then the address it saw.
+const fromIp = (ip: string) => ({ headers: { 'x-forwarded-for': `192.0.2.1, ${ip}` } });
 
 function signInPost(email: string, password: string, ip: string): Request {
   return new Request('http://localhost:3000/api/auth/callback/credentials', {

@@ -64,12 +64,19 @@ function header(h: HeaderSource, name: string): string | undefined {
 }
 
 /**
- * The client's IP address as the load balancer reports it (first X-Forwarded-For entry, else
- * X-Real-IP), or "unknown". Without a proxy in front the header is the client's to choose: the
- * per-account limit still holds whatever it says.
+ * The client's IP address: the last X-Forwarded-For entry, which is the address the nearest proxy
+ * saw — the load balancer's view of the client, or, with no proxy in front, the socket's address
+ * that Next.js records there when the client sent no such header. (Entries before it are whatever
+ * the client chose to send.) Else X-Real-IP, else "unknown". A client talking to `next start`
+ * directly can still choose the header and so escape the per-IP budget; the per-account lock holds
+ * whatever it says.
  */
 export function clientIp(headers: HeaderSource): string {
-  const forwarded = header(headers, 'x-forwarded-for')?.split(',')[0]?.trim();
+  const forwarded = header(headers, 'x-forwarded-for')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .pop();
   const ip = forwarded || header(headers, 'x-real-ip')?.trim();
   return ip && ip.length <= 64 ? ip : 'unknown';
 }
