@@ -384,12 +384,12 @@ beforeAll(async () => {
   ];
   valid.token.push(read.row.id);
 
-  const json = (body: unknown) => ({ 'content-type': 'application/json', cookie: firstupCookie, origin });
+  const json = () => ({ 'content-type': 'application/json', cookie: firstupCookie, origin });
   const make = async (program: number, body: Record<string, unknown>) => {
     const res = await createRoute(
       new Request(`http://localhost:3000/api/v1/connections?program=${program}`, {
         method: 'POST',
-        headers: json(body),
+        headers: json(),
         body: JSON.stringify(body),
       }),
       { params: Promise.resolve({}) },
@@ -437,7 +437,7 @@ beforeAll(async () => {
   const hist = await historicalCreateRoute(
     new Request(`http://localhost:3000/api/v1/connections/${apiId}/historical-requests?program=101`, {
       method: 'POST',
-      headers: json({}),
+      headers: json(),
       body: JSON.stringify({ from: new Date(Date.now() - 40 * 86_400_000).toISOString().slice(0, 10) }),
     }),
     { params: Promise.resolve({ id: apiId }) },

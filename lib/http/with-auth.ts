@@ -11,7 +11,6 @@ import { can, hasScope, ROLE_LABELS, type Permission } from '@/lib/auth/permissi
 import { actorFromSessionCookie } from '@/lib/auth/session';
 import { resolveBearerTokenCached } from '@/lib/auth/token-cache';
 import { bearerFrom } from '@/lib/auth/tokens';
-import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
 import { checkSameOrigin } from './csrf';
 import { AppError, toAppError } from './errors';

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectedPeerRefusal } from '@/lib/delivery/outbound';
 import { DeliveryError } from '@/lib/delivery/errors';
-import { parseEnv, resetEnv } from '@/lib/env';
+import { env, parseEnv, resetEnv } from '@/lib/env';
 import { parseAllowList, parseAddress } from './cidr';
 import { checkOutbound, demoOutboundAllowance, outboundRefusal } from './outbound-policy';
 
@@ -99,10 +99,13 @@ describe('the outbound policy', () => {
 });
 
 describe('the policy at connect time', () => {
-  const saved = process.env.DDE_OUTBOUND_ALLOWED_NETWORKS;
+  let saved: string | undefined;
   // An external database in the configuration, so that reading it writes no generated secrets anywhere.
   const base = { DATABASE_URL: 'postgres://dde@127.0.0.1:1/none', NEXTAUTH_SECRET: 'x'.repeat(32), DDE_ENCRYPTION_KEY: 'a'.repeat(64) };
-  beforeEach(() => resetEnv(base));
+  beforeEach(() => {
+    resetEnv(base);
+    saved = env().outboundAllowedNetworks;
+  });
   afterEach(() =>
     resetEnv({ DDE_OUTBOUND_ALLOWED_NETWORKS: saved, DATABASE_URL: undefined, NEXTAUTH_SECRET: undefined, DDE_ENCRYPTION_KEY: undefined }),
   );
