@@ -13,5 +13,7 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    // The SFTP suites deliver to servers on 127.0.0.1, which the outbound policy refuses unless allowed.
+    env: { DDE_OUTBOUND_ALLOWED_NETWORKS: '127.0.0.1/32' },
   },
 });

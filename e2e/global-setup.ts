@@ -50,6 +50,8 @@ function productEnv(dataDir: string, smtpUrl: string): NodeJS.ProcessEnv {
     SMTP_URL: smtpUrl,
     SMTP_FROM: 'DDE <dde@e2e.example.com>',
     LOG_LEVEL: 'info',
+    // The SFTP specs deliver to OpenSSH servers on 127.0.0.1, which the outbound policy refuses by default.
+    DDE_OUTBOUND_ALLOWED_NETWORKS: '127.0.0.1/32',
   };
 }
 

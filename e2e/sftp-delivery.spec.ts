@@ -79,11 +79,13 @@ async function setUpSftp(page: Page, name: string, contact: string, server: Serv
     await page.getByRole('button', { name: 'Save connection' }).click();
     await expect(page.getByText('Test the connection first')).toBeVisible();
   }
+  // Two steps: the host key first (no credential sent), then sign-in once the key is confirmed.
   await page.getByRole('button', { name: 'Test connection' }).click();
-  await expect(page.getByText('Connection test passed')).toBeVisible({ timeout: 30_000 });
-  await expect(page.getByTestId('test-steps').locator('li')).not.toHaveCount(0);
+  await expect(page.getByText('Host key received')).toBeVisible({ timeout: 30_000 });
   await expect(page.getByTestId('host-key-fingerprint')).toHaveText(server.fingerprint);
   await page.getByLabel('I confirm this is my server’s key').check();
+  await expect(page.getByText('Connection test passed')).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('test-steps').locator('li')).not.toHaveCount(0);
   if (shots) await shoot(page, shots, 'sftp-setup-tested');
   await page.getByRole('button', { name: 'Save connection' }).click();
   await expect(page.getByText('SFTP Connection Active')).toBeVisible({ timeout: 30_000 });

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowList } from './net/cidr';
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
@@ -65,6 +66,16 @@ const schema = z
     DDE_METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
     DDE_JOBS_METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(65535).optional()),
     DDE_JOBS_METRICS_HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),
+    DDE_ONE_TIME_PASSWORD_TTL_HOURS: intWithDefault(24, 1, 24 * 90),
+    DDE_OUTBOUND_ALLOWED_NETWORKS: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .superRefine((v, ctx) => {
+          for (const message of parseAllowList(v).errors) ctx.addIssue({ code: 'custom', message });
+        })
+        .optional(),
+    ),
   })
   .superRefine((v, ctx) => {
     const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];
@@ -110,6 +121,10 @@ export type Env = {
   metricsToken: string | undefined;
   /** The jobs worker's own /metrics listener (off when unset). */
   jobsMetrics: { port: number; host: string } | undefined;
+  /** Hours a one-time password (new account, reset) stays usable. */
+  oneTimePasswordTtlHours: number;
+  /** CIDR networks (optionally `:port`) outbound connections may reach despite the outbound policy (lib/net). */
+  outboundAllowedNetworks: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -198,6 +213,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     embeddedPgPassword: pgPassword,
     metricsToken: v.DDE_METRICS_TOKEN,
     jobsMetrics: v.DDE_JOBS_METRICS_PORT ? { port: v.DDE_JOBS_METRICS_PORT, host: v.DDE_JOBS_METRICS_HOST } : undefined,
+    oneTimePasswordTtlHours: v.DDE_ONE_TIME_PASSWORD_TTL_HOURS,
+    outboundAllowedNetworks: v.DDE_OUTBOUND_ALLOWED_NETWORKS,
   };
 }
 

@@ -12,7 +12,8 @@ import { createDb, type Database } from '@/db/client';
 import { startEmbedded, type EmbeddedServer } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
-import { ConfigError, env, loadEnvFiles, sourceOf, type Env } from '@/lib/env';
+import { ConfigError, env, loadEnvFiles, resetEnv, sourceOf, type Env } from '@/lib/env';
+import { demoOutboundAllowance } from '@/lib/net/outbound-policy';
 import { ensureDemoConnections, setUpDemo, startDemoSink, startDemoTrickle } from './demo';
 import type { SftpSink } from '@/lib/delivery/sftp-sink';
 import { redactUrl } from './commands/database';
@@ -162,6 +163,8 @@ async function main() {
     try {
       const demo = await startDemoSink(e.dataDir);
       sink = demo.sink;
+      // The outbound policy refuses loopback: the demo allows exactly its own SFTP server (here and in web and jobs).
+      resetEnv({ DDE_OUTBOUND_ALLOWED_NETWORKS: demoOutboundAllowance(e.outboundAllowedNetworks, sink.port) });
       say(
         `Demo SFTP server on 127.0.0.1:${sink.port}; delivered files appear in ${path.relative(root, demo.sink.rootDir) || demo.sink.rootDir}.`,
       );

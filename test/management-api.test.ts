@@ -476,7 +476,14 @@ describe('test connection', () => {
     const r = await call(testRoute, {
       method: 'POST',
       path: '/api/v1/connections/test',
-      json: { host: sink.host, port: sink.port, username: 'dde', folder: '/', auth: { method: 'password', password: 'wrong' } },
+      json: {
+        host: sink.host,
+        port: sink.port,
+        username: 'dde',
+        folder: '/',
+        auth: { method: 'password', password: 'wrong' },
+        host_key_fingerprint: sink.hostKeyFingerprint,
+      },
     });
     expect(r.status).toBe(200);
     expect(data(r)).toMatchObject({ ok: false, error: { code: 'auth_failed' } });

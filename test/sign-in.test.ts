@@ -203,13 +203,13 @@ describe('single sign-on (OIDC)', () => {
     const known = await callbacks!.signIn!({
       user: { id: 'sub-1', email: 'sso.user@example.com' },
       account,
-      profile: { sub: 'sub-1', email: 'sso.user@example.com' },
+      profile: { sub: 'sub-1', email: 'sso.user@example.com', email_verified: true } as never,
     });
     expect(known).toBe(true);
     const unknown = await callbacks!.signIn!({
       user: { id: 'sub-2', email: 'stranger@example.com' },
       account,
-      profile: { sub: 'sub-2', email: 'stranger@example.com' },
+      profile: { sub: 'sub-2', email: 'stranger@example.com', email_verified: true } as never,
     });
     expect(unknown).toBe('/sign-in?error=NoAccount');
     const token = await callbacks!.jwt!({

@@ -100,8 +100,9 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
     onChange: (e: { target: { value: string } }) => setS({ [k]: e.target.value } as Partial<Server>),
   });
 
+  // Two steps: first only the host key (nothing is sent to the server); once the admin confirms it, sign-in and the folder.
   const testMutation = useMutation({
-    mutationFn: () =>
+    mutationFn: (fingerprint?: string) =>
       api<{ data: TestReport }>('/api/v1/connections/test', program, {
         method: 'POST',
         body: {
@@ -110,11 +111,12 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
           username: server.username.trim(),
           folder: server.folder.trim(),
           auth: authBody(server),
+          ...(fingerprint ? { host_key_fingerprint: fingerprint } : {}),
         },
       }),
-    onSuccess: (r) => {
+    onSuccess: (r, fingerprint) => {
       setTest(r.data);
-      setConfirmed(false);
+      setConfirmed(Boolean(fingerprint));
     },
     onError: (e) => {
       setTest(null);
@@ -150,7 +152,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   function runTest() {
     const e = checkServer(server);
     setErrors(e);
-    if (Object.keys(e).length === 0) testMutation.mutate();
+    if (Object.keys(e).length === 0) testMutation.mutate(undefined);
   }
 
   function submit(ev: FormEvent) {
@@ -315,7 +317,9 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
               <Button onClick={runTest} busy={testMutation.isPending}>
                 Test connection
               </Button>
-              <p className="text-xs text-slate-500">Connects, checks the host key, signs in and writes a small test file to the folder.</p>
+              <p className="text-xs text-slate-500">
+                Connects and shows the server’s host key; once you confirm it, signs in and writes a small test file to the folder.
+              </p>
             </div>
             {testMutation.isError ? (
               <div className="mt-4">
@@ -324,9 +328,15 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
             ) : null}
             {test ? (
               <div className="mt-4 space-y-4" data-testid="test-result">
-                <Notice tone={test.ok ? 'success' : 'warning'} title={test.ok ? 'Connection test passed' : 'Connection test failed'}>
-                  {test.ok ? null : testError(test)}
-                </Notice>
+                {(test as { phase?: string }).phase === 'host_key' && test.ok ? (
+                  <Notice tone="success" title="Host key received">
+                    Confirm the fingerprint below: DDE then signs in and checks the folder. Nothing was sent to the server yet.
+                  </Notice>
+                ) : (
+                  <Notice tone={test.ok ? 'success' : 'warning'} title={test.ok ? 'Connection test passed' : 'Connection test failed'}>
+                    {test.ok ? null : testError(test)}
+                  </Notice>
+                )}
                 <TestSteps result={test} />
                 {test.hostKeyFingerprint ? (
                   <div className="rounded-lg border border-slate-200 px-3 py-3">
@@ -338,7 +348,11 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
                       <input
                         type="checkbox"
                         checked={confirmed}
-                        onChange={(e) => setConfirmed(e.target.checked)}
+                        onChange={(e) => {
+                          setConfirmed(e.target.checked);
+                          if (e.target.checked && (test as { phase?: string }).phase === 'host_key')
+                            testMutation.mutate(test.hostKeyFingerprint);
+                        }}
                         className="mt-0.5 size-4 accent-brand-600"
                       />
                       I confirm this is my server’s key

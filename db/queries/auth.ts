@@ -31,6 +31,12 @@ export async function findAccountById(db: DbOrTx, id: string): Promise<Account |
   return row;
 }
 
+/** The account a single sign-on subject is bound to, if any. */
+export async function findAccountByOidcSubject(db: DbOrTx, subject: string): Promise<Account | undefined> {
+  const [row] = await db.select().from(accounts).where(eq(accounts.oidcSubject, subject)).limit(1);
+  return row;
+}
+
 export async function listMembershipProgramIds(db: DbOrTx, accountId: string): Promise<number[]> {
   const rows = await db
     .select({ programId: programMemberships.programId })
@@ -166,13 +172,32 @@ export async function insertApiToken(db: DbOrTx, params: NewApiToken): Promise<A
   return row;
 }
 
-/** Sets a new password hash; `mustChange` marks a one-time password the owner must replace. */
+/**
+ * Sets a new password hash; `mustChange` marks a one-time password the owner must replace (it
+ * expires DDE_ONE_TIME_PASSWORD_TTL_HOURS after `at`). Either way the account's other sessions end
+ * (its session version moves on) and its personal API tokens are revoked, in one transaction.
+ */
 export async function updateAccountPassword(
   db: DbOrTx,
-  params: { accountId: string; passwordHash: string; mustChange: boolean },
-): Promise<void> {
-  await db
-    .update(accounts)
-    .set({ passwordHash: params.passwordHash, mustChangePassword: params.mustChange })
-    .where(eq(accounts.id, params.accountId));
+  params: { accountId: string; passwordHash: string; mustChange: boolean; at?: Date },
+): Promise<{ sessionVersion: number; revokedTokens: number }> {
+  const at = params.at ?? new Date();
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(accounts)
+      .set({
+        passwordHash: params.passwordHash,
+        mustChangePassword: params.mustChange,
+        passwordChangedAt: at,
+        sessionVersion: sql`${accounts.sessionVersion} + 1`,
+      })
+      .where(eq(accounts.id, params.accountId))
+      .returning({ sessionVersion: accounts.sessionVersion });
+    const revoked = await tx
+      .update(apiTokens)
+      .set({ revokedAt: at })
+      .where(and(eq(apiTokens.accountId, params.accountId), eq(apiTokens.kind, 'personal'), isNull(apiTokens.revokedAt)))
+      .returning({ id: apiTokens.id });
+    return { sessionVersion: row?.sessionVersion ?? 0, revokedTokens: revoked.length };
+  });
 }

@@ -1,6 +1,6 @@
 // Accounts, their programs, API clients and tokens (stored hashed).
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import { ROLES } from './enums';
 import { programs } from './source';
 
@@ -18,6 +18,10 @@ export const accounts = pgTable(
     passwordHash: text('password_hash'),
     oidcSubject: text('oidc_subject'),
     mustChangePassword: boolean('must_change_password').notNull().default(false),
+    /** When the password was last set: a one-time password expires DDE_ONE_TIME_PASSWORD_TTL_HOURS after it. */
+    passwordChangedAt: ts('password_changed_at').notNull().defaultNow(),
+    /** Sessions carry the version they were opened at; a password change or reset bumps it and ends them. */
+    sessionVersion: integer('session_version').notNull().default(0),
     createdAt: ts('created_at').notNull().defaultNow(),
     lastSignInAt: ts('last_sign_in_at'),
     disabledAt: ts('disabled_at'),
@@ -87,3 +91,17 @@ export const apiTokens = pgTable(
   (t) => [index('api_tokens_account_idx').on(t.accountId), index('api_tokens_client_idx').on(t.apiClientId)],
 );
 export type ApiToken = typeof apiTokens.$inferSelect;
+
+/**
+ * Request and sign-in budgets shared by every web process (rate-limiter-flexible's Postgres layout:
+ * key, points consumed in the current window, window end in epoch milliseconds).
+ */
+export const rateLimits = pgTable(
+  'rate_limits',
+  {
+    key: varchar('key', { length: 255 }).primaryKey(),
+    points: integer('points').notNull().default(0),
+    expire: bigint('expire', { mode: 'number' }),
+  },
+  (t) => [index('rate_limits_expire_idx').on(t.expire)],
+);

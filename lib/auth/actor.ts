@@ -40,10 +40,14 @@ export function programAccessFor(account: Pick<Account, 'role'>, membershipIds: 
   return account.role === 'firstup_super_admin' ? 'all' : membershipIds;
 }
 
-/** The actor for a signed-in account, or null when the account is gone or disabled. */
-export async function loadUserActor(db: Db, accountId: string): Promise<UserActor | null> {
+/**
+ * The actor for a signed-in account, or null when the account is gone or disabled, or — given the
+ * session's version — when a password change or reset has ended that session since.
+ */
+export async function loadUserActor(db: Db, accountId: string, session?: { sessionVersion: number }): Promise<UserActor | null> {
   const account = await findAccountById(db, accountId);
   if (!account || account.disabledAt) return null;
+  if (session && account.sessionVersion !== session.sessionVersion) return null;
   const ids = account.role === 'firstup_super_admin' ? [] : await listMembershipProgramIds(db, account.id);
   return {
     kind: 'user',

@@ -157,7 +157,13 @@ function grantedScopes(client: ApiClient, requested: string | undefined): Scope[
  */
 export async function exchangeClientCredentials(
   db: Db,
-  params: { clientId: string; clientSecret: string; scope?: string },
+  params: {
+    clientId: string;
+    clientSecret: string;
+    scope?: string;
+    /** Runs once the client is authenticated, before a token is made (the client's own request budget). */
+    beforeIssue?: (client: ApiClient) => Promise<void>;
+  },
 ): Promise<{ accessToken: string; expiresIn: number; scopes: Scope[]; client: ApiClient }> {
   const client = params.clientId.length <= 200 ? await findApiClientByClientId(db, { clientId: params.clientId }) : undefined;
   // Hash even when the client is unknown, so timing does not tell which part was wrong.
@@ -165,6 +171,7 @@ export async function exchangeClientCredentials(
   if (!client || client.revokedAt || !ok)
     throw new OAuthError('invalid_client', 'Client authentication failed: unknown client, wrong secret, or revoked client.', 401);
   const scopes = grantedScopes(client, params.scope);
+  await params.beforeIssue?.(client);
   const at = now();
   await deleteExpiredClientTokens(db, {
     programId: client.programId,

@@ -1,6 +1,7 @@
 // Password hashing (bcrypt) and one-time passwords for new accounts.
 import { randomInt } from 'node:crypto';
 import bcrypt from 'bcryptjs';
+import { env } from '@/lib/env';
 
 const COST = 11;
 /** bcrypt ignores everything after 72 bytes; longer passwords are refused rather than silently cut. */
@@ -39,4 +40,10 @@ export function generateOneTimePassword(): string {
     groups.push(s);
   }
   return groups.join('-');
+}
+
+/** Whether the account's password is a one-time password older than DDE_ONE_TIME_PASSWORD_TTL_HOURS. */
+export function oneTimePasswordExpired(account: { mustChangePassword: boolean; passwordChangedAt: Date }, at: Date): boolean {
+  if (!account.mustChangePassword) return false;
+  return at.getTime() - account.passwordChangedAt.getTime() > env().oneTimePasswordTtlHours * 3_600_000;
 }

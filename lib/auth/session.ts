@@ -1,11 +1,12 @@
 // Sessions: the signed-in account behind a request's session cookie (route handlers) or behind the
 // current page request (server components, through getServerSession).
 import { getServerSession } from 'next-auth';
-import { decode } from 'next-auth/jwt';
+import { decode, encode } from 'next-auth/jwt';
 import type { Db } from '@/db/client';
+import type { Account } from '@/db/schema/auth';
 import { env } from '@/lib/env';
 import { loadUserActor, type UserActor } from './actor';
-import { authOptions, sessionCookieName } from './options';
+import { authOptions, SESSION_MAX_AGE_SECONDS, sessionCookieName } from './options';
 
 /** Cookie header → name/value pairs (values URL-decoded when they can be). */
 export function parseCookies(header: string | null): Map<string, string> {
@@ -41,13 +42,30 @@ export async function actorFromSessionCookie(db: Db, cookieHeader: string | null
   const token = sessionTokenFromCookies(parseCookies(cookieHeader));
   if (!token) return null;
   let accountId: string | undefined;
+  let sessionVersion = 0;
   try {
     const payload = await decode({ token, secret: env().nextAuthSecret });
     accountId = typeof payload?.sub === 'string' ? payload.sub : undefined;
+    sessionVersion = typeof payload?.sv === 'number' ? payload.sv : 0;
   } catch {
     return null;
   }
-  return accountId ? loadUserActor(db, accountId) : null;
+  return accountId ? loadUserActor(db, accountId, { sessionVersion }) : null;
+}
+
+/**
+ * A fresh session cookie for `account` at its current session version: after a password change the
+ * session that made it stays signed in while every other one ends.
+ */
+export async function sessionCookieFor(account: Pick<Account, 'id' | 'email' | 'name' | 'role' | 'sessionVersion'>): Promise<string> {
+  const e = env();
+  const token = await encode({
+    token: { sub: account.id, email: account.email, name: account.name, role: account.role, sv: account.sessionVersion },
+    secret: e.nextAuthSecret,
+    maxAge: SESSION_MAX_AGE_SECONDS,
+  });
+  const secure = e.nextAuthUrl.startsWith('https://');
+  return `${sessionCookieName()}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${SESSION_MAX_AGE_SECONDS}${secure ? '; Secure' : ''}`;
 }
 
 /**
@@ -57,5 +75,5 @@ export async function actorFromSessionCookie(db: Db, cookieHeader: string | null
 export async function getSessionActor(db: () => Db): Promise<UserActor | null> {
   const session = await getServerSession(authOptions());
   const id = session?.user?.id;
-  return id ? loadUserActor(db(), id) : null;
+  return id ? loadUserActor(db(), id, { sessionVersion: session.sessionVersion ?? 0 }) : null;
 }

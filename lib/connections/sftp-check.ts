@@ -2,6 +2,7 @@
 // credentials, sees the host key the admin confirmed, and proves the folder exists and is
 // writable. Any failed step refuses the set-up with that step's message; nothing is saved.
 import { testConnection, type ConnectionTestReport, type TestConnectionInput } from '@/lib/delivery';
+import { coarseConnectionReport } from '@/lib/delivery/test-connection';
 import { AppError } from '@/lib/http/errors';
 import type { SftpCheck } from './lifecycle';
 
@@ -19,9 +20,11 @@ export function sftpTestInput(
   };
 }
 
-export function sftpSetupCheck(test: typeof testConnection = testConnection): SftpCheck {
+export function sftpSetupCheck(test: typeof testConnection = testConnection, opts: { coarse?: boolean } = {}): SftpCheck {
   return async (input) => {
-    const report: ConnectionTestReport = await test(sftpTestInput(input));
+    const full: ConnectionTestReport = await test(sftpTestInput(input));
+    // API tokens get coarse failure text (no addresses, timings or reasons before authentication).
+    const report = opts.coarse ? coarseConnectionReport(full) : full;
     if (!report.ok) {
       const failed = report.steps.find((s) => s.status === 'failed');
       throw new AppError(

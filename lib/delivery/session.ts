@@ -8,6 +8,7 @@ import ssh2, { type Client, type ConnectConfig, type SFTPWrapper, type Stats } f
 import type { ConnectionSecret } from '@/lib/crypto';
 import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, SFTP_STATUS, type DeliveryStage, type Target } from './errors';
 import { hostKeyFingerprint, normalizeFingerprint } from './fingerprint';
+import { assertOutboundAllowed, connectedPeerRefusal } from './outbound';
 
 /** Password, or private key (PEM / OpenSSH) with optional passphrase. */
 export type SftpAuth = ConnectionSecret;
@@ -408,6 +409,7 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
   let address: string;
   try {
     address = await resolveAddress(options.host, timeouts.readyTimeoutMs, signal);
+    assertOutboundAllowed(address, options.port, target);
   } catch (err) {
     if (err instanceof DeliveryAbortedError) throw err;
     throw new ConnectStepError('resolve', classifyDeliveryError(err, { stage: 'resolve', target }), undefined);
@@ -453,6 +455,8 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
     };
     const onClose = () => fail(Object.assign(new Error('Connection lost before the session was ready'), { code: 'ECONNRESET' }));
     const onConnect = () => {
+      const refused = connectedPeerRefusal(client, options.port, target);
+      if (refused) return fail(refused);
       // SFTP is request/response: without TCP_NODELAY each small request waits on delayed ACKs.
       client.setNoDelay(true);
       onStep?.('connect', { address });

@@ -1,30 +1,53 @@
-// Request budgets for the Export API: a token bucket per caller, held in this process's memory.
-// The bucket belongs to the API client (all its tokens share it) or to the account (its session and
-// its personal tokens share it), so minting more tokens does not buy more requests. It holds a
-// minute's worth of requests (DDE_API_RATE_LIMIT_PER_MINUTE, default 600) and refills continuously.
-// Each web process keeps its own buckets: behind a load balancer with N copies a caller can make up
-// to N × the limit. Over budget → 429 with Retry-After (seconds until one request is available).
-// Routes spend it with withAuth's `rateLimit` option.
+// Request budgets, shared by every web process through PostgreSQL (rate-limiter-flexible's
+// RateLimiterPostgres over the app's own pool, table rate_limits).
+//
+// Export API: the bucket belongs to the API client (all its tokens share it) or to the account (its
+// session and its personal tokens share it), so minting more tokens does not buy more requests. It
+// holds DDE_API_RATE_LIMIT_PER_MINUTE requests (default 600) per minute window, whatever the number
+// of web processes behind the load balancer. Over budget → 429 with Retry-After (seconds until the
+// window ends).
+//
+// The management API's expensive routes (test connection, historical requests) have their own,
+// smaller per-account budgets (EXPENSIVE_LIMITS). Sign-in and the token endpoint use the same store
+// (lib/auth/sign-in-throttle.ts).
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { getDatabase, type Sql } from '@/db/client';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { env } from '@/lib/env';
 import { AppError } from './errors';
 
-type Bucket = { tokens: number; at: number };
+export type TakeResult = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
+
+/** A request budget: `take` spends one request of `key`'s budget. */
+export interface Limiter {
+  /** Requests per window. */
+  readonly points: number;
+  /** Window length in seconds. */
+  readonly windowSeconds: number;
+  take(key: string, atMs: number): TakeResult | Promise<TakeResult>;
+}
 
 /** Buckets above this count are pruned of the full (idle) ones. */
 const PRUNE_ABOVE = 50_000;
+type Bucket = { tokens: number; at: number };
 
-export class RateLimiter {
+/**
+ * An in-memory token bucket (one process only), refilling continuously. Tests use it to drive the
+ * limit with the test clock; production uses PgRateLimiter.
+ */
+export class RateLimiter implements Limiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly perMs: number;
+  readonly points: number;
+  readonly windowSeconds = 60;
 
   constructor(readonly perMinute: number) {
+    this.points = perMinute;
     this.perMs = perMinute / 60_000;
   }
 
-  /** Takes one request from `key`'s bucket at `atMs`: ok, or how many seconds until one is available. */
-  take(key: string, atMs: number): { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number } {
+  take(key: string, atMs: number): TakeResult {
     let b = this.buckets.get(key);
     if (!b) {
       if (this.buckets.size >= PRUNE_ABOVE) this.prune(atMs);
@@ -48,19 +71,92 @@ export class RateLimiter {
   }
 }
 
-let configured: RateLimiter | null | undefined;
+/**
+ * rate-limiter-flexible's Postgres store talks to a `pg`-style client (`query({ text, values })` →
+ * `{ rows, rowCount }`); this adapts the app's postgres.js pool to it.
+ */
+export function pgStoreClient(sql: Sql): {
+  query: (q: { text: string; values?: unknown[] }) => Promise<{ rows: unknown[]; rowCount: number }>;
+} {
+  return {
+    query: async (q) => {
+      const rows = await sql.unsafe(q.text, (q.values ?? []) as never[]);
+      return { rows: [...rows], rowCount: rows.count ?? rows.length };
+    },
+  };
+}
 
-/** The process's Export API limiter, or null when the limit is off (DDE_API_RATE_LIMIT_PER_MINUTE=0). */
-export function apiRateLimiter(): RateLimiter | null {
-  if (configured === undefined) {
-    const perMinute = env().apiRateLimitPerMinute;
-    configured = perMinute > 0 ? new RateLimiter(perMinute) : null;
+export const RATE_LIMIT_TABLE = 'rate_limits';
+
+/** A RateLimiterPostgres over `sql` (table created by the migrations). */
+export function pgRateLimiter(
+  sql: Sql,
+  opts: { keyPrefix: string; points: number; durationSeconds: number; blockDurationSeconds?: number },
+): RateLimiterPostgres {
+  return new RateLimiterPostgres({
+    storeClient: pgStoreClient(sql),
+    storeType: 'pool',
+    tableName: RATE_LIMIT_TABLE,
+    tableCreated: true,
+    keyPrefix: opts.keyPrefix,
+    points: opts.points,
+    duration: opts.durationSeconds,
+    blockDuration: opts.blockDurationSeconds ?? 0,
+  });
+}
+
+/** Seconds until a refused caller may try again (at least 1). */
+export function retryAfterSeconds(res: RateLimiterRes): number {
+  return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+}
+
+/** A budget of `points` requests per `windowSeconds` per key, shared by every process on the database. */
+export class PgRateLimiter implements Limiter {
+  private readonly rl: RateLimiterPostgres;
+
+  constructor(
+    sql: Sql,
+    readonly keyPrefix: string,
+    readonly points: number,
+    readonly windowSeconds: number,
+  ) {
+    this.rl = pgRateLimiter(sql, { keyPrefix, points, durationSeconds: windowSeconds });
   }
-  return configured;
+
+  async take(key: string): Promise<TakeResult> {
+    try {
+      const r = await this.rl.consume(key.slice(0, 200));
+      return { ok: true, remaining: r.remainingPoints };
+    } catch (err) {
+      if (err instanceof RateLimiterRes) return { ok: false, retryAfterSeconds: retryAfterSeconds(err) };
+      throw err;
+    }
+  }
+}
+
+/** One limiter per database pool and name (pools are per process; tests make one per database). */
+const perPool = new WeakMap<Sql, Map<string, PgRateLimiter>>();
+
+function sharedLimiter(name: string, points: number, windowSeconds: number, sql: Sql = getDatabase().sql): PgRateLimiter {
+  let byName = perPool.get(sql);
+  if (!byName) perPool.set(sql, (byName = new Map()));
+  const key = `${name}:${points}:${windowSeconds}`;
+  let l = byName.get(key);
+  if (!l) byName.set(key, (l = new PgRateLimiter(sql, name, points, windowSeconds)));
+  return l;
+}
+
+let configured: Limiter | null | undefined;
+
+/** The Export API limiter, or null when the limit is off (DDE_API_RATE_LIMIT_PER_MINUTE=0). */
+export function apiRateLimiter(): Limiter | null {
+  if (configured !== undefined) return configured;
+  const perMinute = env().apiRateLimitPerMinute;
+  return perMinute > 0 ? sharedLimiter('api', perMinute, 60) : null;
 }
 
 /** Tests replace the limiter (null: off; undefined: back to the configured one). */
-export function setApiRateLimiter(limiter: RateLimiter | null | undefined): void {
+export function setApiRateLimiter(limiter: Limiter | null | undefined): void {
   configured = limiter;
 }
 
@@ -74,16 +170,46 @@ export function rateLimitKey(actor: Actor): string {
   return `account:${actor.accountId}`;
 }
 
+function per(l: Limiter): string {
+  if (l.windowSeconds === 60) return 'per minute';
+  if (l.windowSeconds === 3600) return 'per hour';
+  return `per ${l.windowSeconds} s`;
+}
+
 /** Spends one request of `key`'s budget, or throws 429 rate_limited with Retry-After. */
-export function enforceRateLimit(key: string, limiter: RateLimiter | null = apiRateLimiter()): void {
+export async function enforceRateLimit(key: string, limiter: Limiter | null = apiRateLimiter(), what = 'requests'): Promise<void> {
   if (!limiter) return;
-  const r = limiter.take(key, now().getTime());
+  const r = await limiter.take(key, now().getTime());
   if (!r.ok) {
     throw new AppError(
       'rate_limited',
-      `Too many requests: the limit is ${limiter.perMinute} per minute. Retry in ${r.retryAfterSeconds} s.`,
-      { limit_per_minute: limiter.perMinute, retry_after_seconds: r.retryAfterSeconds },
+      `Too many ${what}: the limit is ${limiter.points} ${per(limiter)}. Retry in ${r.retryAfterSeconds} s.`,
+      { limit: limiter.points, window_seconds: limiter.windowSeconds, retry_after_seconds: r.retryAfterSeconds },
       { 'retry-after': String(r.retryAfterSeconds) },
     );
   }
+}
+
+/** Per-account budgets of the management API's expensive routes. */
+export const EXPENSIVE_LIMITS = {
+  /** "Test connection": outbound SSH with long timeouts. */
+  connection_test: { points: 10, windowSeconds: 60, what: 'connection tests' },
+  /** Historical requests: up to 24 months of re-exports each. */
+  historical_request: { points: 20, windowSeconds: 3600, what: 'historical requests' },
+} as const;
+export type ExpensiveRoute = keyof typeof EXPENSIVE_LIMITS;
+
+const expensiveOverrides = new Map<ExpensiveRoute, Limiter | null>();
+
+/** Tests replace an expensive route's limiter (null: off; undefined: back to the default). */
+export function setExpensiveLimiter(route: ExpensiveRoute, limiter: Limiter | null | undefined): void {
+  if (limiter === undefined) expensiveOverrides.delete(route);
+  else expensiveOverrides.set(route, limiter);
+}
+
+/** Spends one of the caller's `route` budget (per account, or per API client), or throws 429. */
+export async function enforceExpensiveLimit(route: ExpensiveRoute, actor: Actor): Promise<void> {
+  const spec = EXPENSIVE_LIMITS[route];
+  const limiter = expensiveOverrides.has(route) ? expensiveOverrides.get(route)! : sharedLimiter(route, spec.points, spec.windowSeconds);
+  await enforceRateLimit(rateLimitKey(actor), limiter, spec.what);
 }

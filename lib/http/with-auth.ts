@@ -7,16 +7,17 @@ import { z } from 'zod';
 import { DatabaseNotConfiguredError, getDatabase, type Database, type Db } from '@/db/client';
 import type { Scope } from '@/db/schema/auth';
 import { resolveProgram, type Actor, type UserActor } from '@/lib/auth/actor';
+import { requirePasswordChanged } from '@/lib/auth/password-gate';
 import { can, hasScope, ROLE_LABELS, type Permission } from '@/lib/auth/permissions';
 import { actorFromSessionCookie } from '@/lib/auth/session';
 import { resolveBearerTokenCached } from '@/lib/auth/token-cache';
 import { bearerFrom } from '@/lib/auth/tokens';
-import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
 import { countRequest } from '@/lib/metrics';
 import { AppError, toAppError, validationError } from './errors';
 import { programParam } from './params';
 import { enforceRateLimit, rateLimitKey } from './rate-limit';
+import { checkSameOrigin } from './csrf';
 
 export type RouteParams = Record<string, string | string[] | undefined>;
 /** What Next.js passes a route handler besides the request. */
@@ -71,7 +72,6 @@ export type ProgramOf<O extends AuthOptions> = O extends { program: 'required' }
     : undefined;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function requestIdFor(req: Request): string {
   const incoming = req.headers.get('x-request-id');
@@ -164,30 +164,6 @@ function unauthorized(message: string, bearerError?: 'invalid_token'): AppError 
   return new AppError('unauthorized', message, undefined, { 'www-authenticate': challenge });
 }
 
-/** Cookie-authenticated writes must come from our own pages (SameSite covers browsers; this covers the rest). */
-function checkSameOrigin(req: Request): void {
-  if (SAFE_METHODS.has(req.method)) return;
-  const origin = req.headers.get('origin');
-  if (!origin || origin === 'null') return;
-  const allowed = new Set<string>();
-  try {
-    allowed.add(new URL(req.url).origin);
-  } catch {
-    /* no URL origin */
-  }
-  try {
-    allowed.add(new URL(env().nextAuthUrl).origin);
-  } catch {
-    /* no configured origin */
-  }
-  const host = req.headers.get('x-forwarded-host') ?? req.headers.get('host');
-  if (host) {
-    allowed.add(`http://${host}`);
-    allowed.add(`https://${host}`);
-  }
-  if (!allowed.has(origin)) throw new AppError('forbidden', 'Cross-site request refused.');
-}
-
 /** Resolves who is calling: a bearer token when an Authorization header is sent, else the session cookie. */
 export async function authenticate(req: Request, db: Db): Promise<Actor> {
   const authorization = req.headers.get('authorization');
@@ -246,8 +222,9 @@ export function withAuth<const O extends AuthOptions = Record<never, never>>(
   return withRequest(async (req, ctx) => {
     const database = ctx.database();
     const actor = await authenticate(req, database.db);
+    requirePasswordChanged(actor, req);
     authorize(actor, options);
-    if (options.rateLimit) enforceRateLimit(rateLimitKey(actor));
+    if (options.rateLimit) await enforceRateLimit(rateLimitKey(actor));
     const requestedProgram = options.program ? requestedProgramOf(req) : undefined;
     const program =
       options.program === 'required' || requestedProgram !== undefined

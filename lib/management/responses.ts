@@ -160,6 +160,11 @@ const stepError = z.object({ code: z.string(), retryable: z.boolean(), message: 
 export const testReportSchema = z.object({
   ok: z.boolean(),
   hostKeyFingerprint: z.string().optional(),
+  phase: z
+    .enum(['host_key', 'complete'])
+    .describe(
+      'host_key: only the server’s key was fetched (no credential sent); confirm it and test again. complete: signed in and checked the folder.',
+    ),
   steps: z.array(
     z.object({
       step: z.string(),

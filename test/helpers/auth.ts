@@ -65,6 +65,10 @@ export function request(
 ): Request {
   const headers = new Headers(opts.headers);
   if (opts.cookie) headers.set('cookie', opts.cookie);
+  // A browser sends its page's Origin with every write; cookie-authenticated writes without one are refused.
+  if (opts.cookie && !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase()) && !headers.has('origin')) {
+    headers.set('origin', 'http://localhost:3000');
+  }
   if (opts.token) headers.set('authorization', `Bearer ${opts.token}`);
   if (opts.authorization) headers.set('authorization', opts.authorization);
   let body: string | undefined = opts.body;

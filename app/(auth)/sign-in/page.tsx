@@ -4,15 +4,15 @@ import { redirect } from 'next/navigation';
 import { CheckIcon } from '@/components/sign-in/check-icon';
 import { SignInForm } from '@/components/sign-in/sign-in-form';
 import { LogoMark } from '@/components/ui/icons';
+import { safeCallbackPath } from '@/lib/auth/callback-url';
 import { getPageActor } from '@/lib/auth/page';
 import { env } from '@/lib/env';
 
 export const metadata: Metadata = { title: 'Sign in' };
 
-/** Only paths on this site: never an open redirect. */
+/** Only pages of this site (parsed as a browser would): never an open redirect. */
 function safeCallback(value: string | string[] | undefined): string {
-  const v = Array.isArray(value) ? value[0] : value;
-  return v && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/';
+  return safeCallbackPath(value, env().nextAuthUrl);
 }
 
 const POINTS = [

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { findAccountById, updateAccountPassword } from '@/db/queries/auth';
 import { recordAudit } from '@/db/queries/audit';
 import { hashPassword, passwordProblem, verifyPassword } from '@/lib/auth/passwords';
+import { sessionCookieFor } from '@/lib/auth/session';
+import { forgetCachedTokens } from '@/lib/auth/token-cache';
 import { AppError } from '@/lib/http/errors';
 import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
@@ -32,8 +34,8 @@ export const POST = withAuth(
       });
     }
     const passwordHash = await hashPassword(input.new_password);
-    await db.transaction(async (tx) => {
-      await updateAccountPassword(tx, { accountId: account.id, passwordHash, mustChange: false });
+    const changed = await db.transaction(async (tx) => {
+      const result = await updateAccountPassword(tx, { accountId: account.id, passwordHash, mustChange: false });
       await recordAudit(tx, {
         programId: null,
         actorId: account.id,
@@ -41,9 +43,14 @@ export const POST = withAuth(
         action: 'account.password_changed',
         targetType: 'account',
         targetId: account.id,
+        after: { other_sessions_ended: true, personal_tokens_revoked: result.revokedTokens },
       });
+      return result;
     });
-    return Response.json({ ok: true });
+    forgetCachedTokens({ accountId: account.id });
+    // Every other session of the account has ended; this one continues with a cookie at the new version.
+    const cookie = await sessionCookieFor({ ...account, sessionVersion: changed.sessionVersion });
+    return Response.json({ ok: true, personal_tokens_revoked: changed.revokedTokens }, { headers: { 'set-cookie': cookie } });
   },
   { sessionOnly: true },
 );

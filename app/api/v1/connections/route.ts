@@ -19,7 +19,13 @@ export const GET = withAuth(
 export const POST = withAuth(
   async (req, { actor, database, program }) => {
     const input = await parseJson(req, createConnectionSchema);
-    const connection = await createConnection(database, actor, program, input, input.kind === 'sftp' ? sftpSetupCheck() : undefined);
+    const connection = await createConnection(
+      database,
+      actor,
+      program,
+      input,
+      input.kind === 'sftp' ? sftpSetupCheck(undefined, { coarse: actor.kind === 'token' }) : undefined,
+    );
     await nudgeWorker(database, { reason: 'connection created', connectionId: connection.id }, { notify: true });
     // A connection made a moment ago has no last delivery yet.
     return Response.json({ data: connectionJson(connection, undefined) }, { status: 201 });

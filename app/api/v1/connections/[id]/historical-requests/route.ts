@@ -2,6 +2,7 @@
 import { listHistoricalRequests } from '@/db/queries/historical';
 import { createHistoricalRequest, createHistoricalRequestSchema } from '@/lib/historical';
 import { parseJson } from '@/lib/http/parse';
+import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
 import { withAuth } from '@/lib/http/with-auth';
 import { connectionOf, pathId } from '@/lib/management/lookups';
 import { historicalRequestJson } from '@/lib/management/views';
@@ -19,6 +20,7 @@ export const GET = withAuth(
 export const POST = withAuth(
   async (req, { actor, database, params, program }) => {
     const input = await parseJson(req, createHistoricalRequestSchema);
+    await enforceExpensiveLimit('historical_request', actor);
     const request = await createHistoricalRequest(database, actor, program, pathId(params, 'Connection'), input);
     await nudgeWorker(database, { reason: 'historical request' });
     return Response.json({ data: historicalRequestJson(request) }, { status: 201 });
