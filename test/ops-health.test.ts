@@ -9,7 +9,7 @@ import { GET as healthGET } from '@/app/api/health/route';
 import { GET as liveGET } from '@/app/api/health/live/route';
 import { GET as readyGET } from '@/app/api/health/ready/route';
 import { WorkerBanner } from '@/components/ops/worker-banner';
-import { closeDatabase } from '@/db/client';
+import { closeDatabase, getDatabase } from '@/db/client';
 import { freePort } from '@/db/embedded';
 import type { UserActor } from '@/lib/auth/actor';
 import { startWorkerHeartbeat, workerStatus } from '@/lib/health';
@@ -59,7 +59,8 @@ const admin = (role: UserActor['role']): UserActor => ({
 });
 
 const banner = async (role: UserActor['role'] = 'firstup_super_admin') => {
-  const el = WorkerBanner({ actor: admin(role), status: await workerStatus(t.sql) });
+  // As the connections page reads it: through the app's database, null when that does not answer.
+  const el = WorkerBanner({ actor: admin(role), status: await workerStatus(getDatabase().sql).catch(() => null) });
   return el ? renderToStaticMarkup(el) : '';
 };
 
