@@ -23,9 +23,17 @@ import { retryRun } from '@/lib/runs/retry';
 import { planWindows } from '@/lib/scheduling/planner';
 import { seedProgram } from '@/lib/seed';
 import { getStorage, setStorage, type Storage } from '@/lib/storage';
-import { createWebhookEndpoint, setOutboundAllowedNetworks } from '@/lib/webhooks';
+import { createWebhookEndpoint } from '@/lib/webhooks';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
+import { resetEnv } from '@/lib/env';
+import { resetOutboundPolicy } from '@/lib/net/outbound-policy';
+
+/** The operator's allow list for outbound connections (DDE_OUTBOUND_ALLOWED_NETWORKS). */
+function allowNetworks(list: string | undefined) {
+  resetEnv({ DDE_OUTBOUND_ALLOWED_NETWORKS: list });
+  resetOutboundPolicy();
+}
 
 let t: TestDatabase;
 let dataDir: string;
@@ -107,7 +115,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'dde-reports-'));
   useTestEnv(t, { DDE_DATA_DIR: dataDir, SMTP_URL: undefined });
   setStorage(undefined);
-  setOutboundAllowedNetworks(['127.0.0.1/32']);
+  allowNetworks('127.0.0.1/32');
   await seedProgram(t, { programId: PROGRAM, users: 40, campaigns: 4, events: 1500, days: 2, seed: 9, until });
   await createPrograms(t.db, [{ id: PROGRAM + 1, name: 'Another program' }]);
   admin = await createAccount(t.db, { role: 'firstup_super_admin', programIds: [PROGRAM], email: 'ops-lead@firstup.example' });
@@ -129,7 +137,7 @@ beforeAll(async () => {
 afterAll(async () => {
   resetClock();
   setStorage(undefined);
-  setOutboundAllowedNetworks([]);
+  allowNetworks(undefined);
   await closeDatabase();
   await t?.drop();
   rmSync(dataDir, { recursive: true, force: true });

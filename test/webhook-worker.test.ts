@@ -13,10 +13,18 @@ import type { UserActor } from '@/lib/auth/actor';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { logger } from '@/lib/logger';
-import { createWebhookEndpoint, queueWebhookEvent, setOutboundAllowedNetworks, testBody, wakeWorker } from '@/lib/webhooks';
+import { createWebhookEndpoint, queueWebhookEvent, testBody, wakeWorker } from '@/lib/webhooks';
 import { useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver';
+import { resetEnv } from '@/lib/env';
+import { resetOutboundPolicy } from '@/lib/net/outbound-policy';
+
+/** The operator's allow list for outbound connections (DDE_OUTBOUND_ALLOWED_NETWORKS). */
+function allowNetworks(list: string | undefined) {
+  resetEnv({ DDE_OUTBOUND_ALLOWED_NETWORKS: list });
+  resetOutboundPolicy();
+}
 
 let t: TestDatabase;
 let boss: PgBoss;
@@ -38,7 +46,7 @@ const admin: UserActor = {
 beforeAll(async () => {
   t = await createTestDatabase();
   useTestEnv(t);
-  setOutboundAllowedNetworks(['127.0.0.1/32']);
+  allowNetworks('127.0.0.1/32');
   await t.db.insert(programs).values({ id: PROGRAM, name: 'Worker program' });
   api = await createConnection(
     t,
@@ -65,7 +73,7 @@ afterAll(async () => {
   shutdown.abort();
   await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
   await receiver?.close();
-  setOutboundAllowedNetworks([]);
+  allowNetworks(undefined);
   await t?.drop();
 });
 

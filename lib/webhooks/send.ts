@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { OutboundRefusedError, policyLookup, refusalOf } from './outbound';
+import { OutboundRefusedError, policyLookup, portOf, refusalOf } from './outbound';
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -26,7 +26,7 @@ export async function postWebhook(
   const timeoutMs = opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   // An IP literal is connected to without a lookup: check it here, before any packet.
   const literal = u.hostname.replace(/^\[|\]$/g, '');
-  const refusal = net.isIP(literal) ? refusalOf(literal) : null;
+  const refusal = net.isIP(literal) ? refusalOf(literal, portOf(u)) : null;
   if (refusal) return { ok: false, statusCode: null, latencyMs: latency(), error: refusal, refused: true };
   return new Promise<SendResult>((resolve) => {
     let settled = false;
@@ -40,7 +40,7 @@ export async function postWebhook(
       u,
       {
         method: 'POST',
-        lookup: policyLookup,
+        lookup: policyLookup(portOf(u)),
         headers: {
           ...headers,
           'content-type': 'application/json',

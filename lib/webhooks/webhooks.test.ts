@@ -5,7 +5,14 @@ import { Webhook } from 'standardwebhooks';
 import type { Connection, ExportFile, ExportRun } from '@/db/schema';
 import { connectionPausedBody, deliveryFailedBody, filesReadyBody } from './payloads';
 import { generateWebhookSecret } from './secret';
-import { refusalOf, setOutboundAllowedNetworks } from './outbound';
+import { resetEnv } from '@/lib/env';
+import { resetOutboundPolicy } from '@/lib/net/outbound-policy';
+import { refusalOf } from './outbound';
+
+function allowNetworks(list: string | undefined) {
+  resetEnv({ DDE_OUTBOUND_ALLOWED_NETWORKS: list });
+  resetOutboundPolicy();
+}
 import { signWebhook } from './sign';
 import { webhookBackoffMs } from './deliveries';
 
@@ -107,6 +114,7 @@ describe('signatures', () => {
 
 describe('outbound addresses', () => {
   it('refuses loopback, private, link-local, metadata, CGNAT and IPv6 internal addresses; allows public ones', () => {
+    allowNetworks(undefined); // nothing allowed, not even the test suites' own 127.0.0.1
     for (const ip of [
       '127.0.0.1',
       '10.0.0.5',
@@ -120,19 +128,19 @@ describe('outbound addresses', () => {
       'fe80::1',
       '::ffff:127.0.0.1',
     ])
-      expect(refusalOf(ip), ip).toMatch(/internal address/);
-    for (const ip of ['203.0.113.7', '8.8.8.8', '2001:4860:4860::8888', '172.32.0.1']) expect(refusalOf(ip), ip).toBeNull();
+      expect(refusalOf(ip, 443), ip).toMatch(/DDE does not connect to .*DDE_OUTBOUND_ALLOWED_NETWORKS/);
+    for (const ip of ['203.0.113.7', '8.8.8.8', '2001:4860:4860::8888', '172.32.0.1']) expect(refusalOf(ip, 443), ip).toBeNull();
   });
 
   it('allows exactly the networks the operator allows', () => {
-    setOutboundAllowedNetworks(['127.0.0.1/32', '10.20.0.0/16']);
+    allowNetworks('127.0.0.1/32,10.20.0.0/16');
     try {
-      expect(refusalOf('127.0.0.1')).toBeNull();
-      expect(refusalOf('127.0.0.2')).toMatch(/internal address/);
-      expect(refusalOf('10.20.9.9')).toBeNull();
-      expect(refusalOf('10.21.0.1')).toMatch(/internal address/);
+      expect(refusalOf('127.0.0.1', 443)).toBeNull();
+      expect(refusalOf('127.0.0.2', 443)).toMatch(/rule "loopback"/);
+      expect(refusalOf('10.20.9.9', 443)).toBeNull();
+      expect(refusalOf('10.21.0.1', 443)).toMatch(/rule "private"/);
     } finally {
-      setOutboundAllowedNetworks([]);
+      allowNetworks('127.0.0.1/32');
     }
   });
 });
