@@ -30,7 +30,10 @@ const booleanFlag = z.preprocess(emptyToUndefined, z.enum(['true', 'false']).opt
 const storageUrl = z
   .string()
   .refine((v) => /^(file|s3):\/\//.test(v), 'must be file://<folder> or s3://<bucket>/<prefix>')
-  .refine((v) => !v.startsWith('s3://') || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v), 'has no valid bucket name after s3://');
+  .refine(
+    (v) => !v.startsWith('s3://') || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v),
+    'has no valid bucket name after s3://',
+  );
 
 const schema = z
   .object({
@@ -84,7 +87,11 @@ const schema = z
       });
     }
     if (Boolean(v.AWS_ACCESS_KEY_ID) !== Boolean(v.AWS_SECRET_ACCESS_KEY)) {
-      ctx.addIssue({ code: 'custom', path: ['AWS_ACCESS_KEY_ID'], message: 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AWS_ACCESS_KEY_ID'],
+        message: 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together',
+      });
     }
   });
 

@@ -21,7 +21,15 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { assertValidKey, assertValidPrefix, StorageNotFoundError, type ByteRange, type PresignOptions, type Storage, type StoredObject } from './types';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  StorageNotFoundError,
+  type ByteRange,
+  type PresignOptions,
+  type Storage,
+  type StoredObject,
+} from './types';
 
 export type S3StorageConfig = {
   bucket: string;
@@ -145,7 +153,9 @@ export class S3Storage implements Storage {
     // the object must be there with every byte before the write counts as done.
     const stored = await this.stat(key);
     if (!stored || stored.size !== bytes) {
-      throw new Error(`S3 write of ${Key} did not complete: ${stored ? `${stored.size} of ${bytes} bytes stored` : 'no object after upload'}`);
+      throw new Error(
+        `S3 write of ${Key} did not complete: ${stored ? `${stored.size} of ${bytes} bytes stored` : 'no object after upload'}`,
+      );
     }
     return { bytes };
   }
@@ -201,7 +211,14 @@ export class S3Storage implements Storage {
       for (let start = 0, n = 1; start < size; start += COPY_PART_BYTES, n++) {
         const end = Math.min(size, start + COPY_PART_BYTES) - 1;
         const res = await this.client.send(
-          new UploadPartCopyCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: n, CopySource, CopySourceRange: `bytes=${start}-${end}` }),
+          new UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key,
+            UploadId,
+            PartNumber: n,
+            CopySource,
+            CopySourceRange: `bytes=${start}-${end}`,
+          }),
         );
         parts.push({ ETag: res.CopyPartResult?.ETag, PartNumber: n });
       }
@@ -244,7 +261,10 @@ export class S3Storage implements Storage {
     const basePath = endpoint.pathname.replace(/\/+$/, '');
     const canonicalUri = pathStyle ? `${basePath}/${uriEncode(this.bucket)}/${objectPath}` : `${basePath}/${objectPath}`;
     const at = opts.now ?? new Date();
-    const amzDate = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const amzDate = at
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     const day = amzDate.slice(0, 8);
     const scope = `${day}/${region}/s3/aws4_request`;
     const query: Record<string, string> = {
@@ -279,7 +299,9 @@ export class S3Storage implements Storage {
     const where = `bucket "${this.bucket}"${this.config.endpoint ? ` at ${this.config.endpoint}` : ''}`;
     try {
       await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }), { abortSignal: signal });
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + probeKey, Body: 'ok' }), { abortSignal: signal });
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + probeKey, Body: 'ok' }), {
+        abortSignal: signal,
+      });
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + probeKey }), { abortSignal: signal });
     } catch (err) {
       throw new Error(explainS3Error(err, where), { cause: err });

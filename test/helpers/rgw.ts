@@ -20,7 +20,14 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 const execFileAsync = promisify(execFile);
 
-export const RGW_BINARIES = ['/usr/bin/radosgw', '/usr/bin/radosgw-admin', '/usr/bin/ceph-mon', '/usr/bin/ceph-osd', '/usr/bin/ceph', '/usr/bin/monmaptool'];
+export const RGW_BINARIES = [
+  '/usr/bin/radosgw',
+  '/usr/bin/radosgw-admin',
+  '/usr/bin/ceph-mon',
+  '/usr/bin/ceph-osd',
+  '/usr/bin/ceph',
+  '/usr/bin/monmaptool',
+];
 export const RGW_APT = 'apt-get install -y radosgw && apt-get install -y --no-install-recommends ceph-mon ceph-osd';
 /** The pools radosgw uses with the default zone. */
 const POOLS = [
