@@ -5,6 +5,7 @@
 import { closeDatabase, getDatabase, resolveDatabaseUrl } from '@/db/client';
 import { env, ConfigError } from '@/lib/env';
 import { logger } from '@/lib/logger';
+import { checkStorage } from '@/lib/storage';
 import { createBoss, ensureQueues } from './boss';
 import { registerQueues } from './queues';
 
@@ -18,6 +19,8 @@ async function main() {
     }
     throw err;
   }
+  // A bad bucket, wrong credentials or an unreachable S3 endpoint stop the worker here, named.
+  await checkStorage();
   const log = logger().child({ process: 'jobs' });
   // Signals are handled from the first moment: a SIGTERM during start-up still shuts down cleanly.
   let boss: ReturnType<typeof createBoss> | undefined;

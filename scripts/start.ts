@@ -13,6 +13,7 @@ import { startEmbedded, type EmbeddedServer } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
 import { ConfigError, env, type Env } from '@/lib/env';
+import { checkStorage } from '@/lib/storage';
 import { ensureDemoConnections, setUpDemo, startDemoSink, startDemoTrickle } from './demo';
 import type { SftpSink } from '@/lib/delivery/sftp-sink';
 import { redactUrl } from './commands/_shared';
@@ -125,6 +126,9 @@ async function main() {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+
+  // The export storage first: a bad bucket, wrong credentials or an unreachable endpoint stop here, named.
+  await checkStorage().catch((err: Error) => fail(err.message));
 
   let server: EmbeddedServer | undefined;
   let url = e.databaseUrl;

@@ -2,6 +2,7 @@
 // streamed multipart writes with flat memory, atomic objects (a failed or aborted write leaves
 // nothing, not even parts), ranges, rename, paged listing, presigned links, transient network
 // errors retried, and a start-up check that names the variable to fix.
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Readable } from 'node:stream';
@@ -279,6 +280,29 @@ describe.skipIf(!!skip)('S3 storage against a real Ceph RGW', () => {
       await expect(fromEnv({ DDE_STORAGE_URL: 's3://no-such-bucket-dde/x' }).check()).rejects.toThrow(
         /bucket "no-such-bucket-dde".*does not exist.*DDE_STORAGE_URL/,
       );
+    });
+
+    it('stops the jobs worker at start-up, naming the variable, before it touches the database', () => {
+      const res = spawnSync(process.execPath, ['--import', 'tsx', 'jobs/index.ts'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH,
+          DATABASE_URL: 'postgres://nobody:x@127.0.0.2:9/none',
+          NEXTAUTH_SECRET: 'x'.repeat(40),
+          DDE_ENCRYPTION_KEY: 'a'.repeat(64),
+          LOG_LEVEL: 'silent',
+          DDE_STORAGE_URL: `s3://${bucket}/jobs`,
+          DDE_S3_ENDPOINT: rgw.endpoint,
+          DDE_S3_FORCE_PATH_STYLE: 'true',
+          DDE_S3_CHECKSUMS: 'when_required',
+          AWS_ACCESS_KEY_ID: rgw.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: 'not-the-secret',
+        },
+      });
+      expect(res.status).toBe(1);
+      expect(res.stderr).toMatch(/jobs worker failed to start: S3 storage: .*Check AWS_SECRET_ACCESS_KEY\./);
+      expect(res.stderr + res.stdout).not.toContain('not-the-secret');
     });
 
     it('names DDE_S3_ENDPOINT for an endpoint nothing answers on', async () => {
