@@ -287,6 +287,7 @@ describe.skipIf(!!skip)('S3 storage against a real Ceph RGW', () => {
         encoding: 'utf8',
         timeout: 60_000,
         env: {
+          NODE_ENV: 'test',
           PATH: process.env.PATH,
           DATABASE_URL: 'postgres://nobody:x@127.0.0.2:9/none',
           NEXTAUTH_SECRET: 'x'.repeat(40),
