@@ -18,7 +18,7 @@ import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { generateExportFiles } from '@/lib/exports';
 import { LocalStorage, S3Storage, type Storage } from '@/lib/storage';
-import { useRgw } from '../test/helpers/rgw';
+import { obtainRgw } from '../test/helpers/rgw';
 import { appendResults } from './results';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -138,7 +138,7 @@ async function main() {
   let url = process.env.BENCH_DATABASE_URL;
   let stopPg: (() => Promise<void>) | undefined;
   console.log('starting the S3 server (Ceph RGW) and a throwaway PostgreSQL…');
-  const rgwStarting = useRgw();
+  const rgwStarting = obtainRgw();
   if (!url) {
     const server = await startEmbedded({
       dir: path.join(tmp, 'pg'),

@@ -32,7 +32,7 @@ import { S3Storage, setStorage, type S3StorageConfig } from '@/lib/storage';
 import { request, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { call, clientToken } from './helpers/export-api';
-import { rgwSkipReason, useRgw, type TestRgw } from './helpers/rgw';
+import { rgwSkipReason, obtainRgw, type TestRgw } from './helpers/rgw';
 
 const skip = rgwSkipReason();
 if (skip) console.warn(`storage-s3-exports: skipped, ${skip}`);
@@ -113,7 +113,7 @@ describe.skipIf(!!skip)('export runs with their files in a real S3 server (Ceph 
   let runIds: string[];
 
   beforeAll(async () => {
-    [t, rgw] = await Promise.all([createTestDatabase(), useRgw()]);
+    [t, rgw] = await Promise.all([createTestDatabase(), obtainRgw()]);
     bucket = await rgw.createBucket('dde-exports');
     s3 = rgw.client();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'dde-s3-exports-'));

@@ -11,7 +11,7 @@ import { HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@/lib/env';
 import { S3Storage, storageFromConfig, StorageKeyError, StorageNotFoundError, type S3StorageConfig } from '@/lib/storage';
-import { rgwSkipReason, useRgw, type TestRgw } from './helpers/rgw';
+import { rgwSkipReason, obtainRgw, type TestRgw } from './helpers/rgw';
 
 const skip = rgwSkipReason();
 if (skip) console.warn(`storage-s3: skipped, ${skip}`);
@@ -64,7 +64,7 @@ function generated(total: number) {
 
 describe.skipIf(!!skip)('S3 storage against a real Ceph RGW', () => {
   beforeAll(async () => {
-    rgw = await useRgw();
+    rgw = await obtainRgw();
     bucket = await rgw.createBucket('dde-storage');
     s3 = rgw.client();
     console.log(`storage-s3: RGW at ${rgw.endpoint}${rgw.startupMs ? `, started in ${(rgw.startupMs / 1000).toFixed(1)} s` : ' (reused)'}`);

@@ -4,7 +4,7 @@
 // without authentication between the daemons (loopback only), single-copy pools.
 //
 //   startRgw()  starts a fresh cluster (about 10 s) and returns its endpoint and keys;
-//   useRgw()    reuses the server named by TEST_S3_ENDPOINT (+ TEST_S3_ACCESS_KEY_ID,
+//   obtainRgw()    reuses the server named by TEST_S3_ENDPOINT (+ TEST_S3_ACCESS_KEY_ID,
 //               TEST_S3_SECRET_ACCESS_KEY) or starts one;
 //   `npx tsx test/helpers/rgw.ts` starts one and prints the TEST_S3_* lines to reuse it.
 //
@@ -275,7 +275,7 @@ rgw_dns_name = 127.0.0.1
 }
 
 /** The server of TEST_S3_ENDPOINT when set (nothing to stop), else a fresh cluster. */
-export async function useRgw(): Promise<TestRgw> {
+export async function obtainRgw(): Promise<TestRgw> {
   const endpoint = process.env.TEST_S3_ENDPOINT;
   if (endpoint) {
     const accessKeyId = process.env.TEST_S3_ACCESS_KEY_ID;
