@@ -358,10 +358,18 @@ async function main(): Promise<void> {
     if (killedRun) {
       const r = runs.find((x) => x.id === killedRun)!;
       const own = files.filter((f) => f.run_id === killedRun);
+      // Which worker published the run's files: its log says so (pino JSON lines).
+      const published = (p: Proc) =>
+        readFileSync(p.log, 'utf8')
+          .split('\n')
+          .some((l) => l.includes(killedRun!) && l.includes('"export run generated"'));
+      const byB = published(jobs[1]);
+      const byA = published(jobs[0]);
       say(
-        `the killed run ${killedRun}: ${r.status} after ${r.attempt} attempts, ${own.length} files (${own.map((f) => f.file_type).join(', ')})`,
+        `the killed run ${killedRun}: ${r.status}, ${own.length} files (${own.map((f) => f.file_type).join(', ')}), published by ${byB ? 'jobs-b' : byA ? 'jobs-a' : 'nobody'}`,
       );
-      if (r.status !== 'available' || r.attempt < 2) problems.push(`the killed run ended ${r.status} after ${r.attempt} attempt(s)`);
+      if (r.status !== 'available' || !byB || byA)
+        problems.push(`the killed run ended ${r.status}, published by jobs-b: ${byB}, by jobs-a: ${byA}`);
     }
     const openUploads = (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0;
     say(
