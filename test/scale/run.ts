@@ -373,7 +373,7 @@ async function main(): Promise<void> {
     }
     const openUploads = (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0;
     say(
-      `bucket: ${bucketKeys.size} objects, ${openUploads} incomplete multipart upload(s) (the killed worker's; a bucket lifecycle rule aborts them)`,
+      `bucket: ${bucketKeys.size} objects, ${openUploads} incomplete multipart upload(s) (a worker killed in a multipart upload leaves one; the bucket lifecycle rule aborts them)`,
     );
 
     // ---------------------------------------------------------------- every file and every zip through either web process
