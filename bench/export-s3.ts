@@ -28,7 +28,33 @@ const GENERATED_AT = '2026-11-28T12:05:13Z';
 
 type Target =
   { kind: 'local'; root: string } | { kind: 's3'; endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string };
-type ChildResult = { rows: number; bytes: number; sha256: string; seconds: number; peakRssMb: number };
+type ChildResult = {
+  rows: number;
+  bytes: number;
+  sha256: string;
+  seconds: number;
+  peakRssMb: number;
+  /** Seconds from the last row read to the end, and inside each storage call (puts overlap the COPY). */
+  detail: Record<string, number>;
+};
+
+/** Times every call of a storage (wall seconds per method). */
+function timed(storage: Storage, detail: Record<string, number>): Storage {
+  return new Proxy(storage, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function' || typeof prop !== 'string' || prop === 'localPath') return v;
+      return async (...args: unknown[]) => {
+        const t = performance.now();
+        try {
+          return (await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
+        } finally {
+          detail[prop] = (detail[prop] ?? 0) + (performance.now() - t) / 1000;
+        }
+      };
+    },
+  });
+}
 
 // ---------------------------------------------------------------- child: one export, measured
 async function child(): Promise<void> {
@@ -45,11 +71,14 @@ async function child(): Promise<void> {
           credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
           checksums: 'when_required',
         });
+  const detail: Record<string, number> = {};
   const { sql } = createDb(url, { max: 3 });
   const started = process.hrtime.bigint();
+  let lastRowAt = 0;
   const result = await generateExportFiles({
     sql,
-    storage,
+    storage: timed(storage, detail),
+    onProgress: () => (lastRowAt = performance.now()),
     keyPrefix: `run-${process.pid}/`,
     program: { id: programId, anonymizePii: false, pseudonymKey: '0'.repeat(64) },
     window: { start: WINDOW_START, end: WINDOW_END },
@@ -61,11 +90,19 @@ async function child(): Promise<void> {
     generatedAt: new Date(GENERATED_AT),
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  detail.after_last_row = (performance.now() - lastRowAt) / 1000;
   await sql.end();
   const f = result.files[0];
   // The files go again: the next round starts from the same empty storage.
   for (const k of [f.key, f.sidecarKey!, result.manifest!.key]) await storage.delete(k);
-  const res: ChildResult = { rows: f.rows, bytes: f.bytes, sha256: f.sha256, seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  const res: ChildResult = {
+    rows: f.rows,
+    bytes: f.bytes,
+    sha256: f.sha256,
+    seconds,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    detail,
+  };
   process.stdout.write(JSON.stringify(res) + '\n');
 }
 
@@ -177,7 +214,10 @@ async function main() {
         digests.add(res.sha256);
         peak[kind] = Math.max(peak[kind], res.peakRssMb);
         if (!best[kind] || res.seconds < best[kind].seconds) best[kind] = res;
-        line.push(`${kind} ${fmt(res.seconds, 2)} s (peak RSS ${fmt(res.peakRssMb)} MB)`);
+        const calls = Object.entries(res.detail)
+          .map(([k, v]) => `${k} ${fmt(v, 2)}`)
+          .join(', ');
+        line.push(`${kind} ${fmt(res.seconds, 2)} s (peak RSS ${fmt(res.peakRssMb)} MB; s: ${calls})`);
       }
       console.log(`  round ${r + 1}: ${line.join(', ')}`);
     }
