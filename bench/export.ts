@@ -317,6 +317,9 @@ if (process.env.DDE_BENCH_CHILD) {
       process.exit(1);
     },
   );
+} else if (process.argv.some((a, i, all) => a === '--storage=s3' || (a === '--storage' && all[i + 1] === 's3'))) {
+  // --storage=s3: the same window to a real S3 server vs local disk (bench/export-s3.ts runs itself).
+  void import('./export-s3');
 } else {
   main().then(
     () => process.exit(0),

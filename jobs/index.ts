@@ -8,6 +8,7 @@ import { logger } from '@/lib/logger';
 import { setKnownQueues } from '@/lib/metrics';
 import { startWorkerOps } from '@/lib/worker-ops';
 import { createBoss, ensureQueues, QUEUE_NAMES, send } from './boss';
+import { checkStorage } from '@/lib/storage';
 import { registerQueues } from './queues';
 
 async function main() {
@@ -20,6 +21,8 @@ async function main() {
     }
     throw err;
   }
+  // A bad bucket, wrong credentials or an unreachable S3 endpoint stop the worker here, named.
+  await checkStorage();
   const log = logger().child({ process: 'jobs' });
   // Signals are handled from the first moment: a SIGTERM during start-up still shuts down cleanly.
   let boss: ReturnType<typeof createBoss> | undefined;

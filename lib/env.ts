@@ -30,6 +30,16 @@ const postgresUrl = z
 
 const encryptionKey = z.string().refine((v) => decodeKey(v) !== null, 'must be 32 bytes, as 64 hex characters or base64');
 
+const booleanFlag = z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional());
+
+const storageUrl = z
+  .string()
+  .refine((v) => /^(file|s3):\/\//.test(v), 'must be file://<folder> or s3://<bucket>/<prefix>')
+  .refine(
+    (v) => !v.startsWith('s3://') || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v),
+    'has no valid bucket name after s3://',
+  );
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -76,6 +86,15 @@ const schema = z
         })
         .optional(),
     ),
+    DDE_STORAGE_URL: z.preprocess(emptyToUndefined, storageUrl.optional()),
+    AWS_ACCESS_KEY_ID: optionalString,
+    AWS_SECRET_ACCESS_KEY: optionalString,
+    AWS_SESSION_TOKEN: optionalString,
+    AWS_REGION: z.preprocess(emptyToUndefined, z.string().default('us-east-1')),
+    DDE_S3_ENDPOINT: z.preprocess(emptyToUndefined, z.url().optional()),
+    DDE_S3_FORCE_PATH_STYLE: booleanFlag,
+    DDE_S3_PRESIGN: booleanFlag,
+    DDE_S3_CHECKSUMS: z.preprocess(emptyToUndefined, z.enum(['when_supported', 'when_required']).default('when_supported')),
   })
   .superRefine((v, ctx) => {
     const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];
@@ -86,7 +105,58 @@ const schema = z
         message: 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together',
       });
     }
+    if (Boolean(v.AWS_ACCESS_KEY_ID) !== Boolean(v.AWS_SECRET_ACCESS_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AWS_ACCESS_KEY_ID'],
+        message: 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together',
+      });
+    }
   });
+
+/** Where export files live: a local folder (the default, <DDE_DATA_DIR>/exports) or an S3-compatible bucket. */
+export type StorageConfig =
+  | { kind: 'local'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** '' or a folder ending with '/'. */
+      prefix: string;
+      region: string;
+      endpoint: string | undefined;
+      forcePathStyle: boolean;
+      /** Undefined: the SDK's default credential chain (instance role, profile…). */
+      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+      /** Signed download links redirect to a presigned S3 URL. */
+      presign: boolean;
+      checksums: 'when_supported' | 'when_required';
+    };
+
+function storageConfig(v: z.infer<typeof schema>, dataDir: string): StorageConfig {
+  const url = v.DDE_STORAGE_URL;
+  if (!url || url.startsWith('file://')) {
+    const folder = url ? decodeURIComponent(url.slice('file://'.length)) : '';
+    return { kind: 'local', root: folder ? path.resolve(folder) : path.join(dataDir, 'exports') };
+  }
+  const rest = url.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = (slash < 0 ? '' : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '');
+  return {
+    kind: 's3',
+    bucket,
+    prefix: prefix ? `${prefix}/` : '',
+    region: v.AWS_REGION,
+    endpoint: v.DDE_S3_ENDPOINT,
+    forcePathStyle: v.DDE_S3_FORCE_PATH_STYLE === 'true',
+    credentials:
+      v.AWS_ACCESS_KEY_ID && v.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: v.AWS_ACCESS_KEY_ID, secretAccessKey: v.AWS_SECRET_ACCESS_KEY, sessionToken: v.AWS_SESSION_TOKEN }
+        : undefined,
+    presign: v.DDE_S3_PRESIGN === 'true',
+    checksums: v.DDE_S3_CHECKSUMS,
+  };
+}
 
 export type Env = {
   nodeEnv: 'development' | 'production' | 'test';
@@ -125,6 +195,7 @@ export type Env = {
   oneTimePasswordTtlHours: number;
   /** CIDR networks (optionally `:port`) outbound connections may reach despite the outbound policy (lib/net). */
   outboundAllowedNetworks: string | undefined;
+  storage: StorageConfig;
 };
 
 export class ConfigError extends Error {
@@ -215,6 +286,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     jobsMetrics: v.DDE_JOBS_METRICS_PORT ? { port: v.DDE_JOBS_METRICS_PORT, host: v.DDE_JOBS_METRICS_HOST } : undefined,
     oneTimePasswordTtlHours: v.DDE_ONE_TIME_PASSWORD_TTL_HOURS,
     outboundAllowedNetworks: v.DDE_OUTBOUND_ALLOWED_NETWORKS,
+    storage: storageConfig(v, dataDir),
   };
 }
 

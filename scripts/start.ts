@@ -14,6 +14,7 @@ import { migrateDatabase } from '@/db/migrate';
 import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
 import { ConfigError, env, loadEnvFiles, resetEnv, sourceOf, type Env } from '@/lib/env';
 import { demoOutboundAllowance } from '@/lib/net/outbound-policy';
+import { checkStorage } from '@/lib/storage';
 import { ensureDemoConnections, setUpDemo, startDemoSink, startDemoTrickle } from './demo';
 import type { SftpSink } from '@/lib/delivery/sftp-sink';
 import { redactUrl } from './commands/database';
@@ -129,6 +130,8 @@ async function main() {
 
   const files = loadEnvFiles();
   say(`Configuration: ${files.length ? `${files.join(', ')} (variables set in the environment win)` : 'the environment (no .env file)'}.`);
+  // The export storage first: a bad bucket, wrong credentials or an unreachable endpoint stop here, named.
+  await checkStorage().catch((err: Error) => fail(err.message));
 
   let server: EmbeddedServer | undefined;
   let url = e.databaseUrl;

@@ -50,6 +50,8 @@ export const exportRuns = pgTable(
     index('export_runs_program_idx').on(t.programId, t.createdAt),
     index('export_runs_status_idx').on(t.status, t.updatedAt),
     index('export_runs_historical_idx').on(t.historicalRequestId),
+    // A connection's event history, newest window first (listRuns), in large catalogs.
+    index('export_runs_program_connection_window_idx').on(t.programId, t.connectionId, t.windowStart, t.id),
   ],
 );
 export type ExportRun = typeof exportRuns.$inferSelect;
@@ -86,6 +88,9 @@ export const exportFiles = pgTable(
     unique('export_files_run_name_unique').on(t.runId, t.name),
     index('export_files_program_type_created_idx').on(t.programId, t.fileType, t.createdAt, t.id),
     index('export_files_expires_idx').on(t.expiresAt),
+    // Folder listing (one row per run, newest first) and the files of given runs, in large catalogs.
+    index('export_files_program_created_run_idx').on(t.programId, t.createdAt, t.runId),
+    index('export_files_program_run_idx').on(t.programId, t.runId, t.fileType, t.part),
   ],
 );
 export type ExportFile = typeof exportFiles.$inferSelect;

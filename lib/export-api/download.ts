@@ -12,6 +12,9 @@ import { getStorage } from '@/lib/storage';
 import { expiredError, isExpired } from './files';
 import { verifyDownload } from './signed-links';
 
+/** Life of the presigned object-store URL a signed link redirects to (DDE_S3_PRESIGN=true). */
+const PRESIGNED_SECONDS = 60;
+
 export type RangeRequest = { kind: 'whole' } | { kind: 'part'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /** One `Range: bytes=…` against a size. Anything this server does not serve as a part means the whole file. */
@@ -78,6 +81,13 @@ export async function serveDownload(db: Db, req: Request, signed: string): Promi
   const storage = getStorage();
   const stored = await storage.stat(file.storageKey);
   if (!stored) throw expiredError({ ...file, expiredAt: now() });
+  // DDE_S3_PRESIGN=true: the bytes come straight from the object store, through a short-lived URL.
+  const redirect = await storage.downloadRedirect?.(file.storageKey, {
+    expiresIn: PRESIGNED_SECONDS,
+    contentDisposition: attachment(file.name),
+    contentType: contentTypeOf(file),
+  });
+  if (redirect) return new Response(null, { status: 302, headers: { location: redirect, 'cache-control': 'private, no-store' } });
   const size = stored.size;
   const etag = `"${file.sha256}"`;
   const headers = new Headers({

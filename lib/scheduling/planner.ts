@@ -15,6 +15,8 @@ export type PlanOptions = {
   /** A window is planned once it has been closed this long (late-arriving rows settle). */
   settleMs: number;
   batchSize?: number;
+  /** Batches written at once, each in its own transaction (default 2: the database works while the next batch is read and computed). */
+  parallel?: number;
   /** Per connection per tick; the rest follows on the next tick. */
   maxWindowsPerConnection?: number;
 };
@@ -32,19 +34,33 @@ type Row = {
 
 export async function planWindows(database: Database, o: PlanOptions): Promise<PlanResult> {
   const { sql } = database;
-  const batchSize = o.batchSize ?? 1000;
+  const batchSize = o.batchSize ?? 2000;
   const perConnection = o.maxWindowsPerConnection ?? 500;
   const until = new Date(o.now.getTime() - o.settleMs);
   const result: PlanResult = { connections: 0, runsPlanned: 0, newRunIds: [], ended: 0 };
   let afterId = '00000000-0000-0000-0000-000000000000';
+  // Writes of consecutive batches overlap (they touch disjoint connections and windows); the
+  // connection list is still read in one order, one query per batch.
+  const parallel = Math.max(1, o.parallel ?? 2);
+  const writing = new Set<Promise<void>>();
+  let failed: unknown;
 
   for (;;) {
+    if (failed) break;
     const batch = await sql<Row[]>`
       select id, program_id, frequency, start_date, end_date, planned_through
       from connections
       where status = 'active' and deleted_at is null and id > ${afterId}
         and start_date < ${until.toISOString()}::timestamptz
         and (planned_through is null or planned_through < least(${until.toISOString()}::timestamptz, coalesce(end_date, 'infinity')))
+        -- Only connections whose next window has closed: it ends at the first boundary after the
+        -- cursor or the start date (UTC, as lib/windows aligns them), or at the end date. Idle
+        -- ticks stay cheap however many connections there are.
+        and least(coalesce(end_date, 'infinity'), case frequency
+            when 'every_4_hours' then date_bin('4 hours', greatest(planned_through, start_date), timestamptz '1970-01-01 00:00:00+00') + interval '4 hours'
+            when 'daily' then date_trunc('day', greatest(planned_through, start_date), 'UTC') + interval '1 day'
+            when 'weekly' then date_trunc('week', greatest(planned_through, start_date), 'UTC') + interval '7 days'
+            else date_trunc('month', greatest(planned_through, start_date), 'UTC') + interval '1 month' end) <= ${until.toISOString()}::timestamptz
       order by id
       limit ${batchSize}`;
     if (batch.length === 0) break;
@@ -71,12 +87,13 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
     }
     if (runs.length === 0) continue;
 
-    await database.db.transaction(async (tx) => {
-      const inserted = await planIncrementalRuns(tx, runs);
-      result.newRunIds.push(...inserted);
-      result.runsPlanned += inserted.length;
-      // The cursor only moves forward, whichever planner gets here first.
-      const ended = await tx.execute<{ id: string; status: string }>(sqlText`
+    const write: Promise<void> = database.db
+      .transaction(async (tx) => {
+        const inserted = await planIncrementalRuns(tx, runs);
+        result.newRunIds.push(...inserted);
+        result.runsPlanned += inserted.length;
+        // The cursor only moves forward, whichever planner gets here first.
+        const ended = await tx.execute<{ id: string; status: string }>(sqlText`
         update connections c set
           planned_through = greatest(c.planned_through, v.through),
           status = case when c.end_date is not null and greatest(c.planned_through, v.through) >= c.end_date and c.status = 'active' then 'ended' else c.status end,
@@ -84,8 +101,19 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
         from json_to_recordset(${JSON.stringify(cursors)}::json) as v(id uuid, through timestamptz)
         where c.id = v.id
         returning c.id, c.status`);
-      result.ended += [...ended].filter((e) => e.status === 'ended').length;
-    });
+        result.ended += [...ended].filter((e) => e.status === 'ended').length;
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          failed ??= err;
+        },
+      )
+      .finally(() => writing.delete(write));
+    writing.add(write);
+    if (writing.size >= parallel) await Promise.race(writing);
   }
+  await Promise.all(writing);
+  if (failed) throw failed;
   return result;
 }

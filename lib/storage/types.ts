@@ -1,4 +1,4 @@
-// The file storage interface every backend implements (local directory now, S3-compatible later),
+// The file storage interface every backend implements (a local directory, or an S3-compatible bucket),
 // and the rules for keys. Keys are relative, '/'-separated paths; a key can never climb out of
 // the storage root.
 import type { Readable } from 'node:stream';
@@ -7,6 +7,8 @@ export type StoredObject = { key: string; size: number; modifiedAt: Date };
 
 /** Inclusive byte offsets, as in an HTTP Range header. */
 export type ByteRange = { start?: number; end?: number };
+
+export type PresignOptions = { expiresIn: number; contentDisposition?: string; contentType?: string; now?: Date };
 
 export interface Storage {
   /** Human-readable description for logs ("local:/data/exports"). */
@@ -29,6 +31,13 @@ export interface Storage {
   list(prefix: string): Promise<string[]>;
   /** The absolute file path of the object when the backend is a local directory (SFTP fastPut uses it), else undefined. */
   localPath(key: string): string | undefined;
+  /**
+   * A short-lived URL downloads of the object are redirected to (an object store configured to
+   * presign), or null when downloads stream through this process.
+   */
+  downloadRedirect?(key: string, opts: PresignOptions): Promise<string | null>;
+  /** Start-up check: throws an Error naming the variable to fix when the storage cannot be used. */
+  check?(): Promise<void>;
 }
 
 export class StorageKeyError extends Error {
