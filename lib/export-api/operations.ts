@@ -165,6 +165,10 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
         content: { type: 'application/octet-stream' },
         headers: { 'Content-Range': 'bytes start-end/size' },
       },
+      302: {
+        description: 'With DDE_S3_PRESIGN=true on an S3 backend: a redirect to a short-lived presigned URL of the object.',
+        headers: { Location: 'The presigned URL.' },
+      },
       304: { description: 'Not modified: If-None-Match names the file’s ETag.', headers: { ETag: '"<sha256>"' } },
       ...errors(403, 404, 410, 416),
     },
