@@ -625,6 +625,8 @@ function connectSession(address: string, options: OpenSessionOptions, target: Ta
         }
         return true;
       },
+      // Straight to the one method we have: ssh2 would first ask with "none" (a round trip) to learn the server's list.
+      authHandler: [auth.method === 'password' ? 'password' : 'publickey'],
       ...(auth.method === 'password'
         ? { password: auth.password, tryKeyboard: false }
         : { privateKey: auth.privateKey, ...(auth.passphrase ? { passphrase: auth.passphrase } : {}) }),
