@@ -60,11 +60,14 @@ export type DeliverFilesInput = {
 
 const CLEANUP_TIMEOUT_MS = 5_000;
 /**
- * Local files are read in blocks of this size, the next block read while the current one is sent
- * (two buffers, reused): one read per MiB instead of one per request, each of which wakes a
- * thread-pool thread that competes with the upload for a core.
+ * Local files are read in blocks of READ_BLOCK_BYTES with up to READ_AHEAD - 1 reads in flight while
+ * the current block is sent, into READ_AHEAD buffers that take turns: one read per MiB instead of
+ * one per request, and a read delayed by a busy machine (each waits for a thread-pool thread) does
+ * not drain the upload (bench:sftp probe under load: 1 read ahead 0.93×, 3 ahead 0.99× of fastPut's
+ * wall time, with less CPU).
  */
 export const READ_BLOCK_BYTES = 1024 * 1024;
+const READ_AHEAD = 4;
 
 export function inferFileKind(name: string): DeliveryFileKind {
   if (name.endsWith('.sha256')) return 'sidecar';
@@ -261,34 +264,44 @@ async function afterFailure(session: SftpSession, folder: string, tempPath: stri
 }
 
 /**
- * Yields the file's bytes in READ_BLOCK_BYTES blocks, reading the next block while the caller sends
- * the current one. Two buffers take turns: a block stays valid until the caller asks for the one
- * after next (SftpSession.writeAll is done with a block when it asks for the next). Fails when the
- * file ends before `size` bytes.
+ * Yields the file's bytes in READ_BLOCK_BYTES blocks, reading ahead while the caller sends. A block
+ * stays valid until the caller asks for the next one (SftpSession.writeAll is done with a block by
+ * then): only then is its buffer read into again. Fails when the file ends before `size` bytes
+ * (it was checked before, but storage can change under a running delivery).
  */
 async function* readFileAhead(fh: FileHandle, size: number, hash: Hash | undefined): AsyncGenerator<Buffer> {
   if (size === 0) return;
   const blockBytes = Math.min(READ_BLOCK_BYTES, size);
-  const buffers = [Buffer.allocUnsafe(blockBytes), Buffer.allocUnsafe(blockBytes)];
-  let turn = 0;
+  const buffers = Array.from({ length: READ_AHEAD }, () => Buffer.allocUnsafe(blockBytes));
+  const reads: { buffer: Buffer; length: number; done: Promise<{ bytesRead: number }> }[] = [];
+  let issued = 0;
+  let readTo = 0;
+  const readAhead = () => {
+    while (reads.length < READ_AHEAD - 1 && readTo < size) {
+      const buffer = buffers[issued++ % READ_AHEAD];
+      const length = Math.min(blockBytes, size - readTo);
+      reads.push({ buffer, length, done: fh.read(buffer, 0, length, readTo) });
+      readTo += length;
+    }
+  };
   let position = 0;
-  const readAt = (i: number, at: number) => fh.read(buffers[i], 0, Math.min(blockBytes, size - at), at);
-  let next: ReturnType<typeof readAt> | undefined = readAt(0, 0);
   try {
-    while (next) {
-      const { bytesRead } = await next;
-      next = undefined;
-      if (bytesRead === 0) throw new Error(`the file ended after ${position} of ${size} bytes`);
-      const block = buffers[turn].subarray(0, bytesRead);
+    readAhead();
+    while (reads.length > 0) {
+      const { buffer, length, done } = reads[0];
+      const { bytesRead } = await done;
+      reads.shift();
+      // A regular file reads short only at its end: it is shorter than it was when checked.
+      if (bytesRead !== length) throw new Error(`the file ended after ${position + bytesRead} of ${size} bytes`);
       position += bytesRead;
-      turn ^= 1;
-      if (position < size) next = readAt(turn, position);
+      const block = buffer.subarray(0, bytesRead);
       hash?.update(block);
       yield block;
+      readAhead();
     }
   } finally {
-    // Stopped early (a failed upload): let the read in progress finish before the file is closed.
-    if (next) await next.catch(() => undefined);
+    // Stopped early (a failed upload): let the reads in progress finish before the file is closed.
+    await Promise.allSettled(reads.map((r) => r.done));
   }
 }
 
