@@ -45,10 +45,10 @@ export const HOST_KEY_ALGORITHMS = [
 
 /**
  * Ciphers in our order of preference (ssh2's own set). AES-GCM first: it runs in OpenSSL with AES-NI
- * on both ends, while ssh2 without its optional native addon does chacha20-poly1305 with a Poly1305
- * in WebAssembly (measured with bench:sftp's probe on a 2-core machine: chacha20 0.9×, aes128-ctr
- * 1.0×, aes256-gcm 1.1×, aes128-gcm 1.15× of OpenSSH's upload). Fixed here so that installing the
- * addon or cpu-features does not reorder it.
+ * on both ends. Measured with bench:sftp probes on a 2-core machine, upload throughput against
+ * OpenSSH's: without ssh2's native binding (chacha20 then needs a Poly1305 in WebAssembly) aes128-gcm
+ * 1.15×, aes256-gcm 1.09×, aes128-ctr 1.02×, chacha20 0.90×; with the binding aes128-gcm 1.03×,
+ * chacha20 0.97×. Fixed here so that building the binding or cpu-features does not reorder it.
  */
 export const CIPHERS = [
   'aes128-gcm@openssh.com',
