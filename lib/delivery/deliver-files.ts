@@ -2,22 +2,13 @@
 // reads a partial file: each file goes to a temporary name, its remote size is checked, then it is
 // renamed onto its final name (replacing an earlier copy). Data files first, their .sha256
 // sidecars next, the manifest last — the manifest is the completion marker.
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, isDeliveryAborted } from './errors';
 import { FINGERPRINT_PATTERN, normalizeFingerprint } from './fingerprint';
 import { destinationFolderProblem, normalizeDestinationFolder, remotePathIn } from './folder';
-import {
-  ConnectStepError,
-  FAST_PUT_CHUNK,
-  FAST_PUT_CONCURRENCY,
-  openSftpSession,
-  type SftpAuth,
-  type SftpSession,
-  type SftpTimeouts,
-} from './session';
+import { ConnectStepError, openSftpSession, type SftpAuth, type SftpSession, type SftpTimeouts } from './session';
 
 export type DeliveryFileKind = 'data' | 'sidecar' | 'manifest';
 
@@ -29,9 +20,9 @@ export type DeliveryFile = {
   sha256: string;
   /** Inferred from the name when absent: "*.sha256" = sidecar, "*-manifest-*.json" = manifest. */
   kind?: DeliveryFileKind;
-  /** A local file: uploaded with ssh2's parallel fastPut. */
+  /** A local file: read ahead in large blocks into reused buffers. */
   localPath?: string;
-  /** Otherwise a stream factory (storage backends without a local path): pipelined writes. */
+  /** Otherwise a stream factory (storage backends without a local path). Both go through the same pipelined writes. */
   open?: () => Readable;
 };
 
@@ -67,10 +58,16 @@ export type DeliverFilesInput = {
   verifySourceChecksum?: boolean;
 };
 
-// Stream uploads: the same requests in flight as our fastPut (see FAST_PUT_CHUNK).
-const STREAM_CHUNK = FAST_PUT_CHUNK;
-const STREAM_IN_FLIGHT = FAST_PUT_CONCURRENCY;
 const CLEANUP_TIMEOUT_MS = 5_000;
+/**
+ * Local files are read in blocks of READ_BLOCK_BYTES with up to READ_AHEAD - 1 reads in flight while
+ * the current block is sent, into READ_AHEAD buffers that take turns: one read per MiB instead of
+ * one per request, and a read delayed by a busy machine (each waits for a thread-pool thread) does
+ * not drain the upload (bench:sftp probe under load: 1 read ahead 0.93×, 3 ahead 0.99× of fastPut's
+ * wall time, with less CPU).
+ */
+export const READ_BLOCK_BYTES = 1024 * 1024;
+const READ_AHEAD = 4;
 
 export function inferFileKind(name: string): DeliveryFileKind {
   if (name.endsWith('.sha256')) return 'sidecar';
@@ -212,9 +209,7 @@ async function deliverOne(
   const tempPath = remotePathIn(folder, `.${file.name}.part-${randomBytes(4).toString('hex')}`);
   try {
     report(0);
-    const sent = file.localPath
-      ? await uploadLocal(session, file, file.localPath, tempPath, report, verifyChecksum)
-      : await uploadStream(session, file, tempPath, report, verifyChecksum);
+    const sent = await upload(session, file, tempPath, report, verifyChecksum);
     if (verifyChecksum && sent.sha256 !== file.sha256.toLowerCase()) {
       throw new DeliveryError(
         'unknown',
@@ -268,128 +263,123 @@ async function afterFailure(session: SftpSession, folder: string, tempPath: stri
   return result;
 }
 
-async function hashFile(localPath: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(localPath, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+/**
+ * Yields the file's bytes in READ_BLOCK_BYTES blocks, reading ahead while the caller sends. A block
+ * stays valid until the caller asks for the next one (SftpSession.writeAll is done with a block by
+ * then): only then is its buffer read into again. Fails when the file ends before `size` bytes
+ * (it was checked before, but storage can change under a running delivery).
+ */
+async function* readFileAhead(fh: FileHandle, size: number, hash: Hash | undefined): AsyncGenerator<Buffer> {
+  if (size === 0) return;
+  const blockBytes = Math.min(READ_BLOCK_BYTES, size);
+  const buffers = Array.from({ length: READ_AHEAD }, () => Buffer.allocUnsafe(blockBytes));
+  const reads: { buffer: Buffer; length: number; done: Promise<{ bytesRead: number }> }[] = [];
+  let issued = 0;
+  let readTo = 0;
+  const readAhead = () => {
+    while (reads.length < READ_AHEAD - 1 && readTo < size) {
+      const buffer = buffers[issued++ % READ_AHEAD];
+      const length = Math.min(blockBytes, size - readTo);
+      reads.push({ buffer, length, done: fh.read(buffer, 0, length, readTo) });
+      readTo += length;
+    }
+  };
+  let position = 0;
+  try {
+    readAhead();
+    while (reads.length > 0) {
+      const { buffer, length, done } = reads[0];
+      const { bytesRead } = await done;
+      reads.shift();
+      // A regular file reads short only at its end: it is shorter than it was when checked.
+      if (bytesRead !== length) throw new Error(`the file ended after ${position + bytesRead} of ${size} bytes`);
+      position += bytesRead;
+      const block = buffer.subarray(0, bytesRead);
+      hash?.update(block);
+      yield block;
+      readAhead();
+    }
+  } finally {
+    // Stopped early (a failed upload): let the reads in progress finish before the file is closed.
+    await Promise.allSettled(reads.map((r) => r.done));
+  }
 }
 
-async function uploadLocal(
-  session: SftpSession,
-  file: DeliveryFile,
-  localPath: string,
-  tempPath: string,
-  report: (bytes: number) => void,
-  verifyChecksum: boolean,
-): Promise<{ bytes: number; sha256?: string }> {
-  let local;
+/** Re-throws a storage read failure as a delivery error that names the file. */
+async function* fromStorage(file: DeliveryFile, source: AsyncIterable<Buffer | string>, hash: Hash | undefined): AsyncGenerator<Buffer> {
   try {
-    local = await stat(localPath);
-  } catch {
-    throw new DeliveryError('unknown', `The export file ${file.name} is missing from storage; it could not be delivered.`, {
-      stage: 'open',
-    });
-  }
-  if (local.size !== file.size) {
-    throw new DeliveryError(
-      'unknown',
-      `The export file ${file.name} in storage has ${local.size} bytes instead of the recorded ${file.size}.`,
-      {
-        stage: 'verify',
-      },
-    );
-  }
-  // Checked before sending, in one sequential pass: hashing alongside fastPut's parallel reads
-  // competes with the upload for the same CPU.
-  const sha256 = verifyChecksum ? await hashFile(localPath) : undefined;
-  if (verifyChecksum && sha256 !== file.sha256.toLowerCase()) return { bytes: 0, sha256 };
-  await session.fastPut(localPath, tempPath, file.size, report);
-  report(file.size);
-  return { bytes: file.size, sha256 };
-}
-
-async function uploadStream(
-  session: SftpSession,
-  file: DeliveryFile,
-  tempPath: string,
-  report: (bytes: number) => void,
-  verifyChecksum: boolean,
-): Promise<{ bytes: number; sha256?: string }> {
-  let source: Readable;
-  try {
-    source = file.open!();
+    for await (const data of source) {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      hash?.update(bytes);
+      yield bytes;
+    }
   } catch (err) {
     throw new DeliveryError('unknown', `The export file ${file.name} could not be read from storage; the attempt will be retried.`, {
-      stage: 'open',
+      stage: 'write',
       detail: err instanceof Error ? err.message : String(err),
     });
   }
-  const handle = await session.openForWrite(tempPath).catch((err) => {
-    source.destroy();
-    throw err;
-  });
+}
+
+/**
+ * Uploads one file to `tempPath`: open, pipelined writes from the file's source, close. With
+ * verifyChecksum the bytes are hashed as they are read (one pass, no second read of the file).
+ */
+async function upload(
+  session: SftpSession,
+  file: DeliveryFile,
+  tempPath: string,
+  report: (bytes: number) => void,
+  verifyChecksum: boolean,
+): Promise<{ bytes: number; sha256?: string }> {
   const hash = verifyChecksum ? createHash('sha256') : undefined;
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
-  let position = 0;
-  let acked = 0;
-
-  const send = async (chunk: Buffer) => {
-    while (inFlight.size >= STREAM_IN_FLIGHT && !failure) await Promise.race(inFlight);
-    if (failure) throw failure;
-    const at = position;
-    position += chunk.length;
-    const request: Promise<void> = session.write(handle, chunk, at, tempPath).then(
-      () => {
-        acked += chunk.length;
-        report(acked);
-      },
-      (err) => {
-        failure ??= err;
-      },
-    );
-    const tracked = request.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-  };
-
+  let fh: FileHandle | undefined;
+  let stream: Readable | undefined;
+  let source: AsyncIterable<Buffer>;
   try {
-    let buffer = Buffer.allocUnsafe(STREAM_CHUNK);
-    let filled = 0;
-    try {
-      for await (const data of source) {
-        if (failure) throw failure;
-        const bytes = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
-        hash?.update(bytes);
-        let offset = 0;
-        while (offset < bytes.length) {
-          const n = Math.min(bytes.length - offset, STREAM_CHUNK - filled);
-          bytes.copy(buffer, filled, offset, offset + n);
-          filled += n;
-          offset += n;
-          if (filled === STREAM_CHUNK) {
-            await send(buffer);
-            buffer = Buffer.allocUnsafe(STREAM_CHUNK);
-            filled = 0;
-          }
-        }
+    if (file.localPath) {
+      try {
+        fh = await openFile(file.localPath, 'r');
+      } catch {
+        throw new DeliveryError('unknown', `The export file ${file.name} is missing from storage; it could not be delivered.`, {
+          stage: 'open',
+        });
       }
-    } catch (err) {
-      if (failure || err instanceof DeliveryError || isDeliveryAborted(err)) throw failure ?? err;
-      throw new DeliveryError('unknown', `The export file ${file.name} could not be read from storage; the attempt will be retried.`, {
-        stage: 'write',
-        detail: err instanceof Error ? err.message : String(err),
-      });
+      const local = await fh.stat();
+      if (local.size !== file.size) {
+        throw new DeliveryError(
+          'unknown',
+          `The export file ${file.name} in storage has ${local.size} bytes instead of the recorded ${file.size}.`,
+          { stage: 'verify' },
+        );
+      }
+      source = fromStorage(file, readFileAhead(fh, file.size, hash), undefined);
+    } else {
+      try {
+        stream = file.open!();
+      } catch (err) {
+        throw new DeliveryError('unknown', `The export file ${file.name} could not be read from storage; the attempt will be retried.`, {
+          stage: 'open',
+          detail: err instanceof Error ? err.message : String(err),
+        });
+      }
+      source = fromStorage(file, stream, hash);
     }
-    if (filled > 0) await send(buffer.subarray(0, filled));
-    while (inFlight.size > 0) await Promise.race(inFlight);
-    if (failure) throw failure;
-  } catch (err) {
-    source.destroy();
-    await Promise.allSettled([...inFlight]);
-    if (session.isOpen && !session.wasAborted)
-      await session.closeHandle(handle, tempPath, { abortable: false, timeoutMs: CLEANUP_TIMEOUT_MS }).catch(() => undefined);
-    throw err;
+
+    const handle = await session.openForWrite(tempPath);
+    let bytes: number;
+    try {
+      bytes = await session.writeAll(handle, tempPath, source, report);
+    } catch (err) {
+      if (session.isOpen && !session.wasAborted)
+        await session.closeHandle(handle, tempPath, { abortable: false, timeoutMs: CLEANUP_TIMEOUT_MS }).catch(() => undefined);
+      throw err;
+    }
+    await session.closeHandle(handle, tempPath);
+    report(bytes);
+    return { bytes, sha256: hash?.digest('hex') };
+  } finally {
+    stream?.destroy();
+    await fh?.close().catch(() => undefined);
   }
-  await session.closeHandle(handle, tempPath);
-  return { bytes: position, sha256: hash?.digest('hex') };
 }

@@ -1,10 +1,14 @@
-// One SFTP session over ssh2: a new client per delivery, host key pinned through hostVerifier,
-// keepalive on, and a deadline on every operation (ssh2 has none: a dropped network would hang a
-// transfer forever). On a deadline the connection is destroyed; on abort the pending operation
-// is rejected at once and the caller cleans up. end() never hangs.
+// One SFTP session: opened and closed through ssh2-sftp-client (a new client per delivery, host key
+// pinned through hostVerifier, keepalive on), with every operation sent on its underlying ssh2 SFTP
+// channel under a deadline of ours: the package's wrappers reword errors and drop the SFTP status
+// codes the delivery error classes are built on (its stat() reports a generic Failure as "No such
+// file"), and ssh2 has no deadline (a dropped network would hang a transfer forever). On a deadline
+// the connection is destroyed; on abort the pending operation is rejected at once and the caller
+// cleans up. end() never hangs.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import ssh2, { type Client, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
+import type { Client, ConnectConfig, SFTPWrapper, Stats } from 'ssh2';
+import SftpClient from 'ssh2-sftp-client';
 import type { ConnectionSecret } from '@/lib/crypto';
 import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, SFTP_STATUS, type DeliveryStage, type Target } from './errors';
 import { hostKeyFingerprint, normalizeFingerprint } from './fingerprint';
@@ -38,6 +42,22 @@ export const HOST_KEY_ALGORITHMS = [
   'rsa-sha2-512',
   'rsa-sha2-256',
   'ssh-rsa',
+] as const;
+
+/**
+ * Ciphers in our order of preference (ssh2's own set). AES-GCM first: it runs in OpenSSL with AES-NI
+ * on both ends. Measured with bench:sftp probes on a 2-core machine, upload throughput against
+ * OpenSSH's: without ssh2's native binding (chacha20 then needs a Poly1305 in WebAssembly) aes128-gcm
+ * 1.15×, aes256-gcm 1.09×, aes128-ctr 1.02×, chacha20 0.90×; with the binding aes128-gcm 1.03×,
+ * chacha20 0.97×. Fixed here so that building the binding or cpu-features does not reorder it.
+ */
+export const CIPHERS = [
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+  'aes128-ctr',
+  'aes192-ctr',
+  'aes256-ctr',
+  'chacha20-poly1305@openssh.com',
 ] as const;
 
 export const DEFAULT_TIMEOUTS: SftpTimeouts = {
@@ -87,8 +107,41 @@ export class ConnectStepError extends Error {
   }
 }
 
+/** What ssh2-sftp-client keeps and its type declarations leave out: the ssh2 client and its SFTP channel. */
+type SftpClientParts = { client: Client; sftp: SFTPWrapper | undefined };
+
+function partsOf(sftpClient: SftpClient): SftpClientParts {
+  return sftpClient as unknown as SftpClientParts;
+}
+
+/** What ssh2 keeps private: the largest WRITE payload the server accepts (from limits@openssh.com). */
+function maxWriteLength(sftp: SFTPWrapper): number {
+  const max = (sftp as unknown as { _maxWriteLen?: unknown })._maxWriteLen;
+  return typeof max === 'number' && Number.isSafeInteger(max) && max >= 1024 ? max : MIN_WRITE_LENGTH;
+}
+
+/**
+ * WRITE requests in flight and their size. OpenSSH's sftp-server takes up to 255 KiB per WRITE
+ * (limits@openssh.com); one request of that size costs one callback, one allocation and one pwrite
+ * on the server where 64 KiB requests cost four. Servers that announce no limit get what SFTP v3
+ * promises to every client (32 KiB data + header in 34,000 bytes) and more requests in flight.
+ * Measured (bench/RESULTS.md, bench:sftp probe): 255 KiB × 16 used ~15 % less client CPU than
+ * ssh2's fastPut with 64 KiB × 32 at the same or better throughput; 255 KiB × 8 was slower.
+ */
+export const WRITE_REQUEST_BYTES = 255 * 1024;
+export const WRITE_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+const MIN_WRITE_LENGTH = 32 * 1024;
+const MAX_IN_FLIGHT = 64;
+
+/** The request size for this channel and how many of them to keep in flight. */
+export function writePlan(maxWrite: number): { requestBytes: number; inFlight: number } {
+  const requestBytes = Math.max(1024, Math.min(WRITE_REQUEST_BYTES, maxWrite));
+  return { requestBytes, inFlight: Math.min(MAX_IN_FLIGHT, Math.max(4, Math.floor(WRITE_IN_FLIGHT_BYTES / requestBytes))) };
+}
+
 export class SftpSession {
   private sftp: SFTPWrapper;
+  private readonly client: Client;
   private readonly pending = new Set<Settle>();
   private closed = false;
   private lostError: unknown;
@@ -102,19 +155,21 @@ export class SftpSession {
   };
 
   constructor(
-    private readonly client: Client,
-    sftp: SFTPWrapper,
+    private readonly sftpClient: SftpClient,
     readonly fingerprint: string,
     readonly target: Target,
     readonly timeouts: SftpTimeouts,
     private readonly signal: AbortSignal | undefined,
   ) {
-    this.sftp = sftp;
-    client.on('error', (err: Error & { level?: string }) => {
+    const parts = partsOf(sftpClient);
+    if (!parts.sftp) throw new Error('The SFTP session has no channel');
+    this.client = parts.client;
+    this.sftp = parts.sftp;
+    this.client.on('error', (err: Error & { level?: string }) => {
       this.lostError ??= err;
       if (err.level === 'client-timeout') this.timedOut = true;
     });
-    client.on('close', () => {
+    this.client.on('close', () => {
       this.closed = true;
       const err = this.lostError ?? Object.assign(new Error('Connection lost: the server closed the connection'), { code: 'ECONNRESET' });
       for (const settle of [...this.pending]) settle(err);
@@ -133,12 +188,14 @@ export class SftpSession {
 
   /**
    * Runs one SFTP request under a deadline. `abortable: false` is for clean-up after an abort.
-   * `touch` lets a long transfer push its deadline forward on every acknowledged chunk.
+   * `touch` lets a long transfer push its deadline forward on every acknowledged chunk; `settled`
+   * tells a long transfer that the operation is over (deadline, abort, lost connection) and it must
+   * stop; a function `start` returns is called at that moment (other return values are ignored).
    */
   run<T>(
     stage: DeliveryStage,
     path: string | undefined,
-    start: (done: (err: unknown, value?: T) => void, touch: () => void) => void,
+    start: (done: (err: unknown, value?: T) => void, touch: () => void, settled: () => boolean) => unknown,
     options: { timeoutMs?: number; abortable?: boolean } = {},
   ): Promise<T> {
     const abortable = options.abortable ?? true;
@@ -147,8 +204,9 @@ export class SftpSession {
       let finished = false;
       let timer: NodeJS.Timeout | undefined;
       // touch() only records the time: the timer re-arms itself for what is left (a 100 MB upload
-      // acknowledges thousands of chunks; re-creating a timer for each costs CPU the upload needs).
+      // acknowledges hundreds of requests; re-creating a timer for each costs CPU the upload needs).
       let lastProgress = performance.now();
+      let onStop: (() => void) | undefined;
       const ctx = () => ({ stage, path, target: this.target, timedOut: this.timedOut });
       const settle: Settle = (err) => {
         if (finished) return;
@@ -158,6 +216,7 @@ export class SftpSession {
         if (timer) clearTimeout(timer);
         this.pending.delete(settle);
         reject(err instanceof DeliveryAbortedError ? err : classifyDeliveryError(err, ctx()));
+        onStop?.();
       };
       const arm = (delay = timeoutMs) => {
         if (timer) clearTimeout(timer);
@@ -174,7 +233,7 @@ export class SftpSession {
       this.pending.add(settle);
       arm();
       try {
-        start(
+        const stop = start(
           (err, value) => {
             if (finished) return;
             if (err) return settle(err);
@@ -186,7 +245,9 @@ export class SftpSession {
           () => {
             lastProgress = performance.now();
           },
+          () => finished,
         );
+        if (typeof stop === 'function') onStop = stop as () => void;
       } catch (err) {
         settle(err);
       }
@@ -247,24 +308,92 @@ export class SftpSession {
     return this.run<void>('close', path, (done) => this.sftp.close(handle, done), options);
   }
 
-  /** ssh2's parallel-request upload (at parity with OpenSSH); deadline = no acknowledged chunk for operationTimeoutMs. */
-  fastPut(localPath: string, remotePath: string, size: number, onBytes: (transferred: number) => void): Promise<void> {
-    return this.run<void>('write', remotePath, (done, touch) =>
-      this.sftp.fastPut(
-        localPath,
-        remotePath,
-        {
-          concurrency: FAST_PUT_CONCURRENCY,
-          chunkSize: FAST_PUT_CHUNK,
-          fileSize: size > 0 ? size : undefined,
-          step: (transferred) => {
-            touch();
-            onBytes(transferred);
-          },
-        },
-        (err) => done(err),
-      ),
-    );
+  /**
+   * Writes everything `source` yields to the open `handle` from offset 0, with WRITE requests
+   * pipelined (writePlan). Chunks are sliced, not copied: ssh2 copies each request into its packet
+   * before write() returns, so a source may hand out the same buffer again once it is asked for the
+   * next chunk (readFileAhead does). Only a chunk's tail shorter than a request is copied, to be
+   * sent together with the next chunk's head. One deadline: no request acknowledged for
+   * operationTimeoutMs. Resolves with the bytes written; on failure, stops reading the source.
+   */
+  writeAll(handle: Buffer, path: string, source: AsyncIterable<Buffer>, onAcked: (bytes: number) => void): Promise<number> {
+    const sftp = this.sftp;
+    const { requestBytes, inFlight: maxInFlight } = writePlan(maxWriteLength(sftp));
+    return this.run<number>('write', path, (done, touch, settled) => {
+      let inFlight = 0;
+      let acked = 0;
+      let position = 0;
+      let failure: unknown;
+      let wake: (() => void) | undefined;
+      const notify = () => {
+        const w = wake;
+        wake = undefined;
+        w?.();
+      };
+      const onWritten = (len: number) => (err: unknown) => {
+        inFlight--;
+        if (err) failure ??= err;
+        else {
+          acked += len;
+          touch();
+          try {
+            onAcked(acked);
+          } catch {
+            // A progress listener must not break an upload.
+          }
+        }
+        notify();
+      };
+      const stopped = () => failure !== undefined || settled();
+      const slot = async () => {
+        while (inFlight >= maxInFlight && !stopped()) await new Promise<void>((r) => (wake = r));
+      };
+      const send = (buf: Buffer, off: number, len: number) => {
+        inFlight++;
+        sftp.write(handle, buf, off, len, position, onWritten(len));
+        position += len;
+      };
+      const carry = Buffer.allocUnsafe(requestBytes);
+      let carried = 0;
+      const pump = async () => {
+        for await (const chunk of source) {
+          // Progress from either side keeps the deadline away: a source that stalls with nothing
+          // in flight times out like a server that stops answering.
+          touch();
+          let off = 0;
+          if (carried > 0) {
+            const n = Math.min(requestBytes - carried, chunk.length);
+            chunk.copy(carry, carried, 0, n);
+            carried += n;
+            off = n;
+            if (carried < requestBytes) continue;
+            await slot();
+            if (stopped()) break;
+            send(carry, 0, requestBytes);
+            carried = 0;
+          }
+          while (chunk.length - off >= requestBytes) {
+            await slot();
+            if (stopped()) break;
+            send(chunk, off, requestBytes);
+            off += requestBytes;
+          }
+          if (stopped()) break;
+          if (off < chunk.length) carried = chunk.copy(carry, 0, off);
+        }
+        if (carried > 0 && !stopped()) {
+          await slot();
+          if (!stopped()) send(carry, 0, carried);
+        }
+        while (inFlight > 0 && !stopped()) await new Promise<void>((r) => (wake = r));
+        if (failure !== undefined) throw failure;
+      };
+      pump().then(
+        () => done(undefined, position),
+        (err: unknown) => done(failure ?? err),
+      );
+      return notify;
+    });
   }
 
   /**
@@ -314,7 +443,7 @@ export class SftpSession {
   }
 
   /**
-   * Drops the SFTP channel (which stops a running fastPut: its outstanding requests fail) and
+   * Drops the SFTP channel (which stops a running upload: its outstanding requests fail) and
    * opens a fresh one on the same connection, for clean-up after an abort.
    */
   async resetChannel(): Promise<void> {
@@ -325,6 +454,8 @@ export class SftpSession {
       timeoutMs: Math.min(5_000, this.timeouts.operationTimeoutMs),
       abortable: false,
     });
+    // ssh2-sftp-client ends the connection in end() only while it holds a channel.
+    partsOf(this.sftpClient).sftp = this.sftp;
   }
 
   destroy(): void {
@@ -332,43 +463,29 @@ export class SftpSession {
     this.client.destroy();
   }
 
-  /** Ends the session; never waits longer than endTimeoutMs (end() can hang after a reset). */
+  /** Ends the session through ssh2-sftp-client; never waits longer than endTimeoutMs (end() can hang after a reset). */
   async end(): Promise<void> {
     this.signal?.removeEventListener('abort', this.onAbort);
     if (this.closed) {
       this.client.destroy();
       return;
     }
-    await closeClient(this.client, this.timeouts.endTimeoutMs);
-    this.closed = true;
-  }
-}
-
-// 32 write requests of just under 64 KiB in flight (2 MiB, as ssh2's default 64 × 32 KiB). Sized
-// so that a WRITE request (29 header bytes with OpenSSH's 4-byte handles) fills exactly two 32 KiB
-// channel packets instead of spilling a tiny third one: fewer packets, less CPU on both ends
-// (measured with bench:sftp and process CPU time on a 2-core machine).
-export const FAST_PUT_CONCURRENCY = 32;
-export const FAST_PUT_CHUNK = 64 * 1024 - 29;
-
-function closeClient(client: Client, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      client.removeListener('close', onClose);
-      client.destroy();
-      resolve();
-    }, timeoutMs);
-    function onClose() {
-      clearTimeout(timer);
-      resolve();
-    }
-    client.once('close', onClose);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      client.end();
-    } catch {
-      client.destroy();
+      await Promise.race([
+        // Rejects when the connection fails while closing; it is going away either way.
+        this.sftpClient.end().catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.timeouts.endTimeoutMs);
+        }),
+      ]);
+    } finally {
+      if (timer) clearTimeout(timer);
+      // A no-op after a clean close; otherwise the socket is dropped.
+      this.client.destroy();
+      this.closed = true;
     }
-  });
+  }
 }
 
 function resolveTimeouts(partial: Partial<SftpTimeouts> | undefined): SftpTimeouts {
@@ -415,11 +532,20 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
     throw new ConnectStepError('resolve', classifyDeliveryError(err, { stage: 'resolve', target }), undefined);
   }
   onStep?.('resolve', { address });
+  return connectSession(address, options, target, timeouts);
+}
 
+/**
+ * THE one place a session connects, to an address already resolved: every delivery and every
+ * connection test comes through here, so a check of where we may connect (an outbound-address
+ * policy) belongs at the top of this function, before the TCP connection is opened.
+ */
+function connectSession(address: string, options: OpenSessionOptions, target: Target, timeouts: SftpTimeouts): Promise<SftpSession> {
+  const { signal, onStep } = options;
   const pinned = options.pinnedFingerprint ? normalizeFingerprint(options.pinnedFingerprint) : undefined;
-  const client = new ssh2.Client();
-  // ssh2 emits 'error' after end() on a reset socket; an unhandled 'error' would crash the process.
-  client.on('error', noop);
+  // The package's default listeners print to the console; the session has its own.
+  const sftpClient = new SftpClient('dde-delivery', { error: noop, end: noop, close: noop });
+  const client = partsOf(sftpClient).client;
 
   return new Promise<SftpSession>((resolve, reject) => {
     let step: SessionStep = 'connect';
@@ -427,6 +553,7 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
     let mismatch: { presented: string; pinned: string } | undefined;
     let settled = false;
     let timedOut = false;
+    let socketConnected = false;
     let sftpTimer: NodeJS.Timeout | undefined;
 
     const cleanup = () => {
@@ -449,12 +576,15 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
       reject(new ConnectStepError(step, error, fingerprint));
     };
     const onAbort = () => fail(new DeliveryAbortedError());
+    // ssh2's own events carry what the classification needs (error levels, codes); the package's
+    // connect() rewords them, so its rejection is only used when ssh2 reported nothing.
     const onError = (err: Error & { level?: string }) => {
       if (err.level === 'client-timeout') timedOut = true;
       fail(err);
     };
     const onClose = () => fail(Object.assign(new Error('Connection lost before the session was ready'), { code: 'ECONNRESET' }));
     const onConnect = () => {
+      socketConnected = true;
       const refused = connectedPeerRefusal(client, options.port, target);
       if (refused) return fail(refused);
       // SFTP is request/response: without TCP_NODELAY each small request waits on delayed ACKs.
@@ -472,16 +602,6 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
         timedOut = true;
         fail(Object.assign(new Error('The SFTP subsystem did not start in time'), { code: 'ETIMEDOUT' }));
       }, timeouts.operationTimeoutMs);
-      client.sftp((err, sftp) => {
-        if (settled) {
-          sftp?.end();
-          return;
-        }
-        if (err) return fail(err);
-        settled = true;
-        cleanup();
-        resolve(new SftpSession(client, sftp, fingerprint!, target, timeouts, signal));
-      });
     };
 
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -499,7 +619,7 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
       readyTimeout: timeouts.readyTimeoutMs,
       keepaliveInterval: timeouts.keepaliveIntervalMs,
       keepaliveCountMax: timeouts.keepaliveCountMax,
-      algorithms: { serverHostKey: [...HOST_KEY_ALGORITHMS] },
+      algorithms: { serverHostKey: [...HOST_KEY_ALGORITHMS], cipher: [...CIPHERS] },
       // Fail closed: without a verifier ssh2 accepts any host key.
       hostVerifier: (key: Buffer) => {
         fingerprint = hostKeyFingerprint(key);
@@ -509,16 +629,29 @@ export async function openSftpSession(options: OpenSessionOptions): Promise<Sftp
         }
         return true;
       },
+      // Straight to the one method we have: ssh2 would first ask with "none" (a round trip) to learn the server's list.
+      authHandler: [auth.method === 'password' ? 'password' : 'publickey'],
       ...(auth.method === 'password'
         ? { password: auth.password, tryKeyboard: false }
         : { privateKey: auth.privateKey, ...(auth.passphrase ? { passphrase: auth.passphrase } : {}) }),
     };
-    try {
-      client.connect(config);
-    } catch (err) {
-      // ssh2 parses the private key synchronously: a bad key or passphrase lands here.
-      step = 'authenticate';
-      fail(err);
-    }
+    sftpClient.connect(config).then(
+      (sftp) => {
+        if (settled) {
+          sftp.end();
+          return;
+        }
+        settled = true;
+        cleanup();
+        resolve(new SftpSession(sftpClient, fingerprint!, target, timeouts, signal));
+      },
+      (err: unknown) => {
+        // ssh2 parses the private key before it opens the socket, and throws: a bad key or
+        // passphrase is the one failure that reaches us only through this rejection.
+        if (!socketConnected) step = 'authenticate';
+        // Let ssh2's own 'error' / 'close' for the same failure, if any, be the one classified.
+        setImmediate(() => fail(err));
+      },
+    );
   });
 }
