@@ -2,7 +2,8 @@
 // `psql \copy (<the same select>) to stdout csv | gzip -6` on the same database, in the same run.
 // Our export runs in a child process so its peak RSS is its own. Repeats at 4×N for memory growth.
 //
-//   npm run bench:export -- [--rows N] [--skip-4x] [--rounds R]
+//   npm run bench:export -- [--rows N] [--skip-4x] [--rounds R] [--streams S] [--slice-rows M]
+//   (--streams / --slice-rows override the engine's defaults: COPY streams at once, rows per gzip member)
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
 //   BENCH_PSQL=/path/to/psql         the reference client (default /usr/bin/psql)
 import { spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import { createDb } from '@/db/client';
 import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { generateExportFiles, selectSql } from '@/lib/exports';
+import { DEFAULT_EXPORT_STREAMS, DEFAULT_SLICE_ROWS } from '@/lib/exports/chunked';
 import { LocalStorage } from '@/lib/storage';
 import { appendResults } from './results';
 
@@ -23,14 +25,23 @@ const WINDOW_START = new Date('2026-11-28T08:00:00Z');
 const WINDOW_END = new Date('2026-11-28T12:00:00Z');
 const GENERATED_AT = '2026-11-28T12:05:13Z';
 
+/** Engine settings under test (undefined: the engine's defaults). */
+type Tuning = { streams?: number; sliceRows?: number };
+let tuning: Tuning = {};
+
 type ChildResult = { rows: number; bytes: number; uncompressedBytes: number; seconds: number; cpuSeconds: number; peakRssMb: number };
 /** cpuSeconds: user + system time of psql and gzip (PostgreSQL's own work is the same on both sides and not counted). */
 type Measure = { seconds: number; bytes: number; cpuSeconds: number };
 
 // ---------------------------------------------------------------- child: our export, measured
 async function child(): Promise<void> {
-  const { url, programId, out } = JSON.parse(process.env.DDE_BENCH_CHILD!) as { url: string; programId: number; out: string };
-  const { sql } = createDb(url, { max: 3 });
+  const { url, programId, out, tuning } = JSON.parse(process.env.DDE_BENCH_CHILD!) as {
+    url: string;
+    programId: number;
+    out: string;
+    tuning: Tuning;
+  };
+  const { sql } = createDb(url, { max: (tuning.streams ?? DEFAULT_EXPORT_STREAMS) + 2 });
   const started = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   const result = await generateExportFiles({
@@ -45,6 +56,7 @@ async function child(): Promise<void> {
     connectionId: null,
     fileTypes: ['activity'],
     generatedAt: new Date(GENERATED_AT),
+    ...tuning,
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuStart); // all threads: zlib and fs work in the pool included
@@ -122,7 +134,7 @@ async function ours(url: string, programId: number): Promise<ChildResult> {
   try {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(here, 'export.ts')], {
       ...process.env,
-      DDE_BENCH_CHILD: JSON.stringify({ url, programId, out }),
+      DDE_BENCH_CHILD: JSON.stringify({ url, programId, out, tuning }),
     });
     return JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult;
   } finally {
@@ -168,7 +180,7 @@ async function sameRows(url: string, programId: number, psql: string): Promise<b
   try {
     const refFile = path.join(dir, 'ref.gz');
     await reference(url, programId, psql, refFile);
-    const { sql } = createDb(url, { max: 3 });
+    const { sql } = createDb(url, { max: (tuning.streams ?? DEFAULT_EXPORT_STREAMS) + 2 });
     const result = await generateExportFiles({
       sql,
       storage: new LocalStorage(dir),
@@ -181,6 +193,7 @@ async function sameRows(url: string, programId: number, psql: string): Promise<b
       connectionId: null,
       fileTypes: ['activity'],
       generatedAt: new Date(GENERATED_AT),
+      ...tuning,
     });
     await sql.end();
     const ourFile = path.join(dir, result.files[0].name);
@@ -193,6 +206,8 @@ async function sameRows(url: string, programId: number, psql: string): Promise<b
   }
 }
 
+const engine = () =>
+  `${tuning.streams ?? DEFAULT_EXPORT_STREAMS} COPY streams over slices of ${(tuning.sliceRows ?? DEFAULT_SLICE_ROWS).toLocaleString('en-US')} rows → gzip -6 members → sha256 → storage`;
 const mb = (bytes: number) => bytes / 1e6;
 const fmt = (x: number, d = 1) => x.toFixed(d);
 
@@ -218,9 +233,22 @@ async function measureSize(url: string, programId: number, rows: number, rounds:
 
 async function main() {
   const { values } = parseArgs({
-    options: { rows: { type: 'string' }, 'skip-4x': { type: 'boolean' }, rounds: { type: 'string' } },
+    options: {
+      rows: { type: 'string' },
+      'skip-4x': { type: 'boolean' },
+      rounds: { type: 'string' },
+      streams: { type: 'string' },
+      'slice-rows': { type: 'string' },
+    },
     strict: true,
   });
+  const positive = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 1) throw new Error(`--${name} must be a positive integer`);
+    return x;
+  };
+  tuning = { streams: positive('streams', values.streams), sliceRows: positive('slice-rows', values['slice-rows']) };
   const n = Number(values.rows ?? 2_000_000);
   const rounds = Number(values.rounds ?? 2);
   if (!Number.isInteger(n) || n < 1000) throw new Error('--rows must be an integer ≥ 1000');
@@ -271,7 +299,7 @@ async function main() {
       '',
       `| N = ${base.rows.toLocaleString('en-US')} | time | rows/s | MB/s (CSV) | .gz bytes |`,
       '| --- | --- | --- | --- | --- |',
-      `| ours (COPY → gzip -6 → sha256 → storage) | ${fmt(base.ours.seconds, 2)} s | ${Math.round(oursRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ours.seconds)} | ${base.ours.bytes.toLocaleString('en-US')} |`,
+      `| ours (${engine()}) | ${fmt(base.ours.seconds, 2)} s | ${Math.round(oursRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ours.seconds)} | ${base.ours.bytes.toLocaleString('en-US')} |`,
       `| psql \\copy … \\| gzip -6 | ${fmt(base.ref.seconds, 2)} s | ${Math.round(refRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ref.seconds)} | ${base.ref.bytes.toLocaleString('en-US')} |`,
       '',
       `ratio (ours/psql throughput) ${fmt(ratio, 2)} · size ours/reference ${fmt(base.ours.bytes / base.ref.bytes, 3)} · CSV ${fmt(mb(csvBytes))} MB`,
@@ -293,7 +321,7 @@ async function main() {
     console.log(`load average (1/5/15 min) at the end: ${load}`);
     appendResults('bench:export', [
       `N = ${base.rows.toLocaleString('en-US')} activity events in one window; CSV ${fmt(mb(csvBytes))} MB; nproc ${os.availableParallelism()}; load average at the end ${load}`,
-      `ours (COPY → gzip -6 → sha256 → storage): ${fmt(base.ours.seconds, 2)} s, ${Math.round(oursRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ours.seconds)} MB/s, ${base.ours.bytes.toLocaleString('en-US')} B .gz`,
+      `ours (${engine()}): ${fmt(base.ours.seconds, 2)} s, ${Math.round(oursRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ours.seconds)} MB/s, ${base.ours.bytes.toLocaleString('en-US')} B .gz`,
       `psql \\copy … | gzip -6: ${fmt(base.ref.seconds, 2)} s, ${Math.round(refRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ref.seconds)} MB/s, ${base.ref.bytes.toLocaleString('en-US')} B .gz`,
       `client CPU: ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s`,
       `peak RSS of our export ${fmt(base.peakRssMb)} MB` +
