@@ -6,7 +6,7 @@ import { closeDatabase, getDatabase, resolveDatabaseUrl } from '@/db/client';
 import { env, ConfigError } from '@/lib/env';
 import { logger } from '@/lib/logger';
 import { createBoss, ensureQueues } from './boss';
-import { registerQueues } from './queues';
+import { jobsPoolSize, registerQueues } from './queues';
 
 async function main() {
   try {
@@ -50,7 +50,7 @@ async function main() {
     boss.on('error', (err) => log.error({ err: err.message }, 'pg-boss error'));
     await boss.start();
     await ensureQueues(boss);
-    stopHandlers = await registerQueues(boss, getDatabase());
+    stopHandlers = await registerQueues(boss, getDatabase({ max: jobsPoolSize() }));
     // Plan now rather than at the cron's first minute: windows that closed while no worker ran
     // (or that the demo data just filled) start right away.
     await boss.send('plan-windows', { reason: 'worker started' });

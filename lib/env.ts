@@ -55,6 +55,8 @@ const schema = z
     DDE_API_RATE_LIMIT_PER_MINUTE: intWithDefault(600, 0, 10_000_000),
     DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
     DDE_RUN_STALE_SECONDS: intWithDefault(120, 5, 3600),
+    DDE_EXPORT_WORKERS: intWithDefault(4, 1, 64),
+    DDE_DELIVERY_WORKERS: intWithDefault(8, 1, 64),
     DDE_INITIAL_ADMIN_EMAIL: z.preprocess(emptyToUndefined, z.email().default('admin@dde.local')),
     DDE_INITIAL_ADMIN_PASSWORD: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
   })
@@ -88,6 +90,9 @@ export type Env = {
   deliveryMaxAttempts: number;
   /** A run without a heartbeat for this long belongs to a dead worker and is handed back. */
   runStaleSeconds: number;
+  /** Export and delivery jobs one jobs process works on at once. */
+  exportWorkers: number;
+  deliveryWorkers: number;
   signedUrlTtlSeconds: number;
   /** Export API requests per minute per API client or account, per web process; 0 turns the limit off. */
   apiRateLimitPerMinute: number;
@@ -176,6 +181,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     settleMinutes: v.DDE_SETTLE_MINUTES,
     deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
     runStaleSeconds: v.DDE_RUN_STALE_SECONDS,
+    exportWorkers: v.DDE_EXPORT_WORKERS,
+    deliveryWorkers: v.DDE_DELIVERY_WORKERS,
     signedUrlTtlSeconds: v.DDE_SIGNED_URL_TTL_SECONDS,
     apiRateLimitPerMinute: v.DDE_API_RATE_LIMIT_PER_MINUTE,
     demo: v.DDE_DEMO ? v.DDE_DEMO === 'true' : embedded,

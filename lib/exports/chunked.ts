@@ -22,6 +22,12 @@ import { boundarySql, copySql, type KeyBound, type SelectOptions } from './sql';
 export const DEFAULT_EXPORT_STREAMS = 2;
 /** Rows per slice: a few MB of gzip held at most per slice ahead of the head. */
 export const DEFAULT_SLICE_ROWS = 131_072;
+/**
+ * PostgreSQL sorts each slice's rows (it has no cheaper plan for the joins in file order); with
+ * the default 4 MB that sort spills to disk. A slice's sort fits in this (about 40 MB for
+ * activity rows), so it runs in memory — bounded per COPY whatever the window's size.
+ */
+export const SLICE_WORK_MEM = '64MB';
 
 export type ChunkedFileInput = {
   sql: Sql;
@@ -125,7 +131,9 @@ export async function writeChunkedFile(input: ChunkedFileInput): Promise<Written
   };
 
   const exportSlice = async (j: number, from: KeyBound | undefined, to: KeyBound | undefined) => {
-    const session = await openCopy(sql, copySql({ ...select, range: from || to ? { from, to } : undefined }), input.controlSql);
+    const session = await openCopy(sql, copySql({ ...select, range: from || to ? { from, to } : undefined }), input.controlSql, {
+      workMem: SLICE_WORK_MEM,
+    });
     input.sessions.add(session);
     const encoder: Transform = input.compress ? createGzip(GZIP_OPTIONS) : new PassThrough({ highWaterMark: 1 << 20 });
     try {
