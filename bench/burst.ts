@@ -146,7 +146,8 @@ async function main() {
   const settleMs = env().settleMinutes * 60_000;
   const at = new Date(BOUNDARY.getTime() + settleMs);
   // The jobs process's pool (as jobs/index.ts sizes it), and a separate one for watching.
-  const database = createDb(url, { max: values.pool ? int('pool', values.pool, 10) : jobsPoolSize() });
+  const poolSize = values.pool ? int('pool', values.pool, 10) : jobsPoolSize();
+  const database = createDb(url, { max: poolSize });
   const watcher = createDb(url, { max: 1 });
   let stopWorker: (() => Promise<void>) | undefined;
   let boss: ReturnType<typeof createBoss> | undefined;
@@ -244,7 +245,7 @@ async function main() {
     appendResults('bench:burst', [
       `${n} connections (${n / 2} SFTP to one OpenSSH sshd on 127.0.0.1, ${n / 2} API) on ${programs} programs, every window closing at ${BOUNDARY.toISOString()}; ${events} events per program and day; load average at the end ${load}`,
       `sequential loop (planWindows, then executeExportRun + executeDelivery per run): ${fmt(seqSeconds, 2)} s`,
-      `jobs worker (pg-boss, ${concurrency}): last window delivered ${fmt(parSeconds, 2)} s after boundary + settle; lag p50 ${fmt(p50, 2)} s, p99 ${fmt(p99, 2)} s; starved ${starved}`,
+      `jobs worker (pg-boss, ${concurrency}, database pool ${poolSize}): last window delivered ${fmt(parSeconds, 2)} s after boundary + settle; lag p50 ${fmt(p50, 2)} s, p99 ${fmt(p99, 2)} s; starved ${starved}`,
       '`' + result + '`',
     ]);
     console.log(result);
