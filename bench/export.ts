@@ -3,7 +3,8 @@
 // Our export runs in a child process so its peak RSS is its own. Repeats at 4×N for memory growth.
 //
 //   npm run bench:export -- [--rows N] [--skip-4x] [--rounds R] [--streams S] [--slice-rows M]
-//   (--streams / --slice-rows override the engine's defaults: COPY streams at once, rows per gzip member)
+//   [--slice-work-mem 64MB|server]
+//   (override the engine's defaults: COPY streams at once, rows per gzip member, work_mem of a slice's COPY)
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
 //   BENCH_PSQL=/path/to/psql         the reference client (default /usr/bin/psql)
 import { spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ import { createDb } from '@/db/client';
 import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { generateExportFiles, selectSql } from '@/lib/exports';
-import { DEFAULT_EXPORT_STREAMS, DEFAULT_SLICE_ROWS } from '@/lib/exports/chunked';
+import { DEFAULT_EXPORT_STREAMS, DEFAULT_SLICE_ROWS, SLICE_WORK_MEM } from '@/lib/exports/chunked';
 import { LocalStorage } from '@/lib/storage';
 import { appendResults } from './results';
 
@@ -26,7 +27,7 @@ const WINDOW_END = new Date('2026-11-28T12:00:00Z');
 const GENERATED_AT = '2026-11-28T12:05:13Z';
 
 /** Engine settings under test (undefined: the engine's defaults). */
-type Tuning = { streams?: number; sliceRows?: number };
+type Tuning = { streams?: number; sliceRows?: number; sliceWorkMem?: string | null };
 let tuning: Tuning = {};
 
 type ChildResult = {
@@ -248,7 +249,8 @@ async function sameRows(url: string, programId: number, psql: string): Promise<b
 }
 
 const engine = () =>
-  `${tuning.streams ?? DEFAULT_EXPORT_STREAMS} COPY streams over slices of ${(tuning.sliceRows ?? DEFAULT_SLICE_ROWS).toLocaleString('en-US')} rows → gzip -6 members → sha256 → storage`;
+  `${tuning.streams ?? DEFAULT_EXPORT_STREAMS} COPY streams over slices of ${(tuning.sliceRows ?? DEFAULT_SLICE_ROWS).toLocaleString('en-US')} rows` +
+  ` (work_mem ${tuning.sliceWorkMem === null ? 'server' : (tuning.sliceWorkMem ?? SLICE_WORK_MEM)}) → gzip -6 members → sha256 → storage`;
 /**
  * Load-independent view: CPU seconds of each side (client + server) and the least wall time they
  * allow on this machine's cores — the reference is one pipeline, so never less than its gzip's
@@ -297,6 +299,7 @@ async function main() {
       rounds: { type: 'string' },
       streams: { type: 'string' },
       'slice-rows': { type: 'string' },
+      'slice-work-mem': { type: 'string' },
     },
     strict: true,
   });
@@ -306,7 +309,12 @@ async function main() {
     if (!Number.isInteger(x) || x < 1) throw new Error(`--${name} must be a positive integer`);
     return x;
   };
-  tuning = { streams: positive('streams', values.streams), sliceRows: positive('slice-rows', values['slice-rows']) };
+  const workMem = values['slice-work-mem'];
+  tuning = {
+    streams: positive('streams', values.streams),
+    sliceRows: positive('slice-rows', values['slice-rows']),
+    sliceWorkMem: workMem === undefined ? undefined : workMem === 'server' ? null : workMem,
+  };
   const n = Number(values.rows ?? 2_000_000);
   const rounds = Number(values.rounds ?? 2);
   if (!Number.isInteger(n) || n < 1000) throw new Error('--rows must be an integer ≥ 1000');

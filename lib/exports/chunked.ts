@@ -41,6 +41,8 @@ export type ChunkedFileInput = {
   compress: boolean;
   streams?: number;
   sliceRows?: number;
+  /** work_mem of each slice's COPY (default SLICE_WORK_MEM; null: the server's setting). */
+  workMem?: string | null;
   signal?: AbortSignal;
   /** Rows written so far. */
   onRows?: (rows: number) => void;
@@ -132,7 +134,7 @@ export async function writeChunkedFile(input: ChunkedFileInput): Promise<Written
 
   const exportSlice = async (j: number, from: KeyBound | undefined, to: KeyBound | undefined) => {
     const session = await openCopy(sql, copySql({ ...select, range: from || to ? { from, to } : undefined }), input.controlSql, {
-      workMem: SLICE_WORK_MEM,
+      workMem: input.workMem === null ? undefined : (input.workMem ?? SLICE_WORK_MEM),
     });
     input.sessions.add(session);
     const encoder: Transform = input.compress ? createGzip(GZIP_OPTIONS) : new PassThrough({ highWaterMark: 1 << 20 });

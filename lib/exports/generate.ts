@@ -60,6 +60,8 @@ export type GenerateFilesInput = {
   streams?: number;
   /** Rows per slice of a csv/jsonl file, each its own gzip member (default DEFAULT_SLICE_ROWS; tests lower it). */
   sliceRows?: number;
+  /** work_mem of each slice's COPY (default SLICE_WORK_MEM; null: the server's setting). */
+  sliceWorkMem?: string | null;
 };
 
 export type ExportFileDescriptor = {
@@ -212,6 +214,7 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
           compress: true,
           streams: input.streams,
           sliceRows: input.sliceRows,
+          workMem: input.sliceWorkMem,
           signal,
           onRows: progress,
           sessions,
