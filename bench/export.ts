@@ -2,7 +2,9 @@
 // `psql \copy (<the same select>) to stdout csv | gzip -6` on the same database, in the same run.
 // Our export runs in a child process so its peak RSS is its own. Repeats at 4×N for memory growth.
 //
-//   npm run bench:export -- [--rows N] [--skip-4x] [--rounds R]
+//   npm run bench:export -- [--rows N] [--skip-4x] [--rounds R] [--streams S] [--slice-rows M]
+//   [--slice-work-mem 64MB|server]
+//   (override the engine's defaults: COPY streams at once, rows per gzip member, work_mem of a slice's COPY)
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
 //   BENCH_PSQL=/path/to/psql         the reference client (default /usr/bin/psql)
 import { spawn } from 'node:child_process';
@@ -15,6 +17,7 @@ import { createDb } from '@/db/client';
 import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { generateExportFiles, selectSql } from '@/lib/exports';
+import { DEFAULT_EXPORT_STREAMS, DEFAULT_SLICE_ROWS, SLICE_WORK_MEM } from '@/lib/exports/chunked';
 import { LocalStorage } from '@/lib/storage';
 import { appendResults } from './results';
 
@@ -23,14 +26,31 @@ const WINDOW_START = new Date('2026-11-28T08:00:00Z');
 const WINDOW_END = new Date('2026-11-28T12:00:00Z');
 const GENERATED_AT = '2026-11-28T12:05:13Z';
 
-type ChildResult = { rows: number; bytes: number; uncompressedBytes: number; seconds: number; cpuSeconds: number; peakRssMb: number };
-/** cpuSeconds: user + system time of psql and gzip (PostgreSQL's own work is the same on both sides and not counted). */
-type Measure = { seconds: number; bytes: number; cpuSeconds: number };
+/** Engine settings under test (undefined: the engine's defaults). */
+type Tuning = { streams?: number; sliceRows?: number; sliceWorkMem?: string | null };
+let tuning: Tuning = {};
+
+type ChildResult = {
+  rows: number;
+  bytes: number;
+  uncompressedBytes: number;
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+  serverCpuSeconds?: number;
+};
+/** cpuSeconds: user + system time of psql and gzip; serverCpuSeconds: PostgreSQL's (measured with the embedded server). */
+type Measure = { seconds: number; bytes: number; cpuSeconds: number; gzipCpuSeconds: number; serverCpuSeconds?: number };
 
 // ---------------------------------------------------------------- child: our export, measured
 async function child(): Promise<void> {
-  const { url, programId, out } = JSON.parse(process.env.DDE_BENCH_CHILD!) as { url: string; programId: number; out: string };
-  const { sql } = createDb(url, { max: 3 });
+  const { url, programId, out, tuning } = JSON.parse(process.env.DDE_BENCH_CHILD!) as {
+    url: string;
+    programId: number;
+    out: string;
+    tuning: Tuning;
+  };
+  const { sql } = createDb(url, { max: (tuning.streams ?? DEFAULT_EXPORT_STREAMS) + 2 });
   const started = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   const result = await generateExportFiles({
@@ -45,6 +65,7 @@ async function child(): Promise<void> {
     connectionId: null,
     fileTypes: ['activity'],
     generatedAt: new Date(GENERATED_AT),
+    ...tuning,
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuStart); // all threads: zlib and fs work in the pool included
@@ -62,6 +83,35 @@ async function child(): Promise<void> {
 }
 
 // ---------------------------------------------------------------- parent
+/** The embedded server's postmaster, whose backends' CPU time we account (undefined with BENCH_DATABASE_URL). */
+let postmaster: number | undefined;
+
+/** CPU seconds of the PostgreSQL server so far: exited backends (reaped by the postmaster) plus live ones. */
+function serverCpuSeconds(): number {
+  if (!postmaster) return NaN;
+  const ticks = (pid: number | string, withChildren: boolean) => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
+    } catch {
+      return 0; // exited meanwhile: counted with the postmaster's children
+    }
+  };
+  let total = ticks(postmaster, true);
+  const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  for (const c of children) total += ticks(c, true);
+  return total / 100; // USER_HZ
+}
+
+/** Runs `fn` and returns the server CPU it caused (after its backends exited). */
+async function withServerCpu<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const before = serverCpuSeconds();
+  const value = await fn();
+  await new Promise((r) => setTimeout(r, 300));
+  return [value, serverCpuSeconds() - before];
+}
+
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; seconds: number }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -122,7 +172,7 @@ async function ours(url: string, programId: number): Promise<ChildResult> {
   try {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(here, 'export.ts')], {
       ...process.env,
-      DDE_BENCH_CHILD: JSON.stringify({ url, programId, out }),
+      DDE_BENCH_CHILD: JSON.stringify({ url, programId, out, tuning }),
     });
     return JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult;
   } finally {
@@ -146,7 +196,7 @@ async function reference(url: string, programId: number, psql: string, keepAs?: 
     // bash's `time` reports the user and system time of the whole pipeline (psql + gzip).
     const script =
       'set -o pipefail; TIMEFORMAT="%U %S"; exec 3>&2; ' +
-      '{ time ( "$B_PSQL" "$B_URL" -X -q -v ON_ERROR_STOP=1 -c "$B_COPY" 2>&3 | gzip -6 > "$B_OUT" ) ; } 2> "$B_CPU"';
+      '{ time ( "$B_PSQL" "$B_URL" -X -q -v ON_ERROR_STOP=1 -c "$B_COPY" 2>&3 | { time gzip -6 > "$B_OUT" ; } 2> "$B_GZCPU" ) ; } 2> "$B_CPU"';
     const { seconds } = await run('bash', ['-c', script], {
       ...process.env,
       B_PSQL: psql,
@@ -154,9 +204,13 @@ async function reference(url: string, programId: number, psql: string, keepAs?: 
       B_COPY: `\\copy (${select}) to stdout csv`,
       B_OUT: out,
       B_CPU: cpuFile,
+      B_GZCPU: cpuFile + '-gzip',
     });
-    const [user, system] = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).map(Number);
-    return { seconds, bytes: statSync(out).size, cpuSeconds: user + system };
+    const cpuOf = (file: string) => {
+      const [user, system] = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+      return user + system;
+    };
+    return { seconds, bytes: statSync(out).size, cpuSeconds: cpuOf(cpuFile), gzipCpuSeconds: cpuOf(cpuFile + '-gzip') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -168,7 +222,7 @@ async function sameRows(url: string, programId: number, psql: string): Promise<b
   try {
     const refFile = path.join(dir, 'ref.gz');
     await reference(url, programId, psql, refFile);
-    const { sql } = createDb(url, { max: 3 });
+    const { sql } = createDb(url, { max: (tuning.streams ?? DEFAULT_EXPORT_STREAMS) + 2 });
     const result = await generateExportFiles({
       sql,
       storage: new LocalStorage(dir),
@@ -181,6 +235,7 @@ async function sameRows(url: string, programId: number, psql: string): Promise<b
       connectionId: null,
       fileTypes: ['activity'],
       generatedAt: new Date(GENERATED_AT),
+      ...tuning,
     });
     await sql.end();
     const ourFile = path.join(dir, result.files[0].name);
@@ -193,6 +248,24 @@ async function sameRows(url: string, programId: number, psql: string): Promise<b
   }
 }
 
+const engine = () =>
+  `${tuning.streams ?? DEFAULT_EXPORT_STREAMS} COPY streams over slices of ${(tuning.sliceRows ?? DEFAULT_SLICE_ROWS).toLocaleString('en-US')} rows` +
+  ` (work_mem ${tuning.sliceWorkMem === null ? 'server' : (tuning.sliceWorkMem ?? SLICE_WORK_MEM)}) → gzip -6 members → sha256 → storage`;
+/**
+ * Load-independent view: CPU seconds of each side (client + server) and the least wall time they
+ * allow on this machine's cores — the reference is one pipeline, so never less than its gzip's
+ * CPU time — for comparing on a machine that is not quiet.
+ */
+function cpuLine(b: { ours: ChildResult; ref: Measure }): string {
+  const cores = os.availableParallelism();
+  const ours = b.ours.cpuSeconds + (b.ours.serverCpuSeconds ?? NaN);
+  const ref = b.ref.cpuSeconds + (b.ref.serverCpuSeconds ?? NaN);
+  return (
+    `CPU incl. PostgreSQL: ours ${fmt(ours, 2)} s (server ${fmt(b.ours.serverCpuSeconds ?? NaN, 2)} s), ` +
+    `reference ${fmt(ref, 2)} s (server ${fmt(b.ref.serverCpuSeconds ?? NaN, 2)} s); ` +
+    `on ${cores} idle cores ours needs ≥ ${fmt(ours / cores, 2)} s, the reference ≥ ${fmt(Math.max(ref / cores, b.ref.gzipCpuSeconds), 2)} s (its gzip alone ${fmt(b.ref.gzipCpuSeconds, 2)} s)`
+  );
+}
 const mb = (bytes: number) => bytes / 1e6;
 const fmt = (x: number, d = 1) => x.toFixed(d);
 
@@ -202,15 +275,17 @@ async function measureSize(url: string, programId: number, rows: number, rounds:
   let peak = 0;
   for (let r = 0; r < rounds; r++) {
     // Alternate so drift on a shared machine hits both sides alike.
-    const ref = await reference(url, programId, psql);
-    const o = await ours(url, programId);
+    const [ref, refServer] = await withServerCpu(() => reference(url, programId, psql));
+    const [o, oServer] = await withServerCpu(() => ours(url, programId));
+    ref.serverCpuSeconds = refServer;
+    o.serverCpuSeconds = oServer;
     if (o.rows !== rows) throw new Error(`our export wrote ${o.rows} rows, expected ${rows}`);
     peak = Math.max(peak, o.peakRssMb);
     if (!best || o.seconds < best.seconds) best = o;
     if (!bestRef || ref.seconds < bestRef.seconds) bestRef = ref;
     console.log(
-      `  round ${r + 1}: ours ${fmt(o.seconds, 2)} s (client CPU ${fmt(o.cpuSeconds, 2)} s), reference ${fmt(ref.seconds, 2)} s ` +
-        `(psql + gzip CPU ${fmt(ref.cpuSeconds, 2)} s), our peak RSS ${fmt(o.peakRssMb)} MB`,
+      `  round ${r + 1}: ours ${fmt(o.seconds, 2)} s (client CPU ${fmt(o.cpuSeconds, 2)} s, server ${fmt(oServer, 2)} s), ` +
+        `reference ${fmt(ref.seconds, 2)} s (psql + gzip CPU ${fmt(ref.cpuSeconds, 2)} s, server ${fmt(refServer, 2)} s), our peak RSS ${fmt(o.peakRssMb)} MB`,
     );
   }
   return { ours: best!, ref: bestRef!, peakRssMb: peak };
@@ -218,9 +293,28 @@ async function measureSize(url: string, programId: number, rows: number, rounds:
 
 async function main() {
   const { values } = parseArgs({
-    options: { rows: { type: 'string' }, 'skip-4x': { type: 'boolean' }, rounds: { type: 'string' } },
+    options: {
+      rows: { type: 'string' },
+      'skip-4x': { type: 'boolean' },
+      rounds: { type: 'string' },
+      streams: { type: 'string' },
+      'slice-rows': { type: 'string' },
+      'slice-work-mem': { type: 'string' },
+    },
     strict: true,
   });
+  const positive = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 1) throw new Error(`--${name} must be a positive integer`);
+    return x;
+  };
+  const workMem = values['slice-work-mem'];
+  tuning = {
+    streams: positive('streams', values.streams),
+    sliceRows: positive('slice-rows', values['slice-rows']),
+    sliceWorkMem: workMem === undefined ? undefined : workMem === 'server' ? null : workMem,
+  };
   const n = Number(values.rows ?? 2_000_000);
   const rounds = Number(values.rounds ?? 2);
   if (!Number.isInteger(n) || n < 1000) throw new Error('--rows must be an integer ≥ 1000');
@@ -241,6 +335,7 @@ async function main() {
     });
     url = server.url();
     stop = server.stop;
+    postmaster = Number(readFileSync(path.join(tmp, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
   }
   try {
     await migrateDatabase(url);
@@ -271,11 +366,12 @@ async function main() {
       '',
       `| N = ${base.rows.toLocaleString('en-US')} | time | rows/s | MB/s (CSV) | .gz bytes |`,
       '| --- | --- | --- | --- | --- |',
-      `| ours (COPY → gzip -6 → sha256 → storage) | ${fmt(base.ours.seconds, 2)} s | ${Math.round(oursRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ours.seconds)} | ${base.ours.bytes.toLocaleString('en-US')} |`,
+      `| ours (${engine()}) | ${fmt(base.ours.seconds, 2)} s | ${Math.round(oursRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ours.seconds)} | ${base.ours.bytes.toLocaleString('en-US')} |`,
       `| psql \\copy … \\| gzip -6 | ${fmt(base.ref.seconds, 2)} s | ${Math.round(refRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ref.seconds)} | ${base.ref.bytes.toLocaleString('en-US')} |`,
       '',
       `ratio (ours/psql throughput) ${fmt(ratio, 2)} · size ours/reference ${fmt(base.ours.bytes / base.ref.bytes, 3)} · CSV ${fmt(mb(csvBytes))} MB`,
-      `client CPU (load-independent): ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s (PostgreSQL's share is the same on both sides)`,
+      `client CPU (load-independent): ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s`,
+      cpuLine(base),
       `peak RSS of our export: ${fmt(base.peakRssMb)} MB at N` +
         (results[1]
           ? `, ${fmt(results[1].peakRssMb)} MB at 4N (growth ${fmt(growth, 2)}; 4N: ours ${fmt(results[1].ours.seconds, 2)} s, reference ${fmt(results[1].ref.seconds, 2)} s)`
@@ -293,9 +389,9 @@ async function main() {
     console.log(`load average (1/5/15 min) at the end: ${load}`);
     appendResults('bench:export', [
       `N = ${base.rows.toLocaleString('en-US')} activity events in one window; CSV ${fmt(mb(csvBytes))} MB; nproc ${os.availableParallelism()}; load average at the end ${load}`,
-      `ours (COPY → gzip -6 → sha256 → storage): ${fmt(base.ours.seconds, 2)} s, ${Math.round(oursRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ours.seconds)} MB/s, ${base.ours.bytes.toLocaleString('en-US')} B .gz`,
+      `ours (${engine()}): ${fmt(base.ours.seconds, 2)} s, ${Math.round(oursRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ours.seconds)} MB/s, ${base.ours.bytes.toLocaleString('en-US')} B .gz`,
       `psql \\copy … | gzip -6: ${fmt(base.ref.seconds, 2)} s, ${Math.round(refRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ref.seconds)} MB/s, ${base.ref.bytes.toLocaleString('en-US')} B .gz`,
-      `client CPU: ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s`,
+      `client CPU: ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s; ${cpuLine(base)}`,
       `peak RSS of our export ${fmt(base.peakRssMb)} MB` +
         (results[1]
           ? `; at 4N ${fmt(results[1].peakRssMb)} MB (growth ${fmt(growth, 2)}; ours ${fmt(results[1].ours.seconds, 2)} s vs reference ${fmt(results[1].ref.seconds, 2)} s)`

@@ -48,8 +48,8 @@ export function resolveDatabaseUrl(): string {
 let shared: Database | undefined;
 
 /** The process-wide pool. */
-export function getDatabase(): Database {
-  shared ??= createDb(resolveDatabaseUrl());
+export function getDatabase(options: { max?: number } = {}): Database {
+  shared ??= createDb(resolveDatabaseUrl(), options);
   return shared;
 }
 

@@ -9,7 +9,7 @@ import { setKnownQueues } from '@/lib/metrics';
 import { startWorkerOps } from '@/lib/worker-ops';
 import { createBoss, ensureQueues, QUEUE_NAMES, send } from './boss';
 import { checkStorage } from '@/lib/storage';
-import { registerQueues } from './queues';
+import { jobsPoolSize, registerQueues } from './queues';
 
 async function main() {
   try {
@@ -57,7 +57,7 @@ async function main() {
     boss.on('error', (err) => log.error({ err: err.message }, 'pg-boss error'));
     await boss.start();
     await ensureQueues(boss);
-    stopHandlers = await registerQueues(boss, getDatabase());
+    stopHandlers = await registerQueues(boss, getDatabase({ max: jobsPoolSize() }));
     setKnownQueues(QUEUE_NAMES);
     ops = await startWorkerOps(getDatabase(), log);
     // Plan now rather than at the cron's first minute: windows that closed while no worker ran

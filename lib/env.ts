@@ -71,6 +71,8 @@ const schema = z
     DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
     DDE_RUN_STALE_SECONDS: intWithDefault(120, 5, 3600),
     DDE_OPEN_TRANSACTION_WAIT_SECONDS: intWithDefault(900, 0, 86400),
+    DDE_EXPORT_WORKERS: intWithDefault(4, 1, 64),
+    DDE_DELIVERY_WORKERS: intWithDefault(8, 1, 64),
     DDE_INITIAL_ADMIN_EMAIL: z.preprocess(emptyToUndefined, z.email().default('admin@dde.local')),
     DDE_INITIAL_ADMIN_PASSWORD: z.preprocess(emptyToUndefined, z.string().min(12, 'must be at least 12 characters').optional()),
     DDE_METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
@@ -179,6 +181,9 @@ export type Env = {
   runStaleSeconds: number;
   /** How long an export waits for transactions that may still commit rows into its window. */
   openTransactionWaitSeconds: number;
+  /** Export and delivery jobs one jobs process works on at once. */
+  exportWorkers: number;
+  deliveryWorkers: number;
   signedUrlTtlSeconds: number;
   /** Export API requests per minute per API client or account, per web process; 0 turns the limit off. */
   apiRateLimitPerMinute: number;
@@ -277,6 +282,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
     runStaleSeconds: v.DDE_RUN_STALE_SECONDS,
     openTransactionWaitSeconds: v.DDE_OPEN_TRANSACTION_WAIT_SECONDS,
+    exportWorkers: v.DDE_EXPORT_WORKERS,
+    deliveryWorkers: v.DDE_DELIVERY_WORKERS,
     signedUrlTtlSeconds: v.DDE_SIGNED_URL_TTL_SECONDS,
     apiRateLimitPerMinute: v.DDE_API_RATE_LIMIT_PER_MINUTE,
     demo: v.DDE_DEMO ? v.DDE_DEMO === 'true' : embedded,

@@ -3,9 +3,12 @@
 // sees it (a bad payload is logged and dropped).
 // Shutdown: new jobs stop being fetched; in-flight handlers get a grace period to finish, then
 // their runs are aborted and handed back to the ledger (another worker picks them up).
+import { setMaxListeners } from 'node:events';
 import type PgBoss from 'pg-boss';
 import type { z } from 'zod';
 import type { Database } from '@/db/client';
+import { DEFAULT_EXPORT_STREAMS } from '@/lib/exports/chunked';
+import { env } from '@/lib/env';
 import { logger } from '@/lib/logger';
 import { parsePayload, type QueueContext, type QueueModule } from './context';
 import * as connectionHealth from './connection-health';
@@ -17,10 +20,10 @@ import * as planWindows from './plan-windows';
 import * as webhookDeliver from './webhook-deliver';
 
 /** Workers per queue in one process (pg-boss hands each job to one worker across all processes). */
-const WORKERS: [QueueModule, number][] = [
+const WORKERS = (): [QueueModule, number][] => [
   [planWindows, 1],
-  [exportRun, 1],
-  [deliverRun, 2],
+  [exportRun, env().exportWorkers],
+  [deliverRun, env().deliveryWorkers],
   [notify, 1],
   [expireFiles, 1],
   [connectionHealth, 1],
@@ -36,20 +39,30 @@ export async function runJob<S extends z.ZodType>(ctx: QueueContext, mod: QueueM
   await mod.handle(ctx, payload);
 }
 
+/**
+ * Database connections the jobs process needs so its workers never queue for one: an export holds
+ * its run lock and up to DEFAULT_EXPORT_STREAMS COPYs, a delivery one; plus the planner and the rest.
+ */
+export function jobsPoolSize(e = env()): number {
+  return e.exportWorkers * (1 + DEFAULT_EXPORT_STREAMS) + e.deliveryWorkers + 4;
+}
+
 export async function registerQueues(
   boss: PgBoss,
   database: Database,
   opts: { pollingIntervalSeconds?: number } = {},
 ): Promise<() => Promise<void>> {
   const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal); // every in-flight job listens to it
   const log = logger().child({ process: 'jobs' });
   const ctx: QueueContext = { boss, database, log, shutdown: shutdown.signal };
   const inFlight = new Set<Promise<unknown>>();
   const workerIds: string[] = [];
 
-  for (const [mod, count] of WORKERS) {
+  for (const [mod, count] of WORKERS()) {
     for (let i = 0; i < count; i++) {
-      const id = await boss.work(mod.queue, { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 1 }, async (jobs) => {
+      let id = '';
+      id = await boss.work(mod.queue, { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 1 }, async (jobs) => {
         for (const job of jobs) {
           if (shutdown.signal.aborted) throw new Error('worker shutting down');
           const p = runJob(ctx, mod, job.data).catch((err: Error) => {
@@ -63,6 +76,8 @@ export async function registerQueues(
             inFlight.delete(p);
           }
         }
+        // More may be waiting: fetch again at once instead of after the polling interval.
+        if (jobs.length > 0) boss.notifyWorker(id);
       });
       workerIds.push(id);
     }

@@ -30,16 +30,26 @@ function within<T>(p: Promise<T>, ms: number): Promise<boolean> {
 /**
  * Starts `copyText` on a connection reserved from `sql`. Cancelling runs on `control` (default:
  * the pool) — pass a connection you already hold so a cancel never waits for a free one.
+ * `workMem` sets the connection's work_mem for this COPY (reset before the connection goes back).
  */
-export async function openCopy(sql: Sql, copyText: string, control: Sql = sql): Promise<CopySession> {
+export async function openCopy(sql: Sql, copyText: string, control: Sql = sql, opts: { workMem?: string } = {}): Promise<CopySession> {
   const conn = await sql.reserve();
   let pid: number;
   let rows: Readable;
+  const workMem = opts.workMem;
+  if (workMem !== undefined && !/^\d{1,7}(kB|MB)$/.test(workMem)) throw new Error(`unexpected work_mem ${workMem}`);
   try {
-    [{ pid }] = await conn<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    [{ pid }] = workMem
+      ? await conn<{ pid: number }[]>`select pg_backend_pid() as pid, set_config('work_mem', ${workMem}, false)`
+      : await conn<{ pid: number }[]>`select pg_backend_pid() as pid`;
     rows = (await conn.unsafe(copyText).readable()) as Readable;
   } catch (err) {
-    conn.release();
+    if (workMem)
+      await conn
+        .unsafe('reset work_mem')
+        .catch(() => undefined)
+        .finally(() => conn.release());
+    else conn.release();
     throw err;
   }
   let ended = false;
@@ -86,7 +96,12 @@ export async function openCopy(sql: Sql, copyText: string, control: Sql = sql): 
       // stream ends with the socket still paused, and the next query on this connection would
       // never see its answer. read() on the ended stream's implementation resumes the socket.
       (rows as Readable & { _read(size: number): void })._read(0);
-      conn.release();
+      if (workMem)
+        void conn
+          .unsafe('reset work_mem')
+          .catch(() => undefined)
+          .finally(() => conn.release());
+      else conn.release();
     },
   };
 }

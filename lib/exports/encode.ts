@@ -1,12 +1,10 @@
-// Encoders: turn a COPY row stream into one stored file in a single pass — batch rows, gzip
-// (zlib in the libuv thread pool, so compression overlaps with reading rows), count and hash the
-// compressed bytes, write them to storage. Memory is bounded by a few batch buffers: reading
-// pauses whenever gzip is behind.
+// Encoders: turn a COPY row stream into gzip in a single pass — batch rows and gzip them (zlib in
+// the libuv thread pool, so compression overlaps with reading rows); hash and count the stored
+// bytes. Memory is bounded by a few batch buffers: reading pauses whenever gzip is behind.
+// chunked.ts puts several of these side by side into one file.
 import { createHash } from 'node:crypto';
-import { PassThrough, Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
-import { constants as zc, createGzip } from 'node:zlib';
-import type { Storage } from '@/lib/storage';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { constants as zc } from 'node:zlib';
 
 /** Rows are copied into batches of this size before gzip sees them: one thread-pool task per batch, not per row. */
 const BATCH_BYTES = 512 * 1024;
@@ -35,39 +33,28 @@ export function hashingStream() {
 }
 
 /**
- * Writes `header` then every row of `rows` to `key`, gzipped (or as is when `compress` is false),
- * hashing the stored bytes. Resolves when the object is stored; rejects (and stores nothing) when
- * the rows stream errors — which is how a cancelled COPY shows up.
+ * Feeds `header` then every row of `source` into `encoder` (gzip, or a pass-through), in batches,
+ * pausing the rows whenever the encoder is behind, and ends the encoder after the last row.
+ * Resolves with the counts when the rows ended; rejects when the rows stream errors — which is how
+ * a cancelled COPY shows up — or when stop() is called. The rows stream itself is never destroyed:
+ * destroying a postgres.js COPY stream would stall its connection; the caller cancels the COPY.
  */
-export async function writeRowsToStorage(opts: {
+export function pumpRows(opts: {
   rows: Readable;
+  encoder: Writable;
   header: string | null;
-  storage: Storage;
-  key: string;
-  compress: boolean;
-  signal?: AbortSignal;
-  onRows?: (rows: number) => void;
-}): Promise<WrittenFile> {
-  const { rows: source, storage, key } = opts;
-  const encoder = opts.compress ? createGzip(GZIP_OPTIONS) : new PassThrough({ highWaterMark: 1 << 20 });
-  const hashing = hashingStream();
-  const output = pipeline(encoder, hashing.stream, () => undefined);
-  const stored = storage.put(key, output, { signal: opts.signal });
-  // If storing fails (disk full, abort), stop consuming rows at once. The rows stream itself is
-  // left alone: destroying a postgres.js COPY stream would stall its connection; the caller
-  // cancels the COPY instead.
-  let failPump: (err: unknown) => void = () => undefined;
-  let storeError: unknown;
-  stored.catch((err) => {
-    storeError = err;
-    failPump(err);
-  });
-
+  /** Rows since the last call; every PROGRESS_EVERY rows and once at the end. */
+  onProgress?: (rows: number) => void;
+}): { done: Promise<{ rows: number; uncompressedBytes: number }>; stop: (err: unknown) => void } {
+  const { rows: source, encoder } = opts;
   let rows = 0;
+  let reported = 0;
   let uncompressedBytes = 0;
   let stopped = false;
-  const pumped = new Promise<void>((resolve, reject) => {
-    failPump = (err) => {
+  let stop: (err: unknown) => void = () => undefined;
+  const done = new Promise<{ rows: number; uncompressedBytes: number }>((resolve, reject) => {
+    stop = (err) => {
+      if (stopped) return;
       stopped = true;
       reject(err);
     };
@@ -98,28 +85,24 @@ export async function writeRowsToStorage(opts: {
       }
       row.copy(batch, used);
       used += row.length;
-      if (rows % PROGRESS_EVERY === 0) opts.onRows?.(rows);
+      if (rows - reported === PROGRESS_EVERY) {
+        opts.onProgress?.(PROGRESS_EVERY);
+        reported = rows;
+      }
     });
     source.once('end', () => {
       if (stopped) return;
+      stopped = true;
       flush();
       encoder.end();
-      resolve();
+      if (rows > reported) opts.onProgress?.(rows - reported);
+      resolve({ rows, uncompressedBytes });
     });
     source.once('error', (err) => {
-      encoder.destroy(err);
+      if (stopped) return;
+      stopped = true;
       reject(err);
     });
   });
-
-  try {
-    await pumped;
-  } catch (err) {
-    encoder.destroy();
-    await stored.catch(() => undefined);
-    throw storeError ?? err;
-  }
-  await stored;
-  opts.onRows?.(rows);
-  return { rows, uncompressedBytes, ...hashing.result() };
+  return { done, stop };
 }

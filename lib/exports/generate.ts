@@ -1,7 +1,8 @@
 // The one generation path: (program, window, export type, format) → a run's files in storage.
 // Scheduled runs (run.ts), historical chunks and `dde export` all call generateExportFiles, so a
 // file made by hand is byte-for-byte what a scheduled run makes. Order of work:
-//   1. each data file streams COPY → encode → storage under a hidden temporary key;
+//   1. each data file streams COPY → encode → storage under a hidden temporary key (csv/jsonl: several
+//      COPYs over consecutive slices of the window at once, one gzip member each — chunked.ts);
 //   2. sidecars and the manifest are written under temporary keys too;
 //   3. only then everything is renamed to final names — data files, sidecars, the manifest last.
 // An abort or error before step 3 deletes the temporaries, so no partial file is ever final.
@@ -16,7 +17,7 @@ import { assertValidPrefix } from '@/lib/storage';
 import type { Window } from '@/lib/windows';
 import { csvHeader, DATA_FILE_TYPES, headers, SCHEMA_VERSION, type DataFileType } from './columns';
 import { openCopy, type CopySession } from './copy';
-import { writeRowsToStorage } from './encode';
+import { writeChunkedFile } from './chunked';
 import { ExportAbortedError } from './errors';
 import { dataFileName, isoSeconds, manifestName, sidecarContent, sidecarName } from './names';
 import { copySql } from './sql';
@@ -55,6 +56,12 @@ export type GenerateFilesInput = {
   onProgress?: (p: ExportProgress) => void;
   /** Rows per xlsx part (tests lower it); capped at the sheet limit. */
   xlsxRowsPerPart?: number;
+  /** COPY streams at once for a csv/jsonl file (default DEFAULT_EXPORT_STREAMS). */
+  streams?: number;
+  /** Rows per slice of a csv/jsonl file, each its own gzip member (default DEFAULT_SLICE_ROWS; tests lower it). */
+  sliceRows?: number;
+  /** work_mem of each slice's COPY (default SLICE_WORK_MEM; null: the server's setting). */
+  sliceWorkMem?: string | null;
 };
 
 export type ExportFileDescriptor = {
@@ -127,30 +134,34 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
     await Promise.all([...temps].map((k) => storage.delete(k).catch(() => undefined)));
   };
 
-  let session: CopySession | undefined;
-  const onAbort = () => void session?.cancel();
+  // Every COPY running for this run: an abort cancels them all.
+  const sessions = new Set<CopySession>();
+  const onAbort = () => {
+    for (const s of sessions) void s.cancel();
+  };
   signal?.addEventListener('abort', onAbort);
   try {
     throwIfAborted(signal);
     for (const fileType of fileTypes) {
-      const copy = copySql({
+      const select = {
         fileType,
-        shape: format === 'csv' ? 'csv' : 'json',
+        shape: format === 'csv' ? ('csv' as const) : ('json' as const),
         programId: program.id,
         window,
         generatedAt: isoSeconds(generatedAt),
         pseudonymKey: program.anonymizePii ? program.pseudonymKey : null,
-      });
+      };
       const before = runRows;
       const progress = (rows: number) => {
         runRows = before + rows;
         input.onProgress?.({ fileType, fileRows: rows, runRows });
       };
-      session = await openCopy(input.sql, copy, input.controlSql);
-      try {
-        // An abort that came while the COPY was starting found no session to cancel: check now.
-        throwIfAborted(signal);
-        if (format === 'xlsx') {
+      if (format === 'xlsx') {
+        const session = await openCopy(input.sql, copySql(select), input.controlSql);
+        sessions.add(session);
+        try {
+          // An abort that came while the COPY was starting found no session to cancel: check now.
+          throwIfAborted(signal);
           const parts = await writeXlsxParts({
             rows: session.rows,
             headers: headers(fileType),
@@ -182,46 +193,52 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
             });
             staged.push({ temp: p.key, final: input.keyPrefix + name });
           }
-        } else {
-          const name = dataFileName(program.id, window.start, fileType, exportType, format);
-          const key = tempKey(name);
-          temps.add(key);
-          const written = await writeRowsToStorage({
-            rows: session.rows,
-            header: format === 'csv' ? csvHeader(fileType) : null,
-            storage,
-            key,
-            compress: true,
-            signal,
-            onRows: progress,
-          });
-          if (written.rows === 0) {
-            // A type without rows yields no file.
-            await storage.delete(key);
-            temps.delete(key);
-          } else {
-            files.push({
-              fileType,
-              part: 1,
-              name,
-              key: input.keyPrefix + name,
-              sidecarKey: input.keyPrefix + sidecarName(name),
-              rows: written.rows,
-              bytes: written.bytes,
-              sha256: written.sha256,
-              format,
-              compression: 'gzip',
-              uncompressedBytes: written.uncompressedBytes,
-            });
-            staged.push({ temp: key, final: input.keyPrefix + name });
-          }
+        } catch (err) {
+          await session.cancel();
+          throw err;
+        } finally {
+          session.release();
+          sessions.delete(session);
         }
-      } catch (err) {
-        await session.cancel();
-        throw err;
-      } finally {
-        session.release();
-        session = undefined;
+      } else {
+        const name = dataFileName(program.id, window.start, fileType, exportType, format);
+        const key = tempKey(name);
+        temps.add(key);
+        const written = await writeChunkedFile({
+          sql: input.sql,
+          controlSql: input.controlSql,
+          select,
+          header: format === 'csv' ? csvHeader(fileType) : null,
+          storage,
+          key,
+          compress: true,
+          streams: input.streams,
+          sliceRows: input.sliceRows,
+          workMem: input.sliceWorkMem,
+          signal,
+          onRows: progress,
+          sessions,
+        });
+        if (written.rows === 0) {
+          // A type without rows yields no file.
+          await storage.delete(key);
+          temps.delete(key);
+        } else {
+          files.push({
+            fileType,
+            part: 1,
+            name,
+            key: input.keyPrefix + name,
+            sidecarKey: input.keyPrefix + sidecarName(name),
+            rows: written.rows,
+            bytes: written.bytes,
+            sha256: written.sha256,
+            format,
+            compression: 'gzip',
+            uncompressedBytes: written.uncompressedBytes,
+          });
+          staged.push({ temp: key, final: input.keyPrefix + name });
+        }
       }
       throwIfAborted(signal);
     }

@@ -16,7 +16,17 @@ export type SelectOptions = {
   generatedAt: string;
   /** The program's pseudonym key when anonymization is on; null otherwise. */
   pseudonymKey: string | null;
+  /**
+   * A slice of the window's rows in file order (see sortKey): rows whose key is ≥ `from` and <
+   * `to`; an open end is the window's own bound. Slices with adjacent bounds never overlap and
+   * together hold exactly the window's rows, in the same order.
+   */
+  range?: KeyRange;
 };
+
+/** A position in a file's order: the sort key's values as PostgreSQL prints them (time::text, id::text). */
+export type KeyBound = { time: string; id: string };
+export type KeyRange = { from?: KeyBound; to?: KeyBound };
 
 const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
@@ -24,6 +34,22 @@ const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 export function literal(value: string): string {
   if (/[\\\u0000]/.test(value)) throw new Error('refusing to inline a value with a backslash or NUL byte');
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** timestamptz::text (ISO DateStyle, any time zone): digits, '-', ':', '.', ' ', '+'. */
+const PG_TIMESTAMP = /^\d{4,}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+
+function bound(b: KeyBound): string {
+  if (!PG_TIMESTAMP.test(b.time)) throw new Error(`unexpected sort key time ${JSON.stringify(b.time)}`);
+  if (!/^\d{1,19}$/.test(b.id)) throw new Error(`unexpected sort key id ${JSON.stringify(b.id)}`);
+  return `(${literal(b.time)}::timestamptz, ${b.id})`;
+}
+
+/** The columns a file is ordered by — its selection time, then its id — as `[time, id]` expressions. */
+export function sortKey(fileType: DataFileType): [string, string] {
+  const parts = FILE_SPECS[fileType].orderBy.split(',').map((s) => s.trim());
+  if (parts.length !== 2 || parts[0] !== FILE_SPECS[fileType].timeColumn) throw new Error(`unexpected order of ${fileType} files`);
+  return [parts[0], parts[1]];
 }
 
 function instant(d: Date): string {
@@ -77,9 +103,38 @@ export function selectSql(o: SelectOptions): string {
   const select =
     (spec.with ? `with ${spec.with.replaceAll(':program', String(o.programId))} ` : '') +
     `select ${list} from ${spec.from} ` +
-    `where ${spec.programColumn} = ${o.programId} and ${spec.timeColumn} >= ${instant(o.window.start)} and ${spec.timeColumn} < ${instant(o.window.end)} ` +
+    `where ${whereClause(o)} ` +
     `order by ${spec.orderBy}`;
   return o.shape === 'csv' ? select : `select row_to_json(r)::text from (${select}) r`;
+}
+
+function whereClause(o: SelectOptions): string {
+  const spec = FILE_SPECS[o.fileType];
+  let where = `${spec.programColumn} = ${o.programId} and ${spec.timeColumn} >= ${instant(o.window.start)} and ${spec.timeColumn} < ${instant(o.window.end)}`;
+  if (o.range?.from || o.range?.to) {
+    const key = `(${sortKey(o.fileType).join(', ')})`;
+    if (o.range.from) where += ` and ${key} >= ${bound(o.range.from)}`;
+    if (o.range.to) where += ` and ${key} < ${bound(o.range.to)}`;
+  }
+  return where;
+}
+
+/**
+ * The sort key of the row `offset` rows past `o.range.from` (or the window's start) in file order,
+ * or no row when fewer remain: the next slice's lower bound. Reads only the selected table, which
+ * its (program, time, id) index answers without touching the joins.
+ */
+export function boundarySql(o: SelectOptions, offset: number): string {
+  if (!Number.isSafeInteger(offset) || offset < 1) throw new Error('offset must be a positive integer');
+  if (!Number.isSafeInteger(o.programId)) throw new Error('programId must be an integer');
+  const spec = FILE_SPECS[o.fileType];
+  const table = spec.from.split(/\s+left join\s+/i)[0];
+  if (!/^[a-z_]+ [a-z]$/.test(table)) throw new Error(`unexpected table of ${o.fileType} files`);
+  const [time, id] = sortKey(o.fileType);
+  return (
+    `select (${time})::text as time, (${id})::text as id from ${table} ` +
+    `where ${whereClause({ ...o, range: { from: o.range?.from } })} order by ${spec.orderBy} offset ${offset} limit 1`
+  );
 }
 
 /**

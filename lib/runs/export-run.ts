@@ -2,6 +2,8 @@
 // files once into storage, and move it on: SFTP → generated (then delivered), API → available,
 // no rows → empty. Safe under at-least-once job delivery: only one worker can claim a run, and a
 // run handed back (pause immediately, shutdown, crash) returns to "planned".
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Database } from '@/db/client';
 import { cancelRunExport, claimRunForExport, failRunExport, finishRunExport, handBackRunExport } from '@/db/queries/run-ledger';
 import { generateRun, isExportAborted, runKeyPrefix, RunBusyError } from '@/lib/exports';
@@ -107,4 +109,8 @@ async function removeTemporaries(programId: number, runId: string): Promise<void
   const storage = getStorage();
   const keys = await storage.list(runKeyPrefix(programId, runId)).catch(() => [] as string[]);
   await Promise.all(keys.filter((k) => (k.split('/').pop() ?? '').startsWith('.')).map((k) => storage.delete(k).catch(() => undefined)));
+  // A put cut short by the kill leaves the local backend's partial file, which list() does not show.
+  const dir = storage.localPath(runKeyPrefix(programId, runId).replace(/\/$/, ''));
+  const hidden = dir ? (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('.')) : [];
+  await Promise.all(hidden.map((n) => rm(path.join(dir!, n), { force: true }).catch(() => undefined)));
 }

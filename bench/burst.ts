@@ -1,0 +1,269 @@
+// bench:burst — N connections (half SFTP to one real OpenSSH sshd, half API) whose windows all close
+// at the same boundary. The same work is done twice in one run, on the same programs and data:
+//   sequential: planWindows, then executeExportRun (+ executeDelivery for SFTP) for each run in a plain loop;
+//   parallel:   the jobs worker's real path — pg-boss queues and handlers from jobs/ — started with a
+//               plan-windows job at boundary + settle delay, until the last window is delivered
+//               (SFTP: delivered; API: available).
+// ratio = parallel time ÷ sequential time; p99_lag_s = the 99th percentile of (window delivered −
+// boundary − settle) in the parallel pass. starved = windows not delivered on their first attempt.
+//
+//   npm run bench:burst -- [--connections=1000] [--programs=20] [--events=3000] [--export-workers=N] [--delivery-workers=N] [--pool=N]
+//   (--pool: the worker's database pool; default as the jobs process sizes it, jobsPoolSize)
+//   (--events: a program's events over the day before the boundary; a 4-hour window holds a sixth)
+import { randomBytes } from 'node:crypto';
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createDb, type Database } from '@/db/client';
+import { startEmbedded } from '@/db/embedded';
+import { migrateDatabase } from '@/db/migrate';
+import { createBoss, ensureQueues } from '@/jobs/boss';
+import { jobsPoolSize, registerQueues } from '@/jobs/queues';
+import type { UserActor } from '@/lib/auth/actor';
+import { setClock } from '@/lib/clock';
+import { createConnection } from '@/lib/connections/lifecycle';
+import { createConnectionSchema } from '@/lib/connections/schemas';
+import { sftpSetupCheck } from '@/lib/connections/sftp-check';
+import { env, resetEnv } from '@/lib/env';
+import { executeDelivery } from '@/lib/runs/deliver-run';
+import { executeExportRun } from '@/lib/runs/export-run';
+import { planWindows } from '@/lib/scheduling/planner';
+import { seedProgram } from '@/lib/seed';
+import { setStorage } from '@/lib/storage';
+import { startSshd, type TestSshd } from '@/test/helpers/sshd';
+import { appendResults } from './results';
+
+const BOUNDARY = new Date('2026-11-28T04:00:00Z');
+const FIRST_PROGRAM = 7100;
+
+const admin: UserActor = {
+  kind: 'user',
+  accountId: null as unknown as string,
+  email: 'bench@firstup.example',
+  name: null,
+  role: 'firstup_super_admin',
+  mustChangePassword: false,
+  programs: 'all',
+  label: 'bench@firstup.example',
+};
+
+const fmt = (x: number, d = 1) => x.toFixed(d);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** `count` connections on the programs, alternating SFTP (each its own folder on the sshd) and API. */
+async function makeConnections(database: Database, sshd: TestSshd, set: string, count: number, programs: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const programId = FIRST_PROGRAM + (i % programs);
+    const common = {
+      frequency: 'every_4_hours',
+      start_date: new Date(BOUNDARY.getTime() - 4 * 3_600_000).toISOString(),
+      contact_emails: ['data-team@customer.example'],
+    };
+    let input;
+    if (i % 2 === 0) {
+      const folder = `${set}-${i}`;
+      const dir = path.join(sshd.rootDir, folder);
+      mkdirSync(dir, { recursive: true });
+      chownSync(dir, sshd.uid, sshd.gid);
+      input = createConnectionSchema.parse({
+        kind: 'sftp',
+        ...common,
+        host: sshd.host,
+        port: sshd.port,
+        folder,
+        username: sshd.username,
+        auth: { method: 'private_key', private_key: sshd.privateKey },
+        host_key_fingerprint: sshd.hostKeyFingerprint,
+      });
+    } else {
+      input = createConnectionSchema.parse({ kind: 'api', ...common });
+    }
+    // The real set-up test for the first SFTP connection; the others share its server and kind of
+    // folder, and 1,000 more logins would only slow the set-up.
+    const c = await createConnection(database, admin, programId, input, i === 0 ? sftpSetupCheck() : async () => undefined);
+    ids.push(c.id);
+  }
+  return ids;
+}
+
+type RunRow = { id: string; kind: 'sftp' | 'api'; status: string; attempt: number; deliveries: number; lag: number | null };
+
+async function runsOf(database: Database, connectionIds: string[], t0: string): Promise<RunRow[]> {
+  return database.sql<RunRow[]>`
+    select r.id, c.kind, r.status, r.attempt,
+      (select count(*)::int from deliveries d where d.run_id = r.id) as deliveries,
+      extract(epoch from (r.finished_at - ${t0}::timestamptz))::float8 as lag
+    from export_runs r join connections c on c.id = r.connection_id
+    where r.connection_id = any(${connectionIds}::uuid[])`;
+}
+
+const done = (r: RunRow) => r.status === 'delivered' || r.status === 'available' || r.status === 'empty';
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      connections: { type: 'string' },
+      programs: { type: 'string' },
+      events: { type: 'string' },
+      'export-workers': { type: 'string' },
+      'delivery-workers': { type: 'string' },
+      pool: { type: 'string' },
+    },
+    strict: true,
+  });
+  const int = (name: string, v: string | undefined, dflt: number) => {
+    const x = v === undefined ? dflt : Number(v);
+    if (!Number.isInteger(x) || x < 1) throw new Error(`--${name} must be a positive integer`);
+    return x;
+  };
+  const n = int('connections', values.connections, 1000);
+  const programs = Math.min(n, int('programs', values.programs, 20));
+  const events = int('events', values.events, 3000);
+
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-burst-'));
+  console.log('starting a throwaway embedded PostgreSQL and an OpenSSH sshd…');
+  const server = await startEmbedded({ dir: path.join(tmp, 'pg'), password: 'bench', ephemeral: true, logFile: path.join(tmp, 'pg.log') });
+  const sshd = await startSshd();
+  const url = server.url();
+  resetEnv({
+    DATABASE_URL: url,
+    NEXTAUTH_SECRET: randomBytes(32).toString('hex'),
+    NEXTAUTH_URL: 'http://localhost:3000',
+    DDE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    DDE_DATA_DIR: path.join(tmp, 'data'),
+    LOG_LEVEL: 'silent',
+    SMTP_URL: undefined,
+    ...(values['export-workers'] ? { DDE_EXPORT_WORKERS: values['export-workers'] } : {}),
+    ...(values['delivery-workers'] ? { DDE_DELIVERY_WORKERS: values['delivery-workers'] } : {}),
+  });
+  setStorage(undefined);
+  const settleMs = env().settleMinutes * 60_000;
+  const at = new Date(BOUNDARY.getTime() + settleMs);
+  // The jobs process's pool (as jobs/index.ts sizes it), and a separate one for watching.
+  const poolSize = values.pool ? int('pool', values.pool, 10) : jobsPoolSize();
+  const database = createDb(url, { max: poolSize });
+  const watcher = createDb(url, { max: 1 });
+  let stopWorker: (() => Promise<void>) | undefined;
+  let boss: ReturnType<typeof createBoss> | undefined;
+  try {
+    await migrateDatabase(url);
+    setClock(new Date(BOUNDARY.getTime() - 60 * 60_000));
+    console.log(`seeding ${programs} programs (${events} events each over the day before ${BOUNDARY.toISOString()})…`);
+    for (let p = 0; p < programs; p++) {
+      await seedProgram(database, {
+        programId: FIRST_PROGRAM + p,
+        users: 200,
+        campaigns: 10,
+        events,
+        days: 1,
+        seed: p + 1,
+        until: BOUNDARY,
+      });
+    }
+    await database.sql`vacuum analyze`;
+
+    // ---- sequential: a plain loop over the same kind of runs
+    console.log(`sequential pass: ${n} connections…`);
+    const seqIds = await makeConnections(database, sshd, 'seq', n, programs);
+    setClock(at);
+    const seqStarted = performance.now();
+    await planWindows(database, { now: at, settleMs });
+    const seqRuns = await database.sql<{ id: string; kind: string }[]>`
+      select r.id, c.kind from export_runs r join connections c on c.id = r.connection_id
+      where r.connection_id = any(${seqIds}::uuid[]) order by r.created_at, r.id`;
+    let exportSeconds = 0;
+    for (const r of seqRuns) {
+      const e0 = performance.now();
+      const e = await executeExportRun(database, r.id);
+      exportSeconds += (performance.now() - e0) / 1000;
+      if (e.status === 'generated') {
+        const d = await executeDelivery(database, r.id);
+        if (d.status !== 'delivered') throw new Error(`sequential delivery of ${r.id}: ${d.status}`);
+      } else if (e.status !== 'available' && e.status !== 'empty') throw new Error(`sequential export of ${r.id}: ${e.status}`);
+    }
+    const seqSeconds = (performance.now() - seqStarted) / 1000;
+    const seqCheck = await runsOf(database, seqIds, new Date().toISOString());
+    if (seqCheck.length !== n || !seqCheck.every(done)) throw new Error('the sequential pass left windows undelivered');
+    console.log(
+      `  ${seqRuns.length} windows in ${fmt(seqSeconds, 2)} s (exports ${fmt(exportSeconds, 2)} s, deliveries ${fmt(seqSeconds - exportSeconds, 2)} s)`,
+    );
+
+    // ---- parallel: the jobs worker
+    setClock(new Date(BOUNDARY.getTime() - 60 * 60_000));
+    const parIds = await makeConnections(database, sshd, 'par', n, programs);
+    const exportWorkers = env().exportWorkers;
+    const deliveryWorkers = env().deliveryWorkers;
+    console.log(`parallel pass: ${n} connections, jobs worker with ${exportWorkers} export and ${deliveryWorkers} delivery workers…`);
+    boss = createBoss(url);
+    boss.on('error', (err: Error) => console.error(`pg-boss: ${err.message}`));
+    await boss.start();
+    await ensureQueues(boss);
+    stopWorker = await registerQueues(boss, database);
+    setClock(at);
+    const [{ t0 }] = await watcher.sql<{ t0: string }[]>`select clock_timestamp()::text as t0`;
+    const parStarted = performance.now();
+    await boss.send('plan-windows', { reason: 'bench:burst' });
+    let rows: RunRow[] = [];
+    const deadline = Date.now() + Math.max(600_000, seqSeconds * 3000);
+    for (;;) {
+      rows = await runsOf(watcher, parIds, t0);
+      if (rows.length === n && rows.every(done)) break;
+      if (Date.now() > deadline)
+        throw new Error(`parallel pass: ${rows.filter(done).length} of ${n} windows delivered before the deadline`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const lags = rows.map((r) => r.lag ?? NaN).sort((a, b) => a - b);
+    const parSeconds = lags[lags.length - 1];
+    const wall = (performance.now() - parStarted) / 1000;
+    const starved = rows.filter((r) => r.attempt !== 1 || (r.kind === 'sftp' && r.deliveries !== 1)).length;
+    const ratio = parSeconds / seqSeconds;
+    const p50 = percentile(lags, 50);
+    const p99 = percentile(lags, 99);
+    const concurrency = `export=${exportWorkers},delivery=${deliveryWorkers}`;
+
+    console.log('');
+    console.log(`| ${n} windows (${n / 2} SFTP, ${n / 2} API), ${programs} programs | seconds | windows/s |`);
+    console.log('| --- | --- | --- |');
+    console.log(`| sequential loop (export, then delivery) | ${fmt(seqSeconds, 2)} | ${fmt(n / seqSeconds)} |`);
+    console.log(`| jobs worker (${concurrency}) | ${fmt(parSeconds, 2)} | ${fmt(n / parSeconds)} |`);
+    console.log(
+      `lag after boundary + settle: p50 ${fmt(p50, 2)} s, p99 ${fmt(p99, 2)} s, last ${fmt(parSeconds, 2)} s (watched ${fmt(wall, 1)} s)`,
+    );
+    console.log(`starved (not delivered on the first attempt): ${starved}`);
+    const load = os
+      .loadavg()
+      .map((x) => fmt(x, 1))
+      .join(' / ');
+    console.log(`load average (1/5/15 min) at the end: ${load}`);
+    const result = `RESULT burst ratio=${fmt(ratio, 2)} p99_lag_s=${fmt(p99, 1)} concurrency=${concurrency} connections=${n} starved=${starved}`;
+    appendResults('bench:burst', [
+      `${n} connections (${n / 2} SFTP to one OpenSSH sshd on 127.0.0.1, ${n / 2} API) on ${programs} programs, every window closing at ${BOUNDARY.toISOString()}; ${events} events per program and day; load average at the end ${load}`,
+      `sequential loop (planWindows, then executeExportRun + executeDelivery per run): ${fmt(seqSeconds, 2)} s`,
+      `jobs worker (pg-boss, ${concurrency}, database pool ${poolSize}): last window delivered ${fmt(parSeconds, 2)} s after boundary + settle; lag p50 ${fmt(p50, 2)} s, p99 ${fmt(p99, 2)} s; starved ${starved}`,
+      '`' + result + '`',
+    ]);
+    console.log(result);
+  } finally {
+    await stopWorker?.().catch(() => undefined);
+    await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
+    await database.sql.end({ timeout: 5 }).catch(() => undefined);
+    await watcher.sql.end({ timeout: 5 }).catch(() => undefined);
+    await sshd.stop().catch(() => undefined);
+    await server.stop().catch(() => undefined);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`bench:burst: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);
