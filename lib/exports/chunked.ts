@@ -61,6 +61,9 @@ export async function writeChunkedFile(input: ChunkedFileInput): Promise<Written
 
   const hashing = hashingStream();
   const out = hashing.stream;
+  // Its errors reach the storage's put (which reads it) and this function through `fail`; a put that
+  // failed before reading it must not leave the destroy below as an uncaught 'error' event.
+  out.on('error', noop);
   const stored = input.storage.put(input.key, out, { signal });
 
   let failure: unknown;
