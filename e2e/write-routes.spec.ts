@@ -1,8 +1,11 @@
 // The server refuses what a role may not do, whatever the UI shows: a Brand Super Admin calling a
 // write route directly gets 403 and nothing changes; a Firstup Super Admin's same call succeeds.
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { rowCounts } from './db';
 import { ACTIVITY_PATH, BRAND, CONNECTIONS_PATH, e2ePrograms, FIRSTUP, signIn } from './fixtures';
+
+/** The Origin a browser sends with the page's own fetch. */
+const sameOrigin = (page: Page) => ({ origin: new URL(page.url()).origin });
 
 const today = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
 // The program is named by ?program= (connectionsUrl); the body is the connection.
@@ -19,7 +22,8 @@ test('a Brand Super Admin calling POST /api/v1/connections directly gets 403 and
   const { brand } = e2ePrograms();
   await signIn(page, BRAND);
   const before = await rowCounts();
-  const res = await page.request.post(connectionsUrl(brand.id), { data: connection('Sneaky connection') });
+  // As the page's own script would send it: same origin (a write without Origin is refused as cross-site).
+  const res = await page.request.post(connectionsUrl(brand.id), { data: connection('Sneaky connection'), headers: sameOrigin(page) });
   expect(res.status()).toBe(403);
   const body = (await res.json()) as { error: { code: string; message: string }; request_id: string };
   expect(body.error.code).toBe('forbidden');
@@ -44,7 +48,10 @@ test('a Firstup Super Admin creates a connection through the same route; it show
   const { all } = e2ePrograms();
   await signIn(page, FIRSTUP);
   const before = await rowCounts();
-  const res = await page.request.post(connectionsUrl(all[0].id), { data: connection('Warehouse nightly export') });
+  const res = await page.request.post(connectionsUrl(all[0].id), {
+    data: connection('Warehouse nightly export'),
+    headers: sameOrigin(page),
+  });
   expect(res.status()).toBe(201);
   expect(await rowCounts()).toEqual({ connections: before.connections + 1, audit: before.audit + 1 });
 
