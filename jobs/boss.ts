@@ -68,8 +68,20 @@ export function createBoss(connectionString: string): PgBoss {
 
 /** Creates the queues (idempotent). */
 export async function ensureQueues(boss: PgBoss): Promise<void> {
-  const existing = new Set((await boss.getQueues()).map((q) => q.name));
-  for (const name of QUEUE_NAMES) {
-    if (!existing.has(name)) await boss.createQueue(name, { name, ...QUEUE_OPTIONS[name] });
+  // Workers starting together create the same queues at once, and pg-boss's create_queue can then
+  // deadlock (PostgreSQL picks one to fail): the loser looks again after a short pause.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const existing = new Set((await boss.getQueues()).map((q) => q.name));
+      for (const name of QUEUE_NAMES) {
+        if (!existing.has(name)) await boss.createQueue(name, { name, ...QUEUE_OPTIONS[name] });
+      }
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const racing = code === '40P01' || code === '23505' || /deadlock detected|duplicate key/.test((err as Error).message);
+      if (!racing || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 100 * attempt + Math.floor(Math.random() * 200)));
+    }
   }
 }

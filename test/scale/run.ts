@@ -127,6 +127,8 @@ async function main(): Promise<void> {
   if (skip) throw new Error(`test:scale needs a real S3 server: ${skip}`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'dde-scale-'));
   const logDir = path.join(tmp, 'logs');
+  /** The last lines of a process log, for a failure's message (the folder is removed afterwards). */
+  const tailOf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-15).join('\n') : '(no log)');
   mkdirSync(logDir);
   const procs: Proc[] = [];
   let stopPg: (() => Promise<void>) | undefined;
@@ -289,7 +291,7 @@ async function main(): Promise<void> {
           say(`kill -9 jobs-a while it generates run ${run.id}`);
         }
       }
-      if (jobs[0].child.exitCode !== null) throw new Error(`jobs-a exited by itself; see ${jobs[0].log}`);
+      if (jobs[0].child.exitCode !== null) throw new Error(`jobs-a exited by itself:\n${tailOf(jobs[0].log)}`);
       await sleep(40);
     }
     if (!killedRun) problems.push('jobs-a was never caught in the middle of an export (no run to kill it in)');
@@ -309,7 +311,7 @@ async function main(): Promise<void> {
       const total = rows.reduce((n, r) => n + r.n, 0);
       const open = rows.filter((r) => !['available', 'empty', 'failed'].includes(r.status)).reduce((n, r) => n + r.n, 0);
       if (total >= CONNECTIONS * WINDOWS && open === 0) break;
-      if (jobs[1].child.exitCode !== null) throw new Error(`jobs-b exited; see ${jobs[1].log}`);
+      if (jobs[1].child.exitCode !== null) throw new Error(`jobs-b exited:\n${tailOf(jobs[1].log)}`);
       if (Date.now() > finishDeadline) throw new Error(`the runs did not finish within 10 minutes: ${line}`);
       await sleep(1000);
     }
