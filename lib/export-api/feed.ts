@@ -1,0 +1,43 @@
+// Each API connection is its own feed: the Export API answers one connection's files at a time.
+// An API client reads the connection(s) it was created for (api_client_connections); personal
+// tokens and sessions reach every API connection of the program. SFTP connections are in no feed.
+import type { Db } from '@/db/client';
+import { listApiConnections, listClientFeedConnections, type FeedConnection } from '@/db/queries/feeds';
+import type { Actor } from '@/lib/auth/actor';
+import { AppError } from '@/lib/http/errors';
+
+export type { FeedConnection };
+
+/** The API connections of `programId` the caller reads. */
+export async function reachableFeeds(db: Db, actor: Actor, programId: number): Promise<FeedConnection[]> {
+  if (actor.kind === 'token' && actor.apiClientId) return listClientFeedConnections(db, { clientId: actor.apiClientId, programId });
+  return listApiConnections(db, programId);
+}
+
+/** How a connection is named in messages: its name and id. */
+export function feedLabel(c: Pick<FeedConnection, 'id' | 'name'>): string {
+  return c.name ? `"${c.name}" (${c.id})` : c.id;
+}
+
+/**
+ * The one feed a request reads: the connection `?connection=` names (404 when the caller does not
+ * reach it, whatever the reason), else the caller's only API connection; 422 naming the choices
+ * when there are several, 404 when there is none.
+ */
+export async function resolveFeed(db: Db, actor: Actor, programId: number, requested: string | undefined): Promise<FeedConnection> {
+  const feeds = await reachableFeeds(db, actor, programId);
+  if (requested !== undefined) {
+    const found = feeds.find((f) => f.id === requested);
+    if (!found) throw new AppError('not_found', `API connection ${requested} was not found.`);
+    return found;
+  }
+  if (feeds.length === 1) return feeds[0];
+  if (feeds.length === 0) {
+    throw new AppError('not_found', `Program ${programId} has no API connection this caller reads: create an API connection first.`);
+  }
+  const message = `this caller reads ${feeds.length} API connections; say which with ?connection=<id>: ${feeds.map(feedLabel).join(', ')}`;
+  throw new AppError('validation_failed', `Invalid query: connection: ${message}`, {
+    fields: [{ path: 'connection', message }],
+    connections: feeds.map((f) => ({ id: f.id, name: f.name, frequency: f.frequency })),
+  });
+}
