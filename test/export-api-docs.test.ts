@@ -66,10 +66,23 @@ describe('GET /api/v1/openapi.json', () => {
     const limit = list.parameters.find((p) => p.name === 'limit')!;
     expect(limit).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } });
     const type = list.parameters.find((p) => p.name === 'type')!;
-    expect(type).toMatchObject({ in: 'path', required: true, schema: { enum: ['users', 'campaigns', 'activities'] } });
-    expect(list.parameters.map((p) => p.name)).toEqual(['type', 'program', 'limit', 'cursor', 'since', 'until', 'export_type']);
+    expect(type).toMatchObject({
+      in: 'path',
+      required: true,
+      schema: { enum: ['user', 'users', 'campaign', 'campaigns', 'activity', 'activities'] },
+    });
+    expect(list.parameters.map((p) => p.name)).toEqual([
+      'type',
+      'program',
+      'connection',
+      'limit',
+      'cursor',
+      'since',
+      'until',
+      'export_type',
+    ]);
     expect(list.security).toEqual([{ bearerAuth: [] }, { sessionCookie: [] }]);
-    expect(Object.keys(list.responses)).toEqual(['200', '401', '403', '404', '422', '429']);
+    expect(Object.keys(list.responses)).toEqual(['200', '304', '401', '403', '404', '422', '429']);
 
     expect(doc.paths['/api/oauth/token'].post.requestBody!.content).toHaveProperty('application/x-www-form-urlencoded');
     expect(doc.paths['/api/v1/downloads/{signed}'].get.security).toEqual([]);

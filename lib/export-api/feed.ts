@@ -22,9 +22,9 @@ export function feedLabel(c: Pick<FeedConnection, 'id' | 'name'>): string {
 /**
  * The one feed a request reads: the connection `?connection=` names (404 when the caller does not
  * reach it, whatever the reason), else the caller's only API connection; 422 naming the choices
- * when there are several, 404 when there is none.
+ * when there are several. Null when the caller reads no API connection of the program: an empty feed.
  */
-export async function resolveFeed(db: Db, actor: Actor, programId: number, requested: string | undefined): Promise<FeedConnection> {
+export async function resolveFeed(db: Db, actor: Actor, programId: number, requested: string | undefined): Promise<FeedConnection | null> {
   const feeds = await reachableFeeds(db, actor, programId);
   if (requested !== undefined) {
     const found = feeds.find((f) => f.id === requested);
@@ -32,9 +32,7 @@ export async function resolveFeed(db: Db, actor: Actor, programId: number, reque
     return found;
   }
   if (feeds.length === 1) return feeds[0];
-  if (feeds.length === 0) {
-    throw new AppError('not_found', `Program ${programId} has no API connection this caller reads: create an API connection first.`);
-  }
+  if (feeds.length === 0) return null;
   const message = `this caller reads ${feeds.length} API connections; say which with ?connection=<id>: ${feeds.map(feedLabel).join(', ')}`;
   throw new AppError('validation_failed', `Invalid query: connection: ${message}`, {
     fields: [{ path: 'connection', message }],

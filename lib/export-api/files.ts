@@ -101,10 +101,11 @@ function windowOf(w: Window, status: WindowStatus): LatestWindow {
  */
 export async function latestExportFile(
   db: Db,
-  params: { programId: number; feed: FeedConnection; type: ApiFileType; exportType?: ExportType; base: LinkBase },
+  params: { programId: number; feed: FeedConnection | null; type: ApiFileType; exportType?: ExportType; base: LinkBase },
 ): Promise<LatestFileResponse> {
   const at = now();
   const { feed } = params;
+  if (!feed) return { data: null, window: null };
   const fileType = API_FILE_TYPES[params.type];
   if (params.exportType === 'historical') {
     const file = await findLatestExportFile(db, {
@@ -144,14 +145,15 @@ export async function latestExportFile(
 /** A page of the connection's available files of a type, newest first, and the cursor of the next (older) page. */
 export async function pageExportFiles(
   db: Db,
-  params: { programId: number; feed: FeedConnection; type: ApiFileType; query: ListFilesQuery; base: LinkBase },
+  params: { programId: number; feed: FeedConnection | null; type: ApiFileType; query: ListFilesQuery; base: LinkBase },
 ): Promise<PageOf<ExportFileView>> {
-  const { query } = params;
+  const { query, feed } = params;
+  if (!feed) return { data: [], has_more: false, next_cursor: null };
   const after = query.cursor ? fileCursor.decode(query.cursor) : undefined;
   const at = now();
   const rows = await listExportFiles(db, {
     programId: params.programId,
-    connectionId: params.feed.id,
+    connectionId: feed.id,
     fileType: API_FILE_TYPES[params.type],
     at,
     limit: query.limit + 1,
@@ -162,7 +164,7 @@ export async function pageExportFiles(
   });
   const page = pageOf(rows, query.limit, fileCursor, (f) => f.position);
   return {
-    data: page.rows.map((f) => exportFileView(f, params.feed.id, params.base, at)),
+    data: page.rows.map((f) => exportFileView(f, feed.id, params.base, at)),
     has_more: page.has_more,
     next_cursor: page.next_cursor,
   };
@@ -171,12 +173,13 @@ export async function pageExportFiles(
 /** One file of a type of the connection by id: 404 when the feed has no such file of that type, 410 when it expired. */
 export async function getExportFile(
   db: Db,
-  params: { programId: number; feed: FeedConnection; type: ApiFileType; fileId: string; base: LinkBase },
+  params: { programId: number; feed: FeedConnection | null; type: ApiFileType; fileId: string; base: LinkBase },
 ): Promise<ExportFileView> {
-  const file = await findFeedFile(db, { programId: params.programId, connectionId: params.feed.id, id: params.fileId });
-  if (!file || file.fileType !== API_FILE_TYPES[params.type])
+  const { feed } = params;
+  const file = feed ? await findFeedFile(db, { programId: params.programId, connectionId: feed.id, id: params.fileId }) : undefined;
+  if (!feed || !file || file.fileType !== API_FILE_TYPES[params.type])
     throw new AppError('not_found', `Export file ${params.fileId} was not found.`);
   const at = now();
   if (isExpired(file, at)) throw expiredError(file);
-  return exportFileView(file, params.feed.id, params.base, at);
+  return exportFileView(file, feed.id, params.base, at);
 }
