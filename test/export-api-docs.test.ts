@@ -112,7 +112,9 @@ describe('/docs/api', () => {
     expect(html).toContain('export DDE=https://dde.example.org');
     for (const snippet of [
       '-d grant_type=client_credentials',
-      '$DDE/api/v1/data_exports/activities/latest',
+      '$DDE/api/v1/data_exports/activity/latest',
+      '"status": "empty"',
+      '--connection CONNECTION_ID',
       'next_cursor',
       'sha256sum -c',
       '/api/v1/folders/$RUN_ID/archive',
