@@ -5,7 +5,7 @@
 // export_files_program_type_created_idx index serves in both directions.
 import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
-import { exportFiles, exportRuns, type ExportFile, type ExportRun, type ExportType, type FileType } from '@/db/schema';
+import { exportFiles, exportRuns, type ExportFile, type ExportType, type FileType, type RunStatus } from '@/db/schema';
 
 /** A position in a newest-first list: created_at with microseconds (ISO, UTC) and the id that breaks ties. */
 export type ListPosition = { createdAt: string; id: string };
@@ -123,35 +123,49 @@ export async function findFeedFile(
   return row;
 }
 
-/** A connection's run of a window (the ledger has at most one per connection, export type and window start). */
-export async function findWindowRun(
-  db: DbOrTx,
-  params: { connectionId: string; exportType: ExportType; windowStart: Date },
-): Promise<Pick<ExportRun, 'id' | 'status' | 'windowStart' | 'windowEnd'> | undefined> {
-  const [row] = await db
-    .select({ id: exportRuns.id, status: exportRuns.status, windowStart: exportRuns.windowStart, windowEnd: exportRuns.windowEnd })
+function prepareWindowFiles(db: Db) {
+  return db
+    .select({ runStatus: exportRuns.status, file: exportFiles })
     .from(exportRuns)
-    .where(
+    .leftJoin(
+      exportFiles,
       and(
-        eq(exportRuns.connectionId, params.connectionId),
-        eq(exportRuns.exportType, params.exportType),
-        eq(exportRuns.windowStart, params.windowStart),
+        eq(exportFiles.runId, exportRuns.id),
+        eq(exportFiles.programId, exportRuns.programId),
+        eq(exportFiles.fileType, sql.placeholder('fileType')),
       ),
     )
-    .limit(1);
-  return row;
+    .where(
+      and(
+        eq(exportRuns.connectionId, sql.placeholder('connectionId')),
+        eq(exportRuns.exportType, 'incremental'),
+        eq(exportRuns.windowStart, sql`${sql.placeholder('windowStart')}::timestamptz`),
+      ),
+    )
+    .orderBy(asc(exportFiles.part), asc(exportFiles.id))
+    .prepare('export_files_of_window');
 }
 
-/** A run's files of a type (every part), expired or not, first part first. */
-export async function listRunFilesOfType(
-  db: DbOrTx,
-  params: { programId: number; runId: string; fileType: FileType },
-): Promise<ExportFile[]> {
-  return db
-    .select()
-    .from(exportFiles)
-    .where(and(eq(exportFiles.programId, params.programId), eq(exportFiles.runId, params.runId), eq(exportFiles.fileType, params.fileType)))
-    .orderBy(asc(exportFiles.part), asc(exportFiles.id));
+const windowStatements = new WeakMap<Db, ReturnType<typeof prepareWindowFiles>>();
+
+/**
+ * A connection's incremental run of a window (the ledger has at most one per connection, export
+ * type and window start) and its files of a type, expired or not, first part first: undefined when
+ * the window has no run yet. One prepared query: the hot path of `latest`.
+ */
+export async function findWindowFiles(
+  db: Db,
+  params: { connectionId: string; windowStart: Date; fileType: FileType },
+): Promise<{ status: RunStatus; files: ExportFile[] } | undefined> {
+  let statement = windowStatements.get(db);
+  if (!statement) windowStatements.set(db, (statement = prepareWindowFiles(db)));
+  const rows = await statement.execute({
+    connectionId: params.connectionId,
+    windowStart: params.windowStart.toISOString(),
+    fileType: params.fileType,
+  });
+  if (rows.length === 0) return undefined;
+  return { status: rows[0].runStatus, files: rows.flatMap((r) => (r.file ? [r.file] : [])) };
 }
 
 export type RunFolderRow = {

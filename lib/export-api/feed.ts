@@ -4,13 +4,39 @@
 import type { Db } from '@/db/client';
 import { listApiConnections, listClientFeedConnections, type FeedConnection } from '@/db/queries/feeds';
 import type { Actor } from '@/lib/auth/actor';
+import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
 
 export type { FeedConnection };
 
+/**
+ * An API client's feeds, kept briefly in this process (like resolved tokens, lib/auth/token-cache.ts)
+ * so a polling client costs no extra query: a client's connections are fixed at its creation, and a
+ * deleted connection leaves its feeds within FEED_CACHE_TTL_MS everywhere.
+ */
+export const FEED_CACHE_TTL_MS = 5_000;
+const MAX_CACHED = 10_000;
+const clientFeeds = new Map<string, { feeds: FeedConnection[]; at: number }>();
+
+/** Tests: forget every cached client feed. */
+export function clearFeedCache(): void {
+  clientFeeds.clear();
+}
+
+async function cachedClientFeeds(db: Db, clientId: string, programId: number): Promise<FeedConnection[]> {
+  const key = `${clientId}:${programId}`;
+  const at = now().getTime();
+  const hit = clientFeeds.get(key);
+  if (hit && at >= hit.at && at - hit.at < FEED_CACHE_TTL_MS) return hit.feeds;
+  const feeds = await listClientFeedConnections(db, { clientId, programId });
+  if (clientFeeds.size >= MAX_CACHED) clientFeeds.delete(clientFeeds.keys().next().value!);
+  clientFeeds.set(key, { feeds, at });
+  return feeds;
+}
+
 /** The API connections of `programId` the caller reads. */
 export async function reachableFeeds(db: Db, actor: Actor, programId: number): Promise<FeedConnection[]> {
-  if (actor.kind === 'token' && actor.apiClientId) return listClientFeedConnections(db, { clientId: actor.apiClientId, programId });
+  if (actor.kind === 'token' && actor.apiClientId) return cachedClientFeeds(db, actor.apiClientId, programId);
   return listApiConnections(db, programId);
 }
 

@@ -3,7 +3,7 @@
 // available files (not expired) are listed; asking for an expired one by id answers 410 with when
 // it expired.
 import type { Db } from '@/db/client';
-import { findFeedFile, findLatestExportFile, findWindowRun, listExportFiles, listRunFilesOfType } from '@/db/queries/export-files';
+import { findFeedFile, findLatestExportFile, findWindowFiles, listExportFiles } from '@/db/queries/export-files';
 import type { ExportFile, ExportType } from '@/db/schema/exports';
 import { now } from '@/lib/clock';
 import { windowAt, type Schedule, type Window } from '@/lib/windows';
@@ -123,9 +123,9 @@ export async function latestExportFile(
   }
   const window = newestClosedWindow(feed, at);
   if (!window) return { data: null, window: null };
-  const run = await findWindowRun(db, { connectionId: feed.id, exportType: 'incremental', windowStart: window.start });
+  const run = await findWindowFiles(db, { connectionId: feed.id, windowStart: window.start, fileType });
   if (!run) return { data: null, window: windowOf(window, 'pending') };
-  const files = await listRunFilesOfType(db, { programId: params.programId, runId: run.id, fileType });
+  const { files } = run;
   const file = files.find((f) => !isExpired(f, at));
   if (file) return { data: exportFileView(file, feed.id, params.base, at), window: windowOf(window, 'available') };
   if (files.length > 0) return { data: null, window: windowOf(window, 'expired') };
