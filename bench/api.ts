@@ -143,8 +143,8 @@ async function main(): Promise<void> {
       with feeds as (select id, program_id, row_number() over (order by program_id, name) - 1 as n from connections where program_id = any(${programIds}::bigint[]))
       insert into export_runs (connection_id, program_id, export_type, window_start, window_end, status)
       select c.id, c.program_id, 'incremental',
-             ${newestClosedEnd}::timestamptz - ((r / ${PROGRAMS * FEEDS} + 1) * interval '4 hours'),
-             ${newestClosedEnd}::timestamptz - ((r / ${PROGRAMS * FEEDS}) * interval '4 hours'), 'available'
+             ${newestClosedEnd.toISOString()}::timestamptz - ((r / ${PROGRAMS * FEEDS} + 1) * interval '4 hours'),
+             ${newestClosedEnd.toISOString()}::timestamptz - ((r / ${PROGRAMS * FEEDS}) * interval '4 hours'), 'available'
       from generate_series(0, ${runs - 1}) r join feeds c on c.n = r % ${PROGRAMS * FEEDS}`;
     const started = performance.now();
     await sql`
@@ -170,9 +170,9 @@ async function main(): Promise<void> {
       insert into api_tokens (kind, api_client_id, program_id, token_hash, token_prefix, scopes, expires_at)
       values ('client', ${client.id}, ${BENCH_PROGRAM}, ${hashToken(token)}, ${token.slice(0, 10)}, '{data_exports.read}', now() + interval '1 hour')`;
     const plan = await sql<{ 'QUERY PLAN': string }[]>`
-      explain select r.status, f.* from export_runs r left join export_files f on f.run_id = r.id and f.program_id = r.program_id and f.file_type = 'activity'
+      explain select r.status, f.* from export_runs r left join export_files f on f.run_id = r.id and f.file_type = 'activity'
       where r.connection_id = (select connection_id from api_client_connections where client_id = ${client.id})
-        and r.export_type = 'incremental' and r.window_start = ${new Date(newestClosedEnd.getTime() - 4 * 3_600_000)}::timestamptz
+        and r.export_type = 'incremental' and r.window_start = ${new Date(newestClosedEnd.getTime() - 4 * 3_600_000).toISOString()}::timestamptz
       order by f.part, f.id`;
     console.error(`bench:api: the latest query's plan:\n  ${plan.map((r) => r['QUERY PLAN']).join('\n  ')}`);
     await sql.end();

@@ -124,26 +124,22 @@ export async function findFeedFile(
 }
 
 function prepareWindowFiles(db: Db) {
-  return db
-    .select({ runStatus: exportRuns.status, file: exportFiles })
-    .from(exportRuns)
-    .leftJoin(
-      exportFiles,
-      and(
-        eq(exportFiles.runId, exportRuns.id),
-        eq(exportFiles.programId, exportRuns.programId),
-        eq(exportFiles.fileType, sql.placeholder('fileType')),
-      ),
-    )
-    .where(
-      and(
-        eq(exportRuns.connectionId, sql.placeholder('connectionId')),
-        eq(exportRuns.exportType, 'incremental'),
-        eq(exportRuns.windowStart, sql`${sql.placeholder('windowStart')}::timestamptz`),
-      ),
-    )
-    .orderBy(asc(exportFiles.part), asc(exportFiles.id))
-    .prepare('export_files_of_window');
+  return (
+    db
+      .select({ runStatus: exportRuns.status, file: exportFiles })
+      .from(exportRuns)
+      // A run's files are its program's: run_id alone finds them (export_files_run_name_unique).
+      .leftJoin(exportFiles, and(eq(exportFiles.runId, exportRuns.id), eq(exportFiles.fileType, sql.placeholder('fileType'))))
+      .where(
+        and(
+          eq(exportRuns.connectionId, sql.placeholder('connectionId')),
+          eq(exportRuns.exportType, 'incremental'),
+          eq(exportRuns.windowStart, sql`${sql.placeholder('windowStart')}::timestamptz`),
+        ),
+      )
+      .orderBy(asc(exportFiles.part), asc(exportFiles.id))
+      .prepare('export_files_of_window')
+  );
 }
 
 const windowStatements = new WeakMap<Db, ReturnType<typeof prepareWindowFiles>>();
