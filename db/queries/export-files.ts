@@ -137,8 +137,14 @@ function prepareWindowFiles(db: Db) {
           eq(exportRuns.windowStart, sql`${sql.placeholder('windowStart')}::timestamptz`),
         ),
       )
-      .orderBy(asc(exportFiles.part), asc(exportFiles.id))
-      .prepare('export_files_of_window')
+      // The first available file first (then the first part): one row answers latest.
+      .orderBy(
+        sql`(${exportFiles.expired} or ${exportFiles.expiresAt} <= ${sql.placeholder('at')}::timestamptz)`,
+        asc(exportFiles.part),
+        asc(exportFiles.id),
+      )
+      .limit(1)
+      .prepare('export_file_of_window')
   );
 }
 
@@ -146,12 +152,13 @@ const windowStatements = new WeakMap<Db, ReturnType<typeof prepareWindowFiles>>(
 
 /**
  * A connection's incremental run of a window (the ledger has at most one per connection, export
- * type and window start) and its files of a type, expired or not, first part first: undefined when
- * the window has no run yet. One prepared query: the hot path of `latest`.
+ * type and window start) and its file of a type — the first available one at `at`, else an expired
+ * one, else none: undefined when the window has no run yet. One prepared query, one row: the hot
+ * path of `latest`.
  */
 export async function findWindowFiles(
   db: Db,
-  params: { connectionId: string; windowStart: Date; fileType: FileType },
+  params: { connectionId: string; windowStart: Date; fileType: FileType; at: Date },
 ): Promise<{ status: RunStatus; files: ExportFile[] } | undefined> {
   let statement = windowStatements.get(db);
   if (!statement) windowStatements.set(db, (statement = prepareWindowFiles(db)));
@@ -159,6 +166,7 @@ export async function findWindowFiles(
     connectionId: params.connectionId,
     windowStart: params.windowStart.toISOString(),
     fileType: params.fileType,
+    at: params.at.toISOString(),
   });
   if (rows.length === 0) return undefined;
   return { status: rows[0].runStatus, files: rows.flatMap((r) => (r.file ? [r.file] : [])) };

@@ -123,7 +123,7 @@ export async function latestExportFile(
   }
   const window = newestClosedWindow(feed, at);
   if (!window) return { data: null, window: null };
-  const run = await findWindowFiles(db, { connectionId: feed.id, windowStart: window.start, fileType });
+  const run = await findWindowFiles(db, { connectionId: feed.id, windowStart: window.start, fileType, at });
   if (!run) return { data: null, window: windowOf(window, 'pending') };
   const { files } = run;
   const file = files.find((f) => !isExpired(f, at));
