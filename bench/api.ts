@@ -1,8 +1,9 @@
-// bench:api — `GET /api/v1/data_exports/activities/latest` with a valid client token versus
+// bench:api — `GET /api/v1/data_exports/activity/latest` with a valid client token versus
 // `GET /api/health` on the same production server (`next start`), 32 connections, autocannon,
-// 10 s each (two alternating halves), with 100,000 export files in the catalog (PERFORMANCE.md:
-// ratio ≥ 0.5, p99 ≤ 50 ms). The token resolves from the in-process cache after the first request,
-// and the latest query is a prepared backward scan of export_files_program_type_created_idx.
+// 10 s each (two alternating halves), with 100,000 export files in the catalog over 3 API
+// connections per program (targets: ratio ≥ 0.8 of health's requests/s and p99 ≤ 1.5× health's p99,
+// same run). The token and the client's feed resolve from in-process caches after the first request;
+// latest is one prepared lookup of the newest closed window's run and files (export_runs_window_unique).
 //
 //   npm run bench:api -- [--files N] [--seconds S] [--connections C] [--no-build]
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
@@ -36,6 +37,8 @@ const FILES = Number(args.files);
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
 const PROGRAMS = 20;
+/** API connections per program. */
+const FEEDS = 3;
 const BENCH_PROGRAM = 990_001;
 
 /** Newest modification time of the sources a production build is made from. */
@@ -128,13 +131,21 @@ async function main(): Promise<void> {
     await sql`delete from export_files where program_id = any(${programIds}::bigint[])`;
     await sql`delete from export_runs where program_id = any(${programIds}::bigint[])`;
     await sql`delete from connections where program_id = any(${programIds}::bigint[])`;
-    // One connection per program and one run per 100 files, so files spread over programs, types and runs.
-    await sql`insert into connections (program_id, kind, frequency, start_date) select g, 'api', 'every_4_hours', '2025-01-01' from unnest(${programIds}::bigint[]) g`;
-    const runs = Math.ceil(FILES / 100);
+    // Three API connections per program and one run per 100 files, so files spread over programs,
+    // connections, types and runs; each connection's runs are its newest windows back from the
+    // newest closed one (what latest answers).
     await sql`
+      insert into connections (program_id, kind, name, frequency, start_date)
+      select g, 'api', 'Bench feed ' || k, 'every_4_hours', '2025-01-01' from unnest(${programIds}::bigint[]) g, generate_series(1, ${FEEDS}) k`;
+    const runs = Math.ceil(FILES / 100);
+    const newestClosedEnd = new Date(Math.floor(Date.now() / (4 * 3_600_000)) * 4 * 3_600_000);
+    await sql`
+      with feeds as (select id, program_id, row_number() over (order by program_id, name) - 1 as n from connections where program_id = any(${programIds}::bigint[]))
       insert into export_runs (connection_id, program_id, export_type, window_start, window_end, status)
-      select c.id, c.program_id, 'incremental', '2025-01-01'::timestamptz + (r * interval '4 hours'), '2025-01-01'::timestamptz + ((r + 1) * interval '4 hours'), 'available'
-      from generate_series(0, ${runs - 1}) r join connections c on c.program_id = ${BENCH_PROGRAM} + (r % ${PROGRAMS})`;
+      select c.id, c.program_id, 'incremental',
+             ${newestClosedEnd.toISOString()}::timestamptz - ((r / ${PROGRAMS * FEEDS} + 1) * interval '4 hours'),
+             ${newestClosedEnd.toISOString()}::timestamptz - ((r / ${PROGRAMS * FEEDS}) * interval '4 hours'), 'available'
+      from generate_series(0, ${runs - 1}) r join feeds c on c.n = r % ${PROGRAMS * FEEDS}`;
     const started = performance.now();
     await sql`
       with runs as (select id, program_id, window_start, window_end, row_number() over (order by window_start) - 1 as n from export_runs where program_id = any(${programIds}::bigint[]))
@@ -153,11 +164,16 @@ async function main(): Promise<void> {
     const [client] = await sql<{ id: string }[]>`
       insert into api_clients (program_id, name, client_id, secret_hash, scopes) values (${BENCH_PROGRAM}, 'bench', ${`ddec_bench${Date.now()}`}, ${'0'.repeat(64)}, '{data_exports.read}') returning id`;
     await sql`
+      insert into api_client_connections (client_id, connection_id)
+      select ${client.id}, id from connections where program_id = ${BENCH_PROGRAM} order by name limit 1`;
+    await sql`
       insert into api_tokens (kind, api_client_id, program_id, token_hash, token_prefix, scopes, expires_at)
       values ('client', ${client.id}, ${BENCH_PROGRAM}, ${hashToken(token)}, ${token.slice(0, 10)}, '{data_exports.read}', now() + interval '1 hour')`;
     const plan = await sql<{ 'QUERY PLAN': string }[]>`
-      explain select * from export_files where program_id = ${BENCH_PROGRAM} and file_type = 'activity' and expired = false and expires_at > now()
-      order by created_at desc, id desc limit 1`;
+      explain select r.status, f.* from export_runs r left join export_files f on f.run_id = r.id and f.file_type = 'activity'
+      where r.connection_id = (select connection_id from api_client_connections where client_id = ${client.id})
+        and r.export_type = 'incremental' and r.window_start = ${new Date(newestClosedEnd.getTime() - 4 * 3_600_000).toISOString()}::timestamptz
+      order by f.part, f.id`;
     console.error(`bench:api: the latest query's plan:\n  ${plan.map((r) => r['QUERY PLAN']).join('\n  ')}`);
     await sql.end();
 
@@ -186,18 +202,18 @@ async function main(): Promise<void> {
     await waitForHealth(base, web);
 
     const auth = { authorization: `Bearer ${token}` };
-    const check = await fetch(`${base}/api/v1/data_exports/activities/latest`, { headers: auth });
+    const check = await fetch(`${base}/api/v1/data_exports/activity/latest`, { headers: auth });
     const body = (await check.json()) as { data?: { program_id: number } | null };
     if (check.status !== 200 || !body.data) throw new Error(`latest answered ${check.status} ${JSON.stringify(body).slice(0, 300)}`);
 
     // Warm both routes (JIT, connection pool, token cache), then measure each in turn.
     await measure(`${base}/api/health`, {}, 2);
-    await measure(`${base}/api/v1/data_exports/activities/latest`, auth, 2);
+    await measure(`${base}/api/v1/data_exports/activity/latest`, auth, 2);
     // Alternate the two in halves, so a change in the machine's load (it is shared) hits both alike.
     const halves: { health: Measured[]; latest: Measured[] } = { health: [], latest: [] };
     for (let round = 0; round < 2; round++) {
       halves.health.push(await measure(`${base}/api/health`, {}, SECONDS / 2));
-      halves.latest.push(await measure(`${base}/api/v1/data_exports/activities/latest`, auth, SECONDS / 2));
+      halves.latest.push(await measure(`${base}/api/v1/data_exports/activity/latest`, auth, SECONDS / 2));
     }
     const health = combine(halves.health);
     const latest = combine(halves.latest);
@@ -208,20 +224,21 @@ async function main(): Promise<void> {
     }
 
     const ratio = latest.rps / health.rps;
+    const p99Ratio = latest.p99 / Math.max(1, health.p99);
     console.log(`| route (${CONNECTIONS} connections, ${SECONDS} s) | requests/s | p50 ms | p99 ms | requests |`);
     console.log('| --- | --- | --- | --- | --- |');
     console.log(`| GET /api/health | ${health.rps.toFixed(0)} | ${health.p50} | ${health.p99} | ${health.requests} |`);
     console.log(
-      `| GET /api/v1/data_exports/activities/latest | ${latest.rps.toFixed(0)} | ${latest.p50} | ${latest.p99} | ${latest.requests} |`,
+      `| GET /api/v1/data_exports/activity/latest | ${latest.rps.toFixed(0)} | ${latest.p50} | ${latest.p99} | ${latest.requests} |`,
     );
-    const line = `RESULT api ratio=${ratio.toFixed(2)} p99_ms=${latest.p99}`;
+    const line = `RESULT api ratio=${ratio.toFixed(2)} p99_ms=${latest.p99} health_p99_ms=${health.p99}`;
     appendResults('bench:api', [
-      `${n.toLocaleString('en-US')} export files in the catalog (${PROGRAMS} programs); ${CONNECTIONS} connections, ${SECONDS} s each (in alternating halves), autocannon against \`next start\`; load average ${os
+      `${n.toLocaleString('en-US')} export files in the catalog (${PROGRAMS} programs × ${FEEDS} API connections); ${CONNECTIONS} connections, ${SECONDS} s each (in alternating halves), autocannon against \`next start\`; load average ${os
         .loadavg()
         .map((l) => l.toFixed(1))
         .join(' / ')}`,
       `GET /api/health: ${health.rps.toFixed(0)} req/s, p50 ${health.p50} ms, p99 ${health.p99} ms`,
-      `GET /api/v1/data_exports/activities/latest (client token): ${latest.rps.toFixed(0)} req/s, p50 ${latest.p50} ms, p99 ${latest.p99} ms (targets: ratio ≥ 0.5, p99 ≤ 50 ms)`,
+      `GET /api/v1/data_exports/activity/latest (client token): ${latest.rps.toFixed(0)} req/s, p50 ${latest.p50} ms, p99 ${latest.p99} ms (targets: ratio ≥ 0.8, p99 ≤ 1.5× health's: ratio ${ratio.toFixed(2)}, p99 ${p99Ratio.toFixed(2)}×)`,
       `\`${line}\``,
     ]);
     console.log(line);

@@ -66,10 +66,23 @@ describe('GET /api/v1/openapi.json', () => {
     const limit = list.parameters.find((p) => p.name === 'limit')!;
     expect(limit).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } });
     const type = list.parameters.find((p) => p.name === 'type')!;
-    expect(type).toMatchObject({ in: 'path', required: true, schema: { enum: ['users', 'campaigns', 'activities'] } });
-    expect(list.parameters.map((p) => p.name)).toEqual(['type', 'program', 'limit', 'cursor', 'since', 'until', 'export_type']);
+    expect(type).toMatchObject({
+      in: 'path',
+      required: true,
+      schema: { enum: ['user', 'users', 'campaign', 'campaigns', 'activity', 'activities'] },
+    });
+    expect(list.parameters.map((p) => p.name)).toEqual([
+      'type',
+      'program',
+      'connection',
+      'limit',
+      'cursor',
+      'since',
+      'until',
+      'export_type',
+    ]);
     expect(list.security).toEqual([{ bearerAuth: [] }, { sessionCookie: [] }]);
-    expect(Object.keys(list.responses)).toEqual(['200', '401', '403', '404', '422', '429']);
+    expect(Object.keys(list.responses)).toEqual(['200', '304', '401', '403', '404', '422', '429']);
 
     expect(doc.paths['/api/oauth/token'].post.requestBody!.content).toHaveProperty('application/x-www-form-urlencoded');
     expect(doc.paths['/api/v1/downloads/{signed}'].get.security).toEqual([]);
@@ -99,7 +112,9 @@ describe('/docs/api', () => {
     expect(html).toContain('export DDE=https://dde.example.org');
     for (const snippet of [
       '-d grant_type=client_credentials',
-      '$DDE/api/v1/data_exports/activities/latest',
+      '$DDE/api/v1/data_exports/activity/latest',
+      '"status": "empty"',
+      '--connection CONNECTION_ID',
       'next_cursor',
       'sha256sum -c',
       '/api/v1/folders/$RUN_ID/archive',

@@ -23,7 +23,7 @@ import { run as tokensCli } from '@/scripts/commands/tokens';
 import { CliError } from '@/scripts/commands/args';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { call, type ErrorBody } from './helpers/export-api';
+import { call, feedConnection, type ErrorBody } from './helpers/export-api';
 import { consoleOutput } from './helpers/console';
 
 const A = 4401;
@@ -71,6 +71,9 @@ beforeAll(async () => {
     { id: A, name: 'Acme' },
     { id: B, name: 'Globex' },
   ]);
+  // Each program has one API connection: a client created without naming one reads it.
+  await feedConnection(t, A);
+  await feedConnection(t, B);
   firstup = await createAccount(t.db, { role: 'firstup_super_admin' });
   brand = await createAccount(t.db, { role: 'brand_super_admin', programIds: [A] });
   adminCookie = await sessionCookie(firstup);

@@ -224,13 +224,15 @@ describe('the latest file, lists and metadata', () => {
   it('answers {"data": null} when there is no file of the type', async () => {
     const res = await latest('campaigns', { cookie: await sessionCookie(firstup) }, `?program=${EMPTY}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ data: null });
+    expect(await res.json()).toEqual({ data: null, window: null });
   });
 
   it('answers 404 for an unknown type', async () => {
     const res = await latest('events', { token: tokenA });
     expect(res.status).toBe(404);
-    expect((await errorOf(res)).message).toBe('There is no export type "events": the types are users, campaigns and activities.');
+    expect((await errorOf(res)).message).toBe(
+      'There is no export type "events": the types are user, campaign and activity (or users, campaigns, activities).',
+    );
   });
 
   it('lists files of one type, newest first, and filters by export type and time', async () => {

@@ -241,23 +241,86 @@ function CredentialSection<T extends Credential, C>(props: {
   );
 }
 
+/** What the client form needs of a connection. */
+type FeedChoice = { id: string; kind: string; name: string | null; frequency: string };
+
+const FREQUENCY_LABELS: Record<string, string> = { every_4_hours: 'every 4 hours', daily: 'daily', weekly: 'weekly', monthly: 'monthly' };
+
+/** The API connections a new client reads: one checkbox each (the program's only one is ticked). */
+function ConnectionChoice(props: {
+  feeds: FeedChoice[] | undefined;
+  chosen: string[];
+  onChange: (ids: string[]) => void;
+  error: string | undefined;
+}) {
+  const { feeds, chosen } = props;
+  return (
+    <fieldset className="text-sm" aria-describedby={props.error ? 'client-connections-error' : undefined}>
+      <legend className="mb-1 font-medium text-slate-700">Reads the API connection(s)</legend>
+      {feeds === undefined ? (
+        <p className="text-slate-500">Loading connections…</p>
+      ) : feeds.length === 0 ? (
+        <p className="text-slate-600">This program has no API connection yet: create one first.</p>
+      ) : (
+        <ul className="space-y-1">
+          {feeds.map((f) => (
+            <li key={f.id}>
+              <label className="flex items-center gap-2">
+                <input
+                  type="checkbox"
+                  checked={chosen.includes(f.id)}
+                  onChange={(e) => props.onChange(e.target.checked ? [...chosen, f.id] : chosen.filter((id) => id !== f.id))}
+                />
+                <span>
+                  {f.name ?? 'Unnamed API connection'}{' '}
+                  <span className="text-slate-500">({FREQUENCY_LABELS[f.frequency] ?? f.frequency})</span>
+                </span>
+              </label>
+            </li>
+          ))}
+        </ul>
+      )}
+      {props.error ? (
+        <p id="client-connections-error" className="mt-1 text-xs text-red-700">
+          {props.error}
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
+
 function Clients({ program }: { program: number }) {
+  const connections = useQuery({
+    queryKey: ['connections', program, 'api-feeds'],
+    queryFn: () => api<{ data: FeedChoice[] }>('/api/v1/connections', program),
+  });
+  const feeds = connections.data?.data.filter((c) => c.kind === 'api');
+  const [picked, setPicked] = useState<string[] | null>(null);
+  // Until the admin picks, the program's only API connection is the choice.
+  const chosen = picked ?? (feeds?.length === 1 ? [feeds[0].id] : []);
+  const nameOf = (id: string) => feeds?.find((f) => f.id === id)?.name ?? id;
   return (
     <CredentialSection<ApiClient, ApiClient & { client_secret: string }>
       program={program}
       title="API clients"
-      intro="For your systems: they exchange the client id and secret for short-lived access tokens at /api/oauth/token."
+      intro="For your systems: they exchange the client id and secret for short-lived access tokens at /api/oauth/token. Each client reads the files of the API connection(s) you choose."
       noun="client"
       queryKey={['api-clients', program]}
       listPath="/api/v1/api-clients"
       revokePath={(c) => `/api/v1/api-clients/${c.id}`}
       create={(name, scope) =>
-        api('/api/v1/api-clients', program, { method: 'POST', body: { program_id: program, name, scopes: [scope] } })
+        api('/api/v1/api-clients', program, {
+          method: 'POST',
+          body: { program_id: program, name, scopes: [scope], ...(chosen.length ? { connection_ids: chosen } : {}) },
+        })
       }
+      extraFields={(errors) => (
+        <ConnectionChoice feeds={feeds} chosen={chosen} onChange={setPicked} error={fieldError(errors, 'connection_ids')} />
+      )}
       nameMissing="Give the client a name, e.g. the system that uses it."
       namePlaceholder="e.g. Data warehouse loader"
-      formClassName="sm:grid-cols-[1fr_1fr_auto] sm:items-start"
-      buttonClassName="sm:pt-7"
+      formClassName="sm:grid-cols-2 lg:grid-cols-[1fr_1fr_1fr_auto] lg:items-start"
+      buttonClassName="lg:pt-7"
       secret={(c) => ({
         label: 'client secret',
         value: c.client_secret,
@@ -272,6 +335,9 @@ function Clients({ program }: { program: number }) {
       details={(c) => (
         <>
           <p className="mt-0.5 font-mono text-xs break-all text-slate-600">{c.client_id}</p>
+          <p className="mt-0.5 text-xs text-slate-500">
+            Reads {c.connection_ids.length ? c.connection_ids.map(nameOf).join(', ') : 'no API connection'}
+          </p>
           <p className="mt-0.5 text-xs text-slate-500">
             {c.scopes.join(', ')} · created {dt(c.created_at)} · last used {c.last_used_at ? dt(c.last_used_at) : 'never'}
           </p>

@@ -1,10 +1,11 @@
-// Export files as the Export API and the folder view read them. Every query names the program;
+// Export files as the Export API and the folder view read them. Every query names the program, and
+// the Export API's also the connection (its feed: files of that connection's runs);
 // "available" means not expired: neither marked expired by the retention sweep nor past expires_at.
 // Lists are newest first, keyset-paginated on (created_at, id), which the
 // export_files_program_type_created_idx index serves in both directions.
-import { and, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
-import { exportFiles, exportRuns, type ExportFile, type ExportType, type FileType } from '@/db/schema';
+import { exportFiles, exportRuns, type ExportFile, type ExportType, type FileType, type RunStatus } from '@/db/schema';
 
 /** A position in a newest-first list: created_at with microseconds (ISO, UTC) and the id that breaks ties. */
 export type ListPosition = { createdAt: string; id: string };
@@ -16,6 +17,11 @@ function available(at: Date): SQL {
   return and(eq(exportFiles.expired, false), gt(exportFiles.expiresAt, at))!;
 }
 
+/** Files of the connection's runs. */
+function ofConnection(connectionId: unknown): SQL {
+  return sql`${exportFiles.runId} in (select ${exportRuns.id} from ${exportRuns} where ${exportRuns.connectionId} = ${connectionId}::uuid)`;
+}
+
 function prepareLatest(db: Db, withExportType: boolean) {
   return db
     .select()
@@ -23,6 +29,7 @@ function prepareLatest(db: Db, withExportType: boolean) {
     .where(
       and(
         eq(exportFiles.programId, sql.placeholder('programId')),
+        ofConnection(sql.placeholder('connectionId')),
         eq(exportFiles.fileType, sql.placeholder('fileType')),
         eq(exportFiles.expired, false),
         gt(exportFiles.expiresAt, sql`${sql.placeholder('at')}::timestamptz`),
@@ -31,23 +38,23 @@ function prepareLatest(db: Db, withExportType: boolean) {
     )
     .orderBy(desc(exportFiles.createdAt), desc(exportFiles.id))
     .limit(1)
-    .prepare(withExportType ? 'export_files_latest_of_export_type' : 'export_files_latest');
+    .prepare(withExportType ? 'export_files_feed_latest_of_export_type' : 'export_files_feed_latest');
 }
 
 /** The hot path of the Export API: prepared once per pool, planned once per connection. */
 const latestStatements = new WeakMap<Db, { any: ReturnType<typeof prepareLatest>; byExportType: ReturnType<typeof prepareLatest> }>();
 
-/** The newest available file of a type in a program, or undefined when there is none. */
+/** The newest available file of a type of a connection, or undefined when there is none. */
 export async function findLatestExportFile(
   db: Db,
-  params: { programId: number; fileType: FileType; at: Date; exportType?: ExportType },
+  params: { programId: number; connectionId: string; fileType: FileType; at: Date; exportType?: ExportType },
 ): Promise<ExportFile | undefined> {
   let statements = latestStatements.get(db);
   if (!statements) {
     statements = { any: prepareLatest(db, false), byExportType: prepareLatest(db, true) };
     latestStatements.set(db, statements);
   }
-  const values = { programId: params.programId, fileType: params.fileType, at: params.at.toISOString() };
+  const values = { programId: params.programId, connectionId: params.connectionId, fileType: params.fileType, at: params.at.toISOString() };
   const [row] = params.exportType
     ? await statements.byExportType.execute({ ...values, exportType: params.exportType })
     : await statements.any.execute(values);
@@ -56,6 +63,7 @@ export async function findLatestExportFile(
 
 export type ListExportFilesParams = {
   programId: number;
+  connectionId: string;
   fileType: FileType;
   at: Date;
   limit: number;
@@ -76,6 +84,7 @@ export async function listExportFiles(db: DbOrTx, params: ListExportFilesParams)
     .where(
       and(
         eq(exportFiles.programId, params.programId),
+        ofConnection(params.connectionId),
         eq(exportFiles.fileType, params.fileType),
         available(params.at),
         params.exportType ? eq(exportFiles.exportType, params.exportType) : undefined,
@@ -101,6 +110,68 @@ export async function findExportFile(db: DbOrTx, params: { programId: number; id
   return row;
 }
 
+/** One file of a connection by id, expired or not. */
+export async function findFeedFile(
+  db: DbOrTx,
+  params: { programId: number; connectionId: string; id: string },
+): Promise<ExportFile | undefined> {
+  const [row] = await db
+    .select()
+    .from(exportFiles)
+    .where(and(eq(exportFiles.programId, params.programId), eq(exportFiles.id, params.id), ofConnection(params.connectionId)))
+    .limit(1);
+  return row;
+}
+
+function prepareWindowFiles(db: Db) {
+  return (
+    db
+      .select({ runStatus: exportRuns.status, file: exportFiles })
+      .from(exportRuns)
+      // A run's files are its program's: run_id alone finds them (export_files_run_name_unique).
+      .leftJoin(exportFiles, and(eq(exportFiles.runId, exportRuns.id), eq(exportFiles.fileType, sql.placeholder('fileType'))))
+      .where(
+        and(
+          eq(exportRuns.connectionId, sql.placeholder('connectionId')),
+          eq(exportRuns.exportType, 'incremental'),
+          eq(exportRuns.windowStart, sql`${sql.placeholder('windowStart')}::timestamptz`),
+        ),
+      )
+      // The first available file first (then the first part): one row answers latest.
+      .orderBy(
+        sql`(${exportFiles.expired} or ${exportFiles.expiresAt} <= ${sql.placeholder('at')}::timestamptz)`,
+        asc(exportFiles.part),
+        asc(exportFiles.id),
+      )
+      .limit(1)
+      .prepare('export_file_of_window')
+  );
+}
+
+const windowStatements = new WeakMap<Db, ReturnType<typeof prepareWindowFiles>>();
+
+/**
+ * A connection's incremental run of a window (the ledger has at most one per connection, export
+ * type and window start) and its file of a type — the first available one at `at`, else an expired
+ * one, else none: undefined when the window has no run yet. One prepared query, one row: the hot
+ * path of `latest`.
+ */
+export async function findWindowFiles(
+  db: Db,
+  params: { connectionId: string; windowStart: Date; fileType: FileType; at: Date },
+): Promise<{ status: RunStatus; files: ExportFile[] } | undefined> {
+  let statement = windowStatements.get(db);
+  if (!statement) windowStatements.set(db, (statement = prepareWindowFiles(db)));
+  const rows = await statement.execute({
+    connectionId: params.connectionId,
+    windowStart: params.windowStart.toISOString(),
+    fileType: params.fileType,
+    at: params.at.toISOString(),
+  });
+  if (rows.length === 0) return undefined;
+  return { status: rows[0].runStatus, files: rows.flatMap((r) => (r.file ? [r.file] : [])) };
+}
+
 export type RunFolderRow = {
   runId: string;
   connectionId: string | null;
@@ -113,14 +184,20 @@ export type RunFolderRow = {
  */
 export async function listRunFolders(
   db: DbOrTx,
-  params: { programId: number; at: Date; limit: number; after?: ListPosition; includeExpired?: boolean },
+  params: { programId: number; at: Date; limit: number; after?: ListPosition; includeExpired?: boolean; connectionId?: string },
 ): Promise<RunFolderRow[]> {
   const newest = sql<string>`to_char(max(${exportFiles.createdAt}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
   const rows = await db
     .select({ runId: exportFiles.runId, newest, connectionId: exportRuns.connectionId })
     .from(exportFiles)
     .leftJoin(exportRuns, and(eq(exportRuns.id, exportFiles.runId), eq(exportRuns.programId, exportFiles.programId)))
-    .where(and(eq(exportFiles.programId, params.programId), params.includeExpired ? undefined : available(params.at)))
+    .where(
+      and(
+        eq(exportFiles.programId, params.programId),
+        params.includeExpired ? undefined : available(params.at),
+        params.connectionId ? eq(exportRuns.connectionId, params.connectionId) : undefined,
+      ),
+    )
     .groupBy(exportFiles.runId, exportRuns.connectionId)
     .having(
       params.after

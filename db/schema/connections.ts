@@ -1,7 +1,7 @@
 // Recurring data connections and historical data requests.
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { accounts } from './auth';
+import { bigint, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { accounts, apiClients } from './auth';
 import { CONNECTION_KINDS, CONNECTION_STATUSES, FORMATS, FREQUENCIES, HISTORICAL_STATUSES, REPORT_MODES } from './enums';
 import { programs } from './source';
 
@@ -67,6 +67,21 @@ export const connections = pgTable(
   (t) => [index('connections_program_idx').on(t.programId), index('connections_status_idx').on(t.status)],
 );
 export type Connection = typeof connections.$inferSelect;
+
+/** The API connection(s) an API client reads: its feed (the Export API answers only their files). */
+export const apiClientConnections = pgTable(
+  'api_client_connections',
+  {
+    clientId: uuid('client_id')
+      .notNull()
+      .references(() => apiClients.id, { onDelete: 'cascade' }),
+    connectionId: uuid('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.clientId, t.connectionId] }), index('api_client_connections_connection_idx').on(t.connectionId)],
+);
 
 export const historicalRequests = pgTable(
   'historical_requests',

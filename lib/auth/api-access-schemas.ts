@@ -90,6 +90,11 @@ export const createApiClientSchema = z.strictObject({
   program_id: programId,
   name,
   scopes: scopes.default(['data_exports.read']),
+  connection_ids: z
+    .array(z.guid({ error: 'must be an API connection id (a UUID)' }))
+    .max(50)
+    .optional()
+    .describe('The API connection(s) the client reads. Optional when the program has exactly one API connection.'),
 });
 export type CreateApiClientInput = z.infer<typeof createApiClientSchema>;
 
@@ -105,6 +110,7 @@ export const apiClientSchema = z.object({
   client_id: z.string().describe('Public identifier, used as the HTTP Basic user name at /api/oauth/token.'),
   name: z.string(),
   program_id: z.number().int(),
+  connection_ids: z.array(z.guid()).describe('The API connections whose feeds the client reads.'),
   scopes: z.array(scope),
   status: z.enum(['active', 'revoked']),
   created_at: isoInstant,

@@ -15,6 +15,7 @@ import {
 } from '@/db/queries/api-clients';
 import { recordAudit } from '@/db/queries/audit';
 import { findExistingProgramIds } from '@/db/queries/auth';
+import { clientConnectionIds, insertClientConnections, listApiConnections, type FeedConnection } from '@/db/queries/feeds';
 import { SCOPES, type ApiClient, type Scope } from '@/db/schema/auth';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
@@ -35,13 +36,17 @@ export type ChangeAuthor = { accountId: string | null; label: string };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
+/** A client and the API connections it reads. */
+export type ApiClientWithFeeds = ApiClient & { connectionIds: string[] };
+
 /** A client as the API shows it: never the secret or its hash. */
-export function viewApiClient(c: ApiClient): ApiClientView {
+export function viewApiClient(c: ApiClientWithFeeds): ApiClientView {
   return {
     id: c.id,
     client_id: c.clientId,
     name: c.name,
     program_id: c.programId,
+    connection_ids: c.connectionIds,
     scopes: knownScopes(c.scopes),
     status: c.revokedAt ? 'revoked' : 'active',
     created_at: c.createdAt.toISOString(),
@@ -50,15 +55,63 @@ export function viewApiClient(c: ApiClient): ApiClientView {
   };
 }
 
-/** Creates a client for a program; returns it with its secret (shown once). 404 for an unknown program. */
+function connectionChoices(feeds: FeedConnection[]): string {
+  return feeds.map((f) => (f.name ? `${f.id} ("${f.name}", ${f.frequency})` : `${f.id} (${f.frequency})`)).join(', ');
+}
+
+/**
+ * The API connections a new client of a program reads: the ones asked for (each must be an API
+ * connection of the program), else the program's only API connection. 422 naming the choices when
+ * the program has several and none was named; when it has none, 422 too unless `allowNone`.
+ */
+export async function chooseClientConnections(
+  db: Db,
+  params: { programId: number; connectionIds?: string[]; allowNone?: boolean },
+): Promise<string[]> {
+  const feeds = await listApiConnections(db, params.programId);
+  const fail = (message: string) =>
+    new AppError('validation_failed', `Invalid connection_ids: ${message}`, {
+      fields: [{ path: 'connection_ids', message }],
+      connections: feeds.map((f) => ({ id: f.id, name: f.name, frequency: f.frequency })),
+    });
+  if (params.connectionIds && params.connectionIds.length > 0) {
+    const wanted = [...new Set(params.connectionIds.map((id) => id.toLowerCase()))];
+    const unknown = wanted.filter((id) => !feeds.some((f) => f.id === id));
+    if (unknown.length > 0) {
+      const choices = feeds.length ? `the program's API connections are ${connectionChoices(feeds)}` : 'the program has no API connection';
+      throw fail(
+        `${unknown.join(', ')} ${unknown.length === 1 ? 'is not an API connection' : 'are not API connections'} of program ${params.programId}; ${choices}`,
+      );
+    }
+    return wanted;
+  }
+  if (feeds.length === 1) return [feeds[0].id];
+  if (feeds.length === 0) {
+    if (params.allowNone) return [];
+    throw fail(`program ${params.programId} has no API connection: create one first`);
+  }
+  throw fail(
+    `program ${params.programId} has ${feeds.length} API connections; name the one(s) the client reads: ${connectionChoices(feeds)}`,
+  );
+}
+
+/**
+ * Creates a client for a program, reading the API connections chooseClientConnections picks;
+ * returns it with its secret (shown once). 404 for an unknown program.
+ */
 export async function createApiClient(
   database: Database,
-  params: { programId: number; name: string; scopes: Scope[]; author: ChangeAuthor },
-): Promise<{ client: ApiClient; clientSecret: string }> {
+  params: { programId: number; name: string; scopes: Scope[]; connectionIds?: string[]; allowNoConnection?: boolean; author: ChangeAuthor },
+): Promise<{ client: ApiClientWithFeeds; clientSecret: string }> {
   const { db } = database;
   if ((await findExistingProgramIds(db, [params.programId])).length === 0) {
     throw new AppError('not_found', `Program ${params.programId} was not found.`);
   }
+  const connectionIds = await chooseClientConnections(db, {
+    programId: params.programId,
+    connectionIds: params.connectionIds,
+    allowNone: params.allowNoConnection ?? true,
+  });
   const clientSecret = CLIENT_SECRET_PREFIX + randomBytes(32).toString('base64url');
   const scopes = [...new Set(params.scopes)];
   const client = await db.transaction(async (tx) => {
@@ -70,6 +123,7 @@ export async function createApiClient(
       scopes,
       createdBy: params.author.accountId,
     });
+    await insertClientConnections(tx, { clientId: row.id, connectionIds });
     await recordAudit(tx, {
       programId: params.programId,
       actorId: params.author.accountId,
@@ -77,15 +131,24 @@ export async function createApiClient(
       action: 'api_client.created',
       targetType: 'api_client',
       targetId: row.id,
-      after: { name: row.name, client_id: row.clientId, scopes },
+      after: { name: row.name, client_id: row.clientId, scopes, connection_ids: connectionIds },
     });
     return row;
   });
-  return { client, clientSecret };
+  return { client: { ...client, connectionIds }, clientSecret };
 }
 
-export async function listApiClients(db: Db, params: { programId: number | 'all' }): Promise<ApiClient[]> {
-  return listApiClientRows(db, params);
+/** Clients with the API connections each reads. */
+export async function withFeeds(db: Db, clients: ApiClient[]): Promise<ApiClientWithFeeds[]> {
+  const ids = await clientConnectionIds(
+    db,
+    clients.map((c) => c.id),
+  );
+  return clients.map((c) => ({ ...c, connectionIds: ids.get(c.id) ?? [] }));
+}
+
+export async function listApiClients(db: Db, params: { programId: number | 'all' }): Promise<ApiClientWithFeeds[]> {
+  return withFeeds(db, await listApiClientRows(db, params));
 }
 
 /**
@@ -96,11 +159,11 @@ export async function listApiClients(db: Db, params: { programId: number | 'all'
 export async function revokeApiClient(
   database: Database,
   params: { programId: number; idOrClientId: string; author: ChangeAuthor },
-): Promise<ApiClient> {
+): Promise<ApiClientWithFeeds> {
   const { db } = database;
   const found = await findApiClient(db, { programId: params.programId, idOrClientId: params.idOrClientId });
   if (!found) throw new AppError('not_found', `API client ${params.idOrClientId} was not found.`);
-  if (found.revokedAt) return found;
+  if (found.revokedAt) return (await withFeeds(db, [found]))[0];
   const revoked = await db.transaction(async (tx) => {
     const row = await revokeApiClientRows(tx, { programId: params.programId, id: found.id, at: now() });
     if (!row) return found;
@@ -116,7 +179,7 @@ export async function revokeApiClient(
     return row;
   });
   forgetCachedTokens({ apiClientId: found.id });
-  return revoked;
+  return (await withFeeds(db, [revoked]))[0];
 }
 
 /** An RFC 6749 error of the token endpoint (§5.2), with its HTTP status. */

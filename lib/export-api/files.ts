@@ -1,17 +1,28 @@
-// Export files through the API: the newest of a type, a newest-first page, one by id — each with a
-// signed download link. Only available files (not expired) are listed; asking for an expired one
-// by id answers 410 with when it expired.
+// Export files through the API, one API connection's feed at a time: the file of the connection's
+// newest closed window, a newest-first page, one by id — each with a signed download link. Only
+// available files (not expired) are listed; asking for an expired one by id answers 410 with when
+// it expired.
 import type { Db } from '@/db/client';
-import { findExportFile, findLatestExportFile, listExportFiles } from '@/db/queries/export-files';
+import { findFeedFile, findLatestExportFile, findWindowFiles, listExportFiles } from '@/db/queries/export-files';
 import type { ExportFile, ExportType } from '@/db/schema/exports';
 import { now } from '@/lib/clock';
+import { windowAt, type Schedule, type Window } from '@/lib/windows';
 import { env } from '@/lib/env';
 import { AppError } from '@/lib/http/errors';
 import { pageOf } from '@/lib/http/page';
 import type { PageOf } from '@/lib/http/schemas';
 import { fileCursor } from './cursor';
+import type { FeedConnection } from './feed';
 import type { LinkBase } from './links';
-import { API_FILE_TYPES, type ApiFileType, type ExportFileView, type ListFilesQuery } from './schemas';
+import {
+  API_FILE_TYPES,
+  type ApiFileType,
+  type ExportFileView,
+  type LatestFileResponse,
+  type LatestWindow,
+  type ListFilesQuery,
+  type WindowStatus,
+} from './schemas';
 import { signDownload } from './signed-links';
 
 const API_TYPE_OF: Record<string, ApiFileType> = Object.fromEntries(
@@ -29,11 +40,12 @@ export function downloadLink(
   return { url: `${base.origin}/api/v1/downloads/${token}`, expiresAt, ttlSeconds };
 }
 
-export function exportFileView(file: ExportFile, base: LinkBase, at: Date): ExportFileView {
+export function exportFileView(file: ExportFile, connectionId: string, base: LinkBase, at: Date): ExportFileView {
   const link = downloadLink(file, base, at);
   return {
     id: file.id,
     program_id: file.programId,
+    connection_id: connectionId,
     run_id: file.runId,
     name: file.name,
     type: API_TYPE_OF[file.fileType],
@@ -69,31 +81,79 @@ export function expiredError(file: Pick<ExportFile, 'name' | 'expiresAt' | 'expi
   });
 }
 
-/** The newest available file of a type, or null. */
-export async function latestExportFile(
-  db: Db,
-  params: { programId: number; type: ApiFileType; exportType?: ExportType; base: LinkBase },
-): Promise<ExportFileView | null> {
-  const at = now();
-  const file = await findLatestExportFile(db, {
-    programId: params.programId,
-    fileType: API_FILE_TYPES[params.type],
-    exportType: params.exportType,
-    at,
-  });
-  return file ? exportFileView(file, params.base, at) : null;
+/** The newest window of `schedule` that has closed (ended) by `at`, or undefined before the first one closes. */
+export function newestClosedWindow(schedule: Schedule, at: Date): Window | undefined {
+  const probe = Math.min(at.getTime(), schedule.endDate?.getTime() ?? Infinity) - 1;
+  let w = windowAt(schedule, new Date(probe));
+  if (w && w.end.getTime() > at.getTime()) w = windowAt(schedule, new Date(w.start.getTime() - 1));
+  return w;
 }
 
-/** A page of available files of a type, newest first, and the cursor of the next (older) page. */
+function windowOf(w: Window, status: WindowStatus): LatestWindow {
+  return { start: w.start.toISOString(), end: w.end.toISOString(), status };
+}
+
+/**
+ * `latest`: the file of a type of the connection's newest closed window — never an older window's.
+ * When that window had no rows of the type, `data` is null and the window says `empty`; while it is
+ * not exported yet (no run yet, planned, generating, within the settle delay) it says `pending`.
+ * With `export_type=historical`: the connection's newest historical file.
+ */
+export async function latestExportFile(
+  db: Db,
+  params: { programId: number; feed: FeedConnection | null; type: ApiFileType; exportType?: ExportType; base: LinkBase },
+): Promise<LatestFileResponse> {
+  const at = now();
+  const { feed } = params;
+  if (!feed) return { data: null, window: null };
+  const fileType = API_FILE_TYPES[params.type];
+  if (params.exportType === 'historical') {
+    const file = await findLatestExportFile(db, {
+      programId: params.programId,
+      connectionId: feed.id,
+      fileType,
+      exportType: 'historical',
+      at,
+    });
+    if (!file) return { data: null, window: null };
+    return {
+      data: exportFileView(file, feed.id, params.base, at),
+      window: windowOf({ start: file.windowStart, end: file.windowEnd }, 'available'),
+    };
+  }
+  const window = newestClosedWindow(feed, at);
+  if (!window) return { data: null, window: null };
+  const run = await findWindowFiles(db, { connectionId: feed.id, windowStart: window.start, fileType, at });
+  if (!run) return { data: null, window: windowOf(window, 'pending') };
+  const { files } = run;
+  const file = files.find((f) => !isExpired(f, at));
+  if (file) return { data: exportFileView(file, feed.id, params.base, at), window: windowOf(window, 'available') };
+  if (files.length > 0) return { data: null, window: windowOf(window, 'expired') };
+  switch (run.status) {
+    case 'planned':
+    case 'generating':
+      return { data: null, window: windowOf(window, 'pending') };
+    case 'failed':
+    case 'cancelled':
+      return { data: null, window: windowOf(window, 'failed') };
+    default:
+      // empty, or exported without a file of this type (no rows of it in the window).
+      return { data: null, window: windowOf(window, 'empty') };
+  }
+}
+
+/** A page of the connection's available files of a type, newest first, and the cursor of the next (older) page. */
 export async function pageExportFiles(
   db: Db,
-  params: { programId: number; type: ApiFileType; query: ListFilesQuery; base: LinkBase },
+  params: { programId: number; feed: FeedConnection | null; type: ApiFileType; query: ListFilesQuery; base: LinkBase },
 ): Promise<PageOf<ExportFileView>> {
-  const { query } = params;
+  const { query, feed } = params;
+  if (!feed) return { data: [], has_more: false, next_cursor: null };
   const after = query.cursor ? fileCursor.decode(query.cursor) : undefined;
   const at = now();
   const rows = await listExportFiles(db, {
     programId: params.programId,
+    connectionId: feed.id,
     fileType: API_FILE_TYPES[params.type],
     at,
     limit: query.limit + 1,
@@ -103,18 +163,23 @@ export async function pageExportFiles(
     exportType: query.export_type,
   });
   const page = pageOf(rows, query.limit, fileCursor, (f) => f.position);
-  return { data: page.rows.map((f) => exportFileView(f, params.base, at)), has_more: page.has_more, next_cursor: page.next_cursor };
+  return {
+    data: page.rows.map((f) => exportFileView(f, feed.id, params.base, at)),
+    has_more: page.has_more,
+    next_cursor: page.next_cursor,
+  };
 }
 
-/** One file of a type by id: 404 when the program has no such file of that type, 410 when it expired. */
+/** One file of a type of the connection by id: 404 when the feed has no such file of that type, 410 when it expired. */
 export async function getExportFile(
   db: Db,
-  params: { programId: number; type: ApiFileType; fileId: string; base: LinkBase },
+  params: { programId: number; feed: FeedConnection | null; type: ApiFileType; fileId: string; base: LinkBase },
 ): Promise<ExportFileView> {
-  const file = await findExportFile(db, { programId: params.programId, id: params.fileId });
-  if (!file || file.fileType !== API_FILE_TYPES[params.type])
+  const { feed } = params;
+  const file = feed ? await findFeedFile(db, { programId: params.programId, connectionId: feed.id, id: params.fileId }) : undefined;
+  if (!feed || !file || file.fileType !== API_FILE_TYPES[params.type])
     throw new AppError('not_found', `Export file ${params.fileId} was not found.`);
   const at = now();
   if (isExpired(file, at)) throw expiredError(file);
-  return exportFileView(file, params.base, at);
+  return exportFileView(file, feed.id, params.base, at);
 }

@@ -71,10 +71,10 @@ function folderView(runId: string, connectionId: string | null, files: ExportFil
   };
 }
 
-/** A page of a program's folders, newest first. */
+/** A page of a program's folders (or one connection's), newest first. */
 export async function pageFolders(
   db: Db,
-  params: { programId: number; limit: number; cursor?: string; includeExpired: boolean; base: LinkBase },
+  params: { programId: number; limit: number; cursor?: string; includeExpired: boolean; connectionId?: string; base: LinkBase },
 ): Promise<PageOf<FolderView>> {
   const at = now();
   const after = params.cursor ? folderCursor.decode(params.cursor) : undefined;
@@ -84,6 +84,7 @@ export async function pageFolders(
     limit: params.limit + 1,
     after,
     includeExpired: params.includeExpired,
+    connectionId: params.connectionId,
   });
   const page = pageOf(runs, params.limit, folderCursor, (r) => r.position);
   const files = await listFilesOfRuns(db, { programId: params.programId, runIds: page.rows.map((r) => r.runId) });

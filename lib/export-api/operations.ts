@@ -20,6 +20,7 @@ import {
   downloadParamsSchema,
   errorResponseSchema,
   exportFileSchema,
+  feedQuerySchema,
   fileListResponseSchema,
   fileParamsSchema,
   fileResponseSchema,
@@ -71,11 +72,19 @@ function errors(...statuses: number[]): Record<number, ApiResponse> {
       {
         description: ERROR_DESCRIPTIONS[s],
         schema: errorResponseSchema,
-        ...(s === 429 ? { headers: { 'Retry-After': 'Seconds to wait.' } } : {}),
+        ...(s === 429 ? { headers: { 'Retry-After': 'Seconds to wait.', ...RATE_HEADERS } } : {}),
       },
     ]),
   );
 }
+
+const RATE_HEADERS = {
+  'RateLimit-Limit': 'Requests per minute of the caller’s budget.',
+  'RateLimit-Remaining': 'Requests left in the budget.',
+  'RateLimit-Reset': 'Seconds until the budget is whole again.',
+};
+const ETAG_HEADERS = { ETag: 'Over the answer’s stable content (ids, checksums, window status; not the signed links).', ...RATE_HEADERS };
+const NOT_MODIFIED: ApiResponse = { description: 'Not modified: If-None-Match names the current ETag.', headers: ETAG_HEADERS };
 
 const READ = {
   security: ['bearer', 'session'],
@@ -111,26 +120,40 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
     path: '/api/v1/data_exports/{type}/latest',
     operationId: 'getLatestExportFile',
     tag: 'Export files',
-    summary: 'The newest available file of a type',
-    description: 'Metadata and a signed download_url of the newest file that has not expired; `{"data": null}` when there is none.',
+    summary: 'The file of the connection’s newest closed window',
+    description:
+      'One API connection’s feed (`?connection=` when the caller reads several). `window` is the connection’s newest closed window; ' +
+      '`data` its file of this type with a signed download_url. Never an older window’s file: when the window had no rows of this type ' +
+      '`data` is null and `window.status` is `empty` (the empty payload); while the window is not exported yet it is `pending` — ask again later. ' +
+      'With `export_type=historical`: the connection’s newest historical file. Send the ETag back as If-None-Match to poll cheaply (304).',
     ...READ,
     params: typeParamsSchema,
     query: latestQuerySchema,
-    responses: { 200: { description: 'The newest file, or null.', schema: latestFileResponseSchema }, ...errors(401, 403, 404, 422, 429) },
+    responses: {
+      200: { description: 'The window and its file, or null.', schema: latestFileResponseSchema, headers: ETAG_HEADERS },
+      304: NOT_MODIFIED,
+      ...errors(401, 403, 404, 422, 429),
+    },
   },
   {
     method: 'get',
     path: '/api/v1/data_exports/{type}',
     operationId: 'listExportFiles',
     tag: 'Export files',
-    summary: 'Available files of a type, newest first',
+    summary: 'One API connection’s available files of a type, newest first',
     description:
+      'The files of one API connection (`?connection=` when the caller reads several; 422 names the choices), incremental and historical ' +
+      '(filter with export_type). Files of SFTP connections are in no feed (see Folders). ' +
       'Cursor pagination: pass next_cursor as cursor for the next (older) page until it is null. Files that arrive while you page are newer than every cursor, ' +
       'so a walk never repeats or skips a file; start again from the first page to see them.',
     ...READ,
     params: typeParamsSchema,
     query: listFilesQuerySchema,
-    responses: { 200: { description: 'A page of files.', schema: fileListResponseSchema }, ...errors(401, 403, 404, 422, 429) },
+    responses: {
+      200: { description: 'A page of files.', schema: fileListResponseSchema, headers: ETAG_HEADERS },
+      304: NOT_MODIFIED,
+      ...errors(401, 403, 404, 422, 429),
+    },
   },
   {
     method: 'get',
@@ -140,8 +163,12 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
     summary: 'One file’s metadata and a signed download link',
     ...READ,
     params: fileParamsSchema,
-    query: programQuerySchema,
-    responses: { 200: { description: 'The file.', schema: fileResponseSchema }, ...errors(401, 403, 404, 410, 422, 429) },
+    query: feedQuerySchema,
+    responses: {
+      200: { description: 'The file.', schema: fileResponseSchema, headers: ETAG_HEADERS },
+      304: NOT_MODIFIED,
+      ...errors(401, 403, 404, 410, 422, 429),
+    },
   },
   {
     method: 'get',

@@ -17,6 +17,29 @@ export const MAX_PAGE_SIZE = 1000;
 export const DEFAULT_PAGE_SIZE = 100;
 
 const apiType = z.enum(API_TYPE_NAMES as [ApiFileType, ...ApiFileType[]]).describe('users, campaigns or activities');
+
+/** Each path word, plural or singular (the seed's words are user, campaign, activity), and the type it names. */
+export const API_TYPE_WORDS: Record<string, ApiFileType> = {
+  user: 'users',
+  users: 'users',
+  campaign: 'campaigns',
+  campaigns: 'campaigns',
+  activity: 'activities',
+  activities: 'activities',
+};
+const TYPE_WORDS = Object.keys(API_TYPE_WORDS) as [string, ...string[]];
+/** `{type}` in a path: user|users, campaign|campaigns or activity|activities. */
+const typeWord = z
+  .enum(TYPE_WORDS)
+  .transform((w) => API_TYPE_WORDS[w])
+  .describe('user, campaign or activity (the plurals users, campaigns and activities are accepted too)');
+
+/** `?connection=`: the API connection whose feed to read. */
+export const connectionParam = z
+  .guid({ error: 'must be an API connection id (a UUID)' })
+  .transform((v) => v.toLowerCase())
+  .optional()
+  .describe('The API connection whose files to read. Needed only when the token or account reads more than one API connection.');
 const instant = instantSchema;
 /** A date-time with an offset (`2026-11-28T08:00:00Z`, `…+02:00`) or a date (`2026-11-28`, midnight UTC). */
 const instantInput = z
@@ -28,13 +51,13 @@ const instantInput = z
 
 /** What an Export API path names when it names nothing (404). */
 export const PATH_NOT_FOUND = {
-  type: (v: string) => `There is no export type "${v}": the types are users, campaigns and activities.`,
+  type: (v: string) => `There is no export type "${v}": the types are user, campaign and activity (or users, campaigns, activities).`,
   file_id: (v: string) => `Export file ${v} was not found.`,
   run_id: (v: string) => `Folder ${v} was not found.`,
 };
 
-export const typeParamsSchema = z.object({ type: apiType });
-export const fileParamsSchema = z.object({ type: apiType, file_id: z.guid().describe('The export file id.') });
+export const typeParamsSchema = z.object({ type: typeWord });
+export const fileParamsSchema = z.object({ type: typeWord, file_id: z.guid().describe('The export file id.') });
 export const runParamsSchema = z.object({ run_id: z.guid().describe('The export run id (a folder).') });
 export const downloadParamsSchema = z.object({ signed: z.string().max(200).describe('The signed part of a download_url.') });
 
@@ -42,13 +65,18 @@ export const downloadParamsSchema = z.object({ signed: z.string().max(200).descr
 
 export const programQuerySchema = programQuery;
 
+/** `?program=` and `?connection=`: which feed. */
+export const feedQuerySchema = z.object({ program: programParam, connection: connectionParam });
+
 export const latestQuerySchema = z.object({
   program: programParam,
+  connection: connectionParam,
   export_type: z.enum(EXPORT_TYPES).optional().describe('Only incremental (scheduled) or historical files.'),
 });
 
 export const listFilesQuerySchema = z.object({
   program: programParam,
+  connection: connectionParam,
   limit: limitParam(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, 'Files'),
   cursor: cursorParam,
   since: instantInput.optional().describe('Only files created at or after this instant (ISO 8601, or a date = midnight UTC).'),
@@ -59,6 +87,7 @@ export type ListFilesQuery = z.infer<typeof listFilesQuerySchema>;
 
 export const listFoldersQuerySchema = z.object({
   program: programParam,
+  connection: connectionParam.describe('Only the folders of this connection (API or SFTP).'),
   limit: limitParam(200, 50, 'Folders'),
   cursor: cursorParam,
   include_expired: z
@@ -74,6 +103,7 @@ export const exportFileSchema = z
   .object({
     id: z.guid(),
     program_id: z.number().int(),
+    connection_id: z.guid().describe('The API connection whose feed the file is in.'),
     run_id: z.guid().describe('The run (folder) the file belongs to.'),
     name: z.string().describe('e.g. 4021-11-28-2026-08-activity-incremental.gz'),
     type: apiType,
@@ -96,9 +126,28 @@ export const exportFileSchema = z
   .describe('An export file and a signed link to download it.');
 export type ExportFileView = z.infer<typeof exportFileSchema>;
 
+export const WINDOW_STATUSES = ['available', 'empty', 'pending', 'failed', 'expired'] as const;
+export type WindowStatus = (typeof WINDOW_STATUSES)[number];
+
+export const latestWindowSchema = z
+  .object({
+    start: instant.describe('Start of the window (inclusive, UTC).'),
+    end: instant.describe('End of the window (exclusive, UTC).'),
+    status: z
+      .enum(WINDOW_STATUSES)
+      .describe(
+        'available: data is its file; empty: the window had no rows of this type (the empty payload); pending: the window is closed ' +
+          'but not exported yet — ask again later; failed: its export failed or was cancelled; expired: its file has been deleted.',
+      ),
+  })
+  .describe("The connection's newest closed window.");
+export type LatestWindow = z.infer<typeof latestWindowSchema>;
+
 export const latestFileResponseSchema = z.object({
-  data: exportFileSchema.nullable().describe('null when no file of this type is available.'),
+  data: exportFileSchema.nullable().describe('The file of the newest closed window; null when it has none (see window.status).'),
+  window: latestWindowSchema.nullable().describe('null before the connection’s first window has closed.'),
 });
+export type LatestFileResponse = z.infer<typeof latestFileResponseSchema>;
 export const fileResponseSchema = z.object({ data: exportFileSchema });
 export const fileListResponseSchema = pageSchema(exportFileSchema);
 

@@ -5,7 +5,9 @@
 // session and its personal tokens share it), so minting more tokens does not buy more requests. It
 // holds DDE_API_RATE_LIMIT_PER_MINUTE requests (default 600) per minute window, whatever the number
 // of web processes behind the load balancer. Over budget → 429 with Retry-After (seconds until the
-// window ends).
+// window ends). Every answer of a limited route says where the caller stands: RateLimit-Limit,
+// RateLimit-Remaining and RateLimit-Reset (seconds until the budget is whole again), added by
+// withAuth from what enforceRateLimit returns.
 //
 // The management API's expensive routes (test connection, historical requests) have their own,
 // smaller per-account budgets (EXPENSIVE_LIMITS). Sign-in and the token endpoint use the same store
@@ -17,7 +19,20 @@ import { now } from '@/lib/clock';
 import { env } from '@/lib/env';
 import { AppError } from './errors';
 
-export type TakeResult = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
+/** `resetSeconds`: seconds until the budget is whole again (the window ends, or the bucket has refilled). */
+export type TakeResult = { ok: true; remaining: number; resetSeconds: number } | { ok: false; retryAfterSeconds: number };
+
+/** Where a caller stands after spending a request: the RateLimit-* headers. */
+export type RateLimitState = { limit: number; remaining: number; resetSeconds: number };
+
+/** The RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset headers of a state. */
+export function rateLimitHeaders(state: RateLimitState): Record<string, string> {
+  return {
+    'ratelimit-limit': String(state.limit),
+    'ratelimit-remaining': String(Math.max(0, state.remaining)),
+    'ratelimit-reset': String(Math.max(0, state.resetSeconds)),
+  };
+}
 
 /** A request budget: `take` spends one request of `key`'s budget. */
 export interface Limiter {
@@ -59,7 +74,7 @@ export class RateLimiter implements Limiter {
     }
     if (b.tokens >= 1) {
       b.tokens -= 1;
-      return { ok: true, remaining: Math.floor(b.tokens) };
+      return { ok: true, remaining: Math.floor(b.tokens), resetSeconds: Math.ceil((this.perMinute - b.tokens) / this.perMs / 1000) };
     }
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000)) };
   }
@@ -126,7 +141,7 @@ export class PgRateLimiter implements Limiter {
   async take(key: string): Promise<TakeResult> {
     try {
       const r = await this.rl.consume(key.slice(0, 200));
-      return { ok: true, remaining: r.remainingPoints };
+      return { ok: true, remaining: r.remainingPoints, resetSeconds: Math.max(0, Math.ceil(r.msBeforeNext / 1000)) };
     } catch (err) {
       if (err instanceof RateLimiterRes) return { ok: false, retryAfterSeconds: retryAfterSeconds(err) };
       throw err;
@@ -176,18 +191,29 @@ function per(l: Limiter): string {
   return `per ${l.windowSeconds} s`;
 }
 
-/** Spends one request of `key`'s budget, or throws 429 rate_limited with Retry-After. */
-export async function enforceRateLimit(key: string, limiter: Limiter | null = apiRateLimiter(), what = 'requests'): Promise<void> {
-  if (!limiter) return;
+/**
+ * Spends one request of `key`'s budget and returns where the caller stands (undefined when the
+ * limit is off), or throws 429 rate_limited with Retry-After and the RateLimit-* headers.
+ */
+export async function enforceRateLimit(
+  key: string,
+  limiter: Limiter | null = apiRateLimiter(),
+  what = 'requests',
+): Promise<RateLimitState | undefined> {
+  if (!limiter) return undefined;
   const r = await limiter.take(key, now().getTime());
   if (!r.ok) {
     throw new AppError(
       'rate_limited',
       `Too many ${what}: the limit is ${limiter.points} ${per(limiter)}. Retry in ${r.retryAfterSeconds} s.`,
       { limit: limiter.points, window_seconds: limiter.windowSeconds, retry_after_seconds: r.retryAfterSeconds },
-      { 'retry-after': String(r.retryAfterSeconds) },
+      {
+        'retry-after': String(r.retryAfterSeconds),
+        ...rateLimitHeaders({ limit: limiter.points, remaining: 0, resetSeconds: r.retryAfterSeconds }),
+      },
     );
   }
+  return { limit: limiter.points, remaining: r.remaining, resetSeconds: r.resetSeconds };
 }
 
 /** Per-account budgets of the management API's expensive routes. */

@@ -16,7 +16,7 @@ import { childLogger } from '@/lib/logger';
 import { countRequest } from '@/lib/metrics';
 import { AppError, toAppError, validationError } from './errors';
 import { programParam } from './params';
-import { enforceRateLimit, rateLimitKey } from './rate-limit';
+import { enforceRateLimit, rateLimitHeaders, rateLimitKey, type RateLimitState } from './rate-limit';
 import { checkSameOrigin } from './csrf';
 
 export type RouteParams = Record<string, string | string[] | undefined>;
@@ -224,21 +224,41 @@ export function withAuth<const O extends AuthOptions = Record<never, never>>(
     const actor = await authenticate(req, database.db);
     requirePasswordChanged(actor, req);
     authorize(actor, options);
-    if (options.rateLimit) await enforceRateLimit(rateLimitKey(actor));
-    const requestedProgram = options.program ? requestedProgramOf(req) : undefined;
-    const program =
-      options.program === 'required' || requestedProgram !== undefined
-        ? await resolveProgram(database.db, actor, requestedProgram)
-        : undefined;
+    const budget = options.rateLimit ? await enforceRateLimit(rateLimitKey(actor)) : undefined;
     const log = ctx.log.child({ actor: actor.kind === 'user' ? actor.accountId : `token:${actor.tokenId}` });
-    return handler(req, {
-      ...ctx,
-      log,
-      actor: actor as ActorOf<O>,
-      db: database.db,
-      database,
-      program: program as ProgramOf<O>,
-      requestedProgram,
-    });
+    let res: Response;
+    try {
+      const requestedProgram = options.program ? requestedProgramOf(req) : undefined;
+      const program =
+        options.program === 'required' || requestedProgram !== undefined
+          ? await resolveProgram(database.db, actor, requestedProgram)
+          : undefined;
+      res = await handler(req, {
+        ...ctx,
+        log,
+        actor: actor as ActorOf<O>,
+        db: database.db,
+        database,
+        program: program as ProgramOf<O>,
+        requestedProgram,
+      });
+    } catch (err) {
+      if (!budget) throw err;
+      res = errorResponse(mapError(err, log), ctx.requestId);
+    }
+    return budget ? withBudget(res, budget) : res;
   });
+}
+
+/** Every answer of a rate-limited route says where the caller's budget stands (RateLimit-* headers). */
+function withBudget(res: Response, budget: RateLimitState): Response {
+  const headers = rateLimitHeaders(budget);
+  try {
+    for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
+    return res;
+  } catch {
+    const copy = new Response(res.body, res);
+    for (const [k, v] of Object.entries(headers)) copy.headers.set(k, v);
+    return copy;
+  }
 }

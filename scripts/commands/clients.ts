@@ -9,13 +9,14 @@ import { isoOrDash, table } from './output';
 
 export const summary = 'Create, list and revoke API clients (client credentials)';
 export const usage = `Usage:
-  dde clients create --program ID --name NAME [--scope SCOPE ...]
+  dde clients create --program ID --name NAME [--connection ID ...] [--scope SCOPE ...]
   dde clients list [--program ID]
   dde clients revoke --program ID --client-id CLIENT_ID
 
 create   Creates an API client for a program and prints its client id and secret. The secret is
          shown once (it is stored only as a hash). The client trades them for access tokens at
-         POST /api/oauth/token (grant_type=client_credentials).
+         POST /api/oauth/token (grant_type=client_credentials). The client reads the feed of the
+         API connection(s) --connection names; without it, the program's only API connection.
 list     Lists clients (never their secrets): client id, program, name, scopes, status, last use.
 revoke   Revokes a client and every token issued to it. Running web processes stop accepting
          its tokens within 5 seconds.
@@ -23,6 +24,8 @@ revoke   Revokes a client and every token issued to it. Running web processes st
 Options:
   --program ID          the program
   --name NAME           what the client is (e.g. "Snowflake loader")
+  --connection ID       an API connection the client reads (repeat for several; optional when the
+                        program has exactly one API connection)
   --scope SCOPE         ${SCOPES.join(' | ')} (repeat for several; default data_exports.read)
   --client-id CLIENT_ID the client's id (ddec_…) or row id`;
 
@@ -33,26 +36,41 @@ const programId = z
 
 function asCliError(err: unknown, flag: string): never {
   if (err instanceof AppError && err.code === 'not_found') throw new CliError(`${flag}: ${err.message}`);
+  if (err instanceof AppError && err.code === 'validation_failed' && err.message.startsWith('Invalid connection_ids: ')) {
+    throw new CliError(`--connection: ${err.message.slice('Invalid connection_ids: '.length)}`);
+  }
   throw err;
 }
 
 async function create(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(
     argv,
-    { program: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string', multiple: true } },
+    {
+      program: { type: 'string' },
+      name: { type: 'string' },
+      connection: { type: 'string', multiple: true },
+      scope: { type: 'string', multiple: true },
+    },
     z.object({
       program: programId,
+      connection: z.array(z.guid({ error: 'must be a connection id (a UUID)' })).optional(),
       name: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(100),
       scope: z.array(z.enum(SCOPES, { error: `must be one of ${SCOPES.join(', ')}` })).default(['data_exports.read']),
     }),
   );
   noPositionals(positionals);
   const { client, clientSecret } = await withDatabase((database) =>
-    createApiClient(database, { programId: values.program, name: values.name, scopes: values.scope, author: CLI_AUTHOR }).catch((err) =>
-      asCliError(err, '--program'),
-    ),
+    createApiClient(database, {
+      programId: values.program,
+      name: values.name,
+      scopes: values.scope,
+      connectionIds: values.connection,
+      allowNoConnection: false,
+      author: CLI_AUTHOR,
+    }).catch((err) => asCliError(err, '--program')),
   );
   console.log(`Created API client "${client.name}" for program ${client.programId} (${client.scopes.join(', ')}).`);
+  console.log(`Reads API connection(s): ${client.connectionIds.join(', ')}`);
   console.log(`Client id:     ${client.clientId}`);
   console.log(`Client secret: ${clientSecret}`);
   console.log('The secret is shown only now. Get a token with:');
@@ -68,13 +86,14 @@ async function list(argv: string[]): Promise<void> {
     return;
   }
   const rows = [
-    ['CLIENT ID', 'PROGRAM', 'NAME', 'SCOPES', 'STATUS', 'CREATED', 'LAST USED'],
+    ['CLIENT ID', 'PROGRAM', 'NAME', 'CONNECTIONS', 'SCOPES', 'STATUS', 'CREATED', 'LAST USED'],
     ...clients.map((c) => {
       const v = viewApiClient(c);
       return [
         v.client_id,
         String(v.program_id),
         v.name,
+        v.connection_ids.join(',') || '-',
         v.scopes.join(','),
         v.status,
         isoOrDash(v.created_at),

@@ -3,6 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import { connections, exportRuns } from '@/db/schema';
 import type { Scope } from '@/db/schema/auth';
 import { createApiClient } from '@/lib/auth/api-clients';
@@ -22,7 +23,11 @@ export function useTempStorage(): { storage: LocalStorage; root: string } {
   return { storage, root };
 }
 
-/** Seeds a small program and generates one run of its data (users, campaigns, activity, manifest). */
+/**
+ * Seeds a small program and generates one run of its data (users, campaigns, activity, manifest),
+ * in an API connection that had exactly that window [until − 1 day, until): its newest closed window,
+ * so `latest` answers this run's files.
+ */
 export async function programWithRun(
   t: TestDatabase,
   opts: { programId: number; name?: string; until: Date; storage: LocalStorage; events?: number; format?: 'csv' | 'jsonl' | 'xlsx' },
@@ -37,15 +42,45 @@ export async function programWithRun(
     until: opts.until,
     seed: opts.programId,
   });
-  return addRun(t, {
-    programId: opts.programId,
-    window: { start: new Date(opts.until.getTime() - 86_400_000), end: opts.until },
-    storage: opts.storage,
-    format: opts.format,
-  });
+  const window = { start: new Date(opts.until.getTime() - 86_400_000), end: opts.until };
+  const [conn] = await t.db
+    .insert(connections)
+    .values({
+      programId: opts.programId,
+      kind: 'api',
+      name: 'Daily warehouse feed',
+      // Monthly windows cut by the start and end dates: the one window is the whole day (within a month).
+      frequency: 'monthly',
+      startDate: window.start,
+      endDate: window.end,
+      format: opts.format ?? 'csv',
+    })
+    .returning();
+  return addRun(t, { programId: opts.programId, window, storage: opts.storage, format: opts.format, connectionId: conn.id });
 }
 
-/** One more run of a program over `window`, generated into storage. */
+/**
+ * The program's API connection of that format (its feed), created daily from 2026-01-01 when there
+ * is none yet: the runs a test adds land in one feed, as a real connection's would.
+ */
+export async function feedConnection(t: TestDatabase, programId: number, format: 'csv' | 'jsonl' | 'xlsx' = 'csv'): Promise<string> {
+  const [found] = await t.db
+    .select({ id: connections.id })
+    .from(connections)
+    .where(
+      and(eq(connections.programId, programId), eq(connections.kind, 'api'), eq(connections.format, format), isNull(connections.deletedAt)),
+    )
+    .orderBy(asc(connections.createdAt), asc(connections.id))
+    .limit(1);
+  if (found) return found.id;
+  const [conn] = await t.db
+    .insert(connections)
+    .values({ programId, kind: 'api', frequency: 'daily', startDate: new Date('2026-01-01T00:00:00Z'), format })
+    .returning();
+  return conn.id;
+}
+
+/** One more run of a program over `window` in its feed (or `connectionId`'s), generated into storage. */
 export async function addRun(
   t: TestDatabase,
   opts: {
@@ -54,18 +89,10 @@ export async function addRun(
     storage: LocalStorage;
     format?: 'csv' | 'jsonl' | 'xlsx';
     exportType?: 'incremental' | 'historical';
+    connectionId?: string;
   },
 ): Promise<{ runId: string; connectionId: string; result: GenerateRunResult }> {
-  const [conn] = await t.db
-    .insert(connections)
-    .values({
-      programId: opts.programId,
-      kind: 'api',
-      frequency: 'daily',
-      startDate: new Date('2026-01-01T00:00:00Z'),
-      format: opts.format ?? 'csv',
-    })
-    .returning();
+  const conn = { id: opts.connectionId ?? (await feedConnection(t, opts.programId, opts.format)) };
   const [run] = await t.db
     .insert(exportRuns)
     .values({
@@ -85,10 +112,12 @@ export async function clientToken(
   t: TestDatabase,
   programId: number,
   scopes: Scope[] = ['data_exports.read'],
-  opts: { expiresAt?: Date } = {},
+  opts: { expiresAt?: Date; connectionIds?: string[] } = {},
 ) {
+  const connectionIds = opts.connectionIds ?? [await feedConnection(t, programId)];
   const { client, clientSecret } = await createApiClient(t, {
     programId,
+    connectionIds,
     name: `client ${programId}`,
     scopes: scopes.length ? scopes : ['data_exports.read'],
     author: { accountId: null, label: 'test' },

@@ -67,8 +67,9 @@ export default async function ApiDocsPage() {
       </header>
       <h1 className="mt-8 text-3xl font-semibold tracking-tight text-slate-900">Export API</h1>
       <p className="mt-3 max-w-2xl text-sm leading-6 text-slate-600">
-        Pull your program’s export files — <C>users</C>, <C>campaigns</C> and <C>activities</C> — into your own pipelines. Every answer is
-        scoped to the program of your token. The machine-readable description is at{' '}
+        Pull your program’s export files — <C>user</C>, <C>campaign</C> and <C>activity</C> (the plurals <C>users</C>, <C>campaigns</C>,{' '}
+        <C>activities</C> work too) — into your own pipelines. Each API connection is its own feed: every answer is about one API
+        connection’s files, in the program of your token. The machine-readable description is at{' '}
         <a className="font-medium text-brand-700 underline underline-offset-2" href="/api/v1/openapi.json">
           /api/v1/openapi.json
         </a>{' '}
@@ -89,9 +90,11 @@ export default async function ApiDocsPage() {
       <div className="mt-10 space-y-10">
         <Section id="tokens" title="1. Get a token">
           <p>
-            An administrator creates an <strong>API client</strong> for your program (<C>npx dde clients create --program ID --name NAME</C>
-            ) and gives you its client id and secret. Trade them for an access token, valid for {CLIENT_TOKEN_TTL_SECONDS / 60} minutes
-            (OAuth 2.0 client credentials; HTTP Basic or <C>client_id</C>/<C>client_secret</C> form fields):
+            An administrator creates an <strong>API client</strong> for your program’s API connection (
+            <C>npx dde clients create --program ID --name NAME --connection CONNECTION_ID</C>; the connection may be left out when the
+            program has exactly one) and gives you its client id and secret. The client reads that connection’s files only. Trade them for
+            an access token, valid for {CLIENT_TOKEN_TTL_SECONDS / 60} minutes (OAuth 2.0 client credentials; HTTP Basic or <C>client_id</C>
+            /<C>client_secret</C> form fields):
           </p>
           <Code>{`export DDE=${base}
 TOKEN=$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" \\
@@ -112,40 +115,52 @@ TOKEN=$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" \\
         </Section>
 
         <Section id="latest" title="2. The latest file">
-          <Code>{`curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/data_exports/activities/latest"`}</Code>
+          <Code>{`curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/data_exports/activity/latest"`}</Code>
           <Code>{`{
   "data": {
-    "id": "5b0c…", "name": "4021-11-28-2026-08-activity-incremental.gz",
+    "id": "5b0c…", "connection_id": "0f6e…", "name": "4021-11-28-2026-08-activity-incremental.gz",
     "type": "activities", "file_type": "activity", "export_type": "incremental",
     "window_start": "2026-11-28T08:00:00.000Z", "window_end": "2026-11-28T12:00:00.000Z",
     "rows": 183211, "bytes": 4810022, "sha256": "9f2c…", "format": "csv", "compression": "gzip",
     "created_at": "…", "expires_at": "…",
     "download_url": "${base}/api/v1/downloads/5b0c….4021.1795…",
     "download_url_expires_at": "…", "presigned_url_ttl_seconds": 900
-  }
+  },
+  "window": { "start": "2026-11-28T08:00:00.000Z", "end": "2026-11-28T12:00:00.000Z", "status": "available" }
 }`}</Code>
           <p>
-            <C>{`{"data": null}`}</C> means no file of that type is available (yet, or any more). Add <C>?export_type=historical</C> for
-            files of historical data requests. Tokens or accounts that reach several programs add <C>?program=ID</C> to every call.
+            <C>latest</C> is always the connection’s newest <em>closed</em> window, never an older one’s file. If there was no activity to
+            capture in that window, the answer is the empty payload:
           </p>
+          <Code>{`{"data": null, "window": {"start": "2026-11-28T08:00:00.000Z", "end": "2026-11-28T12:00:00.000Z", "status": "empty"}}`}</Code>
+          <p>
+            While the window is still being exported, <C>window.status</C> is <C>pending</C>: ask again in a few minutes. Send the{' '}
+            <C>ETag</C> of the last answer as <C>If-None-Match</C> to poll cheaply: 304 while nothing changed. Add{' '}
+            <C>?export_type=historical</C> for the connection’s newest historical file. Personal tokens and accounts that read several API
+            connections add <C>?connection=CONNECTION_ID</C> (the 422 answer lists them), and those that reach several programs{' '}
+            <C>?program=ID</C>:
+          </p>
+          <Code>{`curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/data_exports/user/latest?program=4021&connection=$CONNECTION_ID"`}</Code>
         </Section>
 
         <Section id="list" title="3. List and page through files">
           <p>
             Files come newest first, {DEFAULT_PAGE_SIZE} per page (up to <C>limit={MAX_PAGE_SIZE}</C>). Pass <C>next_cursor</C> back as{' '}
             <C>cursor</C> until it is <C>null</C>. Files created while you page are newer than your cursor, so a walk never repeats or skips
-            a file. Filter with <C>since</C> / <C>until</C> (creation time, ISO 8601) and <C>export_type</C>.
+            a file. A connection’s historical backfills are in its feed too: filter with <C>export_type=historical</C> (or{' '}
+            <C>incremental</C>), and with <C>since</C> / <C>until</C> (creation time, ISO 8601). Files of SFTP connections are in no feed
+            (see Folders).
           </p>
           <Code>{`cursor=""
 while :; do
   page=$(curl -fsS -H "Authorization: Bearer $TOKEN" \\
-    "$DDE/api/v1/data_exports/users?limit=500&since=2026-11-01T00:00:00Z\${cursor:+&cursor=$cursor}")
+    "$DDE/api/v1/data_exports/user?limit=500&since=2026-11-01T00:00:00Z\${cursor:+&cursor=$cursor}")
   echo "$page" | jq -r '.data[] | [.id, .name, .sha256] | @tsv'
   cursor=$(echo "$page" | jq -r '.next_cursor // empty')
   [ -z "$cursor" ] && break
 done`}</Code>
           <p>
-            One file by id: <C>GET /api/v1/data_exports/users/FILE_ID</C> — the same metadata with a fresh link, or 410 once the file has
+            One file by id: <C>GET /api/v1/data_exports/user/FILE_ID</C> — the same metadata with a fresh link, or 410 once the file has
             expired.
           </p>
         </Section>
@@ -156,7 +171,7 @@ done`}</Code>
             default). After that it answers 403 — ask for the file again for a fresh link. The <C>ETag</C> is the file’s SHA-256, and ranges
             are supported, so an interrupted download resumes.
           </p>
-          <Code>{`meta=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/data_exports/activities/latest")
+          <Code>{`meta=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/data_exports/campaign/latest")
 name=$(echo "$meta" | jq -r .data.name)
 curl -fsS -o "$name" "$(echo "$meta" | jq -r .data.download_url)"
 echo "$(echo "$meta" | jq -r .data.sha256)  $name" | sha256sum -c -
@@ -200,10 +215,13 @@ unzip folder.zip -d folder && (cd folder && sha256sum -c *.sha256)`}</Code>
                   ['404', 'Nothing with that id in your program — files of other programs are not found either.'],
                   ['410', 'The file has expired; details.expired_at says when.'],
                   ['416', 'A Range outside the file.'],
-                  ['422', 'Invalid parameters; details.fields names each one.'],
+                  [
+                    '422',
+                    'Invalid parameters; details.fields names each one. A caller that reads several API connections and names none: details.connections lists them.',
+                  ],
                   [
                     '429',
-                    'Over the request budget (600 requests a minute per API client or account by default); wait Retry-After seconds.',
+                    'Over the request budget (600 requests a minute per API client or account by default); wait Retry-After seconds. Every answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.',
                   ],
                 ].map(([status, meaning]) => (
                   <tr key={status}>

@@ -17,7 +17,9 @@ export const POST = withRequest(async (req, { requestId, database, log }) => {
     const { accessToken, expiresIn, scopes, client } = await exchangeClientCredentials(database().db, {
       ...input,
       // Only an authenticated client spends its own budget: a stranger who knows the client id cannot exhaust it.
-      beforeIssue: (c) => enforceRateLimit(`oauth:${c.id}`),
+      beforeIssue: async (c) => {
+        await enforceRateLimit(`oauth:${c.id}`);
+      },
     });
     log.info({ client: client.clientId, program: client.programId, scopes }, 'access token issued');
     return Response.json(

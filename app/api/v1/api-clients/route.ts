@@ -23,6 +23,8 @@ export const POST = withAuth(
       programId: input.program_id,
       name: input.name,
       scopes: input.scopes,
+      connectionIds: input.connection_ids,
+      allowNoConnection: false,
       author: { accountId: actor.accountId, label: actor.label },
     });
     return Response.json(

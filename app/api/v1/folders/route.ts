@@ -15,6 +15,7 @@ export const GET = withAuth(
       limit: query.limit,
       cursor: query.cursor,
       includeExpired: query.include_expired,
+      connectionId: query.connection,
       base: linkBase(req, requestedProgram),
     });
     return Response.json(page, { headers: { 'cache-control': 'no-store' } });

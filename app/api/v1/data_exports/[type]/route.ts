@@ -1,4 +1,6 @@
-// GET /api/v1/data_exports/{type} – available export files of a type, newest first, cursor-paginated
+// GET /api/v1/data_exports/{type} – one API connection's available export files of a type, newest first, cursor-paginated
+import { jsonWithEtag } from '@/lib/export-api/etag';
+import { resolveFeed } from '@/lib/export-api/feed';
 import { pageExportFiles } from '@/lib/export-api/files';
 import { linkBase } from '@/lib/export-api/links';
 import { listFilesQuerySchema, PATH_NOT_FOUND, typeParamsSchema } from '@/lib/export-api/schemas';
@@ -9,11 +11,12 @@ import { withAuth } from '@/lib/http/with-auth';
 export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(
-  async (req, { db, params, program, requestedProgram }) => {
+  async (req, { db, actor, params, program, requestedProgram }) => {
     const { type } = parsePathParams(params, typeParamsSchema, PATH_NOT_FOUND);
     const query = parseQuery(req, listFilesQuerySchema);
-    const page = await pageExportFiles(db, { programId: program, type, query, base: linkBase(req, requestedProgram) });
-    return Response.json(page, { headers: { 'cache-control': 'no-store' } });
+    const feed = await resolveFeed(db, actor, program, query.connection);
+    const page = await pageExportFiles(db, { programId: program, feed, type, query, base: linkBase(req, requestedProgram) });
+    return jsonWithEtag(req, page);
   },
   { permission: 'exports.download', scope: 'data_exports.read', rateLimit: true, program: 'required' },
 );

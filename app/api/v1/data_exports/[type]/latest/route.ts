@@ -1,4 +1,6 @@
-// GET /api/v1/data_exports/{type}/latest – the newest available export file of a type, with a signed download link
+// GET /api/v1/data_exports/{type}/latest – the file of one API connection's newest closed window, with a signed download link
+import { jsonWithEtag } from '@/lib/export-api/etag';
+import { resolveFeed } from '@/lib/export-api/feed';
 import { latestExportFile } from '@/lib/export-api/files';
 import { linkBase } from '@/lib/export-api/links';
 import { latestQuerySchema, PATH_NOT_FOUND, typeParamsSchema } from '@/lib/export-api/schemas';
@@ -9,16 +11,18 @@ import { withAuth } from '@/lib/http/with-auth';
 export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(
-  async (req, { db, params, program, requestedProgram }) => {
+  async (req, { db, actor, params, program, requestedProgram }) => {
     const { type } = parsePathParams(params, typeParamsSchema, PATH_NOT_FOUND);
     const query = parseQuery(req, latestQuerySchema);
-    const data = await latestExportFile(db, {
+    const feed = await resolveFeed(db, actor, program, query.connection);
+    const answer = await latestExportFile(db, {
       programId: program,
+      feed,
       type,
       exportType: query.export_type,
       base: linkBase(req, requestedProgram),
     });
-    return Response.json({ data }, { headers: { 'cache-control': 'no-store' } });
+    return jsonWithEtag(req, answer);
   },
   { permission: 'exports.download', scope: 'data_exports.read', rateLimit: true, program: 'required' },
 );
