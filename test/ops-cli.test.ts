@@ -186,7 +186,7 @@ describe('dde status', () => {
     process.exitCode = undefined;
     expect(before).toMatch(/^DDE +0\.1\.0$/m);
     expect(before).toMatch(
-      /^Database +ok — PostgreSQL \d+[\d.]*, postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/dde_t_\w+ \(DATABASE_URL from the environment\)$/m,
+      /^Database +ok — PostgreSQL \d+[\d.]*, postgres:\/\/postgres(:\*\*\*)?@127\.0\.0\.1:\d+\/dde_t_\w+ \(DATABASE_URL from the environment\)$/m,
     );
     expect(before).toMatch(/^Migrations +current \(\d+ applied\)$/m);
     expect(before).toMatch(/^Workers +NONE SEEN in the last 24 h — exports are not running/m);
