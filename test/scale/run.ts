@@ -217,6 +217,7 @@ async function main(): Promise<void> {
       programId: PROGRAM,
       name: 'scale',
       scopes: ['data_exports.read'],
+      connectionIds, // the client reads all three feeds (it lists Folders, per program)
       author: { accountId: null, label: 'test:scale' },
     });
     const { token } = await createApiToken(database.db, {
