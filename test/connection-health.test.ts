@@ -9,12 +9,11 @@ import path from 'node:path';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connections, notifications, programs, type Connection } from '@/db/schema';
-import type { UserActor } from '@/lib/auth/actor';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
 import { checkConnections } from '@/lib/notify';
-import { useTestEnv } from './helpers/auth';
+import { useTestEnv, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { sshdSkipReason, startSshd, type TestSshd } from './helpers/sshd';
 
@@ -23,16 +22,7 @@ let dataDir: string;
 let sshd: TestSshd;
 const skip = sshdSkipReason();
 const PROGRAM = 91;
-const admin: UserActor = {
-  kind: 'user',
-  accountId: null as unknown as string,
-  email: 'ops@firstup.example',
-  name: null,
-  role: 'firstup_super_admin',
-  mustChangePassword: false,
-  programs: 'all',
-  label: 'ops@firstup.example',
-};
+const admin = OPS_ADMIN;
 /** Short timeouts: a stopped server refuses at once, so the bound only matters if something hangs. */
 const timeouts = { readyTimeoutMs: 5_000, operationTimeoutMs: 5_000 };
 

@@ -1,7 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connections, exportRuns, historicalRequests, programs } from '@/db/schema';
-import type { UserActor } from '@/lib/auth/actor';
 import { resetClock, setClock } from '@/lib/clock';
 import {
   cancelHistoricalRequest,
@@ -12,20 +11,12 @@ import {
 } from '@/lib/historical';
 import { AppError } from '@/lib/http/errors';
 import { retryRun } from '@/lib/runs/retry';
+import { OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
 let t: TestDatabase;
 let connectionId: string;
-const admin: UserActor = {
-  kind: 'user',
-  accountId: null as unknown as string,
-  email: 'ops@firstup.example',
-  name: null,
-  role: 'firstup_super_admin',
-  mustChangePassword: false,
-  programs: 'all',
-  label: 'ops@firstup.example',
-};
+const admin = OPS_ADMIN;
 
 beforeAll(async () => {
   t = await createTestDatabase();

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportRuns, type Connection } from '@/db/schema';
-import type { UserActor } from '@/lib/auth/actor';
 import { resetClock, setClock } from '@/lib/clock';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
@@ -25,7 +24,7 @@ import { setStorage } from '@/lib/storage';
 import { GET as connectionsGET } from '@/app/api/v1/connections/[id]/route';
 import { GET as healthGET } from '@/app/api/health/route';
 import metricsRoute from '@/pages/api/metrics';
-import { useTestEnv, request } from './helpers/auth';
+import { useTestEnv, request, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
 let t: TestDatabase;
@@ -33,16 +32,7 @@ let server: http.Server;
 let base: string;
 const until = new Date('2026-11-20T00:00:00Z');
 const PROGRAM = 71;
-const admin: UserActor = {
-  kind: 'user',
-  accountId: null as unknown as string,
-  email: 'ops@firstup.example',
-  name: null,
-  role: 'firstup_super_admin',
-  mustChangePassword: false,
-  programs: 'all',
-  label: 'ops@firstup.example',
-};
+const admin = OPS_ADMIN;
 
 beforeAll(async () => {
   t = await createTestDatabase();

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connections, exportRuns, type Connection } from '@/db/schema';
-import type { UserActor } from '@/lib/auth/actor';
 import { resetClock, setClock } from '@/lib/clock';
 import { createConnection, pauseConnection, resumeConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
@@ -19,22 +18,13 @@ import { executeExportRun } from '@/lib/runs/export-run';
 import { planWindows } from '@/lib/scheduling/planner';
 import { seedProgram } from '@/lib/seed';
 import { setStorage } from '@/lib/storage';
-import { useTestEnv } from './helpers/auth';
+import { useTestEnv, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { sshdSkipReason, startSshd, type TestSshd } from './helpers/sshd';
 
 let t: TestDatabase;
 const skipSshd = sshdSkipReason();
-const admin: UserActor = {
-  kind: 'user',
-  accountId: null as unknown as string,
-  email: 'ops@firstup.example',
-  name: null,
-  role: 'firstup_super_admin',
-  mustChangePassword: false,
-  programs: 'all',
-  label: 'ops@firstup.example',
-};
+const admin = OPS_ADMIN;
 const until = new Date('2026-11-20T00:00:00Z');
 const PROGRAM = 62;
 let sshd: TestSshd;

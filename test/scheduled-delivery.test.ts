@@ -9,7 +9,6 @@ import PgBoss from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '@/db/client';
 import { connections, deliveries, exportFiles, exportRuns, notifications, type Connection } from '@/db/schema';
-import type { UserActor } from '@/lib/auth/actor';
 import { resetClock, setClock } from '@/lib/clock';
 import { createConnection, pauseConnection, resumeConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
@@ -25,23 +24,14 @@ import { planWindows } from '@/lib/scheduling/planner';
 import { seedProgram } from '@/lib/seed';
 import { setStorage } from '@/lib/storage';
 import { AppError } from '@/lib/http/errors';
-import { useTestEnv } from './helpers/auth';
+import { useTestEnv, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { sshdSkipReason, startSshd, type TestSshd } from './helpers/sshd';
 
 let t: TestDatabase;
 let dataDir: string;
 const skipSshd = sshdSkipReason();
-const admin: UserActor = {
-  kind: 'user',
-  accountId: null as unknown as string,
-  email: 'ops@firstup.example',
-  name: null,
-  role: 'firstup_super_admin',
-  mustChangePassword: false,
-  programs: 'all',
-  label: 'ops@firstup.example',
-};
+const admin = OPS_ADMIN;
 const until = new Date('2026-11-20T00:00:00Z');
 const PROGRAM = 61;
 

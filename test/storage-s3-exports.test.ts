@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GET as foldersRoute } from '@/app/api/v1/folders/route';
 import { GET as archiveRoute } from '@/app/api/v1/folders/[run_id]/archive/route';
 import { exportFiles, exportRuns, type Connection, type ExportFile } from '@/db/schema';
-import type { UserActor } from '@/lib/auth/actor';
 import { resetClock, setClock } from '@/lib/clock';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
@@ -28,7 +27,7 @@ import { executeExportRun } from '@/lib/runs/export-run';
 import { planWindows } from '@/lib/scheduling/planner';
 import { seedProgram } from '@/lib/seed';
 import { S3Storage, setStorage, type S3StorageConfig } from '@/lib/storage';
-import { request, useTestEnv } from './helpers/auth';
+import { request, useTestEnv, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { call, clientToken } from './helpers/export-api';
 import { rgwSkipReason, obtainRgw, type TestRgw } from './helpers/rgw';
@@ -38,16 +37,7 @@ if (skip) console.warn(`storage-s3-exports: skipped, ${skip}`);
 
 const PROGRAM = 7301;
 const until = new Date('2026-11-20T00:00:00Z');
-const admin: UserActor = {
-  kind: 'user',
-  accountId: null as unknown as string,
-  email: 'ops@firstup.example',
-  name: null,
-  role: 'firstup_super_admin',
-  mustChangePassword: false,
-  programs: 'all',
-  label: 'ops@firstup.example',
-};
+const admin = OPS_ADMIN;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let t: TestDatabase;

@@ -9,12 +9,11 @@ import { createBoss, ensureQueues } from '@/jobs/boss';
 import type { QueueContext } from '@/jobs/queues/context';
 import * as webhookDeliver from '@/jobs/queues/webhook-deliver';
 import { runJob } from '@/jobs/queues';
-import type { UserActor } from '@/lib/auth/actor';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { logger } from '@/lib/logger';
 import { createWebhookEndpoint, queueWebhookEvent, testBody, wakeWorker } from '@/lib/webhooks';
-import { useTestEnv } from './helpers/auth';
+import { useTestEnv, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver';
 import { resetEnv } from '@/lib/env';
@@ -32,16 +31,7 @@ let receiver: WebhookReceiver;
 let api: Connection;
 const shutdown = new AbortController();
 const PROGRAM = 95;
-const admin: UserActor = {
-  kind: 'user',
-  accountId: null as unknown as string,
-  email: 'ops@firstup.example',
-  name: null,
-  role: 'firstup_super_admin',
-  mustChangePassword: false,
-  programs: 'all',
-  label: 'ops@firstup.example',
-};
+const admin = OPS_ADMIN;
 
 beforeAll(async () => {
   t = await createTestDatabase();

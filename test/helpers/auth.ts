@@ -7,7 +7,20 @@ import { insertAccount } from '@/db/queries/auth';
 import { accounts, programs, type Account, type Role } from '@/db/schema';
 import { hashPassword } from '@/lib/auth/passwords';
 import { env, resetEnv } from '@/lib/env';
+import type { UserActor } from '@/lib/auth/actor';
 import type { TestDatabase } from './db';
+
+/** A Firstup Super Admin of every program, acting without an account row (the lifecycle and run tests' operator). */
+export const OPS_ADMIN: UserActor = {
+  kind: 'user',
+  accountId: null as unknown as string,
+  email: 'ops@firstup.example',
+  name: null,
+  role: 'firstup_super_admin',
+  mustChangePassword: false,
+  programs: 'all',
+  label: 'ops@firstup.example',
+};
 
 export const TEST_SECRET = 'test-nextauth-secret-0123456789abcdef0123456789';
 
