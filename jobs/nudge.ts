@@ -4,39 +4,17 @@
 // active" email) through pg-boss over its own pool: no connections of its own, no supervision, no
 // schedules. A failed nudge is logged and otherwise ignored: the every-minute crons do the same
 // work, so the action still happens, only later.
-import PgBoss from 'pg-boss';
 import type { Database } from '@/db/client';
-import { send, type QueuePayloads } from './boss';
 import { logger } from '@/lib/logger';
-
-const senders = new WeakMap<Database, PgBoss>();
-
-/** pg-boss's database adapter over postgres.js: JSON payloads are sent as text, dates as ISO strings. */
-function adapter(database: Database): PgBoss.Db {
-  return {
-    async executeSql(text: string, values: unknown[] = []) {
-      const params = values.map((v) => (v instanceof Date ? v.toISOString() : v !== null && typeof v === 'object' ? JSON.stringify(v) : v));
-      const rows = await database.sql.unsafe(text, params as never[]);
-      return { rows: [...rows] };
-    },
-  };
-}
-
-function sender(database: Database): PgBoss {
-  let boss = senders.get(database);
-  if (!boss) {
-    boss = new PgBoss({ db: adapter(database), schema: 'pgboss', supervise: false, schedule: false, migrate: false });
-    senders.set(database, boss);
-  }
-  return boss;
-}
+import { poolBoss } from '@/lib/pool-boss';
+import { send, type QueuePayloads } from './boss';
 
 /** What the planner tick is asked for: besides its usual sweep, the runs of this connection or this run right away. */
 export type Nudge = QueuePayloads['plan-windows'] & { reason: string };
 
 /** Asks the worker for a planner tick now (and a notify sweep with `notify`). Never throws. */
 export async function nudgeWorker(database: Database, nudge: Nudge, opts: { notify?: boolean } = {}): Promise<void> {
-  const boss = sender(database);
+  const boss = poolBoss(database);
   const jobs: { queue: 'plan-windows' | 'notify'; send: () => Promise<unknown> }[] = [
     { queue: 'plan-windows', send: () => send(boss, 'plan-windows', nudge) },
   ];
