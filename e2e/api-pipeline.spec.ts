@@ -3,7 +3,7 @@
 // and a historical backfill. Walking each API connection's feed (pagination, signed downloads,
 // sha256) yields every source event of that connection's windows exactly once and nothing of the
 // other connections; `latest` after an empty window answers the empty payload.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,16 +33,24 @@ type FileView = {
 };
 type Page = { data: FileView[]; has_more: boolean; next_cursor: string | null };
 
-/** The CLI against the running product's data dir. */
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+/**
+ * The CLI against the running product's data dir. Asynchronous on purpose: a synchronous spawn
+ * blocks this process's event loop for the CLI's whole run, so the server's close of an idle
+ * keep-alive socket goes unnoticed and the next request is written into a closed socket (reset).
+ */
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, DDE_DATA_DIR: e2eDataDir(), LOG_LEVEL: 'warn' };
   for (const k of ['DATABASE_URL', 'NEXTAUTH_SECRET', 'DDE_ENCRYPTION_KEY', 'TEST_DATABASE_URL', 'NODE_ENV']) delete env[k];
-  const r = spawnSync('npx', ['tsx', 'scripts/cli.ts', ...args], { cwd: root, env, encoding: 'utf8', timeout: 180_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return new Promise((resolve) => {
+    execFile('npx', ['tsx', 'scripts/cli.ts', ...args], { cwd: root, env, encoding: 'utf8', timeout: 180_000 }, (err, stdout, stderr) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      resolve({ status: err ? (typeof code === 'number' ? code : null) : 0, stdout, stderr });
+    });
+  });
 }
 
-function cliOk(args: string[]): string {
-  const r = cli(args);
+async function cliOk(args: string[]): Promise<string> {
+  const r = await cli(args);
   expect(r.status, `dde ${args.join(' ')}: ${r.stderr || r.stdout}`).toBe(0);
   return r.stdout;
 }
@@ -87,7 +95,7 @@ test('each API connection is its own feed: every event exactly once, nothing of 
   const B = Math.floor(now / (4 * HOUR)) * 4 * HOUR; // the current 4-hour window's start
   const D0 = Math.floor(now / DAY) * DAY; // today 00:00 UTC
   // No event is ingested in the newest closed 4-hour window [B − 4h, B): it is the empty one.
-  cliOk([
+  await cliOk([
     'seed',
     '--program',
     String(PROGRAM),
@@ -106,7 +114,7 @@ test('each API connection is its own feed: every event exactly once, nothing of 
     '--seed',
     '7',
   ]);
-  const tokenOut = cliOk([
+  const tokenOut = await cliOk([
     'tokens',
     'create',
     '--email',
@@ -167,11 +175,11 @@ test('each API connection is its own feed: every event exactly once, nothing of 
       .toBe(true);
 
     // An API client of the 4-hourly connection: the CLI needs --connection (the program has two).
-    const ambiguous = cli(['clients', 'create', '--program', String(PROGRAM), '--name', 'Warehouse']);
+    const ambiguous = await cli(['clients', 'create', '--program', String(PROGRAM), '--name', 'Warehouse']);
     expect(ambiguous.status).not.toBe(0);
     expect(ambiguous.stderr).toContain(fourHourly);
     expect(ambiguous.stderr).toContain(daily);
-    const clientOut = cliOk(['clients', 'create', '--program', String(PROGRAM), '--name', 'Warehouse', '--connection', fourHourly]);
+    const clientOut = await cliOk(['clients', 'create', '--program', String(PROGRAM), '--name', 'Warehouse', '--connection', fourHourly]);
     const clientId = /Client id:\s+(\S+)/.exec(clientOut)![1];
     const clientSecret = /Client secret:\s+(\S+)/.exec(clientOut)![1];
     const tokenRes = await request.post('/api/oauth/token', {

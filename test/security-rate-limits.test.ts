@@ -12,7 +12,7 @@ import { TOKEN_ENDPOINT_LIMITS } from '@/lib/auth/sign-in-throttle';
 import { TokenCache } from '@/lib/auth/token-cache';
 import { createApiToken } from '@/lib/auth/tokens';
 import { resetClock, setClock } from '@/lib/clock';
-import { PgRateLimiter, RateLimiter, setApiRateLimiter } from '@/lib/http/rate-limit';
+import { LeasedRateLimiter, PgRateLimiter, RateLimiter, setApiRateLimiter } from '@/lib/http/rate-limit';
 import { createPrograms, noParams, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
@@ -53,6 +53,45 @@ describe('the export API limit across web processes (finding: N processes allowe
     const b = new PgRateLimiter(second.sql, 'api_race', 20, 60);
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).take('account:race')));
     expect(results.filter((r) => r.ok).length).toBe(20);
+  });
+});
+
+describe('the export API limit taken in leases (one database write per lease, not per request)', () => {
+  it('counts down exactly for one process, and writes far fewer times than it answers', async () => {
+    const limiter = new LeasedRateLimiter(new PgRateLimiter(t.sql, 'api_lease', 600, 60));
+    const remaining: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const r = await limiter.take('client:lease', Date.now());
+      expect(r.ok).toBe(true);
+      remaining.push((r as { remaining: number }).remaining);
+    }
+    expect(remaining).toEqual(Array.from({ length: 200 }, (_, i) => 599 - i));
+    const [row] = await t.db.select().from(rateLimits).where(eq(rateLimits.key, 'api_lease:client:lease'));
+    // 200 answered; the store counted them and at most one lease's unused rest.
+    expect(row.points).toBeGreaterThanOrEqual(200);
+    expect(row.points).toBeLessThan(200 + limiter.maxLease);
+  });
+
+  it('never lets more than the limit through two processes, however the requests interleave', async () => {
+    const a = new LeasedRateLimiter(new PgRateLimiter(t.sql, 'api_lease_race', 50, 60));
+    const b = new LeasedRateLimiter(new PgRateLimiter(second.sql, 'api_lease_race', 50, 60));
+    const results = await Promise.all(Array.from({ length: 150 }, (_, i) => (i % 3 ? a : b).take('account:lease', Date.now())));
+    expect(results.filter((r) => r.ok).length).toBe(50);
+    const refused = results.find((r) => !r.ok) as { retryAfterSeconds: number };
+    expect(refused.retryAfterSeconds).toBeGreaterThan(0);
+    expect(refused.retryAfterSeconds).toBeLessThanOrEqual(60);
+  });
+
+  it('gives the last free requests of a window out one by one rather than losing them to a big lease', async () => {
+    const store = new PgRateLimiter(t.sql, 'api_lease_tail', 30, 60);
+    const other = new PgRateLimiter(second.sql, 'api_lease_tail', 30, 60);
+    const limiter = new LeasedRateLimiter(store);
+    expect(await limiter.take('client:tail', Date.now())).toMatchObject({ ok: true, remaining: 29 });
+    // Another process spends all but two of the rest meanwhile.
+    expect((await other.takeMany('client:tail', 27)).granted).toBe(27);
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push((await limiter.take('client:tail', Date.now())).ok);
+    expect(answers).toEqual([true, true, false, false]);
   });
 });
 

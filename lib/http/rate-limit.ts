@@ -139,13 +139,94 @@ export class PgRateLimiter implements Limiter {
   }
 
   async take(key: string): Promise<TakeResult> {
+    const r = await this.takeMany(key, 1);
+    return r.granted > 0
+      ? { ok: true, remaining: r.remaining, resetSeconds: r.resetSeconds }
+      : { ok: false, retryAfterSeconds: r.retryAfterSeconds };
+  }
+
+  /**
+   * Spends up to `n` requests of `key`'s budget in one statement. The store adds `n` to the
+   * window's count atomically, so the requests that were still free before this call (at most `n`)
+   * belong to this caller alone: `granted` of them, 0 when the budget was already spent.
+   */
+  async takeMany(key: string, n: number): Promise<{ granted: number; remaining: number; resetSeconds: number; retryAfterSeconds: number }> {
+    let res: RateLimiterRes;
     try {
-      const r = await this.rl.consume(key.slice(0, 200));
-      return { ok: true, remaining: r.remainingPoints, resetSeconds: Math.max(0, Math.ceil(r.msBeforeNext / 1000)) };
+      res = await this.rl.consume(key.slice(0, 200), n);
     } catch (err) {
-      if (err instanceof RateLimiterRes) return { ok: false, retryAfterSeconds: retryAfterSeconds(err) };
-      throw err;
+      if (!(err instanceof RateLimiterRes)) throw err;
+      res = err;
     }
+    const before = res.consumedPoints - n;
+    const granted = Math.max(0, Math.min(n, this.points - before));
+    return {
+      granted,
+      remaining: Math.max(0, this.points - res.consumedPoints),
+      resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)),
+      retryAfterSeconds: retryAfterSeconds(res),
+    };
+  }
+}
+
+type Lease = { left: number; remaining: number; endsAt: number };
+
+/**
+ * The export API's budget as web processes spend it: requests are taken from PostgreSQL in small
+ * leases (up to `maxLease` at a time, an eighth of what was left at most, one when little is left),
+ * so a busy caller costs one database write per lease instead of one per request. A lease belongs
+ * to one process and ends with its window; what a process leased but did not use is not handed
+ * back, so with P processes a caller can meet 429 up to P × (maxLease − 1) requests early in a
+ * window, and never gets more than the limit through.
+ */
+export class LeasedRateLimiter implements Limiter {
+  private readonly leases = new Map<string, Lease>();
+  private readonly pending = new Map<string, Promise<unknown>>();
+  readonly points: number;
+  readonly windowSeconds: number;
+
+  constructor(
+    private readonly store: PgRateLimiter,
+    readonly maxLease = 16,
+  ) {
+    this.points = store.points;
+    this.windowSeconds = store.windowSeconds;
+  }
+
+  async take(key: string, atMs: number): Promise<TakeResult> {
+    for (;;) {
+      const lease = this.leases.get(key);
+      const live = lease && atMs < lease.endsAt ? lease : undefined;
+      if (live && live.left > 0) {
+        live.left -= 1;
+        return { ok: true, remaining: live.remaining + live.left, resetSeconds: Math.max(0, Math.ceil((live.endsAt - atMs) / 1000)) };
+      }
+      const inFlight = this.pending.get(key);
+      if (inFlight) {
+        await inFlight;
+        continue;
+      }
+      const size = live ? Math.max(1, Math.min(this.maxLease, Math.floor(live.remaining / 8))) : 1;
+      const leasing = this.store.takeMany(key, size);
+      this.pending.set(key, leasing);
+      try {
+        const r = await leasing;
+        if (r.granted === 0) {
+          this.leases.set(key, { left: 0, remaining: 0, endsAt: atMs + r.retryAfterSeconds * 1000 });
+          return { ok: false, retryAfterSeconds: r.retryAfterSeconds };
+        }
+        if (this.leases.size >= PRUNE_ABOVE) this.prune(atMs);
+        const left = r.granted - 1;
+        this.leases.set(key, { left, remaining: r.remaining, endsAt: atMs + r.resetSeconds * 1000 });
+        return { ok: true, remaining: r.remaining + left, resetSeconds: r.resetSeconds };
+      } finally {
+        this.pending.delete(key);
+      }
+    }
+  }
+
+  private prune(atMs: number): void {
+    for (const [key, l] of this.leases) if (atMs >= l.endsAt) this.leases.delete(key);
   }
 }
 
@@ -162,12 +243,17 @@ function sharedLimiter(name: string, points: number, windowSeconds: number, sql:
 }
 
 let configured: Limiter | null | undefined;
+const leasedByStore = new WeakMap<PgRateLimiter, LeasedRateLimiter>();
 
 /** The Export API limiter, or null when the limit is off (DDE_API_RATE_LIMIT_PER_MINUTE=0). */
 export function apiRateLimiter(): Limiter | null {
   if (configured !== undefined) return configured;
   const perMinute = env().apiRateLimitPerMinute;
-  return perMinute > 0 ? sharedLimiter('api', perMinute, 60) : null;
+  if (perMinute <= 0) return null;
+  const store = sharedLimiter('api', perMinute, 60);
+  let leased = leasedByStore.get(store);
+  if (!leased) leasedByStore.set(store, (leased = new LeasedRateLimiter(store)));
+  return leased;
 }
 
 /** Tests replace the limiter (null: off; undefined: back to the configured one). */
