@@ -3,16 +3,19 @@
 // 10 s each (two alternating halves), with 100,000 export files in the catalog over 3 API
 // connections per program (targets: ratio ≥ 0.8 of health's requests/s and p99 ≤ 1.5× health's p99,
 // same run). The token and the client's feed resolve from in-process caches after the first request;
-// latest is one prepared lookup of the newest closed window's run and files (export_runs_window_unique).
+// latest is one prepared lookup of the newest closed window's run and files (export_runs_window_unique),
+// and the client's budget is taken from PostgreSQL in leases. Besides requests/s it prints the CPU
+// per request of the web process and of PostgreSQL, which is steadier on a shared machine.
 //
 //   npm run bench:api -- [--files N] [--seconds S] [--connections C] [--no-build]
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
+//   BENCH_WEB_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR'  Node flags for the web process (profiling)
 //
 // Builds the app first (`next build`) when .next is older than the sources (--no-build: use
 // whatever build exists, as long as it has the route).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +101,37 @@ async function measure(url: string, headers: Record<string, string>, seconds: nu
   };
 }
 
+/** CPU seconds (user + system) of `pid` and all its descendants, from /proc (Linux). */
+function treeCpuSeconds(pid: number, match?: (comm: string) => boolean): number {
+  const tick = 100; // USER_HZ
+  const procs: { pid: number; ppid: number; comm: string; cpu: number }[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const f = stat.slice(close + 2).split(' ');
+      procs.push({ pid: Number(e), ppid: Number(f[1]), comm, cpu: (Number(f[11]) + Number(f[12])) / tick });
+    } catch {
+      /* gone */
+    }
+  }
+  const children = new Map<number, typeof procs>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  let total = 0;
+  const walk = (id: number) => {
+    for (const c of children.get(id) ?? []) {
+      if (!match || match(c.comm)) total += c.cpu;
+      walk(c.pid);
+    }
+  };
+  const self = procs.find((p) => p.pid === pid);
+  if (self && (!match || match(self.comm))) total += self.cpu;
+  walk(pid);
+  return total;
+}
+
 /** Two halves as one run: requests/s over both; p50 and p99 the worse half's (percentiles cannot be merged exactly). */
 function combine(parts: Measured[]): Measured {
   return {
@@ -181,7 +215,15 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     web = spawn(
       process.execPath,
-      [path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(port), '-H', '127.0.0.1'],
+      [
+        ...(process.env.BENCH_WEB_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next'),
+        'start',
+        '-p',
+        String(port),
+        '-H',
+        '127.0.0.1',
+      ],
       {
         cwd: root,
         env: {
@@ -211,9 +253,21 @@ async function main(): Promise<void> {
     await measure(`${base}/api/v1/data_exports/activity/latest`, auth, 2);
     // Alternate the two in halves, so a change in the machine's load (it is shared) hits both alike.
     const halves: { health: Measured[]; latest: Measured[] } = { health: [], latest: [] };
+    // CPU per request of the web process and of PostgreSQL (children of this process when embedded):
+    // steadier than requests/s on a shared machine, and it says which side a difference comes from.
+    const cpu = { health: { web: 0, db: 0 }, latest: { web: 0, db: 0 } };
+    const sample = () => ({ web: treeCpuSeconds(web!.pid!), db: treeCpuSeconds(process.pid, (c) => c.startsWith('postgres')) });
+    const timed = async (route: 'health' | 'latest', run: () => Promise<Measured>) => {
+      const before = sample();
+      const m = await run();
+      const after = sample();
+      cpu[route].web += after.web - before.web;
+      cpu[route].db += after.db - before.db;
+      return m;
+    };
     for (let round = 0; round < 2; round++) {
-      halves.health.push(await measure(`${base}/api/health`, {}, SECONDS / 2));
-      halves.latest.push(await measure(`${base}/api/v1/data_exports/activity/latest`, auth, SECONDS / 2));
+      halves.health.push(await timed('health', () => measure(`${base}/api/health`, {}, SECONDS / 2)));
+      halves.latest.push(await timed('latest', () => measure(`${base}/api/v1/data_exports/activity/latest`, auth, SECONDS / 2)));
     }
     const health = combine(halves.health);
     const latest = combine(halves.latest);
@@ -231,6 +285,10 @@ async function main(): Promise<void> {
     console.log(
       `| GET /api/v1/data_exports/activity/latest | ${latest.rps.toFixed(0)} | ${latest.p50} | ${latest.p99} | ${latest.requests} |`,
     );
+    const perRequest = (route: 'health' | 'latest', requests: number) =>
+      `web ${((cpu[route].web / requests) * 1e6).toFixed(0)} µs, PostgreSQL ${((cpu[route].db / requests) * 1e6).toFixed(0)} µs`;
+    const cpuLine = `CPU per request: health ${perRequest('health', health.requests)}; latest ${perRequest('latest', latest.requests)}`;
+    console.log(cpuLine);
     const line = `RESULT api ratio=${ratio.toFixed(2)} p99_ms=${latest.p99} health_p99_ms=${health.p99}`;
     appendResults('bench:api', [
       `${n.toLocaleString('en-US')} export files in the catalog (${PROGRAMS} programs × ${FEEDS} API connections); ${CONNECTIONS} connections, ${SECONDS} s each (in alternating halves), autocannon against \`next start\`; load average ${os
@@ -239,6 +297,7 @@ async function main(): Promise<void> {
         .join(' / ')}`,
       `GET /api/health: ${health.rps.toFixed(0)} req/s, p50 ${health.p50} ms, p99 ${health.p99} ms`,
       `GET /api/v1/data_exports/activity/latest (client token): ${latest.rps.toFixed(0)} req/s, p50 ${latest.p50} ms, p99 ${latest.p99} ms (targets: ratio ≥ 0.8, p99 ≤ 1.5× health's: ratio ${ratio.toFixed(2)}, p99 ${p99Ratio.toFixed(2)}×)`,
+      cpuLine,
       `\`${line}\``,
     ]);
     console.log(line);
