@@ -106,6 +106,8 @@ async function runsOf(database: Database, connectionIds: string[], t0: string): 
 const done = (r: RunRow) => r.status === 'delivered' || r.status === 'available' || r.status === 'empty';
 
 async function main() {
+  // The SFTP server of this benchmark listens on 127.0.0.1, which the outbound policy refuses unless allowed.
+  process.env.DDE_OUTBOUND_ALLOWED_NETWORKS ??= '127.0.0.1/32';
   const { values } = parseArgs({
     options: {
       connections: { type: 'string' },

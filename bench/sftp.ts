@@ -76,6 +76,8 @@ function clearRemote(rootDir: string): void {
 }
 
 async function main() {
+  // The SFTP server of this benchmark listens on 127.0.0.1, which the outbound policy refuses unless allowed.
+  process.env.DDE_OUTBOUND_ALLOWED_NETWORKS ??= '127.0.0.1/32';
   const unavailable = sshdUnavailable();
   if (unavailable) throw new Error(`bench:sftp needs OpenSSH sshd: ${unavailable}`);
   if (spawnSync('sftp', ['-V']).error) throw new Error('bench:sftp needs the OpenSSH sftp client (apt-get install -y openssh-client)');
