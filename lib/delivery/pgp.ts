@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough, pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
+import { now } from '@/lib/clock';
 
 export const PGP_SUFFIX = '.pgp';
 /** The name a data file is delivered under when encrypted: `<name>.pgp` (e.g. `….gz.pgp`). */
@@ -55,9 +56,9 @@ const day = (d: Date) => d.toISOString().slice(0, 10);
 /**
  * Reads and checks a customer's armored public key: exactly one public key (never a private one),
  * not revoked or expired, with a key that can encrypt. Throws PgpKeyError saying what is wrong.
- * `at` is the instant the key must be valid at (now).
+ * `at` is the instant the key must be valid at (the application clock's now).
  */
-export async function readRecipientKey(armored: string, at: Date = new Date()): Promise<RecipientKey> {
+export async function readRecipientKey(armored: string, at: Date = now()): Promise<RecipientKey> {
   if (Buffer.byteLength(armored, 'utf8') > MAX_ARMORED_KEY_BYTES) throw new PgpKeyError('The OpenPGP key is larger than 64 KB.');
   if (/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored)) {
     throw new PgpKeyError('This is a private key. Paste the public key only (gpg --armor --export <you@example.com>).');
@@ -137,6 +138,7 @@ export async function encryptStream(input: Readable, recipient: RecipientKey): P
   const encrypted = await openpgp.encrypt({
     message,
     encryptionKeys: recipient.key,
+    date: now(),
     format: 'binary',
     config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
   });
