@@ -169,6 +169,19 @@ function Overview({
                     { term: 'Username', value: <span className="font-mono text-xs">{c.sftp.username}</span> },
                     { term: 'Authentication', value: c.sftp.auth_method === 'private_key' ? 'Private key' : 'Password' },
                     { term: 'Host key', value: <span className="font-mono text-xs break-all">{c.sftp.host_key_fingerprint ?? '—'}</span> },
+                    {
+                      term: 'Encryption',
+                      value: c.sftp.pgp_key ? (
+                        <span data-testid="pgp-encryption">
+                          Encrypted to OpenPGP key <span className="block font-mono text-xs">{c.sftp.pgp_key.fingerprint}</span>
+                          {c.sftp.pgp_key.user_ids.length ? (
+                            <span className="block text-xs text-slate-500">{c.sftp.pgp_key.user_ids.join(', ')}</span>
+                          ) : null}
+                        </span>
+                      ) : (
+                        'None (files are delivered as they are)'
+                      ),
+                    },
                     { term: 'Last tested', value: dt(c.last_tested_at) },
                   ]
                 : [{ term: 'Collected at', value: <span className="font-mono text-xs">/api/v1/data_exports/…</span> }]),

@@ -1,5 +1,6 @@
 // Set Up SFTP: schedule, server, credentials and contacts; "Test connection" shows each step and the
-// host key to confirm; Save creates the connection (the server tests it again) and shows the result.
+// host key to confirm; optionally the customer's OpenPGP key (its fingerprint confirmed likewise);
+// Save creates the connection (the server tests it again) and shows the result.
 'use client';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -10,6 +11,7 @@ import { CONNECTIONS_PATH } from './paths';
 import { connectionName } from './describe';
 import { todayIso } from '@/components/ui/formatters';
 import { checkSchedule, EgressInfo, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './setup-fields';
+import { checkPgpKey, NO_PGP_KEY, PgpKeyField, pgpKeyBody, type PgpKeyChoice } from './pgp-key-field';
 import { fieldError, Button, Card, ErrorNotice, Field, inputClass, Notice, StatusBadge } from '@/components/ui/primitives';
 
 type Server = {
@@ -88,6 +90,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   const [test, setTest] = useState<TestReport | null>(null);
   const [confirmed, setConfirmed] = useState(false);
   const [keyFile, setKeyFile] = useState<string | null>(null);
+  const [pgp, setPgp] = useState<PgpKeyChoice>(NO_PGP_KEY);
 
   const setS = (patch: Partial<Server>) => {
     setServer((s) => ({ ...s, ...patch }));
@@ -137,6 +140,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
           username: server.username.trim(),
           auth: authBody(server),
           host_key_fingerprint: test?.hostKeyFingerprint,
+          ...pgpKeyBody(pgp),
         },
       }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ['connections', program] }),
@@ -157,7 +161,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
 
   function submit(ev: FormEvent) {
     ev.preventDefault();
-    const e = { ...checkSchedule(schedule), ...checkServer(server) };
+    const e = { ...checkSchedule(schedule), ...checkServer(server), ...checkPgpKey(pgp) };
     if (Object.keys(e).length === 0 && !(test?.ok && test.hostKeyFingerprint))
       e.test = 'Test the connection first, then confirm the server’s host key.';
     else if (Object.keys(e).length === 0 && !confirmed) e.test = 'Confirm that the host key fingerprint is your server’s key.';
@@ -177,6 +181,11 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
             {connectionName(c)} exports {programName}’s data to {c.sftp?.host}:{c.sftp?.port}/{c.sftp?.folder}. The first delivery arrives
             after the first window closes; the contacts receive an email confirming the set-up.
           </p>
+          {c.sftp?.pgp_key ? (
+            <p className="mt-2 text-sm break-words text-emerald-800">
+              Data files are encrypted to OpenPGP key <span className="font-mono">{c.sftp.pgp_key.fingerprint}</span>.
+            </p>
+          ) : null}
           <div className="mt-4 flex flex-wrap justify-center gap-2">
             <Link
               href={`${CONNECTIONS_PATH}/${c.id}`}
@@ -372,6 +381,19 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
           </div>
         </Card>
 
+        <Card title="Encryption">
+          <PgpKeyField
+            program={program}
+            value={pgp}
+            onChange={(v) => {
+              setPgp(v);
+              // A new key or a confirmation settles what Save said about the key.
+              setErrors(({ pgp_public_key: _k, pgp_key_fingerprint: _f, ...rest }) => rest);
+            }}
+            errors={errors}
+          />
+        </Card>
+
         {saveProblem ? <ErrorNotice title="The connection was not saved" error={saveProblem} /> : null}
         {Object.keys(errors).length > 0 && !errors.test && !saveProblem ? (
           <p role="alert" className="text-sm text-red-700">
@@ -387,7 +409,8 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
           <p className="font-semibold text-slate-900">What gets delivered</p>
           <p className="mt-1">
             Each window’s users, campaigns and activities as separate files, each with a <span className="font-mono">.sha256</span>{' '}
-            checksum, and a manifest written last.
+            checksum, and a manifest written last. With the customer’s OpenPGP key, the data files arrive encrypted to it as{' '}
+            <span className="font-mono">.gz.pgp</span>.
           </p>
         </div>
       </aside>

@@ -50,6 +50,17 @@ export const connections = pgTable(
     /** AES-256-GCM ciphertext of the password or key (+ passphrase); associated data = connection id. */
     secretCiphertext: text('secret_ciphertext'),
     hostKeyFingerprint: text('host_key_fingerprint'),
+    /**
+     * The customer's armored OpenPGP public key (public, not a secret): when set, data files are
+     * encrypted to it on the way out and delivered as `<name>.pgp`. Immutable, like the destination.
+     */
+    pgpPublicKey: text('pgp_public_key'),
+    /** Its primary key's fingerprint as gpg prints it ("ABCD 1234 …"), which the admin confirmed. */
+    pgpKeyFingerprint: text('pgp_key_fingerprint'),
+    /** The key's user IDs ("Name <email>"), shown beside the fingerprint. */
+    pgpKeyUserIds: text('pgp_key_user_ids').array(),
+    /** When the key (or its encryption subkey) expires; null when it never does. */
+    pgpKeyExpiresAt: ts('pgp_key_expires_at'),
     /** Planner cursor: every window that ends at or before this instant is in the ledger. */
     plannedThrough: ts('planned_through'),
     lastTestedAt: ts('last_tested_at'),

@@ -18,7 +18,8 @@ import { connectionDisplayName, sftpDestinationOf } from './describe';
 import type { CreateConnectionInput, EditConnectionInput } from './schemas';
 
 function auditable(c: Connection) {
-  const { secretCiphertext: _s, plannedThrough: _p, updatedAt: _u, ...rest } = c;
+  // The armored OpenPGP key is public but long: the entry keeps its fingerprint and user IDs.
+  const { secretCiphertext: _s, plannedThrough: _p, updatedAt: _u, pgpPublicKey: _k, ...rest } = c;
   return rest;
 }
 
@@ -83,6 +84,14 @@ export async function createConnection(
       authMethod: input.auth.method,
       secretCiphertext: encryptSecret(input.auth, id),
       hostKeyFingerprint: input.host_key_fingerprint,
+      ...(input.pgp_public_key
+        ? {
+            pgpPublicKey: input.pgp_public_key.armored,
+            pgpKeyFingerprint: input.pgp_public_key.fingerprint,
+            pgpKeyUserIds: input.pgp_public_key.userIds,
+            pgpKeyExpiresAt: input.pgp_public_key.expiresAt,
+          }
+        : {}),
       lastTestedAt: now(),
     };
   }
@@ -102,6 +111,7 @@ export async function createConnection(
         connectionName: connectionDisplayName(created),
         destination: describeSftpDestination(sftpDestinationOf(created)),
         hostKeyFingerprint: created.hostKeyFingerprint!,
+        pgpKeyFingerprint: created.pgpKeyFingerprint,
         frequency: created.frequency,
         startDate: created.startDate,
       });

@@ -5,6 +5,7 @@ import { FORMATS, FREQUENCIES } from '@/db/schema';
 import type { ConnectionSecret } from '@/lib/crypto';
 import { destinationFolderSchema } from '@/lib/delivery/folder';
 import { FINGERPRINT_PATTERN } from '@/lib/delivery/fingerprint';
+import { MAX_ARMORED_KEY_BYTES, normalizePgpFingerprint, PgpKeyError, readRecipientKey } from '@/lib/delivery/pgp';
 
 const instant = (label: string) =>
   z.iso
@@ -81,6 +82,47 @@ export const createApiConnectionSchema = z
   .superRefine(checkDates);
 export type CreateApiConnectionInput = z.infer<typeof createApiConnectionSchema>;
 
+/**
+ * The customer's armored OpenPGP public key, read and checked with openpgp: one public key (not a
+ * private one), not revoked or expired, able to encrypt. Asynchronous: parse with safeParseAsync.
+ */
+export const pgpPublicKeySchema = z
+  .string({ error: 'Paste the armored OpenPGP public key.' })
+  .max(MAX_ARMORED_KEY_BYTES, 'The OpenPGP key is larger than 64 KB.')
+  .transform(async (armored, ctx) => {
+    try {
+      const key = await readRecipientKey(armored);
+      return { armored: `${armored.trim()}\n`, fingerprint: key.fingerprint, userIds: key.userIds, expiresAt: key.expiresAt };
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof PgpKeyError ? err.message : 'The OpenPGP key could not be read.' });
+      return z.NEVER;
+    }
+  });
+export type PgpPublicKey = z.output<typeof pgpPublicKeySchema>;
+
+/** The fingerprint the admin confirmed must be the pasted key's (as the host key is for the server). */
+function checkPgpKey(v: { pgp_public_key?: PgpPublicKey | null; pgp_key_fingerprint?: string | null }, ctx: z.RefinementCtx) {
+  const key = v.pgp_public_key;
+  const confirmed = v.pgp_key_fingerprint;
+  if (!key) {
+    if (confirmed) ctx.addIssue({ code: 'custom', path: ['pgp_key_fingerprint'], message: 'pgp_key_fingerprint needs pgp_public_key.' });
+    return;
+  }
+  if (!confirmed) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pgp_key_fingerprint'],
+      message: `Confirm the OpenPGP key: send pgp_key_fingerprint "${key.fingerprint}" once its owner has confirmed it is their key.`,
+    });
+  } else if (normalizePgpFingerprint(confirmed) !== normalizePgpFingerprint(key.fingerprint)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pgp_key_fingerprint'],
+      message: `The confirmed fingerprint is not the pasted key's (${key.fingerprint}). Check the key with its owner again.`,
+    });
+  }
+}
+
 export const createSftpConnectionSchema = z
   .object({
     kind: z.literal('sftp'),
@@ -99,9 +141,19 @@ export const createSftpConnectionSchema = z
     host_key_fingerprint: z
       .string({ error: 'Run "Test connection" and confirm the host key first.' })
       .regex(FINGERPRINT_PATTERN, 'The host key fingerprint must look like SHA256:… as "Test connection" shows it.'),
+    /** Optional: the customer's OpenPGP public key; data files are then delivered encrypted to it (`<name>.pgp`). */
+    pgp_public_key: pgpPublicKeySchema
+      .nullish()
+      .describe('The customer’s armored OpenPGP public key: data files are then encrypted to it and delivered as <name>.pgp.'),
+    pgp_key_fingerprint: z
+      .string({ error: 'pgp_key_fingerprint must be a string.' })
+      .max(200, 'The fingerprint is too long.')
+      .nullish()
+      .describe('The fingerprint of pgp_public_key the admin confirmed with its owner (spaces optional); required with the key.'),
   })
   .strict()
-  .superRefine(checkDates);
+  .superRefine(checkDates)
+  .superRefine(checkPgpKey);
 export type CreateSftpConnectionInput = z.infer<typeof createSftpConnectionSchema>;
 
 export const createConnectionSchema = z.discriminatedUnion('kind', [createApiConnectionSchema, createSftpConnectionSchema], {
@@ -119,6 +171,8 @@ export const IMMUTABLE_FIELDS = [
   'format',
   'auth',
   'host_key_fingerprint',
+  'pgp_public_key',
+  'pgp_key_fingerprint',
   'end_date',
 ] as const;
 

@@ -1,13 +1,16 @@
 // Delivers one run's files to a customer's SFTP folder so that a consumer polling the folder never
 // reads a partial file: each file goes to a temporary name, its remote size is checked, then it is
 // renamed onto its final name (replacing an earlier copy). Data files first, their .sha256
-// sidecars next, the manifest last — the manifest is the completion marker.
+// sidecars next, the manifest last — the manifest is the completion marker. A data file may be
+// encrypted to the customer's OpenPGP key on the way (pgp.ts); its sidecar and the manifest are then
+// made from the bytes this attempt actually sent.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, isDeliveryAborted } from './errors';
 import { FINGERPRINT_PATTERN, normalizeFingerprint } from './fingerprint';
 import { destinationFolderProblem, normalizeDestinationFolder, remotePathIn } from './folder';
+import { encryptStream, type PgpDigests, type RecipientKey } from './pgp';
 import { ConnectStepError, openSftpSession, type SftpAuth, type SftpSession, type SftpTimeouts } from './session';
 
 export type DeliveryFileKind = 'data' | 'sidecar' | 'manifest';
@@ -24,6 +27,19 @@ export type DeliveryFile = {
   localPath?: string;
   /** Otherwise a stream factory (storage backends without a local path). Both go through the same pipelined writes. */
   open?: () => Readable;
+  /**
+   * Encrypt to this OpenPGP key on the way out. `name` is then the delivered name (`….pgp`), while
+   * `size` and `sha256` describe the plaintext read from storage: both are checked as it is read,
+   * and the remote size against the encrypted bytes sent. Encryption is not deterministic: every
+   * attempt sends different bytes (DeliveredFile.sha256 says which).
+   */
+  encryptTo?: RecipientKey;
+  /**
+   * Instead of a source: the content, made when the file's turn comes from what this attempt
+   * delivered before it (by name) — the sidecars and manifest of encrypted files. `size` is then
+   * only an estimate (progress) and `sha256` is not used.
+   */
+  build?: (delivered: ReadonlyMap<string, DeliveredFile>) => Buffer | Promise<Buffer>;
 };
 
 export type DeliveryDestination = { host: string; port: number; username: string; folder: string };
@@ -37,7 +53,17 @@ export type DeliveryProgress = {
   totalBytes: number;
 };
 
-export type DeliveredFile = { name: string; remotePath: string; bytes: number; durationMs: number };
+export type DeliveredFile = {
+  name: string;
+  remotePath: string;
+  /** Bytes stored on the server (for an encrypted file: the encrypted size). */
+  bytes: number;
+  durationMs: number;
+  /** SHA-256 of the bytes delivered: as recorded for a file sent as it is, as sent for an encrypted or built one. */
+  sha256?: string;
+  /** An encrypted file's plaintext (what `gpg --decrypt` gives back), checked against the record. */
+  plaintext?: { sha256: string; bytes: number };
+};
 
 export type DeliveryResult = { files: DeliveredFile[]; bytes: number; durationMs: number; hostKeyFingerprint: string };
 
@@ -104,7 +130,8 @@ function checkInput(input: DeliverFilesInput): void {
       throw new Error(`Invalid export file name: ${JSON.stringify(f.name)}`);
     if (seen.has(f.name)) throw new Error(`Export file ${f.name} is listed twice`);
     seen.add(f.name);
-    if (!f.localPath && !f.open) throw new Error(`Export file ${f.name} has neither a local path nor a stream`);
+    if (!f.localPath && !f.open && !f.build) throw new Error(`Export file ${f.name} has neither a local path nor a stream`);
+    if (f.build && f.encryptTo) throw new Error(`Export file ${f.name} is built at delivery and cannot be encrypted`);
     if (!Number.isSafeInteger(f.size) || f.size < 0) throw new Error(`Export file ${f.name} has an invalid size`);
   }
 }
@@ -140,6 +167,7 @@ export async function deliverFiles(input: DeliverFilesInput): Promise<DeliveryRe
   }
 
   const delivered: DeliveredFile[] = [];
+  const deliveredByName = new Map<string, DeliveredFile>();
   let doneBytes = 0;
   try {
     await checkFolder(session, folder);
@@ -154,9 +182,11 @@ export async function deliverFiles(input: DeliverFilesInput): Promise<DeliveryRe
           // A progress listener must not break a delivery.
         }
       };
-      const remotePath = await deliverOne(session, folder, file, report, input.verifySourceChecksum ?? false);
-      doneBytes += file.size;
-      delivered.push({ name: file.name, remotePath, bytes: file.size, durationMs: Math.round(performance.now() - fileStarted) });
+      const sent = await deliverOne(session, folder, file, report, input.verifySourceChecksum ?? false, deliveredByName);
+      doneBytes += sent.bytes;
+      const done: DeliveredFile = { name: file.name, ...sent, durationMs: Math.round(performance.now() - fileStarted) };
+      delivered.push(done);
+      deliveredByName.set(file.name, done);
     }
     return {
       files: delivered,
@@ -204,13 +234,23 @@ async function deliverOne(
   file: DeliveryFile,
   report: (bytes: number) => void,
   verifyChecksum: boolean,
-): Promise<string> {
+  before: ReadonlyMap<string, DeliveredFile>,
+): Promise<Omit<DeliveredFile, 'name' | 'durationMs'>> {
   const finalPath = remotePathIn(folder, file.name);
   const tempPath = remotePathIn(folder, `.${file.name}.part-${randomBytes(4).toString('hex')}`);
   try {
     report(0);
-    const sent = await upload(session, file, tempPath, report, verifyChecksum);
-    if (verifyChecksum && sent.sha256 !== file.sha256.toLowerCase()) {
+    const content = file.build ? await built(file, before) : undefined;
+    const sent = await upload(session, file, tempPath, report, verifyChecksum, content);
+    const { digests } = sent;
+    if (digests && (digests.plaintextBytes !== file.size || digests.plaintextSha256 !== file.sha256.toLowerCase())) {
+      throw new DeliveryError(
+        'unknown',
+        `The export file ${file.name} read back from storage does not match its recorded size and SHA-256; it was not delivered.`,
+        { stage: 'verify' },
+      );
+    }
+    if (!digests && !content && verifyChecksum && sent.sha256 !== file.sha256.toLowerCase()) {
       throw new DeliveryError(
         'unknown',
         `The export file ${file.name} read back from storage does not match its recorded SHA-256; it was not delivered.`,
@@ -219,18 +259,44 @@ async function deliverOne(
         },
       );
     }
+    // What the server must hold: the bytes this attempt sent (an encrypted file is larger than its plaintext).
+    const expected = content ? content.length : digests ? digests.deliveredBytes : file.size;
     const remote = await session.stat(tempPath, 'verify');
-    if (remote.size !== file.size || sent.bytes !== file.size) {
+    if (remote.size !== expected || sent.bytes !== expected) {
       throw new DeliveryError(
         'unknown',
-        `The SFTP server stored ${remote.size} bytes of ${file.name} instead of ${file.size}; the copy was discarded and the attempt will be retried.`,
+        `The SFTP server stored ${remote.size} bytes of ${file.name} instead of ${expected}; the copy was discarded and the attempt will be retried.`,
         { stage: 'verify' },
       );
     }
     await session.replace(tempPath, finalPath);
-    return finalPath;
+    if (digests) {
+      return {
+        remotePath: finalPath,
+        bytes: expected,
+        sha256: digests.deliveredSha256,
+        plaintext: { sha256: digests.plaintextSha256, bytes: digests.plaintextBytes },
+      };
+    }
+    return {
+      remotePath: finalPath,
+      bytes: expected,
+      sha256: content ? createHash('sha256').update(content).digest('hex') : (sent.sha256 ?? file.sha256.toLowerCase()),
+    };
   } catch (err) {
     throw await afterFailure(session, folder, tempPath, err);
+  }
+}
+
+/** The content of a built file (sidecar or manifest of encrypted files); a failure is retried. */
+async function built(file: DeliveryFile, before: ReadonlyMap<string, DeliveredFile>): Promise<Buffer> {
+  try {
+    return await file.build!(before);
+  } catch (err) {
+    throw new DeliveryError('unknown', `${file.name} could not be prepared for delivery; the attempt will be retried.`, {
+      stage: 'open',
+      detail: err instanceof Error ? err.message : String(err),
+    });
   }
 }
 
@@ -321,9 +387,26 @@ async function* fromStorage(file: DeliveryFile, source: AsyncIterable<Buffer | s
   }
 }
 
+/** The encrypted bytes; a failure names the file (the storage read error itself when that was the cause). */
+async function* fromEncryption(file: DeliveryFile, output: Readable, readError: () => unknown): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of output) yield chunk as Buffer;
+  } catch (err) {
+    const cause = readError();
+    if (cause !== undefined) throw cause;
+    throw new DeliveryError(
+      'unknown',
+      `The export file ${file.name} could not be encrypted to the connection's OpenPGP key; the attempt will be retried.`,
+      { stage: 'write', detail: err instanceof Error ? err.message : String(err) },
+    );
+  }
+}
+
 /**
  * Uploads one file to `tempPath`: open, pipelined writes from the file's source, close. With
  * verifyChecksum the bytes are hashed as they are read (one pass, no second read of the file).
+ * With `encryptTo` the source goes through the OpenPGP encryption on the way (a stream, memory
+ * flat), and `digests` says what was read and what was sent.
  */
 async function upload(
   session: SftpSession,
@@ -331,13 +414,21 @@ async function upload(
   tempPath: string,
   report: (bytes: number) => void,
   verifyChecksum: boolean,
-): Promise<{ bytes: number; sha256?: string }> {
-  const hash = verifyChecksum ? createHash('sha256') : undefined;
+  content: Buffer | undefined,
+): Promise<{ bytes: number; sha256?: string; digests?: PgpDigests }> {
+  const hash = verifyChecksum && !file.encryptTo && !content ? createHash('sha256') : undefined;
   let fh: FileHandle | undefined;
   let stream: Readable | undefined;
+  let plain: Readable | undefined;
+  let encryption: Awaited<ReturnType<typeof encryptStream>> | undefined;
   let source: AsyncIterable<Buffer>;
   try {
-    if (file.localPath) {
+    if (content) {
+      const bytes = content;
+      source = (async function* () {
+        yield bytes;
+      })();
+    } else if (file.localPath) {
       try {
         fh = await openFile(file.localPath, 'r');
       } catch {
@@ -366,6 +457,24 @@ async function upload(
       source = fromStorage(file, stream, hash);
     }
 
+    if (file.encryptTo) {
+      let readError: unknown;
+      // readFileAhead hands out buffers it reads into again; the encryption holds on to chunks, so it gets copies.
+      const copy = Boolean(file.localPath);
+      const read = source;
+      const plaintext = async function* () {
+        try {
+          for await (const block of read) yield copy ? Buffer.from(block) : block;
+        } catch (err) {
+          readError = err;
+          throw err;
+        }
+      };
+      plain = Readable.from(plaintext(), { objectMode: false, highWaterMark: READ_BLOCK_BYTES });
+      encryption = await encryptStream(plain, file.encryptTo);
+      source = fromEncryption(file, encryption.output, () => readError);
+    }
+
     const handle = await session.openForWrite(tempPath);
     let bytes: number;
     try {
@@ -377,8 +486,11 @@ async function upload(
     }
     await session.closeHandle(handle, tempPath);
     report(bytes);
-    return { bytes, sha256: hash?.digest('hex') };
+    const digests = encryption ? await encryption.digests : undefined;
+    return { bytes, sha256: hash?.digest('hex'), digests };
   } finally {
+    encryption?.output.destroy();
+    plain?.destroy();
     stream?.destroy();
     await fh?.close().catch(() => undefined);
   }

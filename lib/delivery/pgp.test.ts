@@ -10,7 +10,16 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptForDelivery, formatPgpFingerprint, pgpManifestFields, pgpSidecar, readRecipientKey } from './pgp';
+import {
+  encryptForDelivery,
+  encryptStream,
+  formatPgpFingerprint,
+  normalizePgpFingerprint,
+  pgpManifest,
+  pgpManifestFields,
+  pgpSidecar,
+  readRecipientKey,
+} from './pgp';
 
 let dir: string;
 let home: string;
@@ -146,5 +155,104 @@ describe('OpenPGP deliveries', () => {
     ]);
     const both = gpg(['--armor', '--export', 'data@acme.example', 'other@acme.example']).toString();
     await expect(readRecipientKey(both)).rejects.toThrow('Paste exactly one public key (this block holds 2).');
+  });
+
+  it('refuses a revoked key, an expired key and a key that can only sign, naming the problem', async () => {
+    const noPass = ['--pinentry-mode', 'loopback', '--passphrase', ''];
+    gpg([...noPass, '--quick-gen-key', 'Signer <signer@acme.example>', 'ed25519', 'sign', 'never']);
+    const signOnly = gpg(['--armor', '--export', 'signer@acme.example']).toString();
+    await expect(readRecipientKey(signOnly)).rejects.toThrow(/has no valid subkey that can encrypt/);
+
+    gpg([
+      ...noPass,
+      '--faked-system-time',
+      '20200101T000000',
+      '--quick-gen-key',
+      'Old <old@acme.example>',
+      'future-default',
+      'default',
+      '2020-06-01',
+    ]);
+    const expired = gpg(['--armor', '--export', 'old@acme.example']).toString();
+    await expect(readRecipientKey(expired)).rejects.toThrow(/expired on 2020-06-01/);
+
+    gpg([...noPass, '--quick-gen-key', 'Gone <gone@acme.example>', 'future-default', 'default', 'never']);
+    const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(gpg(['--with-colons', '--fingerprint', 'gone@acme.example']).toString('utf8'))![1];
+    const cert = readFileSync(path.join(home, 'openpgp-revocs.d', `${fpr}.rev`), 'utf8').replace(/^:-----/m, '-----');
+    writeFileSync(path.join(dir, 'gone.rev'), cert);
+    gpg(['--import', path.join(dir, 'gone.rev')]);
+    const revoked = gpg(['--armor', '--export', 'gone@acme.example']).toString();
+    await expect(readRecipientKey(revoked)).rejects.toThrow(`The OpenPGP key ${formatPgpFingerprint(fpr)} has been revoked by its owner.`);
+  });
+
+  it('gives the expiry of a key that expires later, and compares fingerprints however they are typed', async () => {
+    gpg([
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      '--quick-gen-key',
+      'Soon <soon@acme.example>',
+      'future-default',
+      'default',
+      '2y',
+    ]);
+    const soon = await readRecipientKey(gpg(['--armor', '--export', 'soon@acme.example']).toString());
+    expect(soon.expiresAt).toBeInstanceOf(Date);
+    expect(soon.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 700 * 86_400_000);
+    expect((await readRecipientKey(armoredPublic)).expiresAt).toBeNull();
+    expect(normalizePgpFingerprint(`0x${fingerprint.toLowerCase()}`)).toBe(fingerprint);
+    expect(normalizePgpFingerprint(formatPgpFingerprint(fingerprint))).toBe(fingerprint);
+  });
+
+  it('fails the encrypted stream with the source’s own error when the source breaks midway (never a stream that just stops)', async () => {
+    const recipient = await readRecipientKey(armoredPublic);
+    const broken = new Error('storage went away');
+    let sent = 0;
+    const source = new Readable({
+      read() {
+        if (sent++ < 3) this.push(randomBytes(256 * 1024));
+        else this.destroy(broken);
+      },
+    });
+    const { output, digests } = await encryptStream(source, recipient);
+    const read = (async () => {
+      for await (const _chunk of output) void _chunk;
+    })();
+    await expect(read).rejects.toBeInstanceOf(Error);
+    await expect(digests).rejects.toBeInstanceOf(Error);
+    expect(source.destroyed).toBe(true);
+  });
+
+  it('writes the delivered manifest: delivered names and digests of each encrypted file, the plaintext’s too, and the key', () => {
+    const stored = Buffer.from(
+      JSON.stringify({
+        schema_version: 1,
+        run_id: 'r',
+        files: [{ name: 'a.gz', type: 'user', format: 'csv', compression: 'gzip', rows: 3, bytes: 10, sha256: 'p'.repeat(64) }],
+      }),
+    );
+    const digests = { plaintextSha256: 'p'.repeat(64), plaintextBytes: 10, deliveredSha256: 'd'.repeat(64), deliveredBytes: 99 };
+    const doc = JSON.parse(pgpManifest(stored, (n) => (n === 'a.gz.pgp' ? digests : undefined), 'ABCD').toString('utf8'));
+    expect(doc).toEqual({
+      schema_version: 1,
+      run_id: 'r',
+      encrypted_to: 'ABCD',
+      files: [
+        {
+          name: 'a.gz.pgp',
+          type: 'user',
+          format: 'csv',
+          compression: 'gzip',
+          rows: 3,
+          bytes: 99,
+          sha256: 'd'.repeat(64),
+          plaintext_sha256: 'p'.repeat(64),
+          plaintext_bytes: 10,
+          encryption: 'openpgp',
+        },
+      ],
+    });
+    expect(() => pgpManifest(stored, () => undefined, 'ABCD')).toThrow('a.gz.pgp was not delivered in this attempt');
   });
 });

@@ -46,7 +46,8 @@ export async function parseJson<S extends z.ZodType>(req: Request, schema: S, op
   }
   const nul = pathOfNul(data);
   if (nul !== null) throw nulError(nul, 'request body');
-  const result = schema.safeParse(data);
+  // Async: some fields are checked with asynchronous parsers (an OpenPGP key).
+  const result = await schema.safeParseAsync(data);
   if (!result.success) throw validationError(result.error, 'request body');
   return result.data;
 }

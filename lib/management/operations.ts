@@ -21,9 +21,11 @@ import {
   runResponse,
   runSchema,
   statsResponse,
+  pgpKeyResponse,
+  pgpKeySchema,
   testReportResponse,
 } from './responses';
-import { activityQuery, idParams, listRunsQuery, statsQuery, testConnectionBody } from './schemas';
+import { activityQuery, idParams, listRunsQuery, pgpKeyBody, statsQuery, testConnectionBody } from './schemas';
 
 /** Every schema a management response names, by its component name. */
 export const MANAGEMENT_API_COMPONENTS = {
@@ -41,6 +43,8 @@ export const MANAGEMENT_API_COMPONENTS = {
   ActivityEntry: activityEntrySchema,
   ActivityPage: activityPageResponse,
   ConnectionTestResponse: testReportResponse,
+  PgpKey: pgpKeySchema,
+  PgpKeyResponse: pgpKeyResponse,
   ConfigResponse: configResponse,
 };
 
@@ -98,7 +102,7 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     operationId: 'createConnection',
     summary: 'Create a connection',
     description:
-      'An SFTP connection is saved only after its connection test passes with the confirmed host key; otherwise 422 with details.test (the test report).',
+      'An SFTP connection is saved only after its connection test passes with the confirmed host key; otherwise 422 with details.test (the test report). With pgp_public_key (and the confirmed pgp_key_fingerprint) its data files are delivered encrypted to that OpenPGP key as <name>.pgp; a key that is private, unreadable, revoked, expired or cannot encrypt is refused with 422.',
     query: program,
     body: json(createConnectionSchema),
     responses: { 201: { description: 'The new connection.', schema: connectionResponse }, ...errors(401, 403, 404, 422) },
@@ -114,6 +118,21 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     body: json(testConnectionBody),
     responses: {
       200: { description: 'The test report, with the host key fingerprint to confirm.', schema: testReportResponse },
+      ...errors(401, 403, 422),
+    },
+  },
+  {
+    ...WRITE,
+    method: 'post',
+    path: '/api/v1/connections/pgp-key',
+    operationId: 'checkPgpKey',
+    summary: 'Read an OpenPGP public key for SFTP set-up',
+    description:
+      'Reads and checks the key as connection set-up does and answers its fingerprint and user IDs, for the admin to confirm with the key’s owner. Nothing is stored.',
+    query: program,
+    body: json(pgpKeyBody),
+    responses: {
+      200: { description: 'The key’s fingerprint, user IDs and expiry.', schema: pgpKeyResponse },
       ...errors(401, 403, 422),
     },
   },

@@ -16,6 +16,14 @@ import {
 } from '@/db/schema/enums';
 import { instantSchema as instant, pageSchema } from '@/lib/http/schemas';
 
+/** An OpenPGP public key as the admin confirms it (never the key itself: it is long and adds nothing to check). */
+export const pgpKeySchema = z.object({
+  fingerprint: z.string().describe('The primary key’s fingerprint as `gpg --fingerprint` shows it, in groups of four.'),
+  user_ids: z.array(z.string()).describe('The key’s user IDs, e.g. "Data Team <data@example.com>".'),
+  expires_at: instant.nullable().describe('When the key (or its encryption subkey) expires; null when it never does.'),
+});
+export type PgpKey = z.infer<typeof pgpKeySchema>;
+
 export const connectionSchema = z.object({
   id: z.uuid(),
   program_id: z.number().int(),
@@ -36,6 +44,9 @@ export const connectionSchema = z.object({
       username: z.string(),
       auth_method: z.enum(['password', 'private_key']).nullable(),
       host_key_fingerprint: z.string().nullable(),
+      pgp_key: pgpKeySchema
+        .nullable()
+        .describe('The OpenPGP key the data files are encrypted to (delivered as <name>.pgp); null: delivered as they are.'),
     })
     .nullable()
     .describe('The SFTP destination (never the password or key); null for API connections.'),
@@ -197,4 +208,5 @@ export const historicalResponse = z.object({ data: historicalRequestSchema });
 export const historicalListResponse = z.object({ data: z.array(historicalRequestSchema) });
 export const activityPageResponse = pageSchema(activityEntrySchema);
 export const testReportResponse = z.object({ data: testReportSchema });
+export const pgpKeyResponse = z.object({ data: pgpKeySchema });
 export const configResponse = z.object({ data: appConfigSchema });

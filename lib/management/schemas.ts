@@ -1,7 +1,7 @@
 // Query strings and bodies of the management API (zod), shared by the route handlers and tests.
 import { z } from 'zod';
 import { EXPORT_TYPES, FILE_TYPES, RUN_STATUSES } from '@/db/schema';
-import { createSftpConnectionSchema } from '@/lib/connections/schemas';
+import { createSftpConnectionSchema, pgpPublicKeySchema } from '@/lib/connections/schemas';
 import { cursorParam, limitParam, uuidParam } from '@/lib/http/params';
 
 export const DEFAULT_LIMIT = 50;
@@ -86,4 +86,9 @@ export const testConnectionBody = z
     auth: sftpShape.auth,
     host_key_fingerprint: sftpShape.host_key_fingerprint.optional(),
   })
+  .strict();
+
+/** "Check key" in SFTP set-up: an OpenPGP public key to read, so the admin can confirm its fingerprint. */
+export const pgpKeyBody = z
+  .object({ public_key: pgpPublicKeySchema.describe('The armored OpenPGP public key ("-----BEGIN PGP PUBLIC KEY BLOCK-----" …).') })
   .strict();

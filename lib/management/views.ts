@@ -53,6 +53,9 @@ export function connectionJson(c: ConnectionRow, last: LastDelivery | undefined)
             username: c.sftpUsername ?? '',
             auth_method: c.authMethod,
             host_key_fingerprint: c.hostKeyFingerprint,
+            pgp_key: c.pgpKeyFingerprint
+              ? { fingerprint: c.pgpKeyFingerprint, user_ids: c.pgpKeyUserIds ?? [], expires_at: isoOrNull(c.pgpKeyExpiresAt) }
+              : null,
           }
         : null,
     created_at: iso(c.createdAt),

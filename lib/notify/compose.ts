@@ -188,6 +188,8 @@ export type ConnectionActiveInput = {
   connectionName: string;
   destination: string;
   hostKeyFingerprint: string;
+  /** Set when the data files are encrypted to the customer's OpenPGP key. */
+  pgpKeyFingerprint?: string | null;
   frequency?: string;
   startDate?: Date;
   detailsUrl?: string;
@@ -202,6 +204,7 @@ export function composeConnectionActive(input: ConnectionActiveInput): ComposedE
       '',
       `Destination: ${input.destination}`,
       `Server host key: ${input.hostKeyFingerprint}`,
+      ...(input.pgpKeyFingerprint ? [`Files encrypted to OpenPGP key: ${input.pgpKeyFingerprint} (delivered as <name>.pgp)`] : []),
       ...(input.frequency ? [`Frequency: ${input.frequency.replace(/_/g, ' ')}`] : []),
       ...(input.startDate ? [`First window starts: ${utc(input.startDate)}`] : []),
       '',

@@ -22,6 +22,7 @@ import {
 } from '@/db/schema';
 import { now } from '@/lib/clock';
 import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
+import { pgpDeliveredName } from '@/lib/delivery/pgp';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
 import { connectionPausedBody, deliveryFailedBody, filesReadyBody, queueWebhookEvent, wakeWorker, type PauseInfo } from '@/lib/webhooks';
@@ -99,7 +100,8 @@ async function settleRun(database: Database, runId: string): Promise<RunEventRes
     destination: destinationLabelOf(connection),
     exportType: run.exportType,
     window: { start: run.windowStart, end: run.windowEnd },
-    files: dataFiles.map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes })),
+    // Named as in the customer's folder: encrypted files arrive as <name>.pgp.
+    files: dataFiles.map((f) => ({ name: connection.pgpPublicKey ? pgpDeliveredName(f.name) : f.name, rows: f.rows, bytes: f.bytes })),
     detailsUrl: connectionPageUrl(connection),
   };
   const at = now();

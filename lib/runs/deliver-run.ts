@@ -3,6 +3,8 @@
 // the attempt in `deliveries` (the event history). Retryable failures come back with a backoff;
 // after the last attempt, or on a non-retryable error, the run is failed and the contacts get one
 // email. Pause immediately / stop / delete abort the upload and hand the run back.
+// A connection with an OpenPGP key gets its data files encrypted on the way (`<name>.pgp`); their
+// sidecars and the manifest are then made from the bytes each attempt actually sent.
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { and, asc, eq } from 'drizzle-orm';
@@ -22,10 +24,12 @@ import {
   deliverFiles as realDeliverFiles,
   DeliveryError,
   isDeliveryAborted,
+  type DeliveredFile,
   type DeliveryFile,
   type DeliverFilesInput,
   type DeliveryResult,
 } from '@/lib/delivery';
+import { pgpDeliveredName, pgpManifest, PgpKeyError, readRecipientKey, type PgpDigests, type RecipientKey } from '@/lib/delivery/pgp';
 import { env } from '@/lib/env';
 import { sidecarContent, sidecarName } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
@@ -58,8 +62,19 @@ export function deliveryBackoffSeconds(attempt: number): number {
   return Math.min(30 * 2 ** Math.max(0, attempt - 1), 900);
 }
 
-/** The run's files in delivery form: each data file with its sidecar, the manifest last. */
-export function deliveryFilesOf(files: ExportFile[], storage: Storage): DeliveryFile[] {
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The run's files in delivery form: each data file with its sidecar, the manifest last. With the
+ * connection's OpenPGP key, each data file is encrypted on the way and delivered as `<name>.pgp`;
+ * its sidecar (`<name>.pgp.sha256`) and the manifest are made when their turn comes, from the
+ * encrypted bytes of this very attempt (every attempt encrypts anew, so the bytes differ).
+ */
+export function deliveryFilesOf(files: ExportFile[], storage: Storage, recipient?: RecipientKey | null): DeliveryFile[] {
   const sourceOf = (key: string) => {
     const localPath = storage.localPath(key);
     if (localPath) return { localPath };
@@ -75,8 +90,9 @@ export function deliveryFilesOf(files: ExportFile[], storage: Storage): Delivery
       },
     };
   };
-  const out: DeliveryFile[] = [];
   const data = files.filter((f) => f.fileType !== 'manifest');
+  if (recipient) return encryptedDeliveryFiles(files, data, storage, recipient, sourceOf);
+  const out: DeliveryFile[] = [];
   for (const f of data) out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'data', ...sourceOf(f.storageKey) });
   for (const f of data) {
     const content = Buffer.from(sidecarContent(f.sha256, f.name));
@@ -90,6 +106,54 @@ export function deliveryFilesOf(files: ExportFile[], storage: Storage): Delivery
   }
   for (const f of files.filter((x) => x.fileType === 'manifest'))
     out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'manifest', ...sourceOf(f.storageKey) });
+  return out;
+}
+
+function encryptedDeliveryFiles(
+  files: ExportFile[],
+  data: ExportFile[],
+  storage: Storage,
+  recipient: RecipientKey,
+  sourceOf: (key: string) => Pick<DeliveryFile, 'localPath' | 'open'>,
+): DeliveryFile[] {
+  const digestsOf = (delivered: ReadonlyMap<string, DeliveredFile>, name: string): PgpDigests | undefined => {
+    const d = delivered.get(name);
+    return d?.sha256 && d.plaintext
+      ? { deliveredSha256: d.sha256, deliveredBytes: d.bytes, plaintextSha256: d.plaintext.sha256, plaintextBytes: d.plaintext.bytes }
+      : undefined;
+  };
+  const out: DeliveryFile[] = data.map((f) => ({
+    name: pgpDeliveredName(f.name),
+    size: f.bytes,
+    sha256: f.sha256,
+    kind: 'data',
+    encryptTo: recipient,
+    ...sourceOf(f.storageKey),
+  }));
+  for (const f of data) {
+    const name = pgpDeliveredName(f.name);
+    out.push({
+      name: sidecarName(name),
+      size: sidecarContent('0'.repeat(64), name).length,
+      sha256: '',
+      kind: 'sidecar',
+      build: (delivered) => {
+        const digests = digestsOf(delivered, name);
+        if (!digests) throw new Error(`${name} was not delivered in this attempt`);
+        return Buffer.from(sidecarContent(digests.deliveredSha256, name));
+      },
+    });
+  }
+  for (const f of files.filter((x) => x.fileType === 'manifest')) {
+    out.push({
+      name: f.name,
+      size: f.bytes,
+      sha256: '',
+      kind: 'manifest',
+      build: async (delivered) =>
+        pgpManifest(await readAll(await storage.get(f.storageKey)), (n) => digestsOf(delivered, n), recipient.fingerprint),
+    });
+  }
   return out;
 }
 
@@ -132,6 +196,21 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     return failRun('unknown', 'The files of this run are no longer stored (expired); nothing was delivered.', false);
   }
 
+  // The key is checked again at every delivery: one that expired since set-up is a person's job.
+  let recipient: RecipientKey | null = null;
+  if (connection.pgpPublicKey) {
+    try {
+      recipient = await readRecipientKey(connection.pgpPublicKey);
+    } catch (err) {
+      const why = err instanceof PgpKeyError ? err.message : 'The OpenPGP key could not be read.';
+      return failRun(
+        'unknown',
+        `The connection's OpenPGP key can no longer be used, so nothing was delivered: ${why} Set the connection up again with the customer's current key.`,
+        false,
+      );
+    }
+  }
+
   const watch = watchRun(
     database,
     { id: runId, connectionId: connection.id, historicalRequestId: run.historicalRequestId },
@@ -143,7 +222,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       destination,
       auth,
       pinnedFingerprint: connection.hostKeyFingerprint!,
-      files: deliveryFilesOf(files, storage),
+      files: deliveryFilesOf(files, storage, recipient),
       signal: watch.signal,
       timeouts: opts.timeouts,
     });
