@@ -397,11 +397,10 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
           ref={manual}
           readOnly
           value={text}
-          rows={Math.min(8, Math.max(2, text.split('\n').length))}
           aria-label="Text to copy"
           aria-describedby={hintId}
           onFocus={(e) => e.currentTarget.select()}
-          className="mt-3 block w-full resize-none rounded-lg border border-slate-300 bg-slate-50 px-3 py-2 font-mono text-xs break-all text-slate-900"
+          className="mt-3 block max-h-64 min-h-12 w-full resize-none rounded-lg border border-slate-300 bg-slate-50 px-3 py-2 font-mono text-xs break-all text-slate-900 field-sizing-content"
           data-testid="copy-manually"
         />
       </Dialog>

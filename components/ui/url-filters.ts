@@ -42,7 +42,8 @@ export function useUrlFilters<K extends string>(
   spec: Record<K, Accepts>,
 ): [FilterValues<K>, (changes: Partial<FilterValues<K>>, opts?: { only?: boolean }) => void] {
   const searchParams = useSearchParams();
-  const current = searchParams.toString();
+  // Null only outside the App Router (the pages/ API routes never render this).
+  const current = searchParams?.toString() ?? '';
   // What was just chosen, until the URL catches up (the history update reaches useSearchParams a
   // render later): a control never flicks back to its old value.
   const [pending, setPending] = useState<{ from: string; values: FilterValues<K> } | null>(null);
