@@ -1,8 +1,8 @@
 // The Admin UI against the real stack, on the demo SFTP connection and the pages around it: event
 // history with deliveries and the run drawer, folders (zip checked by unzipping), a historical
 // request followed to completion; the API set-up, API access and Activity Log pages; and a Brand
-// Super Admin who sees no write control anywhere. SFTP set-up and delivery against real servers is
-// in sftp-delivery.spec.ts. Screenshots of every page at 1280 and 390 px go to the test output.
+// Super Admin who sees no write control anywhere (the API access page read-only). SFTP set-up and
+// delivery against real servers is in sftp-delivery.spec.ts. Screenshots of every page at 1280 and 390 px go to the test output.
 import { execFileSync } from 'node:child_process';
 import { expect, test } from '@playwright/test';
 import { ACTIVITY_PATH, BRAND, CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
@@ -117,7 +117,9 @@ test('a Brand Super Admin sees no write control anywhere', async ({ page }, test
   const writeButtons = [
     'Set Up SFTP',
     'Set Up API',
-    'API access',
+    'Create client',
+    'Create token',
+    'Revoke',
     'Pause',
     'Resume',
     'Stop',
@@ -154,11 +156,15 @@ test('a Brand Super Admin sees no write control anywhere', async ({ page }, test
   await noWriteControls();
   await shoot(page, testInfo, 'brand-historical');
 
-  for (const p of ['/new/sftp', '/new/api', '/api-access']) {
+  // API access is readable (e2e/filters-downloads.spec.ts); setting connections up is not.
+  for (const p of ['/new/sftp', '/new/api']) {
     await page.goto(`${CONNECTIONS_PATH}${p}`);
     await expect(page.getByText('Your role can view, not change')).toBeVisible();
     await expect(page.getByRole('button', { name: /Save|Create|Test connection/ })).toHaveCount(0);
   }
+  await page.goto(`${CONNECTIONS_PATH}/api-access`);
+  await expect(page.getByRole('heading', { name: 'API clients' })).toBeVisible();
+  await noWriteControls();
   await page.goto(ACTIVITY_PATH);
   await expect(page.getByRole('heading', { level: 1, name: 'Activity Log' })).toBeVisible();
   await noWriteControls();

@@ -347,6 +347,7 @@ test.describe.serial('a server that stalls uploads', () => {
       .toBe(true);
     await shoot(page, testInfo, 'historical-running');
     await request.getByRole('button', { name: 'Cancel' }).click();
+    await confirmIn(page, 'Cancel request');
     await expect(request.getByTestId('status-badge')).toHaveText('Cancelled', { timeout: 20_000 });
     await expect(request.getByRole('button', { name: 'Cancel' })).toHaveCount(0);
     await expect

@@ -1,15 +1,17 @@
-// Activity Log: who changed what and when, or the delivery errors with their details; filters and paging.
+// Activity Log: who changed what and when, or the delivery errors with their details; filters (kept
+// in the URL), paging, and the filtered log as a CSV download.
 'use client';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useState } from 'react';
 import { EmptyState } from '@/components/ui/empty-state';
 import { ActivityIcon } from '@/components/ui/icons';
-import { api, type Page } from '@/components/api/client';
+import { api, apiUrl, type Page } from '@/components/api/client';
 import type { ActivityEntry } from '@/lib/management/responses';
 import { CONNECTIONS_PATH } from '@/components/connections/paths';
 import { dayRange, dt } from '@/components/ui/formatters';
 import { Button, ErrorNotice, Field, inputClass, Loading, humanize } from '@/components/ui/primitives';
+import { buttonClass } from '@/components/ui/button-styles';
+import { isoDay, oneOf, useUrlFilters } from '@/components/ui/url-filters';
 
 /** The action filter, grouped by what changed (option texts differ from the entries' own wording). */
 const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
@@ -43,6 +45,24 @@ const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
     ],
   },
 ];
+
+const TARGET_TYPES: [string, string][] = [
+  ['connection', 'Connections'],
+  ['run', 'Runs'],
+  ['historical_request', 'Historical requests'],
+  ['api_client', 'API clients'],
+  ['api_token', 'Tokens'],
+];
+
+/** The filters, kept in the URL (?kind=delivery_errors&from=2026-11-01); values the page does not offer are ignored. */
+const FILTERS = {
+  kind: oneOf(['audit', 'delivery_errors']),
+  action: oneOf(ACTION_GROUPS.flatMap((g) => g.actions.map(([value]) => value))),
+  target_type: oneOf(TARGET_TYPES.map(([value]) => value)),
+  from: isoDay,
+  to: isoDay,
+};
+type FilterKey = keyof typeof FILTERS;
 
 function actorLabel(a: ActivityEntry['actor']): string {
   return a === 'system' ? 'System' : a;
@@ -100,29 +120,27 @@ function EntryDetails({ e }: { e: ActivityEntry }) {
   );
 }
 
-type Filters = { kind: 'audit' | 'delivery_errors'; action: string; target_type: string; from: string; to: string };
-
 export function ActivityLog({ program, programName }: { program: number; programName: string }) {
-  const [f, setF] = useState<Filters>({ kind: 'audit', action: '', target_type: '', from: '', to: '' });
+  const [url, setUrl] = useUrlFilters(FILTERS);
+  const f = { ...url, kind: url.kind === 'delivery_errors' ? ('delivery_errors' as const) : ('audit' as const) };
+  const filterQuery = {
+    kind: f.kind === 'delivery_errors' ? 'delivery_errors' : '',
+    action: f.kind === 'audit' ? f.action : '',
+    target_type: f.kind === 'audit' ? f.target_type : '',
+    ...dayRange(f.from, f.to),
+  };
   const q = useInfiniteQuery({
-    queryKey: ['activity', program, f],
+    queryKey: ['activity', program, filterQuery],
     queryFn: ({ pageParam }) =>
-      api<Page<ActivityEntry>>('/api/v1/activity-log', program, {
-        query: {
-          kind: f.kind === 'delivery_errors' ? 'delivery_errors' : '',
-          action: f.kind === 'audit' ? f.action : '',
-          target_type: f.kind === 'audit' ? f.target_type : '',
-          ...dayRange(f.from, f.to),
-          limit: 50,
-          cursor: pageParam,
-        },
-      }),
+      api<Page<ActivityEntry>>('/api/v1/activity-log', program, { query: { ...filterQuery, limit: 50, cursor: pageParam } }),
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value } as Filters);
+  // "All changes" is the default: it leaves ?kind= out of the URL.
+  const set = (k: FilterKey) => (e: { target: { value: string } }) =>
+    setUrl({ [k]: k === 'kind' && e.target.value === 'audit' ? '' : e.target.value });
   const entries = q.data?.pages.flatMap((p) => p.data) ?? [];
-  const filtered = Boolean(f.action || f.target_type || f.from || f.to);
+  const filtered = Boolean((f.kind === 'audit' && (f.action || f.target_type)) || f.from || f.to);
 
   return (
     <div className="space-y-5">
@@ -159,16 +177,30 @@ export function ActivityLog({ program, programName }: { program: number; program
           {(p) => (
             <select {...p} className={inputClass} value={f.target_type} onChange={set('target_type')} disabled={f.kind !== 'audit'}>
               <option value="">Anything</option>
-              <option value="connection">Connections</option>
-              <option value="run">Runs</option>
-              <option value="historical_request">Historical requests</option>
-              <option value="api_client">API clients</option>
-              <option value="api_token">Tokens</option>
+              {TARGET_TYPES.map(([value, label]) => (
+                <option key={value} value={value}>
+                  {label}
+                </option>
+              ))}
             </select>
           )}
         </Field>
         <Field label="From">{(p) => <input {...p} type="date" className={inputClass} value={f.from} onChange={set('from')} />}</Field>
         <Field label="To">{(p) => <input {...p} type="date" className={inputClass} value={f.to} onChange={set('to')} />}</Field>
+      </div>
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <p className="text-sm text-slate-600">
+          {f.kind === 'delivery_errors' ? 'Failed deliveries' : 'Changes'}
+          {filtered ? ' matching these filters' : ''}, newest first.
+        </p>
+        <a
+          href={apiUrl('/api/v1/activity-log.csv', program, filterQuery)}
+          className={buttonClass('secondary', 'sm')}
+          download
+          data-testid="download-csv"
+        >
+          Download CSV
+        </a>
       </div>
 
       {q.isPending ? (

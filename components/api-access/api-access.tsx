@@ -1,5 +1,6 @@
 // API access: API clients of the program (client credentials) and your personal access tokens.
-// Each secret is shown once, with a copy button; revoking asks first.
+// Each secret is shown once, with a copy button; revoking asks first. Without api_access.manage
+// (Brand Super Admins) the page lists both, read-only: no create form, no Revoke.
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
@@ -16,6 +17,7 @@ import {
   Field,
   inputClass,
   Loading,
+  Notice,
   StatusBadge,
 } from '@/components/ui/primitives';
 
@@ -110,6 +112,8 @@ type Credential = { id: string; name: string | null; status: string };
  */
 function CredentialSection<T extends Credential, C>(props: {
   program: number;
+  /** Show the create form and Revoke (the server refuses both without api_access.manage anyway). */
+  canManage: boolean;
   title: string;
   intro: string;
   /** "client" or "token", in labels and messages. */
@@ -166,43 +170,47 @@ function CredentialSection<T extends Credential, C>(props: {
   return (
     <Card title={props.title}>
       <p className="text-sm text-slate-600">{props.intro}</p>
-      <form
-        onSubmit={submit}
-        noValidate
-        className={`mt-4 grid grid-cols-1 gap-3 ${props.formClassName}`}
-        aria-label={`Create ${noun === 'client' ? 'an API client' : 'a personal access token'}`}
-      >
-        <Field label={`${Noun} name`} error={fieldError(errors, 'name')}>
-          {(p) => (
-            <input
-              {...p}
-              className={inputClass}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              maxLength={100}
-              placeholder={props.namePlaceholder}
-            />
-          )}
-        </Field>
-        <ScopeSelect value={scope} onChange={setScope} />
-        {props.extraFields?.(errors)}
-        <div className={props.buttonClassName}>
-          <Button type="submit" variant="primary" busy={create.isPending} className="w-full sm:w-auto">
-            Create {noun}
-          </Button>
-        </div>
-      </form>
-      {create.isError && !Object.keys(errors).length ? (
-        <div className="mt-3">
-          <ErrorNotice title={`The ${noun} was not created`} error={create.error} />
-        </div>
+      {props.canManage ? (
+        <>
+          <form
+            onSubmit={submit}
+            noValidate
+            className={`mt-4 grid grid-cols-1 gap-3 ${props.formClassName}`}
+            aria-label={`Create ${noun === 'client' ? 'an API client' : 'a personal access token'}`}
+          >
+            <Field label={`${Noun} name`} error={fieldError(errors, 'name')}>
+              {(p) => (
+                <input
+                  {...p}
+                  className={inputClass}
+                  value={name}
+                  onChange={(e) => setName(e.target.value)}
+                  maxLength={100}
+                  placeholder={props.namePlaceholder}
+                />
+              )}
+            </Field>
+            <ScopeSelect value={scope} onChange={setScope} />
+            {props.extraFields?.(errors)}
+            <div className={props.buttonClassName}>
+              <Button type="submit" variant="primary" busy={create.isPending} className="w-full sm:w-auto">
+                Create {noun}
+              </Button>
+            </div>
+          </form>
+          {create.isError && !Object.keys(errors).length ? (
+            <div className="mt-3">
+              <ErrorNotice title={`The ${noun} was not created`} error={create.error} />
+            </div>
+          ) : null}
+          {secret ? (
+            <div className="mt-4">
+              <SecretOnce label={secret.label} secret={secret.value} extra={secret.extra} onDone={() => create.reset()} />
+            </div>
+          ) : null}
+        </>
       ) : null}
-      {secret ? (
-        <div className="mt-4">
-          <SecretOnce label={secret.label} secret={secret.value} extra={secret.extra} onDone={() => create.reset()} />
-        </div>
-      ) : null}
-      <div className="mt-5">
+      <div className={props.canManage ? 'mt-5' : 'mt-4'}>
         {list.isPending ? (
           <Loading label={`Loading ${noun}s…`} />
         ) : list.isError ? (
@@ -219,7 +227,7 @@ function CredentialSection<T extends Credential, C>(props: {
                   </p>
                   {props.details(item)}
                 </div>
-                {item.status === 'active' ? (
+                {props.canManage && item.status === 'active' ? (
                   <Button size="sm" variant="dangerGhost" onClick={() => (revoke.reset(), setRevoking(item))}>
                     Revoke
                   </Button>
@@ -289,7 +297,7 @@ function ConnectionChoice(props: {
   );
 }
 
-function Clients({ program }: { program: number }) {
+function Clients({ program, canManage }: { program: number; canManage: boolean }) {
   const connections = useQuery({
     queryKey: ['connections', program, 'api-feeds'],
     queryFn: () => api<{ data: FeedChoice[] }>('/api/v1/connections', program),
@@ -302,8 +310,13 @@ function Clients({ program }: { program: number }) {
   return (
     <CredentialSection<ApiClient, ApiClient & { client_secret: string }>
       program={program}
+      canManage={canManage}
       title="API clients"
-      intro="For your systems: they exchange the client id and secret for short-lived access tokens at /api/oauth/token. Each client reads the files of the API connection(s) you choose."
+      intro={
+        canManage
+          ? 'For your systems: they exchange the client id and secret for short-lived access tokens at /api/oauth/token. Each client reads the files of the API connection(s) you choose.'
+          : 'The systems that collect this program’s exports: each exchanges its client id and secret for short-lived access tokens at /api/oauth/token and reads the files of the API connection(s) named below.'
+      }
       noun="client"
       queryKey={['api-clients', program]}
       listPath="/api/v1/api-clients"
@@ -347,11 +360,12 @@ function Clients({ program }: { program: number }) {
   );
 }
 
-function Tokens({ program }: { program: number }) {
+function Tokens({ program, canManage }: { program: number; canManage: boolean }) {
   const [days, setDays] = useState('90');
   return (
     <CredentialSection<PersonalToken, PersonalToken & { token: string }>
       program={program}
+      canManage={canManage}
       title="Personal access tokens"
       intro="Act with your own access from scripts, as a bearer token. Never more than your role allows."
       noun="token"
@@ -397,11 +411,18 @@ function Tokens({ program }: { program: number }) {
   );
 }
 
-export function ApiAccess({ program }: { program: number }) {
+export function ApiAccess({ program, canManage }: { program: number; canManage: boolean }) {
   return (
     <div className="space-y-6">
-      <Clients program={program} />
-      <Tokens program={program} />
+      {canManage ? null : (
+        <div data-testid="read-only-notice">
+          <Notice title="Your role can view API access, not change it">
+            Only Firstup Super Admins create or revoke API clients and tokens here. Ask one if a credential needs to be added or revoked.
+          </Notice>
+        </div>
+      )}
+      <Clients program={program} canManage={canManage} />
+      <Tokens program={program} canManage={canManage} />
     </div>
   );
 }

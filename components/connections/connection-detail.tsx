@@ -1,5 +1,5 @@
 // Connection detail: status, schedule, windows, read-only destination, actions, and the tabs
-// Event History, Folders and Historical Data.
+// Event History, Folders and Historical Data (the open tab is in the URL: ?tab=history).
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -16,6 +16,7 @@ import { HistoricalRequests } from './historical-requests';
 import { ConnectionNotifications } from '@/components/webhooks/connection-notifications';
 import { fieldError, Button, Card, DefinitionList, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
 import { FrequencyField, parseEmails, toInstant } from './setup-fields';
+import { oneOf, useUrlFilters } from '@/components/ui/url-filters';
 
 export type Perms = { canWrite: boolean; canRetry: boolean; canHistorical: boolean; canDownload: boolean };
 
@@ -26,6 +27,8 @@ const TABS = [
   { id: 'historical', label: 'Historical Data' },
 ] as const;
 type Tab = (typeof TABS)[number]['id'];
+/** ?tab=: the tab open (Overview when absent or not a tab). */
+const TAB_FILTER = { tab: oneOf(TABS.map((t) => t.id).filter((id) => id !== 'overview')) };
 
 function EditForm({ program, connection, onDone }: { program: number; connection: Connection; onDone: () => void }) {
   const qc = useQueryClient();
@@ -197,7 +200,10 @@ function Overview({
 }
 
 export function ConnectionDetail({ program, id, perms }: { program: number; id: string; perms: Perms }) {
-  const [tab, setTab] = useState<Tab>('overview');
+  const [url, setUrl] = useUrlFilters(TAB_FILTER);
+  const tab = (url.tab || 'overview') as Tab;
+  // Another tab's filters stay behind: each tab starts unfiltered, as it did before.
+  const setTab = (t: Tab) => setUrl({ tab: t === 'overview' ? '' : t }, { only: tab !== t });
   const [editing, setEditing] = useState(false);
   const q = useQuery({
     queryKey: ['connection', program, id],

@@ -3,7 +3,7 @@
 'use client';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, type Page } from '@/components/api/client';
+import { api, apiUrl, type Page } from '@/components/api/client';
 import type { Connection, Run, StatPoint } from '@/lib/management/responses';
 import { bytes, dayRange, dt, duration, num, shortDay, windowLabel } from '@/components/ui/formatters';
 import {
@@ -18,6 +18,8 @@ import {
   StatusBadge,
   humanize,
 } from '@/components/ui/primitives';
+import { buttonClass } from '@/components/ui/button-styles';
+import { isoDay, oneOf, useUrlFilters } from '@/components/ui/url-filters';
 
 const RUN_STATUS_OPTIONS = ['delivered', 'available', 'failed', 'delivering', 'generating', 'generated', 'planned', 'empty', 'cancelled'];
 
@@ -213,25 +215,32 @@ function RunDrawer({ run, onClose }: { run: Run | null; onClose: () => void }) {
   );
 }
 
-type Filters = { status: string; file_type: string; export_type: string; from: string; to: string };
+/** The filters, kept in the URL (?status=failed&from=2026-11-01); values the list does not offer are ignored. */
+const FILTERS = {
+  status: oneOf(RUN_STATUS_OPTIONS),
+  file_type: oneOf(['user', 'campaign', 'activity']),
+  export_type: oneOf(['incremental', 'historical']),
+  from: isoDay,
+  to: isoDay,
+};
+type Filters = Record<keyof typeof FILTERS, string>;
 
 const IN_FLIGHT = new Set(['generating', 'delivering']);
 
 export function EventHistory({ program, connection, canRetry }: { program: number; connection: Connection; canRetry: boolean }) {
-  const [filters, setFilters] = useState<Filters>({ status: '', file_type: '', export_type: '', from: '', to: '' });
+  const [filters, setFilters] = useUrlFilters(FILTERS);
   const [open, setOpen] = useState<Run | null>(null);
+  const filterQuery = {
+    status: filters.status,
+    file_type: filters.file_type,
+    export_type: filters.export_type,
+    ...dayRange(filters.from, filters.to),
+  };
   const q = useInfiniteQuery({
     queryKey: ['runs', program, connection.id, filters],
     queryFn: ({ pageParam }) =>
       api<Page<Run>>(`/api/v1/connections/${connection.id}/runs`, program, {
-        query: {
-          status: filters.status,
-          file_type: filters.file_type,
-          export_type: filters.export_type,
-          ...dayRange(filters.from, filters.to),
-          limit: 25,
-          cursor: pageParam,
-        },
+        query: { ...filterQuery, limit: 25, cursor: pageParam },
       }),
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
@@ -239,12 +248,24 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
     refetchInterval: (query) => (query.state.data?.pages.some((p) => p.data.some((r) => IN_FLIGHT.has(r.status))) ? 2_000 : 10_000),
   });
   const runs = q.data?.pages.flatMap((p) => p.data) ?? [];
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ [k]: e.target.value });
 
   return (
     <div className="space-y-6">
       <StatsChart program={program} connection={connection} />
-      <Card title="Runs">
+      <Card
+        title="Runs"
+        actions={
+          <a
+            href={apiUrl(`/api/v1/connections/${connection.id}/runs.csv`, program, filterQuery)}
+            className={buttonClass('secondary', 'sm')}
+            download
+            data-testid="download-csv"
+          >
+            Download CSV
+          </a>
+        }
+      >
         <div className="grid grid-cols-2 gap-3 md:grid-cols-5" role="search" aria-label="Filter runs">
           <Field label="Status">
             {(p) => (

@@ -1,13 +1,18 @@
 // Folders: one per run with files, its expiry countdown, the whole folder as a zip, each file with its checksum.
+// The list is the connection's own (filtered by the server, so paging never hides one), with its
+// filters — export type, expired folders shown — kept in the URL.
 'use client';
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, type InfiniteData, type UseInfiniteQueryResult } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api, apiUrl } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
 import type { FolderView as Folder } from '@/lib/export-api/schemas';
 import { bytes, countdown, dt, num, windowLabel } from '@/components/ui/formatters';
-import { Button, Card, ErrorNotice, Loading } from '@/components/ui/primitives';
+import { Button, Card, ErrorNotice, Field, inputClass, Loading } from '@/components/ui/primitives';
 import { buttonClass } from '@/components/ui/button-styles';
+import { oneOf, useUrlFilters } from '@/components/ui/url-filters';
+
+const FILTERS = { export_type: oneOf(['incremental', 'historical']), expired: oneOf(['shown']) };
 
 function useNow(ms = 30_000): number {
   const [now, setNow] = useState(() => Date.now());
@@ -20,17 +25,23 @@ function useNow(ms = 30_000): number {
 
 export function Folders({ program, connection, canDownload }: { program: number; connection: Connection; canDownload: boolean }) {
   const now = useNow();
+  const [filters, setFilters] = useUrlFilters(FILTERS);
+  const query = {
+    connection: connection.id,
+    export_type: filters.export_type,
+    include_expired: filters.expired === 'shown' ? 'true' : '',
+  };
   const q = useInfiniteQuery({
-    queryKey: ['folders', program],
+    queryKey: ['folders', program, query],
     queryFn: ({ pageParam }) =>
-      api<{ data: Folder[]; next_cursor: string | null }>('/api/v1/folders', program, { query: { limit: 50, cursor: pageParam } }),
+      api<{ data: Folder[]; next_cursor: string | null }>('/api/v1/folders', program, {
+        query: { ...query, limit: 50, cursor: pageParam },
+      }),
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     refetchInterval: 20_000,
   });
-  if (q.isPending) return <Loading label="Loading folders…" />;
-  if (q.isError) return <ErrorNotice title="The folders could not be loaded" error={q.error} onRetry={() => void q.refetch()} />;
-  const folders = q.data.pages.flatMap((p) => p.data).filter((f) => f.connection_id === connection.id);
+  const filtered = Boolean(filters.export_type || filters.expired);
 
   return (
     <div className="space-y-4">
@@ -39,9 +50,56 @@ export function Folders({ program, connection, canDownload }: { program: number;
         <span className="font-mono">.sha256</span> sidecars and the manifest) or single files; compare the SHA-256 checksum after
         downloading.
       </p>
+      <div
+        className="flex flex-col gap-3 rounded-xl border border-slate-200 bg-white px-4 py-3 shadow-xs sm:flex-row sm:items-end"
+        role="search"
+        aria-label="Filter folders"
+      >
+        <Field label="Export type" className="sm:w-56">
+          {(p) => (
+            <select {...p} className={inputClass} value={filters.export_type} onChange={(e) => setFilters({ export_type: e.target.value })}>
+              <option value="">Any</option>
+              <option value="incremental">Automated</option>
+              <option value="historical">Historical</option>
+            </select>
+          )}
+        </Field>
+        <label className="flex items-center gap-2 text-sm text-slate-800 sm:pb-2">
+          <input
+            type="checkbox"
+            className="size-4 accent-brand-600"
+            checked={filters.expired === 'shown'}
+            onChange={(e) => setFilters({ expired: e.target.checked ? 'shown' : '' })}
+          />
+          Show expired folders
+        </label>
+      </div>
+      <FolderList q={q} program={program} canDownload={canDownload} now={now} filtered={filtered} />
+    </div>
+  );
+}
+
+function FolderList({
+  q,
+  program,
+  canDownload,
+  now,
+  filtered,
+}: {
+  q: UseInfiniteQueryResult<InfiniteData<{ data: Folder[]; next_cursor: string | null }>>;
+  program: number;
+  canDownload: boolean;
+  now: number;
+  filtered: boolean;
+}) {
+  if (q.isPending) return <Loading label="Loading folders…" />;
+  if (q.isError) return <ErrorNotice title="The folders could not be loaded" error={q.error} onRetry={() => void q.refetch()} />;
+  const folders = q.data.pages.flatMap((p) => p.data);
+  return (
+    <>
       {folders.length === 0 ? (
         <p className="rounded-xl border border-dashed border-slate-300 bg-white px-4 py-10 text-center text-sm text-slate-600">
-          No folders yet. Each run that produces files adds a folder here.
+          {filtered ? 'No folders match these filters.' : 'No folders yet. Each run that produces files adds a folder here.'}
         </p>
       ) : (
         folders.map((f, index) => (
@@ -117,6 +175,6 @@ export function Folders({ program, connection, canDownload }: { program: number;
           </Button>
         </div>
       ) : null}
-    </div>
+    </>
   );
 }

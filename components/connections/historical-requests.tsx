@@ -1,12 +1,12 @@
 // Historical Data Request: a date range up to 24 months back, submitted as monthly chunks; a progress
-// bar per request (polled while running) and Cancel.
+// bar per request (polled while running) and Cancel, behind a confirmation like the connection's actions.
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
 import type { AppConfig, Connection, HistoricalRequest } from '@/lib/management/responses';
 import { dateStr, dt, num, todayIso } from '@/components/ui/formatters';
-import { fieldError, Button, Card, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
+import { fieldError, Button, Card, Dialog, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
 
 function monthsBack(months: number): string {
   const d = new Date();
@@ -46,8 +46,10 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
       if (e instanceof ApiError) setErrors(e.fields);
     },
   });
+  const [confirming, setConfirming] = useState<HistoricalRequest | null>(null);
   const cancel = useMutation({
     mutationFn: (id: string) => api(`/api/v1/historical-requests/${id}/cancel`, program, { method: 'POST', body: {} }),
+    onSuccess: () => setConfirming(null),
     onSettled: () => void qc.invalidateQueries({ queryKey: key }),
   });
 
@@ -131,7 +133,14 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                     <div className="flex items-center gap-2">
                       <StatusBadge status={r.status} />
                       {canWrite && ACTIVE.has(r.status) ? (
-                        <Button size="sm" onClick={() => cancel.mutate(r.id)} busy={cancel.isPending && cancel.variables === r.id}>
+                        <Button
+                          size="sm"
+                          onClick={() => {
+                            cancel.reset();
+                            setConfirming(r);
+                          }}
+                          aria-label={`Cancel the request for ${dateStr(r.range_start)} – ${dateStr(r.range_end)}`}
+                        >
                           Cancel
                         </Button>
                       ) : null}
@@ -160,12 +169,33 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
             })}
           </ul>
         )}
+      </Card>
+      <Dialog
+        open={confirming !== null}
+        title="Cancel this historical request?"
+        onClose={() => setConfirming(null)}
+        footer={
+          <>
+            <Button onClick={() => setConfirming(null)}>Keep request</Button>
+            <Button variant="danger" busy={cancel.isPending} onClick={() => confirming && cancel.mutate(confirming.id)}>
+              Cancel request
+            </Button>
+          </>
+        }
+      >
+        {confirming ? (
+          <p>
+            The months of {dateStr(confirming.range_start)} – {dateStr(confirming.range_end)} not yet delivered are not exported; a month
+            being delivered now is stopped and nothing of it is left half-delivered. Months already delivered stay where they are. This
+            cannot be undone: request the range again to export it.
+          </p>
+        ) : null}
         {cancel.isError ? (
           <div className="mt-3">
             <ErrorNotice title="The request was not cancelled" error={cancel.error} />
           </div>
         ) : null}
-      </Card>
+      </Dialog>
     </div>
   );
 }

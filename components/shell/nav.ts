@@ -15,7 +15,7 @@ export const NAV: NavSection[] = [
         label: 'Insights',
         links: [
           { href: CONNECTIONS_HREF, label: 'Recurring Data Connections', icon: 'connections' },
-          { href: `${CONNECTIONS_HREF}/api-access`, label: 'API access', icon: 'key', permission: 'api_access.manage' },
+          { href: `${CONNECTIONS_HREF}/api-access`, label: 'API access', icon: 'key', permission: 'api_access.read' },
         ],
       },
       { label: '', links: [{ href: '/configure/activity-log', label: 'Activity Log', icon: 'activity' }] },

@@ -1,6 +1,6 @@
 // The pages' UI primitives: buttons, status badges, fields, notices, cards, dialogs, drawers, copy buttons.
 'use client';
-import { useEffect, useId, useRef, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
 import { buttonClass, type Variant } from './button-styles';
 
 export { buttonClass };
@@ -316,25 +316,94 @@ export function DefinitionList({ items }: { items: { term: string; value: ReactN
   );
 }
 
+/**
+ * Puts `text` on the clipboard: the Clipboard API where the page may use it (https, localhost);
+ * otherwise (plain http) a hidden textarea and document.execCommand('copy'). False when both are
+ * refused.
+ */
+async function copyText(text: string, near: HTMLElement): Promise<boolean> {
+  if (window.isSecureContext && navigator.clipboard?.writeText) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      /* refused (permissions, focus): try the selection below */
+    }
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.readOnly = true;
+  area.setAttribute('aria-hidden', 'true');
+  area.className = 'pointer-events-none fixed top-0 left-0 size-px opacity-0';
+  // Outside an open modal <dialog> the page is inert and cannot be selected: stay inside it.
+  (near.closest('dialog') ?? document.body).appendChild(area);
+  area.focus();
+  area.select();
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
+  area.remove();
+  near.focus();
+  return copied;
+}
+
+/**
+ * A copy button. When the browser refuses every way to copy, the text is shown selected in a dialog
+ * with "Press Ctrl+C" — the admin copies it by hand.
+ */
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'manual'>('idle');
+  const manual = useRef<HTMLTextAreaElement>(null);
+  const hintId = useId();
+  useEffect(() => {
+    if (state !== 'copied') return;
+    const t = setTimeout(() => setState('idle'), 2000);
+    return () => clearTimeout(t);
+  }, [state]);
+  useEffect(() => {
+    if (state !== 'manual') return;
+    manual.current?.focus();
+    manual.current?.select();
+  }, [state]);
   return (
-    <Button
-      size="sm"
-      onClick={(e) => {
-        const btn = e.currentTarget;
-        void navigator.clipboard?.writeText(text).then(
-          () => {
-            btn.dataset.copied = 'true';
-            btn.textContent = 'Copied';
-            setTimeout(() => {
-              btn.textContent = label;
-            }, 2000);
-          },
-          () => undefined,
-        );
-      }}
-    >
-      {label}
-    </Button>
+    <>
+      <Button
+        size="sm"
+        data-copied={state === 'copied' || undefined}
+        onClick={(e) => {
+          const button = e.currentTarget;
+          void copyText(text, button).then((ok) => setState(ok ? 'copied' : 'manual'));
+        }}
+      >
+        {state === 'copied' ? 'Copied' : label}
+      </Button>
+      <span role="status" className="sr-only">
+        {state === 'copied' ? 'Copied to the clipboard.' : ''}
+      </span>
+      <Dialog
+        open={state === 'manual'}
+        title="Copy this text"
+        onClose={() => setState('idle')}
+        footer={<Button onClick={() => setState('idle')}>Close</Button>}
+      >
+        <p id={hintId}>
+          This browser does not let the page copy here. The text is selected: press <kbd className="font-semibold">Ctrl+C</kbd> (
+          <kbd className="font-semibold">⌘C</kbd> on a Mac) to copy it.
+        </p>
+        <textarea
+          ref={manual}
+          readOnly
+          value={text}
+          aria-label="Text to copy"
+          aria-describedby={hintId}
+          onFocus={(e) => e.currentTarget.select()}
+          className="mt-3 block max-h-64 min-h-12 w-full resize-none rounded-lg border border-slate-300 bg-slate-50 px-3 py-2 font-mono text-xs break-all text-slate-900 field-sizing-content"
+          data-testid="copy-manually"
+        />
+      </Dialog>
+    </>
   );
 }

@@ -180,11 +180,20 @@ export type RunFolderRow = {
 
 /**
  * The runs of a program that have files, newest first (a run's files share one created_at), one
- * row per run. Without `includeExpired`, only runs with at least one available file.
+ * row per run. Without `includeExpired`, only runs with at least one available file; with
+ * `connectionId` / `exportType`, only that connection's runs / that export type's.
  */
 export async function listRunFolders(
   db: DbOrTx,
-  params: { programId: number; at: Date; limit: number; after?: ListPosition; includeExpired?: boolean; connectionId?: string },
+  params: {
+    programId: number;
+    at: Date;
+    limit: number;
+    after?: ListPosition;
+    includeExpired?: boolean;
+    connectionId?: string;
+    exportType?: ExportType;
+  },
 ): Promise<RunFolderRow[]> {
   const newest = sql<string>`to_char(max(${exportFiles.createdAt}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
   const rows = await db
@@ -196,6 +205,7 @@ export async function listRunFolders(
         eq(exportFiles.programId, params.programId),
         params.includeExpired ? undefined : available(params.at),
         params.connectionId ? eq(exportRuns.connectionId, params.connectionId) : undefined,
+        params.exportType ? eq(exportFiles.exportType, params.exportType) : undefined,
       ),
     )
     .groupBy(exportFiles.runId, exportRuns.connectionId)

@@ -32,9 +32,9 @@ describe('the permission table', () => {
     for (const p of PERMISSIONS) expect(can(user('firstup_super_admin'), p)).toBe(true);
   });
 
-  it('gives a Brand Super Admin read-only access: no write, retry, historical or API-access permission', () => {
+  it('gives a Brand Super Admin read-only access: no write, retry, historical or API-access management permission', () => {
     const brand = user('brand_super_admin', [7]);
-    expect(permissionsOf(brand).sort()).toEqual(['activity_log.read', 'connections.read', 'exports.download']);
+    expect(permissionsOf(brand).sort()).toEqual(['activity_log.read', 'api_access.read', 'connections.read', 'exports.download']);
     for (const p of ['connections.write', 'deliveries.retry', 'historical.write', 'api_access.manage'] as const)
       expect(can(brand, p)).toBe(false);
   });
@@ -53,6 +53,7 @@ describe('the permission table', () => {
     expect(can(t, 'connections.write')).toBe(true);
     expect(can(t, 'deliveries.retry')).toBe(true);
     expect(can(t, 'api_access.manage')).toBe(false);
+    expect(can(t, 'api_access.read')).toBe(false);
   });
 
   it("caps a personal token at its owner's role: a Brand Super Admin's manage token still cannot write", () => {

@@ -10,14 +10,18 @@ export const PERMISSIONS = [
   'exports.download',
   'historical.write',
   'activity_log.read',
+  'api_access.read',
   'api_access.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-/** What each role may do. Firstup Super Admins: everything, every program. Brand Super Admins: read only, their programs. */
+/**
+ * What each role may do. Firstup Super Admins: everything, every program. Brand Super Admins: read
+ * only, their programs — the API access page included (its lists, never its create or revoke).
+ */
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   firstup_super_admin: PERMISSIONS,
-  brand_super_admin: ['connections.read', 'exports.download', 'activity_log.read'],
+  brand_super_admin: ['connections.read', 'exports.download', 'activity_log.read', 'api_access.read'],
 };
 
 /** Roles as admins see them on the screens. */

@@ -6,8 +6,10 @@
 import { Readable } from 'node:stream';
 import { ZipArchive } from 'archiver';
 import type { Db } from '@/db/client';
+import { findConnection } from '@/db/queries/connections';
 import { listRunFolders } from '@/db/queries/export-files';
 import { listFilesOfRuns } from '@/db/queries/runs';
+import type { ExportType } from '@/db/schema/enums';
 import type { ExportFile } from '@/db/schema/exports';
 import { now } from '@/lib/clock';
 import { sidecarContent, sidecarName, windowStamp } from '@/lib/exports';
@@ -71,13 +73,28 @@ function folderView(runId: string, connectionId: string | null, files: ExportFil
   };
 }
 
-/** A page of a program's folders (or one connection's), newest first. */
+/**
+ * A page of a program's folders, newest first: all of them, or one connection's (filtered in the
+ * query, so every page is full). A connection the program does not have (another program's, a
+ * deleted one, none at all) is "not found", never an empty list that looks like "no folders yet".
+ */
 export async function pageFolders(
   db: Db,
-  params: { programId: number; limit: number; cursor?: string; includeExpired: boolean; connectionId?: string; base: LinkBase },
+  params: {
+    programId: number;
+    limit: number;
+    cursor?: string;
+    includeExpired: boolean;
+    connectionId?: string;
+    exportType?: ExportType;
+    base: LinkBase;
+  },
 ): Promise<PageOf<FolderView>> {
   const at = now();
   const after = params.cursor ? folderCursor.decode(params.cursor) : undefined;
+  if (params.connectionId && !(await findConnection(db, { programId: params.programId, id: params.connectionId }))) {
+    throw new AppError('not_found', `Connection ${params.connectionId} was not found.`);
+  }
   const runs = await listRunFolders(db, {
     programId: params.programId,
     at,
@@ -85,6 +102,7 @@ export async function pageFolders(
     after,
     includeExpired: params.includeExpired,
     connectionId: params.connectionId,
+    exportType: params.exportType,
   });
   const page = pageOf(runs, params.limit, folderCursor, (r) => r.position);
   const files = await listFilesOfRuns(db, { programId: params.programId, runIds: page.rows.map((r) => r.runId) });

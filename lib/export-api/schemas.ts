@@ -87,7 +87,12 @@ export type ListFilesQuery = z.infer<typeof listFilesQuerySchema>;
 
 export const listFoldersQuerySchema = z.object({
   program: programParam,
-  connection: connectionParam.describe('Only the folders of this connection (API or SFTP).'),
+  connection: z
+    .guid({ error: 'must be a connection id (a UUID)' })
+    .transform((v) => v.toLowerCase())
+    .optional()
+    .describe('Only the folders of this connection (API or SFTP) of the program; 404 when the program has no such connection.'),
+  export_type: z.enum(EXPORT_TYPES).optional().describe('Only the folders of incremental (scheduled) or historical runs.'),
   limit: limitParam(200, 50, 'Folders'),
   cursor: cursorParam,
   include_expired: z

@@ -25,7 +25,18 @@ import {
   pgpKeySchema,
   testReportResponse,
 } from './responses';
-import { activityQuery, idParams, listRunsQuery, pgpKeyBody, statsQuery, testConnectionBody } from './schemas';
+import {
+  ACTIVITY_CSV_COLUMNS,
+  activityCsvQuery,
+  activityQuery,
+  idParams,
+  listRunsQuery,
+  pgpKeyBody,
+  RUNS_CSV_COLUMNS,
+  runsCsvQuery,
+  statsQuery,
+  testConnectionBody,
+} from './schemas';
 
 /** Every schema a management response names, by its component name. */
 export const MANAGEMENT_API_COMPONENTS = {
@@ -201,6 +212,23 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
   {
     ...READ,
     method: 'get',
+    path: '/api/v1/connections/{id}/runs.csv',
+    operationId: 'downloadRunsCsv',
+    summary: 'Event history as a CSV download, with the same filters',
+    description: `Every run the filters match (no paging), newest window first, streamed. Columns: ${RUNS_CSV_COLUMNS.join(', ')}. Cells starting with = + - @ are prefixed with ' so spreadsheets show them as text.`,
+    params: idParams,
+    query: withProgram(runsCsvQuery),
+    responses: {
+      200: {
+        description: 'The CSV (Content-Disposition: attachment).',
+        content: { type: 'text/csv', description: 'RFC 4180, UTF-8, a header row.' },
+      },
+      ...errors(401, 403, 404, 422),
+    },
+  },
+  {
+    ...READ,
+    method: 'get',
     path: '/api/v1/connections/{id}/stats',
     operationId: 'getConnectionStats',
     summary: 'Rows, bytes and delivery lag per incremental run',
@@ -283,6 +311,24 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     summary: 'The Activity Log, or failed deliveries (kind=delivery_errors)',
     query: withProgram(activityQuery),
     responses: { 200: { description: 'A page of entries, newest first.', schema: activityPageResponse }, ...errors(401, 403, 404, 422) },
+  },
+  {
+    ...READ,
+    scope: 'data_exports.manage',
+    permission: 'activity_log.read',
+    method: 'get',
+    path: '/api/v1/activity-log.csv',
+    operationId: 'downloadActivityCsv',
+    summary: 'The Activity Log (or failed deliveries) as a CSV download, with the same filters',
+    description: `Every entry the filters match (no paging), newest first, streamed. Columns: ${ACTIVITY_CSV_COLUMNS.join(', ')} (before, after and details as JSON). Cells starting with = + - @ are prefixed with ' so spreadsheets show them as text.`,
+    query: withProgram(activityCsvQuery),
+    responses: {
+      200: {
+        description: 'The CSV (Content-Disposition: attachment).',
+        content: { type: 'text/csv', description: 'RFC 4180, UTF-8, a header row.' },
+      },
+      ...errors(401, 403, 404, 422),
+    },
   },
   {
     tag: TAG,

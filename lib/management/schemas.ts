@@ -74,6 +74,47 @@ export const activityQuery = z.object({
   cursor,
 });
 
+/** The event history as CSV: the list's filters, every matching run (no paging). */
+export const runsCsvQuery = listRunsQuery.omit({ limit: true, cursor: true });
+
+/** The Activity Log as CSV: the list's filters, every matching entry (no paging). */
+export const activityCsvQuery = activityQuery.omit({ limit: true, cursor: true });
+
+/** The columns of the Activity Log's CSV download (before, after and details as JSON). */
+export const ACTIVITY_CSV_COLUMNS = [
+  'at',
+  'actor',
+  'action',
+  'target_type',
+  'target_id',
+  'target_name',
+  'connection_id',
+  'before',
+  'after',
+  'details',
+] as const;
+
+/** The columns of the event history's CSV download. */
+export const RUNS_CSV_COLUMNS = [
+  'run_id',
+  'window_start',
+  'window_end',
+  'type',
+  'status',
+  'rows',
+  'bytes',
+  'files',
+  'file_names',
+  'destination',
+  'delivery_attempts',
+  'error_code',
+  'error_message',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'historical_request_id',
+] as const;
+
 const sftpShape = createSftpConnectionSchema.shape;
 
 /** "Test connection" before set-up: the SFTP fields of a connection, and optionally the fingerprint to expect. */

@@ -1,4 +1,4 @@
-// GET /api/v1/api-clients – a program's API clients; POST – create one (its secret is shown once)
+// GET /api/v1/api-clients – a program's API clients (Brand Super Admins read them too); POST – create one (its secret is shown once)
 import { createApiClientSchema } from '@/lib/auth/api-access-schemas';
 import { createApiClient, listApiClients, viewApiClient } from '@/lib/auth/api-clients';
 import { requireProgram } from '@/lib/auth/actor';
@@ -12,7 +12,7 @@ export const GET = withAuth(
     const clients = await listApiClients(db, { programId: program });
     return Response.json({ data: clients.map(viewApiClient) }, { headers: { 'cache-control': 'no-store' } });
   },
-  { permission: 'api_access.manage', sessionOnly: true, program: 'required' },
+  { permission: 'api_access.read', sessionOnly: true, program: 'required' },
 );
 
 export const POST = withAuth(

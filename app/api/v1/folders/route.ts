@@ -1,4 +1,4 @@
-// GET /api/v1/folders – a program's folders (one per run with files): window, export type, files, sizes, checksums
+// GET /api/v1/folders – a program's folders (one per run with files), or one connection's: window, export type, files, sizes, checksums
 import { pageFolders } from '@/lib/export-api/folders';
 import { linkBase } from '@/lib/export-api/links';
 import { listFoldersQuerySchema } from '@/lib/export-api/schemas';
@@ -16,6 +16,7 @@ export const GET = withAuth(
       cursor: query.cursor,
       includeExpired: query.include_expired,
       connectionId: query.connection,
+      exportType: query.export_type,
       base: linkBase(req, requestedProgram),
     });
     return Response.json(page, { headers: { 'cache-control': 'no-store' } });

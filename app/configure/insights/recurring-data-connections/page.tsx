@@ -19,7 +19,7 @@ export default async function RecurringDataConnectionsPage() {
   const actor = await requirePageActor();
   const { current } = await currentProgram(actor);
   const canWrite = can(actor, 'connections.write');
-  const canManageApi = can(actor, 'api_access.manage');
+  const canSeeApiAccess = can(actor, 'api_access.read');
 
   const header = (
     <PageHeader
@@ -29,7 +29,7 @@ export default async function RecurringDataConnectionsPage() {
       actions={
         current ? (
           <div className="flex flex-wrap gap-2">
-            {canManageApi ? (
+            {canSeeApiAccess ? (
               <Link href={`${CONNECTIONS_PATH}/api-access`} className={buttonClass('ghost')}>
                 API access
               </Link>

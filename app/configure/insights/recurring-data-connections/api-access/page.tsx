@@ -1,4 +1,5 @@
-// API access: API clients of the program and personal access tokens (Firstup Super Admins).
+// API access: API clients of the program and personal access tokens (Firstup Super Admins manage
+// them; Brand Super Admins see the lists read-only).
 import type { Metadata } from 'next';
 import { ApiAccess } from '@/components/api-access/api-access';
 import { SubPage } from '@/components/shell/page-guard';
@@ -14,10 +15,10 @@ export default async function ApiAccessPage() {
     <SubPage
       title="API access"
       current={current}
-      allowed={can(actor, 'api_access.manage')}
+      allowed={can(actor, 'api_access.read')}
       description={current ? <>Credentials for collecting {current.name}’s exports through the API. Secrets are shown once.</> : undefined}
     >
-      {current ? <ApiAccess key={current.id} program={current.id} /> : null}
+      {current ? <ApiAccess key={current.id} program={current.id} canManage={can(actor, 'api_access.manage')} /> : null}
     </SubPage>
   );
 }
