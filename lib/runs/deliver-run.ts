@@ -14,6 +14,7 @@ import {
   handBackRunDelivery,
   markRunDelivered,
   recordDeliveryAttempt,
+  recordDeliveryProgress,
   scheduleDeliveryRetry,
 } from '@/db/queries/run-ledger';
 import { connections, exportFiles, exportRuns, type ExportFile } from '@/db/schema';
@@ -23,6 +24,7 @@ import {
   DeliveryError,
   isDeliveryAborted,
   type DeliveryFile,
+  type DeliveryProgress,
   type DeliverFilesInput,
   type DeliveryResult,
 } from '@/lib/delivery';
@@ -32,6 +34,7 @@ import { childLogger } from '@/lib/logger';
 import { observeDelivery } from '@/lib/metrics';
 import { describeSftpDestination, onRunFailed, onRunFinished } from '@/lib/notify';
 import { getStorage, type Storage } from '@/lib/storage';
+import { throttledProgress } from './progress';
 import { watchRun } from './watch';
 import { sftpDestinationOf } from '@/lib/connections/describe';
 
@@ -139,6 +142,10 @@ export async function executeDelivery(database: Database, runId: string, opts: D
   );
   try {
     const auth = decryptSecret(connection.secretCiphertext!, connection.id);
+    // The bytes uploaded so far, for the event history (about once a second).
+    const progress = throttledProgress((p: DeliveryProgress) =>
+      recordDeliveryProgress(db, runId, delivery.id, { bytesDone: p.bytes, bytesTotal: p.totalBytes }),
+    );
     const result = await deliver({
       destination,
       auth,
@@ -146,7 +153,8 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       files: deliveryFilesOf(files, storage),
       signal: watch.signal,
       timeouts: opts.timeouts,
-    });
+      onProgress: progress.report,
+    }).finally(progress.stop);
     const done = await markRunDelivered(db, runId, delivery.id, { files: result.files.length, bytes: result.bytes });
     if (!done.ok) log.warn({ refusal: done }, 'delivered, but the run had moved on');
     const { notificationId } = await onRunFinished(database, runId);
