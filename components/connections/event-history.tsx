@@ -1,11 +1,12 @@
-// Event History: every run of the connection with its files and delivery attempts, Retry on failed
-// runs, a drawer with the error and each attempt, and a 30-day chart of rows, bytes and lag.
+// Event History: every run of the connection with its files and delivery attempts, the live progress
+// of runs in flight, Retry on failed runs, a drawer with the error and each attempt, and the 30-day
+// charts of rows, bytes and lag (stats-chart.tsx).
 'use client';
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, type Page } from '@/components/api/client';
-import type { Connection, Run, StatPoint } from '@/lib/management/responses';
-import { bytes, dayRange, dt, duration, num, shortDay, windowLabel } from '@/components/ui/formatters';
+import type { Connection, Run } from '@/lib/management/responses';
+import { bytes, dayRange, dt, num, windowLabel } from '@/components/ui/formatters';
 import {
   Button,
   Card,
@@ -18,6 +19,8 @@ import {
   StatusBadge,
   humanize,
 } from '@/components/ui/primitives';
+import { RunProgress } from './run-progress';
+import { StatsChart } from './stats-chart';
 
 const RUN_STATUS_OPTIONS = ['delivered', 'available', 'failed', 'delivering', 'generating', 'generated', 'planned', 'empty', 'cancelled'];
 
@@ -25,83 +28,6 @@ function runFileName(r: Run): string {
   const data = r.files.filter((f) => f.file_type !== 'manifest');
   if (data.length === 0) return r.status === 'empty' ? 'No new data in this window' : 'Files not generated yet';
   return data.length === 1 ? data[0].name : `${data[0].name} + ${data.length - 1} more`;
-}
-
-/** A small bar chart (SVG, no library) of one measure per window. */
-function MiniChart({
-  points,
-  value,
-  format,
-  label,
-  color,
-}: {
-  points: StatPoint[];
-  value: (p: StatPoint) => number;
-  format: (n: number) => string;
-  label: string;
-  color: string;
-}) {
-  const W = 300;
-  const H = 80;
-  const max = Math.max(1, ...points.map(value));
-  const bw = points.length ? W / points.length : W;
-  const last = points.length ? value(points[points.length - 1]) : 0;
-  return (
-    <figure className="min-w-0 rounded-lg border border-slate-200 px-3 py-3">
-      <figcaption className="flex items-baseline justify-between gap-2 text-xs">
-        <span className="font-medium text-slate-700">{label}</span>
-        <span className="text-slate-500">max {format(max)}</span>
-      </figcaption>
-      <svg
-        viewBox={`0 0 ${W} ${H}`}
-        preserveAspectRatio="none"
-        className="mt-2 h-20 w-full"
-        role="img"
-        aria-label={`${label} per window over the last 30 days; latest ${format(last)}, maximum ${format(max)}`}
-      >
-        <line x1="0" y1={H - 0.5} x2={W} y2={H - 0.5} stroke="#e2e8f0" />
-        {points.map((p, i) => {
-          const h = (value(p) / max) * (H - 4);
-          return (
-            <rect key={p.window_start} x={i * bw + bw * 0.15} y={H - h} width={Math.max(1, bw * 0.7)} height={h} fill={color} rx="1">
-              <title>{`${dt(p.window_start)}: ${format(value(p))}`}</title>
-            </rect>
-          );
-        })}
-      </svg>
-      {points.length ? (
-        <div className="mt-1 flex justify-between text-[10px] text-slate-400">
-          <span>{shortDay(points[0].window_start)}</span>
-          <span>{shortDay(points[points.length - 1].window_start)}</span>
-        </div>
-      ) : null}
-    </figure>
-  );
-}
-
-function StatsChart({ program, connection }: { program: number; connection: Connection }) {
-  const q = useQuery({
-    queryKey: ['stats', program, connection.id],
-    queryFn: () => api<{ data: StatPoint[] }>(`/api/v1/connections/${connection.id}/stats`, program, { query: { days: 30 } }),
-    refetchInterval: 30_000,
-  });
-  return (
-    <Card title="Last 30 days">
-      {q.isPending ? (
-        <p className="text-sm text-slate-500">Loading…</p>
-      ) : q.isError ? (
-        <ErrorNotice title="The chart could not be loaded" error={q.error} />
-      ) : q.data.data.length === 0 ? (
-        <p className="text-sm text-slate-600">No windows delivered in the last 30 days yet.</p>
-      ) : (
-        <div className="grid grid-cols-1 gap-3 md:grid-cols-3" data-testid="stats-chart">
-          <MiniChart points={q.data.data} value={(p) => p.rows} format={num} label="Rows" color="#7a5af8" />
-          <MiniChart points={q.data.data} value={(p) => p.bytes} format={bytes} label="Bytes" color="#0ea5e9" />
-          <MiniChart points={q.data.data} value={(p) => p.lag_seconds} format={duration} label="Delivery lag" color="#f59e0b" />
-        </div>
-      )}
-    </Card>
-  );
 }
 
 function RetryButton({ program, run, connectionId }: { program: number; run: Run; connectionId: string }) {
@@ -145,7 +71,15 @@ function RunDrawer({ run, onClose }: { run: Run | null; onClose: () => void }) {
         <div className="space-y-6">
           <DefinitionList
             items={[
-              { term: 'Status', value: <StatusBadge status={run.status} /> },
+              {
+                term: 'Status',
+                value: (
+                  <>
+                    <StatusBadge status={run.status} />
+                    {run.progress ? <RunProgress progress={run.progress} label={`Progress of ${runFileName(run)}`} /> : null}
+                  </>
+                ),
+              },
               { term: 'Type', value: run.automated ? 'Automated' : 'Historical' },
               { term: 'Window', value: windowLabel(run.window_start, run.window_end) },
               { term: 'Destination', value: run.destination ?? '—' },
@@ -235,10 +169,12 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
       }),
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    // Runs in flight are followed every 2 s; otherwise every 10 s picks up new windows.
+    // Runs in flight (and their progress) are followed every 2 s; otherwise every 10 s picks up new windows.
     refetchInterval: (query) => (query.state.data?.pages.some((p) => p.data.some((r) => IN_FLIGHT.has(r.status))) ? 2_000 : 10_000),
   });
   const runs = q.data?.pages.flatMap((p) => p.data) ?? [];
+  // The drawer follows the run as the list refreshes (a run in flight moves on).
+  const shown = open ? (runs.find((r) => r.id === open.id) ?? open) : null;
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
 
   return (
@@ -344,6 +280,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                         <td className="px-3 py-2.5 text-right text-xs tabular-nums">{num(r.rows_total)}</td>
                         <td className="px-3 py-2.5">
                           <StatusBadge status={r.status} />
+                          {r.progress ? <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} size="sm" /> : null}
                         </td>
                         <td className="max-w-48 truncate px-3 py-2.5 text-xs text-slate-600" title={r.destination ?? undefined}>
                           {r.destination ?? '—'}
@@ -382,6 +319,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                       {r.automated ? 'Automated' : 'Historical'}
                     </p>
                     {r.destination ? <p className="mt-0.5 truncate text-xs text-slate-500">{r.destination}</p> : null}
+                    {r.progress ? <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} /> : null}
                     {canRetry && r.status === 'failed' ? (
                       <div className="mt-2">
                         <RetryButton program={program} run={r} connectionId={connection.id} />
@@ -401,7 +339,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
           )}
         </div>
       </Card>
-      <RunDrawer run={open} onClose={() => setOpen(null)} />
+      <RunDrawer run={shown} onClose={() => setOpen(null)} />
     </div>
   );
 }
