@@ -46,6 +46,23 @@ async function setUpSftp(
   await expect(page.getByTestId('connection-name')).toHaveText(c.name);
 }
 
+/**
+ * From the moment the connection test that Save runs has removed its probe file, the server refuses
+ * every file (permission denied: not retried). The form's own test just before passes as usual.
+ */
+function refuseFilesAfterSave(sink: SftpSink): () => void {
+  return () => {
+    const probesRemoved = () => sink.events.filter((e) => e.type === 'remove' && e.path?.includes('.dde-write-test')).length;
+    const before = probesRemoved();
+    const timer = setInterval(() => {
+      if (probesRemoved() === before) return;
+      sink.faults.readOnly = true;
+      clearInterval(timer);
+    }, 2);
+    timer.unref();
+  };
+}
+
 function runRows(page: Page, status: string) {
   return page.getByTestId('run-row').filter({ has: page.getByTestId('status-badge').getByText(status, { exact: true }) });
 }
@@ -144,7 +161,6 @@ test.describe.serial('a server that refuses the files', () => {
   }, testInfo) => {
     test.setTimeout(180_000);
     await signIn(page, FIRSTUP);
-    // The set-up test writes its probe; from then on the server refuses every file (permission denied: not retried).
     await setUpSftp(
       page,
       {
@@ -156,7 +172,7 @@ test.describe.serial('a server that refuses the files', () => {
         username: sink.username,
         fingerprint: sink.hostKeyFingerprint,
       },
-      () => (sink.faults.readOnly = true),
+      refuseFilesAfterSave(sink),
     );
     await page.getByRole('tab', { name: 'Event History' }).click();
     await expect(runRows(page, 'Failed')).toHaveCount(3, { timeout: 90_000 });

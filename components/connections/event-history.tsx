@@ -24,6 +24,17 @@ import { StatsChart } from './stats-chart';
 
 const RUN_STATUS_OPTIONS = ['delivered', 'available', 'failed', 'delivering', 'generating', 'generated', 'planned', 'empty', 'cancelled'];
 
+const shortTime = new Intl.DateTimeFormat('en-US', {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: 'UTC',
+});
+/** A window in a table cell: "Dec 2, 00:00 → Dec 3, 00:00 UTC" (the drawer gives the years). */
+const windowShort = (start: string, end: string) => `${shortTime.format(new Date(start))} → ${shortTime.format(new Date(end))} UTC`;
+
 function runFileName(r: Run): string {
   const data = r.files.filter((f) => f.file_type !== 'manifest');
   if (data.length === 0) return r.status === 'empty' ? 'No new data in this window' : 'Files not generated yet';
@@ -254,18 +265,16 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                       <th scope="col" className="px-3 py-2">
                         Destination
                       </th>
-                      <th scope="col" className="px-3 py-2">
-                        Type
-                      </th>
                       <th scope="col" className="py-2 pl-3">
                         <span className="sr-only">Actions</span>
                       </th>
                     </tr>
                   </thead>
-                  <tbody className="divide-y divide-slate-100">
-                    {runs.map((r) => (
-                      <tr key={r.id} data-testid="run-row">
-                        <td className="max-w-64 py-2.5 pr-3">
+                  {/* One body per run: its row, and under it the progress of a run in flight. */}
+                  {runs.map((r) => (
+                    <tbody key={r.id} data-testid="run-row" className="border-t border-slate-100">
+                      <tr>
+                        <td className="max-w-64 min-w-48 py-2.5 pr-3">
                           <button
                             type="button"
                             className="text-left font-mono text-xs break-all text-brand-700 hover:underline"
@@ -273,19 +282,18 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                           >
                             {runFileName(r)}
                           </button>
-                          <p className="text-[11px] text-slate-500">{windowLabel(r.window_start, r.window_end)}</p>
+                          <p className="text-[11px] text-slate-500">{windowShort(r.window_start, r.window_end)}</p>
                         </td>
-                        <td className="px-3 py-2.5 text-xs whitespace-nowrap text-slate-700">{dt(r.started_at ?? r.created_at)}</td>
+                        <td className="px-3 py-2.5 text-xs text-slate-700">{dt(r.started_at ?? r.created_at)}</td>
                         <td className="px-3 py-2.5 text-right text-xs whitespace-nowrap tabular-nums">{bytes(r.bytes_total)}</td>
                         <td className="px-3 py-2.5 text-right text-xs tabular-nums">{num(r.rows_total)}</td>
                         <td className="px-3 py-2.5">
                           <StatusBadge status={r.status} />
-                          {r.progress ? <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} size="sm" /> : null}
+                          <p className="mt-1 text-[11px] text-slate-600">{r.automated ? 'Automated' : 'Historical'}</p>
                         </td>
                         <td className="max-w-48 truncate px-3 py-2.5 text-xs text-slate-600" title={r.destination ?? undefined}>
                           {r.destination ?? '—'}
                         </td>
-                        <td className="px-3 py-2.5 text-xs text-slate-700">{r.automated ? 'Automated' : 'Historical'}</td>
                         <td className="py-2.5 pl-3">
                           <div className="flex items-start gap-2">
                             <Button size="sm" variant="ghost" onClick={() => setOpen(r)} aria-label={`Details of ${runFileName(r)}`}>
@@ -297,8 +305,17 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                           </div>
                         </td>
                       </tr>
-                    ))}
-                  </tbody>
+                      {r.progress ? (
+                        <tr>
+                          <td colSpan={7} className="pr-3 pb-3">
+                            <div className="max-w-md">
+                              <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} size="sm" />
+                            </div>
+                          </td>
+                        </tr>
+                      ) : null}
+                    </tbody>
+                  ))}
                 </table>
               </div>
               <ul className="divide-y divide-slate-100 lg:hidden">

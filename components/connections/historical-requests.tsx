@@ -24,7 +24,7 @@ const monthRange = (m: HistoricalMonth) =>
 function MonthsInProgress({ months }: { months: HistoricalMonth[] }) {
   if (months.length === 0) return null;
   return (
-    <ul className="mt-2 space-y-2 rounded-lg bg-slate-50 px-3 py-2" aria-label="Months in progress" data-testid="months-in-progress">
+    <ul className="mt-3 space-y-3 border-l-2 border-brand-100 pl-3" aria-label="Months in progress" data-testid="months-in-progress">
       {months.map((m) => (
         <li key={m.run_id} className="text-xs">
           <p className="font-medium text-slate-800">{monthRange(m)}</p>

@@ -149,7 +149,14 @@ function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
   };
 
   const tip = active !== null ? points[active] : null;
-  const tipLeft = active !== null ? Math.min(82, Math.max(18, (geometry[active].center / W) * 100)) : 0;
+  // The tooltip opens towards the middle of the chart, so it never leaves the card.
+  const tipAt = active !== null ? (geometry[active].center / W) * 100 : 50;
+  const tipStyle =
+    tipAt > 65
+      ? { right: `${Math.max(0, 100 - tipAt - 4)}%` }
+      : tipAt < 35
+        ? { left: `${Math.max(0, tipAt - 4)}%` }
+        : { left: `${tipAt}%`, transform: 'translateX(-50%)' };
   const targetTop = (yOf(target) / H) * 100;
 
   return (
@@ -236,7 +243,7 @@ function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
         {isLag ? (
           <span
             aria-hidden
-            className="pointer-events-none absolute right-0 -translate-y-full pb-0.5 text-[10px] leading-none font-medium"
+            className="pointer-events-none absolute left-0 -translate-y-full pb-0.5 text-[10px] leading-none font-medium"
             style={{ top: `${targetTop}%`, color: COLORS.target }}
           >
             {targetText(target)} target
@@ -247,8 +254,8 @@ function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
             id={tipId}
             role="tooltip"
             data-testid="chart-tooltip"
-            className="pointer-events-none absolute bottom-full z-10 mb-1.5 w-max max-w-56 -translate-x-1/2 rounded-md bg-slate-900 px-2.5 py-1.5 text-[11px] leading-4 text-white shadow-lg"
-            style={{ left: `${tipLeft}%` }}
+            className="pointer-events-none absolute bottom-full z-10 mb-1.5 w-max max-w-56 rounded-md bg-slate-900 px-2.5 py-1.5 text-[11px] leading-4 text-white shadow-lg"
+            style={tipStyle}
           >
             <p className="font-medium">{windowText(tip)}</p>
             <p className="text-slate-200">{measure.describe(tip, target)}</p>
