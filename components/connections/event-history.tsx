@@ -1,7 +1,8 @@
-// Event History: every run of the connection with its files and delivery attempts, Retry on failed
-// runs, a drawer with the error and each attempt, and a 30-day chart of rows, bytes and lag.
+// Event History: every run of the connection with its files and delivery attempts, the live progress
+// of runs in flight, Retry on failed runs, a drawer with the error and each attempt, and the 30-day
+// charts of rows, bytes and lag (stats-chart.tsx).
 'use client';
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, apiUrl, type Page } from '@/components/api/client';
 import type { Connection, Run, StatPoint } from '@/lib/management/responses';
@@ -20,90 +21,26 @@ import {
 } from '@/components/ui/primitives';
 import { buttonClass } from '@/components/ui/button-styles';
 import { isoDay, oneOf, useUrlFilters } from '@/components/ui/url-filters';
+import { RunProgress } from './run-progress';
+import { StatsChart } from './stats-chart';
 
 const RUN_STATUS_OPTIONS = ['delivered', 'available', 'failed', 'delivering', 'generating', 'generated', 'planned', 'empty', 'cancelled'];
+
+const shortTime = new Intl.DateTimeFormat('en-US', {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: 'UTC',
+});
+/** A window in a table cell: "Dec 2, 00:00 → Dec 3, 00:00 UTC" (the drawer gives the years). */
+const windowShort = (start: string, end: string) => `${shortTime.format(new Date(start))} → ${shortTime.format(new Date(end))} UTC`;
 
 function runFileName(r: Run): string {
   const data = r.files.filter((f) => f.file_type !== 'manifest');
   if (data.length === 0) return r.status === 'empty' ? 'No new data in this window' : 'Files not generated yet';
   return data.length === 1 ? data[0].name : `${data[0].name} + ${data.length - 1} more`;
-}
-
-/** A small bar chart (SVG, no library) of one measure per window. */
-function MiniChart({
-  points,
-  value,
-  format,
-  label,
-  color,
-}: {
-  points: StatPoint[];
-  value: (p: StatPoint) => number;
-  format: (n: number) => string;
-  label: string;
-  color: string;
-}) {
-  const W = 300;
-  const H = 80;
-  const max = Math.max(1, ...points.map(value));
-  const bw = points.length ? W / points.length : W;
-  const last = points.length ? value(points[points.length - 1]) : 0;
-  return (
-    <figure className="min-w-0 rounded-lg border border-slate-200 px-3 py-3">
-      <figcaption className="flex items-baseline justify-between gap-2 text-xs">
-        <span className="font-medium text-slate-700">{label}</span>
-        <span className="text-slate-500">max {format(max)}</span>
-      </figcaption>
-      <svg
-        viewBox={`0 0 ${W} ${H}`}
-        preserveAspectRatio="none"
-        className="mt-2 h-20 w-full"
-        role="img"
-        aria-label={`${label} per window over the last 30 days; latest ${format(last)}, maximum ${format(max)}`}
-      >
-        <line x1="0" y1={H - 0.5} x2={W} y2={H - 0.5} stroke="#e2e8f0" />
-        {points.map((p, i) => {
-          const h = (value(p) / max) * (H - 4);
-          return (
-            <rect key={p.window_start} x={i * bw + bw * 0.15} y={H - h} width={Math.max(1, bw * 0.7)} height={h} fill={color} rx="1">
-              <title>{`${dt(p.window_start)}: ${format(value(p))}`}</title>
-            </rect>
-          );
-        })}
-      </svg>
-      {points.length ? (
-        <div className="mt-1 flex justify-between text-[10px] text-slate-400">
-          <span>{shortDay(points[0].window_start)}</span>
-          <span>{shortDay(points[points.length - 1].window_start)}</span>
-        </div>
-      ) : null}
-    </figure>
-  );
-}
-
-function StatsChart({ program, connection }: { program: number; connection: Connection }) {
-  const q = useQuery({
-    queryKey: ['stats', program, connection.id],
-    queryFn: () => api<{ data: StatPoint[] }>(`/api/v1/connections/${connection.id}/stats`, program, { query: { days: 30 } }),
-    refetchInterval: 30_000,
-  });
-  return (
-    <Card title="Last 30 days">
-      {q.isPending ? (
-        <p className="text-sm text-slate-500">Loading…</p>
-      ) : q.isError ? (
-        <ErrorNotice title="The chart could not be loaded" error={q.error} />
-      ) : q.data.data.length === 0 ? (
-        <p className="text-sm text-slate-600">No windows delivered in the last 30 days yet.</p>
-      ) : (
-        <div className="grid grid-cols-1 gap-3 md:grid-cols-3" data-testid="stats-chart">
-          <MiniChart points={q.data.data} value={(p) => p.rows} format={num} label="Rows" color="#7a5af8" />
-          <MiniChart points={q.data.data} value={(p) => p.bytes} format={bytes} label="Bytes" color="#0ea5e9" />
-          <MiniChart points={q.data.data} value={(p) => p.lag_seconds} format={duration} label="Delivery lag" color="#f59e0b" />
-        </div>
-      )}
-    </Card>
-  );
 }
 
 function RetryButton({ program, run, connectionId }: { program: number; run: Run; connectionId: string }) {
@@ -147,7 +84,15 @@ function RunDrawer({ run, onClose }: { run: Run | null; onClose: () => void }) {
         <div className="space-y-6">
           <DefinitionList
             items={[
-              { term: 'Status', value: <StatusBadge status={run.status} /> },
+              {
+                term: 'Status',
+                value: (
+                  <>
+                    <StatusBadge status={run.status} />
+                    {run.progress ? <RunProgress progress={run.progress} label={`Progress of ${runFileName(run)}`} /> : null}
+                  </>
+                ),
+              },
               { term: 'Type', value: run.automated ? 'Automated' : 'Historical' },
               { term: 'Window', value: windowLabel(run.window_start, run.window_end) },
               { term: 'Destination', value: run.destination ?? '—' },
@@ -244,10 +189,12 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
       }),
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    // Runs in flight are followed every 2 s; otherwise every 10 s picks up new windows.
+    // Runs in flight (and their progress) are followed every 2 s; otherwise every 10 s picks up new windows.
     refetchInterval: (query) => (query.state.data?.pages.some((p) => p.data.some((r) => IN_FLIGHT.has(r.status))) ? 2_000 : 10_000),
   });
   const runs = q.data?.pages.flatMap((p) => p.data) ?? [];
+  // The drawer follows the run as the list refreshes (a run in flight moves on).
+  const shown = open ? (runs.find((r) => r.id === open.id) ?? open) : null;
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ [k]: e.target.value });
 
   return (
@@ -339,18 +286,16 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                       <th scope="col" className="px-3 py-2">
                         Destination
                       </th>
-                      <th scope="col" className="px-3 py-2">
-                        Type
-                      </th>
                       <th scope="col" className="py-2 pl-3">
                         <span className="sr-only">Actions</span>
                       </th>
                     </tr>
                   </thead>
-                  <tbody className="divide-y divide-slate-100">
-                    {runs.map((r) => (
-                      <tr key={r.id} data-testid="run-row">
-                        <td className="max-w-64 py-2.5 pr-3">
+                  {/* One body per run: its row, and under it the progress of a run in flight. */}
+                  {runs.map((r) => (
+                    <tbody key={r.id} data-testid="run-row" className="border-t border-slate-100">
+                      <tr>
+                        <td className="max-w-64 min-w-48 py-2.5 pr-3">
                           <button
                             type="button"
                             className="text-left font-mono text-xs break-all text-brand-700 hover:underline"
@@ -358,18 +303,18 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                           >
                             {runFileName(r)}
                           </button>
-                          <p className="text-[11px] text-slate-500">{windowLabel(r.window_start, r.window_end)}</p>
+                          <p className="text-[11px] text-slate-500">{windowShort(r.window_start, r.window_end)}</p>
                         </td>
-                        <td className="px-3 py-2.5 text-xs whitespace-nowrap text-slate-700">{dt(r.started_at ?? r.created_at)}</td>
+                        <td className="px-3 py-2.5 text-xs text-slate-700">{dt(r.started_at ?? r.created_at)}</td>
                         <td className="px-3 py-2.5 text-right text-xs whitespace-nowrap tabular-nums">{bytes(r.bytes_total)}</td>
                         <td className="px-3 py-2.5 text-right text-xs tabular-nums">{num(r.rows_total)}</td>
                         <td className="px-3 py-2.5">
                           <StatusBadge status={r.status} />
+                          <p className="mt-1 text-[11px] text-slate-600">{r.automated ? 'Automated' : 'Historical'}</p>
                         </td>
                         <td className="max-w-48 truncate px-3 py-2.5 text-xs text-slate-600" title={r.destination ?? undefined}>
                           {r.destination ?? '—'}
                         </td>
-                        <td className="px-3 py-2.5 text-xs text-slate-700">{r.automated ? 'Automated' : 'Historical'}</td>
                         <td className="py-2.5 pl-3">
                           <div className="flex items-start gap-2">
                             <Button size="sm" variant="ghost" onClick={() => setOpen(r)} aria-label={`Details of ${runFileName(r)}`}>
@@ -381,8 +326,17 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                           </div>
                         </td>
                       </tr>
-                    ))}
-                  </tbody>
+                      {r.progress ? (
+                        <tr>
+                          <td colSpan={7} className="pr-3 pb-3">
+                            <div className="max-w-md">
+                              <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} size="sm" />
+                            </div>
+                          </td>
+                        </tr>
+                      ) : null}
+                    </tbody>
+                  ))}
                 </table>
               </div>
               <ul className="divide-y divide-slate-100 lg:hidden">
@@ -403,6 +357,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                       {r.automated ? 'Automated' : 'Historical'}
                     </p>
                     {r.destination ? <p className="mt-0.5 truncate text-xs text-slate-500">{r.destination}</p> : null}
+                    {r.progress ? <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} /> : null}
                     {canRetry && r.status === 'failed' ? (
                       <div className="mt-2">
                         <RetryButton program={program} run={r} connectionId={connection.id} />
@@ -422,7 +377,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
           )}
         </div>
       </Card>
-      <RunDrawer run={open} onClose={() => setOpen(null)} />
+      <RunDrawer run={shown} onClose={() => setOpen(null)} />
     </div>
   );
 }

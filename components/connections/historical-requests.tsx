@@ -1,12 +1,14 @@
-// Historical Data Request: a date range up to 24 months back, submitted as monthly chunks; a progress
-// bar per request (polled while running) and Cancel, behind a confirmation like the connection's actions.
+// Historical Data Request: a date range up to 24 months back, submitted as monthly chunks; per request
+// a bar of the months done and, for the months being exported or uploaded now, their own progress
+// (polled every 2 s while a request is open), and Cancel, behind a confirmation like the connection's actions.
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
-import type { AppConfig, Connection, HistoricalRequest } from '@/lib/management/responses';
+import type { AppConfig, Connection, HistoricalMonth, HistoricalRequest } from '@/lib/management/responses';
 import { dateStr, dt, num, todayIso } from '@/components/ui/formatters';
 import { fieldError, Button, Card, Dialog, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
+import { ProgressBar, RunProgress } from './run-progress';
 
 function monthsBack(months: number): string {
   const d = new Date();
@@ -14,6 +16,28 @@ function monthsBack(months: number): string {
   return d.toISOString().slice(0, 10);
 }
 const ACTIVE = new Set(['pending', 'running']);
+
+/** A month's window [start, end) as the days it covers: "Mar 15, 2026 – Mar 31, 2026". */
+const monthRange = (m: HistoricalMonth) =>
+  `${dateStr(m.window_start)} – ${dateStr(new Date(new Date(m.window_end).getTime() - 1).toISOString())}`;
+
+function MonthsInProgress({ months }: { months: HistoricalMonth[] }) {
+  if (months.length === 0) return null;
+  return (
+    <ul className="mt-3 space-y-3 border-l-2 border-brand-100 pl-3" aria-label="Months in progress" data-testid="months-in-progress">
+      {months.map((m) => (
+        <li key={m.run_id} className="text-xs">
+          <p className="font-medium text-slate-800">{monthRange(m)}</p>
+          {m.progress ? (
+            <RunProgress progress={m.progress} label={`Month ${monthRange(m)}`} size="sm" />
+          ) : (
+            <p className="mt-0.5 text-[11px] text-slate-600">{m.status === 'generating' ? 'Exporting' : 'Uploading'}</p>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 export function HistoricalRequests({ program, connection, canWrite }: { program: number; connection: Connection; canWrite: boolean }) {
   const qc = useQueryClient();
@@ -125,45 +149,45 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
             {list.data.data.map((r) => {
               const pct = r.chunks_total ? Math.round((r.chunks_done / r.chunks_total) * 100) : r.status === 'completed' ? 100 : 0;
               return (
-                <li key={r.id} className="py-3" data-testid="historical-request">
-                  <div className="flex flex-wrap items-center justify-between gap-2">
-                    <p className="text-sm font-medium text-slate-900">
-                      {dateStr(r.range_start)} – {dateStr(r.range_end)}
-                    </p>
-                    <div className="flex items-center gap-2">
-                      <StatusBadge status={r.status} />
-                      {canWrite && ACTIVE.has(r.status) ? (
-                        <Button
-                          size="sm"
-                          onClick={() => {
-                            cancel.reset();
-                            setConfirming(r);
-                          }}
-                          aria-label={`Cancel the request for ${dateStr(r.range_start)} – ${dateStr(r.range_end)}`}
-                        >
-                          Cancel
-                        </Button>
-                      ) : null}
+                <li key={r.id} className="py-3">
+                  <div data-testid="historical-request">
+                    <div className="flex flex-wrap items-center justify-between gap-2">
+                      <p className="text-sm font-medium text-slate-900">
+                        {dateStr(r.range_start)} – {dateStr(r.range_end)}
+                      </p>
+                      <div className="flex items-center gap-2">
+                        <StatusBadge status={r.status} />
+                        {canWrite && ACTIVE.has(r.status) ? (
+                          <Button
+                            size="sm"
+                            onClick={() => {
+                              cancel.reset();
+                              setConfirming(r);
+                            }}
+                            aria-label={`Cancel the request for ${dateStr(r.range_start)} – ${dateStr(r.range_end)}`}
+                          >
+                            Cancel
+                          </Button>
+                        ) : null}
+                      </div>
                     </div>
+                    <div className="mt-2">
+                      <ProgressBar
+                        label={`Progress of ${dateStr(r.range_start)} – ${dateStr(r.range_end)}`}
+                        value={pct}
+                        max={100}
+                        valueText={`${r.chunks_done} of ${r.chunks_total} months done`}
+                        tone={r.status === 'failed' ? 'red' : r.status === 'cancelled' ? 'slate' : 'brand'}
+                      />
+                    </div>
+                    <p className="mt-1 text-xs text-slate-600">
+                      {r.chunks_done} of {r.chunks_total} months · {num(r.rows_exported)} rows · requested {dt(r.created_at)}
+                      {r.finished_at ? ` · finished ${dt(r.finished_at)}` : ''}
+                    </p>
+                    {r.error ? <p className="mt-1 text-xs text-red-700">{r.error}</p> : null}
                   </div>
-                  <div
-                    className="mt-2 h-2 overflow-hidden rounded-full bg-slate-100"
-                    role="progressbar"
-                    aria-label={`Progress of ${dateStr(r.range_start)} – ${dateStr(r.range_end)}`}
-                    aria-valuemin={0}
-                    aria-valuemax={100}
-                    aria-valuenow={pct}
-                  >
-                    <div
-                      className={`h-full rounded-full transition-all ${r.status === 'failed' ? 'bg-red-500' : r.status === 'cancelled' ? 'bg-slate-400' : 'bg-brand-600'}`}
-                      style={{ width: `${pct}%` }}
-                    />
-                  </div>
-                  <p className="mt-1 text-xs text-slate-600">
-                    {r.chunks_done} of {r.chunks_total} months · {num(r.rows_exported)} rows · requested {dt(r.created_at)}
-                    {r.finished_at ? ` · finished ${dt(r.finished_at)}` : ''}
-                  </p>
-                  {r.error ? <p className="mt-1 text-xs text-red-700">{r.error}</p> : null}
+                  {/* Beside the request's own summary: the months' bars and states are theirs, not the request's. */}
+                  {ACTIVE.has(r.status) ? <MonthsInProgress months={r.months_in_progress} /> : null}
                 </li>
               );
             })}

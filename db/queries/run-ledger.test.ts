@@ -153,6 +153,16 @@ const TRANSITIONS: Transition[] = [
     act: single((r) => ledger.beatRunHeartbeat(t.db, r.id)),
   },
   {
+    name: 'progress (export)',
+    moves: { generating: 'generating' },
+    act: single((r) => ledger.recordExportProgress(t.db, r.id, { attempt: 1, rowsWritten: 1234 })),
+  },
+  {
+    name: 'progress (delivery)',
+    moves: { delivering: 'delivering' },
+    act: single((r) => ledger.recordDeliveryProgress(t.db, r.id, r.deliveryId, { bytesDone: 10, bytesTotal: 100 })),
+  },
+  {
     name: 'record files',
     moves: { planned: 'planned', generating: 'generating' },
     act: single((r) =>
@@ -341,5 +351,63 @@ describe('the run ledger refuses with a reason', () => {
     const second = await ledger.recordDeliveryAttempt(t.db, id, { destination: 'x', trigger: 'schedule' });
     expect(second).toMatchObject({ ok: true, delivery: { attempt: 1 } });
     expect(await ledger.recoverStaleRuns(t.db, 120)).toEqual({ export: [], delivery: [] }); // its heartbeat is fresh
+  });
+});
+
+describe('the run ledger records live progress', () => {
+  it('writes the rows exported so far on the database clock, and starts again from 0 at the next claim', async () => {
+    const run = await runIn('generating');
+    const [{ dbNow }] = await t.db.execute<{ dbNow: string }>(sql`select now() as "dbNow"`);
+    expect(await ledger.recordExportProgress(t.db, run.id, { attempt: 1, rowsWritten: 65_536 })).toEqual({ ok: true, to: 'generating' });
+    let { run: row } = await read(run);
+    expect(row.rowsWritten).toBe(65_536);
+    expect(row.progressAt!.getTime()).toBeGreaterThanOrEqual(new Date(dbNow).getTime());
+    expect(row.progressAt!.getFullYear()).not.toBe(2001);
+
+    await ledger.handBackRunExport(t.db, run.id);
+    expect(await ledger.claimRunForExport(t.db, run.id)).toMatchObject({ ok: true, run: { attempt: 1 } });
+    ({ run: row } = await read(run));
+    expect([row.rowsWritten, row.progressAt]).toEqual([0, null]);
+  });
+
+  it('refuses a report from an attempt that is no longer the run’s, changing nothing', async () => {
+    const run = await runIn('generating');
+    await t.db.update(exportRuns).set({ attempt: 2 }).where(eq(exportRuns.id, run.id));
+    const before = await read(run);
+    expect(await ledger.recordExportProgress(t.db, run.id, { attempt: 1, rowsWritten: 99 })).toEqual({
+      ok: false,
+      reason: 'blocked',
+      from: 'generating',
+    });
+    expect(await read(run)).toEqual(before);
+  });
+
+  it('writes the bytes uploaded of the total on the running attempt only; an aborted attempt keeps what it had', async () => {
+    const run = await runIn('delivering');
+    expect(await ledger.recordDeliveryProgress(t.db, run.id, run.deliveryId, { bytesDone: 4096, bytesTotal: 10_000 })).toEqual({
+      ok: true,
+      to: 'delivering',
+    });
+    let { delivery } = await read(run);
+    expect([delivery.bytesDone, delivery.bytesTotal, delivery.progressAt?.getFullYear() !== 2001]).toEqual([4096, 10_000, true]);
+
+    // Paused immediately: the attempt is aborted, and a late report of it changes nothing.
+    await ledger.handBackRunDelivery(t.db, run.id, run.deliveryId, 'paused');
+    await ledger.claimRunForDelivery(t.db, run.id);
+    const next = await ledger.recordDeliveryAttempt(t.db, run.id, { destination: 'sftp://test', trigger: 'schedule' });
+    if (!next.ok) throw new Error('no new attempt');
+    const before = await read(run);
+    expect(await ledger.recordDeliveryProgress(t.db, run.id, run.deliveryId, { bytesDone: 9000, bytesTotal: 10_000 })).toEqual({
+      ok: false,
+      reason: 'blocked',
+      from: 'delivering',
+    });
+    expect(await read(run)).toEqual(before);
+    ({ delivery } = await read(run));
+    expect([delivery.status, delivery.bytesDone]).toEqual(['aborted', 4096]);
+
+    // The new attempt starts from nothing.
+    const [fresh] = await t.db.select().from(deliveries).where(eq(deliveries.id, next.delivery.id));
+    expect([fresh.bytesDone, fresh.bytesTotal, fresh.progressAt]).toEqual([0, null, null]);
   });
 });

@@ -13,6 +13,8 @@
 //   plan (planHistoricalRuns)              none, or any but generating/delivering   planned (a run of the same request: always)
 //   claim for export (claimRunForExport)   planned, connection active, request open generating
 //   heartbeat (beatRunHeartbeat)           generating, delivering                   unchanged, updated_at = now()
+//   progress (recordExportProgress)        generating, in the attempt given         unchanged, rows written so far (+ heartbeat)
+//   progress (recordDeliveryProgress)      delivering, its attempt running          unchanged, the attempt's bytes so far (+ heartbeat)
 //   record files (recordRunFiles)          planned, generating                      unchanged, the run's totals
 //   finish export (finishRunExport)        generating                               generated | available | empty
 //   hand back (handBackRunExport)          generating                               planned (attempt not counted)
@@ -36,7 +38,10 @@ import { exportRuns, type RunStatus } from '@/db/schema';
 /** Why a transition did not happen. `from` is the state the run was found in. */
 export type Refusal =
   | { ok: false; reason: 'illegal_transition'; from: RunStatus }
-  /** The run is in the right state, but its connection (or historical request) does not let it move now. */
+  /**
+   * The run is in the right state, but its connection (or historical request) does not let it move
+   * now, or the attempt that reports progress is no longer the run's current one.
+   */
   | { ok: false; reason: 'blocked'; from: RunStatus }
   | { ok: false; reason: 'not_found' };
 
@@ -185,7 +190,7 @@ export async function claimRunForExport(
     db,
     sql`
       update export_runs r set status = 'generating', attempt = r.attempt + 1, started_at = coalesce(r.started_at, now()),
-        error_code = null, error_message = null, updated_at = now()
+        error_code = null, error_message = null, rows_written = 0, progress_at = null, updated_at = now()
       from connections c
       where r.id = ${runId} and c.id = r.connection_id and r.status = 'planned'
         and c.status = 'active' and c.deleted_at is null
@@ -217,6 +222,20 @@ export async function beatRunHeartbeat(db: DbOrTx, runId: string): Promise<Moved
     .where(and(eq(exportRuns.id, runId), inArray(exportRuns.status, ['generating', 'delivering'])))
     .returning({ status: exportRuns.status });
   return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, runId);
+}
+
+/**
+ * progress (export): the rows the export has written so far, while the run is generating in the
+ * attempt that reports them (a late report of an earlier attempt changes nothing). The state stays;
+ * the write counts as a heartbeat. Callers throttle it (about once a second).
+ */
+export async function recordExportProgress(db: DbOrTx, runId: string, p: { attempt: number; rowsWritten: number }): Promise<Moved> {
+  const moved = await db
+    .update(exportRuns)
+    .set({ rowsWritten: p.rowsWritten, progressAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating'), eq(exportRuns.attempt, p.attempt)))
+    .returning({ status: exportRuns.status });
+  return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, runId, ['generating']);
 }
 
 export type RunTotals = { rowsTotal: number; bytesTotal: number; filesCount: number; generatedAt: Date };
@@ -327,6 +346,35 @@ export async function recordDeliveryAttempt(
       returning id, attempt`,
   );
   return delivery ? { ok: true, to: 'delivering', delivery } : refusal(db, runId);
+}
+
+/**
+ * progress (delivery): the bytes the SFTP server has acknowledged so far of the attempt's total,
+ * while the run is delivering and this attempt is the running one (an aborted or finished attempt
+ * keeps what it had). The state stays; the write counts as a heartbeat. Callers throttle it.
+ */
+export async function recordDeliveryProgress(
+  db: DbOrTx,
+  runId: string,
+  deliveryId: string,
+  p: { bytesDone: number; bytesTotal: number },
+): Promise<Moved> {
+  const [moved] = await rows<{ id: string }>(
+    db,
+    sql`
+      with run as (
+        update export_runs r set updated_at = now()
+        where r.id = ${runId} and r.status = 'delivering'
+          and exists (select 1 from deliveries d where d.id = ${deliveryId} and d.run_id = r.id and d.status = 'running')
+        returning r.id
+      ), attempt as (
+        update deliveries set bytes_done = ${p.bytesDone}, bytes_total = ${p.bytesTotal}, progress_at = now()
+        where id = ${deliveryId} and status = 'running' and run_id in (select id from run)
+        returning id
+      )
+      select id from run`,
+  );
+  return moved ? { ok: true, to: 'delivering' } : refusal(db, runId, ['delivering']);
 }
 
 /** The run's change and its running attempt's outcome, in one statement; a row only when the run moved. */

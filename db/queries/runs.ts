@@ -113,14 +113,28 @@ export async function listLastFinishedRuns(db: DbOrTx, p: { programId: number; c
   return rows.map((r) => ({ ...r, finishedAt: r.finishedAt! }));
 }
 
-export type RunStat = { windowStart: Date; windowEnd: Date; rows: number; bytes: number; finishedAt: Date };
+export type RunStat = {
+  windowStart: Date;
+  windowEnd: Date;
+  status: 'delivered' | 'available' | 'empty' | 'failed';
+  rows: number;
+  bytes: number;
+  finishedAt: Date;
+};
 
-/** Finished incremental runs whose window ended at or after `since`, oldest first (for the charts). */
+const STAT_STATUSES: RunStat['status'][] = ['delivered', 'available', 'empty', 'failed'];
+
+/**
+ * Finished incremental runs whose window ended at or after `since`, oldest first (for the charts):
+ * delivered, available, empty and failed ones. A window without a finished run (not planned while
+ * paused or stopped, or still in flight) has no entry.
+ */
 export async function listRunStats(db: DbOrTx, p: { programId: number; connectionId: string; since: Date }): Promise<RunStat[]> {
   const rows = await db
     .select({
       windowStart: exportRuns.windowStart,
       windowEnd: exportRuns.windowEnd,
+      status: exportRuns.status,
       rows: exportRuns.rowsTotal,
       bytes: exportRuns.bytesTotal,
       finishedAt: exportRuns.finishedAt,
@@ -131,13 +145,28 @@ export async function listRunStats(db: DbOrTx, p: { programId: number; connectio
         eq(exportRuns.programId, p.programId),
         eq(exportRuns.connectionId, p.connectionId),
         eq(exportRuns.exportType, 'incremental'),
-        inArray(exportRuns.status, ['delivered', 'available', 'empty']),
+        inArray(exportRuns.status, STAT_STATUSES),
         isNotNull(exportRuns.finishedAt),
         gte(exportRuns.windowEnd, p.since),
       ),
     )
     .orderBy(asc(exportRuns.windowStart));
-  return rows.map((r) => ({ ...r, finishedAt: r.finishedAt! }));
+  return rows.map((r) => ({ ...r, status: r.status as RunStat['status'], finishedAt: r.finishedAt! }));
+}
+/** The runs of some historical requests (one program) being exported or delivered now, oldest window first. */
+export async function listInFlightRunsOfRequests(db: DbOrTx, p: { programId: number; requestIds: string[] }): Promise<ExportRun[]> {
+  if (p.requestIds.length === 0) return [];
+  return db
+    .select()
+    .from(exportRuns)
+    .where(
+      and(
+        eq(exportRuns.programId, p.programId),
+        inArray(exportRuns.historicalRequestId, p.requestIds),
+        inArray(exportRuns.status, ['generating', 'delivering']),
+      ),
+    )
+    .orderBy(asc(exportRuns.windowStart), asc(exportRuns.id));
 }
 
 export type ListFailedDeliveriesParams = { programId: number; from?: Date; to?: Date; afterId?: string; limit: number };

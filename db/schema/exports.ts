@@ -27,6 +27,10 @@ export const exportRuns = pgTable(
     rowsTotal: bigint('rows_total', { mode: 'number' }).notNull().default(0),
     bytesTotal: bigint('bytes_total', { mode: 'number' }).notNull().default(0),
     filesCount: integer('files_count').notNull().default(0),
+    /** Rows the current export attempt has written so far (live progress, at most about once a second). */
+    rowsWritten: bigint('rows_written', { mode: 'number' }).notNull().default(0),
+    /** When the export's progress was last written; null before the attempt's first report. */
+    progressAt: ts('progress_at'),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
     /** A delivery retry waits until then (exponential backoff); the sweep honours it. */
@@ -129,6 +133,10 @@ export const deliveries = pgTable(
     status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('running'),
     files: integer('files').notNull().default(0),
     bytes: bigint('bytes', { mode: 'number' }).notNull().default(0),
+    /** Live progress of the upload: bytes the server acknowledged of the attempt's bytes_total, last written at progress_at. */
+    bytesDone: bigint('bytes_done', { mode: 'number' }).notNull().default(0),
+    bytesTotal: bigint('bytes_total', { mode: 'number' }),
+    progressAt: ts('progress_at'),
     errorCode: text('error_code', { enum: DELIVERY_ERROR_CODES }),
     errorMessage: text('error_message'),
     retryable: boolean('retryable'),

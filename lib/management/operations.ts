@@ -235,7 +235,10 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     params: idParams,
     query: withProgram(statsQuery),
     responses: {
-      200: { description: 'One point per finished incremental run, oldest first.', schema: statsResponse },
+      200: {
+        description: 'One point per finished incremental run (delivered, available, empty or failed), oldest first.',
+        schema: statsResponse,
+      },
       ...errors(401, 403, 404, 422),
     },
   },

@@ -94,6 +94,29 @@ export const deliveryAttemptSchema = z.object({
 });
 export type DeliveryAttempt = z.infer<typeof deliveryAttemptSchema>;
 
+export const runProgressSchema = z
+  .object({
+    step: z.enum(['export', 'delivery']),
+    rows_written: z.number().int().describe('Rows written to the files so far (export); the run’s rows (delivery).'),
+    bytes_done: z.number().int().nullable().describe('Bytes the SFTP server has acknowledged so far; null while exporting.'),
+    bytes_total: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Bytes to upload (data files, checksum sidecars, manifest); null while exporting or still connecting.'),
+    started_at: instant.nullable().describe('When the running delivery attempt started; null while exporting.'),
+    updated_at: instant
+      .nullable()
+      .describe('When the worker last reported progress (at most about once a second); null before its first report.'),
+    eta_seconds: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Seconds left at the attempt’s average rate, counted from updated_at; null when not known (exporting, nothing sent yet).'),
+  })
+  .describe('How far a run being exported or delivered has got.');
+export type RunProgress = z.infer<typeof runProgressSchema>;
+
 export const runSchema = z.object({
   id: z.uuid(),
   connection_id: z.uuid(),
@@ -117,20 +140,38 @@ export const runSchema = z.object({
   destination: z.string().nullable(),
   files: z.array(runFileSchema),
   deliveries: z.array(deliveryAttemptSchema),
+  progress: runProgressSchema.nullable().describe('While the run is generating or delivering; null otherwise.'),
   retry: z
     .object({ allowed: z.boolean(), reason: z.string().nullable() })
     .describe('Whether POST /runs/{id}/retry would be accepted, and why not.'),
 });
 export type Run = z.infer<typeof runSchema>;
 
+export const STAT_STATUSES = ['delivered', 'available', 'empty', 'failed'] as const;
+
 export const statPointSchema = z.object({
   window_start: instant,
   window_end: instant,
+  status: z.enum(STAT_STATUSES),
   rows: z.number().int(),
   bytes: z.number().int(),
-  lag_seconds: z.number().int(),
+  lag_seconds: z
+    .number()
+    .int()
+    .nullable()
+    .describe('From the window’s end to its delivery (SFTP) or availability (API); null for a failed window, which was never delivered.'),
+  finished_at: instant,
 });
 export type StatPoint = z.infer<typeof statPointSchema>;
+
+export const historicalMonthSchema = z.object({
+  run_id: z.uuid(),
+  window_start: instant,
+  window_end: instant,
+  status: z.enum(RUN_STATUSES),
+  progress: runProgressSchema.nullable(),
+});
+export type HistoricalMonth = z.infer<typeof historicalMonthSchema>;
 
 export const historicalRequestSchema = z.object({
   id: z.uuid(),
@@ -141,6 +182,7 @@ export const historicalRequestSchema = z.object({
   chunks_total: z.number().int(),
   chunks_done: z.number().int(),
   rows_exported: z.number().int(),
+  months_in_progress: z.array(historicalMonthSchema).describe('The months being exported or delivered now, with their progress.'),
   error: z.string().nullable(),
   created_at: instant,
   updated_at: instant,
@@ -203,7 +245,15 @@ export const connectionListResponse = z.object({ data: z.array(connectionSchema)
 export const runResponse = z.object({ data: runSchema });
 export const runPageResponse = pageSchema(runSchema);
 export const retryResponse = z.object({ data: z.object({ next: z.enum(['deliver', 'export']) }) });
-export const statsResponse = z.object({ data: z.array(statPointSchema) });
+/** The delivery target the lag chart draws: a window's files delivered within an hour of its end. */
+export const LAG_TARGET_SECONDS = 3600;
+
+export const statsResponse = z.object({
+  data: z.array(statPointSchema),
+  range: z.object({ from: instant, to: instant }).describe('The span the points were read for: windows ending in it.'),
+  lag_target_seconds: z.number().int().describe('The delivery target: files delivered this long after the window closes at most.'),
+});
+export type Stats = z.infer<typeof statsResponse>;
 export const historicalResponse = z.object({ data: historicalRequestSchema });
 export const historicalListResponse = z.object({ data: z.array(historicalRequestSchema) });
 export const activityPageResponse = pageSchema(activityEntrySchema);

@@ -3,7 +3,13 @@
 // route answers a connection or a run in exactly one shape: the one its schema in
 // lib/management/responses.ts describes (each view is typed from it).
 import type { DbOrTx } from '@/db/client';
-import { listLastFinishedRuns, listDeliveriesOfRuns, listFilesOfRuns, type LastDelivery } from '@/db/queries/runs';
+import {
+  listDeliveriesOfRuns,
+  listFilesOfRuns,
+  listInFlightRunsOfRequests,
+  listLastFinishedRuns,
+  type LastDelivery,
+} from '@/db/queries/runs';
 import type {
   AuditEntry,
   Connection as ConnectionRow,
@@ -16,7 +22,8 @@ import { now } from '@/lib/clock';
 import { describeSftpDestination } from '@/lib/notify';
 import { windowsEndingIn } from '@/lib/windows';
 import { expiredFileOf } from '@/lib/runs/retry';
-import type { ActivityEntry, Connection, HistoricalRequest, Run } from './responses';
+import { runProgressOf } from './progress';
+import type { ActivityEntry, Connection, HistoricalMonth, HistoricalRequest, Run } from './responses';
 
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
@@ -150,6 +157,7 @@ export function runJson(run: ExportRun, files: ExportFile[], attempts: Delivery[
       started_at: iso(d.startedAt),
       finished_at: isoOrNull(d.finishedAt),
     })),
+    progress: runProgressOf(run, attempts),
     retry: retryOf(run, files),
   };
 }
@@ -171,7 +179,19 @@ export async function runsJson(db: DbOrTx, programId: number, runs: ExportRun[],
   return runs.map((r) => runJson(r, filesByRun.get(r.id) ?? [], attemptsByRun.get(r.id) ?? [], connections.get(r.connectionId)));
 }
 
-export function historicalRequestJson(h: HistoricalRequestRow): HistoricalRequest {
+/** A historical request's month being exported or delivered, with its progress. */
+export function historicalMonthJson(run: ExportRun, attempts: Delivery[]): HistoricalMonth {
+  return {
+    run_id: run.id,
+    window_start: iso(run.windowStart),
+    window_end: iso(run.windowEnd),
+    status: run.status,
+    progress: runProgressOf(run, attempts),
+  };
+}
+
+/** `inProgress`: its months being exported or delivered now (historicalMonthJson). */
+export function historicalRequestJson(h: HistoricalRequestRow, inProgress: HistoricalMonth[] = []): HistoricalRequest {
   return {
     id: h.id,
     connection_id: h.connectionId,
@@ -181,11 +201,32 @@ export function historicalRequestJson(h: HistoricalRequestRow): HistoricalReques
     chunks_total: h.chunksTotal,
     chunks_done: h.chunksDone,
     rows_exported: h.rowsExported,
+    months_in_progress: inProgress,
     error: h.error,
     created_at: iso(h.createdAt),
     updated_at: iso(h.updatedAt),
     finished_at: isoOrNull(h.finishedAt),
   };
+}
+
+/** Historical requests of one program as JSON, with the months of the open ones in flight now. */
+export async function historicalRequestsJson(db: DbOrTx, programId: number, list: HistoricalRequestRow[]): Promise<HistoricalRequest[]> {
+  const open = list.filter((h) => h.status === 'pending' || h.status === 'running').map((h) => h.id);
+  const runs = await listInFlightRunsOfRequests(db, { programId, requestIds: open });
+  const attempts = await listDeliveriesOfRuns(db, { programId, runIds: runs.filter((r) => r.status === 'delivering').map((r) => r.id) });
+  return list.map((h) =>
+    historicalRequestJson(
+      h,
+      runs
+        .filter((r) => r.historicalRequestId === h.id)
+        .map((r) =>
+          historicalMonthJson(
+            r,
+            attempts.filter((d) => d.runId === r.id),
+          ),
+        ),
+    ),
+  );
 }
 
 export function auditEntryJson(e: AuditEntry, connectionId: string | null, targetName?: string): ActivityEntry {

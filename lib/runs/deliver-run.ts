@@ -16,6 +16,7 @@ import {
   handBackRunDelivery,
   markRunDelivered,
   recordDeliveryAttempt,
+  recordDeliveryProgress,
   scheduleDeliveryRetry,
 } from '@/db/queries/run-ledger';
 import { connections, exportFiles, exportRuns, type ExportFile } from '@/db/schema';
@@ -26,6 +27,7 @@ import {
   isDeliveryAborted,
   type DeliveredFile,
   type DeliveryFile,
+  type DeliveryProgress,
   type DeliverFilesInput,
   type DeliveryResult,
 } from '@/lib/delivery';
@@ -36,6 +38,7 @@ import { childLogger } from '@/lib/logger';
 import { observeDelivery } from '@/lib/metrics';
 import { describeSftpDestination, onRunFailed, onRunFinished } from '@/lib/notify';
 import { getStorage, type Storage } from '@/lib/storage';
+import { throttledProgress } from './progress';
 import { watchRun } from './watch';
 import { sftpDestinationOf } from '@/lib/connections/describe';
 
@@ -218,6 +221,10 @@ export async function executeDelivery(database: Database, runId: string, opts: D
   );
   try {
     const auth = decryptSecret(connection.secretCiphertext!, connection.id);
+    // The bytes uploaded so far, for the event history (about once a second).
+    const progress = throttledProgress((p: DeliveryProgress) =>
+      recordDeliveryProgress(db, runId, delivery.id, { bytesDone: p.bytes, bytesTotal: p.totalBytes }),
+    );
     const result = await deliver({
       destination,
       auth,
@@ -225,7 +232,8 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       files: deliveryFilesOf(files, storage, recipient),
       signal: watch.signal,
       timeouts: opts.timeouts,
-    });
+      onProgress: progress.report,
+    }).finally(progress.stop);
     const done = await markRunDelivered(db, runId, delivery.id, { files: result.files.length, bytes: result.bytes });
     if (!done.ok) log.warn({ refusal: done }, 'delivered, but the run had moved on');
     const { notificationId } = await onRunFinished(database, runId);

@@ -5,7 +5,14 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from '@/db/client';
-import { cancelRunExport, claimRunForExport, failRunExport, finishRunExport, handBackRunExport } from '@/db/queries/run-ledger';
+import {
+  cancelRunExport,
+  claimRunForExport,
+  failRunExport,
+  finishRunExport,
+  handBackRunExport,
+  recordExportProgress,
+} from '@/db/queries/run-ledger';
 import { generateRun, isExportAborted, runKeyPrefix, RunBusyError } from '@/lib/exports';
 import { getStorage } from '@/lib/storage';
 import type { ExportProgress } from '@/lib/exports';
@@ -14,6 +21,7 @@ import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
 import { onRunFailed, onRunFinished } from '@/lib/notify';
 import { observeExport, startTimer } from '@/lib/metrics';
+import { throttledProgress } from './progress';
 import { watchRun } from './watch';
 
 /** Attempts of the export step before the run is failed (each retried by pg-boss with backoff). */
@@ -72,7 +80,15 @@ export async function executeExportRun(
   );
   try {
     await removeTemporaries(run.programId, run.id);
-    const result = await generateRun(database, run.id, { signal: watch.signal, onProgress: opts.onProgress });
+    // The rows written so far, for the event history (about once a second).
+    const progress = throttledProgress((rowsWritten: number) => recordExportProgress(db, run.id, { attempt: run.attempt, rowsWritten }));
+    const result = await generateRun(database, run.id, {
+      signal: watch.signal,
+      onProgress: (p) => {
+        progress.report(p.runRows);
+        opts.onProgress?.(p);
+      },
+    }).finally(progress.stop);
     const status = result.empty ? 'empty' : run.kind === 'api' ? 'available' : 'generated';
     const finished = await finishRunExport(db, run.id, status);
     if (!finished.ok) log.warn({ refusal: finished }, 'export step done, but the run had moved on');

@@ -1,5 +1,6 @@
 // Helpers for the SFTP delivery tests: export file sets on local disk (data files, .sha256
-// sidecars, manifest, as EXPORT-FILES.md names them) and a TCP proxy that can black-hole the network.
+// sidecars, manifest, as EXPORT-FILES.md names them), a TCP proxy that can black-hole the network,
+// and one that makes it slow.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -113,6 +114,54 @@ export async function startTcpProxy(target: { host: string; port: number }) {
           a.destroy();
           b.destroy();
         }
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A TCP proxy in front of a server that passes what the client sends at most `bytesPerSecond` per
+ * connection (a slow network to the customer's server); the server's answers pass at full speed.
+ * `bytesPerSecond` can be changed while connections are open (Infinity: no limit).
+ */
+export async function startSlowProxy(target: { host: string; port: number }, options: { bytesPerSecond: number }) {
+  const sockets = new Set<net.Socket>();
+  const state = { bytesPerSecond: options.bytesPerSecond };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(client).add(upstream);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    client.on('data', (d: Buffer) => {
+      const wait = Number.isFinite(state.bytesPerSecond) ? (d.length / state.bytesPerSecond) * 1000 : 0;
+      if (wait < 1) return void upstream.write(d);
+      client.pause();
+      setTimeout(() => {
+        upstream.write(d);
+        client.resume();
+      }, wait).unref();
+    });
+    upstream.on('data', (d: Buffer) => client.write(d));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    host: '127.0.0.1',
+    port: (server.address() as net.AddressInfo).port,
+    get bytesPerSecond() {
+      return state.bytesPerSecond;
+    },
+    set bytesPerSecond(value: number) {
+      state.bytesPerSecond = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
   };

@@ -1,18 +1,18 @@
-// GET /api/v1/connections/{id}/historical-requests – a connection's historical data requests; POST – request up to 24 months of history
+// GET /api/v1/connections/{id}/historical-requests – a connection's historical data requests (with the months in flight); POST – request up to 24 months of history
 import { listHistoricalRequests } from '@/db/queries/historical';
 import { createHistoricalRequest, createHistoricalRequestSchema } from '@/lib/historical';
 import { parseJson } from '@/lib/http/parse';
 import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
 import { withAuth } from '@/lib/http/with-auth';
 import { connectionOf, pathId } from '@/lib/management/lookups';
-import { historicalRequestJson } from '@/lib/management/views';
+import { historicalRequestJson, historicalRequestsJson } from '@/lib/management/views';
 import { nudgeWorker } from '@/jobs/nudge';
 
 export const GET = withAuth(
   async (_req, { db, params, program }) => {
     const connection = await connectionOf(db, program, params);
     const list = await listHistoricalRequests(db, { programId: program, connectionId: connection.id });
-    return Response.json({ data: list.map(historicalRequestJson) });
+    return Response.json({ data: await historicalRequestsJson(db, program, list) });
   },
   { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );

@@ -1,27 +1,34 @@
-// GET /api/v1/connections/{id}/stats – rows, bytes and lag (finish − window end) per incremental run of the last N days
+// GET /api/v1/connections/{id}/stats – rows, bytes and lag (finish − window end) per finished incremental run of the last N days, failed and empty ones included
 import { listRunStats } from '@/db/queries/runs';
 import { now } from '@/lib/clock';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 import { connectionOf } from '@/lib/management/lookups';
-import type { StatPoint } from '@/lib/management/responses';
+import { LAG_TARGET_SECONDS, type Stats } from '@/lib/management/responses';
 import { statsQuery } from '@/lib/management/schemas';
 
 export const GET = withAuth(
   async (req, { db, params, program }) => {
     const { days } = parseQuery(req, statsQuery);
     const connection = await connectionOf(db, program, params);
-    const since = new Date(now().getTime() - days * 86_400_000);
+    const to = now();
+    const since = new Date(to.getTime() - days * 86_400_000);
     const stats = await listRunStats(db, { programId: program, connectionId: connection.id, since });
-    return Response.json({
-      data: stats.map((s): StatPoint => ({
+    const body: Stats = {
+      data: stats.map((s) => ({
         window_start: s.windowStart.toISOString(),
         window_end: s.windowEnd.toISOString(),
+        status: s.status,
         rows: s.rows,
         bytes: s.bytes,
-        lag_seconds: Math.max(0, Math.round((s.finishedAt.getTime() - s.windowEnd.getTime()) / 1000)),
+        // A failed window was never delivered: it has no lag (not a lag of 0).
+        lag_seconds: s.status === 'failed' ? null : Math.max(0, Math.round((s.finishedAt.getTime() - s.windowEnd.getTime()) / 1000)),
+        finished_at: s.finishedAt.toISOString(),
       })),
-    });
+      range: { from: since.toISOString(), to: to.toISOString() },
+      lag_target_seconds: LAG_TARGET_SECONDS,
+    };
+    return Response.json(body);
   },
   { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );

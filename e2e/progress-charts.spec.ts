@@ -1,0 +1,231 @@
+// Live progress and the 30-day charts on the connection page, against the real product:
+// - an in-process SFTP server behind a slow network: a delivery shows the bytes uploaded of the
+//   total in a progress bar that moves, with the time left; a historical request shows its months
+//   done and the month being uploaded with its own bar.
+// - an SFTP server that refuses the files: the scheduled windows fail, one is retried and
+//   delivered; the charts draw the failed windows in their own colour (their lag missing, not 0),
+//   the delivered one against the 1-hour target, and each window's tooltip opens on keyboard focus
+//   and on tap.
+// Screenshots at 1280 and 390 px: progress-bar, historical-progress, charts-failure, charts-tooltip.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { startSftpSink, type SftpSink } from '../lib/delivery/sftp-sink';
+import { startSlowProxy } from '../test/helpers/delivery';
+import { CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
+import { day, shoot } from './ui';
+
+const PASSWORD = 'progress e2e password';
+
+/** Set Up SFTP through the form; `beforeSave` runs once the connection test has passed. */
+async function setUpSftp(
+  page: Page,
+  c: { name: string; startDaysAgo: number; host: string; port: number; folder: string; username: string; fingerprint: string },
+  beforeSave?: () => void,
+) {
+  await page.goto(CONNECTIONS_PATH);
+  await page.getByRole('link', { name: 'Set Up SFTP' }).click();
+  await page.getByLabel('Connection name').fill(c.name);
+  await page.getByLabel('Start date').fill(day(-c.startDaysAgo));
+  await page.getByLabel('Frequency').selectOption('daily');
+  await page.getByLabel('Contact emails').fill('progress-contact@example.com');
+  await page.getByLabel('Server host').fill(c.host);
+  await page.getByLabel('Port').fill(String(c.port));
+  await page.getByLabel('Destination folder').fill(c.folder);
+  await page.getByLabel('Username').fill(c.username);
+  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await expect(page.getByTestId('host-key-fingerprint')).toHaveText(c.fingerprint, { timeout: 30_000 });
+  await page.getByLabel('I confirm this is my server’s key').check();
+  await expect(page.getByText('Connection test passed')).toBeVisible({ timeout: 30_000 });
+  beforeSave?.();
+  await page.getByRole('button', { name: 'Save connection' }).click();
+  await expect(page.getByText('SFTP Connection Active')).toBeVisible({ timeout: 30_000 });
+  await page.getByRole('link', { name: 'View connection' }).click();
+  await expect(page.getByTestId('connection-name')).toHaveText(c.name);
+}
+
+/**
+ * From the moment the connection test that Save runs has removed its probe file, the server refuses
+ * every file (permission denied: not retried). The form's own test just before passes as usual.
+ */
+function refuseFilesAfterSave(sink: SftpSink): () => void {
+  return () => {
+    const probesRemoved = () => sink.events.filter((e) => e.type === 'remove' && e.path?.includes('.dde-write-test')).length;
+    const before = probesRemoved();
+    const timer = setInterval(() => {
+      if (probesRemoved() === before) return;
+      sink.faults.readOnly = true;
+      clearInterval(timer);
+    }, 2);
+    timer.unref();
+  };
+}
+
+function runRows(page: Page, status: string) {
+  return page.getByTestId('run-row').filter({ has: page.getByTestId('status-badge').getByText(status, { exact: true }) });
+}
+
+async function sinkIn(prefix: string, folder: string): Promise<SftpSink> {
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+  mkdirSync(path.join(root, folder));
+  return startSftpSink({ rootDir: root, username: 'progress-e2e', password: PASSWORD });
+}
+
+test.describe.serial('a slow network to the SFTP server', () => {
+  const NAME = 'E2E slow network';
+  let sink: SftpSink;
+  let proxy: Awaited<ReturnType<typeof startSlowProxy>>;
+
+  test.beforeAll(async () => {
+    sink = await sinkIn('dde-e2e-slow-', 'incoming');
+    // A day's files of the demo program take half a minute or more at this speed.
+    proxy = await startSlowProxy({ host: sink.host, port: sink.port }, { bytesPerSecond: 12 * 1024 });
+  });
+  test.afterAll(async () => {
+    await proxy?.close();
+    await sink?.close();
+    if (sink) rmSync(sink.rootDir, { recursive: true, force: true });
+  });
+
+  test('a delivery shows the bytes uploaded of the total in a moving progress bar with the time left; a historical request its months', async ({
+    page,
+  }, testInfo) => {
+    test.setTimeout(180_000);
+    await signIn(page, FIRSTUP);
+    await setUpSftp(page, {
+      name: NAME,
+      startDaysAgo: 2,
+      host: proxy.host,
+      port: proxy.port,
+      folder: 'incoming',
+      username: sink.username,
+      fingerprint: sink.hostKeyFingerprint,
+    });
+    await page.getByRole('tab', { name: 'Event History' }).click();
+    const delivering = runRows(page, 'Delivering').first();
+    await expect(delivering).toBeVisible({ timeout: 60_000 });
+    const bar = delivering.getByRole('progressbar', { name: /^Progress of/ });
+    await expect(delivering.getByTestId('run-progress')).toContainText(/Uploading [\d.]+ [KM]?B of [\d.]+ [KM]?B · \d+% · (about|a few)/, {
+      timeout: 30_000,
+    });
+    await expect(bar).toHaveAttribute('aria-valuemin', '0');
+    await expect(bar).toHaveAttribute('aria-valuemax', '100');
+    await expect(bar).toHaveAttribute('aria-valuetext', /uploaded, (about|a few)/);
+    // Live: the bar moves while the page is open, without a reload.
+    const first = Number(await bar.getAttribute('aria-valuenow'));
+    await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000 }).toBeGreaterThan(first);
+    await shoot(page, testInfo, 'progress-bar');
+
+    // A historical request: months done, and the month being uploaded with its own bar.
+    await page.getByRole('tab', { name: 'Historical Data' }).click();
+    await page.getByLabel('From').fill(day(-45));
+    await page.getByRole('textbox', { name: /^To/ }).fill(day(-20));
+    await page.getByRole('button', { name: 'Submit request' }).click();
+    const request = page.getByTestId('historical-request').first();
+    await expect(request.getByTestId('status-badge')).toHaveText('Running', { timeout: 30_000 });
+    await expect(request).toContainText(/0 of [23] months/);
+    const months = page.getByTestId('months-in-progress').first();
+    await expect(months.getByRole('progressbar', { name: /^Month / }).first()).toHaveAttribute('aria-valuenow', /\d+/, { timeout: 60_000 });
+    await expect(months).toContainText(/Uploading [\d.]+ [KM]?B of [\d.]+ [KM]?B/);
+    await shoot(page, testInfo, 'historical-progress');
+    await request.getByRole('button', { name: 'Cancel' }).click();
+    await expect(request.getByTestId('status-badge')).toHaveText('Cancelled', { timeout: 20_000 });
+    await expect(page.getByTestId('months-in-progress')).toHaveCount(0);
+
+    // Full speed again: the scheduled windows finish, and their progress gives way to the totals.
+    proxy.bytesPerSecond = Infinity;
+    await page.getByRole('tab', { name: 'Event History' }).click();
+    await expect(runRows(page, 'Delivering')).toHaveCount(0, { timeout: 90_000 });
+    await expect(runRows(page, 'Delivered').first()).toBeVisible();
+    await expect(page.getByTestId('run-progress')).toHaveCount(0);
+  });
+});
+
+test.describe.serial('a server that refuses the files', () => {
+  const NAME = 'E2E refusing server';
+  let sink: SftpSink;
+  test.use({ hasTouch: true });
+
+  test.beforeAll(async () => {
+    sink = await sinkIn('dde-e2e-refusing-', 'drop');
+  });
+  test.afterAll(async () => {
+    await sink?.close();
+    if (sink) rmSync(sink.rootDir, { recursive: true, force: true });
+  });
+
+  test('the charts show failed windows in their own colour with their lag missing, the 1-hour target, and tooltips by keyboard and tap', async ({
+    page,
+  }, testInfo) => {
+    test.setTimeout(180_000);
+    await signIn(page, FIRSTUP);
+    await setUpSftp(
+      page,
+      {
+        name: NAME,
+        startDaysAgo: 3,
+        host: sink.host,
+        port: sink.port,
+        folder: 'drop',
+        username: sink.username,
+        fingerprint: sink.hostKeyFingerprint,
+      },
+      refuseFilesAfterSave(sink),
+    );
+    await page.getByRole('tab', { name: 'Event History' }).click();
+    await expect(runRows(page, 'Failed')).toHaveCount(3, { timeout: 90_000 });
+
+    // The admin fixes the server and retries the oldest window: it is delivered.
+    sink.faults.readOnly = false;
+    await runRows(page, 'Failed').last().getByRole('button', { name: 'Retry', exact: true }).click();
+    await expect(runRows(page, 'Delivered')).toHaveCount(1, { timeout: 60_000 });
+    await expect(runRows(page, 'Failed')).toHaveCount(2);
+
+    await page.reload();
+    await page.getByRole('tab', { name: 'Event History' }).click();
+    const charts = page.getByTestId('stats-chart');
+    await expect(charts).toBeVisible({ timeout: 20_000 });
+    const legend = page.getByTestId('chart-legend');
+    await expect(legend).toContainText('Delivered');
+    await expect(legend).toContainText('Failed');
+    await expect(legend).toContainText('1 h delivery target');
+    const rows = page.getByTestId('chart-rows');
+    const lag = page.getByTestId('chart-delivery-lag');
+    await expect(rows.locator('rect[data-status=failed]')).toHaveCount(2);
+    await expect(rows.locator('rect[data-status=delivered]')).toHaveCount(1);
+    await expect(lag.getByTestId('lag-target')).toHaveCount(1);
+    // Bars sit on the time axis: three consecutive days at the right end of 30, not spread across the chart.
+    const xs = await rows.locator('rect[data-status]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('x'))));
+    expect(Math.min(...xs)).toBeGreaterThan(600 * (26 / 30));
+    // A failed window has no lag: a marker at the baseline, and its label says so.
+    const failedLag = lag.locator('rect[data-status=failed]');
+    await expect(failedLag.first()).toHaveAttribute('aria-label', /Failed · no lag: the files were never delivered/);
+    await expect(failedLag.first()).toHaveAttribute('height', '3');
+
+    // Keyboard: Tab from the bytes chart into the lag chart shows the newest window's tooltip; the arrow keys move along.
+    const bytesStop = page.getByTestId('chart-bytes').locator('rect[tabindex="0"]');
+    await bytesStop.focus();
+    await page.keyboard.press('Tab');
+    const tooltip = lag.getByRole('tooltip');
+    await expect(tooltip).toBeVisible();
+    await expect(lag.locator('rect:focus')).toHaveAttribute('aria-label', /UTC: /);
+    await page.keyboard.press('Home');
+    await expect(tooltip).toContainText(/Delivered .* after the window closed · over the 1 h target/);
+    await page.keyboard.press('ArrowRight');
+    await expect(tooltip).toContainText('Failed · no lag: the files were never delivered');
+    await shoot(page, testInfo, 'charts-failure');
+
+    // Touch: a tap on a bar shows its tooltip.
+    await page.getByRole('heading', { name: 'Last 30 days' }).click();
+    await expect(tooltip).toHaveCount(0);
+    await rows.locator('rect[data-status=delivered]').tap();
+    await expect(rows.getByRole('tooltip')).toContainText(/Delivered · [\d,]+ rows/);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await rows.locator('rect[data-status=delivered]').tap();
+    await expect(rows.getByRole('tooltip')).toBeVisible();
+    await page.screenshot({ path: testInfo.outputPath('charts-tooltip-390.png'), fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+});
