@@ -5,8 +5,8 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, apiUrl, type Page } from '@/components/api/client';
-import type { Connection, Run, StatPoint } from '@/lib/management/responses';
-import { bytes, dayRange, dt, duration, num, shortDay, windowLabel } from '@/components/ui/formatters';
+import type { Connection, Run } from '@/lib/management/responses';
+import { bytes, dayRange, dt, num, windowLabel } from '@/components/ui/formatters';
 import {
   Button,
   Card,
