@@ -221,9 +221,10 @@ export async function executeDelivery(database: Database, runId: string, opts: D
   );
   try {
     const auth = decryptSecret(connection.secretCiphertext!, connection.id);
-    // The bytes uploaded so far, for the event history (about once a second).
+    // The bytes uploaded so far, for the event history (about once a second). The total is the
+    // stored files' size; an OpenPGP-encrypted file is a few bytes longer, so done stops at the total.
     const progress = throttledProgress((p: DeliveryProgress) =>
-      recordDeliveryProgress(db, runId, delivery.id, { bytesDone: p.bytes, bytesTotal: p.totalBytes }),
+      recordDeliveryProgress(db, runId, delivery.id, { bytesDone: Math.min(p.bytes, p.totalBytes), bytesTotal: p.totalBytes }),
     );
     const result = await deliver({
       destination,
