@@ -1,7 +1,7 @@
 // Query strings and bodies of the management API (zod), shared by the route handlers and tests.
 import { z } from 'zod';
 import { EXPORT_TYPES, FILE_TYPES, RUN_STATUSES } from '@/db/schema';
-import { createSftpConnectionSchema } from '@/lib/connections/schemas';
+import { hostKeyFingerprintSchema, sftpAuthSchema, sftpDestinationFields, withServerAddress } from '@/lib/connections/schemas';
 import { cursorParam, limitParam, uuidParam } from '@/lib/http/params';
 
 export const DEFAULT_LIMIT = 50;
@@ -74,16 +74,12 @@ export const activityQuery = z.object({
   cursor,
 });
 
-const sftpShape = createSftpConnectionSchema.shape;
-
 /** "Test connection" before set-up: the SFTP fields of a connection, and optionally the fingerprint to expect. */
 export const testConnectionBody = z
   .object({
-    host: sftpShape.host,
-    port: sftpShape.port,
-    username: sftpShape.username,
-    folder: sftpShape.folder,
-    auth: sftpShape.auth,
-    host_key_fingerprint: sftpShape.host_key_fingerprint.optional(),
+    ...sftpDestinationFields,
+    auth: sftpAuthSchema,
+    host_key_fingerprint: hostKeyFingerprintSchema.optional(),
   })
-  .strict();
+  .strict()
+  .transform(withServerAddress);
