@@ -17,7 +17,8 @@ import { AppError } from '@/lib/http/errors';
 import { connectionDisplayName, sftpDestinationOf } from './describe';
 import type { CreateConnectionInput, EditConnectionInput } from './schemas';
 
-function auditable(c: Connection) {
+/** A connection as the Activity Log keeps it: never its secret. */
+export function auditable(c: Connection) {
   const { secretCiphertext: _s, plannedThrough: _p, updatedAt: _u, ...rest } = c;
   return rest;
 }
