@@ -66,7 +66,8 @@ function checkServer(s: Server): Record<string, string> {
   return e;
 }
 
-function TestSteps({ result }: { result: TestReport }) {
+/** Each step of a connection test with its outcome (the set-up form and Replace credentials). */
+export function TestSteps({ result }: { result: TestReport }) {
   return (
     <ol className="space-y-2" aria-label="Connection test steps" data-testid="test-steps">
       {result.steps.map((s) => (
@@ -123,7 +124,10 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   const input = (k: keyof Server) => ({
     value: server[k],
     onChange: (e: { target: { value: string } }) => {
-      if (k === 'host') setAddressNote(null);
+      if (k === 'host') {
+        setAddressNote(null);
+        setErrors(({ host: _h, ...rest }) => rest);
+      }
       if (k === 'port') setPortTouched(true);
       setS({ [k]: e.target.value } as Partial<Server>);
     },
@@ -133,7 +137,9 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   const applyAddress = (): Server | null => {
     const split = splitServer(server, portTouched);
     if ('field' in split) {
-      setErrors((e) => ({ ...e, [split.field]: split.message }));
+      // A port conflict is shown under the wide server field, where the address was just pasted.
+      const field = split.field === 'port' ? 'host' : split.field;
+      setErrors(({ host: _h, port: _p, folder: _f, username: _u, ...rest }) => ({ ...rest, [field]: split.message }));
       return null;
     }
     if (split.note) {
@@ -265,7 +271,23 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
               error={fieldError(errors, 'host')}
               hint={
                 note ? (
-                  <span className="font-medium text-emerald-800" role="status" data-testid="server-address-note">
+                  <span
+                    className="inline-flex items-start gap-1 font-medium text-emerald-800"
+                    role="status"
+                    data-testid="server-address-note"
+                  >
+                    <svg
+                      aria-hidden
+                      viewBox="0 0 20 20"
+                      className="mt-px size-3.5 shrink-0"
+                      fill="none"
+                      stroke="currentColor"
+                      strokeWidth={2.2}
+                      strokeLinecap="round"
+                      strokeLinejoin="round"
+                    >
+                      <path d="M4.5 10.5l3.5 3.5 7.5-8" />
+                    </svg>
                     {note}
                   </span>
                 ) : (
