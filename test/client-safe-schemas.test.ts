@@ -12,6 +12,8 @@ const SCHEMA_MODULES = [
   'lib/auth/api-access-schemas.ts',
   'lib/http/schemas.ts',
   'lib/webhooks/responses.ts',
+  // Not a schema module, but the set-up form and the API read server addresses with it.
+  'lib/connections/server-address.ts',
 ];
 const ALLOWED_PACKAGES = new Set(['zod']);
 

@@ -14,6 +14,7 @@ import { DELETE as revokeClientRoute } from '@/app/api/v1/api-clients/[client_id
 import { GET as clientsRoute, POST as createClientRoute } from '@/app/api/v1/api-clients/route';
 import { GET as configRoute } from '@/app/api/v1/config/route';
 import { GET as historicalListRoute, POST as historicalCreateRoute } from '@/app/api/v1/connections/[id]/historical-requests/route';
+import { POST as credentialsRoute } from '@/app/api/v1/connections/[id]/credentials/route';
 import { POST as pauseRoute } from '@/app/api/v1/connections/[id]/pause/route';
 import { POST as resumeRoute } from '@/app/api/v1/connections/[id]/resume/route';
 import { DELETE as deleteRoute, GET as getRoute, PATCH as patchRoute } from '@/app/api/v1/connections/[id]/route';
@@ -92,7 +93,24 @@ const NASTY = [
   'x'.repeat(5000),
 ];
 // Host values only from this list: nothing the fuzz sends may make DDE look a name up on the network.
-const HOSTS = ['127.0.0.2', '169.254.169.254', '::1', 'localhost', '', 'x'.repeat(300), "'; drop", '\u0000', '-', '1.2.3.4.5'];
+const HOSTS = [
+  '127.0.0.2',
+  '169.254.169.254',
+  '::1',
+  'localhost',
+  '',
+  'x'.repeat(300),
+  "'; drop",
+  '\u0000',
+  '-',
+  '1.2.3.4.5',
+  'sftp://u:p@127.0.0.2:22/a?b#c',
+  'ftp://x',
+  '[::1',
+  '[fe80::1%eth0]:22',
+  'https://169.254.169.254/latest',
+  '%%',
+];
 const FIELDS = [
   'kind',
   'name',
@@ -110,6 +128,7 @@ const FIELDS = [
   'private_key',
   'passphrase',
   'host_key_fingerprint',
+  'accept_changed_host_key',
   'from',
   'to',
   'export_type',
@@ -242,6 +261,14 @@ const TARGETS: Target[] = [
       query: ['immediately'],
     }),
   ),
+  T({
+    name: 'replace credentials',
+    method: 'POST',
+    handler: credentialsRoute,
+    path: (p) => `/api/v1/connections/${enc(p.id)}/credentials`,
+    params: { id: 'id' },
+    query: [],
+  }),
   T({
     name: 'runs',
     method: 'GET',

@@ -314,7 +314,7 @@ describe('connections', () => {
         frequency: 'daily',
         start_date: today,
         contact_emails: ['x@example.com'],
-        host: 'http://bad/',
+        host: 'ftp://bad/',
         port: 70000,
         folder: '../up',
         username: '',

@@ -5,6 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { GET as openapiRoute } from '@/app/api/v1/openapi.json/route';
 import { request } from './helpers/auth';
 
+type Operation = {
+  operationId: string;
+  responses: Record<string, { description?: string }>;
+  requestBody?: { content: Record<string, { schema: unknown }> };
+};
+type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
+
+async function document(): Promise<Document> {
+  const res = await openapiRoute(request('GET', '/api/v1/openapi.json'), { params: Promise.resolve({}) });
+  return (await res.json()) as Document;
+}
+
 describe('the OpenAPI document', () => {
   it('validates as OpenAPI 3.1, with every $ref resolving', async () => {
     const res = await openapiRoute(request('GET', '/api/v1/openapi.json'), { params: Promise.resolve({}) });
@@ -16,6 +28,39 @@ describe('the OpenAPI document', () => {
     expect(result.valid ? [] : result.errors, 'validation errors').toEqual([]);
     expect(result.specification).toBe('OpenAPI');
     expect(Object.keys(doc.paths).length).toBeGreaterThan(20);
+  });
+
+  it('is checked against the 3.1 schema itself: a structural mistake and a duplicate operationId are refused', async () => {
+    const doc = await document();
+    // A response without its description is valid JSON and resolves, but is not OpenAPI 3.1.
+    const missing = structuredClone(doc);
+    delete (missing.paths['/api/v1/connections/{id}/credentials'].post.responses[200] as { description?: string }).description;
+    expect((await validate(missing as never)).valid).toBe(false);
+    const duplicate = structuredClone(doc);
+    duplicate.paths['/api/v1/connections'].get.operationId = 'createConnection';
+    expect((await validate(duplicate as never)).valid).toBe(false);
+    // …while the 3.1-only form of a nullable type passes, so the 3.0 schema is not the one applied.
+    const nullable = structuredClone(doc);
+    nullable.components.schemas.Probe = { type: ['string', 'null'] };
+    expect((await validate(nullable as never)).valid).toBe(true);
+  });
+
+  it('describes credential rotation and the pasted server address the interactive reference shows', async () => {
+    const doc = await document();
+    const rotate = doc.paths['/api/v1/connections/{id}/credentials'].post;
+    expect(rotate.operationId).toBe('replaceConnectionCredentials');
+    expect(Object.keys(rotate.responses).sort()).toEqual(['200', '401', '403', '404', '409', '422']);
+    const body = rotate.requestBody!.content['application/json'].schema as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(body.properties).sort()).toEqual(['accept_changed_host_key', 'auth', 'host_key_fingerprint']);
+    expect(body.required).toEqual(['auth']);
+    const test = doc.paths['/api/v1/connections/test'].post.requestBody!.content['application/json'].schema as {
+      properties: Record<string, { description?: string }>;
+      required: string[];
+    };
+    expect(test.properties.host.description).toMatch(
+      /sftp:\/\/user@sftp\.example\.com:2222\/folder is split into host, port, folder and username/,
+    );
+    expect(test.required.sort()).toEqual(['auth', 'host']);
   });
 
   it('is refused by the same validator when it is broken, so the check above can fail', async () => {

@@ -23,6 +23,7 @@ const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
       ['connection.paused', 'Paused'],
       ['connection.resumed', 'Resumed'],
       ['connection.stopped', 'Stopped'],
+      ['connection.credentials_replaced', 'Credentials replaced'],
       ['connection.started', 'Started'],
       ['connection.deleted', 'Deleted'],
     ],

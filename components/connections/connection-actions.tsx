@@ -1,4 +1,5 @@
-// Pause (after transfer / immediately), Resume, Stop, Start and Delete, each behind a confirmation.
+// Pause (after transfer / immediately), Resume, Stop, Start and Delete, each behind a confirmation;
+// Edit and, for a stopped SFTP connection, Replace credentials.
 'use client';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
@@ -7,6 +8,7 @@ import { api } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
 import { CONNECTIONS_PATH } from './paths';
 import { connectionName } from './describe';
+import { ReplaceCredentialsDialog } from './replace-credentials';
 import { Button, Dialog, ErrorNotice, inputClass } from '@/components/ui/primitives';
 
 type Action = 'pause' | 'resume' | 'stop' | 'start' | 'delete';
@@ -17,6 +19,7 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
   const [open, setOpen] = useState<Action | null>(null);
   const [mode, setMode] = useState<'after_transfer' | 'immediately'>('after_transfer');
   const [typed, setTyped] = useState('');
+  const [rotating, setRotating] = useState(false);
   const name = connectionName(connection);
 
   const act = useMutation({
@@ -105,7 +108,7 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
       body: (
         <p>
           No further windows are exported until you start it again. While stopped you can edit its frequency, start date, name and contact
-          emails.
+          emails{connection.kind === 'sftp' ? ', and replace its password or private key' : ''}.
         </p>
       ),
     },
@@ -158,6 +161,7 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
               Start
             </Button>
             <Button onClick={onEdit}>Edit</Button>
+            {connection.kind === 'sftp' ? <Button onClick={() => setRotating(true)}>Replace credentials</Button> : null}
           </>
         ) : null}
         <Button variant="dangerGhost" onClick={() => show('delete')}>
@@ -186,6 +190,9 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
           </div>
         ) : null}
       </Dialog>
+      {connection.kind === 'sftp' && connection.sftp ? (
+        <ReplaceCredentialsDialog program={program} connection={connection} open={rotating} onClose={() => setRotating(false)} />
+      ) : null}
     </>
   );
 }

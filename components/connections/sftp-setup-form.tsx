@@ -10,6 +10,7 @@ import type { Connection, TestReport } from '@/lib/management/responses';
 import { CONNECTIONS_PATH } from './paths';
 import { connectionName } from './describe';
 import { todayIso } from '@/components/ui/formatters';
+import { describeServerAddress, namesMoreThanHost, parseServerAddress, resolveServerAddress } from '@/lib/connections/server-address';
 import { checkSchedule, EgressInfo, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './setup-fields';
 import { checkPgpKey, NO_PGP_KEY, PgpKeyField, pgpKeyBody, type PgpKeyChoice } from './pgp-key-field';
 import { fieldError, Button, Card, ErrorNotice, Field, inputClass, Notice, StatusBadge } from '@/components/ui/primitives';
@@ -31,11 +32,32 @@ function authBody(s: Server) {
     : { method: 'private_key', private_key: s.key, ...(s.passphrase ? { passphrase: s.passphrase } : {}) };
 }
 
+/**
+ * The server field split into the fields a pasted address names (sftp://user@host:2222/folder), with
+ * what was understood; or the field with the problem. The same rule as the API's
+ * (lib/connections/server-address.ts). The port field counts as given only once the admin changed it.
+ */
+function splitServer(s: Server, portTouched: boolean): { server: Server; note: string | null } | { field: string; message: string } {
+  const port = portTouched && /^\d+$/.test(s.port.trim()) ? Number(s.port) : undefined;
+  const r = resolveServerAddress({ host: s.host, port, folder: s.folder, username: s.username });
+  if (!r.ok) return r.problem;
+  if (!namesMoreThanHost(s.host, r.address)) return { server: s, note: null };
+  return {
+    server: {
+      ...s,
+      host: r.server.host,
+      port: String(r.server.port),
+      folder: r.address.folder ?? s.folder,
+      username: r.address.username ?? s.username,
+    },
+    note: describeServerAddress(r.server),
+  };
+}
+
 function checkServer(s: Server): Record<string, string> {
   const e: Record<string, string> = {};
-  if (!s.host.trim()) e.host = 'Enter the server host.';
-  else if (/[/:\s]/.test(s.host.trim()) && !/^\[?[0-9a-f:]+\]?$/i.test(s.host.trim()))
-    e.host = 'Enter a host name or IP address, without a scheme or path.';
+  const address = parseServerAddress(s.host);
+  if (!address.ok) e.host = address.problem;
   const port = Number(s.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) e.port = 'Enter a port between 1 and 65535.';
   if (!s.folder.trim()) e.folder = 'Enter the destination folder.';
@@ -46,7 +68,8 @@ function checkServer(s: Server): Record<string, string> {
   return e;
 }
 
-function TestSteps({ result }: { result: TestReport }) {
+/** Each step of a connection test with its outcome (the set-up form and Replace credentials). */
+export function TestSteps({ result }: { result: TestReport }) {
   return (
     <ol className="space-y-2" aria-label="Connection test steps" data-testid="test-steps">
       {result.steps.map((s) => (
@@ -91,6 +114,9 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   const [confirmed, setConfirmed] = useState(false);
   const [keyFile, setKeyFile] = useState<string | null>(null);
   const [pgp, setPgp] = useState<PgpKeyChoice>(NO_PGP_KEY);
+  const [portTouched, setPortTouched] = useState(false);
+  // What the last pasted address was understood as, shown under the server field once it is split.
+  const [addressNote, setAddressNote] = useState<string | null>(null);
 
   const setS = (patch: Partial<Server>) => {
     setServer((s) => ({ ...s, ...patch }));
@@ -100,24 +126,53 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   };
   const input = (k: keyof Server) => ({
     value: server[k],
-    onChange: (e: { target: { value: string } }) => setS({ [k]: e.target.value } as Partial<Server>),
+    onChange: (e: { target: { value: string } }) => {
+      if (k === 'host') {
+        setAddressNote(null);
+        setErrors(({ host: _h, ...rest }) => rest);
+      }
+      if (k === 'port') setPortTouched(true);
+      setS({ [k]: e.target.value } as Partial<Server>);
+    },
   });
+
+  /** Splits a pasted address into the fields (on leaving the field, and before a test or save); null when it has a problem. */
+  const applyAddress = (): Server | null => {
+    const split = splitServer(server, portTouched);
+    if ('field' in split) {
+      // A port conflict is shown under the wide server field, where the address was just pasted.
+      const field = split.field === 'port' ? 'host' : split.field;
+      setErrors(({ host: _h, port: _p, folder: _f, username: _u, ...rest }) => ({ ...rest, [field]: split.message }));
+      return null;
+    }
+    if (split.note) {
+      setAddressNote(split.note);
+      setS(split.server);
+      setErrors(({ host: _h, port: _p, folder: _f, username: _u, ...rest }) => rest);
+    } else setErrors(({ host: _h, ...rest }) => rest);
+    return split.server;
+  };
+  const preview = (() => {
+    const split = splitServer(server, portTouched);
+    return 'note' in split ? split.note : null;
+  })();
+  const note = preview ?? addressNote;
 
   // Two steps: first only the host key (nothing is sent to the server); once the admin confirms it, sign-in and the folder.
   const testMutation = useMutation({
-    mutationFn: (fingerprint?: string) =>
+    mutationFn: ({ s, fingerprint }: { s: Server; fingerprint?: string }) =>
       api<{ data: TestReport }>('/api/v1/connections/test', program, {
         method: 'POST',
         body: {
-          host: server.host.trim(),
-          port: Number(server.port),
-          username: server.username.trim(),
-          folder: server.folder.trim(),
-          auth: authBody(server),
+          host: s.host.trim(),
+          port: Number(s.port),
+          username: s.username.trim(),
+          folder: s.folder.trim(),
+          auth: authBody(s),
           ...(fingerprint ? { host_key_fingerprint: fingerprint } : {}),
         },
       }),
-    onSuccess: (r, fingerprint) => {
+    onSuccess: (r, { fingerprint }) => {
       setTest(r.data);
       setConfirmed(Boolean(fingerprint));
     },
@@ -128,17 +183,17 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   });
 
   const save = useMutation({
-    mutationFn: () =>
+    mutationFn: (s: Server) =>
       api<{ data: Connection }>('/api/v1/connections', program, {
         method: 'POST',
         body: {
           kind: 'sftp',
           ...scheduleBody(schedule),
-          host: server.host.trim(),
-          port: Number(server.port),
-          folder: server.folder.trim(),
-          username: server.username.trim(),
-          auth: authBody(server),
+          host: s.host.trim(),
+          port: Number(s.port),
+          folder: s.folder.trim(),
+          username: s.username.trim(),
+          auth: authBody(s),
           host_key_fingerprint: test?.hostKeyFingerprint,
           ...pgpKeyBody(pgp),
         },
@@ -154,19 +209,23 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   });
 
   function runTest() {
-    const e = checkServer(server);
+    const s = applyAddress();
+    if (!s) return;
+    const e = checkServer(s);
     setErrors(e);
-    if (Object.keys(e).length === 0) testMutation.mutate(undefined);
+    if (Object.keys(e).length === 0) testMutation.mutate({ s });
   }
 
   function submit(ev: FormEvent) {
     ev.preventDefault();
-    const e = { ...checkSchedule(schedule), ...checkServer(server), ...checkPgpKey(pgp) };
+    const s = applyAddress();
+    if (!s) return;
+    const e = { ...checkSchedule(schedule), ...checkServer(s), ...checkPgpKey(pgp) };
     if (Object.keys(e).length === 0 && !(test?.ok && test.hostKeyFingerprint))
       e.test = 'Test the connection first, then confirm the server’s host key.';
     else if (Object.keys(e).length === 0 && !confirmed) e.test = 'Confirm that the host key fingerprint is your server’s key.';
     setErrors(e);
-    if (Object.keys(e).length === 0) save.mutate();
+    if (Object.keys(e).length === 0) save.mutate(s);
   }
 
   if (save.isSuccess) {
@@ -216,8 +275,47 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
 
         <Card title="SFTP server">
           <div className="grid grid-cols-1 gap-5 sm:grid-cols-[minmax(0,1fr)_8rem]">
-            <Field label="Server host" error={fieldError(errors, 'host')} hint="Host name or IP address, e.g. sftp.example.com">
-              {(p) => <input {...p} {...input('host')} className={inputClass} autoComplete="off" spellCheck={false} />}
+            <Field
+              label="Server host"
+              error={fieldError(errors, 'host')}
+              hint={
+                note ? (
+                  <span
+                    className="inline-flex items-start gap-1 font-medium text-emerald-800"
+                    role="status"
+                    data-testid="server-address-note"
+                  >
+                    <svg
+                      aria-hidden
+                      viewBox="0 0 20 20"
+                      className="mt-px size-3.5 shrink-0"
+                      fill="none"
+                      stroke="currentColor"
+                      strokeWidth={2.2}
+                      strokeLinecap="round"
+                      strokeLinejoin="round"
+                    >
+                      <path d="M4.5 10.5l3.5 3.5 7.5-8" />
+                    </svg>
+                    {note}
+                  </span>
+                ) : (
+                  'Host name or IP address, e.g. sftp.example.com; a pasted sftp://host:port/folder address is split for you.'
+                )
+              }
+            >
+              {(p) => (
+                <input
+                  {...p}
+                  {...input('host')}
+                  onBlur={() => {
+                    if (server.host.trim()) applyAddress();
+                  }}
+                  className={inputClass}
+                  autoComplete="off"
+                  spellCheck={false}
+                />
+              )}
             </Field>
             <Field label="Port" error={fieldError(errors, 'port')}>
               {(p) => <input {...p} {...input('port')} type="number" min={1} max={65535} inputMode="numeric" className={inputClass} />}
@@ -360,7 +458,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
                         onChange={(e) => {
                           setConfirmed(e.target.checked);
                           if (e.target.checked && (test as { phase?: string }).phase === 'host_key')
-                            testMutation.mutate(test.hostKeyFingerprint);
+                            testMutation.mutate({ s: server, fingerprint: test.hostKeyFingerprint });
                         }}
                         className="mt-0.5 size-4 accent-brand-600"
                       />

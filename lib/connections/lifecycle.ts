@@ -17,8 +17,8 @@ import { AppError } from '@/lib/http/errors';
 import { connectionDisplayName, sftpDestinationOf } from './describe';
 import type { CreateConnectionInput, EditConnectionInput } from './schemas';
 
-function auditable(c: Connection) {
-  // The armored OpenPGP key is public but long: the entry keeps its fingerprint and user IDs.
+/** A connection as the Activity Log keeps it: never its secret. The armored OpenPGP key is public but long: the entry keeps its fingerprint and user IDs. */
+export function auditable(c: Connection) {
   const { secretCiphertext: _s, plannedThrough: _p, updatedAt: _u, pgpPublicKey: _k, ...rest } = c;
   return rest;
 }

@@ -3,9 +3,10 @@
 import { z } from 'zod';
 import { FORMATS, FREQUENCIES } from '@/db/schema';
 import type { ConnectionSecret } from '@/lib/crypto';
-import { destinationFolderSchema } from '@/lib/delivery/folder';
+import { destinationFolderProblem, normalizeDestinationFolder } from '@/lib/delivery/folder';
 import { FINGERPRINT_PATTERN } from '@/lib/delivery/fingerprint';
 import { MAX_ARMORED_KEY_BYTES, normalizePgpFingerprint, PgpKeyError, readRecipientKey } from '@/lib/delivery/pgp';
+import { parseServerAddress, resolveServerAddress } from './server-address';
 
 const instant = (label: string) =>
   z.iso
@@ -18,15 +19,80 @@ export const contactEmailsSchema = z
   .max(20, 'At most 20 contact emails.')
   .transform((list) => Array.from(new Set(list.map((e) => e.trim().toLowerCase()))));
 
-const hostname = z
+/** The server field: a host name or IP address, or a pasted address (lib/connections/server-address.ts). */
+const serverAddressSchema = z
   .string({ error: 'Enter the server host.' })
-  .trim()
-  .min(1, 'Enter the server host.')
-  .max(253, 'The host name is too long.')
-  .regex(
-    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\d{1,3}(?:\.\d{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$/,
-    'Enter a host name or IP address, without a scheme or path.',
+  .superRefine((value, ctx) => {
+    const parsed = parseServerAddress(value);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+  })
+  .describe(
+    'Host name or IP address. A pasted address such as sftp://user@sftp.example.com:2222/folder is split into host, port, folder and username; a part given both here and in its own field must agree.',
   );
+
+const portSchema = z.coerce
+  .number({ error: 'The port must be a number.' })
+  .int('The port must be a whole number.')
+  .min(1, 'The port must be between 1 and 65535.')
+  .max(65535, 'The port must be between 1 and 65535.');
+
+/** Where an SFTP connection delivers: the host (or a pasted address), port, folder and username. */
+export const sftpDestinationFields = {
+  host: serverAddressSchema,
+  port: portSchema.optional().describe('Default 22, or the port named in host.'),
+  folder: z
+    .string({ error: 'Enter the destination folder.' })
+    .superRefine((value, ctx) => {
+      const problem = destinationFolderProblem(value.trim());
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe(
+      'The folder that receives the files (absolute, or relative to the login folder). Required unless host names it (sftp://host/folder).',
+    ),
+  username: z
+    .string({ error: 'Enter the username.' })
+    .trim()
+    .min(1, 'Enter the username.')
+    .max(128, 'The username is at most 128 characters.')
+    .optional()
+    .describe('Required unless host names it (user@host).'),
+};
+
+type DestinationInput = { host: string; port?: number; folder?: string; username?: string };
+
+/**
+ * The destination fields read together (resolveServerAddress): the host split into its parts, each
+ * part given twice checked for agreement, the port defaulting to 22, and the folder and username
+ * required from one place or the other. Refuses with the field that has the problem.
+ */
+export function withServerAddress<T extends DestinationInput>(v: T, ctx: z.RefinementCtx) {
+  const same = (a: string, b: string) => normalizeDestinationFolder(a) === normalizeDestinationFolder(b);
+  const resolved = resolveServerAddress(v, same);
+  if (!resolved.ok) {
+    ctx.addIssue({ code: 'custom', path: [resolved.problem.field], message: resolved.problem.message });
+    return z.NEVER;
+  }
+  const { server, address } = resolved;
+  if (address.folder !== undefined) {
+    const problem = destinationFolderProblem(address.folder);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', path: ['host'], message: `The folder in the server address is not valid: ${problem}` });
+      return z.NEVER;
+    }
+  }
+  // An empty folder field is the login folder, as before addresses named folders.
+  const folder = server.folder ?? v.folder;
+  if (folder === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['folder'], message: 'Enter the destination folder.' });
+    return z.NEVER;
+  }
+  if (server.username === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['username'], message: 'Enter the username.' });
+    return z.NEVER;
+  }
+  return { ...v, host: server.host, port: server.port, folder: normalizeDestinationFolder(folder), username: server.username };
+}
 
 /** How DDE signs in to the SFTP server; stored encrypted, never shown again. */
 export const sftpAuthSchema = z
@@ -60,6 +126,10 @@ export const sftpAuthSchema = z
       ? { method: 'password', password: a.password }
       : { method: 'private_key', privateKey: a.private_key, ...(a.passphrase ? { passphrase: a.passphrase } : {}) },
   );
+
+export const hostKeyFingerprintSchema = z
+  .string({ error: 'Run "Test connection" and confirm the host key first.' })
+  .regex(FINGERPRINT_PATTERN, 'The host key fingerprint must look like SHA256:… as "Test connection" shows it.');
 
 const common = {
   name: z.string().trim().max(120, 'The name is at most 120 characters.').optional(),
@@ -127,20 +197,10 @@ export const createSftpConnectionSchema = z
   .object({
     kind: z.literal('sftp'),
     ...common,
-    host: hostname,
-    port: z.coerce
-      .number({ error: 'The port must be a number.' })
-      .int()
-      .min(1, 'The port must be between 1 and 65535.')
-      .max(65535, 'The port must be between 1 and 65535.')
-      .default(22),
-    folder: destinationFolderSchema,
-    username: z.string({ error: 'Enter the username.' }).trim().min(1, 'Enter the username.').max(128),
+    ...sftpDestinationFields,
     auth: sftpAuthSchema,
     /** The host key fingerprint the admin confirmed after "Test connection"; pinned from now on. */
-    host_key_fingerprint: z
-      .string({ error: 'Run "Test connection" and confirm the host key first.' })
-      .regex(FINGERPRINT_PATTERN, 'The host key fingerprint must look like SHA256:… as "Test connection" shows it.'),
+    host_key_fingerprint: hostKeyFingerprintSchema,
     /** Optional: the customer's OpenPGP public key; data files are then delivered encrypted to it (`<name>.pgp`). */
     pgp_public_key: pgpPublicKeySchema
       .nullish()
@@ -153,7 +213,8 @@ export const createSftpConnectionSchema = z
   })
   .strict()
   .superRefine(checkDates)
-  .superRefine(checkPgpKey);
+  .superRefine(checkPgpKey)
+  .transform(withServerAddress);
 export type CreateSftpConnectionInput = z.infer<typeof createSftpConnectionSchema>;
 
 export const createConnectionSchema = z.discriminatedUnion('kind', [createApiConnectionSchema, createSftpConnectionSchema], {
@@ -161,7 +222,10 @@ export const createConnectionSchema = z.discriminatedUnion('kind', [createApiCon
 });
 export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
 
-/** Fields that never change after creation: to change them, delete the connection and create a new one. */
+/**
+ * Fields an edit never changes: to change them, delete the connection and create a new one. The
+ * credentials (auth, and the host key with them) are replaced on their own, while stopped (lib/connections/credentials.ts).
+ */
 export const IMMUTABLE_FIELDS = [
   'kind',
   'host',
@@ -187,7 +251,13 @@ export const editConnectionSchema = z
   .catchall(z.unknown())
   .superRefine((v, ctx) => {
     for (const key of Object.keys(v)) {
-      if ((IMMUTABLE_FIELDS as readonly string[]).includes(key)) {
+      if (key === 'auth' || key === 'host_key_fingerprint') {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key} cannot be edited here. Replace the credentials with POST /api/v1/connections/{id}/credentials while the connection is stopped.`,
+        });
+      } else if ((IMMUTABLE_FIELDS as readonly string[]).includes(key)) {
         ctx.addIssue({
           code: 'custom',
           path: [key],
@@ -203,6 +273,24 @@ export const editConnectionSchema = z
     }
   });
 export type EditConnectionInput = z.infer<typeof editConnectionSchema>;
+
+/**
+ * New SFTP credentials for a stopped connection (its destination never changes). The connection test
+ * runs again with them; the pinned host key stays unless a new one is given and accepted explicitly.
+ */
+export const replaceCredentialsSchema = z
+  .object({
+    auth: sftpAuthSchema,
+    host_key_fingerprint: hostKeyFingerprintSchema
+      .optional()
+      .describe('The host key the test must see. Left out: the pinned one. Another one needs accept_changed_host_key: true.'),
+    accept_changed_host_key: z
+      .boolean({ error: 'accept_changed_host_key must be true or false.' })
+      .optional()
+      .describe('true to pin host_key_fingerprint although it differs from the pinned key (the server’s key was replaced).'),
+  })
+  .strict();
+export type ReplaceCredentialsInput = z.infer<typeof replaceCredentialsSchema>;
 
 export const pauseConnectionSchema = z
   .object({ mode: z.enum(['after_transfer', 'immediately'], { error: 'mode must be "after_transfer" or "immediately".' }) })

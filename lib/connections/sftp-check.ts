@@ -1,10 +1,9 @@
 // The set-up check of an SFTP connection: before it is saved, DDE connects with the given
 // credentials, sees the host key the admin confirmed, and proves the folder exists and is
-// writable. Any failed step refuses the set-up with that step's message; nothing is saved.
+// writable. Any failed step refuses the set-up (or a credential rotation) with that step's message; nothing is saved.
 import { testConnection, type ConnectionTestReport, type TestConnectionInput } from '@/lib/delivery';
 import { coarseConnectionReport } from '@/lib/delivery/test-connection';
 import { AppError } from '@/lib/http/errors';
-import type { SftpCheck } from './lifecycle';
 
 /** The connection test's input from an SFTP destination as the API names it (set-up body or "Test connection"). */
 export function sftpTestInput(
@@ -20,7 +19,10 @@ export function sftpTestInput(
   };
 }
 
-export function sftpSetupCheck(test: typeof testConnection = testConnection, opts: { coarse?: boolean } = {}): SftpCheck {
+/** A check of an SFTP destination with its credentials: resolves when every step passes, else a 422 naming the step. */
+export type DestinationCheck = (input: Parameters<typeof sftpTestInput>[0]) => Promise<void>;
+
+export function sftpSetupCheck(test: typeof testConnection = testConnection, opts: { coarse?: boolean } = {}): DestinationCheck {
   return async (input) => {
     const full: ConnectionTestReport = await test(sftpTestInput(input));
     // API tokens get coarse failure text (no addresses, timings or reasons before authentication).

@@ -1,7 +1,7 @@
 // The management API as the OpenAPI document describes it: the request schemas the handlers
 // validate with, and the response schemas of lib/management/responses.ts.
 import { z } from 'zod';
-import { createConnectionSchema, editConnectionSchema, pauseConnectionSchema } from '@/lib/connections/schemas';
+import { createConnectionSchema, editConnectionSchema, pauseConnectionSchema, replaceCredentialsSchema } from '@/lib/connections/schemas';
 import { createHistoricalRequestSchema } from '@/lib/historical';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
 import { programQuery as program, withProgram } from '@/lib/http/params';
@@ -168,6 +168,22 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     query: program,
     body: json(editConnectionSchema),
     responses: { 200: { description: 'The edited connection.', schema: connectionResponse }, ...errors(401, 403, 404, 409, 422) },
+  },
+  {
+    ...WRITE,
+    method: 'post',
+    path: '/api/v1/connections/{id}/credentials',
+    operationId: 'replaceConnectionCredentials',
+    summary: 'Replace a stopped SFTP connection’s password or private key',
+    description:
+      'Only while the connection is stopped (409 otherwise). The connection test runs again with the new secret against the pinned host key — or against host_key_fingerprint when the server’s key was replaced, which needs accept_changed_host_key: true — and the secret is saved (encrypted) only when it passes; otherwise 422 with details.test. Host, port, folder and username stay; the run history stays; the Activity Log records connection.credentials_replaced without the secret.',
+    params: idParams,
+    query: program,
+    body: json(replaceCredentialsSchema),
+    responses: {
+      200: { description: 'The connection with its new credentials (never shown).', schema: connectionResponse },
+      ...errors(401, 403, 404, 409, 422),
+    },
   },
   {
     ...WRITE,

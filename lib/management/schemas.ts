@@ -1,7 +1,13 @@
 // Query strings and bodies of the management API (zod), shared by the route handlers and tests.
 import { z } from 'zod';
 import { EXPORT_TYPES, FILE_TYPES, RUN_STATUSES } from '@/db/schema';
-import { createSftpConnectionSchema, pgpPublicKeySchema } from '@/lib/connections/schemas';
+import {
+  hostKeyFingerprintSchema,
+  pgpPublicKeySchema,
+  sftpAuthSchema,
+  sftpDestinationFields,
+  withServerAddress,
+} from '@/lib/connections/schemas';
 import { cursorParam, limitParam, uuidParam } from '@/lib/http/params';
 
 export const DEFAULT_LIMIT = 50;
@@ -115,19 +121,15 @@ export const RUNS_CSV_COLUMNS = [
   'historical_request_id',
 ] as const;
 
-const sftpShape = createSftpConnectionSchema.shape;
-
 /** "Test connection" before set-up: the SFTP fields of a connection, and optionally the fingerprint to expect. */
 export const testConnectionBody = z
   .object({
-    host: sftpShape.host,
-    port: sftpShape.port,
-    username: sftpShape.username,
-    folder: sftpShape.folder,
-    auth: sftpShape.auth,
-    host_key_fingerprint: sftpShape.host_key_fingerprint.optional(),
+    ...sftpDestinationFields,
+    auth: sftpAuthSchema,
+    host_key_fingerprint: hostKeyFingerprintSchema.optional(),
   })
-  .strict();
+  .strict()
+  .transform(withServerAddress);
 
 /** "Check key" in SFTP set-up: an OpenPGP public key to read, so the admin can confirm its fingerprint. */
 export const pgpKeyBody = z

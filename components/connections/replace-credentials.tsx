@@ -1,0 +1,321 @@
+// Replace credentials (a stopped SFTP connection): a new password, or a new private key and
+// passphrase, tested against the connection's unchanged destination in the same two steps as at
+// set-up — the host key first; if it differs from the pinned one the admin must confirm the change
+// explicitly — then saved; the server tests them again before it stores them.
+'use client';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, ApiError } from '@/components/api/client';
+import type { Connection, TestReport } from '@/lib/management/responses';
+import { Button, Dialog, ErrorNotice, Field, fieldError, inputClass, Notice } from '@/components/ui/primitives';
+import { TestSteps } from './sftp-setup-form';
+
+type Secret = { method: 'password' | 'private_key'; password: string; key: string; passphrase: string };
+
+function authBody(s: Secret) {
+  return s.method === 'password'
+    ? { method: 'password', password: s.password }
+    : { method: 'private_key', private_key: s.key, ...(s.passphrase ? { passphrase: s.passphrase } : {}) };
+}
+
+function checkSecret(s: Secret): Record<string, string> {
+  if (s.method === 'password' && !s.password) return { 'auth.password': 'Enter the new password.' };
+  if (s.method === 'private_key' && !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(s.key))
+    return { 'auth.private_key': 'Paste or upload a private key in PEM format (-----BEGIN … PRIVATE KEY-----).' };
+  return {};
+}
+
+const EMPTY: Secret = { method: 'password', password: '', key: '', passphrase: '' };
+
+export function ReplaceCredentialsDialog({
+  program,
+  connection,
+  open,
+  onClose,
+}: {
+  program: number;
+  connection: Connection;
+  open: boolean;
+  onClose: () => void;
+}) {
+  const qc = useQueryClient();
+  const sftp = connection.sftp!;
+  const pinned = sftp.host_key_fingerprint;
+  const [secret, setSecret] = useState<Secret>({ ...EMPTY, method: sftp.auth_method ?? 'password' });
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [keyFile, setKeyFile] = useState<string | null>(null);
+  // The host key the server presented in step one, the report of the last step, and the admin's confirmation of a changed key.
+  const [seen, setSeen] = useState<string | null>(null);
+  const [report, setReport] = useState<TestReport | null>(null);
+  const [acceptChange, setAcceptChange] = useState(false);
+
+  const changed = seen !== null && seen !== pinned;
+  const tested = report?.phase === 'complete' && report.ok && seen !== null && (!changed || acceptChange);
+
+  const reset = () => {
+    setSeen(null);
+    setReport(null);
+    setAcceptChange(false);
+  };
+  const set = (patch: Partial<Secret>) => {
+    setSecret((s) => ({ ...s, ...patch }));
+    // Another secret needs a new test.
+    reset();
+  };
+
+  const test = useMutation({
+    mutationFn: (fingerprint?: string) =>
+      api<{ data: TestReport }>('/api/v1/connections/test', program, {
+        method: 'POST',
+        body: {
+          host: sftp.host,
+          port: sftp.port,
+          username: sftp.username,
+          folder: sftp.folder,
+          auth: authBody(secret),
+          ...(fingerprint ? { host_key_fingerprint: fingerprint } : {}),
+        },
+      }),
+    onSuccess: (r, fingerprint) => {
+      setReport(r.data);
+      if (fingerprint) return;
+      const key = r.data.phase === 'host_key' && r.data.ok ? (r.data.hostKeyFingerprint ?? null) : null;
+      setSeen(key);
+      // The key the connection already trusts: sign in with it straight away.
+      if (key && key === pinned) test.mutate(key);
+    },
+    onError: (e) => {
+      reset();
+      if (e instanceof ApiError) setErrors(e.fields);
+    },
+  });
+
+  const save = useMutation({
+    // The variable is whether the host key changed, kept for the confirmation (the connection then pins the new key).
+    mutationFn: (_keyChanged: boolean) =>
+      api<{ data: Connection }>(`/api/v1/connections/${connection.id}/credentials`, program, {
+        method: 'POST',
+        body: {
+          auth: authBody(secret),
+          host_key_fingerprint: seen,
+          ...(changed ? { accept_changed_host_key: true } : {}),
+        },
+      }),
+    onSuccess: async () => {
+      await qc.invalidateQueries({ queryKey: ['connection', program, connection.id] });
+      void qc.invalidateQueries({ queryKey: ['connections', program] });
+    },
+    onError: (e) => {
+      if (e instanceof ApiError) {
+        setErrors(e.fields);
+        const t = (e.details as { test?: TestReport } | null)?.test;
+        if (t && Array.isArray(t.steps)) setReport(t);
+      }
+    },
+  });
+
+  const close = () => {
+    setSecret({ ...EMPTY, method: sftp.auth_method ?? 'password' });
+    setErrors({});
+    setKeyFile(null);
+    reset();
+    test.reset();
+    save.reset();
+    onClose();
+  };
+
+  function runTest() {
+    const e = checkSecret(secret);
+    setErrors(e);
+    reset();
+    if (Object.keys(e).length === 0) test.mutate(undefined);
+  }
+
+  const done = save.isSuccess;
+  const input = (k: 'password' | 'key' | 'passphrase') => ({
+    value: secret[k],
+    onChange: (e: { target: { value: string } }) => set({ [k]: e.target.value }),
+  });
+
+  return (
+    <Dialog
+      open={open}
+      title={done ? 'Credentials replaced' : 'Replace credentials'}
+      onClose={close}
+      footer={
+        done ? (
+          <Button variant="primary" onClick={close}>
+            Close
+          </Button>
+        ) : (
+          <>
+            <Button onClick={close}>Cancel</Button>
+            <Button variant="primary" disabled={!tested} busy={save.isPending} onClick={() => save.mutate(changed)}>
+              Save new credentials
+            </Button>
+          </>
+        )
+      }
+    >
+      {done ? (
+        <div data-testid="credentials-replaced">
+          <Notice tone="success" title="The new credentials are saved">
+            DDE signs in with the new {secret.method === 'password' ? 'password' : 'private key'} from the next delivery
+            {save.variables ? ' and expects the new host key' : ''}. The connection is still stopped: start it when you are ready.
+          </Notice>
+        </div>
+      ) : (
+        <div className="space-y-4" data-testid="replace-credentials">
+          <p>
+            Enter the new password, or the new private key. DDE tests it against the same server before saving it; the server, folder and
+            username stay as they are.
+          </p>
+          <dl className="grid grid-cols-[auto_minmax(0,1fr)] gap-x-4 gap-y-1 rounded-lg bg-slate-50 px-3 py-2 text-xs">
+            <dt className="text-slate-500">Server</dt>
+            <dd className="font-mono break-all text-slate-900">{`${sftp.username}@${sftp.host}:${sftp.port}`}</dd>
+            <dt className="text-slate-500">Folder</dt>
+            <dd className="font-mono break-all text-slate-900">{sftp.folder}</dd>
+            <dt className="text-slate-500">Host key</dt>
+            <dd className="font-mono break-all text-slate-900">{pinned ?? '—'}</dd>
+          </dl>
+
+          <fieldset>
+            <legend className="text-sm font-medium text-slate-800">Authentication</legend>
+            <div className="mt-2 flex flex-wrap gap-4">
+              {(
+                [
+                  ['password', 'Password'],
+                  ['private_key', 'Private key (PEM)'],
+                ] as const
+              ).map(([v, l]) => (
+                <label key={v} className="flex items-center gap-2 text-sm text-slate-800">
+                  <input
+                    type="radio"
+                    name="rotate-auth-method"
+                    value={v}
+                    checked={secret.method === v}
+                    onChange={() => set({ method: v })}
+                    className="size-4 accent-brand-600"
+                  />
+                  {l}
+                </label>
+              ))}
+            </div>
+            <div className="mt-3 space-y-4">
+              {secret.method === 'password' ? (
+                <Field
+                  label="New password"
+                  error={fieldError(errors, 'auth.password') ?? fieldError(errors, 'auth')}
+                  hint="Stored encrypted; never shown again."
+                >
+                  {(p) => <input {...p} {...input('password')} type="password" className={inputClass} autoComplete="new-password" />}
+                </Field>
+              ) : (
+                <>
+                  <Field
+                    label="New private key"
+                    error={fieldError(errors, 'auth.private_key') ?? fieldError(errors, 'auth')}
+                    hint={
+                      keyFile ? `Loaded from ${keyFile}. Stored encrypted; never shown again.` : 'Paste the key, or choose its file below.'
+                    }
+                  >
+                    {(p) => (
+                      <textarea
+                        {...p}
+                        {...input('key')}
+                        rows={4}
+                        className={`${inputClass} font-mono text-xs`}
+                        placeholder="-----BEGIN OPENSSH PRIVATE KEY-----"
+                        spellCheck={false}
+                      />
+                    )}
+                  </Field>
+                  <Field label="Private key file" optional>
+                    {(p) => (
+                      <input
+                        {...p}
+                        type="file"
+                        className="mt-1.5 block w-full text-sm text-slate-700 file:mr-3 file:rounded-lg file:border-0 file:bg-slate-100 file:px-3 file:py-2 file:text-sm file:font-semibold file:text-slate-800 hover:file:bg-slate-200"
+                        onChange={(e) => {
+                          const f = e.target.files?.[0];
+                          if (!f) return;
+                          void f.text().then((t) => {
+                            setKeyFile(f.name);
+                            set({ key: t });
+                          });
+                        }}
+                      />
+                    )}
+                  </Field>
+                  <Field label="Key passphrase" optional error={fieldError(errors, 'auth.passphrase')}>
+                    {(p) => <input {...p} {...input('passphrase')} type="password" className={inputClass} autoComplete="off" />}
+                  </Field>
+                </>
+              )}
+            </div>
+          </fieldset>
+
+          <div className="border-t border-slate-100 pt-4">
+            <Button onClick={runTest} busy={test.isPending}>
+              Test connection
+            </Button>
+            {test.isError ? (
+              <div className="mt-3">
+                <ErrorNotice title="The test could not run" error={test.error} />
+              </div>
+            ) : null}
+            {changed ? (
+              <div className="mt-3 space-y-2" data-testid="host-key-changed">
+                <Notice tone="warning" title="The server’s host key has changed">
+                  <p>Confirm only if your server administrator replaced the key; otherwise someone may be intercepting the connection.</p>
+                  <dl className="mt-2 space-y-1 text-xs">
+                    <div>
+                      <dt className="font-medium">Pinned key</dt>
+                      <dd className="font-mono break-all">{pinned}</dd>
+                    </div>
+                    <div>
+                      <dt className="font-medium">Key the server presents now</dt>
+                      <dd className="font-mono break-all" data-testid="new-host-key">
+                        {seen}
+                      </dd>
+                    </div>
+                  </dl>
+                </Notice>
+                <label className="flex items-start gap-2 text-sm text-slate-800">
+                  <input
+                    type="checkbox"
+                    checked={acceptChange}
+                    onChange={(e) => {
+                      setAcceptChange(e.target.checked);
+                      if (e.target.checked) test.mutate(seen);
+                      else setReport(null);
+                    }}
+                    className="mt-0.5 size-4 accent-brand-600"
+                  />
+                  The key was replaced: trust the new key from now on
+                </label>
+              </div>
+            ) : null}
+            {report && report.phase === 'complete' ? (
+              <div className="mt-3 space-y-3" data-testid="rotation-test-result">
+                <Notice tone={report.ok ? 'success' : 'warning'} title={report.ok ? 'Connection test passed' : 'Connection test failed'}>
+                  {report.ok
+                    ? 'DDE signed in with the new credentials and wrote a test file to the folder.'
+                    : (report.error?.message ?? report.steps.find((s) => s.status === 'failed')?.error?.message)}
+                </Notice>
+                <TestSteps result={report} />
+              </div>
+            ) : report && !report.ok ? (
+              <div className="mt-3">
+                <Notice tone="warning" title="Connection test failed">
+                  {report.error?.message ?? report.steps.find((s) => s.status === 'failed')?.error?.message}
+                </Notice>
+              </div>
+            ) : null}
+          </div>
+          {save.isError ? <ErrorNotice title="The credentials were not replaced" error={save.error} /> : null}
+        </div>
+      )}
+    </Dialog>
+  );
+}
