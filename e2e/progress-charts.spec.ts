@@ -14,7 +14,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { startSftpSink, type SftpSink } from '../lib/delivery/sftp-sink';
 import { startSlowProxy } from '../test/helpers/delivery';
 import { CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
-import { day, shoot } from './ui';
+import { confirmIn, day, shoot } from './ui';
 
 const PASSWORD = 'progress e2e password';
 
@@ -131,6 +131,7 @@ test.describe.serial('a slow network to the SFTP server', () => {
     await expect(months).toContainText(/Uploading [\d.]+ [KM]?B of [\d.]+ [KM]?B/);
     await shoot(page, testInfo, 'historical-progress');
     await request.getByRole('button', { name: 'Cancel' }).click();
+    await confirmIn(page, 'Cancel request');
     await expect(request.getByTestId('status-badge')).toHaveText('Cancelled', { timeout: 20_000 });
     await expect(page.getByTestId('months-in-progress')).toHaveCount(0);
 

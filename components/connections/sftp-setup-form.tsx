@@ -54,6 +54,9 @@ function splitServer(s: Server, portTouched: boolean): { server: Server; note: s
   };
 }
 
+/** The fields a pasted server address fills in (its refusal is shown on one of them). */
+const ADDRESS_FIELDS = ['host', 'port', 'folder', 'username'];
+
 function checkServer(s: Server): Record<string, string> {
   const e: Record<string, string> = {};
   const address = parseServerAddress(s.host);
@@ -219,7 +222,14 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   function submit(ev: FormEvent) {
     ev.preventDefault();
     const s = applyAddress();
-    if (!s) return;
+    if (!s) {
+      // The address was refused (its message is under the server field): still say what else is missing.
+      setErrors((shown) => {
+        const address = Object.fromEntries(Object.entries(shown).filter(([k]) => ADDRESS_FIELDS.includes(k)));
+        return { ...checkSchedule(schedule), ...checkServer(server), ...checkPgpKey(pgp), ...address };
+      });
+      return;
+    }
     const e = { ...checkSchedule(schedule), ...checkServer(s), ...checkPgpKey(pgp) };
     if (Object.keys(e).length === 0 && !(test?.ok && test.hostKeyFingerprint))
       e.test = 'Test the connection first, then confirm the server’s host key.';
