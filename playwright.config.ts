@@ -9,7 +9,8 @@ export default defineConfig({
   // separate step with DDE_E2E_PIPELINE=1, since in the same server its program would show up in the
   // other specs' program switchers.
   testIgnore: process.env.DDE_E2E_PIPELINE ? [] : ['**/api-pipeline.spec.ts'],
-  outputDir: 'test-results/e2e',
+  // The pipeline step writes apart, so the main run's screenshots stay where the README says.
+  outputDir: process.env.DDE_E2E_PIPELINE ? 'test-results/e2e-pipeline' : 'test-results/e2e',
   globalSetup: './e2e/global-setup.ts',
   timeout: 60_000,
   expect: { timeout: 10_000 },
