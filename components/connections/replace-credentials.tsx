@@ -7,23 +7,11 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ApiError } from '@/components/api/client';
 import type { Connection, TestReport } from '@/lib/management/responses';
-import { Button, Dialog, ErrorNotice, Field, fieldError, inputClass, Notice } from '@/components/ui/primitives';
+import { Button, Dialog, ErrorNotice, Notice } from '@/components/ui/primitives';
+import { CredentialFields, checkCredentials, credentialsBody, type Credentials } from './credential-fields';
 import { TestSteps } from './sftp-setup-form';
 
-type Secret = { method: 'password' | 'private_key'; password: string; key: string; passphrase: string };
-
-function authBody(s: Secret) {
-  return s.method === 'password'
-    ? { method: 'password', password: s.password }
-    : { method: 'private_key', private_key: s.key, ...(s.passphrase ? { passphrase: s.passphrase } : {}) };
-}
-
-function checkSecret(s: Secret): Record<string, string> {
-  if (s.method === 'password' && !s.password) return { 'auth.password': 'Enter the new password.' };
-  if (s.method === 'private_key' && !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(s.key))
-    return { 'auth.private_key': 'Paste or upload a private key in PEM format (-----BEGIN … PRIVATE KEY-----).' };
-  return {};
-}
+type Secret = Credentials;
 
 const EMPTY: Secret = { method: 'password', password: '', key: '', passphrase: '' };
 
@@ -43,7 +31,6 @@ export function ReplaceCredentialsDialog({
   const pinned = sftp.host_key_fingerprint;
   const [secret, setSecret] = useState<Secret>({ ...EMPTY, method: sftp.auth_method ?? 'password' });
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [keyFile, setKeyFile] = useState<string | null>(null);
   // The host key the server presented in step one, the report of the last step, and the admin's confirmation of a changed key.
   const [seen, setSeen] = useState<string | null>(null);
   const [report, setReport] = useState<TestReport | null>(null);
@@ -72,7 +59,7 @@ export function ReplaceCredentialsDialog({
           port: sftp.port,
           username: sftp.username,
           folder: sftp.folder,
-          auth: authBody(secret),
+          auth: credentialsBody(secret),
           ...(fingerprint ? { host_key_fingerprint: fingerprint } : {}),
         },
       }),
@@ -96,7 +83,7 @@ export function ReplaceCredentialsDialog({
       api<{ data: Connection }>(`/api/v1/connections/${connection.id}/credentials`, program, {
         method: 'POST',
         body: {
-          auth: authBody(secret),
+          auth: credentialsBody(secret),
           host_key_fingerprint: seen,
           ...(changed ? { accept_changed_host_key: true } : {}),
         },
@@ -117,7 +104,6 @@ export function ReplaceCredentialsDialog({
   const close = () => {
     setSecret({ ...EMPTY, method: sftp.auth_method ?? 'password' });
     setErrors({});
-    setKeyFile(null);
     reset();
     test.reset();
     save.reset();
@@ -125,18 +111,13 @@ export function ReplaceCredentialsDialog({
   };
 
   function runTest() {
-    const e = checkSecret(secret);
+    const e = checkCredentials(secret, 'Enter the new password.');
     setErrors(e);
     reset();
     if (Object.keys(e).length === 0) test.mutate(undefined);
   }
 
   const done = save.isSuccess;
-  const input = (k: 'password' | 'key' | 'passphrase') => ({
-    value: secret[k],
-    onChange: (e: { target: { value: string } }) => set({ [k]: e.target.value }),
-  });
-
   return (
     <Dialog
       open={open}
@@ -179,81 +160,7 @@ export function ReplaceCredentialsDialog({
             <dd className="font-mono break-all text-slate-900">{pinned ?? '—'}</dd>
           </dl>
 
-          <fieldset>
-            <legend className="text-sm font-medium text-slate-800">Authentication</legend>
-            <div className="mt-2 flex flex-wrap gap-4">
-              {(
-                [
-                  ['password', 'Password'],
-                  ['private_key', 'Private key (PEM)'],
-                ] as const
-              ).map(([v, l]) => (
-                <label key={v} className="flex items-center gap-2 text-sm text-slate-800">
-                  <input
-                    type="radio"
-                    name="rotate-auth-method"
-                    value={v}
-                    checked={secret.method === v}
-                    onChange={() => set({ method: v })}
-                    className="size-4 accent-brand-600"
-                  />
-                  {l}
-                </label>
-              ))}
-            </div>
-            <div className="mt-3 space-y-4">
-              {secret.method === 'password' ? (
-                <Field
-                  label="New password"
-                  error={fieldError(errors, 'auth.password') ?? fieldError(errors, 'auth')}
-                  hint="Stored encrypted; never shown again."
-                >
-                  {(p) => <input {...p} {...input('password')} type="password" className={inputClass} autoComplete="new-password" />}
-                </Field>
-              ) : (
-                <>
-                  <Field
-                    label="New private key"
-                    error={fieldError(errors, 'auth.private_key') ?? fieldError(errors, 'auth')}
-                    hint={
-                      keyFile ? `Loaded from ${keyFile}. Stored encrypted; never shown again.` : 'Paste the key, or choose its file below.'
-                    }
-                  >
-                    {(p) => (
-                      <textarea
-                        {...p}
-                        {...input('key')}
-                        rows={4}
-                        className={`${inputClass} font-mono text-xs`}
-                        placeholder="-----BEGIN OPENSSH PRIVATE KEY-----"
-                        spellCheck={false}
-                      />
-                    )}
-                  </Field>
-                  <Field label="Private key file" optional>
-                    {(p) => (
-                      <input
-                        {...p}
-                        type="file"
-                        className="mt-1.5 block w-full text-sm text-slate-700 file:mr-3 file:rounded-lg file:border-0 file:bg-slate-100 file:px-3 file:py-2 file:text-sm file:font-semibold file:text-slate-800 hover:file:bg-slate-200"
-                        onChange={(e) => {
-                          const f = e.target.files?.[0];
-                          if (!f) return;
-                          void f.text().then((t) => {
-                            setKeyFile(f.name);
-                            set({ key: t });
-                          });
-                        }}
-                      />
-                    )}
-                  </Field>
-                  <Field label="Key passphrase" optional error={fieldError(errors, 'auth.passphrase')}>
-                    {(p) => <input {...p} {...input('passphrase')} type="password" className={inputClass} autoComplete="off" />}
-                  </Field>
-                </>
-              )}
-            </div>
-          </fieldset>
+          <CredentialFields value={secret} onChange={set} errors={errors} radioName="rotate-auth-method" replacing />
 
           <div className="border-t border-slate-100 pt-4">
             <Button onClick={runTest} busy={test.isPending}>

@@ -13,6 +13,7 @@ import { todayIso } from '@/components/ui/formatters';
 import { describeServerAddress, namesMoreThanHost, parseServerAddress, resolveServerAddress } from '@/lib/connections/server-address';
 import { checkSchedule, EgressInfo, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './setup-fields';
 import { checkPgpKey, NO_PGP_KEY, PgpKeyField, pgpKeyBody, type PgpKeyChoice } from './pgp-key-field';
+import { CredentialFields, checkCredentials, credentialsBody } from './credential-fields';
 import { fieldError, Button, Card, ErrorNotice, Field, inputClass, Notice, StatusBadge } from '@/components/ui/primitives';
 
 type Server = {
@@ -25,12 +26,6 @@ type Server = {
   key: string;
   passphrase: string;
 };
-
-function authBody(s: Server) {
-  return s.method === 'password'
-    ? { method: 'password', password: s.password }
-    : { method: 'private_key', private_key: s.key, ...(s.passphrase ? { passphrase: s.passphrase } : {}) };
-}
 
 /**
  * The server field split into the fields a pasted address names (sftp://user@host:2222/folder), with
@@ -65,10 +60,7 @@ function checkServer(s: Server): Record<string, string> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) e.port = 'Enter a port between 1 and 65535.';
   if (!s.folder.trim()) e.folder = 'Enter the destination folder.';
   if (!s.username.trim()) e.username = 'Enter the user name.';
-  if (s.method === 'password' && !s.password) e['auth.password'] = 'Enter the password.';
-  if (s.method === 'private_key' && !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(s.key))
-    e['auth.private_key'] = 'Paste or upload a private key in PEM format (-----BEGIN … PRIVATE KEY-----).';
-  return e;
+  return { ...e, ...checkCredentials(s) };
 }
 
 /** Each step of a connection test with its outcome (the set-up form and Replace credentials). */
@@ -115,7 +107,6 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [test, setTest] = useState<TestReport | null>(null);
   const [confirmed, setConfirmed] = useState(false);
-  const [keyFile, setKeyFile] = useState<string | null>(null);
   const [pgp, setPgp] = useState<PgpKeyChoice>(NO_PGP_KEY);
   const [portTouched, setPortTouched] = useState(false);
   // What the last pasted address was understood as, shown under the server field once it is split.
@@ -171,7 +162,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
           port: Number(s.port),
           username: s.username.trim(),
           folder: s.folder.trim(),
-          auth: authBody(s),
+          auth: credentialsBody(s),
           ...(fingerprint ? { host_key_fingerprint: fingerprint } : {}),
         },
       }),
@@ -196,7 +187,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
           port: Number(s.port),
           folder: s.folder.trim(),
           username: s.username.trim(),
-          auth: authBody(s),
+          auth: credentialsBody(s),
           host_key_fingerprint: test?.hostKeyFingerprint,
           ...pgpKeyBody(pgp),
         },
@@ -351,83 +342,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
               {(p) => <input {...p} {...input('username')} className={inputClass} autoComplete="off" spellCheck={false} />}
             </Field>
           </div>
-          <fieldset className="mt-5">
-            <legend className="text-sm font-medium text-slate-800">Authentication</legend>
-            <div className="mt-2 flex flex-wrap gap-4">
-              {(
-                [
-                  ['password', 'Password'],
-                  ['private_key', 'Private key (PEM)'],
-                ] as const
-              ).map(([v, l]) => (
-                <label key={v} className="flex items-center gap-2 text-sm text-slate-800">
-                  <input
-                    type="radio"
-                    name="auth-method"
-                    value={v}
-                    checked={server.method === v}
-                    onChange={() => setS({ method: v })}
-                    className="size-4 accent-brand-600"
-                  />
-                  {l}
-                </label>
-              ))}
-            </div>
-            <div className="mt-4 space-y-5">
-              {server.method === 'password' ? (
-                <Field
-                  label="Password"
-                  error={fieldError(errors, 'auth.password') ?? fieldError(errors, 'auth')}
-                  hint="Stored encrypted; never shown again."
-                >
-                  {(p) => <input {...p} {...input('password')} type="password" className={inputClass} autoComplete="new-password" />}
-                </Field>
-              ) : (
-                <>
-                  <Field
-                    label="Private key"
-                    error={fieldError(errors, 'auth.private_key') ?? fieldError(errors, 'auth')}
-                    hint={
-                      keyFile
-                        ? `Loaded from ${keyFile}. Stored encrypted; never shown again.`
-                        : 'Paste the key, or choose its file below. Stored encrypted; never shown again.'
-                    }
-                  >
-                    {(p) => (
-                      <textarea
-                        {...p}
-                        {...input('key')}
-                        rows={5}
-                        className={`${inputClass} font-mono text-xs`}
-                        placeholder="-----BEGIN OPENSSH PRIVATE KEY-----"
-                        spellCheck={false}
-                      />
-                    )}
-                  </Field>
-                  <Field label="Private key file" optional>
-                    {(p) => (
-                      <input
-                        {...p}
-                        type="file"
-                        className="mt-1.5 block w-full text-sm text-slate-700 file:mr-3 file:rounded-lg file:border-0 file:bg-slate-100 file:px-3 file:py-2 file:text-sm file:font-semibold file:text-slate-800 hover:file:bg-slate-200"
-                        onChange={(e) => {
-                          const f = e.target.files?.[0];
-                          if (!f) return;
-                          void f.text().then((t) => {
-                            setKeyFile(f.name);
-                            setS({ key: t });
-                          });
-                        }}
-                      />
-                    )}
-                  </Field>
-                  <Field label="Key passphrase" optional error={fieldError(errors, 'auth.passphrase')}>
-                    {(p) => <input {...p} {...input('passphrase')} type="password" className={inputClass} autoComplete="off" />}
-                  </Field>
-                </>
-              )}
-            </div>
-          </fieldset>
+          <CredentialFields value={server} onChange={setS} errors={errors} radioName="auth-method" />
 
           <div className="mt-6 border-t border-slate-100 pt-5">
             <div className="flex flex-wrap items-center gap-3">
