@@ -221,7 +221,7 @@ test('each API connection is its own feed: every event exactly once, nothing of 
       expect(new Set(files.map((f) => f.id)).size, 'no file twice in a walk').toBe(files.length);
       const ids: string[] = [];
       for (const f of files) ids.push(...(await eventIds(request, f)));
-      // A file's metadata (the {type}/{file_id} route, beside the static list and latest paths).
+      // A file's metadata, over real HTTP too.
       const meta = await request.get(`/api/v1/data_exports/activity/${files[0].id}${feed.query.replace(/^&/, '?')}`, {
         headers: feed.auth,
       });

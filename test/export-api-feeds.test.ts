@@ -14,7 +14,6 @@ import { closeDatabase } from '@/db/client';
 import { apiClientConnections, connections, exportRuns, type Account } from '@/db/schema';
 import { resetClock, setClock } from '@/lib/clock';
 import { newestClosedWindow } from '@/lib/export-api/files';
-import { API_TYPE_WORDS } from '@/lib/export-api/schemas';
 import { RateLimiter, setApiRateLimiter } from '@/lib/http/rate-limit';
 import { seedProgram } from '@/lib/seed';
 import { setStorage, type LocalStorage } from '@/lib/storage';
@@ -261,22 +260,6 @@ describe('type words', () => {
       expect(a).toEqual(b);
     }
     expect((await list('events', { token: clientA })).status).toBe(404);
-  });
-
-  it('answers the same at the static paths of each word (list and latest) as through the {type} routes', async () => {
-    for (const word of Object.keys(API_TYPE_WORDS)) {
-      const staticList = (await import(`@/app/api/v1/data_exports/${word}/route`)) as { GET: (req: Request) => Promise<Response> };
-      const staticLatest = (await import(`@/app/api/v1/data_exports/${word}/latest/route`)) as { GET: (req: Request) => Promise<Response> };
-      const viaStatic = await staticList.GET(request('GET', `/api/v1/data_exports/${word}`, { token: clientA }));
-      const viaType = await list(word, { token: clientA });
-      expect(viaStatic.status).toBe(200);
-      expect(viaStatic.headers.get('etag')).toBe(viaType.headers.get('etag'));
-      const latestStatic = await staticLatest.GET(request('GET', `/api/v1/data_exports/${word}/latest`, { token: clientA }));
-      const latestType = await latest(word, { token: clientA });
-      expect(latestStatic.status).toBe(latestType.status);
-      expect(latestStatic.headers.get('etag')).toBe(latestType.headers.get('etag'));
-      expect(latestStatic.headers.get('ratelimit-limit')).toBe(latestType.headers.get('ratelimit-limit'));
-    }
   });
 });
 

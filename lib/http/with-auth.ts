@@ -24,16 +24,6 @@ export type RouteParams = Record<string, string | string[] | undefined>;
 export type RouteContext<P extends RouteParams = RouteParams> = { params: Promise<P> };
 export type RouteHandler<P extends RouteParams = RouteParams> = (req: Request, ctx: RouteContext<P>) => Promise<Response>;
 
-/**
- * A dynamic segment's handler served at a static path (e.g. `data_exports/activity/latest/route.ts`
- * for `[type]/latest`): Next answers a static path without matching the app's dynamic routes, which
- * costs measurably less per request on the routes that clients poll (bench:api).
- */
-export function atStaticPath<P extends RouteParams>(handler: RouteHandler<P>, params: P): (req: Request) => Promise<Response> {
-  const ctx = { params: Promise.resolve(params) };
-  return (req) => handler(req, ctx);
-}
-
 export type RequestContext<P extends RouteParams = RouteParams> = {
   requestId: string;
   log: Logger;

@@ -1,6 +1,0 @@
-// GET /api/v1/data_exports/users/latest – the {type} latest route at a static path (see atStaticPath)
-import { GET as latest } from '@/app/api/v1/data_exports/[type]/latest/route';
-import { atStaticPath } from '@/lib/http/with-auth';
-
-export const dynamic = 'force-dynamic';
-export const GET = atStaticPath(latest, { type: 'users' });
