@@ -52,6 +52,9 @@ function productEnv(dataDir: string, smtpUrl: string): NodeJS.ProcessEnv {
     LOG_LEVEL: 'info',
     // The SFTP specs deliver to OpenSSH servers on 127.0.0.1, which the outbound policy refuses by default.
     DDE_OUTBOUND_ALLOWED_NETWORKS: '127.0.0.1/32',
+    // One account runs every spec's connection tests back to back (the rotation and SFTP specs alone
+    // make more than 10 within a minute); the limit itself is tested in test/security-sftp.test.ts.
+    DDE_CONNECTION_TESTS_PER_MINUTE: '120',
   };
 }
 

@@ -68,6 +68,7 @@ const schema = z
     DDE_DELIVERY_MAX_ATTEMPTS: intWithDefault(5, 1, 50),
     DDE_SIGNED_URL_TTL_SECONDS: intWithDefault(900, 10, 86400),
     DDE_API_RATE_LIMIT_PER_MINUTE: intWithDefault(600, 0, 10_000_000),
+    DDE_CONNECTION_TESTS_PER_MINUTE: intWithDefault(10, 1, 10_000),
     DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
     DDE_RUN_STALE_SECONDS: intWithDefault(120, 5, 3600),
     DDE_OPEN_TRANSACTION_WAIT_SECONDS: intWithDefault(900, 0, 86400),
@@ -187,6 +188,8 @@ export type Env = {
   signedUrlTtlSeconds: number;
   /** Export API requests per minute per API client or account, per web process; 0 turns the limit off. */
   apiRateLimitPerMinute: number;
+  /** "Test connection" runs (outbound SSH) per account per minute. */
+  connectionTestsPerMinute: number;
   demo: boolean;
   /** The first Firstup Super Admin, created on the first start. Its password is generated unless set. */
   initialAdmin: { email: string; password: string | undefined };
@@ -286,6 +289,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     deliveryWorkers: v.DDE_DELIVERY_WORKERS,
     signedUrlTtlSeconds: v.DDE_SIGNED_URL_TTL_SECONDS,
     apiRateLimitPerMinute: v.DDE_API_RATE_LIMIT_PER_MINUTE,
+    connectionTestsPerMinute: v.DDE_CONNECTION_TESTS_PER_MINUTE,
     demo: v.DDE_DEMO ? v.DDE_DEMO === 'true' : embedded,
     initialAdmin: { email: v.DDE_INITIAL_ADMIN_EMAIL, password: v.DDE_INITIAL_ADMIN_PASSWORD },
     embeddedPgPassword: pgPassword,

@@ -19,6 +19,7 @@ import { createApiToken } from '@/lib/auth/tokens';
 import { publicKeyLineFingerprint } from '@/lib/delivery/fingerprint';
 import { generateEd25519KeyPair, startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
 import { COARSE_CONNECT_FAILURE } from '@/lib/delivery/test-connection';
+import { resetEnv } from '@/lib/env';
 import { PgRateLimiter, setExpensiveLimiter } from '@/lib/http/rate-limit';
 import type { RouteHandler } from '@/lib/http/with-auth';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
@@ -264,6 +265,21 @@ describe('limits on the expensive management routes (finding: fired without boun
     );
     const b = await createAccount(t.db, { role: 'firstup_super_admin' });
     expect((await test(dest({ host: '127.0.0.2' }), { cookie: await sessionCookie(b) })).status).toBe(200);
+  });
+
+  it('takes its budget from DDE_CONNECTION_TESTS_PER_MINUTE: with 3, the 4th test in a minute is refused', async () => {
+    setExpensiveLimiter('connection_test', undefined);
+    resetEnv({ DDE_CONNECTION_TESTS_PER_MINUTE: '3' });
+    onTestFinished(() => {
+      resetEnv({ DDE_CONNECTION_TESTS_PER_MINUTE: undefined });
+      setExpensiveLimiter('connection_test', null);
+    });
+    const a = await createAccount(t.db, { role: 'firstup_super_admin' });
+    const mine = await sessionCookie(a);
+    for (let i = 0; i < 3; i++) expect((await test(dest({ host: '127.0.0.2' }), { cookie: mine })).status).toBe(200);
+    const refused = await test(dest({ host: '127.0.0.2' }), { cookie: mine });
+    expect(refused.status).toBe(429);
+    expect((refused.body.error as { message: string }).message).toMatch(/^Too many connection tests: the limit is 3 per minute\./);
   });
 
   it('refuses historical requests over the account’s budget with 429, and creates none', async () => {

@@ -305,10 +305,10 @@ export async function enforceRateLimit(
 /** Per-account budgets of the management API's expensive routes. */
 export const EXPENSIVE_LIMITS = {
   /** "Test connection": outbound SSH with long timeouts. */
-  connection_test: { points: 10, windowSeconds: 60, what: 'connection tests' },
+  connection_test: { points: () => env().connectionTestsPerMinute, windowSeconds: 60, what: 'connection tests' },
   /** Historical requests: up to 24 months of re-exports each. */
-  historical_request: { points: 20, windowSeconds: 3600, what: 'historical requests' },
-} as const;
+  historical_request: { points: () => 20, windowSeconds: 3600, what: 'historical requests' },
+} as const satisfies Record<string, { points: () => number; windowSeconds: number; what: string }>;
 export type ExpensiveRoute = keyof typeof EXPENSIVE_LIMITS;
 
 const expensiveOverrides = new Map<ExpensiveRoute, Limiter | null>();
@@ -322,6 +322,6 @@ export function setExpensiveLimiter(route: ExpensiveRoute, limiter: Limiter | nu
 /** Spends one of the caller's `route` budget (per account, or per API client), or throws 429. */
 export async function enforceExpensiveLimit(route: ExpensiveRoute, actor: Actor): Promise<void> {
   const spec = EXPENSIVE_LIMITS[route];
-  const limiter = expensiveOverrides.has(route) ? expensiveOverrides.get(route)! : sharedLimiter(route, spec.points, spec.windowSeconds);
+  const limiter = expensiveOverrides.has(route) ? expensiveOverrides.get(route)! : sharedLimiter(route, spec.points(), spec.windowSeconds);
   await enforceRateLimit(rateLimitKey(actor), limiter, spec.what);
 }
