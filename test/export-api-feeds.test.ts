@@ -5,13 +5,13 @@
 import { rmSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GET as latestRoute } from '@/app/api/v1/data_exports/[type]/latest/route';
 import { GET as listRoute } from '@/app/api/v1/data_exports/[type]/route';
 import { GET as fileRoute } from '@/app/api/v1/data_exports/[type]/[file_id]/route';
+import { GET as latestRoute } from '@/lib/export-api/latest-route';
 import { POST as createClientRoute } from '@/app/api/v1/api-clients/route';
 import { GET as foldersRoute } from '@/app/api/v1/folders/route';
 import { closeDatabase } from '@/db/client';
-import { apiClientConnections, connections, exportRuns, type Account } from '@/db/schema';
+import { apiClientConnections, connections, exportFiles, exportRuns, type Account } from '@/db/schema';
 import { resetClock, setClock } from '@/lib/clock';
 import { newestClosedWindow } from '@/lib/export-api/files';
 import { RateLimiter, setApiRateLimiter } from '@/lib/http/rate-limit';
@@ -236,6 +236,30 @@ describe('latest: the newest closed window', () => {
       ).toBe('failed');
     } finally {
       setClock(NOW);
+    }
+  });
+
+  it('answers expired once the window’s file is gone, and the next available part while one part is', async () => {
+    const q = `?program=${P}&connection=${daily}`;
+    const before = (await (await latest('activities', { cookie }, q)).json()) as { data: FileView };
+    const [file] = await t.db.select().from(exportFiles).where(eq(exportFiles.id, before.data.id));
+    // A second part of the same run and type, created later: latest answers part 1 first.
+    const [second] = await t.db
+      .insert(exportFiles)
+      .values({ ...file, id: undefined, part: 2, name: file.name.replace(/\.gz$/, '-part2.gz'), storageKey: `${file.storageKey}-part2` })
+      .returning();
+    try {
+      expect(((await (await latest('activities', { cookie }, q)).json()) as { data: FileView }).data.id).toBe(file.id);
+      await t.db.update(exportFiles).set({ expired: true }).where(eq(exportFiles.id, file.id));
+      expect(((await (await latest('activities', { cookie }, q)).json()) as { data: FileView }).data.id).toBe(second.id);
+      await t.db.update(exportFiles).set({ expiresAt: new Date(NOW.getTime() - 1000) }).where(eq(exportFiles.id, second.id));
+      expect(await (await latest('activities', { cookie }, q)).json()).toEqual({
+        data: null,
+        window: { start: '2026-11-27T00:00:00.000Z', end: '2026-11-28T00:00:00.000Z', status: 'expired' },
+      });
+    } finally {
+      await t.db.delete(exportFiles).where(eq(exportFiles.id, second.id));
+      await t.db.update(exportFiles).set({ expired: false }).where(eq(exportFiles.id, file.id));
     }
   });
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POST as tokenRoute } from '@/app/api/oauth/token/route';
 import { DELETE as revokeClientRoute } from '@/app/api/v1/api-clients/[client_id]/route';
 import { GET as clientsRoute, POST as createClientRoute } from '@/app/api/v1/api-clients/route';
-import { GET as latestRoute } from '@/app/api/v1/data_exports/[type]/latest/route';
+import { GET as latestRoute } from '@/lib/export-api/latest-route';
 import { GET as listRoute } from '@/app/api/v1/data_exports/[type]/route';
 import { GET as fileRoute } from '@/app/api/v1/data_exports/[type]/[file_id]/route';
 import { GET as downloadRoute } from '@/lib/export-api/download-route';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GET as latestRoute } from '@/app/api/v1/data_exports/[type]/latest/route';
+import { GET as latestRoute } from '@/lib/export-api/latest-route';
 import { GET as listRoute } from '@/app/api/v1/data_exports/[type]/route';
 import { GET as fileRoute } from '@/app/api/v1/data_exports/[type]/[file_id]/route';
 import { GET as downloadRoute, HEAD as downloadHeadRoute } from '@/lib/export-api/download-route';

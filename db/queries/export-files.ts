@@ -4,6 +4,7 @@
 // Lists are newest first, keyset-paginated on (created_at, id), which the
 // export_files_program_type_created_idx index serves in both directions.
 import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Db, DbOrTx } from '@/db/client';
 import { exportFiles, exportRuns, type ExportFile, type ExportType, type FileType, type RunStatus } from '@/db/schema';
 
@@ -124,52 +125,77 @@ export async function findFeedFile(
 }
 
 function prepareWindowFiles(db: Db) {
-  return (
-    db
-      .select({ runStatus: exportRuns.status, file: exportFiles })
-      .from(exportRuns)
-      // A run's files are its program's: run_id alone finds them (export_files_run_name_unique).
-      .leftJoin(exportFiles, and(eq(exportFiles.runId, exportRuns.id), eq(exportFiles.fileType, sql.placeholder('fileType'))))
-      .where(
-        and(
-          eq(exportRuns.connectionId, sql.placeholder('connectionId')),
-          eq(exportRuns.exportType, 'incremental'),
-          eq(exportRuns.windowStart, sql`${sql.placeholder('windowStart')}::timestamptz`),
-        ),
-      )
-      // The first available file first (then the first part): one row answers latest.
-      .orderBy(
-        sql`(${exportFiles.expired} or ${exportFiles.expiresAt} <= ${sql.placeholder('at')}::timestamptz)`,
-        asc(exportFiles.part),
-        asc(exportFiles.id),
-      )
-      .limit(1)
-      .prepare('export_file_of_window')
-  );
+  const fileType = sql.placeholder('fileType');
+  const at = sql`${sql.placeholder('at')}::timestamptz`;
+  // The run's first available file of the type, in part order: export_files_program_run_idx reads
+  // the run's files of the type in that order and stops at the first one not expired (no sort).
+  const first = db
+    .select()
+    .from(exportFiles)
+    .where(
+      and(
+        eq(exportFiles.programId, exportRuns.programId),
+        eq(exportFiles.runId, exportRuns.id),
+        eq(exportFiles.fileType, fileType),
+        eq(exportFiles.expired, false),
+        gt(exportFiles.expiresAt, at),
+      ),
+    )
+    .orderBy(asc(exportFiles.part), asc(exportFiles.id))
+    .limit(1)
+    .as('first_available');
+  // Only when none is available: whether the run had one that has expired since.
+  const anyFile = alias(exportFiles, 'any_file');
+  const expired = db
+    .select({ id: anyFile.id })
+    .from(anyFile)
+    .where(
+      and(
+        sql`${first.id} is null`,
+        eq(anyFile.programId, exportRuns.programId),
+        eq(anyFile.runId, exportRuns.id),
+        eq(anyFile.fileType, fileType),
+      ),
+    )
+    .limit(1)
+    .as('expired_file');
+  return db
+    .select({ runStatus: exportRuns.status, file: first._.selectedFields, expiredId: expired.id })
+    .from(exportRuns)
+    .leftJoinLateral(first, sql`true`)
+    .leftJoinLateral(expired, sql`true`)
+    .where(
+      and(
+        eq(exportRuns.connectionId, sql.placeholder('connectionId')),
+        eq(exportRuns.exportType, 'incremental'),
+        eq(exportRuns.windowStart, sql`${sql.placeholder('windowStart')}::timestamptz`),
+      ),
+    )
+    .prepare('export_file_of_window');
 }
 
 const windowStatements = new WeakMap<Db, ReturnType<typeof prepareWindowFiles>>();
 
 /**
  * A connection's incremental run of a window (the ledger has at most one per connection, export
- * type and window start) and its file of a type — the first available one at `at`, else an expired
- * one, else none: undefined when the window has no run yet. One prepared query, one row: the hot
- * path of `latest`.
+ * type and window start) with its first available file of a type at `at` (by part), and whether
+ * it had one that has expired since: undefined when the window has no run yet. One prepared
+ * query, one row, no sort: the hot path of `latest`.
  */
 export async function findWindowFiles(
   db: Db,
   params: { connectionId: string; windowStart: Date; fileType: FileType; at: Date },
-): Promise<{ status: RunStatus; files: ExportFile[] } | undefined> {
+): Promise<{ status: RunStatus; available: ExportFile | undefined; expired: boolean } | undefined> {
   let statement = windowStatements.get(db);
   if (!statement) windowStatements.set(db, (statement = prepareWindowFiles(db)));
-  const rows = await statement.execute({
+  const [row] = await statement.execute({
     connectionId: params.connectionId,
     windowStart: params.windowStart.toISOString(),
     fileType: params.fileType,
     at: params.at.toISOString(),
   });
-  if (rows.length === 0) return undefined;
-  return { status: rows[0].runStatus, files: rows.flatMap((r) => (r.file ? [r.file] : [])) };
+  if (!row) return undefined;
+  return { status: row.runStatus, available: row.file ?? undefined, expired: row.expiredId !== null };
 }
 
 export type RunFolderRow = {

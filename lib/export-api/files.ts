@@ -125,10 +125,8 @@ export async function latestExportFile(
   if (!window) return { data: null, window: null };
   const run = await findWindowFiles(db, { connectionId: feed.id, windowStart: window.start, fileType, at });
   if (!run) return { data: null, window: windowOf(window, 'pending') };
-  const { files } = run;
-  const file = files.find((f) => !isExpired(f, at));
-  if (file) return { data: exportFileView(file, feed.id, params.base, at), window: windowOf(window, 'available') };
-  if (files.length > 0) return { data: null, window: windowOf(window, 'expired') };
+  if (run.available) return { data: exportFileView(run.available, feed.id, params.base, at), window: windowOf(window, 'available') };
+  if (run.expired) return { data: null, window: windowOf(window, 'expired') };
   switch (run.status) {
     case 'planned':
     case 'generating':

@@ -1,4 +1,5 @@
-// GET /api/v1/data_exports/{type}/latest – the file of one API connection's newest closed window, with a signed download link
+// GET /api/v1/data_exports/{type}/latest – the file of one API connection's newest closed window, with a signed download link.
+// Served by pages/api/v1/data_exports/[type]/latest.ts through lib/http/node-adapter.ts (see there why).
 import { jsonWithEtag } from '@/lib/export-api/etag';
 import { resolveFeed } from '@/lib/export-api/feed';
 import { latestExportFile } from '@/lib/export-api/files';
@@ -8,7 +9,6 @@ import { parsePathParams } from '@/lib/http/params';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/http/with-auth';
 
-export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(
   async (req, { db, actor, params, program, requestedProgram }) => {
