@@ -5,9 +5,9 @@
 import { rmSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GET as listRoute } from '@/app/api/v1/data_exports/[type]/route';
-import { GET as fileRoute } from '@/app/api/v1/data_exports/[type]/[file_id]/route';
-import { GET as latestRoute } from '@/lib/export-api/latest-route';
+import { listFiles as listRoute } from '@/lib/export-api/routes';
+import { fileMetadata as fileRoute } from '@/lib/export-api/routes';
+import { latestFile as latestRoute } from '@/lib/export-api/routes';
 import { POST as createClientRoute } from '@/app/api/v1/api-clients/route';
 import { GET as foldersRoute } from '@/app/api/v1/folders/route';
 import { closeDatabase } from '@/db/client';

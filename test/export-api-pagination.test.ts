@@ -2,7 +2,7 @@
 // exactly once, in newest-first order, however many new files are inserted between page requests,
 // and however many files share a created_at (ties are broken by id, to the microsecond).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GET as listRoute } from '@/app/api/v1/data_exports/[type]/route';
+import { listFiles as listRoute } from '@/lib/export-api/routes';
 import { GET as foldersRoute } from '@/app/api/v1/folders/route';
 import { closeDatabase } from '@/db/client';
 import { connections, exportRuns } from '@/db/schema';

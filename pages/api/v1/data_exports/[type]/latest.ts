@@ -1,7 +1,7 @@
-// GET /api/v1/data_exports/{type}/latest – the hot path of a polling pipeline, as a Pages Router API route.
-import { GET } from '@/lib/export-api/latest-route';
+// GET /api/v1/data_exports/{type}/latest (lib/export-api/routes.ts)
+import { latestFile } from '@/lib/export-api/routes';
 import { nodeRoute } from '@/lib/http/node-adapter';
 
 export const config = { api: { bodyParser: false } };
 
-export default nodeRoute(GET, ['type']);
+export default nodeRoute(latestFile, ['type']);
