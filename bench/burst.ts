@@ -203,7 +203,9 @@ async function main() {
   const watcher = createDb(url, { max: 1 });
   const postmaster = Number(readFileSync(path.join(tmp, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
   const sshdPidFile = path.join(sshd.dir, 'sshd.pid');
-  const sshdPid = existsSync(sshdPidFile) ? Number(readFileSync(sshdPidFile, 'utf8').trim()) : pidWithArg(path.join(sshd.dir, 'sshd_config'));
+  const sshdPid = existsSync(sshdPidFile)
+    ? Number(readFileSync(sshdPidFile, 'utf8').trim())
+    : pidWithArg(path.join(sshd.dir, 'sshd_config'));
   const children: ChildProcess[] = [];
   const xactsNow = async () => {
     const [{ xacts }] = await watcher.sql<{ xacts: number }[]>`
@@ -227,12 +229,13 @@ async function main() {
     const part = (label: string, x: number) => `${label} ${fmt(x, 1)} s (${fmt((100 * x) / wall, 0)}%)`;
     const xacts = b.xacts - a.xacts - xactsOfWatcher;
     return {
-      text: [
-        part('this process', b.bench - a.bench),
-        ...(processes > 1 ? [part('child jobs processes', b.workers - a.workers)] : []),
-        part('PostgreSQL', b.postgres - a.postgres),
-        part('sshd', b.sshd - a.sshd),
-      ].join(', ') + ` of ${fmt(wall, 1)} s wall (% of one core); ${xacts} database transactions, ${fmt(xacts / windows, 1)} per window`,
+      text:
+        [
+          part('this process', b.bench - a.bench),
+          ...(processes > 1 ? [part('child jobs processes', b.workers - a.workers)] : []),
+          part('PostgreSQL', b.postgres - a.postgres),
+          part('sshd', b.sshd - a.sshd),
+        ].join(', ') + ` of ${fmt(wall, 1)} s wall (% of one core); ${xacts} database transactions, ${fmt(xacts / windows, 1)} per window`,
     };
   };
   let stopWorker: (() => Promise<void>) | undefined;
