@@ -7,11 +7,18 @@
 // ratio = parallel time ÷ sequential time; p99_lag_s = the 99th percentile of (window delivered −
 // boundary − settle) in the parallel pass. starved = windows not delivered on their first attempt.
 //
-//   npm run bench:burst -- [--connections=1000] [--programs=20] [--events=3000] [--export-workers=N] [--delivery-workers=N] [--pool=N]
+//   npm run bench:burst -- [--connections=1000] [--programs=20] [--events=3000] [--export-workers=N] [--delivery-workers=N] [--pool=N] [--processes=N]
 //   (--pool: the worker's database pool; default as the jobs process sizes it, jobsPoolSize)
+//   (--processes: jobs processes in the parallel pass, as the product runs several against one
+//    database: the bench's own worker plus N−1 child processes (bench/burst-worker.ts), each with the
+//    export and delivery workers given; default 1)
+// Each pass also reports the CPU seconds it cost each side (this process, the child jobs processes,
+// PostgreSQL's backends, sshd and its sessions, from /proc) and the database's transactions
+// (pg_stat_database: one per statement outside a transaction block, the round trips of the run).
 //   (--events: a program's events over the day before the boundary; a 4-hour window holds a sixth)
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +39,7 @@ import { planWindows } from '@/lib/scheduling/planner';
 import { seedProgram } from '@/lib/seed';
 import { setStorage } from '@/lib/storage';
 import { startSshd, type TestSshd } from '@/test/helpers/sshd';
+import { fileURLToPath } from 'node:url';
 import { appendResults } from './results';
 
 const BOUNDARY = new Date('2026-11-28T04:00:00Z');
@@ -103,6 +111,46 @@ async function runsOf(database: Database, connectionIds: string[], t0: string): 
     where r.connection_id = any(${connectionIds}::uuid[])`;
 }
 
+/** CPU seconds (user + system) of `root` and its descendants, exited ones included (reaped into their parent's cutime/cstime). */
+function treeCpuSeconds(roots: number[]): number {
+  const procs = new Map<number, { ppid: number; ticks: number }>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.set(Number(e), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+    } catch {
+      // gone meanwhile: counted in its parent's children times
+    }
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, p] of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
+  let ticks = 0;
+  const walk = (pid: number) => {
+    ticks += procs.get(pid)?.ticks ?? 0;
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
+  for (const r of roots) walk(r);
+  return ticks / 100; // USER_HZ
+}
+
+/** The pid of the process whose command line mentions `needle` (sshd started with its config path). */
+function pidWithArg(needle: string): number | undefined {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+      if (cmd.includes(needle) && !cmd.includes('burst')) return Number(e);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+type CpuSnapshot = { bench: number; workers: number; postgres: number; sshd: number; xacts: number; at: number };
+
 const done = (r: RunRow) => r.status === 'delivered' || r.status === 'available' || r.status === 'empty';
 
 async function main() {
@@ -116,6 +164,7 @@ async function main() {
       'export-workers': { type: 'string' },
       'delivery-workers': { type: 'string' },
       pool: { type: 'string' },
+      processes: { type: 'string' },
     },
     strict: true,
   });
@@ -127,6 +176,7 @@ async function main() {
   const n = int('connections', values.connections, 1000);
   const programs = Math.min(n, int('programs', values.programs, 20));
   const events = int('events', values.events, 3000);
+  const processes = int('processes', values.processes, 1);
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-burst-'));
   console.log('starting a throwaway embedded PostgreSQL and an OpenSSH sshd…');
@@ -151,6 +201,43 @@ async function main() {
   const poolSize = values.pool ? int('pool', values.pool, 10) : jobsPoolSize();
   const database = createDb(url, { max: poolSize });
   const watcher = createDb(url, { max: 1 });
+  const postmaster = Number(readFileSync(path.join(tmp, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const sshdPidFile = path.join(sshd.dir, 'sshd.pid');
+  const sshdPid = existsSync(sshdPidFile)
+    ? Number(readFileSync(sshdPidFile, 'utf8').trim())
+    : pidWithArg(path.join(sshd.dir, 'sshd_config'));
+  const children: ChildProcess[] = [];
+  const xactsNow = async () => {
+    const [{ xacts }] = await watcher.sql<{ xacts: number }[]>`
+      select (xact_commit + xact_rollback)::int8 as xacts from pg_stat_database where datname = current_database()`;
+    return xacts;
+  };
+  /** At a pass's end, CPU now; the transaction count after 2 s (backends report theirs at most once a second). */
+  const snapshot = async (end = false): Promise<CpuSnapshot> => {
+    const own = process.cpuUsage();
+    return {
+      bench: (own.user + own.system) / 1e6,
+      workers: treeCpuSeconds(children.map((c) => c.pid!).filter(Boolean)),
+      postgres: treeCpuSeconds([postmaster]),
+      sshd: sshdPid ? treeCpuSeconds([sshdPid]) : NaN,
+      at: performance.now(),
+      xacts: end ? await new Promise((r) => setTimeout(r, 2000)).then(xactsNow) : await xactsNow(),
+    };
+  };
+  const cpuLine = (a: CpuSnapshot, b: CpuSnapshot, windows: number, xactsOfWatcher = 0) => {
+    const wall = (b.at - a.at) / 1000;
+    const part = (label: string, x: number) => `${label} ${fmt(x, 1)} s (${fmt((100 * x) / wall, 0)}%)`;
+    const xacts = b.xacts - a.xacts - xactsOfWatcher;
+    return {
+      text:
+        [
+          part('this process', b.bench - a.bench),
+          ...(processes > 1 ? [part('child jobs processes', b.workers - a.workers)] : []),
+          part('PostgreSQL', b.postgres - a.postgres),
+          part('sshd', b.sshd - a.sshd),
+        ].join(', ') + ` of ${fmt(wall, 1)} s wall (% of one core); ${xacts} database transactions, ${fmt(xacts / windows, 1)} per window`,
+    };
+  };
   let stopWorker: (() => Promise<void>) | undefined;
   let boss: ReturnType<typeof createBoss> | undefined;
   try {
@@ -174,6 +261,7 @@ async function main() {
     console.log(`sequential pass: ${n} connections…`);
     const seqIds = await makeConnections(database, sshd, 'seq', n, programs);
     setClock(at);
+    const seqCpu0 = await snapshot();
     const seqStarted = performance.now();
     await planWindows(database, { now: at, settleMs });
     const seqRuns = await database.sql<{ id: string; kind: string }[]>`
@@ -190,18 +278,39 @@ async function main() {
       } else if (e.status !== 'available' && e.status !== 'empty') throw new Error(`sequential export of ${r.id}: ${e.status}`);
     }
     const seqSeconds = (performance.now() - seqStarted) / 1000;
+    const seqCpu = cpuLine(seqCpu0, await snapshot(true), n);
     const seqCheck = await runsOf(database, seqIds, new Date().toISOString());
     if (seqCheck.length !== n || !seqCheck.every(done)) throw new Error('the sequential pass left windows undelivered');
     console.log(
       `  ${seqRuns.length} windows in ${fmt(seqSeconds, 2)} s (exports ${fmt(exportSeconds, 2)} s, deliveries ${fmt(seqSeconds - exportSeconds, 2)} s)`,
     );
+    console.log(`  CPU: ${seqCpu.text}`);
 
     // ---- parallel: the jobs worker
     setClock(new Date(BOUNDARY.getTime() - 60 * 60_000));
     const parIds = await makeConnections(database, sshd, 'par', n, programs);
     const exportWorkers = env().exportWorkers;
     const deliveryWorkers = env().deliveryWorkers;
-    console.log(`parallel pass: ${n} connections, jobs worker with ${exportWorkers} export and ${deliveryWorkers} delivery workers…`);
+    console.log(
+      `parallel pass: ${n} connections, ${processes} jobs process${processes > 1 ? 'es' : ''}, each with ${exportWorkers} export and ${deliveryWorkers} delivery workers…`,
+    );
+    // The other jobs processes first: each says "ready" once its workers fetch jobs.
+    const workerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'burst-worker.ts');
+    for (let i = 1; i < processes; i++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', workerScript, `--clock=${at.toISOString()}`], {
+        env: process.env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('ready')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`jobs process ${i} exited during start-up (code ${code})`)));
+      });
+    }
     boss = createBoss(url);
     boss.on('error', (err: Error) => console.error(`pg-boss: ${err.message}`));
     await boss.start();
@@ -209,17 +318,21 @@ async function main() {
     stopWorker = await registerQueues(boss, database);
     setClock(at);
     const [{ t0 }] = await watcher.sql<{ t0: string }[]>`select clock_timestamp()::text as t0`;
+    const parCpu0 = await snapshot();
+    let polls = 0;
     const parStarted = performance.now();
     await boss.send('plan-windows', { reason: 'bench:burst' });
     let rows: RunRow[] = [];
     const deadline = Date.now() + Math.max(600_000, seqSeconds * 3000);
     for (;;) {
       rows = await runsOf(watcher, parIds, t0);
+      polls++;
       if (rows.length === n && rows.every(done)) break;
       if (Date.now() > deadline)
         throw new Error(`parallel pass: ${rows.filter(done).length} of ${n} windows delivered before the deadline`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    const parCpu = cpuLine(parCpu0, await snapshot(true), n, polls + 1);
     const lags = rows.map((r) => r.lag ?? NaN).sort((a, b) => a - b);
     const parSeconds = lags[lags.length - 1];
     const wall = (performance.now() - parStarted) / 1000;
@@ -227,7 +340,7 @@ async function main() {
     const ratio = parSeconds / seqSeconds;
     const p50 = percentile(lags, 50);
     const p99 = percentile(lags, 99);
-    const concurrency = `export=${exportWorkers},delivery=${deliveryWorkers}`;
+    const concurrency = `${processes > 1 ? `processes=${processes},` : ''}export=${exportWorkers},delivery=${deliveryWorkers}`;
 
     console.log('');
     console.log(`| ${n} windows (${n / 2} SFTP, ${n / 2} API), ${programs} programs | seconds | windows/s |`);
@@ -237,6 +350,8 @@ async function main() {
     console.log(
       `lag after boundary + settle: p50 ${fmt(p50, 2)} s, p99 ${fmt(p99, 2)} s, last ${fmt(parSeconds, 2)} s (watched ${fmt(wall, 1)} s)`,
     );
+    console.log(`CPU, sequential loop: ${seqCpu.text}`);
+    console.log(`CPU, jobs worker (until the last window, watcher's polls left out): ${parCpu.text}`);
     console.log(`starved (not delivered on the first attempt): ${starved}`);
     const load = os
       .loadavg()
@@ -246,12 +361,23 @@ async function main() {
     const result = `RESULT burst ratio=${fmt(ratio, 2)} p99_lag_s=${fmt(p99, 1)} concurrency=${concurrency} connections=${n} starved=${starved}`;
     appendResults('bench:burst', [
       `${n} connections (${n / 2} SFTP to one OpenSSH sshd on 127.0.0.1, ${n / 2} API) on ${programs} programs, every window closing at ${BOUNDARY.toISOString()}; ${events} events per program and day; load average at the end ${load}`,
-      `sequential loop (planWindows, then executeExportRun + executeDelivery per run): ${fmt(seqSeconds, 2)} s`,
-      `jobs worker (pg-boss, ${concurrency}, database pool ${poolSize}): last window delivered ${fmt(parSeconds, 2)} s after boundary + settle; lag p50 ${fmt(p50, 2)} s, p99 ${fmt(p99, 2)} s; starved ${starved}`,
+      `sequential loop (planWindows, then executeExportRun + executeDelivery per run): ${fmt(seqSeconds, 2)} s; CPU ${seqCpu.text}`,
+      `jobs worker (pg-boss, ${concurrency}, database pool ${poolSize} per process): last window delivered ${fmt(parSeconds, 2)} s after boundary + settle; lag p50 ${fmt(p50, 2)} s, p99 ${fmt(p99, 2)} s; starved ${starved}; CPU ${parCpu.text}`,
       '`' + result + '`',
     ]);
     console.log(result);
   } finally {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) return resolve();
+            const kill = setTimeout(() => c.kill('SIGKILL'), 25_000);
+            c.once('exit', () => (clearTimeout(kill), resolve()));
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     await stopWorker?.().catch(() => undefined);
     await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
     await database.sql.end({ timeout: 5 }).catch(() => undefined);

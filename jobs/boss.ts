@@ -1,6 +1,7 @@
 // pg-boss set-up shared by the worker and by code that enqueues work (web routes, CLI, tests), and
 // the one typed way to enqueue: send(boss, queue, payload) takes the payload its queue's schema
 // accepts, so a wrong payload is a type error (the worker parses it once more before the handler).
+import { randomBytes } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { z } from 'zod';
 // Types only (erased at run time): the web can enqueue without loading the handlers.
@@ -49,6 +50,31 @@ export async function send<Q extends QueueName>(
   options: PgBoss.SendOptions = {},
 ): Promise<string | null> {
   return boss.send(queue, payload as object, options);
+}
+
+/**
+ * Enqueues many jobs on `queue` in one statement (pg-boss insert: the queue's retry and expiry
+ * options apply, as with send). A job whose singletonKey is taken in its slot is dropped, as send drops it.
+ */
+export async function sendMany<Q extends QueueName>(
+  boss: PgBoss,
+  queue: Q,
+  jobs: { data: QueuePayloads[Q]; singletonKey?: string; singletonSeconds?: number }[],
+): Promise<void> {
+  if (jobs.length === 0) return;
+  // pg-boss fetches by priority, creation time, then id; the jobs of one insert share their creation
+  // time, so ids that sort in list order keep them first in, first out, as one send after another does.
+  const ids = orderedIds(jobs.length);
+  await boss.insert(jobs.map((j, i) => ({ id: ids[i], name: queue, ...j, data: j.data as object })));
+}
+
+/** `n` random UUIDs that sort (as PostgreSQL compares uuid) in the order given: time, then index, then random bits. */
+export function orderedIds(n: number): string[] {
+  const time = Date.now().toString(16).padStart(12, '0');
+  return Array.from({ length: n }, (_, i) => {
+    const hex = time + i.toString(16).padStart(8, '0') + randomBytes(6).toString('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  });
 }
 
 /** Enqueues a job that becomes available after `seconds`. */

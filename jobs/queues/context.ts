@@ -5,7 +5,7 @@ import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Database } from '@/db/client';
-import { send, type QueueName } from '@/jobs/boss';
+import { send, sendMany, type QueueName, type QueuePayloads } from '@/jobs/boss';
 
 export type QueueContext = {
   boss: PgBoss;
@@ -33,10 +33,29 @@ export function parsePayload<S extends z.ZodType>(ctx: QueueContext, queue: stri
   return r.data;
 }
 
-export async function enqueueExports(boss: PgBoss, runIds: string[], opts: { dedupe?: boolean } = {}): Promise<void> {
-  for (const runId of runIds) {
-    await send(boss, 'export-run', { runId }, opts.dedupe ? { singletonKey: runId, singletonSeconds: 300 } : {});
+/** Jobs per insert statement when many runs are enqueued at once (a burst of windows closing together). */
+const ENQUEUE_BATCH = 500;
+
+async function enqueueMany<Q extends 'export-run' | 'deliver-run'>(
+  boss: PgBoss,
+  queue: Q,
+  runIds: string[],
+  data: (runId: string) => QueuePayloads[Q],
+  dedupe: boolean,
+): Promise<void> {
+  const job = (runId: string) => ({ data: data(runId), ...(dedupe ? { singletonKey: runId, singletonSeconds: 300 } : {}) });
+  if (runIds.length === 1) {
+    const { data: payload, ...options } = job(runIds[0]);
+    await send(boss, queue, payload, options);
+    return;
   }
+  // One statement per batch instead of one per run: a thousand windows closing at one boundary
+  // are queued in a few round trips, and the first workers start on them meanwhile.
+  for (let i = 0; i < runIds.length; i += ENQUEUE_BATCH) await sendMany(boss, queue, runIds.slice(i, i + ENQUEUE_BATCH).map(job));
+}
+
+export async function enqueueExports(boss: PgBoss, runIds: string[], opts: { dedupe?: boolean } = {}): Promise<void> {
+  await enqueueMany(boss, 'export-run', runIds, (runId) => ({ runId }), opts.dedupe ?? false);
 }
 
 export async function enqueueDeliveries(
@@ -44,12 +63,6 @@ export async function enqueueDeliveries(
   runIds: string[],
   opts: { dedupe?: boolean; trigger?: 'schedule' | 'manual' } = {},
 ): Promise<void> {
-  for (const runId of runIds) {
-    await send(
-      boss,
-      'deliver-run',
-      { runId, trigger: opts.trigger ?? 'schedule' },
-      opts.dedupe ? { singletonKey: runId, singletonSeconds: 300 } : {},
-    );
-  }
+  const trigger = opts.trigger ?? 'schedule';
+  await enqueueMany(boss, 'deliver-run', runIds, (runId) => ({ runId, trigger }), opts.dedupe ?? false);
 }
