@@ -252,7 +252,10 @@ describe('latest: the newest closed window', () => {
       expect(((await (await latest('activities', { cookie }, q)).json()) as { data: FileView }).data.id).toBe(file.id);
       await t.db.update(exportFiles).set({ expired: true }).where(eq(exportFiles.id, file.id));
       expect(((await (await latest('activities', { cookie }, q)).json()) as { data: FileView }).data.id).toBe(second.id);
-      await t.db.update(exportFiles).set({ expiresAt: new Date(NOW.getTime() - 1000) }).where(eq(exportFiles.id, second.id));
+      await t.db
+        .update(exportFiles)
+        .set({ expiresAt: new Date(NOW.getTime() - 1000) })
+        .where(eq(exportFiles.id, second.id));
       expect(await (await latest('activities', { cookie }, q)).json()).toEqual({
         data: null,
         window: { start: '2026-11-27T00:00:00.000Z', end: '2026-11-28T00:00:00.000Z', status: 'expired' },
