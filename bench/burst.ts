@@ -16,6 +16,8 @@
 // PostgreSQL's backends, sshd and its sessions, from /proc) and the database's transactions
 // (pg_stat_database: one per statement outside a transaction block, the round trips of the run).
 //   (--events: a program's events over the day before the boundary; a 4-hour window holds a sixth)
+//   (--statements: load pg_stat_statements and print each pass's costliest statements, for finding
+//    where the database's time goes; off by default, as it costs a little itself)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -165,6 +167,7 @@ async function main() {
       'delivery-workers': { type: 'string' },
       pool: { type: 'string' },
       processes: { type: 'string' },
+      statements: { type: 'boolean' },
     },
     strict: true,
   });
@@ -180,7 +183,13 @@ async function main() {
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-burst-'));
   console.log('starting a throwaway embedded PostgreSQL and an OpenSSH sshd…');
-  const server = await startEmbedded({ dir: path.join(tmp, 'pg'), password: 'bench', ephemeral: true, logFile: path.join(tmp, 'pg.log') });
+  const server = await startEmbedded({
+    dir: path.join(tmp, 'pg'),
+    password: 'bench',
+    ephemeral: true,
+    logFile: path.join(tmp, 'pg.log'),
+    ...(values.statements ? { settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } } : {}),
+  });
   const sshd = await startSshd();
   const url = server.url();
   resetEnv({
@@ -224,6 +233,20 @@ async function main() {
       xacts: end ? await new Promise((r) => setTimeout(r, 2000)).then(xactsNow) : await xactsNow(),
     };
   };
+  /** With --statements: the pass's costliest statements by total time (then the counters start over). */
+  const statements = async (pass: string) => {
+    if (!values.statements) return;
+    const top = await watcher.sql<{ calls: number; total_ms: number; mean_ms: number; query: string }[]>`
+      select calls::int, total_exec_time::float8 as total_ms, mean_exec_time::float8 as mean_ms, query
+      from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+      order by total_exec_time desc limit 15`;
+    console.log(`costliest statements, ${pass}:`);
+    for (const t of top) {
+      const q = t.query.replace(/\s+/g, ' ').slice(0, 150);
+      console.log(`  ${fmt(t.total_ms / 1000, 2)} s  ${t.calls} calls  ${fmt(t.mean_ms, 2)} ms  ${q}`);
+    }
+    await watcher.sql`select pg_stat_statements_reset()`;
+  };
   const cpuLine = (a: CpuSnapshot, b: CpuSnapshot, windows: number, xactsOfWatcher = 0) => {
     const wall = (b.at - a.at) / 1000;
     const part = (label: string, x: number) => `${label} ${fmt(x, 1)} s (${fmt((100 * x) / wall, 0)}%)`;
@@ -242,6 +265,7 @@ async function main() {
   let boss: ReturnType<typeof createBoss> | undefined;
   try {
     await migrateDatabase(url);
+    if (values.statements) await watcher.sql`create extension if not exists pg_stat_statements`;
     setClock(new Date(BOUNDARY.getTime() - 60 * 60_000));
     console.log(`seeding ${programs} programs (${events} events each over the day before ${BOUNDARY.toISOString()})…`);
     for (let p = 0; p < programs; p++) {
@@ -261,6 +285,7 @@ async function main() {
     console.log(`sequential pass: ${n} connections…`);
     const seqIds = await makeConnections(database, sshd, 'seq', n, programs);
     setClock(at);
+    await statements('set-up');
     const seqCpu0 = await snapshot();
     const seqStarted = performance.now();
     await planWindows(database, { now: at, settleMs });
@@ -279,6 +304,7 @@ async function main() {
     }
     const seqSeconds = (performance.now() - seqStarted) / 1000;
     const seqCpu = cpuLine(seqCpu0, await snapshot(true), n);
+    await statements('sequential loop');
     const seqCheck = await runsOf(database, seqIds, new Date().toISOString());
     if (seqCheck.length !== n || !seqCheck.every(done)) throw new Error('the sequential pass left windows undelivered');
     console.log(
@@ -318,21 +344,28 @@ async function main() {
     stopWorker = await registerQueues(boss, database);
     setClock(at);
     const [{ t0 }] = await watcher.sql<{ t0: string }[]>`select clock_timestamp()::text as t0`;
+    await statements('between the passes');
     const parCpu0 = await snapshot();
     let polls = 0;
     const parStarted = performance.now();
     await boss.send('plan-windows', { reason: 'bench:burst' });
     let rows: RunRow[] = [];
     const deadline = Date.now() + Math.max(600_000, seqSeconds * 3000);
+    // A cheap count while the pass runs (the lags come from the runs' own finish times, so how often
+    // this looks changes no figure), the full rows once all are done.
     for (;;) {
-      rows = await runsOf(watcher, parIds, t0);
+      const [{ finished }] = await watcher.sql<{ finished: number }[]>`
+        select count(*)::int as finished from export_runs
+        where connection_id = any(${parIds}::uuid[]) and status in ('delivered', 'available', 'empty')`;
       polls++;
-      if (rows.length === n && rows.every(done)) break;
-      if (Date.now() > deadline)
-        throw new Error(`parallel pass: ${rows.filter(done).length} of ${n} windows delivered before the deadline`);
-      await new Promise((r) => setTimeout(r, 200));
+      if (finished === n) break;
+      if (Date.now() > deadline) throw new Error(`parallel pass: ${finished} of ${n} windows delivered before the deadline`);
+      await new Promise((r) => setTimeout(r, 500));
     }
+    rows = await runsOf(watcher, parIds, t0);
+    polls++;
     const parCpu = cpuLine(parCpu0, await snapshot(true), n, polls + 1);
+    await statements('jobs worker');
     const lags = rows.map((r) => r.lag ?? NaN).sort((a, b) => a - b);
     const parSeconds = lags[lags.length - 1];
     const wall = (performance.now() - parStarted) / 1000;

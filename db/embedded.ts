@@ -256,6 +256,8 @@ export type EmbeddedOptions = {
   /** For throwaway test clusters: trade durability for speed. */
   ephemeral?: boolean;
   logFile?: string;
+  /** More server settings (`-c name=value`), e.g. a benchmark's `shared_preload_libraries`. */
+  settings?: Record<string, string>;
 };
 
 const urlFor =
@@ -363,6 +365,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     '-c',
     'max_connections=200',
     ...(opts.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ];
   // Opened here (by us), so the server's user needs no access to the log's folder.
   const log = openSync(logFile, 'a');

