@@ -108,6 +108,7 @@ async function ensureFetchOrderIndex(boss: PgBoss): Promise<void> {
   if (found.rows.length > 0) return;
   await db.executeSql(
     `create index if not exists ${FETCH_ORDER_INDEX} on pgboss.job (name, priority desc, created_on, id) where state < 'active'`,
+    [],
   );
 }
 
