@@ -102,13 +102,24 @@ async function makeConnections(database: Database, sshd: TestSshd, set: string, 
   return ids;
 }
 
-type RunRow = { id: string; kind: 'sftp' | 'api'; status: string; attempt: number; deliveries: number; lag: number | null };
+type RunRow = {
+  id: string;
+  kind: 'sftp' | 'api';
+  status: string;
+  attempt: number;
+  deliveries: number;
+  lag: number | null;
+  planned: number | null;
+  started: number | null;
+};
 
 async function runsOf(database: Database, connectionIds: string[], t0: string): Promise<RunRow[]> {
   return database.sql<RunRow[]>`
     select r.id, c.kind, r.status, r.attempt,
       (select count(*)::int from deliveries d where d.run_id = r.id) as deliveries,
-      extract(epoch from (r.finished_at - ${t0}::timestamptz))::float8 as lag
+      extract(epoch from (r.finished_at - ${t0}::timestamptz))::float8 as lag,
+      extract(epoch from (r.created_at - ${t0}::timestamptz))::float8 as planned,
+      extract(epoch from (r.started_at - ${t0}::timestamptz))::float8 as started
     from export_runs r join connections c on c.id = r.connection_id
     where r.connection_id = any(${connectionIds}::uuid[])`;
 }
@@ -382,6 +393,17 @@ async function main() {
     console.log(`| jobs worker (${concurrency}) | ${fmt(parSeconds, 2)} | ${fmt(n / parSeconds)} |`);
     console.log(
       `lag after boundary + settle: p50 ${fmt(p50, 2)} s, p99 ${fmt(p99, 2)} s, last ${fmt(parSeconds, 2)} s (watched ${fmt(wall, 1)} s)`,
+    );
+    // Where the pass's time went: planning, the first start, and the windows finished in each tenth of it.
+    const last = (xs: (number | null)[]) => Math.max(...xs.map((x) => x ?? NaN));
+    const first = (xs: (number | null)[]) => Math.min(...xs.map((x) => x ?? Infinity));
+    const tenths = Array.from(
+      { length: 10 },
+      (_, i) => lags.filter((l) => l > (i * parSeconds) / 10 && l <= ((i + 1) * parSeconds) / 10).length,
+    );
+    tenths[0] += lags.filter((l) => l <= 0).length;
+    console.log(
+      `planned by ${fmt(last(rows.map((r) => r.planned)), 2)} s, first export started at ${fmt(first(rows.map((r) => r.started)), 2)} s, first window done at ${fmt(lags[0], 2)} s; windows done in each tenth of the pass: ${tenths.join(' ')}`,
     );
     console.log(`CPU, sequential loop: ${seqCpu.text}`);
     console.log(`CPU, jobs worker (until the last window, watcher's polls left out): ${parCpu.text}`);
