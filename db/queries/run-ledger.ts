@@ -143,44 +143,35 @@ export type ClaimedExport = {
  * no row of the window can appear any more. (The planner's transaction has committed when the run
  * is seen, so the current snapshot lists every such transaction still running.) Read-only
  * transactions (exports, page loads) take no transaction id and never hold a window back.
+ * A transaction seen working in another database cannot write this one's rows: it is left out
+ * (snapshots span the whole server). One whose database cannot be seen is counted.
+ * (An SQL expression over the run `r`.)
  */
-export async function openTransactionsOf(db: DbOrTx, runId: string): Promise<{ open: boolean; waitedSeconds: number } | null> {
-  // A transaction seen working in another database cannot write this one's rows: it is left out
-  // (snapshots span the whole server). One whose database cannot be seen is counted.
-  const [row] = await rows<{ open: boolean; waited: number }>(
-    db,
-    sql`
-      select r.planned_xid is not null and exists (
-          select 1 from pg_snapshot_xip(pg_current_snapshot()) as x(xid)
-          where x.xid::text::bigint < r.planned_xid
-            and not exists (
-              select 1 from pg_stat_activity a
-              where a.datname is not null and a.datname <> current_database()
-                and a.backend_xid::text::bigint = x.xid::text::bigint % 4294967296)
-        ) as open,
-        extract(epoch from now() - r.created_at)::float8 as waited
-      from export_runs r where r.id = ${runId} and r.status = 'planned'`,
-  );
-  return row ? { open: row.open, waitedSeconds: Number(row.waited) } : null;
-}
+const heldByOpenTransaction = sql`r.planned_xid is not null and exists (
+    select 1 from pg_snapshot_xip(pg_current_snapshot()) as x(xid)
+    where x.xid::text::bigint < r.planned_xid
+      and not exists (
+        select 1 from pg_stat_activity a
+        where a.datname is not null and a.datname <> current_database()
+          and a.backend_xid::text::bigint = x.xid::text::bigint % 4294967296))`;
 
 /**
  * claim for export: planned → generating, counting the attempt, when its connection is active and
  * not deleted and (for a historical chunk) its request is still open. Only one worker wins a claim.
  * While a transaction that may still commit rows into the window is open, the claim waits (refused
  * with `waiting`) for at most `maxWaitSeconds` since the run was planned; past that it goes ahead
- * and says so (`waitedPastBound`).
+ * and says so (`waitedPastBound`). One statement: the check and the move see the same snapshot.
  */
 export async function claimRunForExport(
   db: DbOrTx,
   runId: string,
   opts: { maxWaitSeconds?: number } = {},
 ): Promise<Moved<{ run: ClaimedExport; waitedPastBound: boolean }> | WaitingRefusal> {
-  const held = await openTransactionsOf(db, runId);
-  const waitedPastBound = !!held?.open && held.waitedSeconds >= (opts.maxWaitSeconds ?? Infinity);
-  if (held?.open && !waitedPastBound) return { ok: false, reason: 'waiting', from: 'planned', waitedSeconds: held.waitedSeconds };
-  const [run] = await rows<{
-    id: string;
+  const bound = Number.isFinite(opts.maxWaitSeconds) ? opts.maxWaitSeconds! : null;
+  const [row] = await rows<{
+    open: boolean;
+    waited: number;
+    id: string | null;
     program_id: number;
     connection_id: string;
     historical_request_id: string | null;
@@ -189,27 +180,37 @@ export async function claimRunForExport(
   }>(
     db,
     sql`
-      update export_runs r set status = 'generating', attempt = r.attempt + 1, started_at = coalesce(r.started_at, now()),
-        error_code = null, error_message = null, rows_written = 0, progress_at = null, updated_at = now()
-      from connections c
-      where r.id = ${runId} and c.id = r.connection_id and r.status = 'planned'
-        and c.status = 'active' and c.deleted_at is null
-        and (r.historical_request_id is null
-             or exists (select 1 from historical_requests h where h.id = r.historical_request_id and h.status in ('pending', 'running')))
-      returning r.id, r.program_id, r.connection_id, r.historical_request_id, c.kind, r.attempt`,
+      with held as (
+        select r.id, ${heldByOpenTransaction} as open, extract(epoch from now() - r.created_at)::float8 as waited
+        from export_runs r where r.id = ${runId} and r.status = 'planned'
+      ), moved as (
+        update export_runs r set status = 'generating', attempt = r.attempt + 1, started_at = coalesce(r.started_at, now()),
+          error_code = null, error_message = null, rows_written = 0, progress_at = null, updated_at = now()
+        from connections c, held
+        where r.id = held.id and c.id = r.connection_id and r.status = 'planned'
+          and (not held.open or (${bound}::float8 is not null and held.waited >= ${bound}::float8))
+          and c.status = 'active' and c.deleted_at is null
+          and (r.historical_request_id is null
+               or exists (select 1 from historical_requests h where h.id = r.historical_request_id and h.status in ('pending', 'running')))
+        returning r.id, r.program_id, r.connection_id, r.historical_request_id, c.kind, r.attempt
+      )
+      select held.open, held.waited, moved.* from held left join moved on true`,
   );
-  if (!run) return refusal(db, runId, ['planned']);
+  const waitedSeconds = Number(row?.waited ?? 0);
+  const waitedPastBound = !!row?.open && bound !== null && waitedSeconds >= bound;
+  if (row?.open && !waitedPastBound) return { ok: false, reason: 'waiting', from: 'planned', waitedSeconds };
+  if (!row?.id) return refusal(db, runId, ['planned']);
   return {
     ok: true,
     to: 'generating',
     waitedPastBound,
     run: {
-      id: run.id,
-      programId: Number(run.program_id),
-      connectionId: run.connection_id,
-      historicalRequestId: run.historical_request_id,
-      kind: run.kind,
-      attempt: run.attempt,
+      id: row.id,
+      programId: Number(row.program_id),
+      connectionId: row.connection_id,
+      historicalRequestId: row.historical_request_id,
+      kind: row.kind,
+      attempt: row.attempt,
     },
   };
 }
