@@ -1,7 +1,8 @@
 // The daily connection check against a real OpenSSH sshd: each connection is checked on its own (a
 // secret that cannot be decrypted does not stop the check of the next one), a server that stops
 // answering gets one "connection issue" report however many checks fail, and one "connection
-// active again" when it answers again.
+// active again" when it answers again. A connection whose files are encrypted to an OpenPGP key
+// (made by gpg) tells its contacts once when the key is two weeks from expiring and once when it has.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -12,22 +13,29 @@ import { connections, notifications, programs, type Connection } from '@/db/sche
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
-import { checkConnections } from '@/lib/notify';
+import { resetClock, setClock } from '@/lib/clock';
+import { checkConnections, PGP_KEY_NOTICE_DAYS } from '@/lib/notify';
 import { useTestEnv, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
+import { gpgSkipReason, startGpg } from './helpers/gpg';
 import { sshdSkipReason, startSshd, type TestSshd } from './helpers/sshd';
 
 let t: TestDatabase;
 let dataDir: string;
 let sshd: TestSshd;
 const skip = sshdSkipReason();
+const skipGpg = gpgSkipReason();
 const PROGRAM = 91;
 const admin = OPS_ADMIN;
 /** Short timeouts: a stopped server refuses at once, so the bound only matters if something hangs. */
 const timeouts = { readyTimeoutMs: 5_000, operationTimeoutMs: 5_000 };
 
-async function connect(name: string, contacts: string[]): Promise<Connection> {
-  const input = createConnectionSchema.parse({
+async function connect(
+  name: string,
+  contacts: string[],
+  pgp?: { pgp_public_key: string; pgp_key_fingerprint: string },
+): Promise<Connection> {
+  const input = await createConnectionSchema.parseAsync({
     kind: 'sftp',
     name,
     frequency: 'daily',
@@ -39,6 +47,7 @@ async function connect(name: string, contacts: string[]): Promise<Connection> {
     username: sshd.username,
     auth: { method: 'private_key', private_key: sshd.privateKey },
     host_key_fingerprint: sshd.hostKeyFingerprint,
+    ...pgp,
   });
   return createConnection(t, admin, PROGRAM, input, sftpSetupCheck());
 }
@@ -115,6 +124,61 @@ describe('daily connection check', () => {
       expect(await healthMail(broken)).toHaveLength(1);
       const [row] = await t.db.select().from(connections).where(eq(connections.id, healthy.id));
       expect(row.healthStatus).toBe('ok');
+    },
+    120_000,
+  );
+
+  it.skipIf(skip || skipGpg)(
+    "tells an encrypted connection's contacts once when its OpenPGP key is about to expire, and once when it has",
+    async () => {
+      const gpg = startGpg();
+      try {
+        const key = gpg.generate('Acme Data Team <data@acme.example>', { expire: '10d' });
+        const c = await connect('Encrypted drop', ['data-team@customer.example'], {
+          pgp_public_key: key.armoredPublic,
+          pgp_key_fingerprint: key.fingerprint,
+        });
+        const [stored] = await t.db.select().from(connections).where(eq(connections.id, c.id));
+        const expiresAt = stored.pgpKeyExpiresAt!;
+        const pgpMail = async () =>
+          (
+            await t.db.select().from(notifications).where(eq(notifications.connectionId, c.id)).orderBy(asc(notifications.createdAt))
+          ).filter((n) => n.kind === 'pgp_key_expiring');
+        const mine = (vs: Awaited<ReturnType<typeof checkConnections>>) => vs.find((v) => v.connectionId === c.id)!;
+        const at = (ms: number) => setClock(new Date(expiresAt.getTime() + ms));
+
+        // Further away than the notice period: nothing said.
+        at(-(PGP_KEY_NOTICE_DAYS + 1) * 86_400_000);
+        expect(mine(await checkConnections(t, { timeouts })).pgpKey).toBeUndefined();
+        // Ten days before: one message, not repeated by the next day's check.
+        at(-10 * 86_400_000);
+        expect(mine(await checkConnections(t, { timeouts })).pgpKey).toMatchObject({ reported: 'expiring' });
+        at(-9 * 86_400_000);
+        const nextDay = mine(await checkConnections(t, { timeouts }));
+        expect(nextDay).toMatchObject({ ok: true });
+        expect(nextDay.pgpKey).toBeUndefined();
+        let mail = await pgpMail();
+        expect(mail.map((m) => m.subject)).toEqual([`DDE OpenPGP key expires on ${expiresAt.toISOString().slice(0, 10)}: Encrypted drop`]);
+        expect(mail[0].to).toEqual(['data-team@customer.example']);
+        expect(mail[0].body).toContain('(in 10 days)');
+        expect(mail[0].body).toContain(`Key: ${key.fingerprint.replace(/(.{4})(?!$)/g, '$1 ')} (Acme Data Team <data@acme.example>)`);
+        expect(mail[0].body).toContain('sets the connection up again');
+
+        // Once expired: one more message, once.
+        at(60_000);
+        expect(mine(await checkConnections(t, { timeouts })).pgpKey).toMatchObject({ reported: 'expired' });
+        at(86_400_000);
+        expect(mine(await checkConnections(t, { timeouts })).pgpKey).toBeUndefined();
+        mail = await pgpMail();
+        expect(mail.map((m) => m.subject)).toEqual([
+          `DDE OpenPGP key expires on ${expiresAt.toISOString().slice(0, 10)}: Encrypted drop`,
+          'DDE OpenPGP key expired: Encrypted drop',
+        ]);
+        expect(mail[1].body).toContain('Deliveries to this connection fail until it has a key that is valid');
+      } finally {
+        resetClock();
+        gpg.cleanup();
+      }
     },
     120_000,
   );

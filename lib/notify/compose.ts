@@ -309,6 +309,43 @@ export function composeDailyDigest(input: {
   };
 }
 
+export type PgpKeyExpiryInput = {
+  connectionName: string;
+  fingerprint: string;
+  userIds: string[];
+  expiresAt: Date;
+  checkedAt: Date;
+  detailsUrl?: string;
+};
+
+/**
+ * From the daily check, for a connection whose files are encrypted: its OpenPGP key expires within
+ * days, or has expired (deliveries then fail until the connection has a valid key).
+ */
+export function composePgpKeyExpiry(input: PgpKeyExpiryInput): ComposedEmail {
+  const expired = input.expiresAt.getTime() <= input.checkedAt.getTime();
+  const days = Math.ceil((input.expiresAt.getTime() - input.checkedAt.getTime()) / 86_400_000);
+  const when = utc(input.expiresAt);
+  return {
+    subject: expired
+      ? `DDE OpenPGP key expired: ${input.connectionName}`
+      : `DDE OpenPGP key expires on ${when.slice(0, 10)}: ${input.connectionName}`,
+    text: [
+      expired
+        ? `The OpenPGP key that the files of the SFTP connection "${input.connectionName}" are encrypted to expired at ${when}.`
+        : `The OpenPGP key that the files of the SFTP connection "${input.connectionName}" are encrypted to expires at ${when} (in ${days} day${days === 1 ? '' : 's'}).`,
+      expired
+        ? 'Deliveries to this connection fail until it has a key that is valid: DDE never encrypts to an expired key.'
+        : 'From then on, deliveries to this connection fail until it has a key that is valid: DDE never encrypts to an expired key.',
+      '',
+      `Key: ${input.fingerprint}${input.userIds.length ? ` (${input.userIds.join(', ')})` : ''}`,
+      '',
+      "To keep the files coming, the key's owner extends its expiry (or makes a new key) and sends the public key to Firstup, whose Super Admin sets the connection up again with it.",
+      ...footer(input.detailsUrl),
+    ].join('\n'),
+  };
+}
+
 /** From the daily health check: the destination failed a test that a delivery would need. */
 export function composeConnectionIssue(input: ConnectionIssueInput): ComposedEmail {
   return {

@@ -2,7 +2,9 @@
 // destination folder) on its own — a secret that cannot be decrypted or a server that is gone is
 // that connection's verdict, never a reason to skip the others. Only changes are reported: one
 // "connection issue" when a connection starts failing, one "connection active again" when it
-// passes again (the last verdict is kept on the connection).
+// passes again (the last verdict is kept on the connection). A connection whose files are encrypted
+// also has its OpenPGP key's expiry looked at: its contacts are told once when it is PGP_KEY_NOTICE_DAYS
+// away, and once more when it has expired.
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '@/db/client';
 import { connections, type Connection } from '@/db/schema';
@@ -12,7 +14,7 @@ import { decryptSecret, SecretDecryptionError } from '@/lib/crypto';
 import { testConnection as realTestConnection, type ConnectionTestReport, type TestConnectionInput } from '@/lib/delivery';
 import type { DeliveryErrorCode } from '@/lib/delivery/errors';
 import { childLogger } from '@/lib/logger';
-import { composeConnectionIssue, composeConnectionRecovered, describeSftpDestination } from './compose';
+import { composeConnectionIssue, composeConnectionRecovered, composePgpKeyExpiry, describeSftpDestination } from './compose';
 import { recordNotification } from './outbox';
 import { connectionPageUrl } from './run-events';
 
@@ -22,7 +24,12 @@ export type HealthVerdict = {
   code?: DeliveryErrorCode;
   reported?: 'issue' | 'recovered';
   notificationId?: string;
+  /** This check told the contacts that the connection's OpenPGP key expires soon, or has expired. */
+  pgpKey?: { reported: 'expiring' | 'expired'; notificationId: string };
 };
+
+/** How many days before an OpenPGP key expires the daily check tells the connection's contacts. */
+export const PGP_KEY_NOTICE_DAYS = 14;
 
 export type HealthCheckOptions = {
   signal?: AbortSignal;
@@ -109,5 +116,34 @@ async function checkOne(database: Database, c: Connection, opts: HealthCheckOpti
     });
     verdict.notificationId = note.id;
   }
+  const pgpKey = await reportPgpKeyExpiry(database, c, checkedAt);
+  if (pgpKey) verdict.pgpKey = pgpKey;
   return verdict;
+}
+
+/** One message when the key is PGP_KEY_NOTICE_DAYS from expiring, one when it has expired (each once per key and expiry). */
+async function reportPgpKeyExpiry(database: Database, c: Connection, checkedAt: Date): Promise<HealthVerdict['pgpKey']> {
+  const expiresAt = c.pgpKeyExpiresAt;
+  if (!expiresAt || !c.pgpKeyFingerprint || c.contactEmails.length === 0) return undefined;
+  const left = expiresAt.getTime() - checkedAt.getTime();
+  if (left > PGP_KEY_NOTICE_DAYS * 86_400_000) return undefined;
+  const reported = left <= 0 ? ('expired' as const) : ('expiring' as const);
+  const email = composePgpKeyExpiry({
+    connectionName: connectionDisplayName(c),
+    fingerprint: c.pgpKeyFingerprint,
+    userIds: c.pgpKeyUserIds ?? [],
+    expiresAt,
+    checkedAt,
+    detailsUrl: connectionPageUrl(c),
+  });
+  const note = await recordNotification(database.db, {
+    kind: 'pgp_key_expiring',
+    to: c.contactEmails,
+    subject: email.subject,
+    body: email.text,
+    programId: c.programId,
+    connectionId: c.id,
+    dedupeKey: `pgp-key:${c.id}:${c.pgpKeyFingerprint}:${expiresAt.toISOString()}:${reported}`,
+  });
+  return note.created ? { reported, notificationId: note.id } : undefined;
 }

@@ -4,6 +4,7 @@ export {
   composeConnectionIssue,
   composeConnectionPaused,
   composeConnectionRecovered,
+  composePgpKeyExpiry,
   composeDailyDigest,
   composeDeliveryReport,
   describeSftpDestination,
@@ -40,7 +41,7 @@ export {
   sendDailyDigests,
   type RunEventResult,
 } from './run-events';
-export { checkConnections, type HealthCheckOptions, type HealthVerdict } from './connection-health';
+export { checkConnections, PGP_KEY_NOTICE_DAYS, type HealthCheckOptions, type HealthVerdict } from './connection-health';
 export {
   notificationSettingsJson,
   notificationSettingsSchema,

@@ -17,6 +17,7 @@ export const NOTIFICATION_KINDS = [
   'connection_issue',
   'connection_recovered',
   'connection_paused',
+  'pgp_key_expiring',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   composeConnectionPaused,
   composeConnectionRecovered,
+  composePgpKeyExpiry,
   composeDailyDigest,
   composeDeliveryReport,
   describeSftpDestination,
@@ -89,6 +90,17 @@ describe('connection texts', () => {
     expect(m.subject).toBe('DDE connection active again: Acme warehouse');
     expect(m.text).toContain('passed at 2026-11-29 06:17 UTC: the server answers again.');
     expect(m.text).toContain('Destination: acme-dde@sftp.acme.example:22, folder /incoming');
+  });
+
+  it('counts the days left on an OpenPGP key, and says when it has expired', () => {
+    const key = { connectionName: 'Acme warehouse', fingerprint: 'C466 F80B', userIds: [], expiresAt: new Date('2026-12-05T06:00:00Z') };
+    const soon = composePgpKeyExpiry({ ...key, checkedAt: new Date('2026-12-04T06:17:00Z') });
+    expect(soon.subject).toBe('DDE OpenPGP key expires on 2026-12-05: Acme warehouse');
+    expect(soon.text).toContain('expires at 2026-12-05 06:00 UTC (in 1 day).');
+    expect(soon.text).toContain('Key: C466 F80B\n');
+    const gone = composePgpKeyExpiry({ ...key, checkedAt: new Date('2026-12-05T06:17:00Z') });
+    expect(gone.subject).toBe('DDE OpenPGP key expired: Acme warehouse');
+    expect(gone.text).toContain('expired at 2026-12-05 06:00 UTC.');
   });
 
   it('lists a day of runs in the digest, failures first', () => {
