@@ -15,7 +15,10 @@ import type * as webhookDeliver from './queues/webhook-deliver';
 
 /** Every queue the product uses, with explicit retry options (pg-boss defaults differ between docs and code). */
 export const QUEUE_OPTIONS = {
-  'plan-windows': { retryLimit: 0, expireInSeconds: 120, policy: 'singleton' },
+  // Not a singleton queue: a tick left active by a worker killed mid-tick would hold every later
+  // tick back until pg-boss expired it (minutes without planning). Ticks may run side by side in
+  // several processes: planning is insert-or-ignore, re-sent jobs are deduplicated, claims atomic.
+  'plan-windows': { retryLimit: 0, expireInSeconds: 600, policy: 'standard' },
   'export-run': { retryLimit: 5, retryDelay: 30, retryBackoff: true, expireInSeconds: 3600 },
   'deliver-run': { retryLimit: 0, expireInSeconds: 3600 }, // delivery retries are ours (deliveries table, backoff)
   notify: { retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 300 },
@@ -118,9 +121,14 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
   // deadlock (PostgreSQL picks one to fail): the loser looks again after a short pause.
   for (let attempt = 1; ; attempt++) {
     try {
-      const existing = new Set((await boss.getQueues()).map((q) => q.name));
+      const existing = new Map((await boss.getQueues()).map((q) => [q.name, q]));
       for (const name of QUEUE_NAMES) {
-        if (!existing.has(name)) await boss.createQueue(name, { name, ...QUEUE_OPTIONS[name] });
+        const options: PgBoss.Queue = { name, ...QUEUE_OPTIONS[name] };
+        const found = existing.get(name);
+        if (!found) await boss.createQueue(name, options);
+        // A queue made by an earlier version with other options (e.g. plan-windows as a singleton) takes these.
+        else if ((found.policy ?? 'standard') !== (options.policy ?? 'standard') || found.expireInSeconds !== options.expireInSeconds)
+          await boss.updateQueue(name, options);
       }
       await ensureFetchOrderIndex(boss);
       return;

@@ -70,6 +70,15 @@ describe('historical data requests', () => {
     expect([p.status, p.chunksDone]).toEqual(['completed', 3]);
   });
 
+  it('is planned once: a second planner (ticks run side by side) leaves a chunk that is being exported alone', async () => {
+    const r = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2025-05-01', to: '2025-06-30' }));
+    const [first] = await planHistoricalRequest(t, r.id);
+    await t.db.update(exportRuns).set({ status: 'generating', attempt: 1 }).where(eq(exportRuns.id, first));
+    expect(await planHistoricalRequest(t, r.id)).toEqual([]);
+    const [run] = await t.db.select().from(exportRuns).where(eq(exportRuns.id, first));
+    expect([run.status, run.attempt]).toEqual(['generating', 1]);
+  });
+
   it('cancels a request: chunks not yet started are cancelled and it cannot be cancelled twice', async () => {
     const r = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2025-01-01', to: '2025-04-01' }));
     await planHistoricalRequest(t, r.id);

@@ -99,7 +99,9 @@ export async function createHistoricalRequest(
 export async function planHistoricalRequest(database: Database, requestId: string): Promise<string[]> {
   return database.db.transaction(async (tx) => {
     const request = await lockHistoricalRequest(tx, { id: requestId });
-    if (!request || request.status === 'cancelled' || request.status === 'completed') return [];
+    // Only a pending request is planned, once: a second planner that read it as pending before the
+    // first committed finds it running here and leaves its chunks (one may be exporting already) alone.
+    if (!request || request.status !== 'pending') return [];
     const chunks = monthlyChunks(request.rangeStart, request.rangeEnd);
     const planned = await planHistoricalRuns(
       tx,
