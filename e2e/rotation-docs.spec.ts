@@ -12,7 +12,7 @@ import path from 'node:path';
 import { expect, test, type ConsoleMessage, type Page } from '@playwright/test';
 import { startSshd, type TestSshd } from '../test/helpers/sshd';
 import { ACTIVITY_PATH, CONNECTIONS_PATH, E2E_BASE_URL, FIRSTUP, signIn } from './fixtures';
-import { confirmIn, day, filesIn, openConnection, shoot, waitForManifests } from './ui';
+import { confirmIn, day, manifestsIn, openConnection, shoot, waitForManifests } from './ui';
 
 function watchConsole(page: Page): string[] {
   const problems: string[] = [];
@@ -180,7 +180,7 @@ test.describe.serial('paste an address, rotate credentials', () => {
     await page.getByRole('button', { name: 'Start' }).click();
     await confirmIn(page, 'Start');
     await expect(status).toHaveText('Active');
-    const before = filesIn(dir).filter((f) => f.includes('-manifest-')).length;
+    const before = manifestsIn(dir).length;
     await page.getByRole('tab', { name: 'Historical Data' }).click();
     await page.getByLabel('From').fill(day(-6));
     await page.getByRole('textbox', { name: /^To/ }).fill(day(-5));

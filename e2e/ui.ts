@@ -46,12 +46,15 @@ export function filesIn(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 }
 
+/** The manifests under their final names in `dir` (an upload still in flight is a hidden `.…part-…` file). */
+export function manifestsIn(dir: string): string[] {
+  return filesIn(dir).filter((f) => !f.startsWith('.') && /-manifest-.*\.json$/.test(f));
+}
+
 /** Waits until `dir` holds at least `count` manifests (the completion marker of a run); returns their names. */
 export async function waitForManifests(dir: string, count: number, timeout = 60_000): Promise<string[]> {
-  await expect
-    .poll(() => filesIn(dir).filter((f) => f.includes('-manifest-')).length, { timeout, message: `${count} manifest(s) in ${dir}` })
-    .toBeGreaterThanOrEqual(count);
-  return filesIn(dir).filter((f) => f.includes('-manifest-'));
+  await expect.poll(() => manifestsIn(dir).length, { timeout, message: `${count} manifest(s) in ${dir}` }).toBeGreaterThanOrEqual(count);
+  return manifestsIn(dir);
 }
 
 /** `sha256sum -c` over every sidecar in `dir`, as a customer would check a delivery; returns its output. */
