@@ -8,8 +8,8 @@ import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { startGpg, type TestGpg, type TestKey } from '../test/helpers/gpg';
 import { startSshd, type TestSshd } from '../test/helpers/sshd';
-import { CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
-import { day, filesIn, openConnection, shoot, verifyChecksums, waitForManifests } from './ui';
+import { ACTIVITY_PATH, CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
+import { confirmIn, day, filesIn, manifestsIn, openConnection, shoot, verifyChecksums, waitForManifests } from './ui';
 
 const NAME = 'E2E encrypted warehouse';
 const grouped = (hex: string) => hex.replace(/(.{4})(?!$)/g, '$1 ');
@@ -113,5 +113,66 @@ test.describe.serial('OpenPGP-encrypted deliveries', () => {
     await expect(page.getByTestId('pgp-encryption')).toContainText(`Encrypted to OpenPGP key ${grouped(key.fingerprint)}`);
     await expect(page.getByTestId('pgp-encryption')).toContainText('Acme Data Team <data@acme.example>');
     await shoot(page, testInfo, 'pgp-connection-detail');
+  });
+  test('stopped, the key is replaced with the renewed one: the page, the Activity Log and the next delivery use it', async ({
+    page,
+  }, testInfo) => {
+    test.setTimeout(180_000);
+    const renewed = gpg.generate('Acme Data Team 2027 <data-2027@acme.example>', { expire: '1y' });
+    await signIn(page, FIRSTUP);
+    await openConnection(page, NAME);
+    const status = page.getByTestId('connection-status');
+    // Only while stopped.
+    await expect(page.getByRole('button', { name: 'Replace OpenPGP key' })).toHaveCount(0);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await confirmIn(page, 'Stop');
+    await expect(status).toHaveText('Stopped');
+
+    await page.getByRole('button', { name: 'Replace OpenPGP key' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect(dialog.getByTestId('current-pgp-key')).toHaveText(grouped(key.fingerprint));
+    // Saving needs a key, and its fingerprint confirmed.
+    await dialog.getByRole('button', { name: 'Save key' }).click();
+    await expect(dialog.getByText('Paste the customer’s new OpenPGP public key.')).toBeVisible();
+    await dialog.getByRole('textbox', { name: /New OpenPGP public key/ }).fill(renewed.armoredPublic);
+    await expect(dialog.getByTestId('pgp-key-fingerprint')).toHaveText(grouped(renewed.fingerprint));
+    await expect(dialog.getByText(/^Deliveries stop when this key expires on/)).toBeVisible();
+    await dialog.getByRole('button', { name: 'Save key' }).click();
+    await expect(dialog.getByText('Confirm that the fingerprint is the customer’s key.')).toBeVisible();
+    await dialog.getByLabel('I confirm this is the customer’s key').check();
+    await shoot(page, testInfo, 'pgp-key-replace');
+    await dialog.getByRole('button', { name: 'Save key' }).click();
+    await expect(dialog.getByTestId('pgp-key-replaced')).toContainText(grouped(renewed.fingerprint));
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(page.getByTestId('pgp-encryption')).toContainText(`Encrypted to OpenPGP key ${grouped(renewed.fingerprint)}`);
+    await expect(page.getByTestId('pgp-encryption')).toContainText('Acme Data Team 2027 <data-2027@acme.example>');
+
+    // The Activity Log, filtered to key replacements, says who replaced which key with which.
+    await page.goto(`${ACTIVITY_PATH}?action=connection.pgp_key_replaced`);
+    await expect(page.getByLabel('Action')).toHaveValue('connection.pgp_key_replaced');
+    const entries = page.getByTestId('activity-entry');
+    await expect(entries).toHaveCount(1);
+    await expect(entries.first()).toContainText('Connection OpenPGP key replaced');
+    await expect(entries.first()).toContainText(NAME);
+    await expect(entries.first()).toContainText(FIRSTUP.email);
+    await shoot(page, testInfo, 'pgp-key-replaced-activity-log');
+
+    // Started again, the next delivery (a historical request's month) is encrypted to the renewed key.
+    await openConnection(page, NAME);
+    await page.getByRole('button', { name: 'Start' }).click();
+    await confirmIn(page, 'Start');
+    await expect(status).toHaveText('Active');
+    const before = manifestsIn(dir);
+    await page.getByRole('tab', { name: 'Historical Data' }).click();
+    await page.getByLabel('From').fill(day(-6));
+    await page.getByRole('textbox', { name: /^To/ }).fill(day(-5));
+    await page.getByRole('button', { name: 'Submit request' }).click();
+    await expect(page.getByTestId('historical-request').first().getByTestId('status-badge')).toHaveText('Completed', { timeout: 120_000 });
+    await waitForManifests(dir, before.length + 1, 60_000);
+    const [added] = manifestsIn(dir).filter((m) => !before.includes(m));
+    const manifest = JSON.parse(readFileSync(path.join(dir, added), 'utf8')) as { encrypted_to: string; files: { name: string }[] };
+    expect(manifest.encrypted_to).toBe(grouped(renewed.fingerprint));
+    for (const f of manifest.files) expect(gpg.decrypt(path.join(dir, f.name)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
   });
 });

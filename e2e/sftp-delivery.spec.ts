@@ -159,7 +159,7 @@ test.describe.serial('a real OpenSSH server', () => {
     const status = page.getByTestId('connection-status');
     await expect(status).toHaveText('Active');
     await expect(page.getByTestId('immutable-note')).toHaveText(
-      'The password or private key can be replaced while the connection is stopped. To change the rest, delete this connection and create a new one.',
+      'The password or private key and the OpenPGP key can be replaced while the connection is stopped. To change the rest, delete this connection and create a new one.',
     );
     await expect(page.getByRole('button', { name: 'Edit' })).toHaveCount(0);
     await shoot(page, testInfo, 'connection-detail-active');

@@ -162,7 +162,7 @@ describe('daily connection check', () => {
         expect(mail[0].to).toEqual(['data-team@customer.example']);
         expect(mail[0].body).toContain('(in 10 days)');
         expect(mail[0].body).toContain(`Key: ${key.fingerprint.replace(/(.{4})(?!$)/g, '$1 ')} (Acme Data Team <data@acme.example>)`);
-        expect(mail[0].body).toContain('sets the connection up again');
+        expect(mail[0].body).toContain('replaces its OpenPGP key with it');
 
         // Once expired: one more message, once.
         at(60_000);

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GET as getRoute, PATCH as patchRoute } from '@/app/api/v1/connections/[id]/route';
+import { POST as replaceKeyRoute } from '@/app/api/v1/connections/[id]/pgp-key/route';
+import { POST as stopRoute } from '@/app/api/v1/connections/[id]/stop/route';
 import { POST as pgpKeyRoute } from '@/app/api/v1/connections/pgp-key/route';
 import { POST as createRoute } from '@/app/api/v1/connections/route';
 import { closeDatabase } from '@/db/client';
@@ -175,7 +177,7 @@ describe.skipIf(!!skip)('OpenPGP keys on SFTP connections', () => {
     const [email] = await t.db.select().from(notifications).where(eq(notifications.connectionId, created.id));
     expect(email.body).toContain(`Files encrypted to OpenPGP key: ${grouped(key.fingerprint)}`);
 
-    // Like the destination, the key cannot be changed afterwards.
+    // An edit does not change the key: it is replaced on its own, while stopped.
     const patch = await call(patchRoute, {
       method: 'PATCH',
       path: `/api/v1/connections/${created.id}?program=301`,
@@ -183,7 +185,9 @@ describe.skipIf(!!skip)('OpenPGP keys on SFTP connections', () => {
       json: { pgp_public_key: key.armoredPublic },
     });
     expect(patch.status).toBe(422);
-    expect(errorOf(patch).details?.fields?.[0].message).toMatch(/^pgp_public_key cannot be changed/);
+    expect(errorOf(patch).details?.fields?.[0].message).toBe(
+      'pgp_public_key cannot be edited here. Replace the OpenPGP key with POST /api/v1/connections/{id}/pgp-key while the connection is stopped.',
+    );
   });
 
   it('refuses set-up with a bad, private, garbage or unconfirmed key with 422 naming the field, creating nothing', async () => {
@@ -213,5 +217,117 @@ describe.skipIf(!!skip)('OpenPGP keys on SFTP connections', () => {
       expect(fields[0].message).toMatch(message);
       expect(await snapshot()).toEqual(before);
     }
+  });
+  describe('Replace OpenPGP key', () => {
+    const create = async (over: Json = {}) => {
+      const r = await call(createRoute, { method: 'POST', path: '/api/v1/connections?program=301', json: sftpBody(over) });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return (r.body.data as { id: string }).id;
+    };
+    const replace = (id: string, json: Json, cookie?: string) =>
+      call(replaceKeyRoute, { method: 'POST', path: `/api/v1/connections/${id}/pgp-key?program=301`, params: { id }, json, cookie });
+    const stop = async (id: string) =>
+      expect((await call(stopRoute, { method: 'POST', path: `/api/v1/connections/${id}/stop?program=301`, params: { id } })).status).toBe(
+        200,
+      );
+
+    it('while stopped, the renewed key replaces the old one: the answer and the row show it, the Activity Log names both fingerprints', async () => {
+      const id = await create({ pgp_public_key: key.armoredPublic, pgp_key_fingerprint: key.fingerprint });
+      const renewed = gpg.generate('Acme Data Team 2027 <data-2027@acme.example>', { expire: '2y' });
+      await stop(id);
+      const r = await replace(id, { pgp_public_key: renewed.armoredPublic, pgp_key_fingerprint: grouped(renewed.fingerprint) });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      const pgpKey = (r.body.data as { status: string; sftp: { pgp_key: { fingerprint: string; user_ids: string[]; expires_at: string } } })
+        .sftp.pgp_key;
+      expect(pgpKey.fingerprint).toBe(grouped(renewed.fingerprint));
+      expect(pgpKey.user_ids).toEqual(['Acme Data Team 2027 <data-2027@acme.example>']);
+      // gpg's "2y": about two years from now.
+      expect(Math.round((Date.parse(pgpKey.expires_at) - Date.now()) / (365 * 86_400_000))).toBe(2);
+      expect((r.body.data as { status: string }).status).toBe('stopped');
+      const [row] = await t.db.select().from(connections).where(eq(connections.id, id));
+      expect(row.pgpKeyFingerprint).toBe(grouped(renewed.fingerprint));
+      expect(row.pgpPublicKey).toBe(`${renewed.armoredPublic.trim()}\n`);
+
+      const [entry] = await t.db
+        .select()
+        .from(auditLog)
+        .where(sql`${auditLog.targetId} = ${id} and ${auditLog.action} = 'connection.pgp_key_replaced'`);
+      expect(entry.details).toEqual({ previous_fingerprint: grouped(key.fingerprint), fingerprint: grouped(renewed.fingerprint) });
+      expect(JSON.stringify(entry)).not.toContain('BEGIN PGP PUBLIC KEY BLOCK');
+    });
+
+    it('gives a connection delivered unencrypted so far its first key', async () => {
+      const id = await create();
+      await stop(id);
+      const r = await replace(id, { pgp_public_key: key.armoredPublic, pgp_key_fingerprint: key.fingerprint.toLowerCase() });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect((r.body.data as { sftp: { pgp_key: { fingerprint: string } } }).sftp.pgp_key.fingerprint).toBe(grouped(key.fingerprint));
+      const [entry] = await t.db
+        .select()
+        .from(auditLog)
+        .where(sql`${auditLog.targetId} = ${id} and ${auditLog.action} = 'connection.pgp_key_replaced'`);
+      expect(entry.details).toEqual({ previous_fingerprint: null, fingerprint: grouped(key.fingerprint) });
+    });
+
+    it('refuses, changing nothing: a running connection (409), a Brand Super Admin (403), an API connection (409), a bad or unconfirmed key (422 naming the field)', async () => {
+      const id = await create({ pgp_public_key: key.armoredPublic, pgp_key_fingerprint: key.fingerprint });
+      const other = gpg.generate('Other Team <other-2@acme.example>');
+      const good = { pgp_public_key: other.armoredPublic, pgp_key_fingerprint: other.fingerprint };
+
+      let before = await snapshot();
+      const running = await replace(id, good);
+      expect(running.status).toBe(409);
+      expect(errorOf(running).message).toBe(
+        'Stop the connection before replacing its OpenPGP key; the key can change only while it is stopped (it is active).',
+      );
+      expect(await snapshot()).toEqual(before);
+
+      await stop(id);
+      before = await snapshot();
+      expect((await replace(id, good, await sessionCookie(brand))).status).toBe(403);
+      expect(await snapshot()).toEqual(before);
+
+      const api = await call(createRoute, {
+        method: 'POST',
+        path: '/api/v1/connections?program=301',
+        json: { kind: 'api', name: 'Feed', frequency: 'daily', start_date: today, contact_emails: ['ops@example.com'] },
+      });
+      const apiId = (api.body.data as { id: string }).id;
+      await stop(apiId);
+      before = await snapshot();
+      const onApi = await replace(apiId, good);
+      expect(onApi.status).toBe(409);
+      expect(errorOf(onApi).message).toBe('This is an API connection: its files are not encrypted with OpenPGP.');
+      expect(await snapshot()).toEqual(before);
+
+      const cases: [Json, string, RegExp][] = [
+        [
+          { pgp_public_key: gpg.exportSecret('other-2@acme.example'), pgp_key_fingerprint: other.fingerprint },
+          'pgp_public_key',
+          /private key/,
+        ],
+        [{ pgp_public_key: 'garbage', pgp_key_fingerprint: other.fingerprint }, 'pgp_public_key', /^Paste an armored OpenPGP public key/],
+        [
+          { pgp_public_key: other.armoredPublic },
+          'pgp_key_fingerprint',
+          new RegExp(`send pgp_key_fingerprint "${grouped(other.fingerprint)}"`),
+        ],
+        [
+          { pgp_public_key: other.armoredPublic, pgp_key_fingerprint: key.fingerprint },
+          'pgp_key_fingerprint',
+          /^The confirmed fingerprint is not the pasted key's/,
+        ],
+        [{ pgp_key_fingerprint: other.fingerprint }, 'pgp_public_key', /^Paste the armored OpenPGP public key\./],
+        [{ ...good, host: 'elsewhere.example' }, '(root)', /"host"/],
+      ];
+      for (const [body, field, message] of cases) {
+        const r = await replace(id, body);
+        expect(r.status, JSON.stringify(body).slice(0, 60)).toBe(422);
+        const fields = errorOf(r).details?.fields ?? [];
+        expect(fields.map((f) => f.path)).toEqual([field]);
+        expect(fields[0].message).toMatch(message);
+        expect(await snapshot()).toEqual(before);
+      }
+    });
   });
 });

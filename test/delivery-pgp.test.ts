@@ -26,13 +26,15 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportFiles, exportRuns, notifications, type Connection, type ExportFile } from '@/db/schema';
 import { resetClock, setClock } from '@/lib/clock';
-import { createConnection } from '@/lib/connections/lifecycle';
-import { createConnectionSchema } from '@/lib/connections/schemas';
+import { createConnection, startConnection, stopConnection } from '@/lib/connections/lifecycle';
+import { replacePgpKey } from '@/lib/connections/pgp-key';
+import { createConnectionSchema, replacePgpKeySchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
 import { deliverFiles } from '@/lib/delivery';
 import { readRecipientKey } from '@/lib/delivery/pgp';
 import { executeDelivery } from '@/lib/runs/deliver-run';
 import { executeExportRun } from '@/lib/runs/export-run';
+import { retryRun } from '@/lib/runs/retry';
 import { planWindows } from '@/lib/scheduling/planner';
 import { seedProgram } from '@/lib/seed';
 import { getStorage, setStorage, type Storage } from '@/lib/storage';
@@ -117,7 +119,7 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
   const gzipOf = (f: ExportFile) => readFileSync(getStorage().localPath(f.storageKey)!);
 
   /** What a customer checks in the delivery folder: sha256sum -c on every sidecar, gpg --decrypt of every file, the manifest. */
-  function checkFolder(folder: string, data: ExportFile[], manifestName: string) {
+  function checkFolder(folder: string, data: ExportFile[], manifestName: string, customer: { gpg: TestGpg; key: TestKey } = { gpg, key }) {
     const names = readdirSync(folder).sort();
     expect(names).toEqual([...data.flatMap((f) => [`${f.name}.pgp`, `${f.name}.pgp.sha256`]), manifestName].sort());
     const check = spawnSync('sha256sum', ['-c', '--strict', ...names.filter((x) => x.endsWith('.sha256'))], {
@@ -128,10 +130,10 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
     expect(check.stdout.trim().split('\n')).toEqual(data.map((f) => `${f.name}.pgp: OK`).sort());
 
     const manifest = JSON.parse(readFileSync(path.join(folder, manifestName), 'utf8'));
-    expect(manifest.encrypted_to).toBe(key.fingerprint.replace(/(.{4})(?!$)/g, '$1 '));
+    expect(manifest.encrypted_to).toBe(customer.key.fingerprint.replace(/(.{4})(?!$)/g, '$1 '));
     for (const f of data) {
       const delivered = readFileSync(path.join(folder, `${f.name}.pgp`));
-      const decrypted = gpg.decrypt(path.join(folder, `${f.name}.pgp`));
+      const decrypted = customer.gpg.decrypt(path.join(folder, `${f.name}.pgp`));
       // Exactly the export's gzip: the same bytes the API serves.
       expect(decrypted.equals(gzipOf(f))).toBe(true);
       expect(sha256(decrypted)).toBe(f.sha256);
@@ -262,6 +264,38 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
     const [failed] = await t.db.select().from(exportRuns).where(eq(exportRuns.id, run.id));
     expect(failed.status).toBe('failed');
     expect(readdirSync(folder)).toEqual([]);
+  });
+
+  it('the expired key replaced while stopped: started again, the failed run retried is delivered encrypted to the new key only', async () => {
+    const shortLived = gpg.generate('Short Lived 2 <short-2@acme.example>', { fakedTime: '20261101T000000', expire: '2026-11-21' });
+    const { connection, folder } = await encryptedConnection(shortLived);
+    const { run, data, manifest } = await exportedRun(connection);
+    setClock(new Date('2026-11-22T00:00:00Z'));
+    // The customer's renewed key lives in a keyring of its own: only it can read what is sent now.
+    const renewedHome = startGpg();
+    try {
+      const renewed = renewedHome.generate('Acme Data Team <data@acme.example>', { fakedTime: '20261101T000000' });
+      expect((await executeDelivery(t, run.id, { timeouts })).status).toBe('failed');
+
+      await stopConnection(t, OPS_ADMIN, PROGRAM, connection.id);
+      const input = await replacePgpKeySchema.safeParseAsync({
+        pgp_public_key: renewed.armoredPublic,
+        pgp_key_fingerprint: renewed.fingerprint,
+      });
+      expect(input.error).toBeUndefined();
+      const replaced = await replacePgpKey(t, OPS_ADMIN, PROGRAM, connection.id, input.data!);
+      expect(replaced.pgpKeyFingerprint).toBe(renewed.fingerprint.replace(/(.{4})(?!$)/g, '$1 '));
+      await startConnection(t, OPS_ADMIN, PROGRAM, connection.id);
+      expect(await retryRun(t, OPS_ADMIN, PROGRAM, run.id)).toEqual({ next: 'deliver' });
+
+      expect((await executeDelivery(t, run.id, { timeouts })).status).toBe('delivered');
+      checkFolder(folder, data, manifest.name, { gpg: renewedHome, key: renewed });
+      // The old key's keyring cannot open them.
+      for (const f of data) expect(() => gpg.decrypt(path.join(folder, `${f.name}.pgp`))).toThrow();
+    } finally {
+      setClock(new Date(until.getTime() + 10 * 60_000));
+      renewedHome.cleanup();
+    }
   });
 
   it('streams: 192 MB encrypted on the way to the server with flat memory, and gpg gives back the same bytes', async () => {

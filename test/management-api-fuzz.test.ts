@@ -15,6 +15,7 @@ import { GET as clientsRoute, POST as createClientRoute } from '@/app/api/v1/api
 import { GET as configRoute } from '@/app/api/v1/config/route';
 import { GET as historicalListRoute, POST as historicalCreateRoute } from '@/app/api/v1/connections/[id]/historical-requests/route';
 import { POST as credentialsRoute } from '@/app/api/v1/connections/[id]/credentials/route';
+import { POST as replacePgpKeyRoute } from '@/app/api/v1/connections/[id]/pgp-key/route';
 import { POST as pauseRoute } from '@/app/api/v1/connections/[id]/pause/route';
 import { POST as resumeRoute } from '@/app/api/v1/connections/[id]/resume/route';
 import { DELETE as deleteRoute, GET as getRoute, PATCH as patchRoute } from '@/app/api/v1/connections/[id]/route';
@@ -23,6 +24,7 @@ import { POST as startRoute } from '@/app/api/v1/connections/[id]/start/route';
 import { GET as statsRoute } from '@/app/api/v1/connections/[id]/stats/route';
 import { POST as stopRoute } from '@/app/api/v1/connections/[id]/stop/route';
 import { GET as listRoute, POST as createRoute } from '@/app/api/v1/connections/route';
+import { POST as checkPgpKeyRoute } from '@/app/api/v1/connections/pgp-key/route';
 import { POST as testRoute } from '@/app/api/v1/connections/test/route';
 import { POST as cancelRoute } from '@/app/api/v1/historical-requests/[id]/cancel/route';
 import { POST as retryRoute } from '@/app/api/v1/runs/[id]/retry/route';
@@ -267,6 +269,22 @@ const TARGETS: Target[] = [
     handler: credentialsRoute,
     path: (p) => `/api/v1/connections/${enc(p.id)}/credentials`,
     params: { id: 'id' },
+    query: [],
+  }),
+  T({
+    name: 'replace OpenPGP key',
+    method: 'POST',
+    handler: replacePgpKeyRoute,
+    path: (p) => `/api/v1/connections/${enc(p.id)}/pgp-key`,
+    params: { id: 'id' },
+    query: [],
+  }),
+  T({
+    name: 'check OpenPGP key',
+    method: 'POST',
+    handler: checkPgpKeyRoute,
+    path: () => '/api/v1/connections/pgp-key',
+    params: {},
     query: [],
   }),
   T({

@@ -19,16 +19,36 @@ const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
     label: 'Connections',
     actions: [
       ['connection.created', 'Set up'],
-      ['connection.updated', 'Edited'],
-      ['connection.paused', 'Paused'],
+      ['connection.edited', 'Edited'],
+      ['connection.paused_after_transfer', 'Paused after transfer'],
+      ['connection.paused_immediately', 'Paused immediately'],
+      ['connection.auto_paused', 'Paused after failed windows'],
       ['connection.resumed', 'Resumed'],
       ['connection.stopped', 'Stopped'],
       ['connection.credentials_replaced', 'Credentials replaced'],
+      ['connection.pgp_key_replaced', 'OpenPGP key replaced'],
+      ['connection.notifications_changed', 'Reports changed'],
       ['connection.started', 'Started'],
       ['connection.deleted', 'Deleted'],
     ],
   },
-  { label: 'Deliveries', actions: [['delivery.retried', 'Retried by hand']] },
+  {
+    label: 'Deliveries',
+    actions: [
+      ['delivery.retried', 'Retried by hand'],
+      ['run.open_transaction_wait_exceeded', 'Exported past the open-transaction wait'],
+    ],
+  },
+  {
+    label: 'Webhooks',
+    actions: [
+      ['webhook.created', 'Webhook added'],
+      ['webhook.updated', 'Webhook changed'],
+      ['webhook.deleted', 'Webhook deleted'],
+      ['webhook.test', 'Test event sent'],
+      ['webhook.redelivered', 'Redelivered'],
+    ],
+  },
   {
     label: 'Historical data',
     actions: [
@@ -49,7 +69,8 @@ const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
 
 const TARGET_TYPES: [string, string][] = [
   ['connection', 'Connections'],
-  ['run', 'Runs'],
+  ['export_run', 'Runs'],
+  ['webhook', 'Webhooks'],
   ['historical_request', 'Historical requests'],
   ['api_client', 'API clients'],
   ['api_token', 'Tokens'],

@@ -1,5 +1,5 @@
 // Pause (after transfer / immediately), Resume, Stop, Start and Delete, each behind a confirmation;
-// Edit and, for a stopped SFTP connection, Replace credentials.
+// Edit and, for a stopped SFTP connection, Replace credentials and Replace OpenPGP key (Encrypt with OpenPGP when it has none).
 'use client';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
@@ -9,6 +9,7 @@ import type { Connection } from '@/lib/management/responses';
 import { CONNECTIONS_PATH } from './paths';
 import { connectionName } from './describe';
 import { ReplaceCredentialsDialog } from './replace-credentials';
+import { ReplacePgpKeyDialog } from './replace-pgp-key';
 import { Button, Dialog, ErrorNotice, inputClass } from '@/components/ui/primitives';
 
 type Action = 'pause' | 'resume' | 'stop' | 'start' | 'delete';
@@ -20,6 +21,7 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
   const [mode, setMode] = useState<'after_transfer' | 'immediately'>('after_transfer');
   const [typed, setTyped] = useState('');
   const [rotating, setRotating] = useState(false);
+  const [rekeying, setRekeying] = useState(false);
   const name = connectionName(connection);
 
   const act = useMutation({
@@ -161,7 +163,14 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
               Start
             </Button>
             <Button onClick={onEdit}>Edit</Button>
-            {connection.kind === 'sftp' ? <Button onClick={() => setRotating(true)}>Replace credentials</Button> : null}
+            {connection.kind === 'sftp' ? (
+              <>
+                <Button onClick={() => setRotating(true)}>Replace credentials</Button>
+                <Button onClick={() => setRekeying(true)}>
+                  {connection.sftp?.pgp_key ? 'Replace OpenPGP key' : 'Encrypt with OpenPGP'}
+                </Button>
+              </>
+            ) : null}
           </>
         ) : null}
         <Button variant="dangerGhost" onClick={() => show('delete')}>
@@ -191,7 +200,10 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
         ) : null}
       </Dialog>
       {connection.kind === 'sftp' && connection.sftp ? (
-        <ReplaceCredentialsDialog program={program} connection={connection} open={rotating} onClose={() => setRotating(false)} />
+        <>
+          <ReplaceCredentialsDialog program={program} connection={connection} open={rotating} onClose={() => setRotating(false)} />
+          <ReplacePgpKeyDialog program={program} connection={connection} open={rekeying} onClose={() => setRekeying(false)} />
+        </>
       ) : null}
     </>
   );

@@ -192,7 +192,7 @@ function Overview({
           />
           <p className="mt-4 rounded-lg bg-slate-50 px-3 py-2 text-xs text-slate-600" data-testid="immutable-note">
             {c.kind === 'sftp'
-              ? 'The password or private key can be replaced while the connection is stopped. To change the rest, delete this connection and create a new one.'
+              ? 'The password or private key and the OpenPGP key can be replaced while the connection is stopped. To change the rest, delete this connection and create a new one.'
               : 'To change these, delete this connection and create a new one.'}
           </p>
         </Card>

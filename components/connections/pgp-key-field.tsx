@@ -42,11 +42,14 @@ export function PgpKeyField({
   value,
   onChange,
   errors,
+  replacing = false,
 }: {
   program: number;
   value: PgpKeyChoice;
   onChange: (v: PgpKeyChoice) => void;
   errors: Record<string, string>;
+  /** For a connection's new key (Replace OpenPGP key): required, and no "leave empty" choice. */
+  replacing?: boolean;
 }) {
   const latest = useRef(value.armored);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -86,13 +89,14 @@ export function PgpKeyField({
   return (
     <div className="space-y-4" data-testid="pgp-key">
       <Field
-        label="OpenPGP public key"
-        optional
+        label={replacing ? 'New OpenPGP public key' : 'OpenPGP public key'}
+        optional={!replacing}
         error={checkError ?? fieldError(errors, 'pgp_public_key')}
         hint={
           <>
             Paste the customer’s armored public key (<span className="font-mono">gpg --armor --export you@example.com</span>) to deliver the
-            data files encrypted to it, as <span className="font-mono">&lt;name&gt;.gz.pgp</span>. Leave empty to deliver them as they are.
+            data files encrypted to it, as <span className="font-mono">&lt;name&gt;.gz.pgp</span>.
+            {replacing ? ' It is used from the next delivery.' : ' Leave empty to deliver them as they are.'}
           </>
         }
       >
@@ -148,7 +152,8 @@ export function PgpKeyField({
       ) : null}
       {key?.expires_at ? (
         <Notice tone="warning">
-          Deliveries stop when this key expires on {dateStr(key.expires_at)}: set the connection up again with the renewed key before then.
+          Deliveries stop when this key expires on {dateStr(key.expires_at)}: before then, stop the connection and replace the key with the
+          renewed one (Replace OpenPGP key).
         </Notice>
       ) : null}
     </div>

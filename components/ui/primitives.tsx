@@ -37,7 +37,8 @@ export function humanize(s: string): string {
   const t = s
     .replace(/[_.]/g, ' ')
     .replace(/\bapi\b/gi, 'API')
-    .replace(/\bsftp\b/gi, 'SFTP');
+    .replace(/\bsftp\b/gi, 'SFTP')
+    .replace(/\bpgp\b/gi, 'OpenPGP');
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 

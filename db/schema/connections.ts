@@ -52,7 +52,8 @@ export const connections = pgTable(
     hostKeyFingerprint: text('host_key_fingerprint'),
     /**
      * The customer's armored OpenPGP public key (public, not a secret): when set, data files are
-     * encrypted to it on the way out and delivered as `<name>.pgp`. Immutable, like the destination.
+     * encrypted to it on the way out and delivered as `<name>.pgp`. Replaced only while the connection
+     * is stopped (lib/connections/pgp-key.ts).
      */
     pgpPublicKey: text('pgp_public_key'),
     /** Its primary key's fingerprint as gpg prints it ("ABCD 1234 …"), which the admin confirmed. */

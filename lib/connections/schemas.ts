@@ -224,7 +224,8 @@ export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
 
 /**
  * Fields an edit never changes: to change them, delete the connection and create a new one. The
- * credentials (auth, and the host key with them) are replaced on their own, while stopped (lib/connections/credentials.ts).
+ * credentials (auth, and the host key with them) and the OpenPGP key are replaced on their own, while
+ * stopped (lib/connections/credentials.ts, lib/connections/pgp-key.ts).
  */
 export const IMMUTABLE_FIELDS = [
   'kind',
@@ -257,6 +258,12 @@ export const editConnectionSchema = z
           path: [key],
           message: `${key} cannot be edited here. Replace the credentials with POST /api/v1/connections/{id}/credentials while the connection is stopped.`,
         });
+      } else if (key === 'pgp_public_key' || key === 'pgp_key_fingerprint') {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key} cannot be edited here. Replace the OpenPGP key with POST /api/v1/connections/{id}/pgp-key while the connection is stopped.`,
+        });
       } else if ((IMMUTABLE_FIELDS as readonly string[]).includes(key)) {
         ctx.addIssue({
           code: 'custom',
@@ -273,6 +280,25 @@ export const editConnectionSchema = z
     }
   });
 export type EditConnectionInput = z.infer<typeof editConnectionSchema>;
+
+/**
+ * A new OpenPGP key for a stopped SFTP connection (a renewed key before the old one expires, or a
+ * first key for a connection delivered unencrypted so far): checked and confirmed as at set-up.
+ */
+export const replacePgpKeySchema = z
+  .object({
+    pgp_public_key: pgpPublicKeySchema.describe(
+      'The customer’s new armored OpenPGP public key: data files are encrypted to it from the next delivery.',
+    ),
+    pgp_key_fingerprint: z
+      .string({ error: 'pgp_key_fingerprint must be a string.' })
+      .max(200, 'The fingerprint is too long.')
+      .nullish()
+      .describe('The fingerprint of pgp_public_key the admin confirmed with its owner (spaces optional); required.'),
+  })
+  .strict()
+  .superRefine(checkPgpKey);
+export type ReplacePgpKeyInput = z.infer<typeof replacePgpKeySchema>;
 
 /**
  * New SFTP credentials for a stopped connection (its destination never changes). The connection test

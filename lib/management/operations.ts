@@ -1,7 +1,13 @@
 // The management API as the OpenAPI document describes it: the request schemas the handlers
 // validate with, and the response schemas of lib/management/responses.ts.
 import { z } from 'zod';
-import { createConnectionSchema, editConnectionSchema, pauseConnectionSchema, replaceCredentialsSchema } from '@/lib/connections/schemas';
+import {
+  createConnectionSchema,
+  editConnectionSchema,
+  pauseConnectionSchema,
+  replaceCredentialsSchema,
+  replacePgpKeySchema,
+} from '@/lib/connections/schemas';
 import { createHistoricalRequestSchema } from '@/lib/historical';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
 import { programQuery as program, withProgram } from '@/lib/http/params';
@@ -182,6 +188,22 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     body: json(replaceCredentialsSchema),
     responses: {
       200: { description: 'The connection with its new credentials (never shown).', schema: connectionResponse },
+      ...errors(401, 403, 404, 409, 422),
+    },
+  },
+  {
+    ...WRITE,
+    method: 'post',
+    path: '/api/v1/connections/{id}/pgp-key',
+    operationId: 'replaceConnectionPgpKey',
+    summary: 'Replace a stopped SFTP connection’s OpenPGP key, or give it one',
+    description:
+      'Only while the connection is stopped (409 otherwise). The key is read as at set-up — a public key (never a private one), not revoked or expired, able to encrypt — and pgp_key_fingerprint must be its fingerprint, confirmed with the key’s owner (422 otherwise, naming the field). Data files are encrypted to the new key from the next delivery; files already delivered stay as they are. The Activity Log records connection.pgp_key_replaced with the previous and the new fingerprint.',
+    params: idParams,
+    query: program,
+    body: json(replacePgpKeySchema),
+    responses: {
+      200: { description: 'The connection with its new OpenPGP key (sftp.pgp_key).', schema: connectionResponse },
       ...errors(401, 403, 404, 409, 422),
     },
   },

@@ -340,7 +340,7 @@ export function composePgpKeyExpiry(input: PgpKeyExpiryInput): ComposedEmail {
       '',
       `Key: ${input.fingerprint}${input.userIds.length ? ` (${input.userIds.join(', ')})` : ''}`,
       '',
-      "To keep the files coming, the key's owner extends its expiry (or makes a new key) and sends the public key to Firstup, whose Super Admin sets the connection up again with it.",
+      "To keep the files coming, the key's owner extends its expiry (or makes a new key) and sends the public key to Firstup, whose Super Admin stops the connection, replaces its OpenPGP key with it and starts it again: no window is missed.",
       ...footer(input.detailsUrl),
     ].join('\n'),
   };

@@ -63,7 +63,7 @@ export async function executeExportRun(
       actorId: null,
       actorLabel: 'DDE',
       action: 'run.open_transaction_wait_exceeded',
-      targetType: 'run',
+      targetType: 'export_run',
       targetId: run.id,
       details: {
         connection_id: run.connectionId,

@@ -29,6 +29,11 @@ export async function startSmtp(options: { reject?: () => boolean; onMessage?: (
       });
     },
   });
+  // A client that goes away mid-conversation (the app server stopped at the end of a run) resets its
+  // socket; like any mail server, the listener drops that connection and keeps serving.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') throw err;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
   return { url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise<void>((r) => server.close(() => r())) };
