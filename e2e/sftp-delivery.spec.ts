@@ -180,6 +180,19 @@ test.describe.serial('a real OpenSSH server', () => {
     await page.getByRole('button', { name: 'Start' }).click();
     await confirmIn(page, 'Start');
     await expect(status).toHaveText('Active');
+
+    // The Activity Log's action filter finds each of these changes by the option a person picks.
+    await page.goto(ACTIVITY_PATH);
+    for (const [option, entry] of [
+      ['Stopped', 'Connection stopped'],
+      ['Edited', 'Connection edited'],
+      ['Started', 'Connection started'],
+    ]) {
+      await page.getByLabel('Action').selectOption({ label: option });
+      const entries = page.getByTestId('activity-entry').filter({ hasText: NAME });
+      await expect(entries.first()).toContainText(entry);
+      await expect(page.getByTestId('activity-entry').filter({ hasNotText: entry })).toHaveCount(0);
+    }
   });
 
   test('a delivery fails because the folder went missing; after fixing the server, Retry delivers it', async ({ page }, testInfo) => {
