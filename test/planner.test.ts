@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '@/db/client';
 import { connections, exportRuns, programs } from '@/db/schema';
+import { planIncrementalRuns } from '@/db/queries/run-ledger';
 import { planWindows } from '@/lib/scheduling/planner';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
@@ -106,5 +107,22 @@ describe('planner', () => {
     expect(first.newRunIds.length).toBeGreaterThanOrEqual(100);
     await planWindows(t, { now, settleMs, maxWindowsPerConnection: 100 });
     expect(await windowsOf(c.id)).toHaveLength(31 * 6);
+  });
+  it('stores the planning transaction id on every run, and refuses a run whose program is not its connection’s', async () => {
+    const c = await connection({ frequency: 'daily', startDate: new Date('2026-11-10T00:00:00Z') });
+    await planWindows(t, { now: new Date('2026-11-13T00:10:00Z'), settleMs });
+    const runs = await t.db.select().from(exportRuns).where(eq(exportRuns.connectionId, c.id));
+    expect(runs).toHaveLength(3);
+    // One planning transaction: one id, on each of its runs.
+    expect(new Set(runs.map((r) => r.plannedXid)).size).toBe(1);
+    expect(runs[0].plannedXid).toBeGreaterThan(0);
+
+    await t.db.insert(programs).values({ id: 4, name: 'Four' });
+    await expect(
+      planIncrementalRuns(t.db, [
+        { connectionId: c.id, programId: 4, windowStart: new Date('2026-11-20T00:00:00Z'), windowEnd: new Date('2026-11-21T00:00:00Z') },
+      ]),
+    ).rejects.toMatchObject({ cause: { constraint_name: 'export_runs_connection_program_fk' } });
+    expect(await windowsOf(c.id)).toHaveLength(3);
   });
 });

@@ -90,7 +90,7 @@ export async function planIncrementalRuns(db: DbOrTx, windows: PlannedWindow[]):
     db,
     sql`
       insert into export_runs (connection_id, program_id, export_type, window_start, window_end, planned_xid)
-      select connection_id, program_id, 'incremental', window_start, window_end, pg_current_xact_id()::text::bigint
+      select connection_id, program_id, 'incremental', window_start, window_end, (select pg_current_xact_id()::text::bigint)
       from json_to_recordset(${windowsJson(windows)}::json)
         as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz)
       on conflict (connection_id, export_type, window_start) do nothing

@@ -1,6 +1,6 @@
 // Recurring data connections and historical data requests.
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { accounts, apiClients } from './auth';
 import { CONNECTION_KINDS, CONNECTION_STATUSES, FORMATS, FREQUENCIES, HISTORICAL_STATUSES, REPORT_MODES } from './enums';
 import { programs } from './source';
@@ -76,7 +76,12 @@ export const connections = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
     deletedAt: ts('deleted_at'),
   },
-  (t) => [index('connections_program_idx').on(t.programId), index('connections_status_idx').on(t.status)],
+  (t) => [
+    index('connections_program_idx').on(t.programId),
+    index('connections_status_idx').on(t.status),
+    // What a run's (connection, program) pair references: one foreign key check per planned run, not two.
+    unique('connections_id_program_unique').on(t.id, t.programId),
+  ],
 );
 export type Connection = typeof connections.$inferSelect;
 

@@ -1,5 +1,6 @@
 // The window ledger (export_runs), the files each run produced, and their deliveries.
-import { bigint, boolean, index, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, foreignKey, index, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { connections, historicalRequests } from './connections';
 import { DELIVERY_STATUSES, EXPORT_TYPES, FILE_TYPES, RUN_STATUSES } from './enums';
 import { programs } from './source';
@@ -12,12 +13,9 @@ export const exportRuns = pgTable(
   'export_runs',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    connectionId: uuid('connection_id')
-      .notNull()
-      .references(() => connections.id),
-    programId: bigint('program_id', { mode: 'number' })
-      .notNull()
-      .references(() => programs.id),
+    connectionId: uuid('connection_id').notNull(),
+    /** The connection's program (the pair references the connection, so the two always agree). */
+    programId: bigint('program_id', { mode: 'number' }).notNull(),
     exportType: text('export_type', { enum: EXPORT_TYPES }).notNull(),
     windowStart: timestamp('window_start', { withTimezone: true, mode: 'date' }).notNull(),
     windowEnd: timestamp('window_end', { withTimezone: true, mode: 'date' }).notNull(),
@@ -51,9 +49,18 @@ export const exportRuns = pgTable(
   },
   (t) => [
     unique('export_runs_window_unique').on(t.connectionId, t.exportType, t.windowStart),
-    index('export_runs_program_idx').on(t.programId, t.createdAt),
+    // One foreign key for the pair (the connection's program is the connection's): a planned run costs
+    // one check, and a run can never name another program than its connection's.
+    foreignKey({
+      name: 'export_runs_connection_program_fk',
+      columns: [t.connectionId, t.programId],
+      foreignColumns: [connections.id, connections.programId],
+    }),
     index('export_runs_status_idx').on(t.status, t.updatedAt),
-    index('export_runs_historical_idx').on(t.historicalRequestId),
+    // Only historical runs have a request: incremental runs (most of them) add no entry.
+    index('export_runs_historical_idx')
+      .on(t.historicalRequestId)
+      .where(sql`${t.historicalRequestId} is not null`),
     // A connection's event history, newest window first (listRuns), in large catalogs.
     index('export_runs_program_connection_window_idx').on(t.programId, t.connectionId, t.windowStart, t.id),
   ],
