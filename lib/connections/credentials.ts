@@ -3,17 +3,15 @@
 // is saved; the pinned host key stays unless the admin accepts a changed one explicitly. The
 // destination (host, port, folder, username) never changes, the run history stays, and the
 // Activity Log records who replaced what — never the secret itself.
-import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '@/db/client';
 import { findConnection } from '@/db/queries/connections';
-import { recordAudit } from '@/db/queries/audit';
-import { connections, type Connection } from '@/db/schema';
+import type { Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { encryptSecret } from '@/lib/crypto';
 import { AppError } from '@/lib/http/errors';
 import { sftpDestinationOf } from './describe';
-import { auditable } from './lifecycle';
+import { transition } from './lifecycle';
 import type { ReplaceCredentialsInput } from './schemas';
 import type { DestinationCheck } from './sftp-check';
 
@@ -60,40 +58,25 @@ export async function replaceCredentials(
   // The test talks to the server, so it runs outside the transaction; the row is checked again below.
   await check({ ...sftpDestinationOf(current), auth: input.auth, host_key_fingerprint: expected });
 
-  return database.db.transaction(async (tx) => {
-    const [row] = await tx
-      .select()
-      .from(connections)
-      .where(and(eq(connections.programId, programId), eq(connections.id, id), isNull(connections.deletedAt)))
-      .for('update');
-    if (!row) throw new AppError('not_found', 'Connection not found.');
-    const late = refusal(row);
-    if (late) throw late;
-    if (row.hostKeyFingerprint !== pinned)
-      throw new AppError('conflict', 'The connection’s host key was changed by someone else meanwhile; test the connection again.');
-    const at = now();
-    const [updated] = await tx
-      .update(connections)
-      .set({
+  const at = now();
+  return transition(
+    database,
+    actor,
+    programId,
+    id,
+    CREDENTIALS_REPLACED,
+    (row) => {
+      const late = refusal(row);
+      if (late) throw late;
+      if (row.hostKeyFingerprint !== pinned)
+        throw new AppError('conflict', 'The connection’s host key was changed by someone else meanwhile; test the connection again.');
+      return {
         authMethod: input.auth.method,
         secretCiphertext: encryptSecret(input.auth, id),
         hostKeyFingerprint: expected,
         lastTestedAt: at,
-        updatedAt: at,
-      })
-      .where(eq(connections.id, id))
-      .returning();
-    await recordAudit(tx, {
-      programId,
-      actorId: actor.accountId,
-      actorLabel: actor.label,
-      action: CREDENTIALS_REPLACED,
-      targetType: 'connection',
-      targetId: id,
-      before: auditable(row),
-      after: auditable(updated),
-      details: { auth_method: input.auth.method, host_key_changed: keyChanged },
-    });
-    return updated;
-  });
+      };
+    },
+    { auth_method: input.auth.method, host_key_changed: keyChanged },
+  );
 }

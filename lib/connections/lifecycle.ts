@@ -8,7 +8,7 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database, Db } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
 import { clearFinishBeforePause, markRunsToFinishBeforePause } from '@/db/queries/run-ledger';
-import { connections, exportRuns, type Connection, type ConnectionStatus } from '@/db/schema';
+import { connections, exportRuns, type Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { encryptSecret } from '@/lib/crypto';
@@ -128,24 +128,41 @@ export async function createConnection(
   });
 }
 
-type Change = {
-  status?: ConnectionStatus;
-  pauseMode?: 'after_transfer' | 'immediately' | null;
-  deletedAt?: Date;
-  frequency?: Connection['frequency'];
-  startDate?: Date;
-  contactEmails?: string[];
-  name?: string | null;
-};
+/** What a change may write: the lifecycle fields, the edit's fields, and the stopped connection's secret or OpenPGP key. */
+export type Change = Partial<
+  Pick<
+    Connection,
+    | 'status'
+    | 'pauseMode'
+    | 'deletedAt'
+    | 'frequency'
+    | 'startDate'
+    | 'contactEmails'
+    | 'name'
+    | 'authMethod'
+    | 'secretCiphertext'
+    | 'hostKeyFingerprint'
+    | 'lastTestedAt'
+    | 'pgpPublicKey'
+    | 'pgpKeyFingerprint'
+    | 'pgpKeyUserIds'
+    | 'pgpKeyExpiresAt'
+  >
+>;
 
-async function transition(
+/**
+ * Every change of a connection: the row locked, `decide` judges it as it is now (throwing the
+ * refusal, or returning the fields to write), the row written, and the Activity Log entry with the
+ * row before and after and `details` (or what `details` makes of the row before).
+ */
+export async function transition(
   database: Database,
   actor: Actor,
   programId: number,
   id: string,
   action: string,
   decide: (c: Connection, inFlight: number) => Change,
-  details?: unknown,
+  details?: unknown | ((before: Connection) => unknown),
 ): Promise<Connection> {
   return database.db.transaction(async (tx) => {
     const [current] = await tx
@@ -176,7 +193,7 @@ async function transition(
       targetId: id,
       before: auditable(current),
       after: auditable(updated),
-      details,
+      details: typeof details === 'function' ? (details as (before: Connection) => unknown)(current) : details,
     });
     return updated;
   });
