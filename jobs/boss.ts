@@ -109,8 +109,16 @@ async function ensureFetchOrderIndex(boss: PgBoss): Promise<void> {
     FETCH_ORDER_INDEX,
   ]);
   if (found.rows.length > 0) return;
+  // Processes starting together would build the same index at once, and all but one fail on the
+  // catalog's unique name: one at a time (a transaction-scoped advisory lock), each looking again
+  // once it holds the lock, when the one before has committed.
   await db.executeSql(
-    `create index if not exists ${FETCH_ORDER_INDEX} on pgboss.job (name, priority desc, created_on, id) where state < 'active'`,
+    `do $$ begin
+       perform pg_advisory_xact_lock(hashtext('dde:${FETCH_ORDER_INDEX}'));
+       if not exists (select 1 from pg_indexes where schemaname = 'pgboss' and tablename = 'job' and indexname = '${FETCH_ORDER_INDEX}') then
+         create index ${FETCH_ORDER_INDEX} on pgboss.job (name, priority desc, created_on, id) where state < 'active';
+       end if;
+     end $$`,
     [],
   );
 }
