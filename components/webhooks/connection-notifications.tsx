@@ -8,7 +8,7 @@ import { api, ApiError } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
 import type { NotificationSettings, Webhook, WebhookMessage } from '@/lib/webhooks/responses';
 import { dt } from '@/components/ui/formatters';
-import { Button, Card, CopyButton, ErrorNotice, Field, inputClass, Loading, Notice, StatusBadge } from '@/components/ui/primitives';
+import { Button, Card, CopyButton, Dialog, ErrorNotice, Field, inputClass, Loading, Notice, StatusBadge } from '@/components/ui/primitives';
 
 const EVENTS = [
   { id: 'files.ready', label: 'Files ready' },
@@ -223,6 +223,7 @@ function EndpointRow({
 }) {
   const qc = useQueryClient();
   const [open, setOpen] = useState(false);
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
   const test = useMutation({
     mutationFn: () => api<{ data: Message }>(`/api/v1/webhooks/${endpoint.id}/test`, program, { method: 'POST' }),
     onSettled: () => void qc.invalidateQueries({ queryKey: ['webhook-log', program, endpoint.id] }),
@@ -233,7 +234,10 @@ function EndpointRow({
   });
   const remove = useMutation({
     mutationFn: () => api(`/api/v1/webhooks/${endpoint.id}`, program, { method: 'DELETE' }),
-    onSuccess: onChange,
+    onSuccess: () => {
+      setConfirmingDelete(false);
+      onChange();
+    },
   });
   const result = test.data?.data;
   return (
@@ -256,7 +260,7 @@ function EndpointRow({
               <Button size="sm" busy={patch.isPending} onClick={() => patch.mutate({ enabled: !endpoint.enabled })}>
                 {endpoint.enabled ? 'Disable' : 'Enable'}
               </Button>
-              <Button size="sm" variant="dangerGhost" busy={remove.isPending} onClick={() => remove.mutate()}>
+              <Button size="sm" variant="dangerGhost" onClick={() => setConfirmingDelete(true)}>
                 Delete
               </Button>
             </>
@@ -274,8 +278,27 @@ function EndpointRow({
         </p>
       ) : null}
       {test.isError ? <ErrorNotice title="The test was not sent" error={test.error} /> : null}
-      {patch.isError || remove.isError ? <ErrorNotice title="Not changed" error={patch.error ?? remove.error} /> : null}
+      {patch.isError ? <ErrorNotice title="Not changed" error={patch.error} /> : null}
       {open ? <DeliveryLog program={program} endpoint={endpoint} canWrite={canWrite} /> : null}
+      <Dialog
+        open={confirmingDelete}
+        title="Delete this webhook?"
+        onClose={() => setConfirmingDelete(false)}
+        footer={
+          <>
+            <Button onClick={() => setConfirmingDelete(false)}>Cancel</Button>
+            <Button variant="danger" busy={remove.isPending} onClick={() => remove.mutate()}>
+              Delete webhook
+            </Button>
+          </>
+        }
+      >
+        <p>
+          DDE stops posting to <span className="font-mono [overflow-wrap:anywhere]">{endpoint.url}</span>, including retries of messages not
+          yet delivered. The Activity Log keeps the record.
+        </p>
+        {remove.isError ? <ErrorNotice title="The webhook was not deleted" error={remove.error} /> : null}
+      </Dialog>
     </li>
   );
 }
