@@ -11,6 +11,7 @@ import { connectionName } from './describe';
 import { ReplaceCredentialsDialog } from './replace-credentials';
 import { ReplacePgpKeyDialog } from './replace-pgp-key';
 import { Button, Dialog, ErrorNotice, inputClass } from '@/components/ui/primitives';
+import { refreshConnection } from './queries';
 
 type Action = 'pause' | 'resume' | 'stop' | 'start' | 'delete';
 
@@ -36,8 +37,7 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
         router.push(CONNECTIONS_PATH);
         return;
       }
-      await qc.invalidateQueries({ queryKey: ['connection', program, connection.id] });
-      void qc.invalidateQueries({ queryKey: ['connections', program] });
+      await refreshConnection(qc, program, connection.id);
     },
   });
 

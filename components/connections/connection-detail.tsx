@@ -17,6 +17,7 @@ import { ConnectionNotifications } from '@/components/webhooks/connection-notifi
 import { fieldError, Button, Card, DefinitionList, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
 import { FrequencyField, parseEmails, toInstant } from './setup-fields';
 import { oneOf, useUrlFilters } from '@/components/ui/url-filters';
+import { refreshConnection } from './queries';
 
 export type Perms = { canWrite: boolean; canRetry: boolean; canHistorical: boolean; canDownload: boolean };
 
@@ -51,8 +52,7 @@ function EditForm({ program, connection, onDone }: { program: number; connection
         },
       }),
     onSuccess: async () => {
-      await qc.invalidateQueries({ queryKey: ['connection', program, connection.id] });
-      void qc.invalidateQueries({ queryKey: ['connections', program] });
+      await refreshConnection(qc, program, connection.id);
       onDone();
     },
     onError: (e) => {

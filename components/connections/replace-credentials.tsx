@@ -10,6 +10,7 @@ import type { Connection, TestReport } from '@/lib/management/responses';
 import { Button, Dialog, ErrorNotice, Notice } from '@/components/ui/primitives';
 import { CredentialFields, checkCredentials, credentialsBody, type Credentials } from './credential-fields';
 import { TestSteps } from './sftp-setup-form';
+import { refreshConnection } from './queries';
 
 type Secret = Credentials;
 
@@ -89,8 +90,7 @@ export function ReplaceCredentialsDialog({
         },
       }),
     onSuccess: async () => {
-      await qc.invalidateQueries({ queryKey: ['connection', program, connection.id] });
-      void qc.invalidateQueries({ queryKey: ['connections', program] });
+      await refreshConnection(qc, program, connection.id);
     },
     onError: (e) => {
       if (e instanceof ApiError) {

@@ -9,6 +9,7 @@ import { dateStr } from '@/components/ui/formatters';
 import { Button, Dialog, ErrorNotice, Notice } from '@/components/ui/primitives';
 import type { Connection } from '@/lib/management/responses';
 import { checkPgpKey, NO_PGP_KEY, PgpKeyField, pgpKeyBody, type PgpKeyChoice } from './pgp-key-field';
+import { refreshConnection } from './queries';
 
 export function ReplacePgpKeyDialog({
   program,
@@ -30,8 +31,7 @@ export function ReplacePgpKeyDialog({
     mutationFn: () =>
       api<{ data: Connection }>(`/api/v1/connections/${connection.id}/pgp-key`, program, { method: 'POST', body: pgpKeyBody(choice) }),
     onSuccess: async () => {
-      await qc.invalidateQueries({ queryKey: ['connection', program, connection.id] });
-      void qc.invalidateQueries({ queryKey: ['connections', program] });
+      await refreshConnection(qc, program, connection.id);
     },
     onError: (e) => {
       if (e instanceof ApiError) setErrors(e.fields);

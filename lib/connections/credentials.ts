@@ -58,7 +58,6 @@ export async function replaceCredentials(
   // The test talks to the server, so it runs outside the transaction; the row is checked again below.
   await check({ ...sftpDestinationOf(current), auth: input.auth, host_key_fingerprint: expected });
 
-  const at = now();
   return transition(
     database,
     actor,
@@ -74,7 +73,7 @@ export async function replaceCredentials(
         authMethod: input.auth.method,
         secretCiphertext: encryptSecret(input.auth, id),
         hostKeyFingerprint: expected,
-        lastTestedAt: at,
+        lastTestedAt: now(),
       };
     },
     { auth_method: input.auth.method, host_key_changed: keyChanged },

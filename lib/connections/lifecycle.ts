@@ -150,6 +150,9 @@ export type Change = Partial<
   >
 >;
 
+/** What an Activity Log entry of a change keeps besides the row before and after. */
+type AuditDetails = Record<string, unknown>;
+
 /**
  * Every change of a connection: the row locked, `decide` judges it as it is now (throwing the
  * refusal, or returning the fields to write), the row written, and the Activity Log entry with the
@@ -162,7 +165,7 @@ export async function transition(
   id: string,
   action: string,
   decide: (c: Connection, inFlight: number) => Change,
-  details?: unknown | ((before: Connection) => unknown),
+  details?: AuditDetails | ((before: Connection) => AuditDetails),
 ): Promise<Connection> {
   return database.db.transaction(async (tx) => {
     const [current] = await tx
@@ -193,7 +196,7 @@ export async function transition(
       targetId: id,
       before: auditable(current),
       after: auditable(updated),
-      details: typeof details === 'function' ? (details as (before: Connection) => unknown)(current) : details,
+      details: typeof details === 'function' ? details(current) : details,
     });
     return updated;
   });
