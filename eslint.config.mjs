@@ -54,7 +54,7 @@ const config = [
     },
   },
   {
-    // lib/env.ts is the only reader of process.env (CONVENTIONS: typed configuration).
+    // lib/env.ts is the only reader of process.env (docs/conventions.md: configuration).
     files: ['app/**', 'components/**', 'lib/**', 'jobs/**', 'db/**'],
     ignores: ['lib/env.ts'],
     rules: {

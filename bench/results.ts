@@ -15,7 +15,7 @@ export function appendResults(benchmark: string, lines: string[]): void {
   if (!existsSync(file))
     writeFileSync(
       file,
-      '# Benchmark results\n\nAppended by `npm run bench:<name>`; newest last. Ratios compare our code with a reference on the same data in the same run (see the design’s PERFORMANCE.md).\n',
+      '# Benchmark results\n\nAppended by `npm run bench:<name>`; newest last. Ratios compare our code with a reference on the same data in the same run (see docs/performance.md).\n',
     );
   const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   appendFileSync(file, `\n## ${benchmark} — ${stamp} — ${machine()}\n\n${lines.map((l) => `- ${l}`).join('\n')}\n`);

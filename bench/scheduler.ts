@@ -1,4 +1,4 @@
-// bench:scheduler — planner ticks over N active connections (default 10,000; PERFORMANCE.md: one
+// bench:scheduler — planner ticks over N active connections (default 10,000; docs/performance.md: one
 // tick ≤ 10 s at 100,000, one query per batch). Three ticks: the catch-up (every connection one to
 // three days behind, ~5 windows each), an idle tick (nothing new due), and the midnight tick (every
 // 4-hourly and daily connection closes a window at once: the heaviest tick of normal operation).

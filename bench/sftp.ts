@@ -1,7 +1,7 @@
 // bench:sftp — deliver a ≥ 100 MB export (data file, .sha256 sidecar, manifest; temporary names,
 // size verification, rename) to a real OpenSSH sshd on 127.0.0.1 with deliverFiles(), versus
 // OpenSSH's own `sftp -b` put of the same data file to the same server, in the same run.
-// PERFORMANCE.md target: our throughput ≥ 1.0 × OpenSSH's. ssh2's optional native crypto binding
+// docs/performance.md target: our throughput ≥ 1.0 × OpenSSH's. ssh2's optional native crypto binding
 // (built by its install script when a compiler is present, as `npm ci` does) matters here: the
 // run says whether it was loaded.
 //   npm run bench:sftp [-- --mb=128 --rounds=7 --no-record]

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { startSftpSink, type SftpSink } from '../lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink } from '../scripts/dev/sftp-sink';
 import { startSlowProxy } from '../test/helpers/delivery';
 import { CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
 import { confirmIn, day, shoot } from './ui';

@@ -10,7 +10,7 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSyn
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { startSftpSink, type SftpSink } from '../lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink } from '../scripts/dev/sftp-sink';
 import { startSshd, type TestSshd } from '../test/helpers/sshd';
 import type { ReceivedMail } from '../test/helpers/smtp';
 import { ACTIVITY_PATH, CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';

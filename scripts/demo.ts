@@ -10,7 +10,7 @@ import { freePort } from '@/db/embedded';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
-import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink } from './dev/sftp-sink';
 import { createRng } from '@/lib/seed/random';
 import { seedProgram, trickle } from '@/lib/seed';
 

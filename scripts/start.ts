@@ -16,7 +16,7 @@ import { ConfigError, env, loadEnvFiles, resetEnv, sourceOf, type Env } from '@/
 import { demoOutboundAllowance } from '@/lib/net/outbound-policy';
 import { checkStorage } from '@/lib/storage';
 import { ensureDemoConnections, setUpDemo, startDemoSink, startDemoTrickle } from './demo';
-import type { SftpSink } from '@/lib/delivery/sftp-sink';
+import type { SftpSink } from './dev/sftp-sink';
 import { redactUrl } from './commands/database';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -20,7 +20,7 @@ import { closeDatabase } from '@/db/client';
 import { auditLog, connections, deliveries, exportRuns, type Account } from '@/db/schema';
 import { resetClock, setClock } from '@/lib/clock';
 import { decryptSecret } from '@/lib/crypto';
-import { generateEd25519KeyPair } from '@/lib/delivery/sftp-sink';
+import { generateEd25519KeyPair } from '@/scripts/dev/sftp-sink';
 import type { RouteHandler } from '@/lib/http/with-auth';
 import { executeDelivery } from '@/lib/runs/deliver-run';
 import { executeExportRun } from '@/lib/runs/export-run';

@@ -1,4 +1,4 @@
-// SFTP faults that need a server misbehaving on cue (RELIABILITY.md, SFTP checklist), injected by
+// SFTP faults that need a server misbehaving on cue (docs/reliability.md, fault checklist), injected by
 // the in-process SFTP sink; plus the network faults that need no server at all.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryAbortedError, DeliveryError, deliverFiles, testConnection, type SftpAuth, type SftpTimeouts } from '@/lib/delivery';
-import { startSftpSink, type SftpSink, type SinkFaults } from '@/lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink, type SinkFaults } from '@/scripts/dev/sftp-sink';
 import { DEMO_FOLDER, startDemoSink } from '@/scripts/demo';
 import { closedPort, failureOf, makeExportSet, sha256Hex, type ExportSet } from './helpers/delivery';
 

@@ -1,4 +1,4 @@
-// RELIABILITY.md SFTP item 12: a worker that delivers forever must not leak. 1,000 sequential
+// docs/reliability.md, fault 12: a worker that delivers forever must not leak. 1,000 sequential
 // deliveries (small files, in-process SFTP server, one shared AbortSignal as a worker would
 // hold) leave no extra sockets, timers or listeners behind.
 import { getEventListeners } from 'node:events';
@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverFiles, type SftpTimeouts } from '@/lib/delivery';
-import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
 import { makeExportSet, type ExportSet } from './helpers/delivery';
 
 const DELIVERIES = 1_000;

@@ -1,4 +1,4 @@
-// SFTP delivery against a real OpenSSH sshd (RELIABILITY.md, SFTP fault checklist). Each test
+// SFTP delivery against a real OpenSSH sshd (docs/reliability.md, fault checklist). Each test
 // states the outcome a user sees: the error code and whether it is retried, and what is (and is
 // not) in the customer's folder afterwards.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryAbortedError, DeliveryError, deliverFiles, testConnection, type SftpAuth, type SftpTimeouts } from '@/lib/delivery';
-import { generateEd25519KeyPair } from '@/lib/delivery/sftp-sink';
+import { generateEd25519KeyPair } from '@/scripts/dev/sftp-sink';
 import { failureOf, makeExportSet, sha256Hex, startTcpProxy } from './helpers/delivery';
 import { sshdSkipReason, startSshd, type TestSshd } from './helpers/sshd';
 
@@ -287,7 +287,7 @@ describe.skipIf(!!skip)('SFTP delivery to a real OpenSSH sshd', () => {
     const stoppedAfter = performance.now() - abortedAt;
     expect(err).toBeInstanceOf(DeliveryAbortedError);
     expect(abortedAt).toBeGreaterThan(0);
-    // "Within seconds" (ARCHITECTURE.md: pause immediately); generous for a loaded machine.
+    // "Within seconds" (docs/architecture.md: pause immediately); generous for a loaded machine.
     expect(stoppedAfter).toBeLessThan(5_000);
     expect(listing(f)).toEqual([]);
   });

@@ -34,7 +34,7 @@ import { GET as tokensRoute, POST as createTokenRoute } from '@/app/api/v1/token
 import { closeDatabase } from '@/db/client';
 import { exportRuns } from '@/db/schema';
 import { createApiToken } from '@/lib/auth/tokens';
-import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
 import { setApiRateLimiter, setExpensiveLimiter } from '@/lib/http/rate-limit';
 import type { RouteHandler } from '@/lib/http/with-auth';
 import { createAccount, createPrograms, sessionCookie, useTestEnv } from './helpers/auth';

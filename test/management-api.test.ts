@@ -25,7 +25,7 @@ import { GET as runRoute } from '@/app/api/v1/runs/[id]/route';
 import { closeDatabase } from '@/db/client';
 import { apiClients, connections, deliveries, exportFiles, exportRuns, type Account } from '@/db/schema';
 import { createApiToken } from '@/lib/auth/tokens';
-import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
 import type { RouteHandler } from '@/lib/http/with-auth';
 import { MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
 import { checkAnswer } from './helpers/api-answers';

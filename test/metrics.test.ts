@@ -13,7 +13,7 @@ import { resetClock, setClock } from '@/lib/clock';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
-import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
 import { resetEnv } from '@/lib/env';
 import { isLoopback, routeOf, scrapeAllowed, startMetricsServer } from '@/lib/metrics';
 import { executeDelivery } from '@/lib/runs/deliver-run';

@@ -1,5 +1,5 @@
 // The scheduled path end to end: planner → export → SFTP delivery → event history and email, and the
-// jobs faults of RELIABILITY.md (two workers, kill -9, pause immediately, SIGTERM, retries, expiry).
+// jobs faults of docs/reliability.md (two workers, kill -9, pause immediately, SIGTERM, retries, expiry).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +13,7 @@ import { resetClock, setClock } from '@/lib/clock';
 import { createConnection, pauseConnection, resumeConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
-import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
 import { testConnection } from '@/lib/delivery';
 import { executeDelivery } from '@/lib/runs/deliver-run';
 import { expireFiles } from '@/lib/runs/expire';

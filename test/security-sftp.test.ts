@@ -17,7 +17,7 @@ import { closeDatabase } from '@/db/client';
 import { connections, historicalRequests, type Account } from '@/db/schema';
 import { createApiToken } from '@/lib/auth/tokens';
 import { publicKeyLineFingerprint } from '@/lib/delivery/fingerprint';
-import { generateEd25519KeyPair, startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
+import { generateEd25519KeyPair, startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
 import { COARSE_CONNECT_FAILURE } from '@/lib/delivery/test-connection';
 import { resetEnv } from '@/lib/env';
 import { PgRateLimiter, setExpensiveLimiter } from '@/lib/http/rate-limit';

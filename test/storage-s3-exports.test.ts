@@ -17,7 +17,7 @@ import { resetClock, setClock } from '@/lib/clock';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
-import { startSftpSink, type SftpSink } from '@/lib/delivery/sftp-sink';
+import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
 import { GET as downloadRoute, HEAD as downloadHeadRoute } from '@/lib/export-api/download-route';
 import { signDownload } from '@/lib/export-api/signed-links';
 import { folderListResponseSchema } from '@/lib/export-api/schemas';

@@ -1,4 +1,4 @@
-// The run ledger against the lifecycle of ARCHITECTURE.md ("Lifecycles"): for every state a run can
+// The run ledger against the lifecycle of docs/architecture.md ("Runs"): for every state a run can
 // be in and every transition, the run is put into that state and the transition either moves it to
 // the state the lifecycle names or is refused with a typed answer that changes nothing. The
 // expectations below are written out by hand from the lifecycle, not read from the ledger.

@@ -5,7 +5,7 @@
 // answers a typed refusal, never an exception; the callers (jobs, management operations) decide
 // what a refusal means for them.
 //
-// The run lifecycle (ARCHITECTURE.md, "Lifecycles"):
+// The run lifecycle (docs/architecture.md, "Runs"):
 //   planned → generating → generated → delivering → delivered | available (API) | empty | failed | cancelled
 //
 //   transition (function)                  from                                     to

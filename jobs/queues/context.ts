@@ -23,7 +23,7 @@ export type QueueModule<S extends z.ZodType = z.ZodType> = {
   handle(ctx: QueueContext, payload: z.output<S>): Promise<void>;
 };
 
-/** A bad payload is logged and dropped, never retried forever (CONVENTIONS 8). */
+/** A bad payload is logged and dropped, never retried forever (docs/conventions.md, jobs). */
 export function parsePayload<S extends z.ZodType>(ctx: QueueContext, queue: string, schema: S, data: unknown): z.infer<S> | undefined {
   const r = schema.safeParse(data);
   if (!r.success) {

@@ -1,4 +1,4 @@
-// Connection lifecycle rules (ARCHITECTURE.md › Lifecycles):
+// Connection lifecycle rules (docs/architecture.md, "The ledgers and their lifecycles"):
 //   active ⇄ pausing → paused → active (resume); any → stopped → active (start); ended after the end date;
 //   deleted connections keep their history.
 // Every change is written to the Activity Log with who and when. Transitions lock the row, so two

@@ -8,7 +8,7 @@ import { errorResponseSchema, instantSchema, pageSchema } from '@/lib/http/schem
 
 export { errorResponseSchema };
 
-/** `{type}` in the API's paths and the file type each names (EXPORT-FILES.md "Three file types"). */
+/** `{type}` in the API's paths and the file type each names (docs/export-files.md, "What a run writes"). */
 export const API_FILE_TYPES = { users: 'user', campaigns: 'campaign', activities: 'activity' } as const satisfies Record<string, FileType>;
 export type ApiFileType = keyof typeof API_FILE_TYPES;
 export const API_TYPE_NAMES = Object.keys(API_FILE_TYPES) as ApiFileType[];

@@ -1,4 +1,4 @@
-// The three export file specs: headers in contract order (EXPORT-FILES.md) and, for each column,
+// The three export file specs: headers in contract order (docs/export-files.md) and, for each column,
 // how PostgreSQL computes it. The headers are a public contract — change them only with a new
 // schema_version. Formatting is done in SQL so COPY can stream the bytes untouched.
 import type { EventType } from '@/db/schema/source';
@@ -113,7 +113,7 @@ export const CAMPAIGN_COLUMNS: Column[] = [
   c('Updated At', 'timestamp', 'g.updated_at'),
 ];
 
-/** event_type → the count columns it sets to 1 (EXPORT-FILES.md, "Each activity row is one raw event"). */
+/** event_type → the count columns it sets to 1 (docs/export-files.md, "Columns"). */
 export const EVENT_COUNT_COLUMNS: Record<string, EventType[]> = {
   Likes: ['like'],
   Shares: ['share'],

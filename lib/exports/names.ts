@@ -1,4 +1,4 @@
-// Export file names (a public contract, EXPORT-FILES.md "Names"), sidecars and storage keys.
+// Export file names (a public contract, docs/export-files.md, "Names"), sidecars and storage keys.
 import type { ExportType } from '@/db/schema/exports';
 import type { ExportFormat } from '@/db/schema/connections';
 import type { DataFileType } from './columns';

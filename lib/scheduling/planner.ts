@@ -3,7 +3,7 @@
 // so any number of planners (workers, machines) produce one run per window. Catch-up comes from the
 // ledger cursor (connections.planned_through), not from cron, so windows missed while the worker
 // was down or the connection paused are planned on the next tick.
-// One query per batch of connections, not per connection (PERFORMANCE.md: 10,000 connections ≤ 10 s).
+// One query per batch of connections, not per connection (docs/performance.md: one tick ≤ 10 s at 100,000 connections).
 import { sql as sqlText } from 'drizzle-orm';
 import type { Database } from '@/db/client';
 import { planIncrementalRuns, type PlannedWindow } from '@/db/queries/run-ledger';

@@ -14,7 +14,7 @@ import { GENERATED_AT, parseCsv, PROGRAM, readGz, readXlsx, seedGoldenProgram, W
 const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
-// Typed out from EXPORT-FILES.md on purpose: the test must not trust the code's own column list.
+// Typed out from docs/export-files.md on purpose: the test must not trust the code's own column list.
 const HEADERS = {
   user:
     'User ID,First Name,Last Name,Universal Identifier,Experience Status,Blocked At,Studio Role,Last Visited Date,' +
@@ -36,7 +36,7 @@ const HEADERS = {
     'Preview,Generated At,Event ID,Event Type,Ingested At',
 } as const;
 
-/** EXPORT-FILES.md's event table: the columns each event type sets to 1. */
+/** docs/export-files.md's event table: the columns each event type sets to 1. */
 const SETS: Record<string, string[]> = {
   like: ['Likes'],
   share: ['Shares'],

@@ -1,5 +1,5 @@
 // Helpers for the SFTP delivery tests: export file sets on local disk (data files, .sha256
-// sidecars, manifest, as EXPORT-FILES.md names them), a TCP proxy that can black-hole the network,
+// sidecars, manifest, as docs/export-files.md names them), a TCP proxy that can black-hole the network,
 // and one that makes it slow.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync, writeFileSync } from 'node:fs';

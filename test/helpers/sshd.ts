@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@/db/embedded';
 import { publicKeyLineFingerprint } from '@/lib/delivery/fingerprint';
-import { generateEd25519KeyPair } from '@/lib/delivery/sftp-sink';
+import { generateEd25519KeyPair } from '@/scripts/dev/sftp-sink';
 
 export const SSHD_PATH = '/usr/sbin/sshd';
 /** The unprivileged account the harness logs in as when the tests run as root. */

@@ -1,7 +1,8 @@
-// A small SFTP server in this process (ssh2 server mode), bound to 127.0.0.1. The demo uses it as
-// the local SFTP destination on the embedded default (host key persisted under the data dir, so
-// the fingerprint pinned at set-up stays valid across restarts); the fault tests use its switches
-// to behave like a server that dies, hangs, fills up or refuses writes.
+// Dev and test support, not product code: a small SFTP server in this process (ssh2 server mode),
+// bound to 127.0.0.1. The demo (`npm start`) uses it as the local SFTP destination on the embedded
+// default (host key persisted under the data dir, so the fingerprint pinned at set-up stays valid
+// across restarts); the fault tests use its switches to behave like a server that dies, hangs,
+// fills up or refuses writes.
 // It serves one directory tree: "/" is rootDir, and nothing outside it is reachable by path.
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, type Stats as FsStats } from 'node:fs';
@@ -9,7 +10,7 @@ import { open, readdir, rename, rmdir, mkdir, stat, lstat, unlink, type FileHand
 import net from 'node:net';
 import path from 'node:path';
 import ssh2, { type AuthContext, type Connection, type ParsedKey, type SFTPWrapper } from 'ssh2';
-import { hostKeyFingerprint } from './fingerprint';
+import { hostKeyFingerprint } from '../../lib/delivery/fingerprint';
 
 // ssh2 is CommonJS: named imports do not resolve under Node's ESM loader.
 const { Server, utils } = ssh2;
