@@ -152,7 +152,7 @@ test('Download CSV: the event history and the Activity Log, with the filters app
   const { header, records } = csvRecords(runs.text);
   expect(header.slice(0, 5)).toEqual(['run_id', 'window_start', 'window_end', 'type', 'status']);
   expect(records.length).toBeGreaterThanOrEqual(deliveredBefore.length);
-  expect(new Set(records.map((r) => r.status))).toEqual(new Set(['delivered']));
+  expect(new Set(records.map((r) => r.status))).toEqual(new Set(['Delivered']));
   const deliveredNow = new Set(
     (await query((sql) => sql<{ id: string }[]>`select id from export_runs where connection_id = ${sftp} and status = 'delivered'`)).map(
       (r) => r.id,

@@ -178,11 +178,39 @@ test.describe.serial('a server that refuses the files', () => {
     await page.getByRole('tab', { name: 'Event History' }).click();
     await expect(runRows(page, 'Failed')).toHaveCount(3, { timeout: 90_000 });
 
-    // The admin fixes the server and retries the oldest window: it is delivered.
+    // The admin fixes the server and retries the oldest window: it is delivered. Every word its badge
+    // shows on the way is recorded: a retried run never reads "Generated" (a step back) before Delivered.
     sink.faults.readOnly = false;
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { badgeWords: string[] }).badgeWords = seen;
+      const record = () => {
+        for (const b of document.querySelectorAll('[data-testid=run-row] [data-testid=status-badge]')) {
+          const word = b.textContent ?? '';
+          if (!seen.includes(word)) seen.push(word);
+        }
+      };
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await runRows(page, 'Failed').last().getByRole('button', { name: 'Retry', exact: true }).click();
     await expect(runRows(page, 'Delivered')).toHaveCount(1, { timeout: 60_000 });
     await expect(runRows(page, 'Failed')).toHaveCount(2);
+    const words = await page.evaluate(() => (window as unknown as { badgeWords: string[] }).badgeWords);
+    expect(words).toContain('Delivered');
+    expect(words.filter((w) => !['Failed', 'Planned', 'Waiting to deliver', 'Delivering', 'Delivered'].includes(w))).toEqual([]);
+    // One vocabulary: the Status filter offers the badges' words (an empty window is "No new data" everywhere).
+    await expect(page.getByLabel('Status').locator('option')).toHaveText([
+      'Any',
+      'Delivered',
+      'Available',
+      'Failed',
+      'No new data',
+      'Delivering',
+      'Waiting to deliver',
+      'Exporting',
+      'Planned',
+      'Cancelled',
+    ]);
 
     await page.reload();
     await page.getByRole('tab', { name: 'Event History' }).click();
@@ -191,6 +219,7 @@ test.describe.serial('a server that refuses the files', () => {
     const legend = page.getByTestId('chart-legend');
     await expect(legend).toContainText('Delivered');
     await expect(legend).toContainText('Failed');
+    await expect(legend).toContainText('No new data');
     await expect(legend).toContainText('1 h delivery target');
     const rows = page.getByTestId('chart-rows');
     const lag = page.getByTestId('chart-delivery-lag');

@@ -14,6 +14,8 @@ const SCHEMA_MODULES = [
   'lib/webhooks/responses.ts',
   // Not a schema module, but the set-up form and the API read server addresses with it.
   'lib/connections/server-address.ts',
+  // The run statuses' words, shown by the pages and written into the API reference.
+  'lib/runs/vocabulary.ts',
 ];
 const ALLOWED_PACKAGES = new Set(['zod']);
 

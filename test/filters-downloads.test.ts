@@ -325,7 +325,7 @@ describe('event history as CSV', () => {
     const expected = await listed('status=failed');
     expect(expected.length).toBeGreaterThan(CSV_BATCH / 2);
     expect(records.map((r) => r.run_id)).toEqual(expected.map((r) => r.id));
-    expect(new Set(records.map((r) => r.status))).toEqual(new Set(['failed']));
+    expect(new Set(records.map((r) => r.status))).toEqual(new Set(['Failed']));
     // Cells are the list's values; text a spreadsheet would run is defused.
     const newest = records[0];
     expect(newest).toMatchObject({

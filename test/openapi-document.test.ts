@@ -72,4 +72,13 @@ describe('the OpenAPI document', () => {
     const result = await validate(doc as never);
     expect(result.valid).toBe(false);
   });
+
+  it('names each run status with the word the pages show (one vocabulary: badge, filter, charts, CSV)', async () => {
+    const doc = await document();
+    const run = doc.components.schemas.Run as { properties: { status: { enum: string[]; description: string } } };
+    expect(run.properties.status.enum).toContain('generated');
+    expect(run.properties.status.description).toContain('`empty` (shown as "No new data")');
+    expect(run.properties.status.description).toContain('`generated` (shown as "Waiting to deliver")');
+    expect(run.properties.status.description).toContain('`generating` (shown as "Exporting")');
+  });
 });

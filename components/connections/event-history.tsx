@@ -21,10 +21,9 @@ import {
 } from '@/components/ui/primitives';
 import { buttonClass } from '@/components/ui/button-styles';
 import { isoDay, oneOf, useUrlFilters } from '@/components/ui/url-filters';
+import { RUN_STATUS_FILTER_ORDER, runStatusLabel } from '@/lib/runs/vocabulary';
 import { RunProgress } from './run-progress';
 import { StatsChart } from './stats-chart';
-
-const RUN_STATUS_OPTIONS = ['delivered', 'available', 'failed', 'delivering', 'generating', 'generated', 'planned', 'empty', 'cancelled'];
 
 const shortTime = new Intl.DateTimeFormat('en-US', {
   month: 'short',
@@ -162,7 +161,7 @@ function RunDrawer({ run, onClose }: { run: Run | null; onClose: () => void }) {
 
 /** The filters, kept in the URL (?status=failed&from=2026-11-01); values the list does not offer are ignored. */
 const FILTERS = {
-  status: oneOf(RUN_STATUS_OPTIONS),
+  status: oneOf([...RUN_STATUS_FILTER_ORDER]),
   file_type: oneOf(['user', 'campaign', 'activity']),
   export_type: oneOf(['incremental', 'historical']),
   from: isoDay,
@@ -218,9 +217,9 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
             {(p) => (
               <select {...p} className={inputClass} value={filters.status} onChange={set('status')}>
                 <option value="">Any</option>
-                {RUN_STATUS_OPTIONS.map((s) => (
+                {RUN_STATUS_FILTER_ORDER.map((s) => (
                   <option key={s} value={s}>
-                    {humanize(s)}
+                    {runStatusLabel(s)}
                   </option>
                 ))}
               </select>

@@ -8,6 +8,7 @@ import { api, ApiError } from '@/components/api/client';
 import type { AppConfig, Connection, HistoricalMonth, HistoricalRequest } from '@/lib/management/responses';
 import { dateStr, dt, num, todayIso } from '@/components/ui/formatters';
 import { fieldError, Button, Card, Dialog, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
+import { runStatusLabel } from '@/lib/runs/vocabulary';
 import { ProgressBar, RunProgress } from './run-progress';
 
 function monthsBack(months: number): string {
@@ -31,7 +32,7 @@ function MonthsInProgress({ months }: { months: HistoricalMonth[] }) {
           {m.progress ? (
             <RunProgress progress={m.progress} label={`Month ${monthRange(m)}`} size="sm" />
           ) : (
-            <p className="mt-0.5 text-[11px] text-slate-600">{m.status === 'generating' ? 'Exporting' : 'Uploading'}</p>
+            <p className="mt-0.5 text-[11px] text-slate-600">{runStatusLabel(m.status)}</p>
           )}
         </li>
       ))}

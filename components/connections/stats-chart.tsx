@@ -10,6 +10,7 @@ import { api } from '@/components/api/client';
 import type { Connection, StatPoint, Stats } from '@/lib/management/responses';
 import { bytes, duration, num, shortDay } from '@/components/ui/formatters';
 import { Card, ErrorNotice } from '@/components/ui/primitives';
+import { runStatusLabel } from '@/lib/runs/vocabulary';
 
 const W = 600;
 const H = 100;
@@ -36,8 +37,7 @@ type Measure = {
   describe: (p: StatPoint, targetSeconds: number) => string;
 };
 
-const outcome = (p: StatPoint) =>
-  p.status === 'failed' ? 'Failed' : p.status === 'empty' ? 'No new data' : p.status === 'available' ? 'Available' : 'Delivered';
+const outcome = (p: StatPoint) => runStatusLabel(p.status);
 
 const MEASURES: Record<'rows' | 'bytes' | 'lag', Measure> = {
   rows: {
@@ -73,9 +73,9 @@ function Legend({ target }: { target: number }) {
   );
   return (
     <ul className="flex flex-wrap items-center gap-x-4 gap-y-1 text-xs text-slate-600" aria-label="Legend" data-testid="chart-legend">
-      {swatch(COLORS.ok, 'Delivered')}
-      {swatch(COLORS.failed, 'Failed')}
-      {swatch(COLORS.empty, 'No new data')}
+      {swatch(COLORS.ok, runStatusLabel('delivered'))}
+      {swatch(COLORS.failed, runStatusLabel('failed'))}
+      {swatch(COLORS.empty, runStatusLabel('empty'))}
       <li className="inline-flex items-center gap-1.5">
         <span aria-hidden className="w-4 border-t-2 border-dashed" style={{ borderColor: COLORS.target }} />
         {targetText(target)} delivery target

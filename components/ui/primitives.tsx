@@ -1,9 +1,13 @@
 // The pages' UI primitives: buttons, status badges, fields, notices, cards, dialogs, drawers, copy buttons.
 'use client';
 import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { RUN_STATUS_WORDS } from '@/lib/runs/vocabulary';
 import { buttonClass, type Variant } from './button-styles';
 
 export { buttonClass };
+
+/** A run status's badge: its word from the one vocabulary (lib/runs/vocabulary.ts) in `className`'s colours. */
+const run = (status: keyof typeof RUN_STATUS_WORDS, className: string) => ({ label: RUN_STATUS_WORDS[status].label, className });
 
 const STATUS: Record<string, { label: string; className: string }> = {
   active: { label: 'Active', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
@@ -12,21 +16,21 @@ const STATUS: Record<string, { label: string; className: string }> = {
   stopped: { label: 'Stopped', className: 'bg-red-50 text-red-700 ring-red-600/20' },
   ended: { label: 'Ended', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
   succeeded: { label: 'Delivered', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
-  delivered: { label: 'Delivered', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
+  delivered: run('delivered', 'bg-emerald-50 text-emerald-700 ring-emerald-600/20'),
   completed: { label: 'Completed', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
-  generated: { label: 'Generated', className: 'bg-sky-50 text-sky-700 ring-sky-600/20' },
+  generated: run('generated', 'bg-sky-50 text-sky-700 ring-sky-600/20'),
   ok: { label: 'OK', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
-  failed: { label: 'Failed', className: 'bg-red-50 text-red-700 ring-red-600/20' },
+  failed: run('failed', 'bg-red-50 text-red-700 ring-red-600/20'),
   running: { label: 'Running', className: 'bg-sky-50 text-sky-700 ring-sky-600/20' },
-  generating: { label: 'Generating', className: 'bg-sky-50 text-sky-700 ring-sky-600/20' },
-  delivering: { label: 'Delivering', className: 'bg-sky-50 text-sky-700 ring-sky-600/20' },
+  generating: run('generating', 'bg-sky-50 text-sky-700 ring-sky-600/20'),
+  delivering: run('delivering', 'bg-sky-50 text-sky-700 ring-sky-600/20'),
   pending: { label: 'Pending', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
   queued: { label: 'Queued', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
-  planned: { label: 'Planned', className: 'bg-slate-100 text-slate-700 ring-slate-500/20' },
-  available: { label: 'Available', className: 'bg-emerald-50 text-emerald-700 ring-emerald-600/20' },
-  empty: { label: 'No data', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
+  planned: run('planned', 'bg-slate-100 text-slate-700 ring-slate-500/20'),
+  available: run('available', 'bg-emerald-50 text-emerald-700 ring-emerald-600/20'),
+  empty: run('empty', 'bg-slate-100 text-slate-600 ring-slate-500/20'),
   aborted: { label: 'Aborted', className: 'bg-amber-50 text-amber-800 ring-amber-600/25' },
-  cancelled: { label: 'Cancelled', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
+  cancelled: run('cancelled', 'bg-slate-100 text-slate-600 ring-slate-500/20'),
   canceled: { label: 'Cancelled', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
   skipped: { label: 'Skipped', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },
   revoked: { label: 'Revoked', className: 'bg-slate-100 text-slate-600 ring-slate-500/20' },

@@ -12,6 +12,7 @@ import { now } from '@/lib/clock';
 import { connectionDisplayName } from '@/lib/connections/describe';
 import { attachment } from '@/lib/export-api/download';
 import { csvResponse, type CsvValue } from '@/lib/http/csv';
+import { runStatusLabel } from '@/lib/runs/vocabulary';
 import { activityJson } from './activity';
 import type { ActivityEntry, Run } from './responses';
 import { ACTIVITY_CSV_COLUMNS, RUNS_CSV_COLUMNS, type activityCsvQuery, type runsCsvQuery } from './schemas';
@@ -50,7 +51,7 @@ function runRow(r: Run): CsvValue[] {
     r.window_start,
     r.window_end,
     r.automated ? 'Automated' : 'Historical',
-    r.status,
+    runStatusLabel(r.status),
     r.rows_total,
     r.bytes_total,
     r.files_count,

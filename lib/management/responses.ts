@@ -15,6 +15,7 @@ import {
   RUN_STATUSES,
 } from '@/db/schema/enums';
 import { instantSchema as instant, pageSchema } from '@/lib/http/schemas';
+import { runStatusDoc } from '@/lib/runs/vocabulary';
 
 /** An OpenPGP public key as the admin confirms it (never the key itself: it is long and adds nothing to check). */
 export const pgpKeySchema = z.object({
@@ -55,7 +56,7 @@ export const connectionSchema = z.object({
   deleted_at: instant.nullable(),
   last_tested_at: instant.nullable(),
   planned_through: instant.nullable().describe('Every window ending at or before this instant has a run.'),
-  last_delivery: z.object({ run_id: z.uuid(), status: z.enum(RUN_STATUSES), finished_at: instant }).nullable(),
+  last_delivery: z.object({ run_id: z.uuid(), status: z.enum(RUN_STATUSES).describe(runStatusDoc()), finished_at: instant }).nullable(),
   next_window: z
     .object({ start: instant, end: instant })
     .nullable()
@@ -124,7 +125,7 @@ export const runSchema = z.object({
   historical_request_id: z.uuid().nullable(),
   window_start: instant,
   window_end: instant,
-  status: z.enum(RUN_STATUSES),
+  status: z.enum(RUN_STATUSES).describe(runStatusDoc()),
   automated: z.boolean().describe('True for scheduled (incremental) runs, false for historical ones.'),
   attempt: z.number().int(),
   rows_total: z.number().int(),
@@ -152,7 +153,7 @@ export const STAT_STATUSES = ['delivered', 'available', 'empty', 'failed'] as co
 export const statPointSchema = z.object({
   window_start: instant,
   window_end: instant,
-  status: z.enum(STAT_STATUSES),
+  status: z.enum(STAT_STATUSES).describe(runStatusDoc(STAT_STATUSES)),
   rows: z.number().int(),
   bytes: z.number().int(),
   lag_seconds: z
@@ -168,7 +169,7 @@ export const historicalMonthSchema = z.object({
   run_id: z.uuid(),
   window_start: instant,
   window_end: instant,
-  status: z.enum(RUN_STATUSES),
+  status: z.enum(RUN_STATUSES).describe(runStatusDoc()),
   progress: runProgressSchema.nullable(),
 });
 export type HistoricalMonth = z.infer<typeof historicalMonthSchema>;

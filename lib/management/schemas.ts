@@ -1,6 +1,7 @@
 // Query strings and bodies of the management API (zod), shared by the route handlers and tests.
 import { z } from 'zod';
 import { EXPORT_TYPES, FILE_TYPES, RUN_STATUSES } from '@/db/schema';
+import { runStatusDoc } from '@/lib/runs/vocabulary';
 import {
   hostKeyFingerprintSchema,
   pgpPublicKeySchema,
@@ -42,7 +43,9 @@ const oneOrMany = <T extends readonly [string, ...string[]]>(values: T, name: st
 const cursor = cursorParam;
 
 export const listRunsQuery = z.object({
-  status: oneOrMany(RUN_STATUSES, 'status').optional(),
+  status: oneOrMany(RUN_STATUSES, 'status')
+    .optional()
+    .describe(`Only runs in these statuses (comma-separated or repeated). ${runStatusDoc()}`),
   file_type: z.enum(FILE_TYPES, { error: `file_type must be one of ${FILE_TYPES.join(', ')}` }).optional(),
   export_type: z.enum(EXPORT_TYPES, { error: `export_type must be one of ${EXPORT_TYPES.join(', ')}` }).optional(),
   from: instant('from').optional(),
