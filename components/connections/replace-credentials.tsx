@@ -9,7 +9,7 @@ import { api, ApiError } from '@/components/api/client';
 import type { Connection, TestReport } from '@/lib/management/responses';
 import { Button, Dialog, ErrorNotice, Notice } from '@/components/ui/primitives';
 import { CredentialFields, checkCredentials, credentialsBody, type Credentials } from './credential-fields';
-import { TestSteps } from './sftp-setup-form';
+import { TestSteps } from './connection-test';
 import { refreshConnection } from './queries';
 
 type Secret = Credentials;
