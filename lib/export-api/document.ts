@@ -6,6 +6,11 @@ import { WEBHOOK_API_COMPONENTS, WEBHOOK_API_OPERATIONS } from '@/lib/webhooks/o
 import pkg from '@/package.json';
 import { EXPORT_API_COMPONENTS, EXPORT_API_OPERATIONS } from './operations';
 
+/** Every operation of the API, all areas: what the document describes. */
+export const API_OPERATIONS = [...EXPORT_API_OPERATIONS, ...MANAGEMENT_API_OPERATIONS, ...WEBHOOK_API_OPERATIONS];
+/** Every schema a response names, by component name. */
+export const API_COMPONENTS = { ...EXPORT_API_COMPONENTS, ...MANAGEMENT_API_COMPONENTS, ...WEBHOOK_API_COMPONENTS };
+
 let cached: { origin: string; doc: Record<string, unknown> } | undefined;
 
 export function apiDocument(origin: string): Record<string, unknown> {
@@ -23,8 +28,8 @@ export function apiDocument(origin: string): Record<string, unknown> {
             'A guide with curl examples is at /docs/api.',
         },
         servers: [{ url: origin }],
-        components: { ...EXPORT_API_COMPONENTS, ...MANAGEMENT_API_COMPONENTS, ...WEBHOOK_API_COMPONENTS },
-        operations: [...EXPORT_API_OPERATIONS, ...MANAGEMENT_API_OPERATIONS, ...WEBHOOK_API_OPERATIONS],
+        components: API_COMPONENTS,
+        operations: API_OPERATIONS,
       }),
     };
   }

@@ -53,6 +53,11 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
   }
 }
 
+/** A Pages Router API handler serving a web route handler; `web` is that handler (tests call it, and read its gate). */
+export type NodeRoute = ((req: IncomingMessage & { query?: Record<string, unknown> }, res: ServerResponse) => Promise<void>) & {
+  readonly web: RouteHandler;
+};
+
 /**
  * A Pages Router API handler that runs a web route handler. Path parameters come from Next.js's
  * req.query when present, else from the last path segments (`params` in order).
@@ -63,8 +68,8 @@ export function nodeRoute(
   opts: {
     /** Rewrites the path the handler (and so its request log) sees; parameters are read before. */ maskPath?: (path: string) => string;
   } = {},
-): (req: IncomingMessage & { query?: Record<string, unknown> }, res: ServerResponse) => Promise<void> {
-  return async (req, res) => {
+): NodeRoute {
+  const route = async (req: IncomingMessage & { query?: Record<string, unknown> }, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const requestId = randomUUID();
       res.writeHead(405, {
@@ -104,4 +109,5 @@ export function nodeRoute(
     const response = await handler(seen, { params: Promise.resolve(values) });
     await sendWebResponse(res, response, req.method);
   };
+  return Object.assign(route, { web: handler });
 }

@@ -22,7 +22,14 @@ import { checkSameOrigin } from './csrf';
 export type RouteParams = Record<string, string | string[] | undefined>;
 /** What Next.js passes a route handler besides the request. */
 export type RouteContext<P extends RouteParams = RouteParams> = { params: Promise<P> };
-export type RouteHandler<P extends RouteParams = RouteParams> = (req: Request, ctx: RouteContext<P>) => Promise<Response>;
+/**
+ * What a route handler enforces before its body runs, as withAuth or withRequest built it: read by
+ * test/route-operations.test.ts, which holds it against the route's OpenAPI operation.
+ */
+export type RouteGate = { kind: 'public' } | { kind: 'auth'; options: AuthOptions };
+export type RouteHandler<P extends RouteParams = RouteParams> = ((req: Request, ctx: RouteContext<P>) => Promise<Response>) & {
+  readonly gate?: RouteGate;
+};
 
 export type RequestContext<P extends RouteParams = RouteParams> = {
   requestId: string;
@@ -117,7 +124,7 @@ function isDatabaseDown(err: unknown): boolean {
 export function withRequest<P extends RouteParams = RouteParams>(
   handler: (req: Request, ctx: RequestContext<P>) => Promise<Response>,
 ): RouteHandler<P> {
-  return async (req, routeCtx) => {
+  const route = async (req: Request, routeCtx: RouteContext<P>): Promise<Response> => {
     const requestId = requestIdFor(req);
     const started = performance.now();
     const log = childLogger({ request_id: requestId, method: req.method, path: safePath(req) });
@@ -132,6 +139,7 @@ export function withRequest<P extends RouteParams = RouteParams>(
     countRequest(req, routeCtx?.params, res.status);
     return res;
   };
+  return Object.assign(route, { gate: { kind: 'public' } as RouteGate });
 }
 
 function mapError(err: unknown, log: Logger): AppError {
@@ -219,7 +227,7 @@ export function withAuth<const O extends AuthOptions = Record<never, never>>(
   opts?: O,
 ): RouteHandler {
   const options: AuthOptions = opts ?? {};
-  return withRequest(async (req, ctx) => {
+  const route = withRequest(async (req, ctx) => {
     const database = ctx.database();
     const actor = await authenticate(req, database.db);
     requirePasswordChanged(actor, req);
@@ -248,6 +256,7 @@ export function withAuth<const O extends AuthOptions = Record<never, never>>(
     }
     return budget ? withBudget(res, budget) : res;
   });
+  return Object.assign(route, { gate: { kind: 'auth', options } as RouteGate });
 }
 
 /** Every answer of a rate-limited route says where the caller's budget stands (RateLimit-* headers). */

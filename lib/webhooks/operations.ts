@@ -1,5 +1,5 @@
 // The webhook and notification-settings routes as the OpenAPI document describes them (joined in
-// lib/export-api/document.ts). PATCH routes are described on their GET, as the management API does.
+// lib/export-api/document.ts).
 import { z } from 'zod';
 import { errorResponseSchema } from '@/lib/export-api/schemas';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
@@ -84,10 +84,20 @@ export const WEBHOOK_API_OPERATIONS: ApiOperation[] = [
     path: '/api/v1/webhooks/{id}',
     operationId: 'getWebhook',
     summary: 'One webhook endpoint',
-    description: `PATCH changes ${Object.keys(updateWebhookSchema.shape).join(', ')}.`,
     params: idParams,
     query: program,
     responses: { 200: { description: 'The endpoint.', schema: webhookResponse }, ...errors(401, 403, 404) },
+  },
+  {
+    ...WRITE,
+    method: 'patch',
+    path: '/api/v1/webhooks/{id}',
+    operationId: 'updateWebhook',
+    summary: 'Change a webhook endpoint’s URL, events, description or whether it is enabled',
+    params: idParams,
+    query: program,
+    body: json(updateWebhookSchema),
+    responses: { 200: { description: 'The changed endpoint.', schema: webhookResponse }, ...errors(401, 403, 404, 422) },
   },
   {
     ...WRITE,
@@ -138,12 +148,22 @@ export const WEBHOOK_API_OPERATIONS: ApiOperation[] = [
     path: '/api/v1/connections/{id}/notification-settings',
     operationId: 'getNotificationSettings',
     summary: 'Reports, auto-pause and the daily check of a connection',
-    description: `PATCH changes ${Object.keys(notificationSettingsSchema.shape).join(', ')} (in any status).`,
     params: idParams,
     query: program,
     responses: {
       200: { description: 'The settings and why the connection paused itself, if it did.', schema: settingsResponse },
       ...errors(401, 403, 404),
     },
+  },
+  {
+    ...WRITE,
+    method: 'patch',
+    path: '/api/v1/connections/{id}/notification-settings',
+    operationId: 'updateNotificationSettings',
+    summary: 'Change the report mode or the auto-pause threshold (in any status)',
+    params: idParams,
+    query: program,
+    body: json(notificationSettingsSchema),
+    responses: { 200: { description: 'The changed settings.', schema: settingsResponse }, ...errors(401, 403, 404, 422) },
   },
 ];

@@ -1,16 +1,14 @@
 // Every answer a test receives is checked against the API's schemas: a JSON answer against the
-// schema its documented operation (lib/export-api/operations.ts, lib/management/operations.ts)
-// names for that status, an undocumented error against the one error shape. A success that no
+// schema its documented operation (every area's, as lib/export-api/document.ts joins them) names for that status, an undocumented error against the one error shape. A success that no
 // operation documents fails the test: the OpenAPI document must describe what the API answers.
 import { expect } from 'vitest';
-import { EXPORT_API_OPERATIONS } from '@/lib/export-api/operations';
+import { API_OPERATIONS } from '@/lib/export-api/document';
 import type { ApiOperation } from '@/lib/http/openapi';
 import { errorResponseSchema } from '@/lib/http/schemas';
-import { MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
 
 const templates = (op: ApiOperation) => (op.path.match(/\{/g) ?? []).length;
 /** Literal paths before templated ones (`/connections/test` before `/connections/{id}`). */
-const OPERATIONS = [...EXPORT_API_OPERATIONS, ...MANAGEMENT_API_OPERATIONS]
+const OPERATIONS = [...API_OPERATIONS]
   .sort((a, b) => templates(a) - templates(b))
   .map((op) => ({ op, pattern: new RegExp(`^${op.path.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
 
