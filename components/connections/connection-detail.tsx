@@ -13,7 +13,7 @@ import { CONNECTIONS_PATH } from './paths';
 import { connectionName, destination, frequencyLabel } from './describe';
 import { dateStr, dt } from '@/components/ui/formatters';
 import { HistoricalRequests } from './historical-requests';
-import { ConnectionNotifications } from '@/components/webhooks/connection-notifications';
+import { ConnectionNotifications } from './connection-notifications';
 import { fieldError, Button, Card, DefinitionList, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
 import { FrequencyField, parseEmails, toInstant } from './setup-fields';
 import { oneOf, useUrlFilters } from '@/components/ui/url-filters';

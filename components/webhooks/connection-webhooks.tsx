@@ -1,12 +1,11 @@
-// The connection page's notifications: why the connection paused itself (with Resume), which runs
-// the contacts hear about and when it pauses itself, and its webhooks — add one (the secret shown
-// once), send a test, disable, delete, and each endpoint's delivery log with Redeliver.
+// A connection's webhooks: add one (the secret shown once), send a test, disable, delete, and each
+// endpoint's delivery log with Redeliver.
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
-import type { NotificationSettings, Webhook, WebhookMessage } from '@/lib/webhooks/responses';
+import type { Webhook, WebhookMessage } from '@/lib/webhooks/responses';
 import { dt } from '@/components/ui/formatters';
 import { Button, Card, CopyButton, Dialog, ErrorNotice, Field, inputClass, Loading, Notice, StatusBadge } from '@/components/ui/primitives';
 
@@ -15,143 +14,8 @@ const EVENTS = [
   { id: 'delivery.failed', label: 'Delivery failed' },
   { id: 'connection.paused', label: 'Connection paused' },
 ] as const;
-const MODES = [
-  { id: 'every_run', label: 'Every run' },
-  { id: 'failures_only', label: 'Failures only' },
-  { id: 'daily_digest', label: 'A daily digest' },
-] as const;
-
-type Settings = NotificationSettings;
 type Endpoint = Webhook;
 type Message = WebhookMessage;
-
-function PausedNotice({
-  program,
-  connection,
-  settings,
-  canWrite,
-}: {
-  program: number;
-  connection: Connection;
-  settings: Settings;
-  canWrite: boolean;
-}) {
-  const qc = useQueryClient();
-  const resume = useMutation({
-    mutationFn: () => api(`/api/v1/connections/${connection.id}/resume`, program, { method: 'POST' }),
-    onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['connection', program, connection.id] });
-      void qc.invalidateQueries({ queryKey: ['notification-settings', program, connection.id] });
-    },
-  });
-  if (!settings.auto_paused) return null;
-  return (
-    <div data-testid="auto-paused">
-      <Notice tone="warning" title={`Paused by itself on ${dt(settings.auto_paused.at)}`}>
-        <p>{settings.auto_paused.reason}</p>
-        <p className="mt-1">Fix the cause, then resume: every window missed while paused is exported after.</p>
-        {canWrite ? (
-          <Button className="mt-3" variant="primary" size="sm" busy={resume.isPending} onClick={() => resume.mutate()}>
-            Resume
-          </Button>
-        ) : null}
-        {resume.isError ? <ErrorNotice title="Not resumed" error={resume.error} /> : null}
-      </Notice>
-    </div>
-  );
-}
-
-function ReportSettings({
-  program,
-  connection,
-  settings,
-  canWrite,
-}: {
-  program: number;
-  connection: Connection;
-  settings: Settings;
-  canWrite: boolean;
-}) {
-  const qc = useQueryClient();
-  const [mode, setMode] = useState(settings.report_mode);
-  const [threshold, setThreshold] = useState(String(settings.auto_pause_after));
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const save = useMutation({
-    mutationFn: () =>
-      api(`/api/v1/connections/${connection.id}/notification-settings`, program, {
-        method: 'PATCH',
-        body: { report_mode: mode, auto_pause_after: Number(threshold) },
-      }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ['notification-settings', program, connection.id] }),
-    onError: (e) => {
-      if (e instanceof ApiError) setErrors(e.fields);
-    },
-  });
-  const submit = (ev: FormEvent) => {
-    ev.preventDefault();
-    if (!/^\d+$/.test(threshold.trim())) return setErrors({ auto_pause_after: 'Enter a whole number of windows (0 = never).' });
-    setErrors({});
-    save.mutate();
-  };
-  return (
-    <Card title="Reports and auto-pause">
-      <form onSubmit={submit} noValidate className="space-y-4" aria-label="Reports and auto-pause">
-        <Field label="Contacts receive" hint={settings.report_mode_is_default ? 'The default for this kind of connection.' : undefined}>
-          {(p) => (
-            <select
-              {...p}
-              className={inputClass}
-              value={mode}
-              disabled={!canWrite}
-              onChange={(e) => setMode(e.target.value as Settings['report_mode'])}
-            >
-              {MODES.map((m) => (
-                <option key={m.id} value={m.id}>
-                  {m.label}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field
-          label="Pause by itself after this many failed windows in a row"
-          error={errors.auto_pause_after}
-          hint={`0 = never. Failed in a row now: ${settings.consecutive_failed_windows}.`}
-        >
-          {(p) => (
-            <input
-              {...p}
-              inputMode="numeric"
-              className={inputClass}
-              value={threshold}
-              disabled={!canWrite}
-              onChange={(e) => setThreshold(e.target.value)}
-            />
-          )}
-        </Field>
-        {settings.health ? (
-          <p className="text-xs text-slate-600">
-            Daily check:{' '}
-            {settings.health.status === null
-              ? 'not run yet'
-              : settings.health.status === 'ok'
-                ? 'passing'
-                : `failing (${settings.health.status})`}
-            {settings.health.last_checked_at ? `, last ${dt(settings.health.last_checked_at)}` : ''}
-          </p>
-        ) : null}
-        {save.isError ? <ErrorNotice title="Not saved" error={save.error} /> : null}
-        {canWrite ? (
-          <div className="flex justify-end">
-            <Button type="submit" variant="primary" busy={save.isPending}>
-              Save
-            </Button>
-          </div>
-        ) : null}
-      </form>
-    </Card>
-  );
-}
 
 function DeliveryLog({ program, endpoint, canWrite }: { program: number; endpoint: Endpoint; canWrite: boolean }) {
   const qc = useQueryClient();
@@ -378,7 +242,7 @@ function AddWebhook({ program, connection, onDone }: { program: number; connecti
   );
 }
 
-function Webhooks({ program, connection, canWrite }: { program: number; connection: Connection; canWrite: boolean }) {
+export function ConnectionWebhooks({ program, connection, canWrite }: { program: number; connection: Connection; canWrite: boolean }) {
   const qc = useQueryClient();
   const [adding, setAdding] = useState(false);
   const key = ['webhooks', program, connection.id];
@@ -412,32 +276,5 @@ function Webhooks({ program, connection, canWrite }: { program: number; connecti
         ) : null}
       </div>
     </Card>
-  );
-}
-
-/** Hooked into the connection page's Overview. */
-export function ConnectionNotifications({ program, connection, canWrite }: { program: number; connection: Connection; canWrite: boolean }) {
-  const q = useQuery({
-    queryKey: ['notification-settings', program, connection.id, connection.status],
-    queryFn: () => api<{ data: Settings }>(`/api/v1/connections/${connection.id}/notification-settings`, program),
-  });
-  if (q.isPending) return <Loading label="Loading notifications…" />;
-  if (q.isError)
-    return <ErrorNotice title="The notification settings could not be loaded" error={q.error} onRetry={() => void q.refetch()} />;
-  const s = q.data.data;
-  return (
-    <div className="space-y-6">
-      <PausedNotice program={program} connection={connection} settings={s} canWrite={canWrite} />
-      <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
-        <ReportSettings
-          key={`${s.report_mode}-${s.auto_pause_after}`}
-          program={program}
-          connection={connection}
-          settings={s}
-          canWrite={canWrite}
-        />
-        <Webhooks program={program} connection={connection} canWrite={canWrite} />
-      </div>
-    </div>
   );
 }
