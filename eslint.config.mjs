@@ -2,7 +2,8 @@ import nextVitals from 'eslint-config-next/core-web-vitals';
 import nextTs from 'eslint-config-next/typescript';
 
 // lib modules that hold no server code and may be bundled for the browser.
-const CLIENT_SAFE_LIB = /^@\/lib\/(?!auth\/permissions$|windows$|connections\/server-address$|runs\/vocabulary$|(.+\/)?schemas$)/;
+const CLIENT_SAFE_LIB =
+  /^@\/lib\/(?!auth\/permissions$|windows$|windows\/days$|historical\/range$|scheduling\/next-delivery$|connections\/server-address$|runs\/vocabulary$|(.+\/)?schemas$)/;
 
 /** One boundary: files matching `files` may not import `forbidden` (gitignore-style patterns, or one RegExp). */
 function boundary(files, forbidden, message, allowTypeImports = false) {

@@ -41,7 +41,9 @@ describe('historical data requests', () => {
     const err = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2024-11-01' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).status).toBe(422);
-    expect((err as AppError).message).toBe('Historical data requests reach back at most 24 months: the earliest start is 2024-11-28.');
+    expect((err as AppError).message).toBe(
+      'From 2024-11-01 is more than 24 months back: historical data reaches back to 2024-11-28 at the earliest.',
+    );
     expect(await t.db.select().from(historicalRequests)).toHaveLength(0);
   });
 
@@ -80,7 +82,7 @@ describe('historical data requests', () => {
   });
 
   it('cancels a request: chunks not yet started are cancelled and it cannot be cancelled twice', async () => {
-    const r = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2025-01-01', to: '2025-04-01' }));
+    const r = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2025-01-01', to: '2025-03-31' }));
     await planHistoricalRequest(t, r.id);
     const cancelled = await cancelHistoricalRequest(t, admin, 5, r.id);
     expect(cancelled.status).toBe('cancelled');
@@ -117,12 +119,21 @@ describe('historical data requests', () => {
     expect(p.finishedAt).not.toBeNull();
   });
 
+  it('exports the To day whole: Oct 10 → Nov 27 ends at Nov 28 00:00 UTC, in two monthly chunks', async () => {
+    const r = await createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-10-10', to: '2026-11-27' }));
+    expect([r.rangeStart.toISOString(), r.rangeEnd.toISOString(), r.chunksTotal]).toEqual([
+      '2026-10-10T00:00:00.000Z',
+      '2026-11-28T00:00:00.000Z',
+      2,
+    ]);
+  });
+
   it('refuses an end in the future or before the start', async () => {
     await expect(createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-01-01', to: '2026-12-31' }))).rejects.toThrow(
-      /cannot be in the future/,
+      'To 2026-12-31 is not over yet: the latest To is 2026-11-27 (the last whole day, UTC).',
     );
     await expect(createHistoricalRequest(t, admin, 5, connectionId, input({ from: '2026-03-01', to: '2026-02-01' }))).rejects.toThrow(
-      /start must be before the end/,
+      'To 2026-02-01 is before From 2026-03-01: pick a To on or after the From.',
     );
   });
 });

@@ -541,8 +541,18 @@ describe('event history', () => {
     });
     expect(data<Json[]>(await runsOf('&export_type=historical')).map((r) => r.id)).toEqual([runIds.expired]);
     expect(data<Json[]>(await runsOf('&file_type=activity')).map((r) => r.id)).toEqual([runIds.fresh]);
+    // Days are included whole at both ends: to=2026-10-05 includes the window of Oct 5; an exact instant is the exclusive end it says.
     const delivered = data<Json[]>(await runsOf('&status=delivered&from=2026-10-03&to=2026-10-05'));
-    expect(delivered.map((r) => r.window_start)).toEqual(['2026-10-04T00:00:00.000Z', '2026-10-03T00:00:00.000Z']);
+    expect(delivered.map((r) => r.window_start)).toEqual([
+      '2026-10-05T00:00:00.000Z',
+      '2026-10-04T00:00:00.000Z',
+      '2026-10-03T00:00:00.000Z',
+    ]);
+    const byInstant = data<Json[]>(await runsOf('&status=delivered&from=2026-10-03&to=2026-10-05T00:00:00Z'));
+    expect(byInstant.map((r) => r.window_start)).toEqual(['2026-10-04T00:00:00.000Z', '2026-10-03T00:00:00.000Z']);
+    expect(data<Json[]>(await runsOf('&status=delivered&from=2026-10-04&to=2026-10-04')).map((r) => r.window_start)).toEqual([
+      '2026-10-04T00:00:00.000Z',
+    ]);
     expect(delivered[0].retry).toEqual({ allowed: false, reason: 'Only failed runs can be retried; this one is delivered.' });
   });
 

@@ -6,21 +6,52 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
 import type { AppConfig, Connection, HistoricalMonth, HistoricalRequest } from '@/lib/management/responses';
-import { dateStr, dt, num, todayIso } from '@/components/ui/formatters';
+import { dateStr, daysLabel, dt, exactRange, num } from '@/components/ui/formatters';
 import { fieldError, Button, Card, Dialog, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
 import { runStatusLabel } from '@/lib/runs/vocabulary';
+import { defaultHistoryEnd, earliestHistoryStart, isRangeError, resolveHistoricalRange } from '@/lib/historical/range';
+import { dayAfter, dayOf, dayStart, isDay, lastDayBefore } from '@/lib/windows/days';
 import { ProgressBar, RunProgress } from './run-progress';
 
-function monthsBack(months: number): string {
-  const d = new Date();
-  d.setUTCMonth(d.getUTCMonth() - months);
-  return d.toISOString().slice(0, 10);
-}
 const ACTIVE = new Set(['pending', 'running']);
 
 /** A month's window [start, end) as the days it covers: "Mar 15, 2026 – Mar 31, 2026". */
-const monthRange = (m: HistoricalMonth) =>
-  `${dateStr(m.window_start)} – ${dateStr(new Date(new Date(m.window_end).getTime() - 1).toISOString())}`;
+const monthRange = (m: HistoricalMonth) => daysLabel(m.window_start, m.window_end);
+
+/**
+ * What the form will ask for, in words, before it is sent: the exact UTC range and its monthly
+ * chunks, or why it would be refused (the server decides with the same function).
+ */
+function RangePreview({ from, to, connection, at }: { from: string; to: string; connection: Connection; at: Date }) {
+  if (!isDay(from) || (to && !isDay(to))) {
+    return <p className="text-sm text-slate-600">Pick the first day to export; the exact range shows here before you submit.</p>;
+  }
+  const range = resolveHistoricalRange(
+    { from: dayStart(from), ...(to ? { to: dayAfter(to) } : {}) },
+    { at, connectionStart: new Date(connection.start_date) },
+  );
+  if (isRangeError(range)) {
+    return (
+      <p className="text-sm text-red-700" data-testid="historical-range">
+        {range.message}
+      </p>
+    );
+  }
+  const months = range.chunks.length;
+  return (
+    <p className="text-sm text-slate-700" data-testid="historical-range">
+      {range.defaulted ? (
+        <>
+          To is empty: up to {range.end.getTime() === new Date(connection.start_date).getTime() ? 'the connection’s start date' : 'today'} (
+          {dateStr(range.end.toISOString())}
+          ).{' '}
+        </>
+      ) : null}
+      Exports <span className="font-medium">{exactRange(range.start, range.end)}</span> ({months} monthly{' '}
+      {months === 1 ? 'chunk' : 'chunks'}).
+    </p>
+  );
+}
 
 function MonthsInProgress({ months }: { months: HistoricalMonth[] }) {
   if (months.length === 0) return null;
@@ -48,8 +79,11 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
     staleTime: 300_000,
   });
   const maxMonths = config.data?.data.max_history_months ?? 24;
-  const earliest = monthsBack(maxMonths);
-  const today = todayIso();
+  // The page's "now", renewed when the form is used (the range is checked against it as the server will).
+  const [at, setAt] = useState(() => new Date());
+  const earliest = dayOf(earliestHistoryStart(at));
+  const yesterday = lastDayBefore(dayStart(dayOf(at)));
+  const defaultEnd = defaultHistoryEnd(new Date(connection.start_date), at);
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -80,12 +114,19 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
 
   function submit(ev: FormEvent) {
     ev.preventDefault();
+    const now = new Date();
+    setAt(now);
     const e: Record<string, string> = {};
     if (!from) e.from = 'Choose the first day to export.';
-    else if (from < earliest) e.from = `Historical data goes back at most ${maxMonths} months (to ${dateStr(earliest)}).`;
-    else if (from > today) e.from = 'The start cannot be in the future.';
-    if (to && to > today) e.to = 'The end cannot be in the future.';
-    if (to && from && to < from) e.to = 'The end must be on or after the start.';
+    else if (!isDay(from)) e.from = `From ${from} is not a date: pick a day.`;
+    else if (to && !isDay(to)) e.to = `To ${to} is not a date: pick a day.`;
+    else {
+      const range = resolveHistoricalRange(
+        { from: dayStart(from), ...(to ? { to: dayAfter(to) } : {}) },
+        { at: now, connectionStart: new Date(connection.start_date) },
+      );
+      if (isRangeError(range)) e[range.field] = range.message;
+    }
     setErrors(e);
     if (Object.keys(e).length === 0) create.mutate();
   }
@@ -96,7 +137,8 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
         <Card title="Request historical data">
           <form onSubmit={submit} noValidate className="space-y-4" aria-label="Request historical data">
             <p className="text-sm text-slate-600">
-              Exports past data as monthly chunks, delivered like the scheduled files but marked historical. Up to {maxMonths} months back.
+              Exports past data as monthly chunks, delivered like the scheduled files but marked historical. Up to {maxMonths} months back;
+              From and To are included whole (UTC days).
             </p>
             <div className="grid grid-cols-1 gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
               <Field label="From" error={fieldError(errors, 'from')} hint={`Earliest ${dateStr(earliest)}`}>
@@ -107,12 +149,17 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                     className={inputClass}
                     value={from}
                     min={earliest}
-                    max={today}
+                    max={yesterday}
                     onChange={(e) => setFrom(e.target.value)}
                   />
                 )}
               </Field>
-              <Field label="To" optional error={fieldError(errors, 'to')} hint="Defaults to today">
+              <Field
+                label="To"
+                optional
+                error={fieldError(errors, 'to')}
+                hint={`Empty: through ${dateStr(lastDayBefore(defaultEnd))}, the day before ${defaultEnd.getTime() === new Date(connection.start_date).getTime() ? 'the connection’s start' : 'today'}`}
+              >
                 {(p) => (
                   <input
                     {...p}
@@ -120,7 +167,7 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                     className={inputClass}
                     value={to}
                     min={from || earliest}
-                    max={today}
+                    max={yesterday}
                     onChange={(e) => setTo(e.target.value)}
                   />
                 )}
@@ -131,6 +178,7 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                 </Button>
               </div>
             </div>
+            <RangePreview from={from} to={to} connection={connection} at={at} />
             {create.isError && Object.keys(errors).length === 0 ? (
               <ErrorNotice title="The request was not submitted" error={create.error} />
             ) : null}
@@ -153,9 +201,7 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                 <li key={r.id} className="py-3">
                   <div data-testid="historical-request">
                     <div className="flex flex-wrap items-center justify-between gap-2">
-                      <p className="text-sm font-medium text-slate-900">
-                        {dateStr(r.range_start)} – {dateStr(r.range_end)}
-                      </p>
+                      <p className="text-sm font-medium text-slate-900">{daysLabel(r.range_start, r.range_end)}</p>
                       <div className="flex items-center gap-2">
                         <StatusBadge status={r.status} />
                         {canWrite && ACTIVE.has(r.status) ? (
@@ -165,7 +211,7 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                               cancel.reset();
                               setConfirming(r);
                             }}
-                            aria-label={`Cancel the request for ${dateStr(r.range_start)} – ${dateStr(r.range_end)}`}
+                            aria-label={`Cancel the request for ${daysLabel(r.range_start, r.range_end)}`}
                           >
                             Cancel
                           </Button>
@@ -174,7 +220,7 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                     </div>
                     <div className="mt-2">
                       <ProgressBar
-                        label={`Progress of ${dateStr(r.range_start)} – ${dateStr(r.range_end)}`}
+                        label={`Progress of ${daysLabel(r.range_start, r.range_end)}`}
                         value={pct}
                         max={100}
                         valueText={`${r.chunks_done} of ${r.chunks_total} months done`}
@@ -210,9 +256,9 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
       >
         {confirming ? (
           <p>
-            The months of {dateStr(confirming.range_start)} – {dateStr(confirming.range_end)} not yet delivered are not exported; a month
-            being delivered now is stopped and nothing of it is left half-delivered. Months already delivered stay where they are. This
-            cannot be undone: request the range again to export it.
+            The months of {daysLabel(confirming.range_start, confirming.range_end)} not yet delivered are not exported; a month being
+            delivered now is stopped and nothing of it is left half-delivered. Months already delivered stay where they are. This cannot be
+            undone: request the range again to export it.
           </p>
         ) : null}
         {cancel.isError ? (

@@ -2,6 +2,12 @@
 
 const dateTime = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' });
 const dateOnly = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeZone: 'UTC' });
+const exact = new Intl.DateTimeFormat('en-US', {
+  dateStyle: 'medium',
+  timeStyle: 'medium',
+  timeZone: 'UTC',
+  hourCycle: 'h23',
+});
 const shortDate = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
 
 export function dt(s: string | null | undefined): string {
@@ -56,7 +62,22 @@ export function todayIso(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-/** A date filter's query range (UTC): from the first second of `from` to the last of `to`; empty when unset. */
+/**
+ * A date filter's query: the days as picked (YYYY-MM-DD), empty when unset. The API reads a day as
+ * the whole day at both ends (lib/windows/days.ts), so the list, its CSV download and a link shared
+ * with a developer all include the To day.
+ */
 export function dayRange(from: string, to: string): { from: string; to: string } {
-  return { from: from ? `${from}T00:00:00Z` : '', to: to ? `${to}T23:59:59Z` : '' };
+  return { from, to };
+}
+
+/** The days a range [start, end) covers, both included: "Oct 10, 2026 – Nov 30, 2026". */
+export function daysLabel(start: string, end: string): string {
+  const last = new Date(new Date(end).getTime() - 1).toISOString();
+  return `${dateStr(start)} – ${dateStr(last)}`;
+}
+
+/** A range [start, end) to the second: "Oct 10, 2026 00:00:00 UTC through Nov 30, 2026 23:59:59 UTC". */
+export function exactRange(start: Date, end: Date): string {
+  return `${exact.format(start)} UTC through ${exact.format(new Date(end.getTime() - 1000))} UTC`;
 }

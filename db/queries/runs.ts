@@ -190,3 +190,46 @@ export async function listFailedDeliveries(db: DbOrTx, p: ListFailedDeliveriesPa
     .orderBy(desc(deliveries.startedAt), desc(deliveries.id))
     .limit(p.limit);
 }
+
+export type DeliveryTimingRows = {
+  /** Per connection: lags (ms, window end → finished) of its newest live scheduled windows (at most `limit`), newest first. */
+  lags: Map<string, number[]>;
+  /** Per connection: its oldest scheduled window planned but not finished yet. */
+  unfinished: Map<string, { start: Date; end: Date }>;
+};
+
+/**
+ * What the next-delivery estimate needs of some connections (one program), in two statements: the
+ * lags of their newest scheduled windows that were delivered live — planned within `liveWithinMs` of
+ * their end, so a catch-up does not count — of the last 30 days, and their oldest unfinished window.
+ */
+export async function listDeliveryTimings(
+  db: DbOrTx,
+  p: { programId: number; connectionIds: string[]; liveWithinMs: number; limit: number },
+): Promise<DeliveryTimingRows> {
+  const out: DeliveryTimingRows = { lags: new Map(), unfinished: new Map() };
+  if (p.connectionIds.length === 0) return out;
+  const ids = `{${p.connectionIds.join(',')}}`;
+  const lags = await db.execute<{ connection_id: string; lag_ms: string }>(sql`
+    select c.id::text as connection_id, l.lag_ms::text as lag_ms
+    from unnest(${ids}::uuid[]) as c(id)
+    cross join lateral (
+      select (extract(epoch from r.finished_at - r.window_end) * 1000)::bigint as lag_ms
+      from export_runs r
+      where r.program_id = ${p.programId} and r.connection_id = c.id and r.export_type = 'incremental'
+        and r.status in ('delivered', 'available', 'empty') and r.finished_at is not null
+        and r.window_start > now() - interval '30 days'
+        and r.created_at <= r.window_end + make_interval(secs => ${p.liveWithinMs / 1000})
+      order by r.window_start desc
+      limit ${p.limit}
+    ) l`);
+  for (const r of lags) out.lags.set(r.connection_id, [...(out.lags.get(r.connection_id) ?? []), Number(r.lag_ms)]);
+  const unfinished = await db.execute<{ connection_id: string; window_start: string; window_end: string }>(sql`
+    select distinct on (connection_id) connection_id::text as connection_id, window_start, window_end
+    from export_runs
+    where program_id = ${p.programId} and connection_id = any(${ids}::uuid[]) and export_type = 'incremental'
+      and status in ('planned', 'generating', 'generated', 'delivering')
+    order by connection_id, window_start`);
+  for (const r of unfinished) out.unfinished.set(r.connection_id, { start: new Date(r.window_start), end: new Date(r.window_end) });
+  return out;
+}

@@ -17,26 +17,27 @@ import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
 import { monthlyChunks } from '@/lib/windows';
+import { rangeEndOf, rangeStartOf } from '@/lib/windows/days';
+import { isRangeError, resolveHistoricalRange } from './range';
 
-export const MAX_HISTORY_MONTHS = 24;
+export { earliestHistoryStart, MAX_HISTORY_MONTHS } from './range';
 
-const day = z
-  .union([z.iso.date(), z.iso.datetime({ offset: true })], { error: 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time' })
-  .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v));
+const dayOrInstant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
+  error: 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time',
+});
 
 export const createHistoricalRequestSchema = z
   .object({
-    from: day,
-    /** Defaults to the connection's start date, where its incremental exports begin. */
-    to: day.optional(),
+    from: dayOrInstant.transform(rangeStartOf).describe('The first day exported (from its 00:00 UTC), or an exact instant.'),
+    to: dayOrInstant
+      .transform(rangeEndOf)
+      .optional()
+      .describe(
+        'The last day exported, included whole (up to the next day’s 00:00 UTC), or an exact instant (not included); at the latest yesterday. Without it: up to the connection’s start date (where its scheduled exports begin), or up to today’s 00:00 UTC when the connection starts later.',
+      ),
   })
   .strict();
 export type CreateHistoricalRequestInput = z.infer<typeof createHistoricalRequestSchema>;
-
-/** The earliest instant a request made at `at` may reach: the same day 24 months earlier (00:00 UTC). */
-export function earliestHistoryStart(at: Date): Date {
-  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - MAX_HISTORY_MONTHS, at.getUTCDate()));
-}
 
 /** Recomputes progress from the request's runs (db/queries/historical). */
 export { refreshHistoricalProgress } from '@/db/queries/historical';
@@ -51,24 +52,11 @@ export async function createHistoricalRequest(
 ): Promise<HistoricalRequest> {
   const connection = await findConnection(database.db, { programId, id: connectionId });
   if (!connection) throw new AppError('not_found', 'Connection not found.');
-  const at = now();
-  const to = input.to ?? connection.startDate;
-  const earliest = earliestHistoryStart(at);
-  const field = (path: string, message: string) => new AppError('validation_failed', message, { fields: [{ path, message }] });
-  if (input.from.getTime() < earliest.getTime()) {
-    throw field(
-      'from',
-      `Historical data requests reach back at most ${MAX_HISTORY_MONTHS} months: the earliest start is ${earliest.toISOString().slice(0, 10)}.`,
-    );
+  const range = resolveHistoricalRange(input, { at: now(), connectionStart: connection.startDate });
+  if (isRangeError(range)) {
+    throw new AppError('validation_failed', range.message, { fields: [{ path: range.field, message: range.message }] });
   }
-  if (to.getTime() > at.getTime()) throw field('to', 'The end of a historical data request cannot be in the future.');
-  if (input.from.getTime() >= to.getTime()) {
-    throw field(
-      'from',
-      `The start must be before the end (${to.toISOString().slice(0, 10)}${input.to ? '' : ', the connection’s start date'}).`,
-    );
-  }
-  const chunks = monthlyChunks(input.from, to);
+  const { chunks, end: to } = range;
   return database.db.transaction(async (tx) => {
     const request = await insertHistoricalRequest(tx, {
       connectionId,

@@ -60,7 +60,25 @@ export const connectionSchema = z.object({
   next_window: z
     .object({ start: instant, end: instant })
     .nullable()
-    .describe('The next window not yet planned; null when stopped or ended.'),
+    .describe(
+      'The next window not yet planned — after an edit of the schedule, the first window of the new one (planning goes on from planned_through); null when stopped or ended.',
+    ),
+  next_delivery: z
+    .object({
+      window_start: instant,
+      window_end: instant,
+      expected_at: instant.describe('When its files are expected: the window’s end plus lag_seconds, never in the past.'),
+      lag_seconds: z
+        .number()
+        .int()
+        .describe(
+          'The lag the estimate used: the median of the recent live windows’ (window end → delivered or available), at least the settle delay (DDE_SETTLE_MINUTES) plus a minute.',
+        ),
+      lag_from_history: z.boolean().describe('False while no live window has been delivered yet (the settle delay and a minute are used).'),
+      in_flight: z.boolean().describe('True when the window is already planned and being exported or delivered.'),
+    })
+    .nullable()
+    .describe('The next files of this connection: which window and when they are expected; null unless active.'),
 });
 export type Connection = z.infer<typeof connectionSchema>;
 

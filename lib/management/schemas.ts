@@ -10,6 +10,7 @@ import {
   withServerAddress,
 } from '@/lib/connections/schemas';
 import { cursorParam, limitParam, uuidParam } from '@/lib/http/params';
+import { rangeEndOf, rangeStartOf } from '@/lib/windows/days';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
@@ -17,14 +18,24 @@ export const MAX_LIMIT = 200;
 /** `{id}` in a management path: a UUID (anything else names nothing: 404). */
 export const idParams = z.object({ id: uuidParam.describe('The id.') });
 
-const instant = (name: string) =>
+/**
+ * A `from`/`to` query value: a day (YYYY-MM-DD, UTC) or an exact ISO 8601 date-time. A day is
+ * included whole in both places (lib/windows/days.ts): from=2026-11-01&to=2026-11-30 is November.
+ */
+const rangeParam = (name: string, end: boolean) =>
   z
     .union([z.iso.date(), z.iso.datetime({ offset: true })], { error: `${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time` })
-    .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v))
+    .transform(end ? rangeEndOf : rangeStartOf)
     .refine(
       (d) => !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999,
       `${name} must be between 1970 and 9999`,
     );
+const fromParam = (what: string) =>
+  rangeParam('from', false).describe(`${what} from this day (its 00:00 UTC on) or from this exact instant.`);
+const toParam = (what: string) =>
+  rangeParam('to', true).describe(
+    `${what} up to this day, included whole (up to the next day’s 00:00 UTC), or up to this exact instant (not included).`,
+  );
 
 const limit = limitParam(MAX_LIMIT, DEFAULT_LIMIT);
 
@@ -48,8 +59,8 @@ export const listRunsQuery = z.object({
     .describe(`Only runs in these statuses (comma-separated or repeated). ${runStatusDoc()}`),
   file_type: z.enum(FILE_TYPES, { error: `file_type must be one of ${FILE_TYPES.join(', ')}` }).optional(),
   export_type: z.enum(EXPORT_TYPES, { error: `export_type must be one of ${EXPORT_TYPES.join(', ')}` }).optional(),
-  from: instant('from').optional(),
-  to: instant('to').optional(),
+  from: fromParam('Runs whose window reaches').optional(),
+  to: toParam('Runs whose window starts').optional(),
   limit,
   cursor,
 });
@@ -77,8 +88,8 @@ export const activityQuery = z.object({
     .optional(),
   target_type: z.string().max(100).optional(),
   target_id: z.string().max(200).optional(),
-  from: instant('from').optional(),
-  to: instant('to').optional(),
+  from: fromParam('Entries').optional(),
+  to: toParam('Entries').optional(),
   limit,
   cursor,
 });

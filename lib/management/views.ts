@@ -7,6 +7,7 @@ import {
   listDeliveriesOfRuns,
   listFilesOfRuns,
   listInFlightRunsOfRequests,
+  listDeliveryTimings,
   listLastFinishedRuns,
   type LastDelivery,
 } from '@/db/queries/runs';
@@ -20,7 +21,15 @@ import type {
 } from '@/db/schema';
 import { now } from '@/lib/clock';
 import { describeSftpDestination } from '@/lib/notify';
-import { windowsEndingIn } from '@/lib/windows';
+import { env } from '@/lib/env';
+import {
+  CATCH_UP_SLACK_MS,
+  nextDelivery,
+  nextWindowOf,
+  PLANNER_TICK_MS,
+  RECENT_LAGS,
+  type DeliveryTimings,
+} from '@/lib/scheduling/next-delivery';
 import { expiredFileOf } from '@/lib/runs/retry';
 import { runProgressOf } from './progress';
 import type { ActivityEntry, Connection, HistoricalMonth, HistoricalRequest, Run } from './responses';
@@ -28,17 +37,24 @@ import type { ActivityEntry, Connection, HistoricalMonth, HistoricalRequest, Run
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
 
-const FAR_FUTURE = new Date(8.64e15);
-
-/** The next window the planner has not written yet; null once the connection is stopped, ended or deleted. */
+/**
+ * The next window the planner has not written yet — after an edit of the schedule, the first window
+ * of the new one; null once the connection is stopped, ended or deleted.
+ */
 export function nextWindow(c: ConnectionRow): { start: Date; end: Date } | null {
   if (c.deletedAt || c.status === 'stopped' || c.status === 'ended') return null;
-  const [w] = windowsEndingIn({ frequency: c.frequency, startDate: c.startDate, endDate: c.endDate }, c.plannedThrough, FAR_FUTURE, 1);
-  return w ?? null;
+  return nextWindowOf(c) ?? null;
 }
 
-export function connectionJson(c: ConnectionRow, last: LastDelivery | undefined): Connection {
+const settleMs = () => env().settleMinutes * 60_000;
+
+export function connectionJson(
+  c: ConnectionRow,
+  last: LastDelivery | undefined,
+  timings: DeliveryTimings = { recentLagsMs: [] },
+): Connection {
   const next = nextWindow(c);
+  const delivery = nextDelivery(c, timings, { now: now(), settleMs: settleMs() });
   return {
     id: c.id,
     program_id: c.programId,
@@ -72,14 +88,38 @@ export function connectionJson(c: ConnectionRow, last: LastDelivery | undefined)
     planned_through: isoOrNull(c.plannedThrough),
     last_delivery: last ? { run_id: last.runId, status: last.status, finished_at: iso(last.finishedAt) } : null,
     next_window: next ? { start: iso(next.start), end: iso(next.end) } : null,
+    next_delivery: delivery
+      ? {
+          window_start: iso(delivery.window.start),
+          window_end: iso(delivery.window.end),
+          expected_at: iso(delivery.expectedAt),
+          lag_seconds: Math.round(delivery.lagMs / 1000),
+          lag_from_history: delivery.fromHistory,
+          in_flight: delivery.inFlight,
+        }
+      : null,
   };
 }
 
-/** Connections of one program as JSON, with each one's last finished run. */
+/** Connections of one program as JSON, with each one's last finished run and when its next files are expected. */
 export async function connectionsJson(db: DbOrTx, programId: number, list: ConnectionRow[]): Promise<Connection[]> {
-  const last = await listLastFinishedRuns(db, { programId, connectionIds: list.map((c) => c.id) });
+  const connectionIds = list.map((c) => c.id);
+  const [last, timings] = await Promise.all([
+    listLastFinishedRuns(db, { programId, connectionIds }),
+    listDeliveryTimings(db, {
+      programId,
+      connectionIds: list.filter((c) => c.status === 'active' && !c.deletedAt).map((c) => c.id),
+      liveWithinMs: settleMs() + PLANNER_TICK_MS + CATCH_UP_SLACK_MS,
+      limit: RECENT_LAGS,
+    }),
+  ]);
   const byConnection = new Map(last.map((l) => [l.connectionId, l]));
-  return list.map((c) => connectionJson(c, byConnection.get(c.id)));
+  return list.map((c) =>
+    connectionJson(c, byConnection.get(c.id), {
+      recentLagsMs: timings.lags.get(c.id) ?? [],
+      oldestUnfinished: timings.unfinished.get(c.id) ?? null,
+    }),
+  );
 }
 
 export async function oneConnectionJson(db: DbOrTx, c: ConnectionRow): Promise<Connection> {

@@ -9,6 +9,7 @@ import type { Database } from '@/db/client';
 import { planIncrementalRuns, type PlannedWindow } from '@/db/queries/run-ledger';
 import type { Frequency } from '@/db/schema';
 import { windowsEndingIn } from '@/lib/windows';
+import { plannedSchedule } from './next-delivery';
 
 export type PlanOptions = {
   now: Date;
@@ -70,17 +71,15 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
     const runs: PlannedWindow[] = [];
     const cursors: { id: string; through: Date }[] = [];
     for (const c of batch) {
-      const startDate = new Date(c.start_date);
-      const through = c.planned_through ? new Date(c.planned_through) : null;
       // After an edit (frequency or start date), planning continues from where it stopped, so
-      // windows stay contiguous and never overlap what was already exported.
-      const effectiveStart = through && through > startDate ? through : startDate;
-      const windows = windowsEndingIn(
-        { frequency: c.frequency, startDate: effectiveStart, endDate: c.end_date ? new Date(c.end_date) : null },
-        null,
-        until,
-        perConnection,
-      );
+      // windows stay contiguous and never overlap what was already exported (next-delivery.ts).
+      const schedule = plannedSchedule({
+        frequency: c.frequency,
+        startDate: new Date(c.start_date),
+        endDate: c.end_date ? new Date(c.end_date) : null,
+        plannedThrough: c.planned_through ? new Date(c.planned_through) : null,
+      });
+      const windows = windowsEndingIn(schedule, null, until, perConnection);
       if (windows.length === 0) continue;
       for (const w of windows) runs.push({ connectionId: c.id, programId: c.program_id, windowStart: w.start, windowEnd: w.end });
       cursors.push({ id: c.id, through: windows[windows.length - 1].end });
