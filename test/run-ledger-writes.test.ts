@@ -1,19 +1,22 @@
-// Only the run ledger writes the ledger's tables: a scan of the product's source (lib, jobs, scripts,
-// app, db; tests and migrations excluded) fails on any insert, update or delete of export_runs or
-// deliveries outside db/queries/run-ledger.ts, whether through drizzle or in SQL text, and on any
-// write of historical_requests outside db/queries/historical.ts.
+// One writer per table: a scan of the product's source (lib, jobs, scripts, app, pages, db,
+// components; tests and migrations excluded) fails on any insert, update or delete of a table below
+// outside its owner, whether through drizzle or in SQL text: export_runs and deliveries are written
+// only by the run ledger (db/queries/run-ledger.ts), historical_requests by db/queries/historical.ts,
+// connections by the connections writer (db/queries/connections.ts). A new table with one writer is
+// one more line in RULES.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SCANNED = ['lib', 'jobs', 'scripts', 'app', 'db', 'components'];
+const SCANNED = ['lib', 'jobs', 'scripts', 'app', 'pages', 'db', 'components'];
 
 type Rule = { table: string; drizzleName: string; owners: string[] };
 const RULES: Rule[] = [
   { table: 'export_runs', drizzleName: 'exportRuns', owners: ['db/queries/run-ledger.ts'] },
   { table: 'deliveries', drizzleName: 'deliveries', owners: ['db/queries/run-ledger.ts'] },
   { table: 'historical_requests', drizzleName: 'historicalRequests', owners: ['db/queries/historical.ts'] },
+  { table: 'connections', drizzleName: 'connections', owners: ['db/queries/connections.ts'] },
 ];
 
 /** The writes of `rule`'s table that `source` contains, as the text that gives each away. */
@@ -63,6 +66,9 @@ describe('the scanner', () => {
     expect(writesOf('truncate export_runs', runs)).toHaveLength(1);
     expect(writesOf('await db.update(deliveries).set({})', attempts)).toHaveLength(1);
     expect(writesOf('sql`insert into deliveries (run_id) select 1`', attempts)).toHaveLength(1);
+    const connections = RULES.find((r) => r.table === 'connections')!;
+    expect(writesOf('await db.update(connections).set({ healthStatus: status })', connections)).toHaveLength(1);
+    expect(writesOf('sqlText`update connections c set planned_through = v.through`', connections)).toHaveLength(1);
   });
 
   it('leaves reads alone', () => {
@@ -70,15 +76,19 @@ describe('the scanner', () => {
     expect(writesOf('select r.id from export_runs r join deliveries d on d.run_id = r.id', runs)).toEqual([]);
     expect(writesOf('const deliveries = runs.delivery.filter((id) => !sent.has(id));', attempts)).toEqual([]);
     expect(writesOf('update export_runs_archive set x = 1', runs)).toEqual([]);
+    const connections = RULES.find((r) => r.table === 'connections')!;
+    expect(writesOf('db.select().from(connections).where(eq(connections.status, "active"))', connections)).toEqual([]);
+    expect(writesOf('update api_client_connections set x = 1', connections)).toEqual([]);
   });
 });
 
-describe('writes of the ledger tables', () => {
+describe('writes of the tables with one writer', () => {
   const files = SCANNED.flatMap((dir) => sourceFiles(dir));
 
   it('scans the product source', () => {
     expect(files).toContain('lib/runs/deliver-run.ts');
     expect(files).toContain('db/queries/run-ledger.ts');
+    expect(files).toContain('lib/scheduling/planner.ts');
     expect(files.some((f) => f.startsWith('db/migrations/'))).toBe(false);
   });
 

@@ -23,6 +23,7 @@ const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
       ['connection.paused_after_transfer', 'Paused after transfer'],
       ['connection.paused_immediately', 'Paused immediately'],
       ['connection.auto_paused', 'Paused after failed windows'],
+      ['connection.pause_completed', 'Paused once the transfer finished'],
       ['connection.resumed', 'Resumed'],
       ['connection.stopped', 'Stopped'],
       ['connection.credentials_replaced', 'Credentials replaced'],
@@ -30,6 +31,8 @@ const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
       ['connection.notifications_changed', 'Reports changed'],
       ['connection.started', 'Started'],
       ['connection.deleted', 'Deleted'],
+      ['connection.ended', 'Ended (end date reached)'],
+      ['connection.health_changed', 'Daily check failing or passing again'],
     ],
   },
   {

@@ -1,7 +1,35 @@
-// Recurring data connections. Every query names the program (a row of another program is not found).
-import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+// Connections: the reads every page and job shares, and the one writer of the `connections` table.
+// Every change of a connection is a named transition here, written in one transaction with its
+// Activity Log entry (who, when, the row before and after). A transition the connection's state does
+// not allow changes nothing: the lifecycle rules that answer an admin with a message are judged by the
+// caller (`decide`, lib/connections/lifecycle.ts); the transitions the system makes (auto-pause, the
+// pause settling, the end date, the daily check) are guarded here and answer a typed refusal.
+// Every read names the program (a row of another program is not found).
+//
+// The connection lifecycle:
+//   active ⇄ pausing → paused → active (resume); any → stopped → active (start); active → ended
+//
+//   transition (function)                          from                                 to
+//   create (insertConnection)                      —                                    active
+//   change (changeConnection)                      as the caller's rule decides         resume/start → active; stop/delete → stopped;
+//                                                                                       edits, credentials, OpenPGP key, report settings
+//   pause (pauseConnection)                        active; pausing (immediately only)   pausing (runs in flight marked to finish) | paused
+//   pause settles (settlePausingConnection)        pausing, nothing left in flight      paused
+//   plan through (advancePlanningCursors)          active                               cursor moved; ended once it reaches the end date
+//   daily check (recordConnectionHealth)           any                                  unchanged; its last verdict (entry when it flips)
+//
+// "Pause" is one transition with one behaviour, whoever asks (an admin, an API client, or the
+// auto-pause after repeated failed windows): after transfer, the runs being exported or delivered
+// now finish and are delivered first (the connection is "pausing" until they have); immediately,
+// the running work is handed back and waits for resume.
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
-import { connections, type Connection } from '@/db/schema';
+import { recordAudit } from '@/db/queries/audit';
+import { clearFinishBeforePause, markRunsToFinishBeforePause } from '@/db/queries/run-ledger';
+import { connections, exportRuns, type AuditEntry, type Connection, type ConnectionStatus } from '@/db/schema';
+
+// ---------------------------------------------------------------------------------------------
+// Reads
 
 export async function findConnection(
   db: DbOrTx,
@@ -36,4 +64,272 @@ export async function listConnectionNames(
     .select({ id: connections.id, name: connections.name, kind: connections.kind, sftpHost: connections.sftpHost })
     .from(connections)
     .where(and(eq(connections.programId, p.programId), inArray(connections.id, ids)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer
+
+/** Who makes a change, as the Activity Log shows it (an account, an API client, or the system). */
+export type ConnectionActor = { actorId: string | null; actorLabel: string };
+
+/** The changes DDE makes by itself (auto-pause, a pause settling, the end date, the daily check). */
+export const SYSTEM_ACTOR: ConnectionActor = { actorId: null, actorLabel: 'system' };
+
+/** A connection as the Activity Log keeps it: never its secret. The armored OpenPGP key is public but long: the entry keeps its fingerprint and user IDs. */
+export function auditable(c: Connection) {
+  const { secretCiphertext: _s, plannedThrough: _p, updatedAt: _u, pgpPublicKey: _k, ...rest } = c;
+  return rest;
+}
+
+/** What an Activity Log entry of a change keeps besides the row before and after. */
+export type AuditDetails = Record<string, unknown>;
+
+/**
+ * create: a new connection (active), with its Activity Log entry. Runs in the caller's transaction
+ * when given one (what else the creation writes, such as the contacts' notice, commits with it).
+ */
+export async function insertConnection(db: DbOrTx, values: typeof connections.$inferInsert, by: ConnectionActor): Promise<Connection> {
+  return db.transaction(async (tx) => {
+    const [created] = await tx.insert(connections).values(values).returning();
+    await recordAudit(tx, {
+      programId: created.programId,
+      ...by,
+      action: 'connection.created',
+      targetType: 'connection',
+      targetId: created.id,
+      after: auditable(created),
+    });
+    return created;
+  });
+}
+
+/**
+ * What a change may write: the lifecycle moves other than pausing (resume and start → active, stop
+ * and delete → stopped), the edit's fields, the stopped connection's secret or OpenPGP key, and the
+ * report settings. A pause goes through pauseConnection; a connection ends only by its end date.
+ */
+export type ConnectionChange = Partial<
+  Pick<
+    Connection,
+    | 'pauseMode'
+    | 'deletedAt'
+    | 'frequency'
+    | 'startDate'
+    | 'contactEmails'
+    | 'name'
+    | 'authMethod'
+    | 'secretCiphertext'
+    | 'hostKeyFingerprint'
+    | 'lastTestedAt'
+    | 'pgpPublicKey'
+    | 'pgpKeyFingerprint'
+    | 'pgpKeyUserIds'
+    | 'pgpKeyExpiresAt'
+    | 'reportMode'
+    | 'autoPauseAfter'
+  >
+> & { status?: Extract<ConnectionStatus, 'active' | 'stopped'> };
+
+/** Locks a live connection of the program for the rest of the transaction. */
+async function lockConnection(db: DbOrTx, programId: number, id: string): Promise<Connection | undefined> {
+  const [row] = await db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.programId, programId), eq(connections.id, id), isNull(connections.deletedAt)))
+    .for('update');
+  return row;
+}
+
+/**
+ * change: the row locked (two admins clicking at once cannot interleave), `decide` judges it as it
+ * is now (throwing the caller's refusal, or returning the fields to write), the row written at
+ * `at`, and the Activity Log entry with the row before and after (as `describe` shows a row; by
+ * default `auditable`) and `details`. A change of status lets go of the runs marked to finish
+ * before a pause: they wait like the rest. Undefined when the connection is not found (or deleted).
+ */
+export async function changeConnection(
+  db: DbOrTx,
+  p: {
+    programId: number;
+    id: string;
+    action: string;
+    by: ConnectionActor;
+    at: Date;
+    decide: (c: Connection) => ConnectionChange;
+    details?: AuditDetails | ((before: Connection) => AuditDetails);
+    describe?: (c: Connection) => unknown;
+  },
+): Promise<Connection | undefined> {
+  return db.transaction(async (tx) => {
+    const current = await lockConnection(tx, p.programId, p.id);
+    if (!current) return undefined;
+    const change = p.decide(current);
+    const [updated] = await tx
+      .update(connections)
+      .set({ ...change, updatedAt: p.at })
+      .where(eq(connections.id, p.id))
+      .returning();
+    if (change.status && change.status !== current.status) await clearFinishBeforePause(tx, p.id);
+    const describe = p.describe ?? auditable;
+    await recordAudit(tx, {
+      programId: p.programId,
+      ...p.by,
+      action: p.action,
+      targetType: 'connection',
+      targetId: p.id,
+      before: describe(current),
+      after: describe(updated),
+      details: typeof p.details === 'function' ? p.details(current) : p.details,
+    });
+    return updated;
+  });
+}
+
+export type PauseMode = 'after_transfer' | 'immediately';
+
+export type PauseRefusal = { ok: false; reason: 'not_found' } | { ok: false; reason: 'illegal_transition'; from: ConnectionStatus };
+
+export type Paused = { ok: true; before: Connection; connection: Connection; entry: AuditEntry };
+
+/**
+ * pause: from active (or, immediately, from pausing). After transfer, the connection is "pausing"
+ * while runs are being exported or delivered, and those runs are marked to be delivered before it
+ * pauses (nothing new starts); with nothing in flight it is paused at once. Immediately, it is
+ * paused and the marks are cleared: running work is handed back and waits for resume. The same for
+ * an admin and for the auto-pause; `action`, `by` and `details` say which in the Activity Log.
+ */
+export async function pauseConnection(
+  db: DbOrTx,
+  p: { programId: number; id: string; mode: PauseMode; action: string; by: ConnectionActor; at: Date; details?: AuditDetails },
+): Promise<Paused | PauseRefusal> {
+  return db.transaction(async (tx) => {
+    const current = await lockConnection(tx, p.programId, p.id);
+    if (!current) return { ok: false, reason: 'not_found' } as const;
+    const allowed = current.status === 'active' || (current.status === 'pausing' && p.mode === 'immediately');
+    if (!allowed) return { ok: false, reason: 'illegal_transition', from: current.status } as const;
+    const [{ inFlight }] = await tx
+      .select({ inFlight: sql<number>`count(*)::int` })
+      .from(exportRuns)
+      .where(and(eq(exportRuns.connectionId, p.id), inArray(exportRuns.status, ['generating', 'delivering'])));
+    const status = p.mode === 'after_transfer' && inFlight > 0 ? 'pausing' : 'paused';
+    const [updated] = await tx
+      .update(connections)
+      .set({ status, pauseMode: p.mode, updatedAt: p.at })
+      .where(eq(connections.id, p.id))
+      .returning();
+    if (status === 'pausing') await markRunsToFinishBeforePause(tx, p.id);
+    else await clearFinishBeforePause(tx, p.id);
+    // The database's clock stamps the entry, like the runs' finished_at the auto-pause compares it with.
+    const entry = await recordAudit(tx, {
+      programId: p.programId,
+      ...p.by,
+      action: p.action,
+      targetType: 'connection',
+      targetId: p.id,
+      before: auditable(current),
+      after: auditable(updated),
+      details: p.details,
+    });
+    return { ok: true, before: current, connection: updated, entry } as const;
+  });
+}
+
+export const PAUSE_SETTLED_ACTION = 'connection.pause_completed';
+
+/**
+ * pause settles: a pausing connection becomes paused once the transfer it was in has finished: no
+ * run is being exported or delivered, and no run marked to finish first is waiting for its delivery
+ * (a run whose delivery failed and waits for a retry waits for resume). One guarded statement with
+ * its Activity Log entry (by the system). Whether it settled.
+ */
+export async function settlePausingConnection(db: DbOrTx, connectionId: string): Promise<boolean> {
+  const settled = await db.execute<{ id: string }>(sql`
+    with settled as (
+      update connections set status = 'paused', updated_at = now()
+      where id = ${connectionId} and status = 'pausing'
+        and not exists (
+          select 1 from export_runs
+          where connection_id = ${connectionId}
+            and (status in ('generating', 'delivering')
+                 or (status = 'generated' and finish_before_pause and next_attempt_at is null)))
+      returning id, program_id, pause_mode
+    )
+    insert into audit_log (program_id, actor_id, actor_label, action, target_type, target_id, before, after)
+    select program_id, null, ${SYSTEM_ACTOR.actorLabel}, ${PAUSE_SETTLED_ACTION}, 'connection', id::text,
+      jsonb_build_object('status', 'pausing', 'pause_mode', pause_mode), jsonb_build_object('status', 'paused', 'pause_mode', pause_mode)
+    from settled
+    returning target_id as id`);
+  return [...settled].length > 0;
+}
+
+export const ENDED_ACTION = 'connection.ended';
+
+/**
+ * plan through: each connection's planning cursor moves forward to `through` (never back, whichever
+ * planner gets there first). An active connection whose cursor reaches its end date ends (`ended`
+ * lists those that might: the guarded statement decides), with its Activity Log entry by the system.
+ * The ids of the connections this call ended.
+ */
+export async function advancePlanningCursors(
+  db: DbOrTx,
+  cursors: { id: string; through: Date }[],
+  ending: string[] = [],
+): Promise<string[]> {
+  if (cursors.length === 0) return [];
+  await db.execute(sql`
+    update connections c set planned_through = greatest(c.planned_through, v.through), updated_at = now()
+    from json_to_recordset(${JSON.stringify(cursors)}::json) as v(id uuid, through timestamptz)
+    where c.id = v.id`);
+  if (ending.length === 0) return [];
+  const ended = await db.execute<{ id: string }>(sql`
+    with ended as (
+      update connections c set status = 'ended', updated_at = now()
+      where c.id = any(${`{${ending.join(',')}}`}::uuid[]) and c.status = 'active'
+        and c.end_date is not null and c.planned_through >= c.end_date
+      returning c.id, c.program_id, c.end_date, c.planned_through
+    )
+    insert into audit_log (program_id, actor_id, actor_label, action, target_type, target_id, before, after, details)
+    select program_id, null, ${SYSTEM_ACTOR.actorLabel}, ${ENDED_ACTION}, 'connection', id::text,
+      jsonb_build_object('status', 'active'), jsonb_build_object('status', 'ended'),
+      jsonb_build_object('end_date', end_date, 'planned_through', planned_through)
+    from ended
+    returning target_id as id`);
+  return [...ended].map((r) => r.id);
+}
+
+export const HEALTH_CHANGED_ACTION = 'connection.health_changed';
+
+/** A verdict of the daily check that counts as failing (null: never checked). */
+const failing = (status: string | null) => status !== null && status !== 'ok';
+
+/**
+ * daily check: the connection's last verdict ('ok' or an error code) and when it was checked. When
+ * the verdict flips between passing and failing, the Activity Log says so (by the system). The
+ * verdict before.
+ */
+export async function recordConnectionHealth(
+  db: DbOrTx,
+  p: { id: string; status: string; checkedAt: Date },
+): Promise<{ before: string | null } | undefined> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx
+      .select({ programId: connections.programId, healthStatus: connections.healthStatus })
+      .from(connections)
+      .where(eq(connections.id, p.id))
+      .for('update');
+    if (!current) return undefined;
+    await tx.update(connections).set({ lastTestedAt: p.checkedAt, healthStatus: p.status }).where(eq(connections.id, p.id));
+    if (failing(current.healthStatus) !== failing(p.status)) {
+      await recordAudit(tx, {
+        programId: current.programId,
+        ...SYSTEM_ACTOR,
+        action: HEALTH_CHANGED_ACTION,
+        targetType: 'connection',
+        targetId: p.id,
+        before: { health_status: current.healthStatus },
+        after: { health_status: p.status },
+      });
+    }
+    return { before: current.healthStatus };
+  });
 }

@@ -1,14 +1,22 @@
 // Connection lifecycle rules (docs/architecture.md, "The ledgers and their lifecycles"):
 //   active ⇄ pausing → paused → active (resume); any → stopped → active (start); ended after the end date;
 //   deleted connections keep their history.
-// Every change is written to the Activity Log with who and when. Transitions lock the row, so two
-// admins clicking at once cannot interleave.
+// This module judges an admin's request and answers a refusal with a message; the change itself,
+// with its Activity Log entry (who and when), is written by the connections writer
+// (db/queries/connections.ts), which locks the row so two admins clicking at once cannot interleave.
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Database, Db } from '@/db/client';
-import { recordAudit } from '@/db/queries/audit';
-import { clearFinishBeforePause, markRunsToFinishBeforePause } from '@/db/queries/run-ledger';
-import { connections, exportRuns, type Connection } from '@/db/schema';
+import type { Database, DbOrTx } from '@/db/client';
+import {
+  changeConnection,
+  insertConnection,
+  pauseConnection as pauseConnectionRow,
+  settlePausingConnection,
+  type AuditDetails,
+  type ConnectionActor,
+  type ConnectionChange,
+  type PauseMode,
+} from '@/db/queries/connections';
+import type { Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { encryptSecret } from '@/lib/crypto';
@@ -17,13 +25,7 @@ import { AppError } from '@/lib/http/errors';
 import { connectionDisplayName, sftpDestinationOf } from './describe';
 import type { CreateConnectionInput, EditConnectionInput } from './schemas';
 
-/** A connection as the Activity Log keeps it: never its secret. The armored OpenPGP key is public but long: the entry keeps its fingerprint and user IDs. */
-export function auditable(c: Connection) {
-  const { secretCiphertext: _s, plannedThrough: _p, updatedAt: _u, pgpPublicKey: _k, ...rest } = c;
-  return rest;
-}
-
-function actorIds(actor: Actor) {
+function actorIds(actor: Actor): ConnectionActor {
   return { actorId: actor.accountId, actorLabel: actor.label };
 }
 
@@ -71,7 +73,7 @@ export async function createConnection(
     format: input.format,
     createdBy: actor.accountId,
   };
-  let values: typeof connections.$inferInsert = base;
+  let values: Parameters<typeof insertConnection>[1] = base;
   if (input.kind === 'sftp') {
     if (!checkSftp) throw new Error('createConnection: an SFTP connection needs its set-up check');
     await checkSftp(input);
@@ -96,15 +98,7 @@ export async function createConnection(
     };
   }
   return database.db.transaction(async (tx) => {
-    const [created] = await tx.insert(connections).values(values).returning();
-    await recordAudit(tx, {
-      programId,
-      ...actorIds(actor),
-      action: 'connection.created',
-      targetType: 'connection',
-      targetId: id,
-      after: auditable(created),
-    });
+    const created = await insertConnection(tx, values, actorIds(actor));
     if (created.kind === 'sftp' && created.contactEmails.length) {
       // The set-up test passed: tell the contacts the connection is live (sent by the notify sweep).
       const email = composeConnectionActive({
@@ -128,33 +122,11 @@ export async function createConnection(
   });
 }
 
-/** What a change may write: the lifecycle fields, the edit's fields, and the stopped connection's secret or OpenPGP key. */
-export type Change = Partial<
-  Pick<
-    Connection,
-    | 'status'
-    | 'pauseMode'
-    | 'deletedAt'
-    | 'frequency'
-    | 'startDate'
-    | 'contactEmails'
-    | 'name'
-    | 'authMethod'
-    | 'secretCiphertext'
-    | 'hostKeyFingerprint'
-    | 'lastTestedAt'
-    | 'pgpPublicKey'
-    | 'pgpKeyFingerprint'
-    | 'pgpKeyUserIds'
-    | 'pgpKeyExpiresAt'
-  >
->;
-
-/** What an Activity Log entry of a change keeps besides the row before and after. */
-type AuditDetails = Record<string, unknown>;
+/** What a change may write (a pause is its own transition: pauseConnection). */
+export type Change = ConnectionChange;
 
 /**
- * Every change of a connection: the row locked, `decide` judges it as it is now (throwing the
+ * Every other change of a connection: the row locked, `decide` judges it as it is now (throwing the
  * refusal, or returning the fields to write), the row written, and the Activity Log entry with the
  * row before and after and `details` (or what `details` makes of the row before).
  */
@@ -164,69 +136,43 @@ export async function transition(
   programId: number,
   id: string,
   action: string,
-  decide: (c: Connection, inFlight: number) => Change,
+  decide: (c: Connection) => Change,
   details?: AuditDetails | ((before: Connection) => AuditDetails),
 ): Promise<Connection> {
-  return database.db.transaction(async (tx) => {
-    const [current] = await tx
-      .select()
-      .from(connections)
-      .where(and(eq(connections.programId, programId), eq(connections.id, id), isNull(connections.deletedAt)))
-      .for('update');
-    if (!current) throw new AppError('not_found', 'Connection not found.');
-    const [{ n }] = await tx
-      .select({ n: sql<number>`count(*)::int` })
-      .from(exportRuns)
-      .where(and(eq(exportRuns.connectionId, id), inArray(exportRuns.status, ['generating', 'delivering'])));
-    const change = decide(current, n);
-    const [updated] = await tx
-      .update(connections)
-      .set({ ...change, updatedAt: now() })
-      .where(eq(connections.id, id))
-      .returning();
-    // Pause after transfer: the runs in flight now are delivered before the pause; any other change
-    // of state (resume, pause immediately, stop) leaves every run to wait like the rest.
-    if (change.status === 'pausing') await markRunsToFinishBeforePause(tx, id);
-    else if (change.status && change.status !== current.status) await clearFinishBeforePause(tx, id);
-    await recordAudit(tx, {
-      programId,
-      ...actorIds(actor),
-      action,
-      targetType: 'connection',
-      targetId: id,
-      before: auditable(current),
-      after: auditable(updated),
-      details: typeof details === 'function' ? details(current) : details,
-    });
-    return updated;
-  });
+  const updated = await changeConnection(database.db, { programId, id, action, by: actorIds(actor), at: now(), decide, details });
+  if (!updated) throw new AppError('not_found', 'Connection not found.');
+  return updated;
 }
 
 const conflict = (message: string) => new AppError('conflict', message);
 
+/** Why a connection in this state cannot be paused (in this mode). */
+const pauseRefusals: Partial<Record<Connection['status'], string>> = {
+  paused: 'The connection is already paused.',
+  stopped: 'The connection is stopped; start it instead of pausing it.',
+  ended: 'The connection has ended (its end date has passed).',
+  pausing: 'The connection is already pausing after the current transfer.',
+};
+
 /**
- * Pause. After transfer: work already running finishes, nothing new starts ("pausing" until it has).
- * Immediately: running exports and uploads are aborted within seconds and their runs go back to the
- * ledger; every window missed while paused is exported after resume.
+ * Pause. After transfer: work already running finishes and is delivered, nothing new starts
+ * ("pausing" until it has). Immediately: running exports and uploads are aborted within seconds and
+ * their runs go back to the ledger; every window missed while paused is exported after resume.
+ * The auto-pause after repeated failed windows is the same transition (lib/notify/run-events.ts).
  */
-export function pauseConnection(database: Database, actor: Actor, programId: number, id: string, mode: 'after_transfer' | 'immediately') {
-  return transition(
-    database,
-    actor,
+export async function pauseConnection(database: Database, actor: Actor, programId: number, id: string, mode: PauseMode) {
+  const paused = await pauseConnectionRow(database.db, {
     programId,
     id,
-    `connection.paused_${mode}`,
-    (c, inFlight) => {
-      if (c.status === 'paused') throw conflict('The connection is already paused.');
-      if (c.status === 'stopped') throw conflict('The connection is stopped; start it instead of pausing it.');
-      if (c.status === 'ended') throw conflict('The connection has ended (its end date has passed).');
-      if (c.status === 'pausing' && mode === 'after_transfer')
-        throw conflict('The connection is already pausing after the current transfer.');
-      if (mode === 'immediately') return { status: 'paused', pauseMode: 'immediately' };
-      return { status: inFlight > 0 ? 'pausing' : 'paused', pauseMode: 'after_transfer' };
-    },
-    { mode },
-  );
+    mode,
+    action: `connection.paused_${mode}`,
+    by: actorIds(actor),
+    at: now(),
+    details: { mode },
+  });
+  if (paused.ok) return paused.connection;
+  if (paused.reason === 'not_found') throw new AppError('not_found', 'Connection not found.');
+  throw conflict(pauseRefusals[paused.from] ?? `The connection cannot be paused; it is ${paused.from}.`);
 }
 
 /** Resume: the planner then exports every window missed while paused. */
@@ -284,17 +230,9 @@ export function deleteConnection(database: Database, actor: Actor, programId: nu
 }
 
 /**
- * A pausing connection becomes paused once the transfer it was in has finished: no run is being
- * exported or delivered, and no run marked to finish first is waiting for its delivery (a run whose
- * delivery failed and waits for a retry waits for resume). Called by the worker after each step.
+ * A pausing connection becomes paused once the transfer it was in has finished (see
+ * settlePausingConnection). Called by the worker after each step.
  */
-export async function settlePausing(db: Db, connectionId: string): Promise<void> {
-  await db.execute(sql`
-    update connections set status = 'paused', updated_at = now()
-    where id = ${connectionId} and status = 'pausing'
-      and not exists (
-        select 1 from export_runs
-        where connection_id = ${connectionId}
-          and (status in ('generating', 'delivering')
-               or (status = 'generated' and finish_before_pause and next_attempt_at is null)))`);
+export async function settlePausing(db: DbOrTx, connectionId: string): Promise<void> {
+  await settlePausingConnection(db, connectionId);
 }

@@ -7,6 +7,7 @@
 // away, and once more when it has expired.
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '@/db/client';
+import { recordConnectionHealth } from '@/db/queries/connections';
 import { connections, type Connection } from '@/db/schema';
 import { now } from '@/lib/clock';
 import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
@@ -91,7 +92,7 @@ async function checkOne(database: Database, c: Connection, opts: HealthCheckOpti
   const checkedAt = now();
   const status = v.ok ? 'ok' : v.code;
   const wasFailing = c.healthStatus !== null && c.healthStatus !== 'ok';
-  await db.update(connections).set({ lastTestedAt: checkedAt, healthStatus: status }).where(eq(connections.id, c.id));
+  await recordConnectionHealth(db, { id: c.id, status, checkedAt });
   const verdict: HealthVerdict = { connectionId: c.id, ok: v.ok, ...(v.ok ? {} : { code: v.code }) };
   const destination = describeSftpDestination(sftpDestinationOf(c));
   const base = { connectionName: connectionDisplayName(c), destination, checkedAt, detailsUrl: connectionPageUrl(c) };

@@ -6,7 +6,7 @@
 // runs twice sends nothing twice, while a run that fails again after a manual retry is reported again.
 import { and, asc, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database, DbOrTx } from '@/db/client';
-import { recordAudit } from '@/db/queries/audit';
+import { pauseConnection, SYSTEM_ACTOR } from '@/db/queries/connections';
 import {
   accounts,
   auditLog,
@@ -259,8 +259,10 @@ export async function programSuperAdmins(db: DbOrTx, programId: number): Promise
 }
 
 /**
- * Pauses an active connection whose last `autoPauseAfter` windows all failed (0 = never). The pause
- * is "after transfer": work in flight finishes. Recorded in the Activity Log as done by the system.
+ * Pauses an active connection whose last `autoPauseAfter` windows all failed (0 = never). It is the
+ * admin's "pause after transfer" (db/queries/connections.ts › pauseConnection): the runs being
+ * exported or delivered now finish and are delivered first, nothing new starts. Recorded in the
+ * Activity Log as done by the system.
  */
 async function autoPauseIfDue(
   database: Database,
@@ -273,34 +275,24 @@ async function autoPauseIfDue(
   const code = runErrorCodeOf(run.errorCode);
   const reason = `The last ${n} windows failed in a row (last error: ${runErrorTitle(code)}).`;
   return database.db.transaction(async (tx) => {
-    const [{ inFlight }] = await tx
-      .select({ inFlight: sql<number>`count(*)::int` })
-      .from(exportRuns)
-      .where(and(eq(exportRuns.connectionId, connection.id), inArray(exportRuns.status, ['generating', 'delivering'])));
     const at = now();
-    const [paused] = await tx
-      .update(connections)
-      .set({ status: inFlight > 0 ? 'pausing' : 'paused', pauseMode: 'after_transfer', updatedAt: at })
-      .where(and(eq(connections.id, connection.id), eq(connections.status, 'active')))
-      .returning();
-    if (!paused) return null;
-    const entry = await recordAudit(tx, {
+    const pause = await pauseConnection(tx, {
       programId: connection.programId,
-      actorId: null,
-      actorLabel: 'system',
+      id: connection.id,
+      mode: 'after_transfer',
       action: AUTO_PAUSE_ACTION,
-      targetType: 'connection',
-      targetId: connection.id,
-      before: { status: connection.status },
-      after: { status: paused.status },
+      by: SYSTEM_ACTOR,
+      at,
       details: {
         reason,
         consecutive_failed_windows: n,
         last_error: { code, message: run.errorMessage },
         run_id: run.id,
       },
-      // The database's clock, like the runs' finished_at it is compared with.
     });
+    // Someone else paused, stopped or deleted it meanwhile.
+    if (!pause.ok) return null;
+    const { connection: paused, entry } = pause;
     const to = [...new Set([...connection.contactEmails, ...(await programSuperAdmins(tx, connection.programId))])];
     if (to.length) {
       const email = composeConnectionPaused({

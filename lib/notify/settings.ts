@@ -1,11 +1,10 @@
 // A connection's notification settings: which runs its contacts hear about, and after how many
 // consecutive failed windows it pauses itself. They can change in any status (they are not part of
 // the schedule); every change goes to the Activity Log.
-import { and, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database, DbOrTx } from '@/db/client';
-import { recordAudit } from '@/db/queries/audit';
-import { connections, REPORT_MODES, type Connection } from '@/db/schema';
+import { changeConnection } from '@/db/queries/connections';
+import { REPORT_MODES, type Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
@@ -45,32 +44,18 @@ export async function updateNotificationSettings(
   id: string,
   input: NotificationSettingsInput,
 ): Promise<Connection> {
-  return database.db.transaction(async (tx) => {
-    const [current] = await tx
-      .select()
-      .from(connections)
-      .where(and(eq(connections.programId, programId), eq(connections.id, id), isNull(connections.deletedAt)))
-      .for('update');
-    if (!current) throw new AppError('not_found', 'Connection not found.');
-    const [updated] = await tx
-      .update(connections)
-      .set({
-        ...(input.report_mode !== undefined ? { reportMode: input.report_mode } : {}),
-        ...(input.auto_pause_after !== undefined ? { autoPauseAfter: input.auto_pause_after } : {}),
-        updatedAt: now(),
-      })
-      .where(eq(connections.id, id))
-      .returning();
-    await recordAudit(tx, {
-      programId,
-      actorId: actor.accountId,
-      actorLabel: actor.label,
-      action: 'connection.notifications_changed',
-      targetType: 'connection',
-      targetId: id,
-      before: { report_mode: reportModeOf(current), auto_pause_after: current.autoPauseAfter },
-      after: { report_mode: reportModeOf(updated), auto_pause_after: updated.autoPauseAfter },
-    });
-    return updated;
+  const updated = await changeConnection(database.db, {
+    programId,
+    id,
+    action: 'connection.notifications_changed',
+    by: { actorId: actor.accountId, actorLabel: actor.label },
+    at: now(),
+    decide: () => ({
+      ...(input.report_mode !== undefined ? { reportMode: input.report_mode } : {}),
+      ...(input.auto_pause_after !== undefined ? { autoPauseAfter: input.auto_pause_after } : {}),
+    }),
+    describe: (c) => ({ report_mode: reportModeOf(c), auto_pause_after: c.autoPauseAfter }),
   });
+  if (!updated) throw new AppError('not_found', 'Connection not found.');
+  return updated;
 }

@@ -4,8 +4,8 @@
 // ledger cursor (connections.planned_through), not from cron, so windows missed while the worker
 // was down or the connection paused are planned on the next tick.
 // One query per batch of connections, not per connection (docs/performance.md: one tick ≤ 10 s at 100,000 connections).
-import { sql as sqlText } from 'drizzle-orm';
 import type { Database } from '@/db/client';
+import { advancePlanningCursors } from '@/db/queries/connections';
 import { planIncrementalRuns, type PlannedWindow } from '@/db/queries/run-ledger';
 import type { Frequency } from '@/db/schema';
 import { windowsEndingIn } from '@/lib/windows';
@@ -70,6 +70,8 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
 
     const runs: PlannedWindow[] = [];
     const cursors: { id: string; through: Date }[] = [];
+    /** The connections whose cursor reaches their end date now: they end (the writer's guard decides). */
+    const ending: string[] = [];
     for (const c of batch) {
       // After an edit (frequency or start date), planning continues from where it stopped, so
       // windows stay contiguous and never overlap what was already exported (next-delivery.ts).
@@ -82,7 +84,9 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
       const windows = windowsEndingIn(schedule, null, until, perConnection);
       if (windows.length === 0) continue;
       for (const w of windows) runs.push({ connectionId: c.id, programId: c.program_id, windowStart: w.start, windowEnd: w.end });
-      cursors.push({ id: c.id, through: windows[windows.length - 1].end });
+      const last = windows[windows.length - 1].end;
+      cursors.push({ id: c.id, through: last });
+      if (c.end_date && last.getTime() >= new Date(c.end_date).getTime()) ending.push(c.id);
     }
     if (runs.length === 0) continue;
 
@@ -91,16 +95,9 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
         const inserted = await planIncrementalRuns(tx, runs);
         result.newRunIds.push(...inserted);
         result.runsPlanned += inserted.length;
-        // The cursor only moves forward, whichever planner gets here first.
-        const ended = await tx.execute<{ id: string; status: string }>(sqlText`
-        update connections c set
-          planned_through = greatest(c.planned_through, v.through),
-          status = case when c.end_date is not null and greatest(c.planned_through, v.through) >= c.end_date and c.status = 'active' then 'ended' else c.status end,
-          updated_at = now()
-        from json_to_recordset(${JSON.stringify(cursors)}::json) as v(id uuid, through timestamptz)
-        where c.id = v.id
-        returning c.id, c.status`);
-        result.ended += [...ended].filter((e) => e.status === 'ended').length;
+        // The cursor only moves forward, whichever planner gets here first; a connection past its
+        // end date ends, with its Activity Log entry.
+        result.ended += (await advancePlanningCursors(tx, cursors, ending)).length;
       })
       .then(
         () => undefined,
