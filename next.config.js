@@ -7,6 +7,10 @@
 // `next dev` also needs eval (React's development tooling); production does not get it.
 const dev = process.env.NODE_ENV === 'development';
 
+// A self-hosted product does not phone home: Next.js reads this before its telemetry starts
+// (`next build`, `next dev`), however the app is built — `npm start`, `npm run build`, CI.
+process.env.NEXT_TELEMETRY_DISABLED = '1';
+
 const csp = [
   "default-src 'self'",
   `script-src 'self' 'unsafe-inline'${dev ? " 'unsafe-eval'" : ''}`,

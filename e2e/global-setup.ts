@@ -37,6 +37,8 @@ function productEnv(dataDir: string, smtpUrl: string): NodeJS.ProcessEnv {
     'OIDC_CLIENT_ID',
     'OIDC_CLIENT_SECRET',
     'NODE_ENV',
+    // The product turns Next.js telemetry off itself (next.config.js); CI's own setting must not hide it.
+    'NEXT_TELEMETRY_DISABLED',
   ])
     delete e[k];
   return {
@@ -58,6 +60,9 @@ function productEnv(dataDir: string, smtpUrl: string): NodeJS.ProcessEnv {
   };
 }
 
+/** Set when anything `npm start` printed mentions Next.js telemetry (it must be off). */
+let announcedTelemetry = false;
+
 function waitForReady(child: ChildProcess, logFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const log = createWriteStream(logFile);
@@ -68,6 +73,7 @@ function waitForReady(child: ChildProcess, logFile: string): Promise<void> {
     );
     const onData = (chunk: Buffer) => {
       log.write(chunk);
+      if (/telemetry/i.test(chunk.toString())) announcedTelemetry = true;
       seen = (seen + chunk.toString()).slice(-4000);
       if (READY.test(seen)) {
         clearTimeout(timer);
@@ -75,7 +81,10 @@ function waitForReady(child: ChildProcess, logFile: string): Promise<void> {
       }
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => log.write(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      if (/telemetry/i.test(chunk.toString())) announcedTelemetry = true;
+    });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`npm start exited (${signal ?? `code ${code}`}) before it was ready. Last output:\n${seen}`));
@@ -151,6 +160,11 @@ export default async function globalSetup() {
   const child = spawn('npm', ['start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     await waitForReady(child, logFile);
+    // A self-hosted install never phones home: Next.js announces its telemetry on the first build
+    // unless it is off.
+    if (announcedTelemetry) {
+      throw new Error(`npm start's build announced Next.js telemetry (see ${logFile}): it must be off.`);
+    }
 
     const all = await programs(dataDir);
     if (all.length < 2) throw new Error(`expected the demo programs, found ${all.length}`);
