@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client), one registry per process: the web serves it at /metrics, the
 // jobs worker on DDE_JOBS_METRICS_PORT. Every metric is defined here.
 //
-// - Counted in this process: API requests by route and status (lib/http/with-auth.ts), rows and
+// - Counted in this process: API requests by route and status (lib/auth/with-auth.ts), rows and
 //   bytes exported, export and delivery durations, delivery failures by error class and window lag
 //   (lib/runs/export-run.ts, lib/runs/deliver-run.ts — the worker's).
 // - Read from the database at scrape time (the same on every process): runs by status and export

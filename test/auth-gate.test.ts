@@ -8,7 +8,7 @@ import { apiClients, apiTokens, auditLog, connections, type Account } from '@/db
 import { createApiToken } from '@/lib/auth/tokens';
 import { setClock, resetClock } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { checked } from './helpers/api-answers';
 import { createAccount, createPrograms, noParams, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';

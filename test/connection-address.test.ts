@@ -12,7 +12,7 @@ import { POST as testRoute } from '@/app/api/v1/connections/test/route';
 import { closeDatabase } from '@/db/client';
 import { auditLog, connections } from '@/db/schema';
 import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { checkAnswer } from './helpers/api-answers';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';

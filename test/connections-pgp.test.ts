@@ -15,7 +15,7 @@ import { POST as createRoute } from '@/app/api/v1/connections/route';
 import { closeDatabase } from '@/db/client';
 import { auditLog, connections, notifications, type Account } from '@/db/schema';
 import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { checkAnswer } from './helpers/api-answers';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';

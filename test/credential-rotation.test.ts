@@ -21,7 +21,7 @@ import { auditLog, connections, deliveries, exportRuns, type Account } from '@/d
 import { resetClock, setClock } from '@/lib/clock';
 import { decryptSecret } from '@/lib/crypto';
 import { generateEd25519KeyPair } from '@/scripts/dev/sftp-sink';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { executeDelivery } from '@/lib/runs/deliver-run';
 import { executeExportRun } from '@/lib/runs/export-run';
 import { planWindows } from '@/lib/scheduling/planner';

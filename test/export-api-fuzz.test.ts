@@ -16,7 +16,7 @@ import { DELETE as revokeTokenRoute } from '@/app/api/v1/tokens/[token_id]/route
 import { POST as createTokenRoute } from '@/app/api/v1/tokens/route';
 import { closeDatabase } from '@/db/client';
 import { apiClients, apiTokens, auditLog, exportFiles } from '@/db/schema';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { setApiRateLimiter } from '@/lib/http/rate-limit';
 import { setStorage, type LocalStorage } from '@/lib/storage';
 import { createAccount, request, sessionCookie, useTestEnv } from './helpers/auth';

@@ -21,7 +21,7 @@ import { closeDatabase } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
 import { apiClients, auditLog, deliveries, exportFiles, exportRuns, type Account } from '@/db/schema';
 import { createApiToken } from '@/lib/auth/tokens';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { ACTIVITY_CSV_COLUMNS, RUNS_CSV_COLUMNS } from '@/lib/management/schemas';
 import { CSV_BATCH } from '@/lib/management/csv';
 import { sql } from 'drizzle-orm';

@@ -36,7 +36,7 @@ import { exportRuns } from '@/db/schema';
 import { createApiToken } from '@/lib/auth/tokens';
 import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
 import { setApiRateLimiter, setExpensiveLimiter } from '@/lib/http/rate-limit';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { createAccount, createPrograms, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 

@@ -26,7 +26,7 @@ import { closeDatabase } from '@/db/client';
 import { apiClients, connections, deliveries, exportFiles, exportRuns, type Account } from '@/db/schema';
 import { createApiToken } from '@/lib/auth/tokens';
 import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
 import { checkAnswer } from './helpers/api-answers';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';

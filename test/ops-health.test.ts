@@ -13,7 +13,7 @@ import { closeDatabase, getDatabase } from '@/db/client';
 import { freePort } from '@/db/embedded';
 import type { UserActor } from '@/lib/auth/actor';
 import { startWorkerHeartbeat, workerStatus } from '@/lib/health';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { sendWebResponse, webRequestFrom } from '@/lib/http/node-adapter';
 import { useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';

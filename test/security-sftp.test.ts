@@ -21,7 +21,7 @@ import { generateEd25519KeyPair, startSftpSink, type SftpSink } from '@/scripts/
 import { COARSE_CONNECT_FAILURE } from '@/lib/delivery/test-connection';
 import { resetEnv } from '@/lib/env';
 import { PgRateLimiter, setExpensiveLimiter } from '@/lib/http/rate-limit';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 

@@ -18,7 +18,7 @@ import { auditLog, webhookDeliveries, webhookEndpoints, type Account, type Conne
 import type { UserActor } from '@/lib/auth/actor';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { executeExportRun } from '@/lib/runs/export-run';
 import { planWindows } from '@/lib/scheduling/planner';
 import { seedProgram } from '@/lib/seed';

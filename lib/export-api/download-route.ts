@@ -1,7 +1,7 @@
 // The download route as a web handler: GET and HEAD of /api/v1/downloads/{signed}. Served by
 // pages/api/v1/downloads/[signed].ts through lib/http/node-adapter.ts so Content-Length survives.
 import { AppError } from '@/lib/http/errors';
-import { withRequest, type RequestContext } from '@/lib/http/with-auth';
+import { withRequest, type RequestContext } from '@/lib/auth/with-auth';
 import { serveDownload } from './download';
 import { downloadParamsSchema } from './schemas';
 

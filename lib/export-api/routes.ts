@@ -18,7 +18,7 @@ import {
 } from '@/lib/export-api/schemas';
 import { parsePathParams } from '@/lib/http/params';
 import { parseQuery } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 
 const EXPORT_API = { permission: 'exports.download', scope: 'data_exports.read', rateLimit: true, program: 'required' } as const;
 

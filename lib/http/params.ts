@@ -4,7 +4,7 @@
 // of another program; never 422 or 500. Client-safe: zod only.
 import { z } from 'zod';
 import { AppError } from './errors';
-import type { RouteParams } from './with-auth';
+import type { RouteParams } from '@/lib/auth/with-auth';
 
 const PROGRAM_ID = 'must be a program id (a positive whole number)';
 

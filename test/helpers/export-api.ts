@@ -11,7 +11,7 @@ import { createApiToken } from '@/lib/auth/tokens';
 import { generateRun, type GenerateRunResult } from '@/lib/exports';
 import { seedProgram } from '@/lib/seed';
 import { LocalStorage, setStorage } from '@/lib/storage';
-import type { RouteHandler } from '@/lib/http/with-auth';
+import type { RouteHandler } from '@/lib/auth/with-auth';
 import { checkAnswer } from './api-answers';
 import type { TestDatabase } from './db';
 

@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeRoute } from '@/lib/http/node-adapter';
-import type { RouteGate, RouteHandler } from '@/lib/http/with-auth';
+import type { RouteGate, RouteHandler } from '@/lib/auth/with-auth';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -1,6 +1,6 @@
 // GET /api/health – liveness and database reachability (200 ok, 503 when the database is down)
 import { checkHealth } from '@/lib/health';
-import { withRequest } from '@/lib/http/with-auth';
+import { withRequest } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';
 

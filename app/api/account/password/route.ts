@@ -7,7 +7,7 @@ import { sessionCookieFor } from '@/lib/auth/session';
 import { forgetCachedTokens } from '@/lib/auth/token-cache';
 import { AppError } from '@/lib/http/errors';
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 
 const changePasswordSchema = z
   .object({

@@ -3,7 +3,7 @@ import NextAuth from 'next-auth';
 import { NextRequest } from 'next/server';
 import { authOptions } from '@/lib/auth/options';
 import { isCredentialsCallback, precheckCredentialsSignIn, restateThrottled } from '@/lib/auth/sign-in-route';
-import { withRequest } from '@/lib/http/with-auth';
+import { withRequest } from '@/lib/auth/with-auth';
 
 const handler = withRequest<{ nextauth?: string[] }>(async (req, { params, requestId }) => {
   const nextAuth = NextAuth(authOptions()) as (req: NextRequest, ctx: { params: Promise<{ nextauth?: string[] }> }) => Promise<Response>;

@@ -1,7 +1,7 @@
 // GET /api/health/ready – readiness: the database answers and every committed migration is applied
 // (200; 503 with the reason otherwise). Reports the newest jobs-worker heartbeat without requiring one.
 import { checkReady } from '@/lib/health';
-import { withRequest } from '@/lib/http/with-auth';
+import { withRequest } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';
 

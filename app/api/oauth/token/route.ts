@@ -4,7 +4,7 @@ import { oauthErrorResponse, oauthFromAppError, readTokenRequest } from '@/lib/a
 import { checkTokenRequestAllowed, clientIp, recordTokenFailure, TooManyAttemptsError } from '@/lib/auth/sign-in-throttle';
 import { AppError } from '@/lib/http/errors';
 import { enforceRateLimit } from '@/lib/http/rate-limit';
-import { withRequest } from '@/lib/http/with-auth';
+import { withRequest } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';
 

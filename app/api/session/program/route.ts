@@ -5,7 +5,7 @@ import { PROGRAM_COOKIE } from '@/lib/auth/program-selection';
 import { env } from '@/lib/env';
 import { AppError } from '@/lib/http/errors';
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 
 const selectProgramSchema = z.object({ program_id: z.coerce.number().int().positive() }).strict();
 

@@ -1,6 +1,6 @@
 // GET /api/v1/activity-log.csv – the program's Activity Log (or kind=delivery_errors) with the page's filters, as a streamed CSV download
 import { parseQuery } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { activityCsv } from '@/lib/management/csv';
 import { activityCsvQuery } from '@/lib/management/schemas';
 

@@ -3,7 +3,7 @@ import { listAuditEntries } from '@/db/queries/audit';
 import { listFailedDeliveries } from '@/db/queries/runs';
 import { pageOf } from '@/lib/http/page';
 import { parseQuery } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { activityJson } from '@/lib/management/activity';
 import { auditCursor, deliveryCursor } from '@/lib/management/cursors';
 import { activityQuery } from '@/lib/management/schemas';

@@ -3,7 +3,7 @@ import { createApiClientSchema } from '@/lib/auth/api-access-schemas';
 import { createApiClient, listApiClients, viewApiClient } from '@/lib/auth/api-clients';
 import { requireProgram } from '@/lib/auth/actor';
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,7 @@
 // GET /api/v1/config – what the pages show about this installation: egress addresses, retention, history limit, signed-link lifetime
 import { env } from '@/lib/env';
 import { MAX_HISTORY_MONTHS } from '@/lib/historical';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import type { AppConfig } from '@/lib/management/responses';
 
 export const GET = withAuth(async () => {

@@ -4,7 +4,7 @@ import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { connectionJson, connectionsJson } from '@/lib/management/views';
 import { nudgeWorker } from '@/jobs/nudge';
 

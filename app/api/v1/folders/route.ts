@@ -3,7 +3,7 @@ import { pageFolders } from '@/lib/export-api/folders';
 import { linkBase } from '@/lib/export-api/links';
 import { listFoldersQuerySchema } from '@/lib/export-api/schemas';
 import { parseQuery } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';
 

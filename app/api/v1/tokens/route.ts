@@ -2,7 +2,7 @@
 import { createPersonalTokenSchema } from '@/lib/auth/api-access-schemas';
 import { createPersonalToken, listPersonalTokens, viewPersonalToken } from '@/lib/auth/personal-tokens';
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';
 

@@ -2,7 +2,7 @@
 import { apiClientIdParamsSchema } from '@/lib/auth/api-access-schemas';
 import { revokeApiClient, viewApiClient } from '@/lib/auth/api-clients';
 import { parsePathParams } from '@/lib/http/params';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';
 

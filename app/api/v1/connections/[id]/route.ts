@@ -2,7 +2,7 @@
 import { deleteConnection, editConnection } from '@/lib/connections/lifecycle';
 import { editConnectionSchema } from '@/lib/connections/schemas';
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { connectionOf, pathId } from '@/lib/management/lookups';
 import { oneConnectionJson } from '@/lib/management/views';
 

@@ -1,7 +1,7 @@
 // POST /api/v1/connections/pgp-key – read an OpenPGP public key as set-up will: its fingerprint and user IDs
 // for the admin to confirm, or 422 naming what is wrong with it (private, unreadable, revoked, expired, cannot encrypt)
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import type { PgpKey } from '@/lib/management/responses';
 import { pgpKeyBody } from '@/lib/management/schemas';
 

@@ -5,7 +5,7 @@ import { testConnection } from '@/lib/delivery';
 import { coarseConnectionReport } from '@/lib/delivery/test-connection';
 import { parseJson } from '@/lib/http/parse';
 import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import type { TestReport } from '@/lib/management/responses';
 import { testConnectionBody } from '@/lib/management/schemas';
 

@@ -2,7 +2,7 @@
 import { findConnection } from '@/db/queries/connections';
 import { findRun } from '@/db/queries/runs';
 import { AppError } from '@/lib/http/errors';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { runsJson } from '@/lib/management/views';
 

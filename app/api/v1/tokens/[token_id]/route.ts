@@ -2,7 +2,7 @@
 import { tokenIdParamsSchema } from '@/lib/auth/api-access-schemas';
 import { revokePersonalToken, viewPersonalToken } from '@/lib/auth/personal-tokens';
 import { parsePathParams } from '@/lib/http/params';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,6 +1,6 @@
 // GET /api/v1/webhooks/{id} – one webhook endpoint; PATCH – change its URL, events, description or enabled; DELETE – delete it (its log is kept)
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { deleteWebhookEndpoint, updateWebhookEndpoint, updateWebhookSchema, webhookEndpointOf, webhookJson } from '@/lib/webhooks';
 

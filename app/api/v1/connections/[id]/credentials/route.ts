@@ -4,7 +4,7 @@ import { replaceCredentialsSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
 import { parseJson } from '@/lib/http/parse';
 import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { oneConnectionJson } from '@/lib/management/views';
 

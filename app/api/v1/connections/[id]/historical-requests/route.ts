@@ -3,7 +3,7 @@ import { listHistoricalRequests } from '@/db/queries/historical';
 import { createHistoricalRequest, createHistoricalRequestSchema } from '@/lib/historical';
 import { parseJson } from '@/lib/http/parse';
 import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { connectionOf, pathId } from '@/lib/management/lookups';
 import { historicalRequestJson, historicalRequestsJson } from '@/lib/management/views';
 import { nudgeWorker } from '@/jobs/nudge';

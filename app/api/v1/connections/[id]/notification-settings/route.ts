@@ -1,6 +1,6 @@
 // GET /api/v1/connections/{id}/notification-settings – report mode, auto-pause threshold, why it paused itself, the daily check's verdict; PATCH – change report mode or auto-pause threshold
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { connectionOf } from '@/lib/management/lookups';
 import { notificationSettingsJson, notificationSettingsSchema, updateNotificationSettings } from '@/lib/notify';
 

@@ -2,7 +2,7 @@
 import { pauseConnection } from '@/lib/connections/lifecycle';
 import { pauseConnectionSchema } from '@/lib/connections/schemas';
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { oneConnectionJson } from '@/lib/management/views';
 import { onConnectionPaused } from '@/lib/notify';

@@ -1,6 +1,6 @@
 // POST /api/v1/connections/{id}/resume – resume a paused connection; missed windows are exported after (409 unless paused)
 import { resumeConnection } from '@/lib/connections/lifecycle';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { oneConnectionJson } from '@/lib/management/views';
 import { nudgeWorker } from '@/jobs/nudge';

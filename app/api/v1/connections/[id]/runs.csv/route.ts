@@ -1,6 +1,6 @@
 // GET /api/v1/connections/{id}/runs.csv – the connection's event history with the page's filters, as a streamed CSV download
 import { parseQuery } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { runsCsv } from '@/lib/management/csv';
 import { connectionOf } from '@/lib/management/lookups';
 import { runsCsvQuery } from '@/lib/management/schemas';

@@ -1,7 +1,7 @@
 // GET /api/v1/connections/{id}/runs – the event history: a connection's runs newest window first, with files, delivery attempts and whether Retry is offered
 import { listRuns } from '@/db/queries/runs';
 import { parseQuery } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pageOf } from '@/lib/http/page';
 import { runCursor } from '@/lib/management/cursors';
 import { connectionOf } from '@/lib/management/lookups';

@@ -1,6 +1,6 @@
 // POST /api/v1/connections/{id}/start – start a stopped connection again (409 unless stopped)
 import { startConnection } from '@/lib/connections/lifecycle';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { oneConnectionJson } from '@/lib/management/views';
 import { nudgeWorker } from '@/jobs/nudge';

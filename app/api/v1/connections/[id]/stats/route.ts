@@ -2,7 +2,7 @@
 import { listRunStats } from '@/db/queries/runs';
 import { now } from '@/lib/clock';
 import { parseQuery } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { connectionOf } from '@/lib/management/lookups';
 import { LAG_TARGET_SECONDS, type Stats } from '@/lib/management/responses';
 import { statsQuery } from '@/lib/management/schemas';

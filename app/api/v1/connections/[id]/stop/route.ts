@@ -1,6 +1,6 @@
 // POST /api/v1/connections/{id}/stop – stop a connection so that it can be edited (409 when already stopped)
 import { stopConnection } from '@/lib/connections/lifecycle';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { oneConnectionJson } from '@/lib/management/views';
 

@@ -1,6 +1,6 @@
 // GET /api/v1/connections/{id}/webhooks – the connection's webhook endpoints; POST – add one (201 with its signing secret, shown once)
 import { parseJson } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { connectionOf } from '@/lib/management/lookups';
 import { createWebhookEndpoint, createWebhookSchema, deliveriesOfEndpoints, listWebhookEndpoints, webhookJson } from '@/lib/webhooks';
 

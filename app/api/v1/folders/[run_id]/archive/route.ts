@@ -2,7 +2,7 @@
 import { folderArchive } from '@/lib/export-api/folders';
 import { PATH_NOT_FOUND, runParamsSchema } from '@/lib/export-api/schemas';
 import { parsePathParams } from '@/lib/http/params';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';
 

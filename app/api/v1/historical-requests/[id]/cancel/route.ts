@@ -1,6 +1,6 @@
 // POST /api/v1/historical-requests/{id}/cancel – cancel a historical data request; months not yet started are dropped (409 once finished)
 import { cancelHistoricalRequest } from '@/lib/historical';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { historicalRequestJson } from '@/lib/management/views';
 

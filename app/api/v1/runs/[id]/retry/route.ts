@@ -1,6 +1,6 @@
 // POST /api/v1/runs/{id}/retry – retry a failed run: deliver its files again, or export again (410 once its files expired, 409 unless failed)
 import { retryRun } from '@/lib/runs/retry';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { nudgeWorker } from '@/jobs/nudge';
 

@@ -1,7 +1,7 @@
 // GET /api/v1/webhooks/{id}/deliveries – the endpoint's delivery log, newest first (status, attempts, response code, latency, body)
 import { z } from 'zod';
 import { parseQuery } from '@/lib/http/parse';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { listWebhookDeliveries, webhookDeliveryJson, webhookEndpointOf } from '@/lib/webhooks';
 

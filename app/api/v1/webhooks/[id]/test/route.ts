@@ -1,7 +1,7 @@
 // POST /api/v1/webhooks/{id}/test – send a signed webhook.test message now (one attempt, 10 s at most) and answer how the receiver responded
 import { findConnection } from '@/db/queries/connections';
 import { AppError } from '@/lib/http/errors';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { now } from '@/lib/clock';
 import {

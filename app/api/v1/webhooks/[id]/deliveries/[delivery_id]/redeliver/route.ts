@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { recordAudit } from '@/db/queries/audit';
 import { AppError } from '@/lib/http/errors';
-import { withAuth } from '@/lib/http/with-auth';
+import { withAuth } from '@/lib/auth/with-auth';
 import { parsePathParams, uuidParam } from '@/lib/http/params';
 import {
   findWebhookDelivery,

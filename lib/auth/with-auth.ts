@@ -6,18 +6,18 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DatabaseNotConfiguredError, getDatabase, type Database, type Db } from '@/db/client';
 import type { Scope } from '@/db/schema/auth';
-import { resolveProgram, type Actor, type UserActor } from '@/lib/auth/actor';
-import { requirePasswordChanged } from '@/lib/auth/password-gate';
-import { can, hasScope, ROLE_LABELS, type Permission } from '@/lib/auth/permissions';
-import { actorFromSessionCookie } from '@/lib/auth/session';
-import { resolveBearerTokenCached } from '@/lib/auth/token-cache';
-import { bearerFrom } from '@/lib/auth/tokens';
+import { resolveProgram, type Actor, type UserActor } from './actor';
+import { requirePasswordChanged } from './password-gate';
+import { can, hasScope, ROLE_LABELS, type Permission } from './permissions';
+import { actorFromSessionCookie } from './session';
+import { resolveBearerTokenCached } from './token-cache';
+import { bearerFrom } from './tokens';
 import { childLogger } from '@/lib/logger';
 import { countRequest } from '@/lib/metrics';
-import { AppError, toAppError, validationError } from './errors';
-import { programParam } from './params';
-import { enforceRateLimit, rateLimitHeaders, rateLimitKey, type RateLimitState } from './rate-limit';
-import { checkSameOrigin } from './csrf';
+import { AppError, toAppError, validationError } from '@/lib/http/errors';
+import { programParam } from '@/lib/http/params';
+import { enforceRateLimit, rateLimitHeaders, rateLimitKey, type RateLimitState } from '@/lib/http/rate-limit';
+import { checkSameOrigin } from '@/lib/http/csrf';
 
 export type RouteParams = Record<string, string | string[] | undefined>;
 /** What Next.js passes a route handler besides the request. */
