@@ -66,6 +66,7 @@ const schema = z
     DDE_RETENTION_DAYS: intWithDefault(7, 1, 365),
     DDE_SETTLE_MINUTES: intWithDefault(5, 0, 1440),
     DDE_DELIVERY_MAX_ATTEMPTS: intWithDefault(5, 1, 50),
+    DDE_EXPORT_MAX_ATTEMPTS: intWithDefault(3, 1, 20),
     DDE_SIGNED_URL_TTL_SECONDS: intWithDefault(900, 10, 86400),
     DDE_API_RATE_LIMIT_PER_MINUTE: intWithDefault(600, 0, 10_000_000),
     DDE_CONNECTION_TESTS_PER_MINUTE: intWithDefault(10, 1, 10_000),
@@ -178,6 +179,8 @@ export type Env = {
   retentionDays: number;
   settleMinutes: number;
   deliveryMaxAttempts: number;
+  /** Attempts of a run's export step before the run fails (the ledger counts them; the queue only carries the retry). */
+  exportMaxAttempts: number;
   /** A run without a heartbeat for this long belongs to a dead worker and is handed back. */
   runStaleSeconds: number;
   /** How long an export waits for transactions that may still commit rows into its window. */
@@ -283,6 +286,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     retentionDays: v.DDE_RETENTION_DAYS,
     settleMinutes: v.DDE_SETTLE_MINUTES,
     deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
+    exportMaxAttempts: v.DDE_EXPORT_MAX_ATTEMPTS,
     runStaleSeconds: v.DDE_RUN_STALE_SECONDS,
     openTransactionWaitSeconds: v.DDE_OPEN_TRANSACTION_WAIT_SECONDS,
     exportWorkers: v.DDE_EXPORT_WORKERS,

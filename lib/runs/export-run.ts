@@ -24,9 +24,6 @@ import { observeExport, startTimer } from '@/lib/metrics';
 import { throttledProgress } from './progress';
 import { watchRun } from './watch';
 
-/** Attempts of the export step before the run is failed (each retried by pg-boss with backoff). */
-export const MAX_EXPORT_ATTEMPTS = 3;
-
 export type ExportRunOutcome =
   | { status: 'generated' | 'available' | 'empty'; runId: string; rows: number; files: number }
   | { status: 'skipped'; runId: string; why: string }
@@ -108,7 +105,9 @@ export async function executeExportRun(
       return { status: 'skipped', runId, why: 'another worker is generating it' };
     }
     const message = (err as Error).message ?? String(err);
-    const last = run.attempt >= MAX_EXPORT_ATTEMPTS;
+    // The ledger counts the attempts (DDE_EXPORT_MAX_ATTEMPTS); the queue only carries the retry, and
+    // a planned run whose job is gone is sent again by the planner's tick.
+    const last = run.attempt >= env().exportMaxAttempts;
     await failRunExport(db, run.id, { message, final: last });
     log.error({ err: message, attempt: run.attempt }, last ? 'export failed for good' : 'export failed; will retry');
     if (last) await onRunFailed(database, run.id);
