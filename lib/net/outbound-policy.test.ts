@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectedPeerRefusal } from '@/lib/delivery/outbound';
 import { DeliveryError } from '@/lib/delivery/errors';
 import { env, parseEnv, resetEnv } from '@/lib/env';
-import { parseAllowList, parseAddress } from './cidr';
+import { parseAllowList, parseAddress } from '@/lib/cidr';
 import { checkOutbound, demoOutboundAllowance, outboundRefusal } from './outbound-policy';
 
 const none = parseAllowList('').entries;

@@ -4,7 +4,7 @@
 // field cannot be used to reach the machine's own services or the internal network. The operator
 // opens exceptions with DDE_OUTBOUND_ALLOWED_NETWORKS (CIDR list, optionally with a port).
 import { env } from '@/lib/env';
-import { networkContains, parseAddress, parseAllowList, parseNetwork, type AllowEntry, type Network } from './cidr';
+import { networkContains, parseAddress, parseAllowList, parseNetwork, type AllowEntry, type Network } from '@/lib/cidr';
 
 export type OutboundRule =
   'loopback' | 'private' | 'link_local' | 'cgnat' | 'metadata' | 'unspecified' | 'multicast' | 'reserved' | 'not_an_ip';

@@ -1,5 +1,5 @@
 // IP addresses and CIDR networks as numbers (IPv4 as 32 bits, IPv6 as 128), with no I/O: the outbound
-// policy and the configuration parser (lib/env.ts) both build on this.
+// policy (lib/net) and the configuration parser (lib/env.ts) both build on this; it sits below both.
 import { isIPv4, isIPv6 } from 'node:net';
 
 export type Family = 4 | 6;
