@@ -23,10 +23,10 @@
 // now finish and are delivered first (the connection is "pausing" until they have); immediately,
 // the running work is handed back and waits for resume.
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Db, DbOrTx } from '@/db/client';
+import type { Db, DbOrTx, Sql } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
 import { clearFinishBeforePause, markRunsToFinishBeforePause } from '@/db/queries/run-ledger';
-import { connections, exportRuns, type AuditEntry, type Connection, type ConnectionStatus } from '@/db/schema';
+import { connections, exportRuns, type AuditEntry, type Connection, type ConnectionStatus, type Frequency } from '@/db/schema';
 
 // ---------------------------------------------------------------------------------------------
 // Reads
@@ -64,6 +64,56 @@ export async function listConnectionNames(
     .select({ id: connections.id, name: connections.name, kind: connections.kind, sftpHost: connections.sftpHost })
     .from(connections)
     .where(and(eq(connections.programId, p.programId), inArray(connections.id, ids)));
+}
+
+/** An active connection the planner looks at: dates as the raw client returns them (strings). */
+export type ConnectionToPlan = {
+  id: string;
+  program_id: number;
+  frequency: Frequency;
+  start_date: string;
+  end_date: string | null;
+  planned_through: string | null;
+};
+
+/**
+ * The next batch (by id, after `afterId`) of active connections whose next window has closed by
+ * `until`. One query per batch, on the raw client (the planner's hot path).
+ */
+export async function listConnectionsToPlan(sql: Sql, p: { afterId: string; until: Date; limit: number }): Promise<ConnectionToPlan[]> {
+  const until = p.until.toISOString();
+  return sql<ConnectionToPlan[]>`
+    select id, program_id, frequency, start_date, end_date, planned_through
+    from connections
+    where status = 'active' and deleted_at is null and id > ${p.afterId}
+      and start_date < ${until}::timestamptz
+      and (planned_through is null or planned_through < least(${until}::timestamptz, coalesce(end_date, 'infinity')))
+      -- Only connections whose next window has closed: it ends at the first boundary after the
+      -- cursor or the start date (UTC, as lib/windows aligns them), or at the end date. Idle
+      -- ticks stay cheap however many connections there are.
+      and least(coalesce(end_date, 'infinity'), case frequency
+          when 'every_4_hours' then date_bin('4 hours', greatest(planned_through, start_date), timestamptz '1970-01-01 00:00:00+00') + interval '4 hours'
+          when 'daily' then date_trunc('day', greatest(planned_through, start_date), 'UTC') + interval '1 day'
+          when 'weekly' then date_trunc('week', greatest(planned_through, start_date), 'UTC') + interval '7 days'
+          else date_trunc('month', greatest(planned_through, start_date), 'UTC') + interval '1 month' end) <= ${until}::timestamptz
+    order by id
+    limit ${p.limit}`;
+}
+
+/** The connections the daily check tests: active SFTP ones. */
+export async function listConnectionsToCheck(db: DbOrTx): Promise<Connection[]> {
+  return db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.kind, 'sftp'), eq(connections.status, 'active'), isNull(connections.deletedAt)));
+}
+
+/** The connections whose contacts chose a daily digest (any status; deleted ones left out). */
+export async function listDigestConnections(db: DbOrTx): Promise<Connection[]> {
+  return db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.reportMode, 'daily_digest'), isNull(connections.deletedAt)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,10 +5,9 @@
 // passes again (the last verdict is kept on the connection). A connection whose files are encrypted
 // also has its OpenPGP key's expiry looked at: its contacts are told once when it is PGP_KEY_NOTICE_DAYS
 // away, and once more when it has expired.
-import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '@/db/client';
-import { recordConnectionHealth } from '@/db/queries/connections';
-import { connections, type Connection } from '@/db/schema';
+import { listConnectionsToCheck, recordConnectionHealth } from '@/db/queries/connections';
+import type { Connection } from '@/db/schema';
 import { now } from '@/lib/clock';
 import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
 import { decryptSecret, SecretDecryptionError } from '@/lib/crypto';
@@ -67,10 +66,7 @@ async function verdictOf(
 /** Checks every active SFTP connection, each on its own; returns each one's verdict. */
 export async function checkConnections(database: Database, opts: HealthCheckOptions = {}): Promise<HealthVerdict[]> {
   const { db } = database;
-  const list = await db
-    .select()
-    .from(connections)
-    .where(and(eq(connections.kind, 'sftp'), eq(connections.status, 'active'), isNull(connections.deletedAt)));
+  const list = await listConnectionsToCheck(db);
   const out: HealthVerdict[] = [];
   for (const c of list) {
     if (opts.signal?.aborted) break;

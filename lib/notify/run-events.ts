@@ -6,7 +6,7 @@
 // runs twice sends nothing twice, while a run that fails again after a manual retry is reported again.
 import { and, asc, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database, DbOrTx } from '@/db/client';
-import { pauseConnection, SYSTEM_ACTOR } from '@/db/queries/connections';
+import { listDigestConnections, pauseConnection, SYSTEM_ACTOR } from '@/db/queries/connections';
 import {
   accounts,
   auditLog,
@@ -363,10 +363,7 @@ export async function autoPauseReason(db: DbOrTx, c: Connection): Promise<{ at: 
 export async function sendDailyDigests(database: Database, opts: { signal?: AbortSignal } = {}): Promise<number> {
   const { db } = database;
   const at = now();
-  const list = await db
-    .select()
-    .from(connections)
-    .where(and(eq(connections.reportMode, 'daily_digest'), isNull(connections.deletedAt)));
+  const list = await listDigestConnections(db);
   let sent = 0;
   for (const c of list) {
     if (opts.signal?.aborted) break;

@@ -5,9 +5,8 @@
 // was down or the connection paused are planned on the next tick.
 // One query per batch of connections, not per connection (docs/performance.md: one tick ≤ 10 s at 100,000 connections).
 import type { Database } from '@/db/client';
-import { advancePlanningCursors } from '@/db/queries/connections';
+import { advancePlanningCursors, listConnectionsToPlan } from '@/db/queries/connections';
 import { planIncrementalRuns, type PlannedWindow } from '@/db/queries/run-ledger';
-import type { Frequency } from '@/db/schema';
 import { windowsEndingIn } from '@/lib/windows';
 import { plannedSchedule } from './next-delivery';
 
@@ -24,15 +23,6 @@ export type PlanOptions = {
 
 export type PlanResult = { connections: number; runsPlanned: number; newRunIds: string[]; ended: number };
 
-type Row = {
-  id: string;
-  program_id: number;
-  frequency: Frequency;
-  start_date: string;
-  end_date: string | null;
-  planned_through: string | null;
-};
-
 export async function planWindows(database: Database, o: PlanOptions): Promise<PlanResult> {
   const { sql } = database;
   const batchSize = o.batchSize ?? 2000;
@@ -48,22 +38,7 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
 
   for (;;) {
     if (failed) break;
-    const batch = await sql<Row[]>`
-      select id, program_id, frequency, start_date, end_date, planned_through
-      from connections
-      where status = 'active' and deleted_at is null and id > ${afterId}
-        and start_date < ${until.toISOString()}::timestamptz
-        and (planned_through is null or planned_through < least(${until.toISOString()}::timestamptz, coalesce(end_date, 'infinity')))
-        -- Only connections whose next window has closed: it ends at the first boundary after the
-        -- cursor or the start date (UTC, as lib/windows aligns them), or at the end date. Idle
-        -- ticks stay cheap however many connections there are.
-        and least(coalesce(end_date, 'infinity'), case frequency
-            when 'every_4_hours' then date_bin('4 hours', greatest(planned_through, start_date), timestamptz '1970-01-01 00:00:00+00') + interval '4 hours'
-            when 'daily' then date_trunc('day', greatest(planned_through, start_date), 'UTC') + interval '1 day'
-            when 'weekly' then date_trunc('week', greatest(planned_through, start_date), 'UTC') + interval '7 days'
-            else date_trunc('month', greatest(planned_through, start_date), 'UTC') + interval '1 month' end) <= ${until.toISOString()}::timestamptz
-      order by id
-      limit ${batchSize}`;
+    const batch = await listConnectionsToPlan(sql, { afterId, until, limit: batchSize });
     if (batch.length === 0) break;
     afterId = batch[batch.length - 1].id;
     result.connections += batch.length;
