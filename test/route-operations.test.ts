@@ -4,7 +4,7 @@
 // operation, or an operation that promises another permission than the handler checks, fails here.
 // The few routes that are not part of the API are listed below with the reason.
 import { describe, expect, it } from 'vitest';
-import { API_OPERATIONS } from '@/lib/export-api/document';
+import { API_OPERATIONS } from '@/lib/api-document';
 import type { ApiOperation } from '@/lib/http/openapi';
 import { listRouteFiles, loadRoutes, type Route } from './helpers/routes';
 

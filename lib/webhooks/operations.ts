@@ -1,5 +1,5 @@
 // The webhook and notification-settings routes as the OpenAPI document describes them (joined in
-// lib/export-api/document.ts).
+// lib/api-document.ts).
 import { z } from 'zod';
 import { errorResponseSchema } from '@/lib/export-api/schemas';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';

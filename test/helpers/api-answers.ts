@@ -1,8 +1,8 @@
 // Every answer a test receives is checked against the API's schemas: a JSON answer against the
-// schema its documented operation (every area's, as lib/export-api/document.ts joins them) names for that status, an undocumented error against the one error shape. A success that no
+// schema its documented operation (every area's, as lib/api-document.ts joins them) names for that status, an undocumented error against the one error shape. A success that no
 // operation documents fails the test: the OpenAPI document must describe what the API answers.
 import { expect } from 'vitest';
-import { API_OPERATIONS } from '@/lib/export-api/document';
+import { API_OPERATIONS } from '@/lib/api-document';
 import type { ApiOperation } from '@/lib/http/openapi';
 import { errorResponseSchema } from '@/lib/http/schemas';
 

@@ -1,5 +1,5 @@
 // GET /api/v1/openapi.json – the OpenAPI 3.1 description of the API, generated from the schemas the handlers validate with
-import { apiDocument } from '@/lib/export-api/document';
+import { apiDocument } from '@/lib/api-document';
 import { withRequest } from '@/lib/auth/with-auth';
 
 export const dynamic = 'force-dynamic';

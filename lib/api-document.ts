@@ -1,10 +1,10 @@
-// The API's OpenAPI document: every area's operations and components in one. The management API
-// joins by adding its list here.
+// The API's OpenAPI document: every area's operations and components in one (export API, management
+// API, webhooks), so it stands above all three; an area joins by adding its list here.
 import { buildOpenApiDocument } from '@/lib/http/openapi';
 import { MANAGEMENT_API_COMPONENTS, MANAGEMENT_API_OPERATIONS } from '@/lib/management/operations';
 import { WEBHOOK_API_COMPONENTS, WEBHOOK_API_OPERATIONS } from '@/lib/webhooks/operations';
 import pkg from '@/package.json';
-import { EXPORT_API_COMPONENTS, EXPORT_API_OPERATIONS } from './operations';
+import { EXPORT_API_COMPONENTS, EXPORT_API_OPERATIONS } from '@/lib/export-api/operations';
 
 /** Every operation of the API, all areas: what the document describes. */
 export const API_OPERATIONS = [...EXPORT_API_OPERATIONS, ...MANAGEMENT_API_OPERATIONS, ...WEBHOOK_API_OPERATIONS];
