@@ -156,7 +156,7 @@ describe('permissions and scopes', () => {
   });
 
   it('refuses a token without the data_exports.manage scope with 403', async () => {
-    const { token } = await createApiToken(t.db, { kind: 'client', apiClientId: clientId, programId: 101, scopes: ['data_exports.read'] });
+    const { token } = await createApiToken(t.db, { kind: 'personal', accountId: firstup.id, scopes: ['data_exports.read'] });
     const res = await createConnectionRoute(request('POST', '/api/v1/connections?program=101', { token, json: body(101) }), noParams);
     expect(res.status).toBe(403);
     expect((await errorOf(res)).message).toMatch(/lacks the data_exports.manage scope/);
@@ -168,33 +168,40 @@ describe('permissions and scopes', () => {
     expect(res.status).toBe(403);
   });
 
-  it("answers 404 when a program's token writes to another program, exactly as for a program that does not exist", async () => {
-    const { token } = await createApiToken(t.db, {
-      kind: 'client',
-      apiClientId: clientId,
-      programId: 101,
-      scopes: ['data_exports.manage'],
-    });
-    const other = await createConnectionRoute(request('POST', '/api/v1/connections?program=202', { token, json: body(202) }), noParams);
-    const missing = await createConnectionRoute(request('POST', '/api/v1/connections?program=999', { token, json: body(999) }), noParams);
+  it("answers 404 when a program's token reaches for another program, exactly as for a program that does not exist", async () => {
+    const { token } = await createApiToken(t.db, { kind: 'personal', accountId: brand.id, scopes: ['data_exports.read'] });
+    const route = withAuth(async (_req, { program }) => Response.json({ program }), { scope: 'data_exports.read', program: 'required' });
+    const other = await route(request('GET', '/api/v1/anything?program=202', { token }), noParams);
+    const missing = await route(request('GET', '/api/v1/anything?program=999', { token }), noParams);
     expect(other.status).toBe(404);
     expect(missing.status).toBe(404);
     expect((await errorOf(other)).message).toBe('Program 202 was not found.');
     expect((await errorOf(missing)).message).toBe('Program 999 was not found.');
   });
 
-  it('lets a client manage token create a connection in its own program, logged as the API client', async () => {
-    const { token } = await createApiToken(t.db, {
-      kind: 'client',
-      apiClientId: clientId,
-      programId: 101,
-      scopes: ['data_exports.manage'],
-    });
+  it('answers an API client 404 on the management API whatever its scopes, and writes nothing', async () => {
+    const before = await counts();
+    for (const scopes of [['data_exports.manage'], ['data_exports.read']] as const) {
+      const { token } = await createApiToken(t.db, { kind: 'client', apiClientId: clientId, programId: 101, scopes: [...scopes] });
+      for (const program of [101, 202]) {
+        const res = await createConnectionRoute(
+          request('POST', `/api/v1/connections?program=${program}`, { token, json: body(program) }),
+          noParams,
+        );
+        expect(res.status).toBe(404);
+        expect((await errorOf(res)).message).toMatch(/an API client reads its own connections' files only/);
+      }
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it("lets a Firstup Super Admin's personal manage token create a connection, logged as that token", async () => {
+    const { token } = await createApiToken(t.db, { kind: 'personal', accountId: firstup.id, scopes: ['data_exports.manage'] });
     const res = await createConnectionRoute(request('POST', '/api/v1/connections?program=101', { token, json: body(101) }), noParams);
     expect(res.status).toBe(201);
     const { data: connection } = (await res.json()) as { data: { id: string } };
     const [entry] = await t.db.select().from(auditLog).where(eq(auditLog.targetId, connection.id));
-    expect(entry.actorLabel).toBe('API client "Acme warehouse"');
+    expect(entry.actorLabel).toMatch(new RegExp(`^${firstup.email.replace(/[.+]/g, '\\$&')} \\(API token dde_`));
   });
 
   it('refuses a cross-site write made with a session cookie', async () => {
@@ -371,7 +378,10 @@ describe('API tokens', () => {
       programId: 101,
       scopes: ['data_exports.read'],
     });
-    const route = withAuth(async (_req, { actor }) => Response.json({ programs: actor.programs }), { scope: 'data_exports.read' });
+    const route = withAuth(async (_req, { actor }) => Response.json({ programs: actor.programs }), {
+      scope: 'data_exports.read',
+      clientFeed: true,
+    });
     const lastUsed = async () => (await t.db.select().from(apiTokens).where(eq(apiTokens.id, row.id)))[0].lastUsedAt?.getTime();
 
     setClock(new Date('2030-01-01T00:00:00Z'));
@@ -433,7 +443,7 @@ describe('the request context', () => {
         const id: number = program; // 'required': always a number
         return Response.json({ program: id, requested: requestedProgram ?? null });
       },
-      { program: 'required' },
+      { program: 'required', clientFeed: true },
     );
     const { token } = await createApiToken(t.db, { kind: 'client', apiClientId: clientId, programId: 101, scopes: ['data_exports.read'] });
     const only = await route(request('GET', '/api/anything', { token }), noParams);

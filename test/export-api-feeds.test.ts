@@ -10,6 +10,7 @@ import { fileMetadata as fileRoute } from '@/lib/export-api/routes';
 import { latestFile as latestRoute } from '@/lib/export-api/routes';
 import { POST as createClientRoute } from '@/app/api/v1/api-clients/route';
 import { GET as foldersRoute } from '@/app/api/v1/folders/route';
+import { GET as archiveRoute } from '@/app/api/v1/folders/[run_id]/archive/route';
 import { closeDatabase } from '@/db/client';
 import { apiClientConnections, connections, exportFiles, exportRuns, type Account } from '@/db/schema';
 import { resetClock, setClock } from '@/lib/clock';
@@ -124,9 +125,17 @@ describe('a feed per API connection', () => {
     const page = (await res.json()) as Page;
     expect(page.data.map((f) => f.window_start).sort()).toEqual(['2026-11-28T00:00:00.000Z', '2026-11-28T04:00:00.000Z']);
     expect(new Set(page.data.map((f) => f.connection_id))).toEqual(new Set([fourHourly]));
-    // The same window of the SFTP connection has its own file, which is in no feed.
+    // The same window of the SFTP connection has its own file, which is in no feed: not even its folder.
     const folders = await call(foldersRoute, request('GET', `/api/v1/folders?connection=${sftp}`, { token: clientA }));
-    expect(((await folders.json()) as { data: { run_id: string }[] }).data.map((f) => f.run_id)).toEqual([runs.s1]);
+    expect(folders.status).toBe(404);
+    expect((await errorOf(folders)).message).toBe(`Connection ${sftp} was not found.`);
+    const all = await call(foldersRoute, request('GET', '/api/v1/folders', { token: clientA }));
+    expect(((await all.json()) as { data: { run_id: string }[] }).data.map((f) => f.run_id).sort()).toEqual([runs.a1, runs.a2].sort());
+    const archive = await call(archiveRoute, request('GET', `/api/v1/folders/${runs.s1}/archive`, { token: clientA }), { run_id: runs.s1 });
+    expect(archive.status).toBe(404);
+    // A signed-in admin still sees every connection's folders of the program.
+    const admin = await call(foldersRoute, request('GET', `/api/v1/folders?program=${P}&connection=${sftp}`, { cookie }));
+    expect(((await admin.json()) as { data: { run_id: string }[] }).data.map((f) => f.run_id)).toEqual([runs.s1]);
   });
 
   it('refuses a connection the caller does not read with 404, and a malformed one with 422', async () => {

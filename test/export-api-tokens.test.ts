@@ -116,7 +116,7 @@ describe('API clients', () => {
     );
     expect(res.status).toBe(403);
     expect(((await res.json()) as ErrorBody).error.message).toMatch(/api_access.manage/);
-    const client = await createClient(A, ['data_exports.manage']);
+    const client = await createClient(A);
     const { access_token } = (await (
       await tokenRequest(form({ grant_type: 'client_credentials' }), {
         ...FORM,
@@ -124,7 +124,7 @@ describe('API clients', () => {
       })
     ).json()) as TokenBody;
     const byToken = await call(listClientsRoute, request('GET', `/api/v1/api-clients?program=${A}`, { token: access_token }));
-    expect(byToken.status).toBe(403);
+    expect(byToken.status).toBe(404);
   });
 
   it('answers 422 for bad input and 404 for an unknown program', async () => {
@@ -170,8 +170,22 @@ describe('POST /api/oauth/token', () => {
     expect(clientRow.lastUsedAt).toBeInstanceOf(Date);
   });
 
+  it('creates clients that read exports only: the management API takes a personal access token', async () => {
+    const res = await call(
+      createClientRoute,
+      request('POST', '/api/v1/api-clients', {
+        cookie: adminCookie,
+        json: { program_id: A, name: 'Loader', scopes: ['data_exports.read', 'data_exports.manage'] },
+      }),
+    );
+    expect(res.status).toBe(422);
+    const err = ((await res.json()) as ErrorBody).error;
+    expect(err.message).toContain('scopes.1');
+    expect(err.message).toContain("an API client reads its connections' files only");
+  });
+
   it('accepts the credentials in the form body (and JSON), and narrows scopes on request', async () => {
-    const client = await createClient(A, ['data_exports.manage']);
+    const client = await createClient(A);
     const res = await tokenRequest(
       form({
         grant_type: 'client_credentials',
@@ -186,7 +200,7 @@ describe('POST /api/oauth/token', () => {
       JSON.stringify({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
       { 'content-type': 'application/json' },
     );
-    expect(((await json.json()) as TokenBody).scope).toBe('data_exports.manage');
+    expect(((await json.json()) as TokenBody).scope).toBe('data_exports.read');
   });
 
   it('answers the OAuth error shape: invalid_client 401, unsupported_grant_type, invalid_scope and invalid_request 400', async () => {
@@ -397,6 +411,9 @@ describe('the CLI', () => {
     await expect(output(clientsCli, ['create', '--program', '999999', '--name', 'x'])).rejects.toThrow(/Program 999999 was not found/);
     await expect(output(clientsCli, ['create', '--program', 'abc', '--name', 'x'])).rejects.toThrow(
       /--program: must be a numeric program id/,
+    );
+    await expect(output(clientsCli, ['create', '--program', String(A), '--name', 'x', '--scope', 'data_exports.manage'])).rejects.toThrow(
+      /an API client reads its connections' files only/,
     );
   });
 

@@ -429,13 +429,21 @@ describe('Activity Log as CSV', () => {
     });
     expect(JSON.parse(records[0].details)).toMatchObject({ error_code: 'auth_failed', error_message: '@server refused the sign-in' });
 
+    const { token } = await createApiToken(t.db, { kind: 'personal', accountId: firstup.id, scopes: ['data_exports.read'] });
+    const refused = await call(activityCsvRoute, '/api/v1/activity-log.csv?program=101', { token });
+    expect(refused.status).toBe(403);
+    // An API client reaches nothing of the management API, the Activity Log included.
     const [client] = await t.db
       .insert(apiClients)
       .values({ programId: 101, name: 'Loader', clientId: 'acme-loader', secretHash: 'x' })
       .returning();
-    const { token } = await createApiToken(t.db, { kind: 'client', apiClientId: client.id, programId: 101, scopes: ['data_exports.read'] });
-    const refused = await call(activityCsvRoute, '/api/v1/activity-log.csv?program=101', { token });
-    expect(refused.status).toBe(403);
+    const clientToken = await createApiToken(t.db, {
+      kind: 'client',
+      apiClientId: client.id,
+      programId: 101,
+      scopes: ['data_exports.read'],
+    });
+    expect((await call(activityCsvRoute, '/api/v1/activity-log.csv?program=101', { token: clientToken.token })).status).toBe(404);
     const bad = await call(activityCsvRoute, '/api/v1/activity-log.csv?program=101&kind=everything');
     expect(bad.status).toBe(422);
     expect((await errorOf(bad)).message).toBe('Invalid query: kind: kind must be "audit" or "delivery_errors"');

@@ -438,10 +438,24 @@ describe('editing an older connection', () => {
 });
 
 describe('API tokens', () => {
-  it('lets a client manage token of one program work without ?program=, and never reach another program', async () => {
+  it("lets a one-program account's personal token work without ?program=, and never reach another program", async () => {
+    const { token } = await createApiToken(t.db, { kind: 'personal', accountId: brand.id, scopes: ['data_exports.manage'] });
+    const list = await listRoute(request('GET', '/api/v1/connections', { token }), { params: Promise.resolve({}) });
+    expect(list.status).toBe(200);
+    const other = await listRoute(request('GET', '/api/v1/connections?program=202', { token }), { params: Promise.resolve({}) });
+    expect(other.status).toBe(404);
+  });
+
+  it('answers an API client 404 on the management API, even one that holds data_exports.manage', async () => {
     const [client] = await t.db
       .insert(apiClients)
-      .values({ programId: 101, name: 'Acme warehouse', clientId: 'acme-mgmt', secretHash: 'x' })
+      .values({
+        programId: 101,
+        name: 'Acme warehouse',
+        clientId: 'acme-mgmt',
+        secretHash: 'x',
+        scopes: ['data_exports.read', 'data_exports.manage'],
+      })
       .returning();
     const { token } = await createApiToken(t.db, {
       kind: 'client',
@@ -450,14 +464,16 @@ describe('API tokens', () => {
       scopes: ['data_exports.manage'],
     });
     const list = await listRoute(request('GET', '/api/v1/connections', { token }), { params: Promise.resolve({}) });
-    expect(list.status).toBe(200);
-    const other = await listRoute(request('GET', '/api/v1/connections?program=202', { token }), { params: Promise.resolve({}) });
-    expect(other.status).toBe(404);
-    const read = await createApiToken(t.db, { kind: 'client', apiClientId: client.id, programId: 101, scopes: ['data_exports.read'] });
-    const refused = await stopRoute(request('POST', `/api/v1/connections/${sftpConn.id}/stop`, { token: read.token }), {
+    expect(list.status).toBe(404);
+    const refused = await stopRoute(request('POST', `/api/v1/connections/${sftpConn.id}/stop`, { token }), {
       params: Promise.resolve({ id: sftpConn.id as string }),
     });
-    expect(refused.status).toBe(403);
+    expect(refused.status).toBe(404);
+    const [row] = await t.db
+      .select()
+      .from(connections)
+      .where(eq(connections.id, sftpConn.id as string));
+    expect(row.status).not.toBe('stopped');
   });
 });
 

@@ -124,6 +124,8 @@ function CredentialSection<T extends Credential, C>(props: {
   create: (name: string, scope: string) => Promise<{ data: C }>;
   nameMissing: string;
   namePlaceholder: string;
+  /** Offer the scope choice (personal tokens); API clients always read exports only. */
+  chooseScope?: boolean;
   /** Fields between the scope and the button (they keep their own state), given the server's field errors. */
   extraFields?: (errors: Record<string, string>) => React.ReactNode;
   formClassName: string;
@@ -190,7 +192,7 @@ function CredentialSection<T extends Credential, C>(props: {
                 />
               )}
             </Field>
-            <ScopeSelect value={scope} onChange={setScope} />
+            {props.chooseScope === false ? null : <ScopeSelect value={scope} onChange={setScope} />}
             {props.extraFields?.(errors)}
             <div className={props.buttonClassName}>
               <Button type="submit" variant="primary" busy={create.isPending} className="w-full sm:w-auto">
@@ -318,6 +320,7 @@ function Clients({ program, canManage }: { program: number; canManage: boolean }
           : 'The systems that collect this program’s exports: each exchanges its client id and secret for short-lived access tokens at /api/oauth/token and reads the files of the API connection(s) named below.'
       }
       noun="client"
+      chooseScope={false}
       queryKey={['api-clients', program]}
       listPath="/api/v1/api-clients"
       revokePath={(c) => `/api/v1/api-clients/${c.id}`}
@@ -332,7 +335,7 @@ function Clients({ program, canManage }: { program: number; canManage: boolean }
       )}
       nameMissing="Give the client a name, e.g. the system that uses it."
       namePlaceholder="e.g. Data warehouse loader"
-      formClassName="sm:grid-cols-2 lg:grid-cols-[1fr_1fr_1fr_auto] lg:items-start"
+      formClassName="sm:grid-cols-2 lg:grid-cols-[1fr_1fr_auto] lg:items-start"
       buttonClassName="lg:pt-7"
       secret={(c) => ({
         label: 'client secret',

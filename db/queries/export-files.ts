@@ -3,7 +3,7 @@
 // "available" means not expired: neither marked expired by the retention sweep nor past expires_at.
 // Lists are newest first, keyset-paginated on (created_at, id), which the
 // export_files_program_type_created_idx index serves in both directions.
-import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Db, DbOrTx } from '@/db/client';
 import { exportFiles, exportRuns, type ExportFile, type ExportType, type FileType, type RunStatus } from '@/db/schema';
@@ -218,9 +218,12 @@ export async function listRunFolders(
     after?: ListPosition;
     includeExpired?: boolean;
     connectionId?: string;
+    /** Only runs of these connections (an API client's own); none when empty. */
+    connectionIds?: readonly string[];
     exportType?: ExportType;
   },
 ): Promise<RunFolderRow[]> {
+  if (params.connectionIds && params.connectionIds.length === 0) return [];
   const newest = sql<string>`to_char(max(${exportFiles.createdAt}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
   const rows = await db
     .select({ runId: exportFiles.runId, newest, connectionId: exportRuns.connectionId })
@@ -231,6 +234,7 @@ export async function listRunFolders(
         eq(exportFiles.programId, params.programId),
         params.includeExpired ? undefined : available(params.at),
         params.connectionId ? eq(exportRuns.connectionId, params.connectionId) : undefined,
+        params.connectionIds ? inArray(exportRuns.connectionId, [...params.connectionIds]) : undefined,
         params.exportType ? eq(exportFiles.exportType, params.exportType) : undefined,
       ),
     )

@@ -7,6 +7,14 @@ import { programIdSchema as programId } from '@/lib/http/params';
 
 const scope = z.enum(SCOPES, { error: `must be one of ${SCOPES.join(', ')}` });
 const scopes = z.array(scope).min(1, 'give at least one scope').max(SCOPES.length);
+/** What an API client may hold: it reads its connections' files, nothing of the management API. */
+export const CLIENT_SCOPES = ['data_exports.read'] as const;
+export const CLIENT_SCOPE_MESSAGE =
+  "an API client reads its connections' files only: data_exports.read (the management API takes a personal access token)";
+const clientScopes = z
+  .array(z.enum(CLIENT_SCOPES, { error: CLIENT_SCOPE_MESSAGE }))
+  .min(1, 'give at least one scope')
+  .max(SCOPES.length);
 const isoInstant = z.iso.datetime();
 const name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 
@@ -89,7 +97,7 @@ export const personalTokenResponseSchema = z.object({ data: personalTokenSchema 
 export const createApiClientSchema = z.strictObject({
   program_id: programId,
   name,
-  scopes: scopes.default(['data_exports.read']),
+  scopes: clientScopes.default(['data_exports.read']),
   connection_ids: z
     .array(z.guid({ error: 'must be an API connection id (a UUID)' }))
     .max(50)

@@ -19,7 +19,7 @@ import { clientConnectionIds, insertClientConnections, listApiConnections, type 
 import { SCOPES, type ApiClient, type Scope } from '@/db/schema/auth';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
-import type { ApiClientView, OAuthErrorCode } from './api-access-schemas';
+import { CLIENT_SCOPE_MESSAGE, CLIENT_SCOPES, type ApiClientView, type OAuthErrorCode } from './api-access-schemas';
 import { hasScope } from './permissions';
 import { forgetCachedTokens } from './token-cache';
 import { createApiToken, hashToken, knownScopes } from './tokens';
@@ -104,6 +104,11 @@ export async function createApiClient(
   params: { programId: number; name: string; scopes: Scope[]; connectionIds?: string[]; allowNoConnection?: boolean; author: ChangeAuthor },
 ): Promise<{ client: ApiClientWithFeeds; clientSecret: string }> {
   const { db } = database;
+  const beyond = params.scopes.filter((s) => !(CLIENT_SCOPES as readonly string[]).includes(s));
+  if (beyond.length > 0) {
+    const message = `${beyond.join(', ')}: ${CLIENT_SCOPE_MESSAGE}`;
+    throw new AppError('validation_failed', `Invalid scopes: ${message}`, { fields: [{ path: 'scopes', message }] });
+  }
   if ((await findExistingProgramIds(db, [params.programId])).length === 0) {
     throw new AppError('not_found', `Program ${params.programId} was not found.`);
   }

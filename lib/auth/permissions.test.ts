@@ -43,9 +43,18 @@ describe('the permission table', () => {
     for (const perms of Object.values(ROLE_PERMISSIONS)) for (const p of perms) expect(PERMISSIONS).toContain(p);
   });
 
-  it('lets a data_exports.read token read exports and nothing else', () => {
-    const t = token(['data_exports.read'], null);
-    expect(permissionsOf(t).sort()).toEqual(['connections.read', 'exports.download']);
+  it("lets an API client read its feed and nothing else, whatever its scopes: never the connections' settings", () => {
+    expect(permissionsOf(token(['data_exports.read'], null))).toEqual(['exports.download']);
+    expect(permissionsOf(token(['data_exports.manage'], null))).toEqual(['exports.download']);
+    expect(permissionsOf(token(['data_exports.manage', 'data_exports.read'], null))).toEqual(['exports.download']);
+  });
+
+  it("lets a personal data_exports.read token read what its owner's role reads, without writing", () => {
+    expect(permissionsOf(token(['data_exports.read'], 'brand_super_admin')).sort()).toEqual(['connections.read', 'exports.download']);
+    expect(permissionsOf(token(['data_exports.read'], 'firstup_super_admin', 'all')).sort()).toEqual([
+      'connections.read',
+      'exports.download',
+    ]);
   });
 
   it('lets a data_exports.manage token use the management API, but never manage API access', () => {

@@ -46,6 +46,13 @@ export const SCOPE_PERMISSIONS: Record<Scope, readonly Permission[]> = {
   ],
 };
 
+/**
+ * What an API client (client-credentials token) may do, whatever its scopes: read its own feed. It
+ * never reaches the management API (lib/auth/with-auth.ts answers it 404 there); personal tokens
+ * act with their owner's role, capped by their scopes.
+ */
+export const CLIENT_PERMISSIONS: readonly Permission[] = ['exports.download'];
+
 /** Scopes that include another: a management token may also read exports. */
 const SCOPE_IMPLIES: Record<Scope, readonly Scope[]> = {
   'data_exports.read': ['data_exports.read'],
@@ -61,13 +68,14 @@ export function hasScope(scopes: readonly Scope[], scope: Scope): boolean {
   return scopes.some((s) => SCOPE_IMPLIES[s]?.includes(scope));
 }
 
-/** The one permission check. Users: their role. Tokens: their scopes, capped by the owner's role. */
+/** The one permission check. Users: their role. Personal tokens: their scopes, capped by the owner's role. API clients: their feed. */
 export function can(actor: Actor, permission: Permission): boolean {
   if (actor.kind === 'user') return roleCan(actor.role, permission);
   const scoped = actor.scopes.some((s) => SCOPE_PERMISSIONS[s]?.includes(permission));
   if (!scoped) return false;
-  // Client tokens belong to one program and have no role: their scopes decide.
-  return actor.role ? roleCan(actor.role, permission) : true;
+  // Client tokens belong to one program and have no role: they read their feed, nothing more.
+  if (actor.tokenKind === 'client') return CLIENT_PERMISSIONS.includes(permission);
+  return actor.role ? roleCan(actor.role, permission) : false;
 }
 
 /** Every permission an actor holds (for the UI, which hides what the server would refuse). */

@@ -5,8 +5,10 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DatabaseNotConfiguredError, getDatabase, type Database, type Db } from '@/db/client';
+import type { FeedConnection } from '@/db/queries/feeds';
 import type { Scope } from '@/db/schema/auth';
 import { resolveProgram, type Actor, type UserActor } from './actor';
+import { clientFeedsOf, isApiClient } from './client-feeds';
 import { requirePasswordChanged } from './password-gate';
 import { can, hasScope, ROLE_LABELS, type Permission } from './permissions';
 import { actorFromSessionCookie } from './session';
@@ -50,6 +52,11 @@ export type AuthedContext<P extends RouteParams = RouteParams, A extends Actor =
   program: G;
   /** The program `?program=` named, if any (links in answers keep it). */
   requestedProgram: number | undefined;
+  /**
+   * An API client's own connections in ctx.program: the only ones a `clientFeed` route may answer
+   * it for. Null for every other caller (sessions, personal tokens), whose role decides.
+   */
+  clientFeeds: readonly FeedConnection[] | null;
 };
 
 export type AuthOptions = {
@@ -67,6 +74,12 @@ export type AuthOptions = {
    * Programs the caller cannot see, and programs that do not exist, are answered alike: 404.
    */
   program?: 'required' | 'optional';
+  /**
+   * API clients (client-credentials tokens) may call this route, which answers them for their own
+   * connections only (ctx.clientFeeds). Every other route answers an API client 404: a client
+   * reads its feed and nothing else, whatever its scopes.
+   */
+  clientFeed?: boolean;
 };
 
 /** The actor a handler receives: a signed-in user for sessionOnly routes. */
@@ -188,8 +201,17 @@ export async function authenticate(req: Request, db: Db): Promise<Actor> {
   return actor;
 }
 
-/** Refuses an authenticated actor that may not use the route (403 with the reason). */
+/** An API client on a route that is not its feed: nothing here for it (404, as for a route that does not exist). */
+function notForClients(): AppError {
+  return new AppError(
+    'not_found',
+    "Not found: an API client reads its own connections' files only (/api/v1/data_exports/…, /api/v1/folders); the management API takes a personal access token.",
+  );
+}
+
+/** Refuses an authenticated actor that may not use the route (404 for an API client off its feed; 403 with the reason). */
 export function authorize(actor: Actor, opts: AuthOptions): void {
+  if (isApiClient(actor) && !opts.clientFeed) throw notForClients();
   if (actor.kind === 'token') {
     if (opts.sessionOnly) throw new AppError('forbidden', 'This route is for signed-in users, not API tokens.');
     if (opts.scope && !hasScope(actor.scopes, opts.scope)) {
@@ -241,6 +263,7 @@ export function withAuth<const O extends AuthOptions = Record<never, never>>(
         options.program === 'required' || requestedProgram !== undefined
           ? await resolveProgram(database.db, actor, requestedProgram)
           : undefined;
+      const clientFeeds = await clientFeedsOf(database.db, actor, program);
       res = await handler(req, {
         ...ctx,
         log,
@@ -249,6 +272,7 @@ export function withAuth<const O extends AuthOptions = Record<never, never>>(
         database,
         program: program as ProgramOf<O>,
         requestedProgram,
+        clientFeeds,
       });
     } catch (err) {
       if (!budget) throw err;

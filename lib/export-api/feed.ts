@@ -2,42 +2,20 @@
 // An API client reads the connection(s) it was created for (api_client_connections); personal
 // tokens and sessions reach every API connection of the program. SFTP connections are in no feed.
 import type { Db } from '@/db/client';
-import { listApiConnections, listClientFeedConnections, type FeedConnection } from '@/db/queries/feeds';
-import type { Actor } from '@/lib/auth/actor';
-import { now } from '@/lib/clock';
+import { listApiConnections, type FeedConnection } from '@/db/queries/feeds';
 import { AppError } from '@/lib/http/errors';
 
 export type { FeedConnection };
 
 /**
- * An API client's feeds, kept briefly in this process (like resolved tokens, lib/auth/token-cache.ts)
- * so a polling client costs no extra query: a client's connections are fixed at its creation, and a
- * deleted connection leaves its feeds within FEED_CACHE_TTL_MS everywhere.
+ * What a request may read, as lib/auth/with-auth.ts resolved it: the program, and an API client's
+ * own connections (null for every other caller).
  */
-export const FEED_CACHE_TTL_MS = 5_000;
-const MAX_CACHED = 10_000;
-const clientFeeds = new Map<string, { feeds: FeedConnection[]; at: number }>();
+export type FeedScope = { programId: number; clientFeeds: readonly FeedConnection[] | null };
 
-/** Tests: forget every cached client feed. */
-export function clearFeedCache(): void {
-  clientFeeds.clear();
-}
-
-async function cachedClientFeeds(db: Db, clientId: string, programId: number): Promise<FeedConnection[]> {
-  const key = `${clientId}:${programId}`;
-  const at = now().getTime();
-  const hit = clientFeeds.get(key);
-  if (hit && at >= hit.at && at - hit.at < FEED_CACHE_TTL_MS) return hit.feeds;
-  const feeds = await listClientFeedConnections(db, { clientId, programId });
-  if (clientFeeds.size >= MAX_CACHED) clientFeeds.delete(clientFeeds.keys().next().value!);
-  clientFeeds.set(key, { feeds, at });
-  return feeds;
-}
-
-/** The API connections of `programId` the caller reads. */
-export async function reachableFeeds(db: Db, actor: Actor, programId: number): Promise<FeedConnection[]> {
-  if (actor.kind === 'token' && actor.apiClientId) return cachedClientFeeds(db, actor.apiClientId, programId);
-  return listApiConnections(db, programId);
+/** The API connections of the program the caller reads: an API client's own, else all of them. */
+export async function reachableFeeds(db: Db, scope: FeedScope): Promise<readonly FeedConnection[]> {
+  return scope.clientFeeds ?? listApiConnections(db, scope.programId);
 }
 
 /** How a connection is named in messages: its name and id. */
@@ -50,8 +28,8 @@ export function feedLabel(c: Pick<FeedConnection, 'id' | 'name'>): string {
  * reach it, whatever the reason), else the caller's only API connection; 422 naming the choices
  * when there are several. Null when the caller reads no API connection of the program: an empty feed.
  */
-export async function resolveFeed(db: Db, actor: Actor, programId: number, requested: string | undefined): Promise<FeedConnection | null> {
-  const feeds = await reachableFeeds(db, actor, programId);
+export async function resolveFeed(db: Db, scope: FeedScope, requested: string | undefined): Promise<FeedConnection | null> {
+  const feeds = await reachableFeeds(db, scope);
   if (requested !== undefined) {
     const found = feeds.find((f) => f.id === requested);
     if (!found) throw new AppError('not_found', `API connection ${requested} was not found.`);

@@ -8,7 +8,7 @@ import { ZipArchive } from 'archiver';
 import type { Db } from '@/db/client';
 import { findConnection } from '@/db/queries/connections';
 import { listRunFolders } from '@/db/queries/export-files';
-import { listFilesOfRuns } from '@/db/queries/runs';
+import { findRun, listFilesOfRuns } from '@/db/queries/runs';
 import type { ExportType } from '@/db/schema/enums';
 import type { ExportFile } from '@/db/schema/exports';
 import { now } from '@/lib/clock';
@@ -77,6 +77,8 @@ function folderView(runId: string, connectionId: string | null, files: ExportFil
  * A page of a program's folders, newest first: all of them, or one connection's (filtered in the
  * query, so every page is full). A connection the program does not have (another program's, a
  * deleted one, none at all) is "not found", never an empty list that looks like "no folders yet".
+ * `onlyConnections` (an API client's own, ctx.clientFeeds) narrows both: any other connection is
+ * "not found" alike, and folders of no connection are never listed.
  */
 export async function pageFolders(
   db: Db,
@@ -88,13 +90,19 @@ export async function pageFolders(
     connectionId?: string;
     exportType?: ExportType;
     base: LinkBase;
+    onlyConnections?: readonly string[];
   },
 ): Promise<PageOf<FolderView>> {
   const at = now();
   const after = params.cursor ? folderCursor.decode(params.cursor) : undefined;
-  if (params.connectionId && !(await findConnection(db, { programId: params.programId, id: params.connectionId }))) {
+  const only = params.onlyConnections;
+  if (
+    params.connectionId &&
+    ((only && !only.includes(params.connectionId)) || !(await findConnection(db, { programId: params.programId, id: params.connectionId })))
+  ) {
     throw new AppError('not_found', `Connection ${params.connectionId} was not found.`);
   }
+  if (only && only.length === 0) return { data: [], has_more: false, next_cursor: null };
   const runs = await listRunFolders(db, {
     programId: params.programId,
     at,
@@ -102,6 +110,7 @@ export async function pageFolders(
     after,
     includeExpired: params.includeExpired,
     connectionId: params.connectionId,
+    connectionIds: only,
     exportType: params.exportType,
   });
   const page = pageOf(runs, params.limit, folderCursor, (r) => r.position);
@@ -147,10 +156,21 @@ async function archiveEntries(storage: Storage, files: ExportFile[], at: Date): 
   return entries;
 }
 
-/** The zip of one run of a program, as a streamed response. */
-export async function folderArchive(db: Db, params: { programId: number; runId: string }): Promise<Response> {
+/**
+ * The zip of one run of a program, as a streamed response. With `onlyConnections` (an API client's
+ * own), a run of any other connection is "not found", as a run that does not exist.
+ */
+export async function folderArchive(
+  db: Db,
+  params: { programId: number; runId: string; onlyConnections?: readonly string[] },
+): Promise<Response> {
+  const notFound = () => new AppError('not_found', `Folder ${params.runId} was not found.`);
+  if (params.onlyConnections) {
+    const run = await findRun(db, { programId: params.programId, id: params.runId });
+    if (!run?.connectionId || !params.onlyConnections.includes(run.connectionId)) throw notFound();
+  }
   const files = await listFilesOfRuns(db, { programId: params.programId, runIds: [params.runId] });
-  if (files.length === 0) throw new AppError('not_found', `Folder ${params.runId} was not found.`);
+  if (files.length === 0) throw notFound();
   const storage = getStorage();
   const entries = await archiveEntries(storage, files, now());
   const zip = new ZipArchive({ zlib: { level: 6 } });

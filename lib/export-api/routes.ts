@@ -20,20 +20,26 @@ import { parsePathParams } from '@/lib/http/params';
 import { parseQuery } from '@/lib/http/parse';
 import { withAuth } from '@/lib/auth/with-auth';
 
-const EXPORT_API = { permission: 'exports.download', scope: 'data_exports.read', rateLimit: true, program: 'required' } as const;
+const EXPORT_API = {
+  permission: 'exports.download',
+  scope: 'data_exports.read',
+  rateLimit: true,
+  program: 'required',
+  clientFeed: true,
+} as const;
 
-export const listFiles = withAuth(async (req, { db, actor, params, program, requestedProgram }) => {
+export const listFiles = withAuth(async (req, { db, params, program, requestedProgram, clientFeeds }) => {
   const { type } = parsePathParams(params, typeParamsSchema, PATH_NOT_FOUND);
   const query = parseQuery(req, listFilesQuerySchema);
-  const feed = await resolveFeed(db, actor, program, query.connection);
+  const feed = await resolveFeed(db, { programId: program, clientFeeds }, query.connection);
   const page = await pageExportFiles(db, { programId: program, feed, type, query, base: linkBase(req, requestedProgram) });
   return jsonWithEtag(req, page);
 }, EXPORT_API);
 
-export const latestFile = withAuth(async (req, { db, actor, params, program, requestedProgram }) => {
+export const latestFile = withAuth(async (req, { db, params, program, requestedProgram, clientFeeds }) => {
   const { type } = parsePathParams(params, typeParamsSchema, PATH_NOT_FOUND);
   const query = parseQuery(req, latestQuerySchema);
-  const feed = await resolveFeed(db, actor, program, query.connection);
+  const feed = await resolveFeed(db, { programId: program, clientFeeds }, query.connection);
   const answer = await latestExportFile(db, {
     programId: program,
     feed,
@@ -44,10 +50,10 @@ export const latestFile = withAuth(async (req, { db, actor, params, program, req
   return jsonWithEtag(req, answer);
 }, EXPORT_API);
 
-export const fileMetadata = withAuth(async (req, { db, actor, params, program, requestedProgram }) => {
+export const fileMetadata = withAuth(async (req, { db, params, program, requestedProgram, clientFeeds }) => {
   const { type, file_id: fileId } = parsePathParams(params, fileParamsSchema, PATH_NOT_FOUND);
   const query = parseQuery(req, feedQuerySchema);
-  const feed = await resolveFeed(db, actor, program, query.connection);
+  const feed = await resolveFeed(db, { programId: program, clientFeeds }, query.connection);
   const data = await getExportFile(db, { programId: program, feed, type, fileId, base: linkBase(req, requestedProgram) });
   return jsonWithEtag(req, { data });
 }, EXPORT_API);

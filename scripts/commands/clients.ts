@@ -1,6 +1,6 @@
 // dde clients: API clients of a program — create one (id and secret shown once), list, revoke.
 import { z } from 'zod';
-import { SCOPES } from '@/db/schema/auth';
+import { CLIENT_SCOPE_MESSAGE, CLIENT_SCOPES } from '@/lib/auth/api-access-schemas';
 import { createApiClient, listApiClients, revokeApiClient, viewApiClient } from '@/lib/auth/api-clients';
 import { AppError } from '@/lib/http/errors';
 import { CliError, noPositionals, parseCommand } from './args';
@@ -26,7 +26,8 @@ Options:
   --name NAME           what the client is (e.g. "Snowflake loader")
   --connection ID       an API connection the client reads (repeat for several; optional when the
                         program has exactly one API connection)
-  --scope SCOPE         ${SCOPES.join(' | ')} (repeat for several; default data_exports.read)
+  --scope SCOPE         ${CLIENT_SCOPES.join(' | ')} (the default; a client reads its feed, nothing of
+                        the management API: that takes a personal access token, dde tokens create)
   --client-id CLIENT_ID the client's id (ddec_…) or row id`;
 
 const programId = z
@@ -55,7 +56,7 @@ async function create(argv: string[]): Promise<void> {
       program: programId,
       connection: z.array(z.guid({ error: 'must be a connection id (a UUID)' })).optional(),
       name: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(100),
-      scope: z.array(z.enum(SCOPES, { error: `must be one of ${SCOPES.join(', ')}` })).default(['data_exports.read']),
+      scope: z.array(z.enum(CLIENT_SCOPES, { error: CLIENT_SCOPE_MESSAGE })).default(['data_exports.read']),
     }),
   );
   noPositionals(positionals);

@@ -96,8 +96,9 @@ export default async function ApiDocsPage() {
             <p>
               An administrator creates an <strong>API client</strong> for your program’s API connection (
               <C>npx dde clients create --program ID --name NAME --connection CONNECTION_ID</C>; the connection may be left out when the
-              program has exactly one) and gives you its client id and secret. The client reads that connection’s files only. Trade them for
-              an access token, valid for {CLIENT_TOKEN_TTL_SECONDS / 60} minutes (OAuth 2.0 client credentials; HTTP Basic or{' '}
+              program has exactly one) and gives you its client id and secret. The client reads that connection’s files only — its files,
+              folders, zips and download links — and nothing else: every other route, the management API included, answers it 404. Trade
+              them for an access token, valid for {CLIENT_TOKEN_TTL_SECONDS / 60} minutes (OAuth 2.0 client credentials; HTTP Basic or{' '}
               <C>client_id</C>/<C>client_secret</C> form fields):
             </p>
             <Code>{`export DDE=${base}
@@ -114,7 +115,7 @@ TOKEN=$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" \\
               Signed-in users can instead create a <strong>personal access token</strong> that acts with their own access (
               <C>POST /api/v1/tokens</C>, or <C>npx dde tokens create --email you@example.com</C>). Tokens are shown once, stored hashed,
               and can be revoked at any time. Send either kind as <C>Authorization: Bearer $TOKEN</C>. Scope <C>data_exports.read</C> is
-              enough for everything on this page.
+              enough for everything on this page; the management API (connections, runs, webhooks) takes a personal access token.
             </p>
           </Section>
 

@@ -8,7 +8,7 @@ import { withAuth } from '@/lib/auth/with-auth';
 export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(
-  async (req, { db, program, requestedProgram }) => {
+  async (req, { db, program, requestedProgram, clientFeeds }) => {
     const query = parseQuery(req, listFoldersQuerySchema);
     const page = await pageFolders(db, {
       programId: program,
@@ -18,8 +18,9 @@ export const GET = withAuth(
       connectionId: query.connection,
       exportType: query.export_type,
       base: linkBase(req, requestedProgram),
+      onlyConnections: clientFeeds?.map((f) => f.id),
     });
     return Response.json(page, { headers: { 'cache-control': 'no-store' } });
   },
-  { permission: 'exports.download', scope: 'data_exports.read', rateLimit: true, program: 'required' },
+  { permission: 'exports.download', scope: 'data_exports.read', rateLimit: true, program: 'required', clientFeed: true },
 );

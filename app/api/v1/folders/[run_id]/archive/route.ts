@@ -7,9 +7,9 @@ import { withAuth } from '@/lib/auth/with-auth';
 export const dynamic = 'force-dynamic';
 
 export const GET = withAuth(
-  async (_req, { db, params, program }) => {
+  async (_req, { db, params, program, clientFeeds }) => {
     const { run_id: runId } = parsePathParams(params, runParamsSchema, PATH_NOT_FOUND);
-    return folderArchive(db, { programId: program, runId });
+    return folderArchive(db, { programId: program, runId, onlyConnections: clientFeeds?.map((f) => f.id) });
   },
-  { permission: 'exports.download', scope: 'data_exports.read', rateLimit: true, program: 'required' },
+  { permission: 'exports.download', scope: 'data_exports.read', rateLimit: true, program: 'required', clientFeed: true },
 );
