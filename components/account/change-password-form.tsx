@@ -3,6 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useId, useState, type FormEvent } from 'react';
 import { AlertIcon } from '@/components/ui/icons';
+import type { ErrorResponse, FieldError } from '@/lib/http/schemas';
 
 type FieldErrors = Partial<Record<'current_password' | 'new_password' | 'confirm', string>>;
 
@@ -38,10 +39,8 @@ export function ChangePasswordForm({ required }: { required: boolean }) {
         setValues({ current_password: '', new_password: '', confirm: '' });
         setMessage({ kind: 'ok', text: 'Your password has been changed.' });
       } else {
-        const body = (await res.json().catch(() => null)) as {
-          error?: { message?: string; details?: { fields?: { path: string; message: string }[] } };
-        } | null;
-        const fields = body?.error?.details?.fields ?? [];
+        const body = (await res.json().catch(() => null)) as Partial<ErrorResponse> | null;
+        const fields = (body?.error?.details as { fields?: FieldError[] } | undefined)?.fields ?? [];
         if (fields.length) setErrors(Object.fromEntries(fields.map((f) => [f.path, f.message])));
         else setMessage({ kind: 'error', text: body?.error?.message ?? 'The password could not be changed.' });
       }

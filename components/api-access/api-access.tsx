@@ -5,7 +5,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
-import type { ApiClientView as ApiClient, PersonalTokenView as PersonalToken } from '@/lib/auth/api-access-schemas';
+import type {
+  ApiClientView as ApiClient,
+  createdApiClientSchema,
+  createdPersonalTokenSchema,
+  PersonalTokenView as PersonalToken,
+} from '@/lib/auth/api-access-schemas';
 import { dt } from '@/components/ui/formatters';
 import {
   fieldError,
@@ -20,6 +25,8 @@ import {
   Notice,
   StatusBadge,
 } from '@/components/ui/primitives';
+import type { Answer, DataOf, ListOf } from '@/lib/http/schemas';
+import type { connectionListResponse } from '@/lib/management/responses';
 
 const SCOPE_OPTIONS = [
   { value: 'data_exports.read', label: 'Read exports', hint: 'List and download export files and folders.' },
@@ -121,7 +128,7 @@ function CredentialSection<T extends Credential, C>(props: {
   queryKey: unknown[];
   listPath: string;
   revokePath: (item: T) => string;
-  create: (name: string, scope: string) => Promise<{ data: C }>;
+  create: (name: string, scope: string) => Promise<DataOf<C>>;
   nameMissing: string;
   namePlaceholder: string;
   /** Offer the scope choice (personal tokens); API clients always read exports only. */
@@ -139,7 +146,7 @@ function CredentialSection<T extends Credential, C>(props: {
   const { program, noun } = props;
   const Noun = noun[0].toUpperCase() + noun.slice(1);
   const qc = useQueryClient();
-  const list = useQuery({ queryKey: props.queryKey, queryFn: () => api<{ data: T[] }>(props.listPath, program) });
+  const list = useQuery({ queryKey: props.queryKey, queryFn: () => api<ListOf<T>>(props.listPath, program) });
   const [name, setName] = useState('');
   const [scope, setScope] = useState('data_exports.read');
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -302,7 +309,7 @@ function ConnectionChoice(props: {
 function Clients({ program, canManage }: { program: number; canManage: boolean }) {
   const connections = useQuery({
     queryKey: ['connections', program, 'api-feeds'],
-    queryFn: () => api<{ data: FeedChoice[] }>('/api/v1/connections', program),
+    queryFn: () => api<Answer<typeof connectionListResponse>>('/api/v1/connections', program),
   });
   const feeds = connections.data?.data.filter((c) => c.kind === 'api');
   const [picked, setPicked] = useState<string[] | null>(null);
@@ -325,7 +332,7 @@ function Clients({ program, canManage }: { program: number; canManage: boolean }
       listPath="/api/v1/api-clients"
       revokePath={(c) => `/api/v1/api-clients/${c.id}`}
       create={(name, scope) =>
-        api('/api/v1/api-clients', program, {
+        api<Answer<typeof createdApiClientSchema>>('/api/v1/api-clients', program, {
           method: 'POST',
           body: { program_id: program, name, scopes: [scope], ...(chosen.length ? { connection_ids: chosen } : {}) },
         })
@@ -376,7 +383,7 @@ function Tokens({ program, canManage }: { program: number; canManage: boolean })
       listPath="/api/v1/tokens"
       revokePath={(t) => `/api/v1/tokens/${t.id}`}
       create={(name, scope) =>
-        api('/api/v1/tokens', program, {
+        api<Answer<typeof createdPersonalTokenSchema>>('/api/v1/tokens', program, {
           method: 'POST',
           body: { name, scopes: [scope], expires_in_days: days === 'never' ? null : Number(days) },
         })

@@ -3,7 +3,9 @@
 // answers' types are the z.infer types of the API's response schemas (lib/management/responses.ts,
 // lib/export-api/schemas.ts, lib/auth/api-access-schemas.ts).
 
-export type FieldError = { path: string; message: string };
+import type { ErrorResponse, FieldError } from '@/lib/http/schemas';
+
+export type { FieldError };
 
 export class ApiError extends Error {
   constructor(
@@ -55,7 +57,7 @@ export async function api<T>(
     /* not JSON */
   }
   if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+    const err = (json as Partial<ErrorResponse> | null)?.error;
     const fallback =
       res.status === 404
         ? 'Not found.'

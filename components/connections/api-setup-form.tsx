@@ -4,12 +4,13 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
-import type { Connection } from '@/lib/management/responses';
 import { CONNECTIONS_PATH } from './paths';
 import { connectionName } from './describe';
 import { todayIso } from '@/components/ui/formatters';
 import { checkSchedule, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './setup-fields';
 import { Card, CopyButton, ErrorNotice } from '@/components/ui/primitives';
+import type { Answer } from '@/lib/http/schemas';
+import type { connectionResponse } from '@/lib/management/responses';
 
 function Code({ children }: { children: string }) {
   return (
@@ -80,7 +81,10 @@ export function ApiSetupForm({ program, programName }: { program: number; progra
   const [errors, setErrors] = useState<Record<string, string>>({});
   const save = useMutation({
     mutationFn: () =>
-      api<{ data: Connection }>('/api/v1/connections', program, { method: 'POST', body: { kind: 'api', ...scheduleBody(schedule) } }),
+      api<Answer<typeof connectionResponse>>('/api/v1/connections', program, {
+        method: 'POST',
+        body: { kind: 'api', ...scheduleBody(schedule) },
+      }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ['connections', program] }),
     onError: (e) => {
       if (e instanceof ApiError) setErrors(e.fields);

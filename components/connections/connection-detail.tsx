@@ -18,6 +18,8 @@ import { fieldError, Button, Card, DefinitionList, ErrorNotice, Field, inputClas
 import { FrequencyField, parseEmails, toInstant } from './setup-fields';
 import { oneOf, useUrlFilters } from '@/components/ui/url-filters';
 import { refreshConnection } from './queries';
+import type { Answer } from '@/lib/http/schemas';
+import type { connectionResponse } from '@/lib/management/responses';
 
 export type Perms = { canWrite: boolean; canRetry: boolean; canHistorical: boolean; canDownload: boolean };
 
@@ -42,7 +44,7 @@ function EditForm({ program, connection, onDone }: { program: number; connection
   const [errors, setErrors] = useState<Record<string, string>>({});
   const save = useMutation({
     mutationFn: () =>
-      api<{ data: Connection }>(`/api/v1/connections/${connection.id}`, program, {
+      api<Answer<typeof connectionResponse>>(`/api/v1/connections/${connection.id}`, program, {
         method: 'PATCH',
         body: {
           name: v.name.trim() || undefined,
@@ -209,7 +211,7 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
   const [editing, setEditing] = useState(false);
   const q = useQuery({
     queryKey: ['connection', program, id],
-    queryFn: () => api<{ data: Connection }>(`/api/v1/connections/${id}`, program),
+    queryFn: () => api<Answer<typeof connectionResponse>>(`/api/v1/connections/${id}`, program),
     refetchInterval: (query) => (query.state.data?.data.status === 'pausing' ? 2_000 : 15_000),
   });
 

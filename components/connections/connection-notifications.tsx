@@ -4,19 +4,18 @@
 import { useQuery } from '@tanstack/react-query';
 import { api } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
-import type { NotificationSettings } from '@/lib/webhooks/responses';
+import type { Answer } from '@/lib/http/schemas';
+import type { settingsResponse } from '@/lib/webhooks/responses';
 import { ConnectionWebhooks } from '@/components/webhooks/connection-webhooks';
 import { ErrorNotice, Loading } from '@/components/ui/primitives';
 import { AutoPausedNotice } from './auto-paused-notice';
 import { ReportSettings } from './report-settings';
 
-type Settings = NotificationSettings;
-
 /** Hooked into the connection page's Overview. */
 export function ConnectionNotifications({ program, connection, canWrite }: { program: number; connection: Connection; canWrite: boolean }) {
   const q = useQuery({
     queryKey: ['notification-settings', program, connection.id, connection.status],
-    queryFn: () => api<{ data: Settings }>(`/api/v1/connections/${connection.id}/notification-settings`, program),
+    queryFn: () => api<Answer<typeof settingsResponse>>(`/api/v1/connections/${connection.id}/notification-settings`, program),
   });
   if (q.isPending) return <Loading label="Loading notifications…" />;
   if (q.isError)

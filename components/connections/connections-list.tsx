@@ -10,6 +10,8 @@ import { CONNECTIONS_PATH } from './paths';
 import { connectionName, destination, frequencyLabel } from './describe';
 import { dt } from '@/components/ui/formatters';
 import { ErrorNotice, Loading, StatusBadge } from '@/components/ui/primitives';
+import type { Answer } from '@/lib/http/schemas';
+import type { connectionListResponse } from '@/lib/management/responses';
 
 function LastDelivery({ c }: { c: Connection }) {
   if (!c.last_delivery) return <span className="text-slate-500">None yet</span>;
@@ -24,7 +26,7 @@ function LastDelivery({ c }: { c: Connection }) {
 export function ConnectionsList({ program, programName, canWrite }: { program: number; programName: string; canWrite: boolean }) {
   const q = useQuery({
     queryKey: ['connections', program],
-    queryFn: () => api<{ data: Connection[] }>('/api/v1/connections', program),
+    queryFn: () => api<Answer<typeof connectionListResponse>>('/api/v1/connections', program),
     refetchInterval: 15_000,
   });
 

@@ -6,11 +6,12 @@ import { useInfiniteQuery, type InfiniteData, type UseInfiniteQueryResult } from
 import { useEffect, useState } from 'react';
 import { api, apiUrl } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
-import type { FolderView as Folder } from '@/lib/export-api/schemas';
 import { bytes, countdown, dt, num, windowLabel } from '@/components/ui/formatters';
 import { Button, Card, ErrorNotice, Field, inputClass, Loading } from '@/components/ui/primitives';
 import { buttonClass } from '@/components/ui/button-styles';
 import { oneOf, useUrlFilters } from '@/components/ui/url-filters';
+import type { Answer } from '@/lib/http/schemas';
+import type { folderListResponseSchema } from '@/lib/export-api/schemas';
 
 const FILTERS = { export_type: oneOf(['incremental', 'historical']), expired: oneOf(['shown']) };
 
@@ -34,7 +35,7 @@ export function Folders({ program, connection, canDownload }: { program: number;
   const q = useInfiniteQuery({
     queryKey: ['folders', program, query],
     queryFn: ({ pageParam }) =>
-      api<{ data: Folder[]; next_cursor: string | null }>('/api/v1/folders', program, {
+      api<Answer<typeof folderListResponseSchema>>('/api/v1/folders', program, {
         query: { ...query, limit: 50, cursor: pageParam },
       }),
     initialPageParam: '' as string,
@@ -86,7 +87,7 @@ function FolderList({
   now,
   filtered,
 }: {
-  q: UseInfiniteQueryResult<InfiniteData<{ data: Folder[]; next_cursor: string | null }>>;
+  q: UseInfiniteQueryResult<InfiniteData<Answer<typeof folderListResponseSchema>>>;
   program: number;
   canDownload: boolean;
   now: number;

@@ -5,13 +5,15 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
-import type { AppConfig, Connection, HistoricalMonth, HistoricalRequest } from '@/lib/management/responses';
+import type { Connection, HistoricalMonth, HistoricalRequest } from '@/lib/management/responses';
 import { dateStr, daysLabel, dt, exactRange, num } from '@/components/ui/formatters';
 import { fieldError, Button, Card, Dialog, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
 import { runStatusLabel } from '@/lib/runs/vocabulary';
 import { defaultHistoryEnd, earliestHistoryStart, isRangeError, resolveHistoricalRange } from '@/lib/historical/range';
 import { dayAfter, dayOf, dayStart, isDay, lastDayBefore } from '@/lib/windows/days';
 import { ProgressBar, RunProgress } from './run-progress';
+import type { Answer } from '@/lib/http/schemas';
+import type { configResponse, historicalListResponse } from '@/lib/management/responses';
 
 const ACTIVE = new Set(['pending', 'running']);
 
@@ -75,7 +77,7 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
   const qc = useQueryClient();
   const config = useQuery({
     queryKey: ['config', program],
-    queryFn: () => api<{ data: AppConfig }>('/api/v1/config', program),
+    queryFn: () => api<Answer<typeof configResponse>>('/api/v1/config', program),
     staleTime: 300_000,
   });
   const maxMonths = config.data?.data.max_history_months ?? 24;
@@ -90,7 +92,7 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
   const key = ['historical', program, connection.id];
   const list = useQuery({
     queryKey: key,
-    queryFn: () => api<{ data: HistoricalRequest[] }>(`/api/v1/connections/${connection.id}/historical-requests`, program),
+    queryFn: () => api<Answer<typeof historicalListResponse>>(`/api/v1/connections/${connection.id}/historical-requests`, program),
     refetchInterval: (query) => (query.state.data?.data.some((r) => ACTIVE.has(r.status)) ? 2_000 : 30_000),
   });
   const create = useMutation({

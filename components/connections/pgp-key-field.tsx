@@ -9,6 +9,8 @@ import { api, ApiError } from '@/components/api/client';
 import { dateStr } from '@/components/ui/formatters';
 import { fieldError, Field, inputClass, Notice, Spinner } from '@/components/ui/primitives';
 import type { PgpKey } from '@/lib/management/responses';
+import type { Answer } from '@/lib/http/schemas';
+import type { pgpKeyResponse } from '@/lib/management/responses';
 
 export type PgpKeyChoice = {
   /** What the admin pasted ('' = no encryption). */
@@ -56,7 +58,7 @@ export function PgpKeyField({
   const [privateKey, setPrivateKey] = useState(false);
   const check = useMutation({
     mutationFn: (armored: string) =>
-      api<{ data: PgpKey }>('/api/v1/connections/pgp-key', program, { method: 'POST', body: { public_key: armored } }),
+      api<Answer<typeof pgpKeyResponse>>('/api/v1/connections/pgp-key', program, { method: 'POST', body: { public_key: armored } }),
     onSuccess: (r, armored) => {
       // An answer for text that has changed since is stale.
       if (armored === latest.current) onChange({ armored, key: r.data, confirmed: false });

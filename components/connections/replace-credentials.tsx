@@ -11,6 +11,8 @@ import { Button, Dialog, ErrorNotice, Notice } from '@/components/ui/primitives'
 import { CredentialFields, checkCredentials, credentialsBody, type Credentials } from './credential-fields';
 import { TestSteps } from './connection-test';
 import { refreshConnection } from './queries';
+import type { Answer } from '@/lib/http/schemas';
+import type { connectionResponse, testReportResponse } from '@/lib/management/responses';
 
 type Secret = Credentials;
 
@@ -53,7 +55,7 @@ export function ReplaceCredentialsDialog({
 
   const test = useMutation({
     mutationFn: (fingerprint?: string) =>
-      api<{ data: TestReport }>('/api/v1/connections/test', program, {
+      api<Answer<typeof testReportResponse>>('/api/v1/connections/test', program, {
         method: 'POST',
         body: {
           host: sftp.host,
@@ -81,7 +83,7 @@ export function ReplaceCredentialsDialog({
   const save = useMutation({
     // The variable is whether the host key changed, kept for the confirmation (the connection then pins the new key).
     mutationFn: (_keyChanged: boolean) =>
-      api<{ data: Connection }>(`/api/v1/connections/${connection.id}/credentials`, program, {
+      api<Answer<typeof connectionResponse>>(`/api/v1/connections/${connection.id}/credentials`, program, {
         method: 'POST',
         body: {
           auth: credentialsBody(secret),

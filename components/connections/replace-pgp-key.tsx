@@ -10,6 +10,8 @@ import { Button, Dialog, ErrorNotice, Notice } from '@/components/ui/primitives'
 import type { Connection } from '@/lib/management/responses';
 import { checkPgpKey, NO_PGP_KEY, PgpKeyField, pgpKeyBody, type PgpKeyChoice } from './pgp-key-field';
 import { refreshConnection } from './queries';
+import type { Answer } from '@/lib/http/schemas';
+import type { connectionResponse } from '@/lib/management/responses';
 
 export function ReplacePgpKeyDialog({
   program,
@@ -29,7 +31,10 @@ export function ReplacePgpKeyDialog({
 
   const save = useMutation({
     mutationFn: () =>
-      api<{ data: Connection }>(`/api/v1/connections/${connection.id}/pgp-key`, program, { method: 'POST', body: pgpKeyBody(choice) }),
+      api<Answer<typeof connectionResponse>>(`/api/v1/connections/${connection.id}/pgp-key`, program, {
+        method: 'POST',
+        body: pgpKeyBody(choice),
+      }),
     onSuccess: async () => {
       await refreshConnection(qc, program, connection.id);
     },

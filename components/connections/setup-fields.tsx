@@ -4,10 +4,11 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { api } from '@/components/api/client';
-import type { AppConfig } from '@/lib/management/responses';
 import { CONNECTIONS_PATH } from './paths';
 import { FREQUENCIES } from './describe';
 import { Button, Field, fieldError, inputClass } from '@/components/ui/primitives';
+import type { Answer } from '@/lib/http/schemas';
+import type { configResponse } from '@/lib/management/responses';
 
 export type Schedule = { name: string; start: string; end: string; frequency: string; format: string; emails: string };
 export const FORMAT_OPTIONS = [
@@ -168,7 +169,7 @@ export function ScheduleFields({
 export function EgressInfo({ program }: { program: number }) {
   const q = useQuery({
     queryKey: ['config', program],
-    queryFn: () => api<{ data: AppConfig }>('/api/v1/config', program),
+    queryFn: () => api<Answer<typeof configResponse>>('/api/v1/config', program),
     staleTime: 300_000,
   });
   let body: React.ReactNode;

@@ -6,7 +6,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
-import type { Connection, TestReport } from '@/lib/management/responses';
+import type { TestReport } from '@/lib/management/responses';
 import { todayIso } from '@/components/ui/formatters';
 import { checkSchedule, EgressInfo, ScheduleFields, scheduleBody, SetupFormButtons, type Schedule } from './setup-fields';
 import { checkPgpKey, NO_PGP_KEY, PgpKeyField, pgpKeyBody, type PgpKeyChoice } from './pgp-key-field';
@@ -15,6 +15,8 @@ import { ADDRESS_FIELDS, checkServer, ServerAddressFields, splitServer, type Ser
 import { ConnectionTestPanel, isHostKeyPhase } from './connection-test';
 import { SftpCreated } from './sftp-created';
 import { Card, ErrorNotice } from '@/components/ui/primitives';
+import type { Answer } from '@/lib/http/schemas';
+import type { connectionResponse, testReportResponse } from '@/lib/management/responses';
 
 export function SftpSetupForm({ program, programName }: { program: number; programName: string }) {
   const qc = useQueryClient();
@@ -87,7 +89,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   // Two steps: first only the host key (nothing is sent to the server); once the admin confirms it, sign-in and the folder.
   const testMutation = useMutation({
     mutationFn: ({ s, fingerprint }: { s: Server; fingerprint?: string }) =>
-      api<{ data: TestReport }>('/api/v1/connections/test', program, {
+      api<Answer<typeof testReportResponse>>('/api/v1/connections/test', program, {
         method: 'POST',
         body: {
           host: s.host.trim(),
@@ -110,7 +112,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
 
   const save = useMutation({
     mutationFn: (s: Server) =>
-      api<{ data: Connection }>('/api/v1/connections', program, {
+      api<Answer<typeof connectionResponse>>('/api/v1/connections', program, {
         method: 'POST',
         body: {
           kind: 'sftp',

@@ -5,9 +5,11 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
-import type { Webhook, WebhookMessage } from '@/lib/webhooks/responses';
+import type { Webhook } from '@/lib/webhooks/responses';
 import { dt } from '@/components/ui/formatters';
 import { Button, Card, CopyButton, Dialog, ErrorNotice, Field, inputClass, Loading, Notice, StatusBadge } from '@/components/ui/primitives';
+import type { Answer } from '@/lib/http/schemas';
+import type { createdSchema, deliveryListResponse, deliveryResponse, webhookListResponse } from '@/lib/webhooks/responses';
 
 const EVENTS = [
   { id: 'files.ready', label: 'Files ready' },
@@ -15,14 +17,14 @@ const EVENTS = [
   { id: 'connection.paused', label: 'Connection paused' },
 ] as const;
 type Endpoint = Webhook;
-type Message = WebhookMessage;
 
 function DeliveryLog({ program, endpoint, canWrite }: { program: number; endpoint: Endpoint; canWrite: boolean }) {
   const qc = useQueryClient();
   const key = ['webhook-log', program, endpoint.id];
   const q = useQuery({
     queryKey: key,
-    queryFn: () => api<{ data: Message[] }>(`/api/v1/webhooks/${endpoint.id}/deliveries`, program, { query: { limit: 20 } }),
+    queryFn: () =>
+      api<Answer<typeof deliveryListResponse>>(`/api/v1/webhooks/${endpoint.id}/deliveries`, program, { query: { limit: 20 } }),
     refetchInterval: 10_000,
   });
   const redeliver = useMutation({
@@ -89,7 +91,7 @@ function EndpointRow({
   const [open, setOpen] = useState(false);
   const [confirmingDelete, setConfirmingDelete] = useState(false);
   const test = useMutation({
-    mutationFn: () => api<{ data: Message }>(`/api/v1/webhooks/${endpoint.id}/test`, program, { method: 'POST' }),
+    mutationFn: () => api<Answer<typeof deliveryResponse>>(`/api/v1/webhooks/${endpoint.id}/test`, program, { method: 'POST' }),
     onSettled: () => void qc.invalidateQueries({ queryKey: ['webhook-log', program, endpoint.id] }),
   });
   const patch = useMutation({
@@ -173,7 +175,7 @@ function AddWebhook({ program, connection, onDone }: { program: number; connecti
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: () =>
-      api<{ data: { id: string; secret: string } }>(`/api/v1/connections/${connection.id}/webhooks`, program, {
+      api<Answer<typeof createdSchema>>(`/api/v1/connections/${connection.id}/webhooks`, program, {
         method: 'POST',
         body: { url: url.trim(), events },
       }),
@@ -246,7 +248,10 @@ export function ConnectionWebhooks({ program, connection, canWrite }: { program:
   const qc = useQueryClient();
   const [adding, setAdding] = useState(false);
   const key = ['webhooks', program, connection.id];
-  const q = useQuery({ queryKey: key, queryFn: () => api<{ data: Endpoint[] }>(`/api/v1/connections/${connection.id}/webhooks`, program) });
+  const q = useQuery({
+    queryKey: key,
+    queryFn: () => api<Answer<typeof webhookListResponse>>(`/api/v1/connections/${connection.id}/webhooks`, program),
+  });
   const refresh = () => void qc.invalidateQueries({ queryKey: key });
   return (
     <Card

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { SCOPES } from '@/db/schema/enums';
 import { programIdSchema as programId } from '@/lib/http/params';
+import { dataSchema, instantSchema, listSchema } from '@/lib/http/schemas';
 
 const scope = z.enum(SCOPES, { error: `must be one of ${SCOPES.join(', ')}` });
 const scopes = z.array(scope).min(1, 'give at least one scope').max(SCOPES.length);
@@ -15,7 +16,6 @@ const clientScopes = z
   .array(z.enum(CLIENT_SCOPES, { error: CLIENT_SCOPE_MESSAGE }))
   .min(1, 'give at least one scope')
   .max(SCOPES.length);
-const isoInstant = z.iso.datetime();
 const name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 
 // --- POST /api/oauth/token (RFC 6749 §4.4) ---------------------------------------------------
@@ -79,18 +79,18 @@ export const personalTokenSchema = z.object({
   token_prefix: z.string().describe('The first characters of the token, to recognise it.'),
   scopes: z.array(scope),
   status: tokenStatus,
-  created_at: isoInstant,
-  expires_at: isoInstant.nullable(),
-  last_used_at: isoInstant.nullable(),
-  revoked_at: isoInstant.nullable(),
+  created_at: instantSchema,
+  expires_at: instantSchema.nullable(),
+  last_used_at: instantSchema.nullable(),
+  revoked_at: instantSchema.nullable(),
 });
 export type PersonalTokenView = z.infer<typeof personalTokenSchema>;
 
-export const createdPersonalTokenSchema = z.object({
-  data: personalTokenSchema.extend({ token: z.string().describe('The token itself. Shown only in this response; store it now.') }),
-});
-export const personalTokenListSchema = z.object({ data: z.array(personalTokenSchema) });
-export const personalTokenResponseSchema = z.object({ data: personalTokenSchema });
+export const createdPersonalTokenSchema = dataSchema(
+  personalTokenSchema.extend({ token: z.string().describe('The token itself. Shown only in this response; store it now.') }),
+);
+export const personalTokenListSchema = listSchema(personalTokenSchema);
+export const personalTokenResponseSchema = dataSchema(personalTokenSchema);
 
 // --- API clients: /api/v1/api-clients --------------------------------------------------------
 
@@ -121,14 +121,14 @@ export const apiClientSchema = z.object({
   connection_ids: z.array(z.guid()).describe('The API connections whose feeds the client reads.'),
   scopes: z.array(scope),
   status: z.enum(['active', 'revoked']),
-  created_at: isoInstant,
-  last_used_at: isoInstant.nullable(),
-  revoked_at: isoInstant.nullable(),
+  created_at: instantSchema,
+  last_used_at: instantSchema.nullable(),
+  revoked_at: instantSchema.nullable(),
 });
 export type ApiClientView = z.infer<typeof apiClientSchema>;
 
-export const createdApiClientSchema = z.object({
-  data: apiClientSchema.extend({ client_secret: z.string().describe('Shown only in this response; store it now.') }),
-});
-export const apiClientListSchema = z.object({ data: z.array(apiClientSchema) });
-export const apiClientResponseSchema = z.object({ data: apiClientSchema });
+export const createdApiClientSchema = dataSchema(
+  apiClientSchema.extend({ client_secret: z.string().describe('Shown only in this response; store it now.') }),
+);
+export const apiClientListSchema = listSchema(apiClientSchema);
+export const apiClientResponseSchema = dataSchema(apiClientSchema);

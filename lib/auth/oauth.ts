@@ -3,6 +3,7 @@
 // shape `{ error, error_description }` (plus our request_id), which OAuth client libraries expect
 // instead of this API's usual error JSON.
 import { AppError } from '@/lib/http/errors';
+import { readCappedBody } from '@/lib/http/parse';
 import { tokenRequestSchema, type OAuthErrorCode } from './api-access-schemas';
 import { OAuthError } from './api-clients';
 
@@ -31,30 +32,9 @@ function tooLarge(): OAuthError {
   return new OAuthError('invalid_request', `The request body is too large (at most ${MAX_BODY / 1024} KB).`);
 }
 
-/** The body, read chunk by chunk and abandoned as soon as it passes the cap (Content-Length or chunked alike). */
-export async function readCappedBody(req: Request, limit = MAX_BODY): Promise<Buffer> {
-  const declared = Number(req.headers.get('content-length') ?? 0);
-  if (declared > limit) throw tooLarge();
-  if (!req.body) return Buffer.alloc(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
-
 async function readBody(req: Request): Promise<Record<string, string>> {
   const type = (req.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  const text = (await readCappedBody(req)).toString('utf8');
+  const text = (await readCappedBody(req, MAX_BODY, tooLarge)).toString('utf8');
   if (type === 'application/x-www-form-urlencoded') {
     const form = new URLSearchParams(text);
     const out: Record<string, string> = {};

@@ -3,8 +3,9 @@
 // next-auth's client expects ({ url }, whose `error` the sign-in page turns into "Too many attempts,
 // try again in N minutes") plus this API's error object. The body is capped before it is parsed.
 import { env } from '@/lib/env';
-import { readCappedBody } from './oauth';
-import { OAuthError } from './api-clients';
+import { AppError, errorResponse } from '@/lib/http/errors';
+import { readCappedBody } from '@/lib/http/parse';
+import type { ErrorResponse } from '@/lib/http/schemas';
 import { checkSignInAllowed, clientIp, TooManyAttemptsError, tooManyAttemptsCode } from './sign-in-throttle';
 
 export const SIGN_IN_MAX_BODY = 16 * 1024;
@@ -22,10 +23,12 @@ export function isCredentialsCallback(req: Request): boolean {
 export function tooManyAttemptsResponse(err: TooManyAttemptsError, requestId: string): Response {
   const url = new URL('/sign-in', env().nextAuthUrl);
   url.searchParams.set('error', tooManyAttemptsCode(err));
-  return Response.json(
-    { url: url.toString(), error: { code: 'rate_limited', message: err.message }, request_id: requestId },
-    { status: 429, headers: { 'retry-after': String(err.retryAfterSeconds), 'cache-control': 'no-store' } },
-  );
+  const body: ErrorResponse & { url: string } = {
+    url: url.toString(),
+    error: { code: 'rate_limited', message: err.message },
+    request_id: requestId,
+  };
+  return Response.json(body, { status: 429, headers: { 'retry-after': String(err.retryAfterSeconds), 'cache-control': 'no-store' } });
 }
 
 /**
@@ -37,16 +40,8 @@ export async function precheckCredentialsSignIn(req: Request, requestId: string)
   try {
     body = (await readCappedBody(req, SIGN_IN_MAX_BODY)).toString('utf8');
   } catch (err) {
-    if (!(err instanceof OAuthError)) throw err;
-    return {
-      response: Response.json(
-        {
-          error: { code: 'payload_too_large', message: `The request body is larger than ${SIGN_IN_MAX_BODY / 1024} KB.` },
-          request_id: requestId,
-        },
-        { status: 413 },
-      ),
-    };
+    if (!(err instanceof AppError)) throw err;
+    return { response: errorResponse(err, requestId) };
   }
   const email = new URLSearchParams(body).get('email') ?? '';
   try {

@@ -16,7 +16,7 @@ import { resolveBearerTokenCached } from './token-cache';
 import { bearerFrom } from './tokens';
 import { childLogger } from '@/lib/logger';
 import { countRequest } from '@/lib/metrics';
-import { AppError, toAppError, validationError } from '@/lib/http/errors';
+import { AppError, errorResponse, toAppError, validationError } from '@/lib/http/errors';
 import { programParam } from '@/lib/http/params';
 import { enforceRateLimit, rateLimitHeaders, rateLimitKey, type RateLimitState } from '@/lib/http/rate-limit';
 import { checkSameOrigin } from '@/lib/http/csrf';
@@ -96,16 +96,6 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 function requestIdFor(req: Request): string {
   const incoming = req.headers.get('x-request-id');
   return incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-}
-
-/** The error response: the one JSON shape, with the request id in body and header. */
-export function errorResponse(err: AppError, requestId: string): Response {
-  const error: { code: string; message: string; details?: unknown } = { code: err.code, message: err.message };
-  if (err.details !== undefined) error.details = err.details;
-  return Response.json(
-    { error, request_id: requestId },
-    { status: err.status, headers: { 'x-request-id': requestId, 'cache-control': 'no-store', ...(err.headers ?? {}) } },
-  );
 }
 
 function withRequestId(res: Response, requestId: string): Response {

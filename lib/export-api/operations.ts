@@ -16,9 +16,9 @@ import {
   tokenResponseSchema,
 } from '@/lib/auth/api-access-schemas';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
+import { errorResponseSchema } from '@/lib/http/schemas';
 import {
   downloadParamsSchema,
-  errorResponseSchema,
   exportFileSchema,
   feedQuerySchema,
   fileListResponseSchema,

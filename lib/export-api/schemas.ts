@@ -4,9 +4,7 @@
 import { z } from 'zod';
 import { EXPORT_TYPES, FILE_TYPES, type FileType } from '@/db/schema/enums';
 import { cursorParam, limitParam, programParam, programQuery } from '@/lib/http/params';
-import { errorResponseSchema, instantSchema, pageSchema } from '@/lib/http/schemas';
-
-export { errorResponseSchema };
+import { dataSchema, instantSchema, pageSchema } from '@/lib/http/schemas';
 
 /** `{type}` in the API's paths and the file type each names (docs/export-files.md, "What a run writes"). */
 export const API_FILE_TYPES = { users: 'user', campaigns: 'campaign', activities: 'activity' } as const satisfies Record<string, FileType>;
@@ -153,7 +151,7 @@ export const latestFileResponseSchema = z.object({
   window: latestWindowSchema.nullable().describe('null before the connection’s first window has closed.'),
 });
 export type LatestFileResponse = z.infer<typeof latestFileResponseSchema>;
-export const fileResponseSchema = z.object({ data: exportFileSchema });
+export const fileResponseSchema = dataSchema(exportFileSchema);
 export const fileListResponseSchema = pageSchema(exportFileSchema);
 
 export const folderFileSchema = z.object({

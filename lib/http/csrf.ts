@@ -5,6 +5,7 @@
 // never attaches a token by itself.
 import { env } from '@/lib/env';
 import { AppError } from './errors';
+import { forwardedHost } from './origin';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -21,7 +22,8 @@ function allowedOrigins(req: Request): Set<string> {
   } catch {
     /* no configured origin */
   }
-  const host = req.headers.get('x-forwarded-host') ?? req.headers.get('host');
+  // Both protocols: a proxy that ends TLS may not say so (X-Forwarded-Proto).
+  const host = forwardedHost(req.headers);
   if (host) {
     allowed.add(`http://${host}`);
     allowed.add(`https://${host}`);

@@ -1,6 +1,7 @@
 // One error type for the whole product. Codes map to HTTP statuses in one place; every error
 // response has the same JSON shape: { error: { code, message, details? }, request_id }.
 import { ZodError } from 'zod';
+import type { ErrorResponse } from './schemas';
 
 export const ERROR_STATUS = {
   bad_request: 400,
@@ -8,6 +9,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   password_change_required: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   gone: 410,
   payload_too_large: 413,
@@ -50,4 +52,14 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof ZodError) return validationError(err);
   return new AppError('internal', 'Something went wrong on our side. The request id identifies it in our logs.');
+}
+
+/** The error answer: the one JSON shape (lib/http/schemas.ts), the request id in body and header. */
+export function errorResponse(err: AppError, requestId: string): Response {
+  const body: ErrorResponse = { error: { code: err.code, message: err.message }, request_id: requestId };
+  if (err.details !== undefined) body.error.details = err.details;
+  return Response.json(body, {
+    status: err.status,
+    headers: { 'x-request-id': requestId, 'cache-control': 'no-store', ...(err.headers ?? {}) },
+  });
 }

@@ -7,16 +7,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RouteHandler } from '@/lib/auth/with-auth';
+import { AppError, errorResponse } from './errors';
+import { forwardedOrigin } from './origin';
 
-const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-
-/** The web Request for a Node request without a body (GET, HEAD): URL from the Host header, headers copied. */
+/** The web Request for a Node request without a body (GET, HEAD): URL on the caller's origin (lib/http/origin.ts), headers copied. */
 export function webRequestFrom(req: IncomingMessage): Request {
-  const host = req.headers.host && HOST.test(req.headers.host) ? req.headers.host : 'localhost';
-  const forwarded = String(req.headers['x-forwarded-proto'] ?? '')
-    .split(',')[0]
-    .trim();
-  const proto = forwarded === 'https' || (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(':')) continue;
@@ -28,7 +23,9 @@ export function webRequestFrom(req: IncomingMessage): Request {
       }
     }
   }
-  return new Request(`${proto}://${host}${(req.url ?? '/').startsWith('/') ? req.url : '/'}`, {
+  const socketProto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const origin = forwardedOrigin(headers, socketProto) ?? `${socketProto}://localhost`;
+  return new Request(`${origin}${(req.url ?? '/').startsWith('/') ? req.url : '/'}`, {
     method: req.method === 'HEAD' ? 'HEAD' : 'GET',
     headers,
   });
@@ -71,19 +68,15 @@ export function nodeRoute(
 ): NodeRoute {
   const route = async (req: IncomingMessage & { query?: Record<string, unknown> }, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      const requestId = randomUUID();
-      res.writeHead(405, {
-        allow: 'GET, HEAD',
-        'content-type': 'application/json',
-        'x-request-id': requestId,
-        'cache-control': 'no-store',
-      });
-      res.end(
-        JSON.stringify({
-          error: { code: 'method_not_allowed', message: `${String(req.method).slice(0, 20)} is not allowed here; use GET or HEAD.` },
-          request_id: requestId,
-        }),
+      const refusal = new AppError(
+        'method_not_allowed',
+        `${String(req.method).slice(0, 20)} is not allowed here; use GET or HEAD.`,
+        undefined,
+        {
+          allow: 'GET, HEAD',
+        },
       );
+      await sendWebResponse(res, errorResponse(refusal, randomUUID()), req.method);
       return;
     }
     const request = webRequestFrom(req);

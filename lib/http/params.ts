@@ -47,6 +47,9 @@ export const cursorParam = z.string().max(300).optional().describe('next_cursor 
 /** A path id: a UUID, lower-cased. */
 export const uuidParam = z.guid().transform((v) => v.toLowerCase());
 
+/** The `{id}` of a path. */
+export const idParams = z.object({ id: uuidParam.describe('The id.') });
+
 /** What a path names when it names nothing: one message for the whole path, or one per parameter. */
 export type NotFound<K extends string> = string | { [F in K]?: string | ((value: string) => string) };
 

@@ -6,10 +6,14 @@ import { AppError, validationError } from './errors';
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_DEPTH = 64;
 
-async function readLimited(req: Request, limit: number): Promise<string> {
+/**
+ * The body, read chunk by chunk and abandoned as soon as it passes `limit` bytes (a declared
+ * Content-Length or a chunked body alike): 413, or the error `refuse` makes (the token endpoint's OAuth shape).
+ */
+export async function readCappedBody(req: Request, limit: number, refuse: (limit: number) => Error = tooLarge): Promise<Buffer> {
   const declared = req.headers.get('content-length');
-  if (declared && Number(declared) > limit) throw tooLarge(limit);
-  if (!req.body) return '';
+  if (declared && Number(declared) > limit) throw refuse(limit);
+  if (!req.body) return Buffer.alloc(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -19,11 +23,11 @@ async function readLimited(req: Request, limit: number): Promise<string> {
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge(limit);
+      throw refuse(limit);
     }
     chunks.push(value);
   }
-  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
 }
 
 function tooLarge(limit: number): AppError {
@@ -36,7 +40,7 @@ export async function parseJson<S extends z.ZodType>(req: Request, schema: S, op
   if (type !== 'application/json' && !type.endsWith('+json')) {
     throw new AppError('unsupported_media_type', 'Send the request body as JSON with "Content-Type: application/json".');
   }
-  const text = await readLimited(req, opts.maxBytes ?? MAX_BODY_BYTES);
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(await readCappedBody(req, opts.maxBytes ?? MAX_BODY_BYTES));
   if (text.trim() === '') throw new AppError('bad_request', 'The request body is empty; a JSON object is expected.');
   let data: unknown;
   try {

@@ -5,6 +5,19 @@ import { z } from 'zod';
 /** An instant in an answer: ISO 8601, UTC. */
 export const instantSchema = z.iso.datetime().describe('ISO 8601 date-time (UTC)');
 
+/** The answer of one thing: `{ data: item }`. */
+export const dataSchema = <S extends z.ZodType>(item: S) => z.object({ data: item });
+/** The answer of a whole (short) list: `{ data: [item, …] }`. */
+export const listSchema = <S extends z.ZodType>(item: S) => z.object({ data: z.array(item) });
+/**
+ * What an answer holds, typed from its schema: `api<Answer<typeof connectionResponse>>(…)`. The
+ * pages name the response schema (a type-only import), never the envelope by hand.
+ */
+export type Answer<S extends z.ZodType> = z.output<S>;
+/** The answers of dataSchema / listSchema for code generic over the item (one list component for tokens and clients). */
+export type DataOf<T> = Answer<ReturnType<typeof dataSchema<z.ZodType<T>>>>;
+export type ListOf<T> = Answer<ReturnType<typeof listSchema<z.ZodType<T>>>>;
+
 /** A page of a list: pass next_cursor as cursor for the next page until it is null. */
 export const pageSchema = <S extends z.ZodType>(item: S) =>
   z.object({
@@ -25,3 +38,5 @@ export const errorResponseSchema = z
   })
   .describe('Every error, with the request id that identifies it in the logs.');
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;
+/** One refused field of a 422, in `details.fields`. */
+export type FieldError = { path: string; message: string };

@@ -4,9 +4,8 @@ import type { Db } from '@/db/client';
 import { findConnection } from '@/db/queries/connections';
 import type { Connection } from '@/db/schema';
 import { AppError } from '@/lib/http/errors';
-import { parsePathParams } from '@/lib/http/params';
+import { idParams, parsePathParams } from '@/lib/http/params';
 import type { RouteParams } from '@/lib/auth/with-auth';
-import { idParams } from './schemas';
 
 /** The `{id}` of a management path; 404 "<what> not found." when it is not an id. */
 export function pathId(params: RouteParams, what: string): string {

@@ -10,7 +10,7 @@ import {
 } from '@/lib/connections/schemas';
 import { createHistoricalRequestSchema } from '@/lib/historical';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
-import { programQuery as program, withProgram } from '@/lib/http/params';
+import { idParams, programQuery as program, withProgram } from '@/lib/http/params';
 import { errorResponseSchema } from '@/lib/http/schemas';
 import {
   activityEntrySchema,
@@ -35,7 +35,6 @@ import {
   ACTIVITY_CSV_COLUMNS,
   activityCsvQuery,
   activityQuery,
-  idParams,
   listRunsQuery,
   pgpKeyBody,
   RUNS_CSV_COLUMNS,

@@ -14,7 +14,7 @@ import {
   HISTORICAL_STATUSES,
   RUN_STATUSES,
 } from '@/db/schema/enums';
-import { instantSchema as instant, pageSchema } from '@/lib/http/schemas';
+import { dataSchema, instantSchema as instant, listSchema, pageSchema } from '@/lib/http/schemas';
 import { runStatusDoc } from '@/lib/runs/vocabulary';
 
 /** An OpenPGP public key as the admin confirms it (never the key itself: it is long and adds nothing to check). */
@@ -259,11 +259,11 @@ export const appConfigSchema = z.object({
 });
 export type AppConfig = z.infer<typeof appConfigSchema>;
 
-export const connectionResponse = z.object({ data: connectionSchema });
-export const connectionListResponse = z.object({ data: z.array(connectionSchema) });
-export const runResponse = z.object({ data: runSchema });
+export const connectionResponse = dataSchema(connectionSchema);
+export const connectionListResponse = listSchema(connectionSchema);
+export const runResponse = dataSchema(runSchema);
 export const runPageResponse = pageSchema(runSchema);
-export const retryResponse = z.object({ data: z.object({ next: z.enum(['deliver', 'export']) }) });
+export const retryResponse = dataSchema(z.object({ next: z.enum(['deliver', 'export']) }));
 /** The delivery target the lag chart draws: a window's files delivered within an hour of its end. */
 export const LAG_TARGET_SECONDS = 3600;
 
@@ -273,9 +273,9 @@ export const statsResponse = z.object({
   lag_target_seconds: z.number().int().describe('The delivery target: files delivered this long after the window closes at most.'),
 });
 export type Stats = z.infer<typeof statsResponse>;
-export const historicalResponse = z.object({ data: historicalRequestSchema });
-export const historicalListResponse = z.object({ data: z.array(historicalRequestSchema) });
+export const historicalResponse = dataSchema(historicalRequestSchema);
+export const historicalListResponse = listSchema(historicalRequestSchema);
 export const activityPageResponse = pageSchema(activityEntrySchema);
-export const testReportResponse = z.object({ data: testReportSchema });
-export const pgpKeyResponse = z.object({ data: pgpKeySchema });
-export const configResponse = z.object({ data: appConfigSchema });
+export const testReportResponse = dataSchema(testReportSchema);
+export const pgpKeyResponse = dataSchema(pgpKeySchema);
+export const configResponse = dataSchema(appConfigSchema);

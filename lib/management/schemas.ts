@@ -9,14 +9,11 @@ import {
   sftpDestinationFields,
   withServerAddress,
 } from '@/lib/connections/schemas';
-import { cursorParam, limitParam, uuidParam } from '@/lib/http/params';
+import { cursorParam, limitParam } from '@/lib/http/params';
 import { rangeEndOf, rangeStartOf } from '@/lib/windows/days';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
-
-/** `{id}` in a management path: a UUID (anything else names nothing: 404). */
-export const idParams = z.object({ id: uuidParam.describe('The id.') });
 
 /**
  * A `from`/`to` query value: a day (YYYY-MM-DD, UTC) or an exact ISO 8601 date-time. A day is

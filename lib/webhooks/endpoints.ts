@@ -10,6 +10,7 @@ import { WEBHOOK_EVENTS, webhookEndpoints, type Connection, type WebhookDelivery
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
+import { limitParam, programQuery, uuidParam } from '@/lib/http/params';
 import { assertOutboundAllowed } from './outbound';
 import { encryptWebhookSecret, generateWebhookSecret } from './secret';
 
@@ -46,6 +47,12 @@ export const updateWebhookSchema = z
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'Send at least one of url, events, description, enabled.');
 export type UpdateWebhookInput = z.infer<typeof updateWebhookSchema>;
+
+/** The query of an endpoint's delivery log: how many messages, newest first (and the program). */
+export const deliveryListQuery = programQuery.extend({ limit: limitParam(200, 50, 'Messages') });
+
+/** The path of a redelivery: the endpoint and its logged message. */
+export const redeliverParams = z.object({ id: uuidParam, delivery_id: uuidParam });
 
 /** What the API and pages show of an endpoint: never the secret. */
 export function webhookJson(e: WebhookEndpoint, last?: WebhookDelivery) {

@@ -1,5 +1,6 @@
 // Signed webhooks of a connection: endpoints, messages and their delivery log, signing, the
 // outbound address policy's call site, and the wake-up of the jobs worker.
+export * from './by-hand';
 export * from './deliveries';
 export * from './endpoints';
 export * from './outbound';

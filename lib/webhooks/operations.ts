@@ -1,13 +1,12 @@
 // The webhook and notification-settings routes as the OpenAPI document describes them (joined in
 // lib/api-document.ts).
 import { z } from 'zod';
-import { errorResponseSchema } from '@/lib/export-api/schemas';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
+import { idParams, programQuery as program } from '@/lib/http/params';
+import { errorResponseSchema } from '@/lib/http/schemas';
 import { notificationSettingsSchema } from '@/lib/notify/settings';
-import { createWebhookSchema, updateWebhookSchema } from './endpoints';
+import { createWebhookSchema, deliveryListQuery, redeliverParams, updateWebhookSchema } from './endpoints';
 import {
-  programQuery as program,
-  idParams,
   webhookSchema,
   createdSchema,
   webhookDeliverySchema,
@@ -126,7 +125,7 @@ export const WEBHOOK_API_OPERATIONS: ApiOperation[] = [
     operationId: 'listWebhookDeliveries',
     summary: 'The endpoint’s delivery log, newest first',
     params: idParams,
-    query: program.extend({ limit: z.number().int().min(1).max(200).optional() }),
+    query: deliveryListQuery,
     responses: {
       200: { description: 'Messages with status, attempts, response code and latency.', schema: deliveryListResponse },
       ...errors(401, 403, 404, 422),
@@ -138,7 +137,7 @@ export const WEBHOOK_API_OPERATIONS: ApiOperation[] = [
     path: '/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver',
     operationId: 'redeliverWebhook',
     summary: 'Send a logged message again (a new message with the same body)',
-    params: z.object({ id: z.uuid(), delivery_id: z.uuid() }),
+    params: redeliverParams,
     query: program,
     responses: { 202: { description: 'The new message, sent by the worker.', schema: deliveryResponse }, ...errors(401, 403, 404) },
   },

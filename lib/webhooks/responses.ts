@@ -2,12 +2,7 @@
 // the OpenAPI document (./operations.ts) and of the page's types (client-safe: zod and enums only).
 import { z } from 'zod';
 import { REPORT_MODES, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENTS } from '@/db/schema/enums';
-
-export const instant = z.string().describe('ISO 8601 date-time (UTC)');
-export const programQuery = z.object({
-  program: z.number().int().positive().optional().describe('The program; required when the caller can see more than one.'),
-});
-export const idParams = z.object({ id: z.uuid() });
+import { dataSchema, instantSchema as instant, listSchema } from '@/lib/http/schemas';
 
 export const webhookSchema = z.object({
   id: z.uuid(),
@@ -28,14 +23,14 @@ export const webhookSchema = z.object({
     })
     .nullable(),
 });
-export const createdSchema = z.object({
-  data: z.object({
+export const createdSchema = dataSchema(
+  z.object({
     id: z.uuid(),
     url: z.string(),
     events: z.array(z.enum(WEBHOOK_EVENTS)),
     secret: z.string().describe('The signing secret (whsec_…), shown only in this answer.'),
   }),
-});
+);
 export const webhookDeliverySchema = z.object({
   id: z.uuid().describe('Also the message’s webhook-id header.'),
   endpoint_id: z.uuid(),
@@ -63,11 +58,11 @@ export const settingsSchema = z.object({
   auto_paused: z.object({ at: instant, reason: z.string() }).nullable(),
 });
 
-export const webhookResponse = z.object({ data: webhookSchema });
-export const webhookListResponse = z.object({ data: z.array(webhookSchema) });
-export const deliveryResponse = z.object({ data: webhookDeliverySchema });
-export const deliveryListResponse = z.object({ data: z.array(webhookDeliverySchema) });
-export const settingsResponse = z.object({ data: settingsSchema });
+export const webhookResponse = dataSchema(webhookSchema);
+export const webhookListResponse = listSchema(webhookSchema);
+export const deliveryResponse = dataSchema(webhookDeliverySchema);
+export const deliveryListResponse = listSchema(webhookDeliverySchema);
+export const settingsResponse = dataSchema(settingsSchema);
 
 export type Webhook = z.infer<typeof webhookSchema>;
 export type WebhookMessage = z.infer<typeof webhookDeliverySchema>;

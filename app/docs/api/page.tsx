@@ -7,18 +7,17 @@ import type { ReactNode } from 'react';
 import { InteractiveApiReference } from '@/components/docs/api-reference';
 import { LogoMark } from '@/components/ui/icons';
 import { CLIENT_TOKEN_TTL_SECONDS } from '@/lib/auth/api-clients';
+import { env } from '@/lib/env';
 import { EXPORT_API_OPERATIONS } from '@/lib/export-api/operations';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '@/lib/export-api/schemas';
+import { forwardedOrigin } from '@/lib/http/origin';
 
 export const metadata: Metadata = { title: 'Export API' };
 
+/** The origin the reader used (the examples name it); without a forwarded protocol, NEXTAUTH_URL's. */
 async function origin(): Promise<string> {
-  const h = await headers();
-  const host = h.get('x-forwarded-host') ?? h.get('host');
-  if (!host || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return 'https://dde.example.com';
-  const proto =
-    h.get('x-forwarded-proto') === 'https' ? 'https' : host.startsWith('localhost') || host.startsWith('127.') ? 'http' : 'https';
-  return `${proto}://${host}`;
+  const configured = new URL(env().nextAuthUrl).protocol === 'https:' ? 'https' : 'http';
+  return forwardedOrigin(await headers(), configured) ?? 'https://dde.example.com';
 }
 
 function Code({ children }: { children: string }) {
