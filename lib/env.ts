@@ -72,6 +72,8 @@ const schema = z
     DDE_CONNECTION_TESTS_PER_MINUTE: intWithDefault(10, 1, 10_000),
     DDE_DEMO: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
     DDE_RUN_STALE_SECONDS: intWithDefault(120, 5, 3600),
+    /** Tests only (NODE_ENV=test): the step at which the process stops itself (lib/freeze-point.ts). */
+    DDE_TEST_FREEZE_AT: z.preprocess(emptyToUndefined, z.string().optional()),
     DDE_OPEN_TRANSACTION_WAIT_SECONDS: intWithDefault(900, 0, 86400),
     DDE_EXPORT_WORKERS: intWithDefault(4, 1, 64),
     DDE_DELIVERY_WORKERS: intWithDefault(8, 1, 64),
@@ -164,6 +166,8 @@ function storageConfig(v: z.infer<typeof schema>, dataDir: string): StorageConfi
 
 export type Env = {
   nodeEnv: 'development' | 'production' | 'test';
+  /** Tests only: the named step at which the process stops itself with SIGSTOP (never outside NODE_ENV=test). */
+  testFreezeAt: string | undefined;
   databaseUrl: string | undefined;
   embedded: boolean;
   port: number;
@@ -268,6 +272,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   return {
     nodeEnv: v.NODE_ENV,
+    testFreezeAt: v.NODE_ENV === 'test' ? v.DDE_TEST_FREEZE_AT : undefined,
     databaseUrl: v.DATABASE_URL,
     embedded,
     port: v.PORT,

@@ -5,22 +5,34 @@
 // answers a typed refusal, never an exception; the callers (jobs, management operations) decide
 // what a refusal means for them.
 //
+// Fencing: every claim (export or delivery) adds one to the run's `claim` counter and answers the new
+// value, the attempt's token. A worker passes it back to each later transition of its attempt
+// (progress, heartbeat, publish, hand back, cancel, fail, delivery attempts and outcomes), which
+// compares it in the same guarded statement: a worker whose run was recovered and claimed again while
+// it was stopped (SIGSTOP, a long pause, a stalled disk) changes nothing and learns so from the
+// `claim_lost` refusal, which names the run's current claim. Publishing an export (its file records,
+// totals and new state in one transaction) is such a transition; a delivery's renames onto the
+// customer's final names happen while the attempt holds its run's row (holdRunClaim), which stale
+// recovery skips.
+//
 // The run lifecycle (docs/architecture.md, "Runs"):
 //   planned → generating → generated → delivering → delivered | available (API) | empty | failed | cancelled
 //
 //   transition (function)                  from                                     to
 //   plan (planIncrementalRuns)             no run for the window                    planned (an existing run stays as it is)
 //   plan (planHistoricalRuns)              none, or any but generating/delivering   planned (a run of the same request: always)
-//   claim for export (claimRunForExport)   planned, connection active, request open generating
+//   claim for export (claimRunForExport)   planned, connection active, request open generating, claim + 1
 //   heartbeat (beatRunHeartbeat)           generating, delivering                   unchanged, updated_at = now()
 //   progress (recordExportProgress)        generating, in the attempt given         unchanged, rows written so far (+ heartbeat)
 //   progress (recordDeliveryProgress)      delivering, its attempt running          unchanged, the attempt's bytes so far (+ heartbeat)
 //   record files (recordRunFiles)          planned, generating                      unchanged, the run's totals
+//   publish (publishRunExport)             generating, this claim                   generated | available | empty, the run's totals
 //   finish export (finishRunExport)        generating                               generated | available | empty
 //   hand back (handBackRunExport)          generating                               planned (attempt not counted)
 //   cancel (cancelRunExport)               generating                               cancelled
 //   fail (failRunExport)                   generating                               planned (attempts left) | failed
-//   claim for delivery (claimRunForDelivery) generated, SFTP connection active      delivering
+//   claim for delivery (claimRunForDelivery) generated, SFTP connection active      delivering, claim + 1
+//   hold (holdRunClaim)                    delivering, this claim                   unchanged; the row locked until the transaction ends
 //   record attempt (recordDeliveryAttempt) delivering                               unchanged, + a running attempt
 //   delivered (markRunDelivered)           delivering                               delivered; attempt succeeded
 //   schedule retry (scheduleDeliveryRetry) delivering                               generated + next_attempt_at; attempt failed
@@ -30,7 +42,10 @@
 //   retry (retryFailedRun)                 failed                                   generated | planned
 //   cancel (cancelRequestRuns)             planned, generated                       cancelled
 //   finish before pause (markRunsTo…)      generating | delivering                  unchanged, marked to deliver while pausing
-//   recover stale (recoverStaleRuns)       generating | delivering, no heartbeat    planned | generated; attempt aborted
+//   recover stale (recoverStaleRuns)       generating | delivering, no heartbeat,   planned | generated; attempt aborted
+//                                          row not held
+//
+// Transitions that take a `claim` refuse with `claim_lost` when the run's claim is another.
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { exportRuns, type RunStatus } from '@/db/schema';
@@ -43,6 +58,8 @@ export type Refusal =
    * now, or the attempt that reports progress is no longer the run's current one.
    */
   | { ok: false; reason: 'blocked'; from: RunStatus }
+  /** The attempt's claim has moved on: the run was recovered and claimed again (`claim` is the run's now). */
+  | { ok: false; reason: 'claim_lost'; from: RunStatus; claim: number }
   | { ok: false; reason: 'not_found' };
 
 export type Moved<T = object> = ({ ok: true; to: RunStatus } & T) | Refusal;
@@ -50,10 +67,14 @@ export type Moved<T = object> = ({ ok: true; to: RunStatus } & T) | Refusal;
 /** A planned run that may not be exported yet: a transaction that could still add rows to its window is open. */
 export type WaitingRefusal = { ok: false; reason: 'waiting'; from: 'planned'; waitedSeconds: number };
 
-/** The refusal for a guarded statement that moved nothing: the run's state now, or not_found. */
-async function refusal(db: DbOrTx, runId: string, blockedIn: readonly RunStatus[] = []): Promise<Refusal> {
-  const [row] = await db.select({ status: exportRuns.status }).from(exportRuns).where(eq(exportRuns.id, runId));
+/**
+ * The refusal for a guarded statement that moved nothing: the run's state now, or not_found; with the
+ * caller's claim, `claim_lost` when the run's claim is another.
+ */
+async function refusal(db: DbOrTx, runId: string, blockedIn: readonly RunStatus[] = [], claim?: number): Promise<Refusal> {
+  const [row] = await db.select({ status: exportRuns.status, claim: exportRuns.claim }).from(exportRuns).where(eq(exportRuns.id, runId));
   if (!row) return { ok: false, reason: 'not_found' };
+  if (claim !== undefined && row.claim !== claim) return { ok: false, reason: 'claim_lost', from: row.status, claim: row.claim };
   if (blockedIn.includes(row.status)) return { ok: false, reason: 'blocked', from: row.status };
   return { ok: false, reason: 'illegal_transition', from: row.status };
 }
@@ -63,6 +84,9 @@ async function rows<T>(db: DbOrTx, query: ReturnType<typeof sql>): Promise<T[]> 
 }
 
 const toDate = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+
+/** The claim condition of a fenced statement (none without a claim: tools and tests acting outside a worker). */
+const sameClaim = (claim: number | undefined) => (claim === undefined ? undefined : eq(exportRuns.claim, claim));
 
 // ---------------------------------------------------------------------------------------------
 // Planning
@@ -133,6 +157,8 @@ export type ClaimedExport = {
   historicalRequestId: string | null;
   kind: 'sftp' | 'api';
   attempt: number;
+  /** The attempt's fencing token: pass it to every later transition of this attempt. */
+  claim: number;
 };
 
 /**
@@ -177,6 +203,7 @@ export async function claimRunForExport(
     historical_request_id: string | null;
     kind: 'sftp' | 'api';
     attempt: number;
+    claim: number;
   }>(
     db,
     sql`
@@ -184,7 +211,7 @@ export async function claimRunForExport(
         select r.id, ${heldByOpenTransaction} as open, extract(epoch from now() - r.created_at)::float8 as waited
         from export_runs r where r.id = ${runId} and r.status = 'planned'
       ), moved as (
-        update export_runs r set status = 'generating', attempt = r.attempt + 1, started_at = coalesce(r.started_at, now()),
+        update export_runs r set status = 'generating', attempt = r.attempt + 1, claim = r.claim + 1, started_at = coalesce(r.started_at, now()),
           error_code = null, error_message = null, rows_written = 0, progress_at = null, updated_at = now()
         from connections c, held
         where r.id = held.id and c.id = r.connection_id and r.status = 'planned'
@@ -192,7 +219,7 @@ export async function claimRunForExport(
           and c.status = 'active' and c.deleted_at is null
           and (r.historical_request_id is null
                or exists (select 1 from historical_requests h where h.id = r.historical_request_id and h.status in ('pending', 'running')))
-        returning r.id, r.program_id, r.connection_id, r.historical_request_id, c.kind, r.attempt
+        returning r.id, r.program_id, r.connection_id, r.historical_request_id, c.kind, r.attempt, r.claim
       )
       select held.open, held.waited, moved.* from held left join moved on true`,
   );
@@ -211,18 +238,23 @@ export async function claimRunForExport(
       historicalRequestId: row.historical_request_id,
       kind: row.kind,
       attempt: row.attempt,
+      claim: Number(row.claim),
     },
   };
 }
 
-/** heartbeat: a worker still working on the run (generating, delivering) says so; the state stays. */
-export async function beatRunHeartbeat(db: DbOrTx, runId: string): Promise<Moved> {
+/**
+ * heartbeat: a worker still working on the run (generating, delivering) says so; the state stays.
+ * With the worker's claim, only while that claim holds the run (a stopped worker that resumes does
+ * not keep its successor's run alive).
+ */
+export async function beatRunHeartbeat(db: DbOrTx, runId: string, claim?: number): Promise<Moved> {
   const moved = await db
     .update(exportRuns)
     .set({ updatedAt: sql`now()` })
-    .where(and(eq(exportRuns.id, runId), inArray(exportRuns.status, ['generating', 'delivering'])))
+    .where(and(eq(exportRuns.id, runId), inArray(exportRuns.status, ['generating', 'delivering']), sameClaim(claim)))
     .returning({ status: exportRuns.status });
-  return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, runId);
+  return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, runId, [], claim);
 }
 
 /**
@@ -230,13 +262,17 @@ export async function beatRunHeartbeat(db: DbOrTx, runId: string): Promise<Moved
  * attempt that reports them (a late report of an earlier attempt changes nothing). The state stays;
  * the write counts as a heartbeat. Callers throttle it (about once a second).
  */
-export async function recordExportProgress(db: DbOrTx, runId: string, p: { attempt: number; rowsWritten: number }): Promise<Moved> {
+export async function recordExportProgress(
+  db: DbOrTx,
+  runId: string,
+  p: { attempt: number; rowsWritten: number; claim?: number },
+): Promise<Moved> {
   const moved = await db
     .update(exportRuns)
     .set({ rowsWritten: p.rowsWritten, progressAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating'), eq(exportRuns.attempt, p.attempt)))
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating'), eq(exportRuns.attempt, p.attempt), sameClaim(p.claim)))
     .returning({ status: exportRuns.status });
-  return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, runId, ['generating']);
+  return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, runId, ['generating'], p.claim);
 }
 
 export type RunTotals = { rowsTotal: number; bytesTotal: number; filesCount: number; generatedAt: Date };
@@ -254,41 +290,64 @@ export async function recordRunFiles(db: DbOrTx, run: { id: string; programId: n
   return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, run.id);
 }
 
+/**
+ * publish (export): generating → generated (SFTP, to deliver) | available (API) | empty (no rows),
+ * with the totals of the files just made, only while `claim` still holds the run. The caller records
+ * the files in export_files in the same transaction, after this statement (which locks the run's
+ * row): a refusal rolls them back, so a record only ever points at the files of the attempt that
+ * owned the run when it published.
+ */
+export async function publishRunExport(
+  db: DbOrTx,
+  run: { id: string; programId: number; claim: number },
+  totals: RunTotals,
+  to: 'generated' | 'available' | 'empty',
+): Promise<Moved> {
+  const moved = await db
+    .update(exportRuns)
+    .set({ ...totals, status: to, updatedAt: sql`now()`, finishedAt: to === 'generated' ? null : sql`now()` })
+    .where(
+      and(eq(exportRuns.id, run.id), eq(exportRuns.programId, run.programId), eq(exportRuns.status, 'generating'), sameClaim(run.claim)),
+    )
+    .returning({ id: exportRuns.id });
+  return moved[0] ? { ok: true, to } : refusal(db, run.id, [], run.claim);
+}
+
 /** finish export: generating → generated (SFTP, to deliver) | available (API) | empty (no rows). */
-export async function finishRunExport(db: DbOrTx, runId: string, to: 'generated' | 'available' | 'empty'): Promise<Moved> {
+export async function finishRunExport(db: DbOrTx, runId: string, to: 'generated' | 'available' | 'empty', claim?: number): Promise<Moved> {
   const moved = await db
     .update(exportRuns)
     .set({ status: to, updatedAt: sql`now()`, finishedAt: to === 'generated' ? null : sql`now()` })
-    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating')))
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating'), sameClaim(claim)))
     .returning({ id: exportRuns.id });
-  return moved[0] ? { ok: true, to } : refusal(db, runId);
+  return moved[0] ? { ok: true, to } : refusal(db, runId, [], claim);
 }
 
 /** hand back (export): generating → planned, the attempt not counted (pause immediately, shutdown). */
-export async function handBackRunExport(db: DbOrTx, runId: string): Promise<Moved> {
+export async function handBackRunExport(db: DbOrTx, runId: string, claim?: number): Promise<Moved> {
   const moved = await db
     .update(exportRuns)
     .set({ status: 'planned', updatedAt: sql`now()`, attempt: sql`greatest(${exportRuns.attempt} - 1, 0)` })
-    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating')))
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating'), sameClaim(claim)))
     .returning({ id: exportRuns.id });
-  return moved[0] ? { ok: true, to: 'planned' } : refusal(db, runId);
+  return moved[0] ? { ok: true, to: 'planned' } : refusal(db, runId, [], claim);
 }
 
 /** cancel (export): generating → cancelled, when its historical request was cancelled mid-export. */
-export async function cancelRunExport(db: DbOrTx, runId: string): Promise<Moved> {
+export async function cancelRunExport(db: DbOrTx, runId: string, claim?: number): Promise<Moved> {
   const moved = await db
     .update(exportRuns)
     .set({ status: 'cancelled', updatedAt: sql`now()`, finishedAt: sql`now()`, attempt: sql`greatest(${exportRuns.attempt} - 1, 0)` })
-    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating')))
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating'), sameClaim(claim)))
     .returning({ id: exportRuns.id });
-  return moved[0] ? { ok: true, to: 'cancelled' } : refusal(db, runId);
+  return moved[0] ? { ok: true, to: 'cancelled' } : refusal(db, runId, [], claim);
 }
 
 /**
  * fail (export): generating → planned with the error recorded (another attempt follows), or, when
  * `final`, → failed.
  */
-export async function failRunExport(db: DbOrTx, runId: string, e: { message: string; final: boolean }): Promise<Moved> {
+export async function failRunExport(db: DbOrTx, runId: string, e: { message: string; final: boolean; claim?: number }): Promise<Moved> {
   const to = e.final ? 'failed' : 'planned';
   const moved = await db
     .update(exportRuns)
@@ -299,9 +358,9 @@ export async function failRunExport(db: DbOrTx, runId: string, e: { message: str
       updatedAt: sql`now()`,
       finishedAt: e.final ? sql`now()` : null,
     })
-    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating')))
+    .where(and(eq(exportRuns.id, runId), eq(exportRuns.status, 'generating'), sameClaim(e.claim)))
     .returning({ id: exportRuns.id });
-  return moved[0] ? { ok: true, to } : refusal(db, runId);
+  return moved[0] ? { ok: true, to } : refusal(db, runId, [], e.claim);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,18 +371,35 @@ export async function failRunExport(db: DbOrTx, runId: string, e: { message: str
  * or pausing after transfer, for a run that was already being exported or delivered when that pause
  * was chosen (the transfer it belongs to is finished first).
  */
-export async function claimRunForDelivery(db: DbOrTx, runId: string): Promise<Moved> {
-  const [claimed] = await rows<{ id: string }>(
+export async function claimRunForDelivery(db: DbOrTx, runId: string): Promise<Moved<{ claim: number }>> {
+  const [claimed] = await rows<{ id: string; claim: number }>(
     db,
     sql`
-      update export_runs r set status = 'delivering', next_attempt_at = null, updated_at = now()
+      update export_runs r set status = 'delivering', claim = r.claim + 1, next_attempt_at = null, updated_at = now()
       from connections c
       where r.id = ${runId} and c.id = r.connection_id and r.status = 'generated'
         and c.kind = 'sftp' and c.deleted_at is null
         and (c.status = 'active' or (c.status = 'pausing' and r.finish_before_pause))
-      returning r.id`,
+      returning r.id, r.claim`,
   );
-  return claimed ? { ok: true, to: 'delivering' } : refusal(db, runId, ['generated']);
+  return claimed ? { ok: true, to: 'delivering', claim: Number(claimed.claim) } : refusal(db, runId, ['generated']);
+}
+
+/**
+ * hold: inside a transaction, locks the run's row while it is delivering under `claim` and answers
+ * whether it is; the lock lasts until the transaction ends. A delivery renames onto the customer's
+ * final names while it holds the run: stale recovery skips a held row, so the attempt cannot lose
+ * its claim between this check and the rename.
+ */
+export async function holdRunClaim(tx: DbOrTx, runId: string, claim: number, status: RunStatus = 'delivering'): Promise<Moved> {
+  const [row] = await rows<{ status: RunStatus; claim: number }>(
+    tx,
+    sql`select status, claim from export_runs where id = ${runId} for update`,
+  );
+  if (!row) return { ok: false, reason: 'not_found' };
+  if (Number(row.claim) !== claim) return { ok: false, reason: 'claim_lost', from: row.status, claim: Number(row.claim) };
+  if (row.status !== status) return { ok: false, reason: 'illegal_transition', from: row.status };
+  return { ok: true, to: row.status };
 }
 
 /**
@@ -333,7 +409,7 @@ export async function claimRunForDelivery(db: DbOrTx, runId: string): Promise<Mo
 export async function recordDeliveryAttempt(
   db: DbOrTx,
   runId: string,
-  a: { destination: string; trigger: 'schedule' | 'manual' },
+  a: { destination: string; trigger: 'schedule' | 'manual'; claim?: number },
 ): Promise<Moved<{ delivery: { id: string; attempt: number } }>> {
   const [delivery] = await rows<{ id: string; attempt: number }>(
     db,
@@ -343,10 +419,10 @@ export async function recordDeliveryAttempt(
              (select count(*)::int from deliveries d where d.run_id = r.id and d.status <> 'aborted') + 1,
              ${a.trigger}, 'running', now()
       from export_runs r
-      where r.id = ${runId} and r.status = 'delivering'
+      where r.id = ${runId} and r.status = 'delivering' and (${a.claim ?? null}::int is null or r.claim = ${a.claim ?? null}::int)
       returning id, attempt`,
   );
-  return delivery ? { ok: true, to: 'delivering', delivery } : refusal(db, runId);
+  return delivery ? { ok: true, to: 'delivering', delivery } : refusal(db, runId, [], a.claim);
 }
 
 /**
@@ -378,21 +454,27 @@ export async function recordDeliveryProgress(
   return moved ? { ok: true, to: 'delivering' } : refusal(db, runId, ['delivering']);
 }
 
-/** The run's change and its running attempt's outcome, in one statement; a row only when the run moved. */
+/**
+ * The run's change and its running attempt's outcome, in one statement; a row only when the run
+ * moved. Fenced by the attempt: the run moves only while this delivery attempt is its running one
+ * (stale recovery aborts it) and, given, while `claim` holds the run.
+ */
 async function settleDelivery(
   db: DbOrTx,
   runId: string,
   deliveryId: string,
   run: ReturnType<typeof sql>,
   attempt: ReturnType<typeof sql>,
+  claim?: number,
 ): Promise<{ finished_at: unknown } | undefined> {
   const [moved] = await rows<{ finished_at: unknown }>(
     db,
     sql`
       with run as (
-        update export_runs set ${run}, updated_at = now()
-        where id = ${runId} and status = 'delivering'
-        returning id, now() as finished_at
+        update export_runs r set ${run}, updated_at = now()
+        where r.id = ${runId} and r.status = 'delivering' and (${claim ?? null}::int is null or r.claim = ${claim ?? null}::int)
+          and exists (select 1 from deliveries d where d.id = ${deliveryId} and d.run_id = r.id and d.status = 'running')
+        returning r.id, now() as finished_at
       ), attempt as (
         update deliveries set ${attempt}, finished_at = now()
         where id = ${deliveryId} and status = 'running' and run_id in (select id from run)
@@ -409,6 +491,7 @@ export async function markRunDelivered(
   runId: string,
   deliveryId: string,
   result: { files: number; bytes: number },
+  claim?: number,
 ): Promise<Moved<{ finishedAt: Date }>> {
   const moved = await settleDelivery(
     db,
@@ -416,8 +499,9 @@ export async function markRunDelivered(
     deliveryId,
     sql`status = 'delivered', error_code = null, error_message = null, finished_at = now()`,
     sql`status = 'succeeded', files = ${result.files}, bytes = ${result.bytes}`,
+    claim,
   );
-  return moved ? { ok: true, to: 'delivered', finishedAt: toDate(moved.finished_at) } : refusal(db, runId);
+  return moved ? { ok: true, to: 'delivered', finishedAt: toDate(moved.finished_at) } : refusal(db, runId, [], claim);
 }
 
 /** schedule retry: delivering → generated, due again after the backoff; the attempt failed (retryable). */
@@ -426,6 +510,7 @@ export async function scheduleDeliveryRetry(
   runId: string,
   deliveryId: string,
   e: { code: string; message: string; retryInSeconds: number },
+  claim?: number,
 ): Promise<Moved> {
   const moved = await settleDelivery(
     db,
@@ -434,8 +519,9 @@ export async function scheduleDeliveryRetry(
     sql`status = 'generated', error_code = ${e.code}, error_message = ${e.message},
         next_attempt_at = now() + make_interval(secs => ${e.retryInSeconds})`,
     sql`status = 'failed', error_code = ${e.code}, error_message = ${e.message}, retryable = true`,
+    claim,
   );
-  return moved ? { ok: true, to: 'generated' } : refusal(db, runId);
+  return moved ? { ok: true, to: 'generated' } : refusal(db, runId, [], claim);
 }
 
 /** fail (delivery): delivering → failed; the attempt failed (non-retryable, the last one, or no files). */
@@ -444,6 +530,7 @@ export async function failRunDelivery(
   runId: string,
   deliveryId: string,
   e: { code: string; message: string; retryable: boolean },
+  claim?: number,
 ): Promise<Moved> {
   const moved = await settleDelivery(
     db,
@@ -451,26 +538,35 @@ export async function failRunDelivery(
     deliveryId,
     sql`status = 'failed', error_code = ${e.code}, error_message = ${e.message}, finished_at = now()`,
     sql`status = 'failed', error_code = ${e.code}, error_message = ${e.message}, retryable = ${e.retryable}`,
+    claim,
   );
-  return moved ? { ok: true, to: 'failed' } : refusal(db, runId);
+  return moved ? { ok: true, to: 'failed' } : refusal(db, runId, [], claim);
 }
 
 /** hand back (delivery): delivering → generated; the attempt aborted (pause immediately, shutdown). */
-export async function handBackRunDelivery(db: DbOrTx, runId: string, deliveryId: string, message: string): Promise<Moved> {
-  const moved = await settleDelivery(db, runId, deliveryId, sql`status = 'generated'`, sql`status = 'aborted', error_message = ${message}`);
-  return moved ? { ok: true, to: 'generated' } : refusal(db, runId);
+export async function handBackRunDelivery(db: DbOrTx, runId: string, deliveryId: string, message: string, claim?: number): Promise<Moved> {
+  const moved = await settleDelivery(
+    db,
+    runId,
+    deliveryId,
+    sql`status = 'generated'`,
+    sql`status = 'aborted', error_message = ${message}`,
+    claim,
+  );
+  return moved ? { ok: true, to: 'generated' } : refusal(db, runId, [], claim);
 }
 
 /** cancel (delivery): delivering → cancelled, its historical request cancelled; the attempt aborted. */
-export async function cancelRunDelivery(db: DbOrTx, runId: string, deliveryId: string, message: string): Promise<Moved> {
+export async function cancelRunDelivery(db: DbOrTx, runId: string, deliveryId: string, message: string, claim?: number): Promise<Moved> {
   const moved = await settleDelivery(
     db,
     runId,
     deliveryId,
     sql`status = 'cancelled', finished_at = now()`,
     sql`status = 'aborted', error_message = ${message}`,
+    claim,
   );
-  return moved ? { ok: true, to: 'cancelled' } : refusal(db, runId);
+  return moved ? { ok: true, to: 'cancelled' } : refusal(db, runId, [], claim);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -531,18 +627,23 @@ export async function clearFinishBeforePause(db: DbOrTx, connectionId: string): 
 /**
  * recover stale: runs whose worker has not beaten the heartbeat for `staleAfterSeconds` go back —
  * generating → planned (the attempt not counted), delivering → generated with its running attempt
- * aborted — in one statement. The ids to export again and to deliver again.
+ * aborted — in one statement. A run whose row a worker holds (holdRunClaim, a publish in progress)
+ * is left alone: that worker still owns it. The ids to export again and to deliver again.
  */
 export async function recoverStaleRuns(db: DbOrTx, staleAfterSeconds: number): Promise<{ export: string[]; delivery: string[] }> {
   const moved = await rows<{ id: string; status: string }>(
     db,
     sql`
-      with moved as (
-        update export_runs set status = case status when 'generating' then 'planned' else 'generated' end,
-          attempt = case status when 'generating' then greatest(attempt - 1, 0) else attempt end,
-          updated_at = now()
+      with stale as (
+        select id from export_runs
         where status in ('generating', 'delivering') and updated_at < now() - make_interval(secs => ${staleAfterSeconds})
-        returning id, status
+        for update skip locked
+      ), moved as (
+        update export_runs r set status = case r.status when 'generating' then 'planned' else 'generated' end,
+          attempt = case r.status when 'generating' then greatest(r.attempt - 1, 0) else r.attempt end,
+          updated_at = now()
+        from stale where r.id = stale.id
+        returning r.id, r.status
       ), aborted as (
         update deliveries set status = 'aborted', finished_at = now(),
           error_message = 'The worker stopped during the upload; the delivery was handed to another worker.'

@@ -22,6 +22,13 @@ export const exportRuns = pgTable(
     historicalRequestId: uuid('historical_request_id').references(() => historicalRequests.id),
     status: text('status', { enum: RUN_STATUSES }).notNull().default('planned'),
     attempt: integer('attempt').notNull().default(0),
+    /**
+     * The fencing token: every claim (export or delivery) adds one, nothing ever lowers it. A worker
+     * keeps the value its claim answered, and each of its later transitions (progress, heartbeat,
+     * publish, hand back, fail, delivered…) compares it in the same statement: a worker whose claim
+     * has moved on changes nothing. An export attempt's files live under a folder named after it.
+     */
+    claim: integer('claim').notNull().default(0),
     rowsTotal: bigint('rows_total', { mode: 'number' }).notNull().default(0),
     bytesTotal: bigint('bytes_total', { mode: 'number' }).notNull().default(0),
     filesCount: integer('files_count').notNull().default(0),

@@ -4,12 +4,17 @@
 // sidecars next, the manifest last — the manifest is the completion marker. A data file may be
 // encrypted to the customer's OpenPGP key on the way (pgp.ts); its sidecar and the manifest are then
 // made from the bytes this attempt actually sent.
+// Fenced: temporary names carry the attempt's claim, so an attempt removes only older attempts'
+// leftovers, and every rename onto a final name runs inside the caller's fence, which refuses (throws)
+// once the attempt has lost its claim on the run: such an attempt never replaces a customer's file
+// and never writes the manifest.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, isDeliveryAborted } from './errors';
 import { FINGERPRINT_PATTERN, normalizeFingerprint } from './fingerprint';
 import { destinationFolderProblem, normalizeDestinationFolder, remotePathIn } from './folder';
+import { freezePoint } from '@/lib/freeze-point';
 import { encryptStream, type PgpDigests, type RecipientKey } from './pgp';
 import { ConnectStepError, openSftpSession, type SftpAuth, type SftpSession, type SftpTimeouts } from './session';
 
@@ -82,6 +87,13 @@ export type DeliverFilesInput = {
    * the machine's CPU, and the remote size check plus the customer-side .sha256 already cover transfer faults.
    */
   verifySourceChecksum?: boolean;
+  /** The delivery attempt's claim on its run: in its temporary names, so attempts never remove each other's uploads in flight. */
+  claim?: number;
+  /**
+   * Runs each rename onto a final name (the manifest's too). The caller's fence: it runs the rename
+   * only while the attempt still owns its run, and throws otherwise.
+   */
+  fence?: <T>(rename: () => Promise<T>) => Promise<T>;
 };
 
 const CLEANUP_TIMEOUT_MS = 5_000;
@@ -171,7 +183,7 @@ export async function deliverFiles(input: DeliverFilesInput): Promise<DeliveryRe
   let doneBytes = 0;
   try {
     await checkFolder(session, folder);
-    await removeStaleParts(session, folder, files);
+    await removeStaleParts(session, folder, files, input.claim);
     for (const file of files) {
       const fileStarted = performance.now();
       const report = (fileBytes: number) => {
@@ -182,7 +194,10 @@ export async function deliverFiles(input: DeliverFilesInput): Promise<DeliveryRe
           // A progress listener must not break a delivery.
         }
       };
-      const sent = await deliverOne(session, folder, file, report, input.verifySourceChecksum ?? false, deliveredByName);
+      const sent = await deliverOne(session, folder, file, report, input.verifySourceChecksum ?? false, deliveredByName, {
+        claim: input.claim,
+        fence: input.fence,
+      });
       doneBytes += sent.bytes;
       const done: DeliveredFile = { name: file.name, ...sent, durationMs: Math.round(performance.now() - fileStarted) };
       delivered.push(done);
@@ -209,10 +224,11 @@ async function checkFolder(session: SftpSession, folder: string): Promise<void> 
 }
 
 /**
- * Removes temporary files an interrupted earlier attempt left for these names. Best effort: some
+ * Removes temporary files an interrupted earlier attempt left for these names (with a claim: only
+ * those of attempts with a lower claim, never a later attempt's upload in flight). Best effort: some
  * servers forbid listing, and a huge folder is only read for a few seconds.
  */
-async function removeStaleParts(session: SftpSession, folder: string, files: DeliveryFile[]): Promise<void> {
+async function removeStaleParts(session: SftpSession, folder: string, files: DeliveryFile[], claim?: number): Promise<void> {
   let entries: string[];
   try {
     entries = (await session.listNames(folder, { budgetMs: 5_000 })).names;
@@ -220,8 +236,12 @@ async function removeStaleParts(session: SftpSession, folder: string, files: Del
     if (isDeliveryAborted(err) || !session.isOpen) throw err;
     return;
   }
-  const stale = new RegExp(`^\\.(?:${files.map((f) => escapeRegExp(f.name)).join('|')})\\.part-[0-9a-f]+$`);
-  for (const entry of entries.filter((e) => stale.test(e))) {
+  const stale = new RegExp(`^\\.(?:${files.map((f) => escapeRegExp(f.name)).join('|')})\\.part-(?:(\\d+)-)?[0-9a-f]+$`);
+  const older = (entry: string) => {
+    const m = stale.exec(entry);
+    return !!m && (claim === undefined || m[1] === undefined || Number(m[1]) < claim);
+  };
+  for (const entry of entries.filter(older)) {
     await session.unlink(remotePathIn(folder, entry)).catch((err) => {
       if (isDeliveryAborted(err) || !session.isOpen) throw err;
     });
@@ -235,9 +255,11 @@ async function deliverOne(
   report: (bytes: number) => void,
   verifyChecksum: boolean,
   before: ReadonlyMap<string, DeliveredFile>,
+  attempt: { claim?: number; fence?: DeliverFilesInput['fence'] } = {},
 ): Promise<Omit<DeliveredFile, 'name' | 'durationMs'>> {
   const finalPath = remotePathIn(folder, file.name);
-  const tempPath = remotePathIn(folder, `.${file.name}.part-${randomBytes(4).toString('hex')}`);
+  const claimTag = attempt.claim === undefined ? '' : `${attempt.claim}-`;
+  const tempPath = remotePathIn(folder, `.${file.name}.part-${claimTag}${randomBytes(4).toString('hex')}`);
   try {
     report(0);
     const content = file.build ? await built(file, before) : undefined;
@@ -269,7 +291,9 @@ async function deliverOne(
         { stage: 'verify' },
       );
     }
-    await session.replace(tempPath, finalPath);
+    freezePoint('delivery:rename');
+    const rename = () => session.replace(tempPath, finalPath);
+    await (attempt.fence ? attempt.fence(rename) : rename());
     if (digests) {
       return {
         remotePath: finalPath,

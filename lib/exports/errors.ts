@@ -23,3 +23,24 @@ export class RunBusyError extends Error {
     this.name = 'RunBusyError';
   }
 }
+
+/**
+ * The attempt lost its claim on the run: while this worker was stopped, the run was recovered and
+ * claimed again (`currentClaim`). Not a failure of the run — its new owner finishes it — so nothing
+ * of this attempt is published and no attempt is spent.
+ */
+export class ClaimLostError extends Error {
+  readonly code = 'claim_lost';
+  constructor(
+    readonly runId: string,
+    readonly claim: number,
+    readonly currentClaim: number | null,
+  ) {
+    super(`Run ${runId} was claimed again (claim ${currentClaim ?? '?'}) while attempt claim ${claim} worked on it.`);
+    this.name = 'ClaimLostError';
+  }
+}
+
+export function isClaimLost(err: unknown): err is ClaimLostError {
+  return err instanceof ClaimLostError;
+}

@@ -12,6 +12,7 @@ import type { Sql } from '@/db/client';
 import type { ExportFormat } from '@/db/schema/connections';
 import type { ExportType, FileType } from '@/db/schema/exports';
 import { now } from '@/lib/clock';
+import { freezePoint } from '@/lib/freeze-point';
 import type { Storage } from '@/lib/storage';
 import { assertValidPrefix } from '@/lib/storage';
 import type { Window } from '@/lib/windows';
@@ -244,6 +245,7 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
     }
 
     if (files.length === 0) return { generatedAt, files, manifest: null, rowsTotal: 0, bytesTotal: 0 };
+    freezePoint('export:uploaded');
 
     // Sidecars: `sha256sum -c <name>.sha256` in the folder verifies the file.
     for (const f of files) {

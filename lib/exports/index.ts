@@ -9,8 +9,19 @@ export {
   type ManifestDocument,
 } from './generate';
 export { generateRun, type GenerateRunOptions, type GenerateRunResult } from './run';
-export { ExportAbortedError, RunBusyError, isExportAborted } from './errors';
+export { ClaimLostError, ExportAbortedError, RunBusyError, isClaimLost, isExportAborted } from './errors';
 export { DATA_FILE_TYPES, SCHEMA_VERSION, csvHeader, headers, type DataFileType } from './columns';
-export { dataFileName, manifestName, sidecarName, sidecarKey, sidecarContent, runKeyPrefix, windowStamp, isoSeconds } from './names';
+export {
+  attemptClaimOf,
+  attemptKeyPrefix,
+  dataFileName,
+  manifestName,
+  sidecarName,
+  sidecarKey,
+  sidecarContent,
+  runKeyPrefix,
+  windowStamp,
+  isoSeconds,
+} from './names';
 export { pseudonymize } from './pseudonym';
 export { copySql, selectSql } from './sql';

@@ -44,6 +44,21 @@ export function runKeyPrefix(programId: number, runId: string): string {
   return `${programId}/${runId}/`;
 }
 
+/**
+ * The folder of one export attempt's files inside its run's folder: `a<claim>-<tag>/` (the claim
+ * counter that attempt held, and a random tag for tools acting without a claim). No other attempt
+ * ever writes there, so a record that points at a file there points at bytes that never change.
+ */
+export function attemptKeyPrefix(programId: number, runId: string, claim: number, tag: string): string {
+  return `${runKeyPrefix(programId, runId)}a${claim}-${tag}/`;
+}
+
+/** The claim of an attempt folder's name (`a<claim>-<tag>`), or null for any other name. */
+export function attemptClaimOf(folderName: string): number | null {
+  const m = /^a(\d+)-[0-9a-f]+$/.exec(folderName);
+  return m ? Number(m[1]) : null;
+}
+
 /** ISO 8601 UTC with seconds (`2026-11-28T08:15:02Z`), the format of every instant in the files. */
 export function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -1,28 +1,41 @@
 // generateRun: makes the files of one export_runs row and records them. Idempotent — running it
 // again for the same run replaces the run's files and export_files rows instead of adding more —
-// because job handlers run at least once. It does NOT change the run's status: the caller (the
-// jobs worker) moves planned → generating → generated | empty | failed around it, through the run
-// ledger (db/queries/run-ledger), which also records the run's totals here.
+// because job handlers run at least once.
+//
+// Fencing: each attempt writes into a folder of its own (`<program>/<run>/a<claim>-<tag>/`, names.ts),
+// which no other attempt writes, renames into or deletes while a record points at it. A worker's
+// attempt (`publish` given) publishes through the run ledger's publish transition: the run moves on
+// (generating → generated | available | empty) and the file records are replaced in one transaction,
+// only while the attempt's claim still holds the run. An attempt that lost its claim publishes
+// nothing, removes its own folder and throws ClaimLostError; the published files stay as they are.
+// Without `publish` (tools, tests) the run's state does not change; the ledger records the totals.
+import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
-import { recordRunFiles } from '@/db/queries/run-ledger';
+import { publishRunExport, recordRunFiles } from '@/db/queries/run-ledger';
 import { connections } from '@/db/schema/connections';
 import { exportFiles, exportRuns } from '@/db/schema/exports';
 import { programs } from '@/db/schema/source';
 import { now } from '@/lib/clock';
 import { env } from '@/lib/env';
 import { AppError } from '@/lib/http/errors';
+import { freezePoint } from '@/lib/freeze-point';
 import { childLogger } from '@/lib/logger';
 import { getStorage, type Storage } from '@/lib/storage';
-import { ExportAbortedError, RunBusyError } from './errors';
+import { ClaimLostError, ExportAbortedError, RunBusyError } from './errors';
 import { generateExportFiles, type ExportFileDescriptor, type ExportProgress, type GeneratedFiles } from './generate';
-import { runKeyPrefix, sidecarKey } from './names';
+import { attemptKeyPrefix, sidecarKey } from './names';
 
 export type GenerateRunOptions = {
   storage?: Storage;
   signal?: AbortSignal;
   onProgress?: (p: ExportProgress) => void;
   xlsxRowsPerPart?: number;
+  /**
+   * A worker's attempt: the claim its claim for export answered, and the connection's kind. The files
+   * are published with the run's next state (no advisory lock: the claim fences the attempt).
+   */
+  publish?: { claim: number; kind: 'sftp' | 'api' };
 };
 
 export type GenerateRunResult = GeneratedFiles & {
@@ -31,9 +44,11 @@ export type GenerateRunResult = GeneratedFiles & {
   empty: boolean;
   /** Data files (the manifest not counted); what export_runs.files_count now says. */
   filesCount: number;
+  /** With `publish`: the state the run was published in. */
+  publishedAs?: 'generated' | 'available' | 'empty';
 };
 
-/** Namespace of the advisory lock that keeps two workers from generating one run at once. */
+/** Namespace of the advisory lock that keeps two tools from generating one run at once (without a claim). */
 const RUN_LOCK_NAMESPACE = 727_003;
 
 const DAY_MS = 86_400_000;
@@ -41,8 +56,9 @@ const DAY_MS = 86_400_000;
 /**
  * Generates the files of run `runId` (its connection's format, its window and export type), inserts
  * their export_files rows (the manifest too), and sets rows_total / bytes_total / files_count /
- * generated_at on the run. Throws AppError('not_found') for an unknown run, RunBusyError when another
- * worker is generating it, ExportAbortedError when `signal` aborts (nothing final left behind).
+ * generated_at on the run (and, with `publish`, moves it on). Throws AppError('not_found') for an
+ * unknown run, RunBusyError when another tool is generating it (without `publish`), ClaimLostError
+ * when the attempt's claim moved on, ExportAbortedError when `signal` aborts (nothing recorded).
  */
 export async function generateRun(database: Database, runId: string, opts: GenerateRunOptions = {}): Promise<GenerateRunResult> {
   const { db, sql } = database;
@@ -59,18 +75,22 @@ export async function generateRun(database: Database, runId: string, opts: Gener
   if (!found) throw new AppError('not_found', `Export run ${runId} was not found.`);
   const { run, connection, program } = found;
 
+  const publish = opts.publish;
+  const keyPrefix = attemptKeyPrefix(program.id, run.id, publish?.claim ?? run.claim, randomBytes(4).toString('hex'));
   const lock = await sql.reserve();
   try {
-    const [{ locked }] = await lock<
-      { locked: boolean }[]
-    >`select pg_try_advisory_lock(${RUN_LOCK_NAMESPACE}, hashtext(${runId})) as locked`;
-    if (!locked) throw new RunBusyError(runId);
+    if (!publish) {
+      const [{ locked }] = await lock<
+        { locked: boolean }[]
+      >`select pg_try_advisory_lock(${RUN_LOCK_NAMESPACE}, hashtext(${runId})) as locked`;
+      if (!locked) throw new RunBusyError(runId);
+    }
     try {
       const generated = await generateExportFiles({
         sql,
         controlSql: lock, // idle while the files are made: cancelling never waits for the pool
         storage,
-        keyPrefix: runKeyPrefix(program.id, run.id),
+        keyPrefix,
         program: { id: program.id, anonymizePii: program.anonymizePii, pseudonymKey: program.pseudonymKey },
         window: { start: run.windowStart, end: run.windowEnd },
         exportType: run.exportType,
@@ -84,11 +104,14 @@ export async function generateRun(database: Database, runId: string, opts: Gener
       const newKeys = new Set(generated.files.flatMap((f) => [f.key, f.sidecarKey!]));
       if (generated.manifest) newKeys.add(generated.manifest.key);
 
+      // This attempt's own files, when they are not to be recorded (nothing else is ever in its folder).
+      const withdraw = () => Promise.all([...newKeys].map((k) => storage.delete(k).catch(() => undefined)));
       if (opts.signal?.aborted) {
-        // Aborted after the files were published but before they were recorded: withdraw them.
-        await Promise.all([...newKeys].map((k) => storage.delete(k).catch(() => undefined)));
+        // Aborted after the files were made but before they were recorded: withdraw them.
+        await withdraw();
         throw new ExportAbortedError();
       }
+      freezePoint('export:publish');
 
       const createdAt = now();
       const expiresAt = new Date(createdAt.getTime() + env().retentionDays * DAY_MS);
@@ -112,27 +135,40 @@ export async function generateRun(database: Database, runId: string, opts: Gener
       });
       const rowsToInsert = [...generated.files.map(record), ...(generated.manifest ? [record(generated.manifest)] : [])];
 
-      const previous = await db.transaction(async (tx) => {
-        const old = await tx
-          .delete(exportFiles)
-          .where(and(eq(exportFiles.runId, run.id), eq(exportFiles.programId, program.id)))
-          .returning({ key: exportFiles.storageKey, fileType: exportFiles.fileType, name: exportFiles.name });
-        if (rowsToInsert.length) await tx.insert(exportFiles).values(rowsToInsert);
-        const recorded = await recordRunFiles(
-          tx,
-          { id: run.id, programId: program.id },
-          {
-            rowsTotal: generated.rowsTotal,
-            bytesTotal: generated.bytesTotal,
-            filesCount: generated.files.length,
-            generatedAt: generated.generatedAt,
-          },
-        );
-        // The run moved on while its files were made (handed to another worker, cancelled): this
-        // attempt's records are not kept (the rollback), and the run's new owner makes its own.
-        if (!recorded.ok) throw new ExportAbortedError();
-        return old;
-      });
+      const totals = {
+        rowsTotal: generated.rowsTotal,
+        bytesTotal: generated.bytesTotal,
+        filesCount: generated.files.length,
+        generatedAt: generated.generatedAt,
+      };
+      const empty = generated.files.length === 0;
+      const publishedAs = publish ? (empty ? 'empty' : publish.kind === 'api' ? 'available' : 'generated') : undefined;
+      let previous: { key: string; fileType: string; name: string }[];
+      try {
+        previous = await db.transaction(async (tx) => {
+          // The run's row first: the publish transition (or, for a tool, the totals) locks it, so the
+          // claim it checked still holds when the records below commit.
+          const moved = publish
+            ? await publishRunExport(tx, { id: run.id, programId: program.id, claim: publish.claim }, totals, publishedAs!)
+            : await recordRunFiles(tx, { id: run.id, programId: program.id }, totals);
+          if (!moved.ok) {
+            // The run moved on while its files were made: this attempt records nothing (the rollback).
+            if (moved.reason === 'claim_lost') throw new ClaimLostError(run.id, publish!.claim, moved.claim);
+            throw new ExportAbortedError();
+          }
+          const old = await tx
+            .delete(exportFiles)
+            .where(and(eq(exportFiles.runId, run.id), eq(exportFiles.programId, program.id)))
+            .returning({ key: exportFiles.storageKey, fileType: exportFiles.fileType, name: exportFiles.name });
+          if (rowsToInsert.length) await tx.insert(exportFiles).values(rowsToInsert);
+          return old;
+        });
+      } catch (err) {
+        // Known rollbacks only: after any other error the commit's outcome is unknown, and the
+        // sweep (which checks the records) removes the files if nothing points at them.
+        if (err instanceof ClaimLostError || err instanceof ExportAbortedError) await withdraw();
+        throw err;
+      }
 
       // Files of an earlier attempt that this attempt did not make again (e.g. a user file whose
       // members have since moved on to a later window) go away with their records.
@@ -144,9 +180,9 @@ export async function generateRun(database: Database, runId: string, opts: Gener
       );
 
       log.info({ files: generated.files.length, rows: generated.rowsTotal, bytes: generated.bytesTotal }, 'export run generated');
-      return { ...generated, runId: run.id, empty: generated.files.length === 0, filesCount: generated.files.length };
+      return { ...generated, runId: run.id, empty, filesCount: generated.files.length, publishedAs };
     } finally {
-      await lock`select pg_advisory_unlock(${RUN_LOCK_NAMESPACE}, hashtext(${runId}))`.catch(() => undefined);
+      if (!publish) await lock`select pg_advisory_unlock(${RUN_LOCK_NAMESPACE}, hashtext(${runId}))`.catch(() => undefined);
     }
   } finally {
     lock.release();

@@ -5,6 +5,10 @@
 // email. Pause immediately / stop / delete abort the upload and hand the run back.
 // A connection with an OpenPGP key gets its data files encrypted on the way (`<name>.pgp`); their
 // sidecars and the manifest are then made from the bytes each attempt actually sent.
+// Fenced: the claim answers the attempt's token (the run's claim counter), which its attempt record,
+// outcome and heartbeat compare; each rename onto the customer's final names (the manifest's too)
+// happens while the attempt holds its run's row under that claim (holdRunClaim). A worker stopped
+// while its run was recovered and delivered again renames nothing, spends no attempt and says so.
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { and, asc, eq } from 'drizzle-orm';
@@ -14,6 +18,7 @@ import {
   claimRunForDelivery,
   failRunDelivery,
   handBackRunDelivery,
+  holdRunClaim,
   markRunDelivered,
   recordDeliveryAttempt,
   recordDeliveryProgress,
@@ -33,7 +38,7 @@ import {
 } from '@/lib/delivery';
 import { pgpDeliveredName, pgpManifest, PgpKeyError, readRecipientKey, type PgpDigests, type RecipientKey } from '@/lib/delivery/pgp';
 import { env } from '@/lib/env';
-import { sidecarContent, sidecarName } from '@/lib/exports';
+import { ClaimLostError, sidecarContent, sidecarName } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
 import { observeDelivery } from '@/lib/metrics';
 import { describeSftpDestination, onRunFailed, onRunFinished } from '@/lib/notify';
@@ -47,7 +52,9 @@ export type DeliverRunOutcome =
   | { status: 'retry'; runId: string; deliveryId: string; retryInSeconds: number; error: DeliveryError }
   | { status: 'failed'; runId: string; deliveryId?: string; error: { code: string; message: string }; notificationId?: string }
   | { status: 'requeued'; runId: string; why: string }
-  | { status: 'skipped'; runId: string; why: string };
+  | { status: 'skipped'; runId: string; why: string }
+  /** The run was recovered and claimed again while this attempt worked (the worker was stopped): its new owner delivers it. */
+  | { status: 'superseded'; runId: string; claim: number; ownerClaim: number | null };
 
 export type DeliverRunOptions = {
   signal?: AbortSignal;
@@ -169,6 +176,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
 
   const claimed = await claimRunForDelivery(db, runId);
   if (!claimed.ok) return { status: 'skipped', runId, why: 'not waiting for delivery, or its connection is not active' };
+  const { claim } = claimed;
 
   const [{ run, connection }] = await db
     .select({ run: exportRuns, connection: connections })
@@ -182,14 +190,36 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     .orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
   const destination = sftpDestinationOf(connection);
   const destinationLabel = describeSftpDestination(destination);
-  const recorded = await recordDeliveryAttempt(db, runId, { destination: destinationLabel, trigger: opts.trigger ?? 'schedule' });
+  const recorded = await recordDeliveryAttempt(db, runId, { destination: destinationLabel, trigger: opts.trigger ?? 'schedule', claim });
   if (!recorded.ok) return { status: 'skipped', runId, why: 'the run moved on before its delivery started' };
   const { delivery } = recorded;
   const { attempt } = delivery;
   const startedAt = new Date(); // for the duration metric (wall time, not the application clock)
 
+  /** The attempt lost its claim: no failure, no attempt spent (recovery aborted its record); nothing renamed. */
+  const superseded = async (ownerClaim: number | null): Promise<DeliverRunOutcome> => {
+    const [now] = await database.sql<{ status: string; claim: number }[]>`select status, claim from export_runs where id = ${runId}`;
+    const owner = now ? Number(now.claim) : ownerClaim;
+    log.info(
+      { claim, ownerClaim: owner, status: now?.status, deliveryId: delivery.id },
+      'delivery attempt stopped: the run was claimed again by another worker while this one was stopped; nothing was renamed into place',
+    );
+    return { status: 'superseded', runId, claim, ownerClaim: owner };
+  };
+  const claimMovedTo = async (): Promise<number | null> => {
+    const [now] = await database.sql<{ claim: number }[]>`select claim from export_runs where id = ${runId}`;
+    return now && Number(now.claim) !== claim ? Number(now.claim) : null;
+  };
+  /** The fence around each rename onto a final name: the run's row held under this attempt's claim. */
+  const fence = <T>(rename: () => Promise<T>): Promise<T> =>
+    db.transaction(async (tx) => {
+      const held = await holdRunClaim(tx, runId, claim);
+      if (!held.ok) throw new ClaimLostError(runId, claim, held.reason === 'claim_lost' ? held.claim : null);
+      return rename();
+    });
+
   const failRun = async (code: string, message: string, retryable: boolean) => {
-    await failRunDelivery(db, runId, delivery.id, { code, message, retryable });
+    await failRunDelivery(db, runId, delivery.id, { code, message, retryable }, claim);
     observeDelivery('failed', startedAt, { errorClass: code });
     const { notificationId } = await onRunFailed(database, runId);
     return { status: 'failed' as const, runId, deliveryId: delivery.id, error: { code, message }, notificationId };
@@ -216,7 +246,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
 
   const watch = watchRun(
     database,
-    { id: runId, connectionId: connection.id, historicalRequestId: run.historicalRequestId },
+    { id: runId, connectionId: connection.id, historicalRequestId: run.historicalRequestId, claim },
     { outer: opts.signal, pollMs: opts.watchPollMs },
   );
   try {
@@ -234,14 +264,19 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       signal: watch.signal,
       timeouts: opts.timeouts,
       onProgress: progress.report,
+      claim,
+      fence,
     }).finally(progress.stop);
-    const done = await markRunDelivered(db, runId, delivery.id, { files: result.files.length, bytes: result.bytes });
+    const done = await markRunDelivered(db, runId, delivery.id, { files: result.files.length, bytes: result.bytes }, claim);
+    if (!done.ok && done.reason === 'claim_lost') return await superseded(done.claim);
     if (!done.ok) log.warn({ refusal: done }, 'delivered, but the run had moved on');
     const { notificationId } = await onRunFinished(database, runId);
     log.info({ attempt, files: result.files.length, bytes: result.bytes }, 'delivered');
     observeDelivery('delivered', startedAt, { windowEnd: run.windowEnd });
     return { status: 'delivered', runId, deliveryId: delivery.id, bytes: result.bytes, files: result.files.length, notificationId };
   } catch (err) {
+    if (err instanceof ClaimLostError) return await superseded(err.currentClaim);
+    if (watch.reason() === 'superseded') return await superseded(watch.ownerClaim());
     if (isDeliveryAborted(err) || watch.signal.aborted) {
       const why = watch.reason();
       const message =
@@ -250,15 +285,30 @@ export async function executeDelivery(database: Database, runId: string, opts: D
           : why === 'cancelled'
             ? 'Aborted: the historical request was cancelled.'
             : 'Aborted: the worker was stopping; the delivery was handed back.';
-      if (why === 'cancelled') await cancelRunDelivery(db, runId, delivery.id, message);
-      else await handBackRunDelivery(db, runId, delivery.id, message);
-      log.info({ why }, 'delivery aborted; run handed back');
+      const back =
+        why === 'cancelled'
+          ? await cancelRunDelivery(db, runId, delivery.id, message, claim)
+          : await handBackRunDelivery(db, runId, delivery.id, message, claim);
+      if (!back.ok && back.reason === 'claim_lost') return await superseded(back.claim);
+      if (back.ok)
+        log.info({ why, to: back.to }, why === 'cancelled' ? 'delivery aborted; run cancelled' : 'delivery aborted; run handed back');
+      else log.info({ why, refusal: back }, 'delivery aborted; the run had already moved on');
       return { status: 'requeued', runId, why };
     }
+    // An error of a worker whose claim moved on (its uploads removed by the new owner) is not the run's.
+    const movedTo = await claimMovedTo().catch(() => null);
+    if (movedTo !== null) return await superseded(movedTo);
     const error = err instanceof DeliveryError ? err : new DeliveryError('unknown', (err as Error).message ?? String(err));
     if (error.retryable && attempt < maxAttempts) {
       const retryInSeconds = deliveryBackoffSeconds(attempt);
-      await scheduleDeliveryRetry(db, runId, delivery.id, { code: error.code, message: error.message, retryInSeconds });
+      const retried = await scheduleDeliveryRetry(
+        db,
+        runId,
+        delivery.id,
+        { code: error.code, message: error.message, retryInSeconds },
+        claim,
+      );
+      if (!retried.ok && retried.reason === 'claim_lost') return await superseded(retried.claim);
       log.warn({ attempt, code: error.code, retryInSeconds }, 'delivery failed; will retry');
       observeDelivery('retry', startedAt, { errorClass: error.code });
       return { status: 'retry', runId, deliveryId: delivery.id, retryInSeconds, error };

@@ -1,16 +1,21 @@
 // Retention: files past their expiry lose their bytes; their records stay, marked expired, so the
-// event history still shows what was delivered.
+// event history still shows what was delivered. The backstop of the attempt clean-up runs here too:
+// once every file of a run has expired, whatever else is left in the run's folder (the objects of an
+// attempt that was stopped, superseded and killed before it removed its own) goes as well.
 import type { Database } from '@/db/client';
 import { now } from '@/lib/clock';
 import { sidecarKey } from '@/lib/exports';
 import { getStorage, type Storage } from '@/lib/storage';
+import { sweepAttemptObjects } from './attempt-objects';
 
 export async function expireFiles(database: Database, opts: { storage?: Storage; batch?: number } = {}): Promise<number> {
   const storage = opts.storage ?? getStorage();
   let total = 0;
   for (;;) {
-    const rows = await database.sql<{ id: string; storage_key: string; name: string; file_type: string }[]>`
-      select id, storage_key, name, file_type from export_files
+    const rows = await database.sql<
+      { id: string; storage_key: string; name: string; file_type: string; run_id: string; program_id: number }[]
+    >`
+      select id, storage_key, name, file_type, run_id, program_id from export_files
       where not expired and expires_at <= ${now().toISOString()}::timestamptz
       order by expires_at limit ${opts.batch ?? 500}`;
     if (rows.length === 0) return total;
@@ -20,5 +25,20 @@ export async function expireFiles(database: Database, opts: { storage?: Storage;
     }
     await database.sql`update export_files set expired = true, expired_at = ${now().toISOString()}::timestamptz where id = any(${rows.map((r) => r.id)}::uuid[])`;
     total += rows.length;
+    // Runs whose files are now all expired: the attempt folders no record points at any more, except
+    // the folder of an attempt exporting the run again right now.
+    const runIds = [...new Set(rows.map((r) => r.run_id))];
+    const settled = await database.sql<{ id: string; program_id: number; status: string; claim: number }[]>`
+      select r.id, r.program_id, r.status, r.claim from export_runs r
+      where r.id = any(${runIds}::uuid[])
+        and not exists (select 1 from export_files f where f.run_id = r.id and not f.expired)`;
+    for (const run of settled) {
+      await sweepAttemptObjects(
+        database,
+        storage,
+        { programId: Number(run.program_id), runId: run.id },
+        run.status === 'generating' ? { below: Number(run.claim) } : { all: true },
+      );
+    }
   }
 }

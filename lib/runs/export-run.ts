@@ -2,31 +2,30 @@
 // files once into storage, and move it on: SFTP → generated (then delivered), API → available,
 // no rows → empty. Safe under at-least-once job delivery: only one worker can claim a run, and a
 // run handed back (pause immediately, shutdown, crash) returns to "planned".
-import { readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
+// Fenced: the claim answers the attempt's token (the run's claim counter); every later transition
+// of the attempt passes it, its files go to a folder of its own, and its publish is refused once the
+// run was recovered and claimed again while this worker was stopped. Such a worker stops quietly
+// (an info line naming the run's new claim), spends no attempt and removes only its own files.
 import type { Database } from '@/db/client';
-import {
-  cancelRunExport,
-  claimRunForExport,
-  failRunExport,
-  finishRunExport,
-  handBackRunExport,
-  recordExportProgress,
-} from '@/db/queries/run-ledger';
-import { generateRun, isExportAborted, runKeyPrefix, RunBusyError } from '@/lib/exports';
+import { cancelRunExport, claimRunForExport, failRunExport, handBackRunExport, recordExportProgress } from '@/db/queries/run-ledger';
+import { ClaimLostError, generateRun, isExportAborted, RunBusyError } from '@/lib/exports';
 import { getStorage } from '@/lib/storage';
+import { freezePoint } from '@/lib/freeze-point';
 import type { ExportProgress } from '@/lib/exports';
 import { recordAudit } from '@/db/queries/audit';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
 import { onRunFailed, onRunFinished } from '@/lib/notify';
 import { observeExport, startTimer } from '@/lib/metrics';
+import { sweepAttemptObjects } from './attempt-objects';
 import { throttledProgress } from './progress';
 import { watchRun } from './watch';
 
 export type ExportRunOutcome =
   | { status: 'generated' | 'available' | 'empty'; runId: string; rows: number; files: number }
   | { status: 'skipped'; runId: string; why: string }
+  /** The run was recovered and claimed again while this attempt worked (the worker was stopped): its new owner finishes it. */
+  | { status: 'superseded'; runId: string; claim: number; ownerClaim: number | null }
   /** A transaction that may still commit rows into the window is open: try again in a few seconds. */
   | { status: 'waiting'; runId: string; waitedSeconds: number }
   | { status: 'requeued' | 'cancelled'; runId: string; why: string }
@@ -53,6 +52,7 @@ export async function executeExportRun(
   }
   if (!claim.ok) return { status: 'skipped', runId, why: 'not planned, or its connection is not active' };
   const { run } = claim;
+  freezePoint('export:claimed');
   if (claim.waitedPastBound) {
     log.warn({ maxWaitSeconds }, 'export goes ahead although a transaction older than its window is still open');
     await recordAudit(db, {
@@ -70,45 +70,79 @@ export async function executeExportRun(
     });
   }
 
+  const storage = getStorage();
+  const attempts = { programId: run.programId, runId: run.id };
+  /** The attempt lost its claim: no failure, no attempt spent; its own files go, the owner's stay. */
+  const superseded = async (ownerClaim: number | null): Promise<ExportRunOutcome> => {
+    await sweepAttemptObjects(database, storage, attempts, { only: run.claim });
+    const [now] = await database.sql<{ status: string; attempt: number; claim: number }[]>`
+      select status, attempt, claim from export_runs where id = ${run.id}`;
+    log.info(
+      { claim: run.claim, ownerClaim: now ? Number(now.claim) : ownerClaim, ownerAttempt: now?.attempt, status: now?.status },
+      'export attempt stopped: the run was claimed again by another worker while this one was stopped; nothing of this attempt was published',
+    );
+    return { status: 'superseded', runId, claim: run.claim, ownerClaim: now ? Number(now.claim) : ownerClaim };
+  };
+  /** The run's claim now, when it is no longer this attempt's (else null). */
+  const claimMovedTo = async (): Promise<number | null> => {
+    const [now] = await database.sql<{ claim: number }[]>`select claim from export_runs where id = ${run.id}`;
+    return now && Number(now.claim) !== run.claim ? Number(now.claim) : null;
+  };
+
   const watch = watchRun(
     database,
-    { id: run.id, connectionId: run.connectionId, historicalRequestId: run.historicalRequestId },
+    { id: run.id, connectionId: run.connectionId, historicalRequestId: run.historicalRequestId, claim: run.claim },
     { outer: opts.signal, pollMs: opts.watchPollMs },
   );
   try {
-    await removeTemporaries(run.programId, run.id);
+    // Leftovers of earlier attempts (a worker killed mid-export) that no record points at.
+    await sweepAttemptObjects(database, storage, attempts, { below: run.claim });
     // The rows written so far, for the event history (about once a second).
-    const progress = throttledProgress((rowsWritten: number) => recordExportProgress(db, run.id, { attempt: run.attempt, rowsWritten }));
+    const progress = throttledProgress((rowsWritten: number) =>
+      recordExportProgress(db, run.id, { attempt: run.attempt, rowsWritten, claim: run.claim }),
+    );
     const result = await generateRun(database, run.id, {
       signal: watch.signal,
+      publish: { claim: run.claim, kind: run.kind },
       onProgress: (p) => {
+        if (p.runRows > 0) freezePoint('export:copy');
         progress.report(p.runRows);
         opts.onProgress?.(p);
       },
     }).finally(progress.stop);
-    const status = result.empty ? 'empty' : run.kind === 'api' ? 'available' : 'generated';
-    const finished = await finishRunExport(db, run.id, status);
-    if (!finished.ok) log.warn({ refusal: finished }, 'export step done, but the run had moved on');
-    log.info({ status, rows: result.rowsTotal, files: result.filesCount }, 'export step done');
+    const status = result.publishedAs!;
+    log.info({ status, rows: result.rowsTotal, files: result.filesCount, claim: run.claim }, 'export step done');
+    // Published: what earlier attempts left behind goes (never what a record points at).
+    await sweepAttemptObjects(database, storage, attempts, { below: run.claim });
     if (status !== 'generated') await onRunFinished(database, run.id);
     observeExport(elapsed, status, result);
     return { status, runId, rows: result.rowsTotal, files: result.filesCount };
   } catch (err) {
+    if (err instanceof ClaimLostError) return await superseded(err.currentClaim);
+    if (watch.reason() === 'superseded') return await superseded(watch.ownerClaim());
     if (isExportAborted(err) || watch.signal.aborted) {
       const why = watch.reason();
-      const back = why === 'cancelled' ? await cancelRunExport(db, run.id) : await handBackRunExport(db, run.id);
-      log.info({ why, handedBack: back.ok }, 'export step aborted; run handed back');
+      const back = why === 'cancelled' ? await cancelRunExport(db, run.id, run.claim) : await handBackRunExport(db, run.id, run.claim);
+      if (!back.ok && back.reason === 'claim_lost') return await superseded(back.claim);
+      if (back.ok)
+        log.info({ why, to: back.to }, why === 'cancelled' ? 'export step aborted; run cancelled' : 'export step aborted; run handed back');
+      else log.info({ why, refusal: back }, 'export step aborted; the run had already moved on');
       return { status: why === 'cancelled' ? 'cancelled' : 'requeued', runId, why };
     }
     if (err instanceof RunBusyError) {
       // Another worker holds the run's lock (a duplicate job): it will finish the run.
       return { status: 'skipped', runId, why: 'another worker is generating it' };
     }
+    // An error of a worker whose claim moved on (its files removed by the new owner) is not the run's.
+    const movedTo = await claimMovedTo().catch(() => null);
+    if (movedTo !== null) return await superseded(movedTo);
     const message = (err as Error).message ?? String(err);
     // The ledger counts the attempts (DDE_EXPORT_MAX_ATTEMPTS); the queue only carries the retry, and
     // a planned run whose job is gone is sent again by the planner's tick.
     const last = run.attempt >= env().exportMaxAttempts;
-    await failRunExport(db, run.id, { message, final: last });
+    const failed = await failRunExport(db, run.id, { message, final: last, claim: run.claim });
+    if (!failed.ok && failed.reason === 'claim_lost') return await superseded(failed.claim);
+    await sweepAttemptObjects(database, storage, attempts, { only: run.claim });
     log.error({ err: message, attempt: run.attempt }, last ? 'export failed for good' : 'export failed; will retry');
     if (last) await onRunFailed(database, run.id);
     observeExport(elapsed, last ? 'failed' : 'retry');
@@ -117,15 +151,4 @@ export async function executeExportRun(
   } finally {
     await watch.finish();
   }
-}
-
-/** A worker killed mid-export leaves temporary objects (never final names); the next attempt clears them. */
-async function removeTemporaries(programId: number, runId: string): Promise<void> {
-  const storage = getStorage();
-  const keys = await storage.list(runKeyPrefix(programId, runId)).catch(() => [] as string[]);
-  await Promise.all(keys.filter((k) => (k.split('/').pop() ?? '').startsWith('.')).map((k) => storage.delete(k).catch(() => undefined)));
-  // A put cut short by the kill leaves the local backend's partial file, which list() does not show.
-  const dir = storage.localPath(runKeyPrefix(programId, runId).replace(/\/$/, ''));
-  const hidden = dir ? (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('.')) : [];
-  await Promise.all(hidden.map((n) => rm(path.join(dir!, n), { force: true }).catch(() => undefined)));
 }

@@ -82,13 +82,10 @@ describe('generateRun', () => {
     result = await generateRun(t, runId, { storage });
   });
 
-  it('stores each file under <program>/<run>/ with a sidecar, and the manifest', () => {
-    expect(
-      allFiles()
-        .filter((f) => f.startsWith(`${PROGRAM}/${runId}/`))
-        .map((f) => path.basename(f))
-        .sort(),
-    ).toEqual([
+  it('stores each file under <program>/<run>/<attempt>/ with a sidecar, and the manifest', () => {
+    const inRun = allFiles().filter((f) => f.startsWith(`${PROGRAM}/${runId}/`));
+    expect(new Set(inRun.map((f) => path.dirname(f))).size).toBe(1); // one attempt's folder
+    expect(inRun.map((f) => path.basename(f)).sort()).toEqual([
       '4021-11-28-2026-08-activity-incremental.gz',
       '4021-11-28-2026-08-activity-incremental.gz.sha256',
       '4021-11-28-2026-08-campaign-incremental.gz',
@@ -220,7 +217,9 @@ describe('generateRun edge cases', () => {
   it('removes files an earlier attempt made that this attempt no longer makes', async () => {
     const { run } = await createRun();
     await generateRun(t, run.id, { storage });
-    expect(await storage.list(`${PROGRAM}/${run.id}/4021-11-28-2026-08-user`)).toHaveLength(2);
+    const userFiles = async () =>
+      (await storage.list(`${PROGRAM}/${run.id}/`)).filter((k) => path.basename(k).startsWith('4021-11-28-2026-08-user'));
+    expect(await userFiles()).toHaveLength(2);
     // The members move on (their updated_at leaves the window): the next attempt has no user file.
     // (Set explicitly, bypassing the updated_at trigger, so the test does not depend on today's date.)
     await t.sql.begin(async (tx) => {
@@ -229,7 +228,7 @@ describe('generateRun edge cases', () => {
     });
     const again = await generateRun(t, run.id, { storage });
     expect(again.files.map((f) => f.fileType)).toEqual(['campaign', 'activity']);
-    expect(await storage.list(`${PROGRAM}/${run.id}/4021-11-28-2026-08-user`)).toEqual([]);
+    expect(await userFiles()).toEqual([]);
     const records = await t.db.select().from(exportFiles).where(eq(exportFiles.runId, run.id));
     expect(records.map((r) => r.fileType).sort()).toEqual(['activity', 'campaign', 'manifest']);
     const [r] = await t.db.select().from(exportRuns).where(eq(exportRuns.id, run.id));
