@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connections, deliveries, exportFiles, exportRuns, type ExportRun } from '@/db/schema';
+import { resetClock, setClock } from '@/lib/clock';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
@@ -312,8 +313,12 @@ describe.skipIf(!!skipSshd)('a delivery worker stopped before its rename, agains
     sshd = await startSshd();
     storage = new LocalStorage(path.join(dataDir, 'exports'));
     setStorage(storage);
+    setClock(new Date(until.getTime() + 10 * 60_000)); // the connection's start date is recent
   }, 60_000);
-  afterAll(async () => sshd?.stop());
+  afterAll(async () => {
+    resetClock();
+    await sshd?.stop();
+  });
 
   it('renames nothing onto the customer’s files and writes no manifest once another worker delivered the run', async () => {
     spawnSync('install', ['-d', '-o', String(sshd.uid), '-g', String(sshd.gid), path.join(sshd.rootDir, 'fenced')]);
