@@ -411,3 +411,74 @@ describe('the run ledger records live progress', () => {
     expect([fresh.bytesDone, fresh.bytesTotal, fresh.progressAt]).toEqual([0, null, null]);
   });
 });
+
+describe('the run ledger fences a worker by its claim', () => {
+  const stale = (id: string) =>
+    t.db
+      .update(exportRuns)
+      .set({ updatedAt: sql`now() - interval '1 hour'` })
+      .where(eq(exportRuns.id, id));
+  const totals = { rowsTotal: 1, bytesTotal: 1, filesCount: 1, generatedAt: new Date('2020-01-01T00:00:00Z') };
+
+  it('refuses every transition of an export attempt whose run was recovered and claimed again, and names the new claim', async () => {
+    const run = await runIn('planned');
+    const first = await ledger.claimRunForExport(t.db, run.id);
+    if (!first.ok || !('run' in first)) throw new Error('not claimed');
+    await stale(run.id);
+    expect((await ledger.recoverStaleRuns(t.db, 60)).export).toContain(run.id);
+    const second = await ledger.claimRunForExport(t.db, run.id);
+    if (!second.ok || !('run' in second)) throw new Error('not claimed again');
+    expect(second.run.claim).toBe(first.run.claim + 1);
+    expect(second.run.attempt).toBe(first.run.attempt); // the recovered attempt was not counted
+
+    const before = await read(run);
+    const old = first.run.claim;
+    const lost = { ok: false, reason: 'claim_lost', from: 'generating', claim: second.run.claim };
+    expect(await ledger.beatRunHeartbeat(t.db, run.id, old)).toEqual(lost);
+    expect(await ledger.recordExportProgress(t.db, run.id, { attempt: first.run.attempt, rowsWritten: 5, claim: old })).toEqual(lost);
+    expect(await ledger.publishRunExport(t.db, { id: run.id, programId: PROGRAM, claim: old }, totals, 'generated')).toEqual(lost);
+    expect(await ledger.finishRunExport(t.db, run.id, 'generated', old)).toEqual(lost);
+    expect(await ledger.handBackRunExport(t.db, run.id, old)).toEqual(lost);
+    expect(await ledger.cancelRunExport(t.db, run.id, old)).toEqual(lost);
+    expect(await ledger.failRunExport(t.db, run.id, { message: 'x', final: true, claim: old })).toEqual(lost);
+    expect(await read(run)).toEqual(before);
+
+    expect(await ledger.publishRunExport(t.db, { id: run.id, programId: PROGRAM, claim: second.run.claim }, totals, 'generated')).toEqual({
+      ok: true,
+      to: 'generated',
+    });
+    expect((await read(run)).run).toMatchObject({ status: 'generated', rowsTotal: 1, filesCount: 1 });
+  });
+
+  it('refuses a recovered delivery attempt’s outcome, and does not recover a run whose worker holds it for a rename', async () => {
+    const run = await runIn('generated');
+    await t.db.update(deliveries).set({ status: 'aborted' }).where(eq(deliveries.id, run.deliveryId));
+    const first = await ledger.claimRunForDelivery(t.db, run.id);
+    if (!first.ok) throw new Error('not claimed');
+    const attempt = await ledger.recordDeliveryAttempt(t.db, run.id, { destination: 'x', trigger: 'schedule', claim: first.claim });
+    if (!attempt.ok) throw new Error('no attempt');
+
+    // While the worker holds the run for a rename, the sweep leaves it alone however old its heartbeat.
+    await stale(run.id);
+    await t.sql.begin(async (tx) => {
+      const held = await tx`select 1 from export_runs where id = ${run.id} and claim = ${first.claim} for update`;
+      expect(held).toHaveLength(1);
+      expect((await ledger.recoverStaleRuns(t.db, 60)).delivery).not.toContain(run.id);
+    });
+    expect((await ledger.recoverStaleRuns(t.db, 60)).delivery).toContain(run.id);
+
+    const second = await ledger.claimRunForDelivery(t.db, run.id);
+    if (!second.ok) throw new Error('not claimed again');
+    expect(second.claim).toBe(first.claim + 1);
+    const lost = { ok: false, reason: 'claim_lost', from: 'delivering', claim: second.claim };
+    expect(await t.db.transaction((tx) => ledger.holdRunClaim(tx, run.id, first.claim))).toEqual(lost);
+    expect(await t.db.transaction((tx) => ledger.holdRunClaim(tx, run.id, second.claim))).toEqual({ ok: true, to: 'delivering' });
+    expect(await ledger.markRunDelivered(t.db, run.id, attempt.delivery.id, { files: 1, bytes: 1 }, first.claim)).toEqual(lost);
+    // Without the claim, the attempt itself fences: the recovered attempt is no longer the running one.
+    expect(await ledger.markRunDelivered(t.db, run.id, attempt.delivery.id, { files: 1, bytes: 1 })).toMatchObject({ ok: false });
+    expect(
+      await ledger.scheduleDeliveryRetry(t.db, run.id, attempt.delivery.id, { code: 'x', message: 'x', retryInSeconds: 1 }, first.claim),
+    ).toEqual(lost);
+    expect((await read(run)).run.status).toBe('delivering');
+  });
+});
