@@ -5,12 +5,12 @@
 import { rmSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listFiles as listRoute } from '@/lib/export-api/routes';
-import { fileMetadata as fileRoute } from '@/lib/export-api/routes';
-import { latestFile as latestRoute } from '@/lib/export-api/routes';
+import { GET as listRoute } from '@/pages/api/v1/data_exports/[type]/index';
+import { GET as fileRoute } from '@/pages/api/v1/data_exports/[type]/[file_id]';
+import { GET as latestRoute } from '@/pages/api/v1/data_exports/[type]/latest';
 import { POST as createClientRoute } from '@/app/api/v1/api-clients/route';
-import { GET as foldersRoute } from '@/app/api/v1/folders/route';
-import { GET as archiveRoute } from '@/app/api/v1/folders/[run_id]/archive/route';
+import { GET as foldersRoute } from '@/pages/api/v1/folders/index';
+import { GET as archiveRoute } from '@/pages/api/v1/folders/[run_id]/archive';
 import { closeDatabase } from '@/db/client';
 import { apiClientConnections, connections, exportFiles, exportRuns, type Account } from '@/db/schema';
 import { resetClock, setClock } from '@/lib/clock';

@@ -2,8 +2,8 @@
 // exactly once, in newest-first order, however many new files are inserted between page requests,
 // and however many files share a created_at (ties are broken by id, to the microsecond).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listFiles as listRoute } from '@/lib/export-api/routes';
-import { GET as foldersRoute } from '@/app/api/v1/folders/route';
+import { GET as listRoute } from '@/pages/api/v1/data_exports/[type]/index';
+import { GET as foldersRoute } from '@/pages/api/v1/folders/index';
 import { closeDatabase } from '@/db/client';
 import { connections, exportRuns } from '@/db/schema';
 import { setApiRateLimiter } from '@/lib/http/rate-limit';

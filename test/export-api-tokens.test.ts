@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POST as tokenRoute } from '@/app/api/oauth/token/route';
 import { DELETE as revokeClientRoute } from '@/app/api/v1/api-clients/[client_id]/route';
 import { GET as listClientsRoute, POST as createClientRoute } from '@/app/api/v1/api-clients/route';
-import { latestFile as latestRoute } from '@/lib/export-api/routes';
+import { GET as latestRoute } from '@/pages/api/v1/data_exports/[type]/latest';
 import { DELETE as revokeTokenRoute } from '@/app/api/v1/tokens/[token_id]/route';
 import { GET as listTokensRoute, POST as createTokenRoute } from '@/app/api/v1/tokens/route';
 import { closeDatabase } from '@/db/client';

@@ -14,7 +14,7 @@ import { DELETE as deleteConnectionRoute } from '@/app/api/v1/connections/[id]/r
 import { GET as runsCsvRoute } from '@/app/api/v1/connections/[id]/runs.csv/route';
 import { GET as runsRoute } from '@/app/api/v1/connections/[id]/runs/route';
 import { POST as createConnectionRoute } from '@/app/api/v1/connections/route';
-import { GET as foldersRoute } from '@/app/api/v1/folders/route';
+import { GET as foldersRoute } from '@/pages/api/v1/folders/index';
 import { GET as openapiRoute } from '@/app/api/v1/openapi.json/route';
 import { GET as listTokensRoute } from '@/app/api/v1/tokens/route';
 import { closeDatabase } from '@/db/client';

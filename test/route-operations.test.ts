@@ -76,6 +76,12 @@ describe('the route files', () => {
     expect(routes.length).toBeGreaterThan(50);
   });
 
+  it('serve the whole export API (files, folders, downloads) from one router, pages/api/v1', () => {
+    const exportApi = routes.filter((r) => /^\/api\/v1\/(data_exports|folders|downloads)(\/|$)/.test(r.path));
+    expect(exportApi.length).toBeGreaterThanOrEqual(6);
+    expect(exportApi.filter((r) => r.router !== 'pages').map((r) => r.file)).toEqual([]);
+  });
+
   it('each answer through withAuth or withRequest, so what they enforce is known', () => {
     const unknown = routes.filter((r) => !r.gate && r.path !== '/api/metrics').map((r) => `${key(r.method, r.path)} (${r.file})`);
     expect(unknown).toEqual([]);

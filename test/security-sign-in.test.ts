@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POST as changePasswordRoute } from '@/app/api/account/password/route';
 import { GET as listConnectionsRoute } from '@/app/api/v1/connections/route';
 import { GET as listTokensRoute, POST as createTokenRoute } from '@/app/api/v1/tokens/route';
-import { latestFile as latestRoute } from '@/lib/export-api/routes';
+import { GET as latestRoute } from '@/pages/api/v1/data_exports/[type]/latest';
 import { closeDatabase, createDb, type Database } from '@/db/client';
 import { updateAccountPassword } from '@/db/queries/auth';
 import { accounts, apiTokens } from '@/db/schema';

@@ -8,6 +8,19 @@ import { AppError } from '@/lib/http/errors';
 export type { FeedConnection };
 
 /**
+ * What every export API read route (pages/api/v1/data_exports, folders) enforces, as withAuth's
+ * options: the download permission, the read scope, the request budget, the program, and an API
+ * client answered for its own connections only.
+ */
+export const EXPORT_API_GATE = {
+  permission: 'exports.download',
+  scope: 'data_exports.read',
+  rateLimit: true,
+  program: 'required',
+  clientFeed: true,
+} as const;
+
+/**
  * What a request may read, as lib/auth/with-auth.ts resolved it: the program, and an API client's
  * own connections (null for every other caller).
  */
