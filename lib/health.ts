@@ -161,6 +161,36 @@ export async function checkReady(database: () => Database = getDatabase, timeout
   }
 }
 
+/** The reasons a readiness probe tells anyone: fixed words, never the driver's error or migration names. */
+export const PUBLIC_READY_REASONS = {
+  unreachable: 'database unavailable',
+  migrations: 'migrations pending',
+  failed: 'check failed',
+} as const;
+
+/**
+ * Readiness as an anonymous caller sees it: status, version and a fixed reason. The detail (the
+ * driver's error, pending migration names, workers' host names) stays in the log, and goes to a
+ * caller that presents DDE_METRICS_TOKEN.
+ */
+export function publicReadiness(r: Readiness): Readiness {
+  const out: Readiness = { status: r.status, version: r.version, db: r.db };
+  if (r.status === 'error') {
+    out.reason =
+      r.db === 'unreachable'
+        ? PUBLIC_READY_REASONS.unreachable
+        : r.migrations && !r.migrations.current
+          ? PUBLIC_READY_REASONS.migrations
+          : PUBLIC_READY_REASONS.failed;
+  }
+  return out;
+}
+
+/** The classic health answer as an anonymous caller sees it: the same fixed reason. */
+export function publicHealth(h: Health): Health {
+  return h.status === 'ok' ? h : { ...h, reason: PUBLIC_READY_REASONS.unreachable };
+}
+
 export type Heartbeat = { id: string; beat: () => Promise<void>; stop: () => Promise<void> };
 
 /**

@@ -204,12 +204,36 @@ export function routeOf(pathname: string, params: Record<string, string | string
   return out.join('/') || '/';
 }
 
-/** Counts one answered API request (called once per request by the HTTP wrapper). */
-export function countRequest(req: Request, params: Promise<Record<string, string | string[] | undefined>> | undefined, status: number) {
+/**
+ * Route labels this process has counted. A label comes from the route's template, so there are as
+ * many as route files; should a path ever slip through unmasked, the labels past this many are
+ * counted as one, "(other)": nobody can grow the series without bound.
+ */
+export const MAX_ROUTE_LABELS = 300;
+const routeLabels = new Set<string>();
+
+function routeLabel(route: string): string {
+  if (routeLabels.has(route)) return route;
+  if (routeLabels.size >= MAX_ROUTE_LABELS) return '(other)';
+  routeLabels.add(route);
+  return route;
+}
+
+/**
+ * Counts one answered API request (called once per request by the HTTP wrapper). `template` is the
+ * route's template when the caller knows it (lib/http/node-adapter.ts passes it, computed before
+ * any masking of the path); otherwise it is derived from the path and the route's parameters.
+ */
+export function countRequest(
+  req: Request,
+  params: Promise<Record<string, string | string[] | undefined>> | undefined,
+  status: number,
+  template?: string,
+) {
   Promise.resolve(params)
     .catch(() => undefined)
     .then((p) => {
-      const route = routeOf(new URL(req.url).pathname, p ?? {});
+      const route = routeLabel(template ?? routeOf(new URL(req.url).pathname, p ?? {}));
       metrics().httpRequests.inc({ route, method: req.method, status: String(status) });
     })
     .catch(() => undefined);
@@ -267,6 +291,13 @@ export function isLoopback(address: string | undefined): boolean {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** True when DDE_METRICS_TOKEN is set and `authorization` presents it as a bearer token (health probes show their detail then). */
+export function metricsTokenPresented(authorization: string | null | undefined, token = env().metricsToken): boolean {
+  if (!token) return false;
+  const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+  return Boolean(m && timingSafeEqual(digest(m[1].trim()), digest(token)));
+}
+
 /** Whether a scrape may see the metrics (see the rule at the top); the refusal's status and reason. */
 export function scrapeAllowed(
   authorization: string | undefined,
@@ -274,8 +305,7 @@ export function scrapeAllowed(
   token = env().metricsToken,
 ): { ok: true } | { ok: false; status: 401 | 403; message: string } {
   if (token) {
-    const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
-    if (m && timingSafeEqual(digest(m[1].trim()), digest(token))) return { ok: true };
+    if (metricsTokenPresented(authorization, token)) return { ok: true };
     return { ok: false, status: 401, message: 'Send the metrics token as "Authorization: Bearer <token>" (DDE_METRICS_TOKEN).' };
   }
   if (isLoopback(remoteAddress)) return { ok: true };

@@ -1,6 +1,7 @@
 // Prometheus metrics: the web's /metrics (the Pages API route, over real HTTP) and the worker's
 // listener, the access rule (loopback only without DDE_METRICS_TOKEN; the bearer token with it),
 // and what a real export and SFTP delivery (with a retried failure) add to them.
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
 import { startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
 import { resetEnv } from '@/lib/env';
-import { isLoopback, routeOf, scrapeAllowed, startMetricsServer } from '@/lib/metrics';
+import { isLoopback, metrics, routeOf, scrapeAllowed, startMetricsServer } from '@/lib/metrics';
 import { executeDelivery } from '@/lib/runs/deliver-run';
 import { executeExportRun } from '@/lib/runs/export-run';
 import { planWindows } from '@/lib/scheduling/planner';
@@ -24,6 +25,7 @@ import { setStorage } from '@/lib/storage';
 import { GET as connectionsGET } from '@/app/api/v1/connections/[id]/route';
 import { GET as healthGET } from '@/app/api/health/route';
 import metricsRoute from '@/pages/api/metrics';
+import downloadRoute from '@/pages/api/v1/downloads/[signed]';
 import { useTestEnv, request, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
@@ -191,4 +193,33 @@ describe("the jobs worker's listener", () => {
       await listener.close();
     }
   });
+});
+
+describe('route labels', () => {
+  it('counts 1,000 distinct forged download links under the one route template: the series count stays put', async () => {
+    const server = http.createServer((req, res) => void downloadRoute(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const series = async () => (await metrics().httpRequests.get()).values;
+    const get = (i: number) =>
+      fetch(`http://127.0.0.1:${port}/api/v1/downloads/${randomUUID()}.4021.${1900000000 + i}.${randomBytes(32).toString('base64url')}`);
+    try {
+      const first = await get(0);
+      expect(first.status).toBe(403);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const before = (await series()).length;
+      for (let i = 1; i <= 1000; i += 50) {
+        const batch = await Promise.all(Array.from({ length: 50 }, (_, j) => get(i + j)));
+        expect(batch.every((r) => r.status === 403)).toBe(true);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const after = await series();
+      expect(after.length).toBe(before);
+      const downloads = after.filter((v) => String(v.labels.route).startsWith('/api/v1/downloads/'));
+      expect(downloads.map((v) => v.labels.route)).toEqual(['/api/v1/downloads/[signed]']);
+      expect(downloads[0].value).toBeGreaterThanOrEqual(1001);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 120_000);
 });

@@ -26,7 +26,7 @@ const routes: Record<string, RouteHandler> = { '/api/health': healthGET, '/api/h
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  useTestEnv(t);
+  useTestEnv(t, { DDE_METRICS_TOKEN: METRICS_TOKEN });
   // The route handlers behind a real HTTP server, as Next.js calls them.
   server = http.createServer((req, res) => {
     const handler = routes[(req.url ?? '').split('?')[0]];
@@ -42,8 +42,10 @@ afterAll(async () => {
   await t?.drop();
 });
 
-async function get(path: string): Promise<{ status: number; body: Record<string, unknown>; cache: string | null }> {
-  const res = await fetch(base + path);
+const METRICS_TOKEN = 'ops-metrics-token-0123456789';
+/** A probe's answer; `detail` presents DDE_METRICS_TOKEN, as an operator's check would. */
+async function get(path: string, detail = true): Promise<{ status: number; body: Record<string, unknown>; cache: string | null }> {
+  const res = await fetch(base + path, { headers: detail ? { authorization: `Bearer ${METRICS_TOKEN}` } : {} });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, cache: res.headers.get('cache-control') };
 }
 
@@ -76,6 +78,9 @@ describe('health routes', () => {
     expect((ready.body.migrations as { applied: number }).applied).toBeGreaterThanOrEqual(5);
     expect(ready.body.workers).toMatchObject({ running: false, alive: 0, newest: null });
     expect(await get('/api/health')).toMatchObject({ status: 200, body: { status: 'ok', db: 'ok' } });
+    const anonymous = await get('/api/health/ready', false);
+    expect(anonymous).toMatchObject({ status: 200, body: { status: 'ok', db: 'ok' } });
+    expect(anonymous.body).not.toHaveProperty('workers');
   });
 
   it('ready reports the newest worker heartbeat; a cleanly stopped worker no longer counts', async () => {
@@ -105,6 +110,10 @@ describe('health routes', () => {
       const ready = await get('/api/health/ready');
       expect(ready.status).toBe(503);
       expect(ready.body.reason).toMatch(/^1 migration not applied \(\d{4}_[a-z0-9_]+\): run `dde migrate`$/);
+      // Anyone else: the fixed reason, no migration names, no workers.
+      const anonymous = await get('/api/health/ready', false);
+      expect(anonymous).toMatchObject({ status: 503, body: { status: 'error', db: 'ok', reason: 'migrations pending' } });
+      expect(Object.keys(anonymous.body).sort()).toEqual(['db', 'reason', 'status', 'version']);
       expect((await get('/api/health/live')).status).toBe(200);
     } finally {
       await t.sql`insert into drizzle.__drizzle_migrations (id, hash, created_at) values (${last.id}, ${last.hash}, ${last.created_at})`;
@@ -123,6 +132,13 @@ describe('health routes', () => {
       expect(String(ready.body.reason)).not.toMatch(/secret-pw|postgres:\/\//);
       expect(String(ready.body.reason).length).toBeGreaterThan(3);
       expect((await get('/api/health')).status).toBe(503);
+      // Anyone else: the fixed reason, never the driver's error (addresses, user names).
+      for (const path of ['/api/health/ready', '/api/health']) {
+        const anonymous = await get(path, false);
+        expect(anonymous.status).toBe(503);
+        expect(anonymous.body.reason).toBe('database unavailable');
+        expect(JSON.stringify(anonymous.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|dde@|secret-pw/);
+      }
       expect((await get('/api/health/live')).status).toBe(200);
       expect(await banner()).toBe(''); // the page shows its own database error; no misleading banner
     } finally {

@@ -23,7 +23,11 @@ import { checkSameOrigin } from '@/lib/http/csrf';
 
 export type RouteParams = Record<string, string | string[] | undefined>;
 /** What Next.js passes a route handler besides the request. */
-export type RouteContext<P extends RouteParams = RouteParams> = { params: Promise<P> };
+export type RouteContext<P extends RouteParams = RouteParams> = {
+  params: Promise<P>;
+  /** The route's template (`/api/v1/downloads/[signed]`) when the caller knows it: metrics count by it, never by the path. */
+  route?: string;
+};
 /**
  * What a route handler enforces before its body runs, as withAuth or withRequest built it: read by
  * test/route-operations.test.ts, which holds it against the route's OpenAPI operation.
@@ -139,7 +143,7 @@ export function withRequest<P extends RouteParams = RouteParams>(
       res = errorResponse(mapError(err, log), requestId);
     }
     log.debug({ status: res.status, ms: Math.round(performance.now() - started) }, 'request');
-    countRequest(req, routeCtx?.params, res.status);
+    countRequest(req, routeCtx?.params, res.status, routeCtx?.route);
     return res;
   };
   return Object.assign(route, { gate: { kind: 'public' } as RouteGate });

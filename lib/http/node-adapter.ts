@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { routeOf } from '@/lib/metrics';
 import type { RouteHandler } from '@/lib/auth/with-auth';
 import { AppError, errorResponse } from './errors';
 import { forwardedOrigin } from './origin';
@@ -93,13 +94,15 @@ export function nodeRoute(
         }
       }
     });
+    // The route's template from the path as Next.js routed it, before any masking: the metric's label.
+    const template = routeOf(new URL(request.url).pathname, values);
     let seen = request;
     if (opts.maskPath) {
       const u = new URL(request.url);
       u.pathname = opts.maskPath(u.pathname);
       seen = new Request(u, { method: request.method, headers: request.headers });
     }
-    const response = await handler(seen, { params: Promise.resolve(values) });
+    const response = await handler(seen, { params: Promise.resolve(values), route: template });
     await sendWebResponse(res, response, req.method);
   };
   return Object.assign(route, { web: handler });
