@@ -83,8 +83,8 @@ const config = [
   },
   boundary(
     ['app/**', 'pages/**'],
-    ['@/jobs/*', '!@/jobs/nudge', '!@/jobs/boss'],
-    'app/ and pages/ may import components/, lib/ and db/ (and jobs/nudge to wake the worker; GET /metrics names the queues from jobs/boss).',
+    ['@/jobs/*'],
+    'app/ and pages/ may import components/, lib/ and db/ (jobs are enqueued through lib/queues).',
   ),
   boundary(
     ['components/**'],

@@ -6,7 +6,7 @@
 // stops on SIGTERM (its in-flight jobs finish or are handed back, as in jobs/index.ts).
 import { parseArgs } from 'node:util';
 import { createDb } from '@/db/client';
-import { createBoss, ensureQueues } from '@/jobs/boss';
+import { createBoss, ensureQueues } from '@/lib/queues';
 import { jobsPoolSize, registerQueues } from '@/jobs/queues';
 import { setClock } from '@/lib/clock';
 import { env } from '@/lib/env';

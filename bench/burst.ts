@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { createDb, type Database } from '@/db/client';
 import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
-import { createBoss, ensureQueues } from '@/jobs/boss';
+import { createBoss, ensureQueues } from '@/lib/queues';
 import { jobsPoolSize, registerQueues } from '@/jobs/queues';
 import type { UserActor } from '@/lib/auth/actor';
 import { setClock } from '@/lib/clock';

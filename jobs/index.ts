@@ -5,11 +5,10 @@
 import { closeDatabase, getDatabase, resolveDatabaseUrl } from '@/db/client';
 import { env, ConfigError } from '@/lib/env';
 import { logger } from '@/lib/logger';
-import { setKnownQueues } from '@/lib/metrics';
-import { startWorkerOps } from '@/lib/worker-ops';
-import { createBoss, ensureQueues, QUEUE_NAMES, send } from './boss';
+import { createBoss, enqueue, ensureQueues } from '@/lib/queues';
 import { checkStorage } from '@/lib/storage';
 import { jobsPoolSize, registerQueues } from './queues';
+import { startWorkerOps } from './worker-ops';
 
 async function main() {
   try {
@@ -57,12 +56,12 @@ async function main() {
     boss.on('error', (err) => log.error({ err: err.message }, 'pg-boss error'));
     await boss.start();
     await ensureQueues(boss);
-    stopHandlers = await registerQueues(boss, getDatabase({ max: jobsPoolSize() }));
-    setKnownQueues(QUEUE_NAMES);
+    const database = getDatabase({ max: jobsPoolSize() });
+    stopHandlers = await registerQueues(boss, database);
     ops = await startWorkerOps(getDatabase(), log);
     // Plan now rather than at the cron's first minute: windows that closed while no worker ran
     // (or that the demo data just filled) start right away.
-    await send(boss, 'plan-windows', { reason: 'worker started' });
+    await enqueue(database, 'plan-windows', { reason: 'worker started' });
   })();
   await ready;
   log.info('jobs worker started');

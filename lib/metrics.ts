@@ -16,16 +16,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
 import type { Database } from '@/db/client';
 import { env } from '@/lib/env';
+import { QUEUE_NAMES } from '@/lib/queues/definitions';
 
 const DURATION_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 const LAG_BUCKETS = [60, 300, 600, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600, 3 * 86_400, 7 * 86_400];
 const JOB_STATES = ['created', 'retry', 'active'] as const;
-
-/** The product's queues (named by jobs/boss.ts, passed in by the process that serves the metrics), listed even before pg-boss has made them. */
-let knownQueues: readonly string[] = [];
-export function setKnownQueues(names: readonly string[]): void {
-  knownQueues = names;
-}
 
 function define(registry: client.Registry) {
   const registers = [registry];
@@ -267,7 +262,7 @@ export async function collectFromDatabase(database: Database, timeoutMs = 3000):
     m.runs.reset();
     for (const r of runs) m.runs.set({ status: r.status, export_type: r.export_type }, r.n);
     m.queueDepth.reset();
-    for (const q of new Set([...knownQueues, ...queues.map((x) => x.name)]))
+    for (const q of new Set([...QUEUE_NAMES, ...queues.map((x) => x.name)]))
       for (const s of JOB_STATES) m.queueDepth.set({ queue: q, state: s }, 0);
     for (const j of jobs) m.queueDepth.set({ queue: j.name, state: j.state }, j.n);
     m.workersAlive.set(workers[0]?.alive ?? 0);

@@ -4,7 +4,7 @@
 // queue gets the current options at start-up.
 import type PgBoss from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBoss, ensureQueues, send } from '@/jobs/boss';
+import { createBoss, enqueue, ensureQueues } from '@/lib/queues';
 import { registerQueues } from '@/jobs/queues';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
@@ -33,7 +33,7 @@ describe('plan-windows after a jobs process died mid-tick', () => {
     bosses.push(dead);
     await dead.start();
     await dead.createQueue('plan-windows', { name: 'plan-windows', policy: 'singleton', retryLimit: 0, expireInSeconds: 120 });
-    const stuckId = await send(dead, 'plan-windows', { reason: 'tick of the killed process' });
+    const stuckId = await enqueue(t, 'plan-windows', { reason: 'tick of the killed process' });
     const [fetched] = await dead.fetch('plan-windows');
     expect(fetched.id).toBe(stuckId);
     await dead.stop({ graceful: false, wait: true });
@@ -45,7 +45,7 @@ describe('plan-windows after a jobs process died mid-tick', () => {
     await ensureQueues(boss);
     expect((await boss.getQueue('plan-windows'))?.policy).toBe('standard');
     stopWorkers = await registerQueues(boss, t, { pollingIntervalSeconds: 0.5 });
-    const nextId = await send(boss, 'plan-windows', { reason: 'worker started' });
+    const nextId = await enqueue(t, 'plan-windows', { reason: 'worker started' });
 
     let state: string | undefined;
     for (let i = 0; i < 100 && state !== 'completed'; i++) {

@@ -2,7 +2,7 @@
 // same pg-boss queues at once, which PostgreSQL can answer with a deadlock for one of them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type PgBoss from 'pg-boss';
-import { createBoss, ensureQueues, FETCH_ORDER_INDEX, QUEUE_NAMES, sendMany } from '@/jobs/boss';
+import { createBoss, enqueueMany, ensureQueues, FETCH_ORDER_INDEX, QUEUE_NAMES } from '@/lib/queues';
 // pg-boss's SQL statements (a CommonJS module of the package, no types): the fetch the workers run.
 // @ts-expect-error no declaration file
 import plans from 'pg-boss/src/plans.js';
@@ -45,10 +45,10 @@ describe('fetching from a queue with many jobs waiting', () => {
     expect(n).toBe(queues);
 
     const ids = Array.from({ length: 1000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
-    await sendMany(
-      boss,
+    await enqueueMany(
+      t,
       'export-run',
-      ids.map((runId) => ({ data: { runId } })),
+      ids.map((runId) => ({ runId })),
     );
     const first = await boss.fetch<{ runId: string }>('export-run', { batchSize: 3 });
     expect(first.map((j) => j.data.runId)).toEqual(ids.slice(0, 3));

@@ -5,14 +5,14 @@ import type PgBoss from 'pg-boss';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { programs, webhookDeliveries, type Connection } from '@/db/schema';
-import { createBoss, ensureQueues } from '@/jobs/boss';
+import { createBoss, ensureQueues, tryEnqueue } from '@/lib/queues';
 import type { QueueContext } from '@/jobs/queues/context';
 import * as webhookDeliver from '@/jobs/queues/webhook-deliver';
 import { runJob } from '@/jobs/queues';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { logger } from '@/lib/logger';
-import { createWebhookEndpoint, queueWebhookEvent, testBody, wakeWorker } from '@/lib/webhooks';
+import { createWebhookEndpoint, queueWebhookEvent, testBody } from '@/lib/webhooks';
 import { useTestEnv, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver';
@@ -53,7 +53,7 @@ beforeAll(async () => {
   boss = createBoss(t.url);
   await boss.start();
   await ensureQueues(boss);
-  const ctx: QueueContext = { boss, database: t, log: logger(), shutdown: shutdown.signal };
+  const ctx: QueueContext = { database: t, log: logger(), shutdown: shutdown.signal };
   await boss.work(webhookDeliver.queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async (jobs) => {
     for (const job of jobs) await runJob(ctx, webhookDeliver, job.data);
   });
@@ -83,7 +83,7 @@ describe('the webhook-deliver queue', () => {
     receiver.secret = secret;
     const body = { ...testBody(new Date(), api, endpoint.id), type: 'connection.paused' };
     const [first] = await queueWebhookEvent(t.db, { programId: PROGRAM, connectionId: api.id, body });
-    await wakeWorker(t, { webhookDeliveryIds: [first] });
+    await tryEnqueue(t, 'webhook-deliver', { deliveryId: first });
     const sent = await until(async () => {
       const [row] = await t.db
         .select()
@@ -95,7 +95,7 @@ describe('the webhook-deliver queue', () => {
     expect(receiver.received[0].verified).toBe(true);
 
     const [second] = await queueWebhookEvent(t.db, { programId: PROGRAM, connectionId: api.id, body });
-    await wakeWorker(t, { webhookDeliveryIds: [second] });
+    await tryEnqueue(t, 'webhook-deliver', { deliveryId: second });
     const failed = await until(async () => {
       const [row] = await t.db
         .select()

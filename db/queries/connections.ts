@@ -80,12 +80,16 @@ export type ConnectionToPlan = {
  * The next batch (by id, after `afterId`) of active connections whose next window has closed by
  * `until`. One query per batch, on the raw client (the planner's hot path).
  */
-export async function listConnectionsToPlan(sql: Sql, p: { afterId: string; until: Date; limit: number }): Promise<ConnectionToPlan[]> {
+export async function listConnectionsToPlan(
+  sql: Sql,
+  p: { afterId: string; until: Date; limit: number; connectionId?: string },
+): Promise<ConnectionToPlan[]> {
   const until = p.until.toISOString();
   return sql<ConnectionToPlan[]>`
     select id, program_id, frequency, start_date, end_date, planned_through
     from connections
     where status = 'active' and deleted_at is null and id > ${p.afterId}
+      ${p.connectionId ? sql`and id = ${p.connectionId}::uuid` : sql``}
       and start_date < ${until}::timestamptz
       and (planned_through is null or planned_through < least(${until}::timestamptz, coalesce(end_date, 'infinity')))
       -- Only connections whose next window has closed: it ends at the first boundary after the

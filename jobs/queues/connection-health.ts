@@ -2,13 +2,10 @@
 // stops the others), report a connection that starts failing or recovers, then send the daily
 // digests of the connections that chose them. An encrypted connection's contacts also hear when its
 // OpenPGP key is about to expire, and when it has.
-import { z } from 'zod';
 import { checkConnections, sendDailyDigests, sendPendingNotifications } from '@/lib/notify';
 import type { QueueContext } from './context';
 
 export const queue = 'connection-health';
-export const cron = '17 6 * * *';
-export const payloadSchema = z.object({});
 
 export async function handle(ctx: QueueContext): Promise<void> {
   const verdicts = await checkConnections(ctx.database, { signal: ctx.shutdown });

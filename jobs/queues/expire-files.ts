@@ -1,11 +1,8 @@
 // expire-files (hourly): delete the bytes of files past retention; keep their records, marked expired.
-import { z } from 'zod';
 import { expireFiles } from '@/lib/runs/expire';
 import type { QueueContext } from './context';
 
 export const queue = 'expire-files';
-export const cron = '7 * * * *';
-export const payloadSchema = z.object({});
 
 export async function handle(ctx: QueueContext): Promise<void> {
   const n = await expireFiles(ctx.database);

@@ -1,16 +1,17 @@
 // Registers every queue's handler and schedule. One file per queue beside this one, exporting its
-// name, its payload schema and its handler; a job's payload is parsed here, once, before the handler
-// sees it (a bad payload is logged and dropped).
+// handler; what the queue is (name, payload schema, options, workers, schedule) is defined once in
+// lib/queues/definitions.ts. A job's payload is parsed here, once, before the handler sees it (a bad
+// payload is logged and dropped).
 // Shutdown: new jobs stop being fetched; in-flight handlers get a grace period to finish, then
-// their runs are aborted and handed back to the ledger (another worker picks them up).
+// their runs are aborted and handed back to the ledger (and sent again for another worker).
 import { setMaxListeners } from 'node:events';
 import type PgBoss from 'pg-boss';
-import type { z } from 'zod';
 import type { Database } from '@/db/client';
 import { DEFAULT_EXPORT_STREAMS } from '@/lib/exports/chunked';
 import { env } from '@/lib/env';
 import { logger } from '@/lib/logger';
-import { parsePayload, type QueueContext, type QueueModule } from './context';
+import { QUEUE_NAMES, QUEUES, type QueueName } from '@/lib/queues';
+import { parsePayload, type QueueContext, type QueueHandler } from './context';
 import * as connectionHealth from './connection-health';
 import * as deliverRun from './deliver-run';
 import * as expireFiles from './expire-files';
@@ -19,24 +20,24 @@ import * as notify from './notify';
 import * as planWindows from './plan-windows';
 import * as webhookDeliver from './webhook-deliver';
 
-/** Workers per queue in one process (pg-boss hands each job to one worker across all processes). */
-const WORKERS = (): [QueueModule, number][] => [
-  [planWindows, 1],
-  [exportRun, env().exportWorkers],
-  [deliverRun, env().deliveryWorkers],
-  [notify, 1],
-  [expireFiles, 1],
-  [connectionHealth, 1],
-  [webhookDeliver, 2],
-];
+/** Every queue's handler (a queue without one, or a handler of another queue's payload, does not compile). */
+export const HANDLERS: { [Q in QueueName]: QueueHandler<Q> } = {
+  'plan-windows': planWindows,
+  'export-run': exportRun,
+  'deliver-run': deliverRun,
+  notify,
+  'expire-files': expireFiles,
+  'connection-health': connectionHealth,
+  'webhook-deliver': webhookDeliver,
+};
 
 export const GRACE_MS = 15_000;
 
 /** One job: its payload parsed by the queue's schema (once, here), then the handler; a bad payload is logged and dropped. */
-export async function runJob<S extends z.ZodType>(ctx: QueueContext, mod: QueueModule<S>, data: unknown): Promise<void> {
-  const payload = parsePayload(ctx, mod.queue, mod.payloadSchema, data ?? {});
+export async function runJob<Q extends QueueName>(ctx: QueueContext, handler: QueueHandler<Q>, data: unknown): Promise<void> {
+  const payload = parsePayload(ctx, handler.queue, data ?? {});
   if (payload === undefined) return;
-  await mod.handle(ctx, payload);
+  await handler.handle(ctx, payload);
 }
 
 /**
@@ -55,12 +56,14 @@ export async function registerQueues(
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal); // every in-flight job listens to it
   const log = logger().child({ process: 'jobs' });
-  const ctx: QueueContext = { boss, database, log, shutdown: shutdown.signal };
+  const ctx: QueueContext = { database, log, shutdown: shutdown.signal };
   const inFlight = new Set<Promise<unknown>>();
   const workerIds: string[] = [];
 
-  for (const [mod, count] of WORKERS()) {
-    for (let i = 0; i < count; i++) {
+  for (const name of QUEUE_NAMES) {
+    const mod = HANDLERS[name] as QueueHandler<QueueName>;
+    const { workers, cron } = QUEUES[name];
+    for (let i = 0; i < workers(env()); i++) {
       let id = '';
       id = await boss.work(mod.queue, { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 1 }, async (jobs) => {
         for (const job of jobs) {
@@ -81,7 +84,7 @@ export async function registerQueues(
       });
       workerIds.push(id);
     }
-    if (mod.cron) await boss.schedule(mod.queue, mod.cron, {}, { tz: 'UTC' });
+    if (cron) await boss.schedule(name, cron, {}, { tz: 'UTC' });
   }
 
   return async () => {

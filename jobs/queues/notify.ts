@@ -1,16 +1,13 @@
-// notify: send one message from the outbox (SMTP, or an .eml file without SMTP_URL). Also sweeps
-// anything left pending (a lost job, a crash between commit and send).
-import { z } from 'zod';
+// notify: send one message from the outbox (SMTP, or an .eml file without SMTP_URL). Without one
+// (each minute, and when the web asks: e.g. "connection active"), sweep anything left pending (a
+// lost job, a crash between commit and send).
 import { sendPendingNotification, sendPendingNotifications } from '@/lib/notify';
+import type { QueueData } from '@/lib/queues';
 import type { QueueContext } from './context';
 
 export const queue = 'notify';
-/** The sweep (each minute, and when the web nudges it): messages recorded by the web (e.g. "connection active"). */
-export const cron = '* * * * *';
-/** One message to send, or (without one) the sweep; `reason` says who asked for the sweep (logs). */
-export const payloadSchema = z.object({ notificationId: z.uuid().optional(), reason: z.string().optional() });
 
-export async function handle(ctx: QueueContext, payload: z.output<typeof payloadSchema>): Promise<void> {
+export async function handle(ctx: QueueContext, payload: QueueData<'notify'>): Promise<void> {
   if (!payload.notificationId) {
     await sendPendingNotifications(ctx.database, { limit: 200 });
     return;

@@ -1,60 +1,76 @@
-// plan-windows (cron, every minute, and when the web nudges it after an admin action): plan closed
-// windows into the ledger, recover runs of dead workers, and (re)send jobs for every due run. A
-// nudge naming a connection or run (resume, start, retry) sends that one's due runs at once, even
-// when they were touched seconds ago.
+// plan-windows. The cron's tick (every minute, and once when a worker starts): plan closed windows
+// into the ledger, start pending historical requests, recover runs of dead workers (their jobs sent
+// again at once) and re-send due runs whose job was lost. An admin's action asks for less: one
+// connection (resume, start, a new connection: plan it and send its due runs now, even those
+// touched seconds ago) or one historical request (plan its months and send their exports).
 import { env } from '@/lib/env';
 import { now } from '@/lib/clock';
+import { planHistoricalRequest } from '@/lib/historical';
+import { enqueueRuns, type QueueData } from '@/lib/queues';
 import { dueRuns, recoverStaleRuns } from '@/lib/runs/recovery';
 import { planWindows } from '@/lib/scheduling/planner';
-import { planHistoricalRequest } from '@/lib/historical';
-import { z } from 'zod';
-import { enqueueDeliveries, enqueueExports, type QueueContext } from './context';
+import type { QueueContext } from './context';
 
 export const queue = 'plan-windows';
-export const cron = '* * * * *';
 
-/** A nudge from the web (jobs/nudge.ts); the cron's own ticks carry nothing. */
-export const payloadSchema = z.object({ reason: z.string().optional(), connectionId: z.uuid().optional(), runId: z.uuid().optional() });
+export async function handle(ctx: QueueContext, ask: QueueData<'plan-windows'>): Promise<void> {
+  if (ask.historicalRequestId) return planRequest(ctx, ask.historicalRequestId, ask.reason);
+  if (ask.connectionId) return planConnection(ctx, ask.connectionId, ask.reason);
+  return tick(ctx, ask.reason);
+}
 
-export async function handle(ctx: QueueContext, nudge: z.output<typeof payloadSchema>): Promise<void> {
+async function tick(ctx: QueueContext, reason: string | undefined): Promise<void> {
+  const { database } = ctx;
   const started = Date.now();
-  const planned = await planWindows(ctx.database, { now: now(), settleMs: env().settleMinutes * 60_000 });
-  await enqueueExports(ctx.boss, planned.newRunIds);
-  // Historical requests submitted in the web start here (the web also nudges a tick when one is submitted).
-  const pending = await ctx.database.sql<
+  const planned = await planWindows(database, { now: now(), settleMs: env().settleMinutes * 60_000 });
+  await enqueueRuns(database, 'export-run', planned.newRunIds);
+  // Historical requests not started yet (the web asks for each one as it is submitted; this is the backstop).
+  const pending = await database.sql<
     { id: string }[]
   >`select id from historical_requests where status = 'pending' order by created_at limit 50`;
-  for (const r of pending) await enqueueExports(ctx.boss, await planHistoricalRequest(ctx.database, r.id));
-  const recovered = await recoverStaleRuns(ctx.database, env().runStaleSeconds);
-  const due = await dueRuns(ctx.database);
-  const justPlanned = new Set(planned.newRunIds);
-  const exportIds = [...new Set([...recovered.export, ...due.export])].filter((id) => !justPlanned.has(id));
-  const deliveryIds = [...new Set([...recovered.delivery, ...due.delivery])];
-  await enqueueExports(ctx.boss, exportIds, { dedupe: true });
-  await enqueueDeliveries(ctx.boss, deliveryIds, { dedupe: true });
-  let asked = 0;
-  if (nudge.connectionId || nudge.runId) {
-    // Claims are atomic, so a run that also has a job queued is still exported or delivered once.
-    const runs = await dueRuns(ctx.database, { idleSeconds: 0, connectionId: nudge.connectionId, runId: nudge.runId });
-    const sent = new Set([...justPlanned, ...exportIds, ...deliveryIds]);
-    const exports = runs.export.filter((id) => !sent.has(id));
-    const deliveries = runs.delivery.filter((id) => !sent.has(id));
-    await enqueueExports(ctx.boss, exports);
-    await enqueueDeliveries(ctx.boss, deliveries, { trigger: nudge.runId ? 'manual' : 'schedule' });
-    asked = exports.length + deliveries.length;
-  }
-  if (asked || planned.runsPlanned || exportIds.length || deliveryIds.length || recovered.export.length || recovered.delivery.length) {
+  for (const r of pending) await enqueueRuns(database, 'export-run', await planHistoricalRequest(database, r.id));
+  // A recovered run gets its job again now, whatever was sent for it before.
+  const recovered = await recoverStaleRuns(database, env().runStaleSeconds);
+  await enqueueRuns(database, 'export-run', recovered.export);
+  await enqueueRuns(database, 'deliver-run', recovered.delivery);
+  // Due runs idle for a while whose job was lost (or never sent): sent again unless one is still waiting.
+  const due = await dueRuns(database);
+  const sent = new Set([...planned.newRunIds, ...recovered.export, ...recovered.delivery]);
+  const resend = { export: due.export.filter((id) => !sent.has(id)), delivery: due.delivery.filter((id) => !sent.has(id)) };
+  await enqueueRuns(database, 'export-run', resend.export, { unlessQueued: true });
+  await enqueueRuns(database, 'deliver-run', resend.delivery, { unlessQueued: true });
+  const recoveredCount = recovered.export.length + recovered.delivery.length;
+  if (planned.runsPlanned || resend.export.length || resend.delivery.length || recoveredCount) {
     ctx.log.info(
       {
-        reason: nudge.reason,
+        reason,
         planned: planned.runsPlanned,
         ended: planned.ended,
-        asked,
-        resent: exportIds.length + deliveryIds.length,
-        recovered: recovered.export.length + recovered.delivery.length,
+        resent: resend.export.length + resend.delivery.length,
+        recovered: recoveredCount,
         ms: Date.now() - started,
       },
       'planner tick',
     );
   }
+}
+
+async function planConnection(ctx: QueueContext, connectionId: string, reason: string | undefined): Promise<void> {
+  const { database } = ctx;
+  const planned = await planWindows(database, { now: now(), settleMs: env().settleMinutes * 60_000, connectionId });
+  // Claims are atomic, so a run that also has a job queued is still exported or delivered once.
+  const due = await dueRuns(database, { idleSeconds: 0, connectionId });
+  const exports = [...new Set([...planned.newRunIds, ...due.export])];
+  await enqueueRuns(database, 'export-run', exports);
+  await enqueueRuns(database, 'deliver-run', due.delivery);
+  ctx.log.info(
+    { reason, connectionId, planned: planned.runsPlanned, exports: exports.length, deliveries: due.delivery.length },
+    'connection planned',
+  );
+}
+
+async function planRequest(ctx: QueueContext, requestId: string, reason: string | undefined): Promise<void> {
+  const runIds = await planHistoricalRequest(ctx.database, requestId);
+  await enqueueRuns(ctx.database, 'export-run', runIds);
+  ctx.log.info({ reason, historicalRequestId: requestId, exports: runIds.length }, 'historical request planned');
 }

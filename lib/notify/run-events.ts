@@ -25,7 +25,8 @@ import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/desc
 import { pgpDeliveredName } from '@/lib/delivery/pgp';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
-import { connectionPausedBody, deliveryFailedBody, filesReadyBody, queueWebhookEvent, wakeWorker, type PauseInfo } from '@/lib/webhooks';
+import { tryEnqueue } from '@/lib/queues';
+import { connectionPausedBody, deliveryFailedBody, filesReadyBody, queueWebhookEvent, type PauseInfo } from '@/lib/webhooks';
 import {
   composeConnectionPaused,
   composeDailyDigest,
@@ -189,10 +190,9 @@ async function settleRun(database: Database, runId: string): Promise<RunEventRes
     }
   }
   log.debug({ webhooks: result.webhookDeliveryIds.length, notified: Boolean(result.notificationId) }, 'run reported');
-  await wakeWorker(database, {
-    webhookDeliveryIds: result.webhookDeliveryIds,
-    notify: Boolean(result.notificationId) || result.autoPaused,
-  });
+  // Sent within seconds; a lost job is left to the every-minute sweeps.
+  for (const deliveryId of result.webhookDeliveryIds) await tryEnqueue(database, 'webhook-deliver', { deliveryId });
+  if (result.notificationId || result.autoPaused) await tryEnqueue(database, 'notify', {});
   return result;
 }
 
@@ -332,7 +332,7 @@ export async function onConnectionPaused(database: Database, connection: Connect
     connectionId: connection.id,
     body: connectionPausedBody(now(), connection, pause),
   });
-  await wakeWorker(database, { webhookDeliveryIds: ids });
+  for (const deliveryId of ids) await tryEnqueue(database, 'webhook-deliver', { deliveryId });
 }
 
 /** Why the connection is paused, when it paused itself (its latest pause or resume was the auto-pause). */

@@ -137,8 +137,8 @@ export async function executeExportRun(
     const movedTo = await claimMovedTo().catch(() => null);
     if (movedTo !== null) return await superseded(movedTo);
     const message = (err as Error).message ?? String(err);
-    // The ledger counts the attempts (DDE_EXPORT_MAX_ATTEMPTS); the queue only carries the retry, and
-    // a planned run whose job is gone is sent again by the planner's tick.
+    // The ledger counts the attempts (DDE_EXPORT_MAX_ATTEMPTS); the export-run queue retries exactly
+    // that often (lib/queues/definitions.ts), and a planned run whose job is gone is sent again by the planner's tick.
     const last = run.attempt >= env().exportMaxAttempts;
     const failed = await failRunExport(db, run.id, { message, final: last, claim: run.claim });
     if (!failed.ok && failed.reason === 'claim_lost') return await superseded(failed.claim);

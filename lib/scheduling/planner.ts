@@ -19,6 +19,8 @@ export type PlanOptions = {
   parallel?: number;
   /** Per connection per tick; the rest follows on the next tick. */
   maxWindowsPerConnection?: number;
+  /** Plan this connection only (an admin's resume or start), not every connection. */
+  connectionId?: string;
 };
 
 export type PlanResult = { connections: number; runsPlanned: number; newRunIds: string[]; ended: number };
@@ -38,7 +40,7 @@ export async function planWindows(database: Database, o: PlanOptions): Promise<P
 
   for (;;) {
     if (failed) break;
-    const batch = await listConnectionsToPlan(sql, { afterId, until, limit: batchSize });
+    const batch = await listConnectionsToPlan(sql, { afterId, until, limit: batchSize, connectionId: o.connectionId });
     if (batch.length === 0) break;
     afterId = batch[batch.length - 1].id;
     result.connections += batch.length;

@@ -8,10 +8,10 @@ import type { WebhookDelivery } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
+import { tryEnqueue } from '@/lib/queues';
 import { attemptWebhookDelivery, findWebhookDelivery, queueWebhookMessage } from './deliveries';
 import { webhookEndpointOf } from './endpoints';
 import { testBody, type WebhookBody } from './payloads';
-import { wakeWorker } from './wake';
 
 /** Sends a webhook.test message to the endpoint now (one attempt, 10 s at most); answers the logged message after it. */
 export async function sendTestMessage(database: Database, p: { programId: number; endpointId: string }): Promise<WebhookDelivery> {
@@ -50,6 +50,6 @@ export async function redeliverMessage(
     });
     return m;
   });
-  await wakeWorker(database, { webhookDeliveryIds: [message.id] });
+  await tryEnqueue(database, 'webhook-deliver', { deliveryId: message.id });
   return message;
 }

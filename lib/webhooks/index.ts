@@ -1,5 +1,5 @@
-// Signed webhooks of a connection: endpoints, messages and their delivery log, signing, the
-// outbound address policy's call site, and the wake-up of the jobs worker.
+// Signed webhooks of a connection: endpoints, messages and their delivery log, signing, and the
+// outbound address policy's call site.
 export * from './by-hand';
 export * from './deliveries';
 export * from './endpoints';
@@ -8,4 +8,3 @@ export * from './payloads';
 export * from './secret';
 export * from './sign';
 export * from './send';
-export * from './wake';

@@ -3,10 +3,7 @@
 // of the connection to let only loopback callers in when DDE_METRICS_TOKEN is unset (see lib/metrics.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getDatabase } from '@/db/client';
-import { QUEUE_NAMES } from '@/jobs/boss';
-import { serveMetrics, setKnownQueues } from '@/lib/metrics';
-
-setKnownQueues(QUEUE_NAMES);
+import { serveMetrics } from '@/lib/metrics';
 
 export const config = { api: { bodyParser: false } };
 

@@ -6,7 +6,7 @@ import { sftpSetupCheck } from '@/lib/connections/sftp-check';
 import { parseJson } from '@/lib/http/parse';
 import { withAuth } from '@/lib/auth/with-auth';
 import { connectionJson, connectionsJson } from '@/lib/management/views';
-import { nudgeWorker } from '@/jobs/nudge';
+import { tryEnqueue } from '@/lib/queues';
 
 export const GET = withAuth(
   async (_req, { db, program }) => {
@@ -26,7 +26,8 @@ export const POST = withAuth(
       input,
       input.kind === 'sftp' ? sftpSetupCheck(undefined, { coarse: actor.kind === 'token' }) : undefined,
     );
-    await nudgeWorker(database, { reason: 'connection created', connectionId: connection.id }, { notify: true });
+    await tryEnqueue(database, 'plan-windows', { reason: 'connection created', connectionId: connection.id });
+    await tryEnqueue(database, 'notify', { reason: 'connection created' }); // its "connection active" email
     // A connection made a moment ago has no last delivery yet.
     return Response.json({ data: connectionJson(connection, undefined) }, { status: 201 });
   },

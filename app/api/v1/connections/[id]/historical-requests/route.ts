@@ -6,7 +6,7 @@ import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
 import { withAuth } from '@/lib/auth/with-auth';
 import { connectionOf, pathId } from '@/lib/management/lookups';
 import { historicalRequestJson, historicalRequestsJson } from '@/lib/management/views';
-import { nudgeWorker } from '@/jobs/nudge';
+import { tryEnqueue } from '@/lib/queues';
 
 export const GET = withAuth(
   async (_req, { db, params, program }) => {
@@ -22,7 +22,7 @@ export const POST = withAuth(
     const input = await parseJson(req, createHistoricalRequestSchema);
     await enforceExpensiveLimit('historical_request', actor);
     const request = await createHistoricalRequest(database, actor, program, pathId(params, 'Connection'), input);
-    await nudgeWorker(database, { reason: 'historical request' });
+    await tryEnqueue(database, 'plan-windows', { reason: 'historical request', historicalRequestId: request.id });
     return Response.json({ data: historicalRequestJson(request) }, { status: 201 });
   },
   { permission: 'historical.write', scope: 'data_exports.manage', program: 'required' },

@@ -3,12 +3,12 @@ import { resumeConnection } from '@/lib/connections/lifecycle';
 import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { oneConnectionJson } from '@/lib/management/views';
-import { nudgeWorker } from '@/jobs/nudge';
+import { tryEnqueue } from '@/lib/queues';
 
 export const POST = withAuth(
   async (_req, { actor, db, database, params, program }) => {
     const updated = await resumeConnection(database, actor, program, pathId(params, 'Connection'));
-    await nudgeWorker(database, { reason: 'resume', connectionId: updated.id });
+    await tryEnqueue(database, 'plan-windows', { reason: 'resume', connectionId: updated.id });
     return Response.json({ data: await oneConnectionJson(db, updated) });
   },
   { permission: 'connections.write', scope: 'data_exports.manage', program: 'required' },
