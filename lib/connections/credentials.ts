@@ -10,7 +10,7 @@ import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { encryptSecret } from '@/lib/crypto';
 import { AppError } from '@/lib/http/errors';
-import { sftpDestinationOf } from './describe';
+import { sftpDestinationOf } from '@/lib/describe-connection';
 import { transition } from './lifecycle';
 import type { ReplaceCredentialsInput } from './schemas';
 import type { DestinationCheck } from './sftp-check';

@@ -22,7 +22,7 @@ import { now } from '@/lib/clock';
 import { encryptSecret } from '@/lib/crypto';
 import { composeConnectionActive, describeSftpDestination, recordNotification } from '@/lib/notify';
 import { AppError } from '@/lib/http/errors';
-import { connectionDisplayName, sftpDestinationOf } from './describe';
+import { connectionDisplayName, sftpDestinationOf } from '@/lib/describe-connection';
 import type { CreateConnectionInput, EditConnectionInput } from './schemas';
 
 function actorIds(actor: Actor): ConnectionActor {

@@ -5,7 +5,7 @@ import { listConnectionNames } from '@/db/queries/connections';
 import type { AuditEntry, Delivery } from '@/db/schema';
 import type { ActivityEntry } from './responses';
 import { auditEntryJson, failedDeliveryJson } from './views';
-import { connectionDisplayName } from '@/lib/connections/describe';
+import { connectionDisplayName } from '@/lib/describe-connection';
 
 export async function activityJson(
   db: DbOrTx,

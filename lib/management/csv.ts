@@ -9,7 +9,7 @@ import { listAuditEntries } from '@/db/queries/audit';
 import { listFailedDeliveries, listRuns } from '@/db/queries/runs';
 import type { Connection } from '@/db/schema';
 import { now } from '@/lib/clock';
-import { connectionDisplayName } from '@/lib/connections/describe';
+import { connectionDisplayName } from '@/lib/describe-connection';
 import { attachment } from '@/lib/export-api/download';
 import { csvResponse, type CsvValue } from '@/lib/http/csv';
 import { runStatusLabel } from '@/lib/runs/vocabulary';

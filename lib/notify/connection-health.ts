@@ -9,7 +9,7 @@ import type { Database } from '@/db/client';
 import { listConnectionsToCheck, recordConnectionHealth } from '@/db/queries/connections';
 import type { Connection } from '@/db/schema';
 import { now } from '@/lib/clock';
-import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
+import { connectionDisplayName, sftpDestinationOf } from '@/lib/describe-connection';
 import { decryptSecret, SecretDecryptionError } from '@/lib/crypto';
 import { testConnection as realTestConnection, type ConnectionTestReport, type TestConnectionInput } from '@/lib/delivery';
 import type { DeliveryErrorCode } from '@/lib/delivery/errors';

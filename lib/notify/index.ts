@@ -42,9 +42,5 @@ export {
   type RunEventResult,
 } from './run-events';
 export { checkConnections, PGP_KEY_NOTICE_DAYS, type HealthCheckOptions, type HealthVerdict } from './connection-health';
-export {
-  notificationSettingsJson,
-  notificationSettingsSchema,
-  updateNotificationSettings,
-  type NotificationSettingsInput,
-} from './settings';
+export { notificationSettingsJson, updateNotificationSettings } from './settings';
+export { notificationSettingsSchema, type NotificationSettingsInput } from '@/lib/webhooks/settings-input';

@@ -21,7 +21,7 @@ import {
   type ReportMode,
 } from '@/db/schema';
 import { now } from '@/lib/clock';
-import { connectionDisplayName, sftpDestinationOf } from '@/lib/connections/describe';
+import { connectionDisplayName, sftpDestinationOf } from '@/lib/describe-connection';
 import { pgpDeliveredName } from '@/lib/delivery/pgp';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';

@@ -1,28 +1,15 @@
 // A connection's notification settings: which runs its contacts hear about, and after how many
 // consecutive failed windows it pauses itself. They can change in any status (they are not part of
 // the schedule); every change goes to the Activity Log.
-import { z } from 'zod';
 import type { Database, DbOrTx } from '@/db/client';
 import { changeConnection } from '@/db/queries/connections';
-import { REPORT_MODES, type Connection } from '@/db/schema';
+import type { Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
 import { autoPauseReason, consecutiveFailedWindows, reportModeOf } from './run-events';
 
-export const notificationSettingsSchema = z
-  .object({
-    report_mode: z.enum(REPORT_MODES, { error: `report_mode is one of ${REPORT_MODES.join(', ')}.` }).optional(),
-    auto_pause_after: z
-      .number({ error: 'auto_pause_after must be a number of windows (0 = never).' })
-      .int('auto_pause_after must be a whole number.')
-      .min(0, 'auto_pause_after is at least 0 (0 = never pause by itself).')
-      .max(100, 'auto_pause_after is at most 100.')
-      .optional(),
-  })
-  .strict()
-  .refine((v) => v.report_mode !== undefined || v.auto_pause_after !== undefined, 'Send report_mode, auto_pause_after or both.');
-export type NotificationSettingsInput = z.infer<typeof notificationSettingsSchema>;
+import type { NotificationSettingsInput } from '@/lib/webhooks/settings-input';
 
 export async function notificationSettingsJson(db: DbOrTx, c: Connection) {
   const paused = await autoPauseReason(db, c);

@@ -45,7 +45,7 @@ import { describeSftpDestination, onRunFailed, onRunFinished } from '@/lib/notif
 import { getStorage, type Storage } from '@/lib/storage';
 import { throttledProgress } from './progress';
 import { watchRun } from './watch';
-import { sftpDestinationOf } from '@/lib/connections/describe';
+import { sftpDestinationOf } from '@/lib/describe-connection';
 
 export type DeliverRunOutcome =
   | { status: 'delivered'; runId: string; deliveryId: string; bytes: number; files: number; notificationId?: string }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
 import { idParams, programQuery as program } from '@/lib/http/params';
 import { errorResponseSchema } from '@/lib/http/schemas';
-import { notificationSettingsSchema } from '@/lib/notify/settings';
+import { notificationSettingsSchema } from './settings-input';
 import { createWebhookSchema, deliveryListQuery, redeliverParams, updateWebhookSchema } from './endpoints';
 import {
   webhookSchema,

@@ -1,7 +1,7 @@
 // The bodies DDE sends, as Standard Webhooks suggests: { type, timestamp, data }. They name the
 // connection, run, window and files; never a password, key, token or signing secret.
 import type { Connection, ExportFile, ExportRun } from '@/db/schema';
-import { connectionDisplayName } from '@/lib/connections/describe';
+import { connectionDisplayName } from '@/lib/describe-connection';
 import { API_FILE_TYPES } from '@/lib/export-api/schemas';
 
 export type WebhookBody = { type: string; timestamp: string; data: Record<string, unknown> };

@@ -1,4 +1,5 @@
-// How a connection is named and where an SFTP connection delivers, for emails, reports and the Activity Log.
+// How a connection is named and where an SFTP connection delivers, for emails, reports, webhooks and the
+// Activity Log. Types only below it, so every folder of lib may use it.
 import type { Connection } from '@/db/schema';
 import type { DeliveryDestination } from '@/lib/delivery';
 
