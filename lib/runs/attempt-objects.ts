@@ -15,9 +15,7 @@ export type AttemptSelection =
   /** Folders of attempts whose claim is below this one (older attempts), and the old layout's hidden temporaries. */
   | { below: number }
   /** The folder(s) of this one claim (an attempt cleaning up after itself). */
-  | { only: number }
-  /** Every folder no live record points at (the run is settled and its files expired). */
-  | { all: true };
+  | { only: number };
 
 /**
  * Removes the objects of the run's attempt folders chosen by `which` that no unexpired export_files
@@ -37,7 +35,7 @@ export async function sweepAttemptObjects(
     const referenced = new Set(
       records.flatMap((r) => (r.file_type === 'manifest' ? [r.storage_key] : [r.storage_key, sidecarKey(r.storage_key)])),
     );
-    const chosen = (claim: number) => ('only' in which ? claim === which.only : 'below' in which ? claim < which.below : true);
+    const chosen = (claim: number) => ('only' in which ? claim === which.only : claim < which.below);
 
     const keys = await storage.list(prefix);
     const folders = new Map<string, string[]>();
@@ -67,7 +65,7 @@ export async function sweepAttemptObjects(
     }
     // The layout before attempt folders kept temporaries as hidden names in the run's folder.
     if (!('only' in which)) {
-      const stale = loose.filter((k) => !referenced.has(k) && (k.slice(prefix.length).startsWith('.') || 'all' in which));
+      const stale = loose.filter((k) => !referenced.has(k) && k.slice(prefix.length).startsWith('.'));
       await Promise.all(stale.map((k) => storage.delete(k)));
       removed.push(...stale);
       if (runDir) {

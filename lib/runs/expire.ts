@@ -25,8 +25,7 @@ export async function expireFiles(database: Database, opts: { storage?: Storage;
     }
     await database.sql`update export_files set expired = true, expired_at = ${now().toISOString()}::timestamptz where id = any(${rows.map((r) => r.id)}::uuid[])`;
     total += rows.length;
-    // Runs whose files are now all expired: the attempt folders no record points at any more, except
-    // the folder of an attempt exporting the run again right now.
+    // Runs whose files are now all expired: the attempt folders no record points at any more.
     const runIds = [...new Set(rows.map((r) => r.run_id))];
     const settled = await database.sql<{ id: string; program_id: number; status: string; claim: number }[]>`
       select r.id, r.program_id, r.status, r.claim from export_runs r
@@ -37,7 +36,8 @@ export async function expireFiles(database: Database, opts: { storage?: Storage;
         database,
         storage,
         { programId: Number(run.program_id), runId: run.id },
-        run.status === 'generating' ? { below: Number(run.claim) } : { all: true },
+        // Never the folder of an attempt exporting the run now (generating) or about to (its next claim).
+        { below: run.status === 'generating' ? Number(run.claim) : Number(run.claim) + 1 },
       );
     }
   }
