@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GET as historicalListRoute } from '@/app/api/v1/connections/[id]/historical-requests/route';
 import { GET as runsRoute } from '@/app/api/v1/connections/[id]/runs/route';
 import { GET as statsRoute } from '@/app/api/v1/connections/[id]/stats/route';
+import { GET as connectionRoute } from '@/app/api/v1/connections/[id]/route';
+import { GET as connectionsRoute } from '@/app/api/v1/connections/route';
 import { closeDatabase } from '@/db/client';
 import { connections, deliveries, exportRuns, historicalRequests, type RunStatus } from '@/db/schema';
 import { resetClock, setClock } from '@/lib/clock';
-import type { HistoricalRequest, Run, Stats } from '@/lib/management/responses';
+import type { Connection, HistoricalRequest, Run, Stats } from '@/lib/management/responses';
 import { checkAnswer } from './helpers/api-answers';
 import { createAccount, createPrograms, request, sessionCookie, useTestEnv } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
@@ -35,7 +37,15 @@ async function get<T>(handler: typeof statsRoute, url: string, id: string): Prom
 async function run(
   status: RunStatus,
   daysAgo: number,
-  o: { lagMinutes?: number; rows?: number; exportType?: 'incremental' | 'historical'; connection?: string; requestId?: string } = {},
+  o: {
+    lagMinutes?: number;
+    rows?: number;
+    exportType?: 'incremental' | 'historical';
+    connection?: string;
+    requestId?: string;
+    /** Planned this long after the window's end (default 1: live). */
+    plannedMinutes?: number;
+  } = {},
 ) {
   const windowStart = new Date(Date.UTC(2026, 10, 20) - daysAgo * DAY);
   const windowEnd = new Date(windowStart.getTime() + DAY);
@@ -55,6 +65,7 @@ async function run(
       bytesTotal: (o.rows ?? 0) * 10,
       startedAt: windowEnd,
       finishedAt: finished ? new Date(windowEnd.getTime() + (o.lagMinutes ?? 10) * 60_000) : null,
+      createdAt: new Date(windowEnd.getTime() + (o.plannedMinutes ?? 1) * 60_000),
     })
     .returning();
   return row;
@@ -85,6 +96,7 @@ afterAll(async () => {
 describe('the 30-day charts', () => {
   it('give every finished window — delivered, empty and failed — on a real time range, with the failed window’s lag missing', async () => {
     await run('delivered', 40, { rows: 5 }); // before the 30 days
+    await run('delivered', 10, { rows: 7, lagMinutes: 2 * 24 * 60, plannedMinutes: 2 * 24 * 60 - 5 }); // a catch-up
     await run('delivered', 9, { rows: 120, lagMinutes: 20 });
     await run('failed', 8, { rows: 80, lagMinutes: 3 });
     // 7 days ago: no run (the connection was paused): a gap, not a point.
@@ -98,13 +110,59 @@ describe('the 30-day charts', () => {
     const stats = await get<Stats>(statsRoute, `/api/v1/connections/${connectionId}/stats?program=${PROGRAM}&days=30`, connectionId);
     expect(stats.range).toEqual({ from: new Date(NOW.getTime() - 30 * DAY).toISOString(), to: NOW.toISOString() });
     expect(stats.lag_target_seconds).toBe(3600);
-    expect(stats.data.map((p) => [p.window_start.slice(0, 10), p.status, p.rows, p.lag_seconds])).toEqual([
-      ['2026-11-11', 'delivered', 120, 20 * 60],
-      ['2026-11-12', 'failed', 80, null],
-      ['2026-11-14', 'empty', 0, 7 * 60],
-      ['2026-11-15', 'delivered', 300, 95 * 60],
+    expect(stats.data.map((p) => [p.window_start.slice(0, 10), p.status, p.rows, p.lag_seconds, p.catch_up])).toEqual([
+      ['2026-11-10', 'delivered', 7, 2 * 24 * 3600, true],
+      ['2026-11-11', 'delivered', 120, 20 * 60, false],
+      ['2026-11-12', 'failed', 80, null, false],
+      ['2026-11-14', 'empty', 0, 7 * 60, false],
+      ['2026-11-15', 'delivered', 300, 95 * 60, false],
     ]);
-    expect(stats.data[1].finished_at).toBe(new Date(Date.UTC(2026, 10, 13) + 3 * 60_000).toISOString());
+    expect(stats.data[2].finished_at).toBe(new Date(Date.UTC(2026, 10, 13) + 3 * 60_000).toISOString());
+  });
+});
+
+describe('the next delivery', () => {
+  it('is expected after the next window closes, by the median lag of the live windows (a catch-up left out), never in the past', async () => {
+    const [c] = await t.db
+      .insert(connections)
+      .values({
+        programId: PROGRAM,
+        kind: 'api',
+        frequency: 'daily',
+        startDate: new Date('2026-11-01T00:00:00Z'),
+        plannedThrough: new Date('2026-11-20T00:00:00Z'),
+      })
+      .returning();
+    await run('available', 3, { connection: c.id, lagMinutes: 10 });
+    await run('available', 2, { connection: c.id, lagMinutes: 30 });
+    await run('available', 1, { connection: c.id, lagMinutes: 20 });
+    await run('available', 4, { connection: c.id, lagMinutes: 5 * 24 * 60, plannedMinutes: 5 * 24 * 60 - 10 }); // a catch-up
+    const url = `/api/v1/connections/${c.id}?program=${PROGRAM}`;
+    const one = await get<{ data: Connection }>(connectionRoute as typeof statsRoute, url, c.id);
+    expect(one.data.next_window).toEqual({ start: '2026-11-20T00:00:00.000Z', end: '2026-11-21T00:00:00.000Z' });
+    expect(one.data.next_delivery).toEqual({
+      window_start: '2026-11-20T00:00:00.000Z',
+      window_end: '2026-11-21T00:00:00.000Z',
+      expected_at: '2026-11-21T00:20:00.000Z',
+      lag_seconds: 20 * 60,
+      lag_from_history: true,
+      in_flight: false,
+    });
+    // Later than expected (the worker was down): "now", never a time already past.
+    setClock(new Date('2026-11-21T03:00:00Z'));
+    try {
+      const late = await get<{ data: Connection }>(connectionRoute as typeof statsRoute, url, c.id);
+      expect(late.data.next_delivery?.expected_at).toBe('2026-11-21T03:00:00.000Z');
+    } finally {
+      setClock(NOW);
+    }
+    // The list answers the same.
+    const list = await get<{ data: Connection[] }>(
+      connectionsRoute as unknown as typeof statsRoute,
+      `/api/v1/connections?program=${PROGRAM}`,
+      '',
+    );
+    expect(list.data.find((x) => x.id === c.id)?.next_delivery?.expected_at).toBe('2026-11-21T00:20:00.000Z');
   });
 });
 

@@ -1,8 +1,10 @@
-// Connection detail: status, schedule, windows, read-only destination, actions, and the tabs
-// Event History, Folders and Historical Data (the open tab is in the URL: ?tab=history).
+// Connection detail (under the page's title, the connection's name): its health strip, actions, and
+// the tabs Overview (schedule first, then destination, reports and webhooks), Event History, Folders
+// and Historical Data (the open tab is in the URL: ?tab=history).
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useRouter } from 'next/navigation';
 import { useState, type FormEvent, type KeyboardEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
@@ -10,11 +12,24 @@ import { ConnectionActions } from './connection-actions';
 import { EventHistory } from './event-history';
 import { Folders } from './folders';
 import { CONNECTIONS_PATH } from './paths';
-import { connectionName, destination, frequencyLabel } from './describe';
-import { dateStr, dt } from '@/components/ui/formatters';
+import { destination, frequencyLabel } from './describe';
+import { dateStr, dt, windowLabel } from '@/components/ui/formatters';
+import { nextWindowOf } from '@/lib/scheduling/next-delivery';
+import { HealthStrip } from './health-strip';
 import { HistoricalRequests } from './historical-requests';
 import { ConnectionNotifications } from './connection-notifications';
-import { fieldError, Button, Card, DefinitionList, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
+import {
+  fieldError,
+  Button,
+  Card,
+  DefinitionList,
+  ErrorNotice,
+  Field,
+  inputClass,
+  Loading,
+  Notice,
+  StatusBadge,
+} from '@/components/ui/primitives';
 import { FrequencyField, parseEmails, toInstant } from './setup-fields';
 import { oneOf, useUrlFilters } from '@/components/ui/url-filters';
 import { refreshConnection } from './queries';
@@ -33,8 +48,41 @@ type Tab = (typeof TABS)[number]['id'];
 /** ?tab=: the tab open (Overview when absent or not a tab). */
 const TAB_FILTER = { tab: oneOf(TABS.map((t) => t.id).filter((id) => id !== 'overview')) };
 
-function EditForm({ program, connection, onDone }: { program: number; connection: Connection; onDone: () => void }) {
+/**
+ * The window a schedule starts with when the connection is (started again and) planned next: planning
+ * goes on from where it stopped with the schedule as it is now (lib/scheduling/next-delivery.ts).
+ */
+function firstWindowOf(c: Pick<Connection, 'planned_through' | 'end_date'>, frequency: Connection['frequency'], startDate: string) {
+  const start = new Date(startDate);
+  if (Number.isNaN(start.getTime())) return undefined;
+  return nextWindowOf({
+    frequency,
+    startDate: start,
+    endDate: c.end_date ? new Date(c.end_date) : null,
+    plannedThrough: c.planned_through ? new Date(c.planned_through) : null,
+  });
+}
+
+/** Where the new schedule starts, in words: "Daily from the window Dec 7, 2026, 12:00 UTC → Dec 8, 2026, 00:00 UTC". */
+function scheduleStart(c: Pick<Connection, 'planned_through' | 'end_date'>, frequency: Connection['frequency'], startDate: string) {
+  const w = firstWindowOf(c, frequency, startDate);
+  if (!w) return 'No window is left before the end date.';
+  return `${frequencyLabel(frequency)} from the window ${windowLabel(w.start.toISOString(), w.end.toISOString())}${
+    c.planned_through && new Date(c.planned_through) >= w.start ? ': every window before it was already exported' : ''
+  }.`;
+}
+
+function EditForm({
+  program,
+  connection,
+  onDone,
+}: {
+  program: number;
+  connection: Connection;
+  onDone: (saved?: Connection, changedSchedule?: boolean) => void;
+}) {
   const qc = useQueryClient();
+  const router = useRouter();
   const [v, setV] = useState({
     name: connection.name ?? '',
     frequency: connection.frequency as string,
@@ -53,9 +101,12 @@ function EditForm({ program, connection, onDone }: { program: number; connection
           contact_emails: parseEmails(v.emails),
         },
       }),
-    onSuccess: async () => {
+    onSuccess: async (res) => {
       await refreshConnection(qc, program, connection.id);
-      onDone();
+      // The page's title is the connection's name, rendered by the server.
+      router.refresh();
+      const changed = res.data.frequency !== connection.frequency || res.data.start_date !== connection.start_date;
+      onDone(res.data, changed);
     },
     onError: (e) => {
       if (e instanceof ApiError) setErrors(e.fields);
@@ -99,9 +150,14 @@ function EditForm({ program, connection, onDone }: { program: number; connection
             )}
           </Field>
         </div>
+        {v.frequency !== connection.frequency || v.start !== connection.start_date.slice(0, 10) ? (
+          <p className="rounded-lg bg-slate-50 px-3 py-2 text-sm text-slate-700" data-testid="schedule-preview">
+            Once started again: {scheduleStart(connection, v.frequency as Connection['frequency'], toInstant(v.start))}
+          </p>
+        ) : null}
         {save.isError ? <ErrorNotice title="The changes were not saved" error={save.error} /> : null}
         <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-          <Button onClick={onDone}>Cancel</Button>
+          <Button onClick={() => onDone()}>Cancel</Button>
           <Button type="submit" variant="primary" busy={save.isPending}>
             Save changes
           </Button>
@@ -125,12 +181,34 @@ function Overview({
   setEditing: (b: boolean) => void;
 }) {
   const c = connection;
+  // After an edit of the schedule: from which window the new schedule starts.
+  const [changed, setChanged] = useState<string | null>(null);
+  const once = c.status === 'stopped' ? firstWindowOf(c, c.frequency, c.start_date) : undefined;
+  const upcoming = c.next_window ?? (once ? { start: once.start.toISOString(), end: once.end.toISOString() } : null);
+  const upcomingText = upcoming
+    ? windowLabel(upcoming.start, upcoming.end)
+    : c.status === 'active'
+      ? 'Being planned'
+      : 'None while not active';
   return (
     <div className="space-y-6">
       {editing && perms.canWrite && c.status === 'stopped' ? (
-        <EditForm program={program} connection={c} onDone={() => setEditing(false)} />
+        <EditForm
+          program={program}
+          connection={c}
+          onDone={(saved, scheduleChanged) => {
+            setEditing(false);
+            if (saved && scheduleChanged) setChanged(scheduleStart(saved, saved.frequency, saved.start_date));
+          }}
+        />
       ) : null}
-      <ConnectionNotifications program={program} connection={c} canWrite={perms.canWrite} />
+      {changed ? (
+        <div data-testid="schedule-change">
+          <Notice tone="info" title="Schedule changed">
+            <p>The new schedule starts once the connection is started: {changed}</p>
+          </Notice>
+        </div>
+      ) : null}
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
         <Card title="Schedule">
           <DefinitionList
@@ -150,9 +228,13 @@ function Overview({
                 ),
               },
               {
-                term: 'Next window',
-                value: c.next_window
-                  ? `${dt(c.next_window.start)} → ${dt(c.next_window.end)}`
+                term: c.status === 'stopped' ? 'Next window once started' : 'Next window',
+                value: <span data-testid="next-window">{upcomingText}</span>,
+              },
+              {
+                term: 'Next delivery expected',
+                value: c.next_delivery
+                  ? dt(c.next_delivery.expected_at)
                   : c.status === 'active'
                     ? 'Being planned'
                     : 'None while not active',
@@ -199,6 +281,7 @@ function Overview({
           </p>
         </Card>
       </div>
+      <ConnectionNotifications program={program} connection={c} canWrite={perms.canWrite} />
     </div>
   );
 }
@@ -249,16 +332,13 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
       <div className="flex flex-col gap-4 md:flex-row md:items-center md:justify-between">
         <div className="min-w-0">
           <div className="flex flex-wrap items-center gap-2">
-            <h2 className="text-lg font-semibold text-slate-900" data-testid="connection-name">
-              {connectionName(c)}
-            </h2>
             <span data-testid="connection-status">
               <StatusBadge status={c.status} />
             </span>
+            <p className="text-sm [overflow-wrap:anywhere] text-slate-600">
+              {c.kind === 'sftp' ? 'SFTP' : 'API'} · {destination(c)} · {frequencyLabel(c.frequency)}
+            </p>
           </div>
-          <p className="mt-0.5 text-sm [overflow-wrap:anywhere] text-slate-600">
-            {c.kind === 'sftp' ? 'SFTP' : 'API'} · {destination(c)} · {frequencyLabel(c.frequency)}
-          </p>
           {c.status === 'pausing' ? <p className="mt-1 text-xs text-amber-800">Pausing after the delivery in progress finishes…</p> : null}
         </div>
         {perms.canWrite ? (
@@ -272,6 +352,8 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
           />
         ) : null}
       </div>
+
+      <HealthStrip program={program} connection={c} />
 
       <div
         role="tablist"

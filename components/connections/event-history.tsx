@@ -1,12 +1,13 @@
 // Event History: every run of the connection with its files and delivery attempts, the live progress
 // of runs in flight, Retry on failed runs, a drawer with the error and each attempt, and the 30-day
-// charts of rows, bytes and lag (stats-chart.tsx).
+// charts of rows, bytes and lag (stats-chart.tsx). Runs of consecutive windows with no data fold into
+// one row ("16 months with no data"); ?run=<id> opens that run's details (the health strip links there).
 'use client';
-import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Fragment, useState } from 'react';
 import { api, apiUrl, type Page } from '@/components/api/client';
 import type { Connection, Run } from '@/lib/management/responses';
-import { bytes, dayRange, dt, num, windowLabel } from '@/components/ui/formatters';
+import { bytes, dayRange, daysLabel, dt, num, windowLabel } from '@/components/ui/formatters';
 import {
   Button,
   Card,
@@ -166,14 +167,88 @@ const FILTERS = {
   export_type: oneOf(['incremental', 'historical']),
   from: isoDay,
   to: isoDay,
+  run: (v: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
 };
 type Filters = Record<keyof typeof FILTERS, string>;
+
+type EmptyGroup = { kind: 'empty'; key: string; runs: Run[] };
+type Item = { kind: 'run'; run: Run } | EmptyGroup;
+
+/** Consecutive windows of one export type with no data (two or more) as one group; the rest as they are. */
+export function foldEmpty(runs: Run[]): Item[] {
+  const out: Item[] = [];
+  let group: Run[] = [];
+  const flush = () => {
+    if (group.length >= 2) out.push({ kind: 'empty', key: `empty-${group[0].id}`, runs: group });
+    else for (const run of group) out.push({ kind: 'run', run });
+    group = [];
+  };
+  for (const run of runs) {
+    if (run.status === 'empty' && (group.length === 0 || group[0].export_type === run.export_type)) group.push(run);
+    else {
+      flush();
+      if (run.status === 'empty') group.push(run);
+      else out.push({ kind: 'run', run });
+    }
+  }
+  flush();
+  return out;
+}
+
+const UNITS: Record<Connection['frequency'], [string, string]> = {
+  every_4_hours: ['4-hour window', '4-hour windows'],
+  daily: ['day', 'days'],
+  weekly: ['week', 'weeks'],
+  monthly: ['month', 'months'],
+};
+
+function EmptyGroupSummary({
+  group,
+  frequency,
+  open,
+  onToggle,
+}: {
+  group: EmptyGroup;
+  frequency: Connection['frequency'];
+  open: boolean;
+  onToggle: () => void;
+}) {
+  const n = group.runs.length;
+  // Historical runs are calendar months; scheduled ones are the connection's windows.
+  const [one, many] = group.runs[0].export_type === 'historical' ? ['month', 'months'] : UNITS[frequency];
+  const newest = group.runs[0];
+  const oldest = group.runs[n - 1];
+  return (
+    <div className="flex flex-wrap items-center justify-between gap-2 rounded-lg bg-slate-50 px-3 py-2">
+      <div className="min-w-0">
+        <p className="text-sm font-medium text-slate-700">
+          {n} {n === 1 ? one : many} with no data
+        </p>
+        <p className="text-[11px] text-slate-500">
+          {daysLabel(oldest.window_start, newest.window_end)} · {newest.automated ? 'Automated' : 'Historical'}
+        </p>
+      </div>
+      <Button size="sm" variant="ghost" onClick={onToggle} aria-expanded={open}>
+        {open ? 'Fold them' : 'Show them'}
+      </Button>
+    </div>
+  );
+}
 
 const IN_FLIGHT = new Set(['generating', 'delivering']);
 
 export function EventHistory({ program, connection, canRetry }: { program: number; connection: Connection; canRetry: boolean }) {
   const [filters, setFilters] = useUrlFilters(FILTERS);
   const [open, setOpen] = useState<Run | null>(null);
+  const [unfolded, setUnfolded] = useState<Set<string>>(() => new Set());
+  const toggle = (key: string) =>
+    setUnfolded((prev) => {
+      const next = new Set(prev);
+      if (next.has(key)) next.delete(key);
+      else next.add(key);
+      return next;
+    });
+  const { run: linkedId, ...listFilters } = filters;
   const filterQuery = {
     status: filters.status,
     file_type: filters.file_type,
@@ -181,7 +256,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
     ...dayRange(filters.from, filters.to),
   };
   const q = useInfiniteQuery({
-    queryKey: ['runs', program, connection.id, filters],
+    queryKey: ['runs', program, connection.id, listFilters],
     queryFn: ({ pageParam }) =>
       api<Page<Run>>(`/api/v1/connections/${connection.id}/runs`, program, {
         query: { ...filterQuery, limit: 25, cursor: pageParam },
@@ -192,9 +267,86 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
     refetchInterval: (query) => (query.state.data?.pages.some((p) => p.data.some((r) => IN_FLIGHT.has(r.status))) ? 2_000 : 10_000),
   });
   const runs = q.data?.pages.flatMap((p) => p.data) ?? [];
+  // A run linked from the health strip (?run=<id>), read on its own when the list does not hold it.
+  const linked = useQuery({
+    queryKey: ['run', program, linkedId],
+    queryFn: () => api<{ data: Run }>(`/api/v1/runs/${linkedId}`, program),
+    enabled: Boolean(linkedId) && !open,
+  });
   // The drawer follows the run as the list refreshes (a run in flight moves on).
-  const shown = open ? (runs.find((r) => r.id === open.id) ?? open) : null;
+  const chosen = open ?? (linkedId ? (linked.data?.data ?? null) : null);
+  const shown = chosen ? (runs.find((r) => r.id === chosen.id) ?? chosen) : null;
+  const closeDrawer = () => {
+    setOpen(null);
+    if (linkedId) setFilters({ run: '' });
+  };
+  // Folded only while no status is chosen: a person filtering for "No new data" asked to see each one.
+  const items: Item[] = listFilters.status ? runs.map((run) => ({ kind: 'run', run })) : foldEmpty(runs);
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ [k]: e.target.value });
+
+  const rowOf = (r: Run) => (
+    <tbody key={r.id} data-testid="run-row" className="border-t border-slate-100">
+      <tr>
+        <td className="max-w-64 min-w-48 py-2.5 pr-3">
+          <button type="button" className="text-left font-mono text-xs break-all text-brand-700 hover:underline" onClick={() => setOpen(r)}>
+            {runFileName(r)}
+          </button>
+          <p className="text-[11px] text-slate-500">{windowShort(r.window_start, r.window_end)}</p>
+        </td>
+        <td className="px-3 py-2.5 text-xs text-slate-700">{dt(r.started_at ?? r.created_at)}</td>
+        <td className="px-3 py-2.5 text-right text-xs whitespace-nowrap tabular-nums">{bytes(r.bytes_total)}</td>
+        <td className="px-3 py-2.5 text-right text-xs tabular-nums">{num(r.rows_total)}</td>
+        <td className="px-3 py-2.5">
+          <StatusBadge status={r.status} />
+          <p className="mt-1 text-[11px] text-slate-600">{r.automated ? 'Automated' : 'Historical'}</p>
+        </td>
+        <td className="max-w-48 truncate px-3 py-2.5 text-xs text-slate-600" title={r.destination ?? undefined}>
+          {r.destination ?? '—'}
+        </td>
+        <td className="py-2.5 pl-3">
+          <div className="flex items-start gap-2">
+            <Button size="sm" variant="ghost" onClick={() => setOpen(r)} aria-label={`Details of ${runFileName(r)}`}>
+              Details
+            </Button>
+            {canRetry && r.status === 'failed' ? <RetryButton program={program} run={r} connectionId={connection.id} /> : null}
+          </div>
+        </td>
+      </tr>
+      {r.progress ? (
+        <tr>
+          <td colSpan={7} className="pr-3 pb-3">
+            <div className="max-w-md">
+              <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} size="sm" />
+            </div>
+          </td>
+        </tr>
+      ) : null}
+    </tbody>
+  );
+  const cardOf = (r: Run) => (
+    <li key={r.id} className="py-3" data-testid="run-card">
+      <div className="flex items-start justify-between gap-2">
+        <button
+          type="button"
+          className="min-w-0 text-left font-mono text-xs break-all text-brand-700 hover:underline"
+          onClick={() => setOpen(r)}
+        >
+          {runFileName(r)}
+        </button>
+        <StatusBadge status={r.status} />
+      </div>
+      <p className="mt-1 text-xs text-slate-600">
+        {dt(r.started_at ?? r.created_at)} · {bytes(r.bytes_total)} · {num(r.rows_total)} rows · {r.automated ? 'Automated' : 'Historical'}
+      </p>
+      {r.destination ? <p className="mt-0.5 truncate text-xs text-slate-500">{r.destination}</p> : null}
+      {r.progress ? <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} /> : null}
+      {canRetry && r.status === 'failed' ? (
+        <div className="mt-2">
+          <RetryButton program={program} run={r} connectionId={connection.id} />
+        </div>
+      ) : null}
+    </li>
+  );
 
   return (
     <div className="space-y-6">
@@ -257,7 +409,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
             <ErrorNotice title="The event history could not be loaded" error={q.error} onRetry={() => void q.refetch()} />
           ) : runs.length === 0 ? (
             <p className="rounded-lg bg-slate-50 px-4 py-8 text-center text-sm text-slate-600">
-              {Object.values(filters).some(Boolean)
+              {Object.values(listFilters).some(Boolean)
                 ? 'No runs match these filters.'
                 : 'No runs yet. The first run starts when the first window closes.'}
             </p>
@@ -291,79 +443,47 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                     </tr>
                   </thead>
                   {/* One body per run: its row, and under it the progress of a run in flight. */}
-                  {runs.map((r) => (
-                    <tbody key={r.id} data-testid="run-row" className="border-t border-slate-100">
-                      <tr>
-                        <td className="max-w-64 min-w-48 py-2.5 pr-3">
-                          <button
-                            type="button"
-                            className="text-left font-mono text-xs break-all text-brand-700 hover:underline"
-                            onClick={() => setOpen(r)}
-                          >
-                            {runFileName(r)}
-                          </button>
-                          <p className="text-[11px] text-slate-500">{windowShort(r.window_start, r.window_end)}</p>
-                        </td>
-                        <td className="px-3 py-2.5 text-xs text-slate-700">{dt(r.started_at ?? r.created_at)}</td>
-                        <td className="px-3 py-2.5 text-right text-xs whitespace-nowrap tabular-nums">{bytes(r.bytes_total)}</td>
-                        <td className="px-3 py-2.5 text-right text-xs tabular-nums">{num(r.rows_total)}</td>
-                        <td className="px-3 py-2.5">
-                          <StatusBadge status={r.status} />
-                          <p className="mt-1 text-[11px] text-slate-600">{r.automated ? 'Automated' : 'Historical'}</p>
-                        </td>
-                        <td className="max-w-48 truncate px-3 py-2.5 text-xs text-slate-600" title={r.destination ?? undefined}>
-                          {r.destination ?? '—'}
-                        </td>
-                        <td className="py-2.5 pl-3">
-                          <div className="flex items-start gap-2">
-                            <Button size="sm" variant="ghost" onClick={() => setOpen(r)} aria-label={`Details of ${runFileName(r)}`}>
-                              Details
-                            </Button>
-                            {canRetry && r.status === 'failed' ? (
-                              <RetryButton program={program} run={r} connectionId={connection.id} />
-                            ) : null}
-                          </div>
-                        </td>
-                      </tr>
-                      {r.progress ? (
-                        <tr>
-                          <td colSpan={7} className="pr-3 pb-3">
-                            <div className="max-w-md">
-                              <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} size="sm" />
-                            </div>
-                          </td>
-                        </tr>
-                      ) : null}
-                    </tbody>
-                  ))}
+                  {items.map((item) =>
+                    item.kind === 'run' ? (
+                      rowOf(item.run)
+                    ) : (
+                      <Fragment key={item.key}>
+                        <tbody data-testid="empty-group" className="border-t border-slate-100">
+                          <tr>
+                            <td colSpan={7} className="py-2.5">
+                              <EmptyGroupSummary
+                                group={item}
+                                frequency={connection.frequency}
+                                open={unfolded.has(item.key)}
+                                onToggle={() => toggle(item.key)}
+                              />
+                            </td>
+                          </tr>
+                        </tbody>
+                        {unfolded.has(item.key) ? item.runs.map(rowOf) : null}
+                      </Fragment>
+                    ),
+                  )}
                 </table>
               </div>
               <ul className="divide-y divide-slate-100 lg:hidden">
-                {runs.map((r) => (
-                  <li key={r.id} className="py-3" data-testid="run-card">
-                    <div className="flex items-start justify-between gap-2">
-                      <button
-                        type="button"
-                        className="min-w-0 text-left font-mono text-xs break-all text-brand-700 hover:underline"
-                        onClick={() => setOpen(r)}
-                      >
-                        {runFileName(r)}
-                      </button>
-                      <StatusBadge status={r.status} />
-                    </div>
-                    <p className="mt-1 text-xs text-slate-600">
-                      {dt(r.started_at ?? r.created_at)} · {bytes(r.bytes_total)} · {num(r.rows_total)} rows ·{' '}
-                      {r.automated ? 'Automated' : 'Historical'}
-                    </p>
-                    {r.destination ? <p className="mt-0.5 truncate text-xs text-slate-500">{r.destination}</p> : null}
-                    {r.progress ? <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} /> : null}
-                    {canRetry && r.status === 'failed' ? (
-                      <div className="mt-2">
-                        <RetryButton program={program} run={r} connectionId={connection.id} />
-                      </div>
-                    ) : null}
-                  </li>
-                ))}
+                {items.map((item) =>
+                  item.kind === 'run' ? (
+                    cardOf(item.run)
+                  ) : (
+                    <Fragment key={item.key}>
+                      <li className="py-3" data-testid="empty-group">
+                        <EmptyGroupSummary
+                          group={item}
+                          frequency={connection.frequency}
+                          open={unfolded.has(item.key)}
+                          onToggle={() => toggle(item.key)}
+                        />
+                      </li>
+                      {unfolded.has(item.key) ? item.runs.map(cardOf) : null}
+                    </Fragment>
+                  ),
+                )}
               </ul>
               {q.hasNextPage ? (
                 <div className="mt-4 flex justify-center">
@@ -376,7 +496,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
           )}
         </div>
       </Card>
-      <RunDrawer run={shown} onClose={() => setOpen(null)} />
+      <RunDrawer run={shown} onClose={closeDrawer} />
     </div>
   );
 }

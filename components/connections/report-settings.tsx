@@ -86,14 +86,11 @@ export function ReportSettings({
           )}
         </Field>
         {settings.health ? (
-          <p className="text-xs text-slate-600">
-            Daily check:{' '}
+          <p className="text-xs text-slate-600" data-testid="daily-check">
+            {/* The check's status is the daily check's own; the time is the connection's last test (the daily check, or a test at set-up or after a credential change). */}
             {settings.health.status === null
-              ? 'not run yet'
-              : settings.health.status === 'ok'
-                ? 'passing'
-                : `failing (${settings.health.status})`}
-            {settings.health.last_checked_at ? `, last ${dt(settings.health.last_checked_at)}` : ''}
+              ? `Daily check: not run yet (it runs once a day).${settings.health.last_checked_at ? ` Connection last tested ${dt(settings.health.last_checked_at)}.` : ''}`
+              : `Daily check: ${settings.health.status === 'ok' ? 'passing' : `failing (${settings.health.status})`}${settings.health.last_checked_at ? `, connection last tested ${dt(settings.health.last_checked_at)}` : ''}.`}
           </p>
         ) : null}
         {save.isError ? <ErrorNotice title="Not saved" error={save.error} /> : null}

@@ -1,20 +1,30 @@
 // The connection's last 30 days in three small charts (rows, bytes, delivery lag) that tell the
 // truth: every finished window on a real time axis (a window without a run is a gap), failed and
 // empty windows in their own colours, a failed window's lag shown as missing rather than as 0, and
-// the 1-hour delivery target on the lag chart. Each bar's numbers show in a tooltip on hover, on
-// tap, and on keyboard focus (Tab into a chart, arrow keys between its bars).
+// the 1-hour delivery target on the lag chart. The axis starts at the connection's start when it is
+// younger than 30 days; windows exported as a catch-up (planned long after they closed) are drawn
+// apart on the lag chart, which is scaled to the live windows. Each bar's numbers show in a tooltip
+// on hover, on tap, and on keyboard focus (Tab into a chart, arrow keys between its bars).
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import { useId, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { api } from '@/components/api/client';
 import type { Connection, StatPoint, Stats } from '@/lib/management/responses';
-import { bytes, duration, num, shortDay } from '@/components/ui/formatters';
+import { bytes, dateStr, duration, num, shortDay } from '@/components/ui/formatters';
 import { Card, ErrorNotice } from '@/components/ui/primitives';
 import { runStatusLabel } from '@/lib/runs/vocabulary';
 
 const W = 600;
 const H = 100;
-const COLORS = { ok: '#7a5af8', failed: '#dc2626', failedBand: '#fee2e2', empty: '#94a3b8', target: '#d97706', axis: '#e2e8f0' };
+const COLORS = {
+  catchUp: '#c4b5fd',
+  ok: '#7a5af8',
+  failed: '#dc2626',
+  failedBand: '#fee2e2',
+  empty: '#94a3b8',
+  target: '#d97706',
+  axis: '#e2e8f0',
+};
 
 const time = new Intl.DateTimeFormat('en-US', {
   month: 'short',
@@ -60,11 +70,13 @@ const MEASURES: Record<'rows' | 'bytes' | 'lag', Measure> = {
     describe: (p, target) =>
       p.lag_seconds === null
         ? 'Failed · no lag: the files were never delivered'
-        : `${outcome(p)} ${duration(p.lag_seconds)} after the window closed${p.lag_seconds > target ? ` · over the ${targetText(target)} target` : ''}`,
+        : p.catch_up
+          ? `Catch-up: ${outcome(p)} ${duration(p.lag_seconds)} after the window closed (exported late, not the live lag)`
+          : `${outcome(p)} ${duration(p.lag_seconds)} after the window closed${p.lag_seconds > target ? ` · over the ${targetText(target)} target` : ''}`,
   },
 };
 
-function Legend({ target }: { target: number }) {
+function Legend({ target, catchUp }: { target: number; catchUp: boolean }) {
   const swatch = (color: string, label: string) => (
     <li className="inline-flex items-center gap-1.5">
       <span aria-hidden className="size-2.5 rounded-sm" style={{ background: color }} />
@@ -76,6 +88,7 @@ function Legend({ target }: { target: number }) {
       {swatch(COLORS.ok, runStatusLabel('delivered'))}
       {swatch(COLORS.failed, runStatusLabel('failed'))}
       {swatch(COLORS.empty, runStatusLabel('empty'))}
+      {catchUp ? swatch(COLORS.catchUp, 'Catch-up (lag not live)') : null}
       <li className="inline-flex items-center gap-1.5">
         <span aria-hidden className="w-4 border-t-2 border-dashed" style={{ borderColor: COLORS.target }} />
         {targetText(target)} delivery target
@@ -84,20 +97,25 @@ function Legend({ target }: { target: number }) {
   );
 }
 
-function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
+function MiniChart({ stats, measure, since }: { stats: Stats; measure: Measure; since: number }) {
   const tipId = useId();
   const bars = useRef<(SVGRectElement | null)[]>([]);
   const [hovered, setHovered] = useState<number | null>(null);
   const [focused, setFocused] = useState<number | null>(null);
   const [roving, setRoving] = useState<number | null>(null);
   const points = stats.data;
-  const from = new Date(stats.range.from).getTime();
+  // A connection younger than the range: the axis starts at its start, not 30 days back.
+  const from = Math.max(new Date(stats.range.from).getTime(), since);
   const to = new Date(stats.range.to).getTime();
   const span = Math.max(1, to - from);
   const target = stats.lag_target_seconds;
   const isLag = measure.label === 'Delivery lag';
   const values = points.map(measure.value);
-  const max = Math.max(1, ...values.map((v) => v ?? 0), isLag ? target * 1.15 : 0);
+  // A catch-up's lag (days, after a start date in the past) would flatten the live windows: the lag
+  // chart is scaled to the live ones, a taller catch-up bar reaches the top, its tooltip tells the value.
+  const live = (i: number) => !(isLag && points[i].catch_up);
+  const liveValues = values.filter((_, i) => live(i));
+  const max = Math.max(1, ...liveValues.map((v) => v ?? 0), isLag ? target * 1.15 : 0);
   const xOf = (ms: number) => ((ms - from) / span) * W;
   const geometry = points.map((p) => {
     const x0 = Math.max(0, xOf(new Date(p.window_start).getTime()));
@@ -110,7 +128,8 @@ function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
   const tabStop = roving ?? points.length - 1;
   const label = (i: number) => `${windowText(points[i])}: ${measure.describe(points[i], target)}`;
   const failed = points.filter((p) => p.status === 'failed').length;
-  const peak = Math.max(0, ...values.map((v) => v ?? 0));
+  const peak = Math.max(0, ...liveValues.map((v) => v ?? 0));
+  const catchUps = isLag ? points.filter((p) => p.catch_up).length : 0;
 
   /** The window under a pointer at `clientX`, or the nearest one within a few pixels (thin bars are hard to tap). */
   const pointAt = (e: PointerEvent<SVGSVGElement>): number | null => {
@@ -166,7 +185,11 @@ function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
     >
       <figcaption className="flex items-baseline justify-between gap-2 text-xs">
         <span className="font-medium text-slate-700">{measure.label}</span>
-        <span className="text-slate-500">max {measure.format(peak)}</span>
+        <span className="text-slate-500">
+          {isLag && catchUps
+            ? `live max ${liveValues.length ? measure.format(peak) : '—'} · ${catchUps} catch-up`
+            : `max ${measure.format(peak)}`}
+        </span>
       </figcaption>
       <div className="relative mt-2">
         <svg
@@ -174,7 +197,7 @@ function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
           preserveAspectRatio="none"
           className="block h-24 w-full touch-pan-y overflow-visible"
           role="group"
-          aria-label={`${measure.label} per window over the last 30 days: ${points.length} windows${failed ? `, ${failed} failed` : ''}, maximum ${measure.format(peak)}${isLag ? `, target ${targetText(target)}` : ''}. Use the arrow keys to move between windows.`}
+          aria-label={`${measure.label} per window since ${shortDay(new Date(from).toISOString())}: ${points.length} windows${failed ? `, ${failed} failed` : ''}, maximum ${measure.format(peak)}${isLag ? `, target ${targetText(target)}` : ''}. Use the arrow keys to move between windows.`}
           onKeyDown={onKeyDown}
           onPointerMove={(e) => e.pointerType === 'mouse' && setHovered(pointAt(e))}
           onPointerLeave={() => setHovered(null)}
@@ -209,8 +232,9 @@ function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
             const g = geometry[i];
             // Missing (a failed window's lag) and zero (an empty window's rows) get a short marker at
             // the baseline, so the window is visible without pretending to a value.
-            const h = v === null || v === 0 ? 3 : Math.max(2, H - yOf(v));
-            const fill = p.status === 'failed' ? COLORS.failed : p.status === 'empty' ? COLORS.empty : COLORS.ok;
+            const h = v === null || v === 0 ? 3 : Math.max(2, H - yOf(Math.min(v, max)));
+            const catchUp = isLag && p.catch_up;
+            const fill = p.status === 'failed' ? COLORS.failed : catchUp ? COLORS.catchUp : p.status === 'empty' ? COLORS.empty : COLORS.ok;
             return (
               <rect
                 key={p.window_start}
@@ -230,6 +254,7 @@ function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
                 role="img"
                 aria-label={label(i)}
                 data-status={p.status}
+                data-catch-up={p.catch_up ? 'true' : undefined}
                 className="cursor-pointer outline-none"
                 onFocus={() => {
                   setFocused(i);
@@ -263,7 +288,7 @@ function MiniChart({ stats, measure }: { stats: Stats; measure: Measure }) {
         ) : null}
       </div>
       <div className="mt-1 flex justify-between text-[10px] text-slate-400" aria-hidden>
-        <span>{shortDay(stats.range.from)}</span>
+        <span>{shortDay(new Date(from).toISOString())}</span>
         <span>{shortDay(new Date((from + to) / 2).toISOString())}</span>
         <span>{shortDay(stats.range.to)}</span>
       </div>
@@ -277,8 +302,22 @@ export function StatsChart({ program, connection }: { program: number; connectio
     queryFn: () => api<Stats>(`/api/v1/connections/${connection.id}/stats`, program, { query: { days: 30 } }),
     refetchInterval: 30_000,
   });
+  const since = new Date(connection.start_date).getTime();
+  const younger = q.data ? since > new Date(q.data.range.from).getTime() : false;
   return (
-    <Card title="Last 30 days" actions={q.data && q.data.data.length > 0 ? <Legend target={q.data.lag_target_seconds} /> : undefined}>
+    <Card
+      title="Last 30 days"
+      actions={
+        q.data && q.data.data.length > 0 ? (
+          <Legend target={q.data.lag_target_seconds} catchUp={q.data.data.some((p) => p.catch_up)} />
+        ) : undefined
+      }
+    >
+      {younger ? (
+        <p className="mb-3 text-xs text-slate-600" data-testid="chart-since">
+          Since the connection’s start on {dateStr(connection.start_date)}.
+        </p>
+      ) : null}
       {q.isPending ? (
         <p className="text-sm text-slate-500">Loading…</p>
       ) : q.isError ? (
@@ -287,9 +326,9 @@ export function StatsChart({ program, connection }: { program: number; connectio
         <p className="text-sm text-slate-600">No windows finished in the last 30 days yet.</p>
       ) : (
         <div className="grid grid-cols-1 gap-3 md:grid-cols-3" data-testid="stats-chart">
-          <MiniChart stats={q.data} measure={MEASURES.rows} />
-          <MiniChart stats={q.data} measure={MEASURES.bytes} />
-          <MiniChart stats={q.data} measure={MEASURES.lag} />
+          <MiniChart stats={q.data} measure={MEASURES.rows} since={since} />
+          <MiniChart stats={q.data} measure={MEASURES.bytes} since={since} />
+          <MiniChart stats={q.data} measure={MEASURES.lag} since={since} />
         </div>
       )}
     </Card>

@@ -11,9 +11,11 @@ export function SubPage({
   breadcrumb = ['Configure', 'Insights', 'Recurring Data Connections'],
   current,
   allowed = true,
+  titleTestId,
   children,
 }: {
   title: string;
+  titleTestId?: string;
   description?: ReactNode;
   breadcrumb?: string[];
   current: ProgramSummary | null;
@@ -22,7 +24,7 @@ export function SubPage({
 }) {
   return (
     <>
-      <PageHeader breadcrumb={breadcrumb} title={title} description={description} />
+      <PageHeader breadcrumb={breadcrumb} title={title} description={description} titleTestId={titleTestId} />
       <div className="mt-8">
         {!current ? (
           <EmptyState icon={<ProgramIcon />} title="No programs yet">

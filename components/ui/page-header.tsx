@@ -7,8 +7,11 @@ export function PageHeader({
   description,
   actions,
   breadcrumb = [],
+  titleTestId,
 }: {
   title: string;
+  /** The heading's data-testid (the connection page's title is the connection's name). */
+  titleTestId?: string;
   description?: ReactNode;
   actions?: ReactNode;
   breadcrumb?: string[];
@@ -33,7 +36,9 @@ export function PageHeader({
             </ol>
           </nav>
         ) : null}
-        <h1 className="mt-1.5 text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+        <h1 className="mt-1.5 text-2xl font-semibold tracking-tight [overflow-wrap:anywhere] text-slate-900" data-testid={titleTestId}>
+          {title}
+        </h1>
         {description ? <p className="mt-1.5 max-w-2xl text-sm leading-6 text-slate-600">{description}</p> : null}
       </div>
       {actions ? <div className="flex shrink-0 items-center gap-3">{actions}</div> : null}

@@ -120,6 +120,8 @@ export type RunStat = {
   rows: number;
   bytes: number;
   finishedAt: Date;
+  /** When the planner wrote the run (a catch-up is planned long after its window closed). */
+  plannedAt: Date;
 };
 
 const STAT_STATUSES: RunStat['status'][] = ['delivered', 'available', 'empty', 'failed'];
@@ -138,6 +140,7 @@ export async function listRunStats(db: DbOrTx, p: { programId: number; connectio
       rows: exportRuns.rowsTotal,
       bytes: exportRuns.bytesTotal,
       finishedAt: exportRuns.finishedAt,
+      plannedAt: exportRuns.createdAt,
     })
     .from(exportRuns)
     .where(
@@ -201,11 +204,11 @@ export type DeliveryTimingRows = {
 /**
  * What the next-delivery estimate needs of some connections (one program), in two statements: the
  * lags of their newest scheduled windows that were delivered live — planned within `liveWithinMs` of
- * their end, so a catch-up does not count — of the last 30 days, and their oldest unfinished window.
+ * their end, so a catch-up does not count — whose window started after `since`, and their oldest unfinished window.
  */
 export async function listDeliveryTimings(
   db: DbOrTx,
-  p: { programId: number; connectionIds: string[]; liveWithinMs: number; limit: number },
+  p: { programId: number; connectionIds: string[]; liveWithinMs: number; limit: number; since: Date },
 ): Promise<DeliveryTimingRows> {
   const out: DeliveryTimingRows = { lags: new Map(), unfinished: new Map() };
   if (p.connectionIds.length === 0) return out;
@@ -218,7 +221,7 @@ export async function listDeliveryTimings(
       from export_runs r
       where r.program_id = ${p.programId} and r.connection_id = c.id and r.export_type = 'incremental'
         and r.status in ('delivered', 'available', 'empty') and r.finished_at is not null
-        and r.window_start > now() - interval '30 days'
+        and r.window_start > ${p.since.toISOString()}::timestamptz
         and r.created_at <= r.window_end + make_interval(secs => ${p.liveWithinMs / 1000})
       order by r.window_start desc
       limit ${p.limit}

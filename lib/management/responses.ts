@@ -180,6 +180,11 @@ export const statPointSchema = z.object({
     .nullable()
     .describe('From the window’s end to its delivery (SFTP) or availability (API); null for a failed window, which was never delivered.'),
   finished_at: instant,
+  catch_up: z
+    .boolean()
+    .describe(
+      'True when the window was exported as a catch-up — planned long after it closed (a start date in the past, a resume, a worker that was down) — so its lag is not the live delivery lag.',
+    ),
 });
 export type StatPoint = z.infer<typeof statPointSchema>;
 

@@ -111,6 +111,7 @@ export async function connectionsJson(db: DbOrTx, programId: number, list: Conne
       connectionIds: list.filter((c) => c.status === 'active' && !c.deletedAt).map((c) => c.id),
       liveWithinMs: settleMs() + PLANNER_TICK_MS + CATCH_UP_SLACK_MS,
       limit: RECENT_LAGS,
+      since: new Date(now().getTime() - 30 * 86_400_000),
     }),
   ]);
   const byConnection = new Map(last.map((l) => [l.connectionId, l]));

@@ -38,7 +38,7 @@ export default async function ConnectionPage({ params }: Props) {
   };
   const title = (await titleOf(id)) ?? 'Connection not found';
   return (
-    <SubPage title={title} current={current}>
+    <SubPage title={title} titleTestId="connection-name" current={current}>
       {current ? <ConnectionDetail key={`${current.id}-${id}`} program={current.id} id={id} perms={perms} /> : null}
     </SubPage>
   );
