@@ -182,6 +182,30 @@ describe('a session that must change its password (finding: enforced only on pag
   });
 });
 
+describe('a password change (finding: current_password checked without a throttle)', () => {
+  it('counts each wrong current password in the sign-in throttle: the tenth locks the account, the right one is refused too', async () => {
+    const a = await createAccount(t.db, { role: 'firstup_super_admin' });
+    const cookie = await sessionCookie(a);
+    const change = (current: string) =>
+      changePasswordRoute(
+        request('POST', '/api/account/password', {
+          cookie,
+          json: { current_password: current, new_password: 'a guessed new password' },
+          headers: { 'x-forwarded-for': freshIp() },
+        }),
+        noParams,
+      );
+    for (let i = 0; i < SIGN_IN_LIMITS.accountFailures; i++) expect((await change(`guess number ${i}`)).status).toBe(422);
+    const locked = await change(a.password);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(60);
+    // The same lock holds for signing in, from any address.
+    await expect(checkSignInAllowed({ email: a.email, ip: freshIp() })).rejects.toThrow(TooManyAttemptsError);
+    const [row] = await t.db.select().from(accounts).where(eq(accounts.id, a.id));
+    expect(row.passwordHash).toBe(a.passwordHash);
+  });
+});
+
 describe('a password change or reset (finding: ends no other session, revokes no token)', () => {
   it('ends the other sessions and revokes personal tokens; the session that changed it continues', async () => {
     const a = await createAccount(t.db, { role: 'firstup_super_admin' });

@@ -7,6 +7,7 @@ import { findAccountById, updateAccountPassword } from '@/db/queries/auth';
 import { recordAudit } from '@/db/queries/audit';
 import { hashPassword, passwordProblem, verifyPassword } from '@/lib/auth/passwords';
 import { sessionCookieFor } from '@/lib/auth/session';
+import { checkSignInAllowed, clearSignInFailures, recordSignInFailure, TooManyAttemptsError } from '@/lib/auth/sign-in-throttle';
 import { forgetCachedTokens } from '@/lib/auth/token-cache';
 import { AppError } from '@/lib/http/errors';
 
@@ -24,6 +25,21 @@ export const changePasswordSchema = z
   });
 export type ChangePasswordInput = z.infer<typeof changePasswordSchema>;
 
+/** Runs a throttle check, answering its refusal as 429 with Retry-After. */
+async function tooMany(check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (err) {
+    if (!(err instanceof TooManyAttemptsError)) throw err;
+    throw new AppError(
+      'rate_limited',
+      err.message,
+      { retry_after_seconds: err.retryAfterSeconds },
+      { 'retry-after': String(err.retryAfterSeconds) },
+    );
+  }
+}
+
 /**
  * Changes the account's password. Answers the session cookie this request continues with (at the
  * account's new session version: every other session has ended) and how many personal tokens were revoked.
@@ -32,15 +48,22 @@ export async function changeOwnPassword(
   db: Db,
   accountId: string,
   input: ChangePasswordInput,
+  from: { ip: string } = { ip: 'unknown' },
 ): Promise<{ cookie: string; personalTokensRevoked: number }> {
   const account = await findAccountById(db, accountId);
   if (!account) throw new AppError('not_found', 'Account not found.');
   if (!account.passwordHash) throw new AppError('conflict', 'This account signs in with single sign-on and has no password here.');
+  // A wrong current password counts in the sign-in throttle like a wrong sign-in (a session in the
+  // wrong hands cannot guess it faster than sign-in could); a locked account is refused unchecked.
+  const attempt = { email: account.email, ip: from.ip };
+  await tooMany(() => checkSignInAllowed({ ...attempt, count: true }));
   if (!(await verifyPassword(input.current_password, account.passwordHash))) {
+    await recordSignInFailure(attempt);
     throw new AppError('validation_failed', 'Invalid request body: current_password: The current password is incorrect.', {
       fields: [{ path: 'current_password', message: 'The current password is incorrect.' }],
     });
   }
+  await clearSignInFailures(account.email);
   const passwordHash = await hashPassword(input.new_password);
   const changed = await db.transaction(async (tx) => {
     const result = await updateAccountPassword(tx, { accountId: account.id, passwordHash, mustChange: false });

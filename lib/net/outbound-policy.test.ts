@@ -44,6 +44,23 @@ describe('the outbound policy', () => {
     expect(refusedBy('2002:a00:1::1')).toBe('reserved');
   });
 
+  it('refuses IPv4-compatible IPv6, local-use NAT64 and the cloud host endpoint 168.63.129.16', () => {
+    expect(refusedBy('::127.0.0.1')).not.toBeNull();
+    expect(refusedBy('::7f00:1')).not.toBeNull();
+    expect(refusedBy('::a9fe:a9fe')).not.toBeNull();
+    expect(refusedBy('::808:808')).toBe('reserved');
+    expect(refusedBy('64:ff9b:1::a00:1')).toBe('reserved');
+    expect(refusedBy('64:ff9b:1:ffff::1')).toBe('reserved');
+    expect(refusedBy('168.63.129.16')).toBe('metadata');
+    expect(refusedBy('::ffff:168.63.129.16')).toBe('metadata');
+    // Their neighbours stay public.
+    expect(refusedBy('168.63.129.17')).toBeNull();
+    expect(refusedBy('64:ff9b:2::1')).toBeNull();
+    // The unspecified and loopback addresses keep their own rules.
+    expect(refusedBy('::')).toBe('unspecified');
+    expect(refusedBy('::1')).toBe('loopback');
+  });
+
   it('allows public addresses', () => {
     expect(checkOutbound('203.0.113.10', 22, none)).toEqual({ allowed: true });
     expect(checkOutbound('8.8.8.8', 22, none)).toEqual({ allowed: true });

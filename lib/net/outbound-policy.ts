@@ -27,10 +27,14 @@ const BLOCKED: [OutboundRule, string][] = [
   ['metadata', '169.254.170.2/32'],
   ['metadata', '100.100.100.200/32'],
   ['metadata', 'fd00:ec2::254/128'],
+  // A cloud platform's host endpoint (DHCP, DNS, its agent's channel): on every virtual machine there.
+  ['metadata', '168.63.129.16/32'],
   ['unspecified', '0.0.0.0/8'],
   ['unspecified', '::/128'],
   ['loopback', '127.0.0.0/8'],
   ['loopback', '::1/128'],
+  // IPv4-compatible IPv6 (deprecated): [::127.0.0.1] must not reach what 127.0.0.1 would.
+  ['reserved', '::/96'],
   ['private', '10.0.0.0/8'],
   ['private', '172.16.0.0/12'],
   ['private', '192.168.0.0/16'],
@@ -45,6 +49,7 @@ const BLOCKED: [OutboundRule, string][] = [
   ['reserved', '198.18.0.0/15'],
   // NAT64 and 6to4 embed an IPv4 address that may be internal.
   ['reserved', '64:ff9b::/96'],
+  ['reserved', '64:ff9b:1::/48'],
   ['reserved', '2002::/16'],
 ];
 
