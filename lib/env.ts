@@ -358,6 +358,3 @@ export function resetEnv(overrides?: Record<string, string | undefined>): void {
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, ...extra };
 }
-
-/** Build-time information (never secret). */
-export const buildInfo = { version: process.env.npm_package_version ?? '0.1.0' };

@@ -9,9 +9,6 @@ import { programs } from './source';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-/** What the test button sends; never subscribed to, always accepted by a test. */
-export const WEBHOOK_TEST_EVENT = 'webhook.test';
-
 export const webhookEndpoints = pgTable(
   'webhook_endpoints',
   {

@@ -22,11 +22,6 @@ export const FEED_CACHE_TTL_MS = 5_000;
 const MAX_CACHED = 10_000;
 const clientFeeds = new Map<string, { feeds: FeedConnection[]; at: number }>();
 
-/** Tests: forget every cached client feed. */
-export function clearFeedCache(): void {
-  clientFeeds.clear();
-}
-
 async function cachedClientFeeds(db: Db, clientId: string, programId: number): Promise<FeedConnection[]> {
   const key = `${clientId}:${programId}`;
   const at = now().getTime();
