@@ -108,6 +108,8 @@ describe('email composition', () => {
     });
     expect(issue.subject).toBe('DDE connection issue (server identity changed): Acme');
     expect(issue.text).toContain('Error: host_key_mismatch — presented a different host key');
+    expect(issue.text).toContain('Stop the connection, Replace credentials, test and trust the new key, then Start it');
+    expect(issue.text).not.toMatch(/recreate/i);
   });
 });
 

@@ -148,6 +148,9 @@ describe('error classification', () => {
     expect(e.retryable).toBe(false);
     expect(e.message).toContain('SHA256:new');
     expect(e.message).toContain('SHA256:old');
+    // The way back that keeps the connection's history, not "delete and recreate".
+    expect(e.message).toContain('Stop the connection, Replace credentials, test and trust the new key, then Start it and retry this run');
+    expect(e.message).not.toMatch(/recreate|delete/i);
   });
 
   it('serializes to code, message, retryable and stage only', () => {

@@ -121,7 +121,9 @@ export function classifyDeliveryError(err: unknown, ctx: ClassifyContext): Deliv
     return make(
       'host_key_mismatch',
       `The SFTP server at ${where(t)} presented a different host key (${ctx.hostKeyMismatch.presented}) than the one pinned at set-up ` +
-        `(${ctx.hostKeyMismatch.pinned}). Nothing was sent. If the server's key was changed on purpose, delete and recreate the connection.`,
+        `(${ctx.hostKeyMismatch.pinned}). Nothing was sent. If the server's key was changed on purpose: Stop the connection, ` +
+        `Replace credentials, test and trust the new key, then Start it and retry this run (its history stays). ` +
+        `Otherwise treat it as a security incident.`,
     );
   }
   if (level === 'client-authentication' || /authentication methods failed/i.test(message)) {

@@ -30,7 +30,8 @@ const ADVICE: Record<DeliveryErrorCode, string> = {
   auth_failed: 'The SFTP server rejected the username, password or key. Ask its administrator whether the account or key changed.',
   host_key_mismatch:
     'The server presented a different host key than the one confirmed at set-up, so nothing was sent. If the server was rebuilt or its key ' +
-    'rotated on purpose, delete and recreate the connection to confirm the new key; otherwise treat it as a security incident.',
+    'rotated on purpose: on the connection page, Stop the connection, Replace credentials, test and trust the new key, then Start it ' +
+    'and retry the failed runs (the connection keeps its history). Otherwise treat it as a security incident.',
   dns: 'The host name did not resolve. Check the host name and your DNS.',
   refused: 'Nothing accepted the connection on that host and port. Check that the SFTP server is running and that its firewall admits DDE.',
   timeout: 'The server stopped responding. Check the server and the network between it and DDE.',
