@@ -9,9 +9,10 @@ import { api, apiUrl, type Page } from '@/components/api/client';
 import type { ActivityEntry } from '@/lib/management/responses';
 import { CONNECTIONS_PATH } from '@/components/connections/paths';
 import { dayRange, dt } from '@/components/ui/formatters';
-import { Button, ErrorNotice, Field, inputClass, Loading, humanize } from '@/components/ui/primitives';
+import { Button, ErrorNotice, Field, inputClass, Loading } from '@/components/ui/primitives';
 import { buttonClass } from '@/components/ui/button-styles';
 import { isoDay, oneOf, useUrlFilters } from '@/components/ui/url-filters';
+import { ACTION_TITLES, actionTitle, fieldName, fieldValue } from './values';
 
 /** The action filter, grouped by what changed (option texts differ from the entries' own wording). */
 const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
@@ -38,8 +39,9 @@ const ACTION_GROUPS: { label: string; actions: [string, string][] }[] = [
   {
     label: 'Deliveries',
     actions: [
+      ['delivery.failed', 'Failed'],
       ['delivery.retried', 'Retried by hand'],
-      ['run.open_transaction_wait_exceeded', 'Exported past the open-transaction wait'],
+      ['run.open_transaction_wait_exceeded', ACTION_TITLES['run.open_transaction_wait_exceeded']],
     ],
   },
   {
@@ -97,11 +99,10 @@ function actorLabel(a: ActivityEntry['actor']): string {
 function changes(before: unknown, after: unknown): { field: string; from: string; to: string }[] {
   const b = (before && typeof before === 'object' ? before : {}) as Record<string, unknown>;
   const a = (after && typeof after === 'object' ? after : {}) as Record<string, unknown>;
-  const show = (v: unknown) => (v === undefined || v === null ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
   const keys = Array.from(new Set([...Object.keys(b), ...Object.keys(a)]));
   return keys
     .filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]))
-    .map((k) => ({ field: humanize(k), from: show(b[k]), to: show(a[k]) }));
+    .map((k) => ({ field: fieldName(k), from: fieldValue(k, b[k]), to: fieldValue(k, a[k]) }));
 }
 
 function nameOf(e: ActivityEntry): string | null {
@@ -136,8 +137,8 @@ function EntryDetails({ e }: { e: ActivityEntry }) {
         ))}
         {details.map(([k, v]) => (
           <div key={k} className="flex flex-wrap gap-x-2">
-            <dt className="font-medium text-slate-700">{humanize(k)}:</dt>
-            <dd className="break-all text-slate-600">{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+            <dt className="font-medium text-slate-700">{fieldName(k)}:</dt>
+            <dd className="break-all text-slate-600">{fieldValue(k, v)}</dd>
           </div>
         ))}
       </dl>
@@ -147,11 +148,12 @@ function EntryDetails({ e }: { e: ActivityEntry }) {
 
 export function ActivityLog({ program, programName }: { program: number; programName: string }) {
   const [url, setUrl] = useUrlFilters(FILTERS);
-  const f = { ...url, kind: url.kind === 'delivery_errors' ? ('delivery_errors' as const) : ('audit' as const) };
+  // Changes and failures together is the default (?kind= left out), so a failed delivery is never hidden.
+  const f = { ...url, kind: url.kind === 'delivery_errors' || url.kind === 'audit' ? url.kind : ('all' as const) };
   const filterQuery = {
-    kind: f.kind === 'delivery_errors' ? 'delivery_errors' : '',
-    action: f.kind === 'audit' ? f.action : '',
-    target_type: f.kind === 'audit' ? f.target_type : '',
+    kind: f.kind,
+    action: f.kind !== 'delivery_errors' ? f.action : '',
+    target_type: f.kind !== 'delivery_errors' ? f.target_type : '',
     ...dayRange(f.from, f.to),
   };
   const q = useInfiniteQuery({
@@ -161,11 +163,11 @@ export function ActivityLog({ program, programName }: { program: number; program
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
-  // "All changes" is the default: it leaves ?kind= out of the URL.
+  // "Changes and failures" is the default: it leaves ?kind= out of the URL.
   const set = (k: FilterKey) => (e: { target: { value: string } }) =>
-    setUrl({ [k]: k === 'kind' && e.target.value === 'audit' ? '' : e.target.value });
+    setUrl({ [k]: k === 'kind' && e.target.value === 'all' ? '' : e.target.value });
   const entries = q.data?.pages.flatMap((p) => p.data) ?? [];
-  const filtered = Boolean((f.kind === 'audit' && (f.action || f.target_type)) || f.from || f.to);
+  const filtered = Boolean((f.kind !== 'delivery_errors' && (f.action || f.target_type)) || f.from || f.to);
 
   return (
     <div className="space-y-5">
@@ -177,14 +179,15 @@ export function ActivityLog({ program, programName }: { program: number; program
         <Field label="Show" className="col-span-2 md:col-span-1">
           {(p) => (
             <select {...p} className={inputClass} value={f.kind} onChange={set('kind')}>
-              <option value="audit">All changes</option>
-              <option value="delivery_errors">Delivery errors</option>
+              <option value="all">Changes and failures</option>
+              <option value="audit">Changes only</option>
+              <option value="delivery_errors">Delivery errors only</option>
             </select>
           )}
         </Field>
         <Field label="Action">
           {(p) => (
-            <select {...p} className={inputClass} value={f.action} onChange={set('action')} disabled={f.kind !== 'audit'}>
+            <select {...p} className={inputClass} value={f.action} onChange={set('action')} disabled={f.kind === 'delivery_errors'}>
               <option value="">Any</option>
               {ACTION_GROUPS.map((g) => (
                 <optgroup key={g.label} label={g.label}>
@@ -200,7 +203,13 @@ export function ActivityLog({ program, programName }: { program: number; program
         </Field>
         <Field label="About">
           {(p) => (
-            <select {...p} className={inputClass} value={f.target_type} onChange={set('target_type')} disabled={f.kind !== 'audit'}>
+            <select
+              {...p}
+              className={inputClass}
+              value={f.target_type}
+              onChange={set('target_type')}
+              disabled={f.kind === 'delivery_errors'}
+            >
               <option value="">Anything</option>
               {TARGET_TYPES.map(([value, label]) => (
                 <option key={value} value={value}>
@@ -215,7 +224,7 @@ export function ActivityLog({ program, programName }: { program: number; program
       </div>
       <div className="flex flex-wrap items-center justify-between gap-3">
         <p className="text-sm text-slate-600">
-          {f.kind === 'delivery_errors' ? 'Failed deliveries' : 'Changes'}
+          {f.kind === 'delivery_errors' ? 'Failed deliveries' : f.kind === 'audit' ? 'Changes' : 'Changes and failed deliveries'}
           {filtered ? ' matching these filters' : ''}, newest first.
         </p>
         <a
@@ -276,7 +285,7 @@ export function ActivityLog({ program, programName }: { program: number; program
                   </time>
                   <div className="min-w-0 flex-1 text-sm text-slate-800">
                     <p>
-                      <span className={`font-medium ${e.action === 'delivery.failed' ? 'text-red-700' : ''}`}>{humanize(e.action)}</span>
+                      <span className={`font-medium ${e.action === 'delivery.failed' ? 'text-red-700' : ''}`}>{actionTitle(e.action)}</span>
                       {name ? (
                         <>
                           <span className="text-slate-400"> · </span>

@@ -46,6 +46,11 @@ export function humanize(s: string): string {
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
+/** A status's word as the badges show it ("active" → "Active", "empty" → "No new data"). */
+export function statusWord(status: string): string {
+  return STATUS[status]?.label ?? humanize(status);
+}
+
 /** A status in admins' words (any status of a connection, run, delivery, request or token). */
 export function StatusBadge({ status, label }: { status: string; label?: string }) {
   const s = STATUS[status] ?? { label: humanize(status), className: 'bg-slate-100 text-slate-700 ring-slate-500/20' };

@@ -172,7 +172,15 @@ export async function listInFlightRunsOfRequests(db: DbOrTx, p: { programId: num
     .orderBy(asc(exportRuns.windowStart), asc(exportRuns.id));
 }
 
-export type ListFailedDeliveriesParams = { programId: number; from?: Date; to?: Date; afterId?: string; limit: number };
+export type ListFailedDeliveriesParams = {
+  programId: number;
+  /** Only this connection's. */
+  connectionId?: string;
+  from?: Date;
+  to?: Date;
+  afterId?: string;
+  limit: number;
+};
 
 /** Failed delivery attempts of a program, newest first; keyset on (started_at, id). */
 export async function listFailedDeliveries(db: DbOrTx, p: ListFailedDeliveriesParams): Promise<Delivery[]> {
@@ -183,6 +191,7 @@ export async function listFailedDeliveries(db: DbOrTx, p: ListFailedDeliveriesPa
       and(
         eq(deliveries.programId, p.programId),
         eq(deliveries.status, 'failed'),
+        p.connectionId ? eq(deliveries.connectionId, p.connectionId) : undefined,
         p.from ? gte(deliveries.startedAt, p.from) : undefined,
         p.to ? lt(deliveries.startedAt, p.to) : undefined,
         p.afterId

@@ -5,15 +5,14 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Db } from '@/db/client';
-import { listAuditEntries } from '@/db/queries/audit';
-import { listFailedDeliveries, listRuns } from '@/db/queries/runs';
+import { listRuns } from '@/db/queries/runs';
 import type { Connection } from '@/db/schema';
 import { now } from '@/lib/clock';
 import { connectionDisplayName } from '@/lib/describe-connection';
 import { attachment } from '@/lib/export-api/download';
 import { csvResponse, type CsvValue } from '@/lib/http/csv';
 import { runStatusLabel } from '@/lib/runs/vocabulary';
-import { activityJson } from './activity';
+import { listActivity, type ActivityPosition } from './activity';
 import type { ActivityEntry, Run } from './responses';
 import { ACTIVITY_CSV_COLUMNS, RUNS_CSV_COLUMNS, type activityCsvQuery, type runsCsvQuery } from './schemas';
 import { runsJson } from './views';
@@ -83,30 +82,12 @@ function slug(text: string): string {
 /** The Activity Log of a program (or its failed deliveries), filtered like GET /api/v1/activity-log, as a CSV download. */
 export async function activityCsv(db: Db, programId: number, q: z.infer<typeof activityCsvQuery>, log: Logger): Promise<Response> {
   async function* batches(): AsyncGenerator<CsvValue[][]> {
-    if (q.kind === 'delivery_errors') {
-      let afterId: string | undefined;
-      for (;;) {
-        const rows = await listFailedDeliveries(db, { programId, from: q.from, to: q.to, afterId, limit: CSV_BATCH });
-        yield (await activityJson(db, programId, { deliveries: rows })).map(activityRow);
-        if (rows.length < CSV_BATCH) return;
-        afterId = rows[rows.length - 1].id;
-      }
-    }
-    let beforeId: number | undefined;
+    let position: ActivityPosition = {};
     for (;;) {
-      const rows = await listAuditEntries(db, {
-        programId,
-        actions: q.action,
-        targetType: q.target_type,
-        targetId: q.target_id,
-        from: q.from,
-        to: q.to,
-        beforeId,
-        limit: CSV_BATCH,
-      });
-      yield (await activityJson(db, programId, { entries: rows })).map(activityRow);
-      if (rows.length < CSV_BATCH) return;
-      beforeId = rows[rows.length - 1].id;
+      const page = await listActivity(db, programId, q, position, CSV_BATCH);
+      yield page.entries.map(activityRow);
+      if (!page.hasMore) return;
+      position = page.next;
     }
   }
   const name = `${q.kind === 'delivery_errors' ? 'delivery-errors' : 'activity-log'}-${programId}-${today()}.csv`;

@@ -72,7 +72,12 @@ export const statsQuery = z.object({
 });
 
 export const activityQuery = z.object({
-  kind: z.enum(['audit', 'delivery_errors'], { error: 'kind must be "audit" or "delivery_errors"' }).default('audit'),
+  kind: z
+    .enum(['audit', 'delivery_errors', 'all'], { error: 'kind must be "audit", "delivery_errors" or "all"' })
+    .default('audit')
+    .describe(
+      'audit: the changes people and DDE made; delivery_errors: the failed deliveries; all: both, newest first (what the Activity Log page shows by default; `action=delivery.failed` keeps the failures).',
+    ),
   action: z
     .union([z.string(), z.array(z.string())])
     .transform((v) =>
