@@ -275,7 +275,7 @@ describe('creating a connection as a Firstup Super Admin', () => {
       noParams,
     );
     expect(res.status).toBe(422);
-    expect((await errorOf(res)).message).toBe('Invalid request body: end_date: The end date must be after the start date.');
+    expect((await errorOf(res)).message).toBe('End date: The end date must be after the start date (you entered “2020-12-31T00:00:00Z”).');
   });
 
   it('answers 415 for a body that is not JSON, 400 for malformed JSON and 413 for a body over 1 MB', async () => {
@@ -459,7 +459,7 @@ describe('the request context', () => {
     );
     const bad = await route(request('GET', '/api/anything?program=abc', { cookie: await sessionCookie(firstup) }), noParams);
     expect(bad.status).toBe(422);
-    expect((await errorOf(bad)).message).toBe('Invalid query: program: must be a program id (a positive whole number)');
+    expect((await errorOf(bad)).message).toBe('Program: must be a program id (a positive whole number) (you entered “abc”).');
     const other = await route(request('GET', '/api/anything?program=202', { token }), noParams);
     const missing = await route(request('GET', '/api/anything?program=999', { cookie: await sessionCookie(firstup) }), noParams);
     expect([other.status, missing.status]).toEqual([404, 404]);

@@ -281,7 +281,7 @@ describe('folders of one connection', () => {
     expect(upper.status).toBe(404);
     const bad = await call(foldersRoute, '/api/v1/folders?program=101&connection=nope');
     expect(bad.status).toBe(422);
-    expect((await errorOf(bad)).message).toBe('Invalid query: connection: must be a connection id (a UUID)');
+    expect((await errorOf(bad)).message).toBe('Connection: must be a connection id (a UUID) (you entered “nope”).');
     const badType = await call(foldersRoute, `/api/v1/folders?program=101&connection=${conn.nightly}&export_type=monthly`);
     expect(badType.status).toBe(422);
     // A Brand Super Admin reads their own program's connection's folders.
@@ -446,7 +446,7 @@ describe('Activity Log as CSV', () => {
     expect((await call(activityCsvRoute, '/api/v1/activity-log.csv?program=101', { token: clientToken.token })).status).toBe(404);
     const bad = await call(activityCsvRoute, '/api/v1/activity-log.csv?program=101&kind=everything');
     expect(bad.status).toBe(422);
-    expect((await errorOf(bad)).message).toBe('Invalid query: kind: kind must be "audit" or "delivery_errors"');
+    expect((await errorOf(bad)).message).toBe('Kind: kind must be "audit", "delivery_errors" or "all" (you entered “everything”).');
     const otherProgram = await call(activityCsvRoute, '/api/v1/activity-log.csv?program=202', { cookie: brandCookie });
     expect(otherProgram.status).toBe(404);
   });

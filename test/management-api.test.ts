@@ -379,6 +379,17 @@ describe('connections', () => {
     const bad = await call(patchRoute, { method: 'PATCH', path: url, params: p, json: { frequency: 'hourly', contact_emails: ['nope'] } });
     expect(bad.status).toBe(422);
     expect(fieldPaths(bad)).toEqual(expect.arrayContaining(['frequency', 'contact_emails.0']));
+    // The message names the field and the value as typed, not "contact_emails.1".
+    const email = await call(patchRoute, {
+      method: 'PATCH',
+      path: url,
+      params: p,
+      json: { contact_emails: ['ok@example.com', 'data@exam_ple.com'] },
+    });
+    expect(email.status).toBe(422);
+    expect((email.body.error as { message: string }).message).toBe('Contact emails: “data@exam_ple.com” is not a valid email address.');
+    const frequency = await call(patchRoute, { method: 'PATCH', path: url, params: p, json: { frequency: 'hourly' } });
+    expect((frequency.body.error as { message: string }).message).toMatch(/^Frequency: .* \(you entered “hourly”\)\.$/);
     const edited = await call(patchRoute, {
       method: 'PATCH',
       path: url,

@@ -3,6 +3,7 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { regexes } from 'zod/v4/core';
 import { api } from '@/components/api/client';
 import { CONNECTIONS_PATH } from './paths';
 import { FREQUENCIES } from './describe';
@@ -24,7 +25,8 @@ export function parseEmails(s: string): string[] {
     .filter(Boolean);
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// The API's rule for an address (zod's, which the server's contact_emails schema applies), so the form refuses what Save would.
+const EMAIL = regexes.email;
 
 /** Client-side checks of the schedule; server messages (422) use the API's field paths. */
 export function checkSchedule(s: Schedule): Record<string, string> {

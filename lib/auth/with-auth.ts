@@ -228,8 +228,9 @@ const programQuery = z.object({ program: programParam });
 function requestedProgramOf(req: Request): number | undefined {
   const all = new URL(req.url).searchParams.getAll('program');
   if (all.length === 0 || (all.length === 1 && all[0] === '')) return undefined;
-  const parsed = programQuery.safeParse({ program: all.length === 1 ? all[0] : all });
-  if (!parsed.success) throw validationError(parsed.error, 'query');
+  const input = { program: all.length === 1 ? all[0] : all };
+  const parsed = programQuery.safeParse(input);
+  if (!parsed.success) throw validationError(parsed.error, 'query', input);
   return parsed.data.program;
 }
 

@@ -14,7 +14,17 @@ const instant = (label: string) =>
     .transform((v) => new Date(v));
 
 export const contactEmailsSchema = z
-  .array(z.email({ error: 'Enter valid email addresses.' }).max(254), { error: 'Enter at least one contact email.' })
+  .array(
+    z
+      .email({
+        error: (iss) =>
+          typeof iss.input === 'string'
+            ? `“${iss.input.length > 60 ? `${iss.input.slice(0, 60)}…` : iss.input}” is not a valid email address.`
+            : 'Enter valid email addresses.',
+      })
+      .max(254),
+    { error: 'Enter at least one contact email.' },
+  )
   .min(1, 'Enter at least one contact email.')
   .max(20, 'At most 20 contact emails.')
   .transform((list) => Array.from(new Set(list.map((e) => e.trim().toLowerCase()))));

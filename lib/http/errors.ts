@@ -40,12 +40,87 @@ export class AppError extends Error {
   }
 }
 
-/** zod failures as a 422 that names each field. */
-export function validationError(err: ZodError, what = 'request'): AppError {
+/**
+ * The fields whose bad value a message repeats as it was typed: plain settings people type or pick.
+ * Any other value (a server address, which may carry a password; a URL, which may carry a token; a
+ * key) is never echoed.
+ */
+const ECHOED_FIELDS = new Set([
+  'name',
+  'frequency',
+  'format',
+  'start_date',
+  'end_date',
+  'range_start',
+  'range_end',
+  'from',
+  'to',
+  'port',
+  'kind',
+  'status',
+  'export_type',
+  'file_type',
+  'type',
+  'report_mode',
+  'auto_pause_after',
+  'program',
+  'connection',
+  'limit',
+  'days',
+  'role',
+  'scope',
+  'action',
+  'target_type',
+  'events',
+  'include_expired',
+]);
+
+/** A field path in people's words: "contact_emails.1" → "Contact emails", "auth.private_key" → "Private key". */
+export function fieldLabel(path: (string | number | symbol)[]): string | null {
+  const name = [...path].reverse().find((p) => typeof p === 'string' && !/^\d+$/.test(p));
+  if (typeof name !== 'string') return null;
+  const words = name
+    .replace(/_/g, ' ')
+    .replace(/\bapi\b/gi, 'API')
+    .replace(/\bsftp\b/gi, 'SFTP')
+    .replace(/\bpgp\b/gi, 'OpenPGP');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** What `raw` holds at `path`. */
+function at(raw: unknown, path: PropertyKey[]): unknown {
+  let v = raw;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/** The value a person typed, quoted as the message repeats it; null when it is not a short text or number, or may be secret. */
+function typedValue(raw: unknown, path: PropertyKey[]): string | null {
+  const input = at(raw, path);
+  if (typeof input !== 'string' && typeof input !== 'number') return null;
+  const name = [...path].reverse().find((p) => typeof p === 'string' && !/^\d+$/.test(p));
+  if (typeof name !== 'string' || !ECHOED_FIELDS.has(name)) return null;
+  const text = String(input);
+  if (text.trim().length === 0) return null;
+  return `“${text.length > 60 ? `${text.slice(0, 60)}…` : text}”`;
+}
+
+/**
+ * zod failures as a 422 that names each field. The message says the first problem as a person reads
+ * it: the field's name and, given the `raw` input, the value as it was typed ("Frequency: … (you
+ * entered “hourly”)."); `details.fields` keeps each problem under its API path for the forms.
+ */
+export function validationError(err: ZodError, what = 'request', raw?: unknown): AppError {
   const fields = err.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
-  const first = fields[0];
-  const summary = first ? `${first.path}: ${first.message}` : 'invalid input';
-  return new AppError('validation_failed', `Invalid ${what}: ${summary}`, { fields });
+  const first = err.issues[0];
+  if (!first) return new AppError('validation_failed', `Invalid ${what}.`, { fields });
+  const label = fieldLabel(first.path);
+  const value = typedValue(raw, first.path);
+  const said = value && !first.message.includes(value) ? `${first.message.replace(/\.$/, '')} (you entered ${value}).` : first.message;
+  return new AppError('validation_failed', label ? `${label}: ${said}` : `Invalid ${what}: ${said}`, { fields });
 }
 
 export function toAppError(err: unknown): AppError {

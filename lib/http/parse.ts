@@ -52,7 +52,7 @@ export async function parseJson<S extends z.ZodType>(req: Request, schema: S, op
   if (nul !== null) throw nulError(nul, 'request body');
   // Async: some fields are checked with asynchronous parsers (an OpenPGP key).
   const result = await schema.safeParseAsync(data);
-  if (!result.success) throw validationError(result.error, 'request body');
+  if (!result.success) throw validationError(result.error, 'request body', data);
   return result.data;
 }
 
@@ -93,6 +93,6 @@ export function parseQuery<S extends z.ZodType>(url: string | URL | Request, sch
   const nul = pathOfNul(raw);
   if (nul !== null) throw nulError(nul, 'query');
   const result = schema.safeParse(raw);
-  if (!result.success) throw validationError(result.error, 'query');
+  if (!result.success) throw validationError(result.error, 'query', raw);
   return result.data;
 }
