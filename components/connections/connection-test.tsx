@@ -38,6 +38,7 @@ export function ConnectionTestPanel({
   busy,
   error,
   problem,
+  confirmedKey = null,
   onTest,
   onConfirm,
 }: {
@@ -46,13 +47,15 @@ export function ConnectionTestPanel({
   busy: boolean;
   /** Why the test could not run at all. */
   error: unknown;
-  /** What Save says is missing about the test (not run, key not confirmed). */
+  /** What is missing about the test (not run, key not confirmed, fields to fill before testing). */
   problem: string | undefined;
+  /** A host key already confirmed for this server: shown while the credentials wait for a new test. */
+  confirmedKey?: string | null;
   onTest: () => void;
   onConfirm: (checked: boolean) => void;
 }) {
   return (
-    <div className="mt-6 border-t border-slate-100 pt-5">
+    <div className="mt-6 border-t border-slate-100 pt-5" data-testid="connection-test">
       <div className="flex flex-wrap items-center gap-3">
         <Button onClick={onTest} busy={busy}>
           Test connection
@@ -65,6 +68,11 @@ export function ConnectionTestPanel({
         <div className="mt-4">
           <ErrorNotice title="The test could not run" error={error} />
         </div>
+      ) : null}
+      {!test && confirmedKey ? (
+        <p className="mt-4 text-sm text-slate-700" data-testid="confirmed-host-key">
+          Host key <span className="font-mono break-all">{confirmedKey}</span> stays confirmed: test again to sign in with the new details.
+        </p>
       ) : null}
       {test ? (
         <div className="mt-4 space-y-4" data-testid="test-result">

@@ -31,8 +31,8 @@ export function splitServer(s: Server, portTouched: boolean): { server: Server; 
       ...s,
       host: r.server.host,
       port: String(r.server.port),
-      folder: r.address.folder ?? s.folder,
-      username: r.address.username ?? s.username,
+      folder: r.server.folder ?? s.folder,
+      username: r.server.username ?? s.username,
     },
     note: describeServerAddress(r.server),
   };

@@ -14,9 +14,23 @@ import { CredentialFields, credentialsBody } from './credential-fields';
 import { ADDRESS_FIELDS, checkServer, ServerAddressFields, splitServer, type Server } from './sftp-server-fields';
 import { ConnectionTestPanel, isHostKeyPhase } from './connection-test';
 import { SftpCreated } from './sftp-created';
+import { describeServerAddress } from '@/lib/connections/server-address';
 import { Card, ErrorNotice } from '@/components/ui/primitives';
 import type { Answer } from '@/lib/http/schemas';
 import type { connectionResponse, testReportResponse } from '@/lib/management/responses';
+
+const CHECK_FIELDS = 'Check the highlighted fields.';
+
+/** What the server fields hold, as the note under the server field says it. */
+function describeFields(s: Server): string {
+  const port = Number(s.port);
+  return describeServerAddress({
+    host: s.host.trim(),
+    port: Number.isInteger(port) && port > 0 ? port : 22,
+    ...(s.folder.trim() ? { folder: s.folder.trim() } : {}),
+    ...(s.username.trim() ? { username: s.username.trim() } : {}),
+  });
+}
 
 export function SftpSetupForm({ program, programName }: { program: number; programName: string }) {
   const qc = useQueryClient();
@@ -41,22 +55,31 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [test, setTest] = useState<TestReport | null>(null);
   const [confirmed, setConfirmed] = useState(false);
+  // The host key the admin confirmed for this host and port: new credentials (or another folder or
+  // user) are tested against it again without asking; another host or port forgets it.
+  const [confirmedKey, setConfirmedKey] = useState<string | null>(null);
+  // Which button the last check came from, so "Check the highlighted fields" shows beside it.
+  const [pressed, setPressed] = useState<'test' | 'save' | null>(null);
   const [pgp, setPgp] = useState<PgpKeyChoice>(NO_PGP_KEY);
   const [portTouched, setPortTouched] = useState(false);
-  // What the last pasted address was understood as, shown under the server field once it is split.
-  const [addressNote, setAddressNote] = useState<string | null>(null);
+  // Whether the server field held an address that was split into the fields: the note under it then
+  // says what the fields now hold (it follows a port or folder typed afterwards).
+  const [addressSplit, setAddressSplit] = useState(false);
 
   const setS = (patch: Partial<Server>) => {
     setServer((s) => ({ ...s, ...patch }));
-    // A different server or account needs a new test and a new confirmation of its key.
+    // Anything new needs a new test; only another host or port needs its key confirmed again.
     setTest(null);
-    setConfirmed(false);
+    if ('host' in patch || 'port' in patch) {
+      setConfirmed(false);
+      setConfirmedKey(null);
+    }
   };
   const input = (k: keyof Server) => ({
     value: server[k],
     onChange: (e: { target: { value: string } }) => {
       if (k === 'host') {
-        setAddressNote(null);
+        setAddressSplit(false);
         setErrors(({ host: _h, ...rest }) => rest);
       }
       if (k === 'port') setPortTouched(true);
@@ -74,7 +97,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
       return null;
     }
     if (split.note) {
-      setAddressNote(split.note);
+      setAddressSplit(true);
       setS(split.server);
       setErrors(({ host: _h, port: _p, folder: _f, username: _u, ...rest }) => rest);
     } else setErrors(({ host: _h, ...rest }) => rest);
@@ -84,7 +107,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
     const split = splitServer(server, portTouched);
     return 'note' in split ? split.note : null;
   })();
-  const note = preview ?? addressNote;
+  const note = preview ?? (addressSplit ? describeFields(server) : null);
 
   // Two steps: first only the host key (nothing is sent to the server); once the admin confirms it, sign-in and the folder.
   const testMutation = useMutation({
@@ -103,6 +126,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
     onSuccess: (r, { fingerprint }) => {
       setTest(r.data);
       setConfirmed(Boolean(fingerprint));
+      if (fingerprint) setConfirmedKey(fingerprint);
     },
     onError: (e) => {
       setTest(null);
@@ -137,15 +161,17 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   });
 
   function runTest() {
+    setPressed('test');
     const s = applyAddress();
     if (!s) return;
     const e = checkServer(s);
     setErrors(e);
-    if (Object.keys(e).length === 0) testMutation.mutate({ s });
+    if (Object.keys(e).length === 0) testMutation.mutate({ s, fingerprint: confirmedKey ?? undefined });
   }
 
   function submit(ev: FormEvent) {
     ev.preventDefault();
+    setPressed('save');
     const s = applyAddress();
     if (!s) {
       // The address was refused (its message is under the server field): still say what else is missing.
@@ -157,7 +183,9 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
     }
     const e = { ...checkSchedule(schedule), ...checkServer(s), ...checkPgpKey(pgp) };
     if (Object.keys(e).length === 0 && !(test?.ok && test.hostKeyFingerprint))
-      e.test = 'Test the connection first, then confirm the server’s host key.';
+      e.test = confirmedKey
+        ? 'Test the connection again with the new details (the host key stays confirmed).'
+        : 'Test the connection first, then confirm the server’s host key.';
     else if (Object.keys(e).length === 0 && !confirmed) e.test = 'Confirm that the host key fingerprint is your server’s key.';
     setErrors(e);
     if (Object.keys(e).length === 0) save.mutate(s);
@@ -166,6 +194,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
   if (save.isSuccess) return <SftpCreated connection={save.data.data} programName={programName} />;
 
   const saveProblem = save.isError ? save.error : null;
+  const fieldProblems = Object.keys(errors).some((k) => k !== 'test');
 
   return (
     <form onSubmit={submit} noValidate className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_18rem]">
@@ -190,10 +219,12 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
             confirmed={confirmed}
             busy={testMutation.isPending}
             error={testMutation.isError ? testMutation.error : null}
-            problem={errors.test}
+            problem={errors.test ?? (pressed === 'test' && fieldProblems ? CHECK_FIELDS : undefined)}
+            confirmedKey={confirmedKey}
             onTest={runTest}
             onConfirm={(checked) => {
               setConfirmed(checked);
+              if (!checked) setConfirmedKey(null);
               if (checked && test && isHostKeyPhase(test)) testMutation.mutate({ s: server, fingerprint: test.hostKeyFingerprint });
             }}
           />
@@ -213,9 +244,9 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
         </Card>
 
         {saveProblem ? <ErrorNotice title="The connection was not saved" error={saveProblem} /> : null}
-        {Object.keys(errors).length > 0 && !errors.test && !saveProblem ? (
-          <p role="alert" className="text-sm text-red-700">
-            Check the highlighted fields.
+        {pressed === 'save' && fieldProblems && !errors.test && !saveProblem ? (
+          <p role="alert" className="text-sm text-red-700" data-testid="save-problem">
+            {CHECK_FIELDS}
           </p>
         ) : null}
 

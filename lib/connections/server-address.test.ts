@@ -120,6 +120,14 @@ describe('the address read with the port, folder and username fields', () => {
     expect(r).toMatchObject({ ok: true, server: { host: 'demo.com', port: 2222, folder: '/in', username: 'u' } });
   });
 
+  it('reads a pasted "/folder" and a folder field of "folder" as the same folder, keeping the field’s', () => {
+    const r = resolveServerAddress({ host: 'sftp://acme@demo.com:38147/acme-exports', folder: 'acme-exports' });
+    expect(r).toMatchObject({ ok: true, server: { host: 'demo.com', port: 38147, folder: 'acme-exports', username: 'acme' } });
+    // Only that one slash: a different folder, or an absolute field against a relative path, still disagrees.
+    expect(resolveServerAddress({ host: 'demo.com/acme-exports', folder: 'other' })).toMatchObject({ ok: false });
+    expect(resolveServerAddress({ host: 'demo.com/~/acme-exports', folder: '/acme-exports' })).toMatchObject({ ok: false });
+  });
+
   it('refuses a part given twice that disagrees, naming both values and the field', () => {
     expect(resolveServerAddress({ host: 'sftp://demo.com:2222', port: 22 })).toEqual({
       ok: false,
@@ -175,6 +183,8 @@ describe('the management API reads the address by the same rule', () => {
     expect(plain).toMatchObject({ host: 'demo.com', port: 22, folder: 'in', username: 'u' });
     const ipv6 = createConnectionSchema.parse(body({ host: '[::1]:2222', folder: '', username: 'u' }));
     expect(ipv6).toMatchObject({ host: '::1', port: 2222, folder: '.' });
+    const both = createConnectionSchema.parse(body({ host: 'sftp://acme@demo.com:38147/acme-exports', folder: 'acme-exports' }));
+    expect(both).toMatchObject({ host: 'demo.com', port: 38147, folder: 'acme-exports', username: 'acme' });
   });
 
   it('refuses conflicting, unsupported and incomplete input with the field that has the problem', () => {

@@ -179,8 +179,9 @@ const trimFolder = (f: string) => (f.length > 1 ? f.replace(/\/+$/, '') : f);
 
 /**
  * The host field read together with the port, folder and username fields. Rule: a part the address
- * names and its own field also gives must agree (else a problem naming both); a part given once is
- * taken from where it is; the port defaults to 22.
+ * names and its own field also gives must agree (else a problem naming both; a pasted "/folder" agrees
+ * with a field's "folder", and the field's is kept); a part given once is taken from where it is; the
+ * port defaults to 22.
  */
 export function resolveServerAddress(
   fields: ServerFields,
@@ -201,7 +202,11 @@ export function resolveServerAddress(
         message: `The server address says port ${a.port} but the port field says ${port}: remove one, or make them the same.`,
       },
     };
-  if (a.folder !== undefined && folder !== undefined && !sameFolder(a.folder, folder))
+  // "sftp://host/acme-exports" beside a folder field of "acme-exports" names the same folder: the
+  // slash after the host is how people write an address, not a request for the server's root.
+  const agreeingFolders = (pasted: string, field: string) =>
+    sameFolder(pasted, field) || (pasted.startsWith('/') && !field.startsWith('/') && sameFolder(pasted.slice(1), field));
+  if (a.folder !== undefined && folder !== undefined && !agreeingFolders(a.folder, folder))
     return {
       ok: false,
       problem: {
@@ -218,7 +223,8 @@ export function resolveServerAddress(
       },
     };
   const server: ResolvedServer = { host: a.host, port: a.port ?? port ?? DEFAULT_SFTP_PORT };
-  const f = a.folder ?? folder;
+  // Given twice (and agreeing), the folder is the field's, as the admin typed it there.
+  const f = folder ?? a.folder;
   const u = a.username ?? username;
   if (f !== undefined) server.folder = f;
   if (u !== undefined) server.username = u;
