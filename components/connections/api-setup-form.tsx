@@ -2,7 +2,7 @@
 'use client';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useState, type FormEvent } from 'react';
+import { useState, useSyncExternalStore, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
 import { CONNECTIONS_PATH } from './paths';
 import { connectionName } from './describe';
@@ -24,8 +24,23 @@ function Code({ children }: { children: string }) {
   );
 }
 
+const noSubscription = () => () => undefined;
+
+/**
+ * This site's origin as the browser reached it. The server renders a placeholder and the browser
+ * swaps its own origin in after hydration (rendering the browser's origin at once would differ from
+ * the server's HTML, a hydration error).
+ */
+function useOrigin(): string {
+  return useSyncExternalStore(
+    noSubscription,
+    () => window.location.origin,
+    () => 'https://dde.example.com',
+  );
+}
+
 export function ApiInstructions({ program }: { program: number }) {
-  const origin = typeof window === 'undefined' ? 'https://dde.example.com' : window.location.origin;
+  const origin = useOrigin();
   return (
     <Card title="Collect the files through the export API">
       <ol className="space-y-5 text-sm text-slate-700">

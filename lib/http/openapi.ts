@@ -65,8 +65,59 @@ function tidy(schema: unknown): unknown {
   return out;
 }
 
+const ANY_TYPE = ['object', 'array', 'string', 'number', 'boolean', 'null'];
+const ANNOTATIONS = new Set(['description', 'title', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly']);
+
+/** The types a schema's branch allows: its own `type`, "object" for a $ref (every component is an object); null when unknown. */
+function branchTypes(b: JsonSchema): string[] | null {
+  if (typeof b.$ref === 'string') return ['object'];
+  if (typeof b.type === 'string') return [b.type];
+  if (Array.isArray(b.type)) return b.type as string[];
+  return null;
+}
+
+/**
+ * Every schema with a `type`, as the interactive reference's renderer requires of each schema it
+ * checks (it logs the document as invalid otherwise): a nullable value (`anyOf: [X, null]`, zod's
+ * form) becomes X with `type: [X's type, "null"]`; another union gets the types of its branches
+ * beside it; a schema that allows anything ("unknown") lists every type. The same values validate.
+ */
+export function withTypes(schema: unknown): unknown {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema;
+  const s: JsonSchema = { ...(schema as JsonSchema) };
+  for (const k of ['properties', 'patternProperties', '$defs']) {
+    const map = s[k] as Record<string, unknown> | undefined;
+    if (map && typeof map === 'object') s[k] = Object.fromEntries(Object.entries(map).map(([n, v]) => [n, withTypes(v)]));
+  }
+  for (const k of ['items', 'additionalProperties', 'not', 'contentSchema']) if (s[k] && typeof s[k] === 'object') s[k] = withTypes(s[k]);
+  for (const k of ['anyOf', 'oneOf', 'allOf', 'prefixItems']) if (Array.isArray(s[k])) s[k] = (s[k] as unknown[]).map(withTypes);
+  if (s.type !== undefined || typeof s.$ref === 'string') return s;
+  const union = (s.anyOf ?? s.oneOf) as JsonSchema[] | undefined;
+  if (union) {
+    const nonNull = union.filter((b) => b.type !== 'null');
+    const only = nonNull[0];
+    if (union.length === 2 && nonNull.length === 1 && typeof only.type === 'string' && !only.$ref && !only.anyOf && !only.oneOf) {
+      const { anyOf: _a, oneOf: _o, ...rest } = s;
+      return {
+        ...only,
+        ...rest,
+        type: [only.type, 'null'],
+        ...(Array.isArray(only.enum) ? { enum: [...(only.enum as unknown[]), null] } : {}),
+      };
+    }
+    const types = union.map(branchTypes);
+    if (types.every((t) => t !== null)) {
+      const all = [...new Set(types.flat() as string[])];
+      return { type: all.length === 1 ? all[0] : all, ...s };
+    }
+    return s;
+  }
+  if (Object.keys(s).every((k) => ANNOTATIONS.has(k))) return { type: ANY_TYPE, ...s };
+  return s;
+}
+
 function inputSchema(schema: z.ZodType): JsonSchema {
-  return tidy(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' })) as JsonSchema;
+  return withTypes(tidy(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }))) as JsonSchema;
 }
 
 function parameters(schema: z.ZodObject | undefined, where: 'path' | 'query'): JsonSchema[] {
@@ -103,7 +154,7 @@ export function buildOpenApiDocument(params: {
   const generated = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }) as {
     schemas: Record<string, unknown>;
   };
-  const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([k, v]) => [k, tidy(v)]));
+  const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([k, v]) => [k, withTypes(tidy(v))]));
 
   const used = new Set<Security>();
   const paths: Record<string, Record<string, unknown>> = {};
