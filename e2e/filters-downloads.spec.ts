@@ -124,7 +124,7 @@ test('Event History and Activity Log filters live in the URL: reload, Back and a
   await expect(page.getByLabel('Action')).toHaveValue('connection.created');
 
   await page.goto(`${ACTIVITY_PATH}?kind=everything&action=drop_table&target_type=%3Cscript%3E&from=yesterday`);
-  await expect(page.getByLabel('Show')).toHaveValue('audit');
+  await expect(page.getByLabel('Show')).toHaveValue('all');
   await expect(page.getByLabel('Action')).toHaveValue('');
   await expect(page.getByLabel('About')).toHaveValue('');
   await expect(entries.first()).toBeVisible();
