@@ -3,6 +3,7 @@
 // and the interactive reference of every route rendered from /api/v1/openapi.json.
 import type { Metadata } from 'next';
 import { headers } from 'next/headers';
+import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { InteractiveApiReference } from '@/components/docs/api-reference';
 import { LogoMark } from '@/components/ui/icons';
@@ -93,12 +94,15 @@ export default async function ApiDocsPage() {
         <div className="mt-10 space-y-10">
           <Section id="tokens" title="1. Get a token">
             <p>
-              An administrator creates an <strong>API client</strong> for your program’s API connection (
-              <C>npx dde clients create --program ID --name NAME --connection CONNECTION_ID</C>; the connection may be left out when the
-              program has exactly one) and gives you its client id and secret. The client reads that connection’s files only — its files,
-              folders, zips and download links — and nothing else: every other route, the management API included, answers it 404. Trade
-              them for an access token, valid for {CLIENT_TOKEN_TTL_SECONDS / 60} minutes (OAuth 2.0 client credentials; HTTP Basic or{' '}
-              <C>client_id</C>/<C>client_secret</C> form fields):
+              A Firstup Super Admin creates an <strong>API client</strong> for your program’s API connection on the{' '}
+              <Link href="/configure/insights/recurring-data-connections/api-access" className="font-medium text-brand-700 underline">
+                API access
+              </Link>{' '}
+              page (or with <C>npx dde clients create --program ID --name NAME --connection CONNECTION_ID</C>; the connection may be left
+              out when the program has exactly one) and gives you its client id and secret, shown once. The client reads that connection’s
+              files only — its files, folders, zips and download links — and nothing else: every other route, the management API included,
+              answers it 404. Trade them for an access token, valid for {CLIENT_TOKEN_TTL_SECONDS / 60} minutes (OAuth 2.0 client
+              credentials; HTTP Basic or <C>client_id</C>/<C>client_secret</C> form fields):
             </p>
             <Code>{`export DDE=${base}
 TOKEN=$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" \\
@@ -192,9 +196,10 @@ curl -fsS -C - -o "$name" "$(echo "$meta" | jq -r .data.download_url)"`}</Code>
               Each export run is a folder: its window, export type, files with sizes and checksums. Download a whole folder — data files,
               their <C>.sha256</C> sidecars and the manifest — as one zip:
             </p>
-            <Code>{`curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/folders?limit=10" | jq '.data[] | {run_id, name, total_bytes}'
+            <Code>{`curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/folders?connection=$CONNECTION_ID&limit=10" | jq '.data[] | {run_id, name, total_bytes}'
 
-RUN_ID=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/folders?limit=1" | jq -r '.data[0].run_id')
+# The newest folder of that connection (without ?connection=, the newest of any connection you can read).
+RUN_ID=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$DDE/api/v1/folders?connection=$CONNECTION_ID&limit=1" | jq -r '.data[0].run_id')
 curl -fsS -H "Authorization: Bearer $TOKEN" -o folder.zip "$DDE/api/v1/folders/$RUN_ID/archive"
 unzip folder.zip -d folder && (cd folder && sha256sum -c *.sha256)`}</Code>
           </Section>
