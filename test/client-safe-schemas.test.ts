@@ -14,6 +14,8 @@ const SCHEMA_MODULES = [
   'lib/webhooks/responses.ts',
   // Not a schema module, but the set-up form and the API read server addresses with it.
   'lib/connections/server-address.ts',
+  // How a connection is named and where it delivers: the pages say it as the emails do.
+  'lib/describe-connection.ts',
   // The run statuses' words, shown by the pages and written into the API reference.
   'lib/runs/vocabulary.ts',
   // Nor these: the historical request form and the connection page show ranges and windows with them.

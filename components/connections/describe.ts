@@ -1,4 +1,5 @@
 // A connection in admins' words: its frequency, name and destination as the pages show them.
+import { connectionDisplayName, destinationLabel } from '@/lib/describe-connection';
 import type { Connection } from '@/lib/management/responses';
 
 export const FREQUENCIES: { value: Connection['frequency']; label: string }[] = [
@@ -9,11 +10,12 @@ export const FREQUENCIES: { value: Connection['frequency']; label: string }[] = 
 ];
 export const frequencyLabel = (f: string) => FREQUENCIES.find((x) => x.value === f)?.label ?? f;
 
-export function connectionName(c: Pick<Connection, 'name' | 'kind'>): string {
-  return c.name || (c.kind === 'api' ? 'API connection' : 'SFTP connection');
+/** The connection's name, or what it is (lib/describe-connection.ts, as the emails say it). */
+export function connectionName(c: Pick<Connection, 'name' | 'kind' | 'sftp'>): string {
+  return connectionDisplayName({ name: c.name || null, kind: c.kind, sftpHost: c.sftp?.host ?? null });
 }
 
-export function destination(c: Connection): string {
-  if (c.kind === 'api' || !c.sftp) return 'Export API';
-  return `sftp://${c.sftp.host}${c.sftp.port && c.sftp.port !== 22 ? `:${c.sftp.port}` : ''}/${c.sftp.folder.replace(/^\/+/, '')}`;
+/** Where it delivers: "user@host:port, folder /exports" or "Export API". */
+export function destination(c: Pick<Connection, 'kind' | 'sftp'>): string {
+  return destinationLabel(c);
 }

@@ -4,7 +4,7 @@
 import Link from 'next/link';
 import type { Connection } from '@/lib/management/responses';
 import { CONNECTIONS_PATH } from './paths';
-import { connectionName } from './describe';
+import { connectionName, destination } from './describe';
 
 export function SftpCreated({ connection: c, programName }: { connection: Connection; programName: string }) {
   return (
@@ -14,8 +14,8 @@ export function SftpCreated({ connection: c, programName }: { connection: Connec
           SFTP Connection Active
         </p>
         <p className="mt-1 text-sm text-emerald-800">
-          {connectionName(c)} exports {programName}’s data to {c.sftp?.host}:{c.sftp?.port}/{c.sftp?.folder}. The first delivery arrives
-          after the first window closes; the contacts receive an email confirming the set-up.
+          {connectionName(c)} exports {programName}’s data to {destination(c)}. The first delivery arrives after the first window closes;
+          the contacts receive an email confirming the set-up.
         </p>
         {c.sftp?.pgp_key ? (
           <p className="mt-2 text-sm break-words text-emerald-800">

@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, foreignKey, index, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { connections, historicalRequests } from './connections';
-import { DELIVERY_STATUSES, EXPORT_TYPES, FILE_TYPES, RUN_STATUSES } from './enums';
+import { COMPRESSIONS, DELIVERY_STATUSES, EXPORT_TYPES, FILE_FORMATS, FILE_TYPES, RUN_STATUSES } from './enums';
 import { programs } from './source';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -95,8 +95,8 @@ export const exportFiles = pgTable(
     rows: bigint('rows', { mode: 'number' }).notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     sha256: text('sha256').notNull(),
-    format: text('format', { enum: ['csv', 'jsonl', 'xlsx', 'json'] }).notNull(),
-    compression: text('compression', { enum: ['gzip', 'none'] }).notNull(),
+    format: text('format', { enum: FILE_FORMATS }).notNull(),
+    compression: text('compression', { enum: COMPRESSIONS }).notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
     expiresAt: ts('expires_at').notNull(),
     expired: boolean('expired').notNull().default(false),

@@ -2,9 +2,9 @@
 // these; the OpenAPI document (/api/v1/openapi.json) is generated from the same schemas, and the
 // tests check responses against them.
 import { z } from 'zod';
-import { EXPORT_TYPES, FILE_TYPES, type FileType } from '@/db/schema/enums';
+import { EXPORT_TYPES, type FileType } from '@/db/schema/enums';
 import { cursorParam, limitParam, programParam, programQuery } from '@/lib/http/params';
-import { dataSchema, instantSchema, pageSchema } from '@/lib/http/schemas';
+import { dataSchema, exportFileFieldsSchema, instantSchema, pageSchema } from '@/lib/http/schemas';
 
 /** `{type}` in the API's paths and the file type each names (docs/export-files.md, "What a run writes"). */
 export const API_FILE_TYPES = { users: 'user', campaigns: 'campaign', activities: 'activity' } as const satisfies Record<string, FileType>;
@@ -102,24 +102,16 @@ export const listFoldersQuerySchema = z.object({
 
 // --- Responses ------------------------------------------------------------------------------
 
-export const exportFileSchema = z
-  .object({
-    id: z.guid(),
+export const exportFileSchema = exportFileFieldsSchema
+  .extend({
     program_id: z.number().int(),
     connection_id: z.guid().describe('The API connection whose feed the file is in.'),
     run_id: z.guid().describe('The run (folder) the file belongs to.'),
-    name: z.string().describe('e.g. 4021-11-28-2026-08-activity-incremental.gz'),
     type: apiType,
-    file_type: z.enum(FILE_TYPES).describe('The file type as it appears in the name.'),
     export_type: z.enum(EXPORT_TYPES),
     part: z.number().int().describe('Part number of a split xlsx file; 1 otherwise.'),
     window_start: instant.describe('Start of the window (inclusive, UTC).'),
     window_end: instant.describe('End of the window (exclusive, UTC).'),
-    rows: z.number().int(),
-    bytes: z.number().int(),
-    sha256: z.string().describe('SHA-256 of the stored bytes, hex. Also the download ETag.'),
-    format: z.enum(['csv', 'jsonl', 'xlsx', 'json']),
-    compression: z.enum(['gzip', 'none']),
     created_at: instant,
     expires_at: instant.describe('After this the file is deleted and the API answers 410.'),
     download_url: z.url().describe('Signed link to the bytes; needs no token.'),
@@ -154,15 +146,7 @@ export type LatestFileResponse = z.infer<typeof latestFileResponseSchema>;
 export const fileResponseSchema = dataSchema(exportFileSchema);
 export const fileListResponseSchema = pageSchema(exportFileSchema);
 
-export const folderFileSchema = z.object({
-  id: z.guid(),
-  name: z.string(),
-  file_type: z.enum(FILE_TYPES),
-  rows: z.number().int(),
-  bytes: z.number().int(),
-  sha256: z.string(),
-  format: z.enum(['csv', 'jsonl', 'xlsx', 'json']),
-  compression: z.enum(['gzip', 'none']),
+export const folderFileSchema = exportFileFieldsSchema.extend({
   expired: z.boolean(),
   download_url: z.url().nullable().describe('Signed link; null once the file has expired.'),
 });

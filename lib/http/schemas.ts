@@ -1,9 +1,25 @@
 // Response shapes every API area shares: the error body, an instant, a page. Client-safe (zod
 // only), so components can import the types inferred from them.
 import { z } from 'zod';
+import { COMPRESSIONS, FILE_FORMATS, FILE_TYPES } from '@/db/schema/enums';
 
 /** An instant in an answer: ISO 8601, UTC. */
 export const instantSchema = z.iso.datetime().describe('ISO 8601 date-time (UTC)');
+
+/**
+ * What every answer says of an export file — the export API's files and folders, a run's files in
+ * the management API — in one schema; each view extends it with its own fields.
+ */
+export const exportFileFieldsSchema = z.object({
+  id: z.guid(),
+  name: z.string().describe('e.g. 4021-11-28-2026-08-activity-incremental.gz'),
+  file_type: z.enum(FILE_TYPES).describe('The file type as it appears in the name.'),
+  rows: z.number().int(),
+  bytes: z.number().int(),
+  sha256: z.string().describe('SHA-256 of the stored bytes, hex. Also the download ETag.'),
+  format: z.enum(FILE_FORMATS),
+  compression: z.enum(COMPRESSIONS),
+});
 
 /** The answer of one thing: `{ data: item }`. */
 export const dataSchema = <S extends z.ZodType>(item: S) => z.object({ data: item });

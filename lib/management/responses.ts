@@ -8,13 +8,12 @@ import {
   CONNECTION_STATUSES,
   DELIVERY_STATUSES,
   EXPORT_TYPES,
-  FILE_TYPES,
   FORMATS,
   FREQUENCIES,
   HISTORICAL_STATUSES,
   RUN_STATUSES,
 } from '@/db/schema/enums';
-import { dataSchema, instantSchema as instant, listSchema, pageSchema } from '@/lib/http/schemas';
+import { dataSchema, exportFileFieldsSchema, instantSchema as instant, listSchema, pageSchema } from '@/lib/http/schemas';
 import { runStatusDoc } from '@/lib/runs/vocabulary';
 
 /** An OpenPGP public key as the admin confirms it (never the key itself: it is long and adds nothing to check). */
@@ -82,16 +81,8 @@ export const connectionSchema = z.object({
 });
 export type Connection = z.infer<typeof connectionSchema>;
 
-export const runFileSchema = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  file_type: z.enum(FILE_TYPES),
+export const runFileSchema = exportFileFieldsSchema.extend({
   part: z.number().int(),
-  rows: z.number().int(),
-  bytes: z.number().int(),
-  sha256: z.string(),
-  format: z.string(),
-  compression: z.string(),
   expires_at: instant,
   expired: z.boolean(),
 });

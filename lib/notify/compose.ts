@@ -7,12 +7,8 @@ import { RETRYABLE, type DeliveryErrorCode } from '@/lib/delivery/errors';
 
 export type ComposedEmail = { subject: string; text: string };
 
-export type SftpDestinationLabel = { host: string; port: number; username: string; folder: string };
-
-/** "user@host:port, folder /exports" — how every email names an SFTP destination. */
-export function describeSftpDestination(d: SftpDestinationLabel): string {
-  return `${d.username}@${d.host}:${d.port}, folder ${d.folder}`;
-}
+// Every email names an SFTP destination as lib/describe-connection.ts does.
+export { describeSftpDestination, type SftpDestinationLabel } from '@/lib/describe-connection';
 
 const ERROR_TITLES: Record<DeliveryErrorCode, string> = {
   auth_failed: 'sign-in rejected',

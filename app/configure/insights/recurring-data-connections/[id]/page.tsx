@@ -3,7 +3,7 @@
 import type { Metadata } from 'next';
 import { cache } from 'react';
 import { ConnectionDetail } from '@/components/connections/connection-detail';
-import { connectionName } from '@/components/connections/describe';
+import { connectionDisplayName } from '@/lib/describe-connection';
 import { SubPage } from '@/components/shell/page-guard';
 import { getDb } from '@/db/client';
 import { findConnection } from '@/db/queries/connections';
@@ -18,7 +18,7 @@ const titleOf = cache(async (id: string): Promise<string | null> => {
   const { current } = await currentProgram(actor);
   if (!current) return null;
   const c = await findConnection(getDb(), { programId: current.id, id });
-  return c ? connectionName(c) : null;
+  return c ? connectionDisplayName(c) : null;
 });
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
