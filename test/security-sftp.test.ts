@@ -14,7 +14,9 @@ import { POST as historicalCreateRoute } from '@/app/api/v1/connections/[id]/his
 import { POST as createRoute } from '@/app/api/v1/connections/route';
 import { POST as testRoute } from '@/app/api/v1/connections/test/route';
 import { closeDatabase } from '@/db/client';
-import { connections, historicalRequests, type Account } from '@/db/schema';
+import { connections, historicalRequests, webhookDeliveries, webhookEndpoints, type Account } from '@/db/schema';
+import { encryptWebhookSecret } from '@/lib/webhooks/secret';
+import { POST as webhookTestRoute } from '@/app/api/v1/webhooks/[id]/test/route';
 import { createApiToken } from '@/lib/auth/tokens';
 import { publicKeyLineFingerprint } from '@/lib/delivery/fingerprint';
 import { generateEd25519KeyPair, startSftpSink, type SftpSink } from '@/scripts/dev/sftp-sink';
@@ -280,6 +282,60 @@ describe('limits on the expensive management routes (finding: fired without boun
     const refused = await test(dest({ host: '127.0.0.2' }), { cookie: mine });
     expect(refused.status).toBe(429);
     expect((refused.body.error as { message: string }).message).toMatch(/^Too many connection tests: the limit is 3 per minute\./);
+  });
+
+  it('spends the connection-test budget on the SFTP set-up check of a new connection: 429 once spent, nothing created', async () => {
+    setExpensiveLimiter('connection_test', new PgRateLimiter(t.sql, 'connection_test_create', 1, 60));
+    onTestFinished(() => setExpensiveLimiter('connection_test', null));
+    const create = () =>
+      post(
+        createRoute,
+        `/api/v1/connections?program=${PROGRAM}`,
+        {
+          kind: 'sftp',
+          name: 'Budget',
+          frequency: 'daily',
+          start_date: `${new Date().toISOString().slice(0, 10)}T00:00:00Z`,
+          contact_emails: ['a@example.com'],
+          ...dest({ host: '127.0.0.2', host_key_fingerprint: `SHA256:${'A'.repeat(43)}` }),
+        },
+        { cookie },
+      );
+    const count = async () => (await t.db.select({ n: sql<number>`count(*)::int` }).from(connections))[0].n;
+    const before = await count();
+    expect((await create()).status).toBe(422);
+    const refused = await create();
+    expect(refused.status).toBe(429);
+    expect((refused.body.error as { message: string }).message).toMatch(/^Too many connection tests: the limit is 1 per minute\./);
+    expect(await count()).toBe(before);
+  });
+
+  it('spends a budget on webhook tests (an outbound POST sent at once): 429 once spent, nothing sent', async () => {
+    setExpensiveLimiter('webhook_send', new PgRateLimiter(t.sql, 'webhook_send_test', 1, 60));
+    onTestFinished(() => setExpensiveLimiter('webhook_send', undefined));
+    const [conn] = await t.db
+      .insert(connections)
+      .values({ programId: PROGRAM, kind: 'api', frequency: 'daily', startDate: new Date() })
+      .returning();
+    const id = crypto.randomUUID();
+    await t.db.insert(webhookEndpoints).values({
+      id,
+      programId: PROGRAM,
+      connectionId: conn.id,
+      url: 'http://127.0.0.2:9/hook',
+      events: ['files.ready'],
+      secretCiphertext: encryptWebhookSecret('whsec_budget', id),
+    });
+    const send = () => post(webhookTestRoute, `/api/v1/webhooks/${id}/test?program=${PROGRAM}`, {}, { cookie }, { id });
+    const first = await send();
+    expect(first.status).toBe(200);
+    const refused = await send();
+    expect(refused.status).toBe(429);
+    expect((refused.body.error as { message: string }).message).toMatch(
+      /^Too many webhook tests and redeliveries: the limit is 1 per minute\./,
+    );
+    const messages = await t.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, id));
+    expect(messages).toHaveLength(1);
   });
 
   it('refuses historical requests over the account’s budget with 429, and creates none', async () => {

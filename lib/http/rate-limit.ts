@@ -306,6 +306,8 @@ export async function enforceRateLimit(
 export const EXPENSIVE_LIMITS = {
   /** "Test connection": outbound SSH with long timeouts. */
   connection_test: { points: () => env().connectionTestsPerMinute, windowSeconds: 60, what: 'connection tests' },
+  /** A webhook's test message (an outbound POST of up to 10 s, sent at once) and a logged message sent anew. */
+  webhook_send: { points: () => env().connectionTestsPerMinute, windowSeconds: 60, what: 'webhook tests and redeliveries' },
   /** Historical requests: up to 24 months of re-exports each. */
   historical_request: { points: () => 20, windowSeconds: 3600, what: 'historical requests' },
 } as const satisfies Record<string, { points: () => number; windowSeconds: number; what: string }>;

@@ -24,7 +24,7 @@ export const POST = withAuth(
       actor,
       program,
       input,
-      input.kind === 'sftp' ? sftpSetupCheck(undefined, { coarse: actor.kind === 'token' }) : undefined,
+      input.kind === 'sftp' ? sftpSetupCheck(undefined, { coarse: actor.kind === 'token', budget: actor }) : undefined,
     );
     await tryEnqueue(database, 'plan-windows', { reason: 'connection created', connectionId: connection.id });
     await tryEnqueue(database, 'notify', { reason: 'connection created' }); // its "connection active" email

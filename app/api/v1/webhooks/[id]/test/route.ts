@@ -4,8 +4,8 @@ import { pathId } from '@/lib/management/lookups';
 import { sendTestMessage, webhookDeliveryJson } from '@/lib/webhooks';
 
 export const POST = withAuth(
-  async (req, { database, params, program }) => {
-    const sent = await sendTestMessage(database, { programId: program, endpointId: pathId(params, 'Webhook') });
+  async (req, { actor, database, params, program }) => {
+    const sent = await sendTestMessage(database, { programId: program, endpointId: pathId(params, 'Webhook'), budget: actor });
     return Response.json({ data: webhookDeliveryJson(sent) });
   },
   { permission: 'connections.write', scope: 'data_exports.manage', program: 'required' },
