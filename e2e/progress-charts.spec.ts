@@ -13,7 +13,7 @@ import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { startSftpSink, type SftpSink } from '../scripts/dev/sftp-sink';
 import { startSlowProxy } from '../test/helpers/delivery';
-import { CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
+import { ACTIVITY_PATH, CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
 import { confirmIn, day, shoot } from './ui';
 
 const PASSWORD = 'progress e2e password';
@@ -212,6 +212,12 @@ test.describe.serial('a server that refuses the files', () => {
       'Cancelled',
     ]);
 
+    // The Activity Log shows the failures without being asked: its default view has changes and failed deliveries.
+    await page.goto(ACTIVITY_PATH);
+    await expect(page.getByLabel('Show')).toHaveValue('all');
+    await expect(page.getByTestId('activity-entry').filter({ hasText: 'Delivery failed' }).filter({ hasText: NAME }).first()).toBeVisible();
+    await expect(page.getByTestId('activity-entry').filter({ hasText: 'Connection created' }).filter({ hasText: NAME })).toBeVisible();
+    await page.goBack();
     await page.reload();
     await page.getByRole('tab', { name: 'Event History' }).click();
     const charts = page.getByTestId('stats-chart');
