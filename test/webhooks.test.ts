@@ -213,6 +213,13 @@ describe('webhook endpoints through the management API', () => {
     expect((await call(patchRoute, 'PATCH', `/api/v1/webhooks/${id}`, { id }, {})).status).toBe(422);
     expect((await call(patchRoute, 'PATCH', `/api/v1/webhooks/${id}`, { id }, { url: 'http://192.168.1.5/x' })).status).toBe(422);
     expect((await call(patchRoute, 'PATCH', `/api/v1/webhooks/${id}`, { id }, { enabled: true }, brandCookie)).status).toBe(403);
+    // A reader without write access sees the origin only; the writer sees the URL in full.
+    const full = (data(await call(getRoute, 'GET', `/api/v1/webhooks/${id}`, { id })) as { url: string }).url;
+    const masked = (data(await call(getRoute, 'GET', `/api/v1/webhooks/${id}`, { id }, undefined, brandCookie)) as { url: string }).url;
+    expect(full).toBe(r.url);
+    expect(masked).toBe(`${new URL(r.url).origin}/…`);
+    const details = (await t.db.select().from(auditLog).where(eq(auditLog.targetId, id))).map((e) => JSON.stringify(e));
+    expect(details.join('\n')).not.toContain(new URL(r.url).pathname);
     expect((await call(deleteRoute, 'DELETE', `/api/v1/webhooks/${id}`, { id })).status).toBe(200);
     expect((await call(getRoute, 'GET', `/api/v1/webhooks/${id}`, { id })).status).toBe(404);
     const actions = (await t.db.select().from(auditLog).where(eq(auditLog.targetId, id)).orderBy(auditLog.id)).map((e) => e.action);

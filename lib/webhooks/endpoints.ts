@@ -55,11 +55,25 @@ export const deliveryListQuery = programQuery.extend({ limit: limitParam(200, 50
 export const redeliverParams = z.object({ id: uuidParam, delivery_id: uuidParam });
 
 /** What the API and pages show of an endpoint: never the secret. */
-export function webhookJson(e: WebhookEndpoint, last?: WebhookDelivery) {
+/**
+ * A webhook URL as callers without write access and the Activity Log see it: the origin, with the
+ * path and query (often a capability: chat and automation hooks) masked.
+ */
+export function maskWebhookUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname && u.pathname !== '/' ? '/…' : ''}${u.search ? '?…' : ''}`;
+  } catch {
+    return '…';
+  }
+}
+
+/** A webhook as the API answers it: its URL in full only for `fullUrl` (callers who may change it). */
+export function webhookJson(e: WebhookEndpoint, last?: WebhookDelivery, opts: { fullUrl?: boolean } = { fullUrl: true }) {
   return {
     id: e.id,
     connection_id: e.connectionId,
-    url: e.url,
+    url: opts.fullUrl ? e.url : maskWebhookUrl(e.url),
     events: e.events,
     description: e.description,
     enabled: e.disabledAt === null,
@@ -92,7 +106,13 @@ export function webhookDeliveryJson(d: WebhookDelivery) {
 }
 
 function auditable(e: WebhookEndpoint) {
-  return { connection_id: e.connectionId, url: e.url, events: e.events, description: e.description, enabled: e.disabledAt === null };
+  return {
+    connection_id: e.connectionId,
+    url: maskWebhookUrl(e.url),
+    events: e.events,
+    description: e.description,
+    enabled: e.disabledAt === null,
+  };
 }
 
 export async function listWebhookEndpoints(db: DbOrTx, p: { programId: number; connectionId: string }): Promise<WebhookEndpoint[]> {

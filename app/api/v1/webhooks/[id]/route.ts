@@ -1,13 +1,18 @@
 // GET /api/v1/webhooks/{id} – one webhook endpoint; PATCH – change its URL, events, description or enabled; DELETE – delete it (its log is kept)
 import { parseJson } from '@/lib/http/parse';
+import { can } from '@/lib/auth/permissions';
 import { withAuth } from '@/lib/auth/with-auth';
 import { pathId } from '@/lib/management/lookups';
 import { deleteWebhookEndpoint, updateWebhookEndpoint, updateWebhookSchema, webhookEndpointOf, webhookJson } from '@/lib/webhooks';
 
 export const GET = withAuth(
-  async (req, { db, params, program }) => {
+  async (req, { actor, db, params, program }) => {
     const programId = program;
-    return Response.json({ data: webhookJson(await webhookEndpointOf(db, programId, pathId(params, 'Webhook'))) });
+    return Response.json({
+      data: webhookJson(await webhookEndpointOf(db, programId, pathId(params, 'Webhook')), undefined, {
+        fullUrl: can(actor, 'connections.write'),
+      }),
+    });
   },
   { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );

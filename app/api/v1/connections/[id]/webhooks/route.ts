@@ -1,11 +1,12 @@
 // GET /api/v1/connections/{id}/webhooks – the connection's webhook endpoints; POST – add one (201 with its signing secret, shown once)
 import { parseJson } from '@/lib/http/parse';
+import { can } from '@/lib/auth/permissions';
 import { withAuth } from '@/lib/auth/with-auth';
 import { connectionOf } from '@/lib/management/lookups';
 import { createWebhookEndpoint, createWebhookSchema, deliveriesOfEndpoints, listWebhookEndpoints, webhookJson } from '@/lib/webhooks';
 
 export const GET = withAuth(
-  async (req, { db, params, program }) => {
+  async (req, { actor, db, params, program }) => {
     const programId = program;
     const connection = await connectionOf(db, programId, params);
     const list = await listWebhookEndpoints(db, { programId, connectionId: connection.id });
@@ -18,7 +19,7 @@ export const GET = withAuth(
       const cur = latest.get(d.endpointId);
       if (!cur || cur.createdAt < d.createdAt) latest.set(d.endpointId, d);
     }
-    return Response.json({ data: list.map((e) => webhookJson(e, latest.get(e.id))) });
+    return Response.json({ data: list.map((e) => webhookJson(e, latest.get(e.id), { fullUrl: can(actor, 'connections.write') })) });
   },
   { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );
