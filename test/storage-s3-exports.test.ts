@@ -27,9 +27,10 @@ import { executeExportRun } from '@/lib/runs/export-run';
 import { planWindows } from '@/lib/scheduling/planner';
 import { seedProgram } from '@/lib/seed';
 import { S3Storage, setStorage, type S3StorageConfig } from '@/lib/storage';
-import { request, useTestEnv, OPS_ADMIN } from './helpers/auth';
+import { createApiToken } from '@/lib/auth/tokens';
+import { createAccount, request, useTestEnv, OPS_ADMIN } from './helpers/auth';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { call, clientToken } from './helpers/export-api';
+import { call } from './helpers/export-api';
 import { rgwSkipReason, obtainRgw, type TestRgw } from './helpers/rgw';
 
 const skip = rgwSkipReason();
@@ -111,7 +112,9 @@ describe.skipIf(!!skip)('export runs with their files in a real S3 server (Ceph 
     await seedProgram(t, { programId: PROGRAM, users: 80, campaigns: 6, events: 6000, days: 1, seed: 5, until });
     setClock(new Date(until.getTime() + 10 * 60_000));
     sink = await startSftpSink({ rootDir: path.join(dataDir, 'sftp'), username: 'customer', password: 'sink-password' });
-    token = (await clientToken(t, PROGRAM)).token;
+    // Folders of an SFTP connection are read by the program's admins (an API client reads only its own feed).
+    const firstup = await createAccount(t.db, { role: 'firstup_super_admin' });
+    token = (await createApiToken(t.db, { kind: 'personal', accountId: firstup.id, scopes: ['data_exports.read'] })).token;
     connection = await sftpConnection('inbox');
     await planWindows(t, { now: new Date(until.getTime() + 10 * 60_000), settleMs: 5 * 60_000 });
     runIds = (await t.db.select().from(exportRuns).where(eq(exportRuns.connectionId, connection.id)).orderBy(exportRuns.windowStart)).map(
@@ -156,7 +159,7 @@ describe.skipIf(!!skip)('export runs with their files in a real S3 server (Ceph 
     expect(failed.status).toBe('planned');
     expect(await filesOfRun(runId)).toEqual([]);
     // The run's folder is not listed (an SFTP connection's files are in Folders, not in an API feed).
-    const listed = await call(foldersRoute, request('GET', '/api/v1/folders', { token }));
+    const listed = await call(foldersRoute, request('GET', `/api/v1/folders?program=${PROGRAM}`, { token }));
     expect(folderListResponseSchema.parse(await listed.json()).data).toEqual([]);
 
     setStorage(s3Storage());
@@ -170,7 +173,9 @@ describe.skipIf(!!skip)('export runs with their files in a real S3 server (Ceph 
     expect(await objectKeys()).toEqual(expected);
     // Nothing of the export went to the local disk.
     expect(existsSync(path.join(dataDir, 'exports'))).toBe(false);
-    const page = folderListResponseSchema.parse(await (await call(foldersRoute, request('GET', '/api/v1/folders', { token }))).json());
+    const page = folderListResponseSchema.parse(
+      await (await call(foldersRoute, request('GET', `/api/v1/folders?program=${PROGRAM}`, { token }))).json(),
+    );
     expect(page.data.map((f) => f.run_id).sort()).toEqual([...runIds].sort());
   });
 
@@ -222,10 +227,14 @@ describe.skipIf(!!skip)('export runs with their files in a real S3 server (Ceph 
   });
 
   it('streams the folder zip from S3: every entry unzips to the recorded bytes and sha256sum -c passes', async () => {
-    const folders = folderListResponseSchema.parse(await (await call(foldersRoute, request('GET', '/api/v1/folders', { token }))).json());
+    const folders = folderListResponseSchema.parse(
+      await (await call(foldersRoute, request('GET', `/api/v1/folders?program=${PROGRAM}`, { token }))).json(),
+    );
     expect(folders.data.map((f) => f.run_id).sort()).toEqual([...runIds].sort());
     const files = await filesOfRun(runIds[1]);
-    const res = await call(archiveRoute, request('GET', `/api/v1/folders/${runIds[1]}/archive`, { token }), { run_id: runIds[1] });
+    const res = await call(archiveRoute, request('GET', `/api/v1/folders/${runIds[1]}/archive?program=${PROGRAM}`, { token }), {
+      run_id: runIds[1],
+    });
     expect(res.status).toBe(200);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'dde-s3-zip-'));
     try {
