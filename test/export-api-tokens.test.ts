@@ -180,8 +180,10 @@ describe('POST /api/oauth/token', () => {
     );
     expect(res.status).toBe(422);
     const err = ((await res.json()) as ErrorBody).error;
-    expect(err.message).toContain('scopes.1');
+    // The message names the field as the form does; the details keep its path.
+    expect(err.message).toContain('Scopes');
     expect(err.message).toContain("an API client reads its connections' files only");
+    expect((err.details as { fields: { path: string }[] }).fields.map((f) => f.path)).toContain('scopes.1');
   });
 
   it('accepts the credentials in the form body (and JSON), and narrows scopes on request', async () => {
