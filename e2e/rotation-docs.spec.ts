@@ -104,7 +104,7 @@ test.describe.serial('paste an address, rotate credentials', () => {
     await expect(page.getByText('Connection test passed')).toBeVisible({ timeout: 30_000 });
     await page.getByRole('button', { name: 'Save connection' }).click();
     await expect(page.getByText('SFTP Connection Active')).toBeVisible({ timeout: 30_000 });
-    await expect(page.getByText(`to ${sshd.host}:${sshd.port}/dde-rotation`)).toBeVisible();
+    await expect(page.getByText(`to ${sshd.username}@${sshd.host}:${sshd.port}, folder dde-rotation`)).toBeVisible();
     // The first window arrives through the key.
     await waitForManifests(dir, 1, 90_000);
   });

@@ -346,7 +346,7 @@ test.describe.serial('a server that stalls uploads', () => {
     // More than 24 months back is refused in the form.
     await page.getByLabel('From').fill(day(-800));
     await page.getByRole('button', { name: 'Submit request' }).click();
-    await expect(page.getByText(/goes back at most 24 months/)).toBeVisible();
+    await expect(page.getByText(/is more than 24 months back: historical data reaches back to/).first()).toBeVisible();
     await page.getByLabel('From').fill(day(-50));
     await page.getByRole('textbox', { name: /^To/ }).fill(day(-10));
     await page.getByRole('button', { name: 'Submit request' }).click();
