@@ -36,7 +36,6 @@ const PROGRAM = 5101;
 const CONNECTIONS = 3;
 const WINDOWS = 20;
 const HOUR = 3_600_000;
-const RUN_LOCK_NAMESPACE = 727_003; // lib/exports/run.ts: the advisory lock a worker holds while generating a run
 const T0 = Date.now();
 
 const say = (line: string) => process.stdout.write(`[scale ${((Date.now() - T0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
@@ -276,26 +275,28 @@ async function main(): Promise<void> {
     say(`started web-a :${webPorts[0]}, web-b :${webPorts[1]}, jobs-a (pid ${jobs[0].child.pid}), jobs-b (pid ${jobs[1].child.pid})`);
 
     // ---------------------------------------------------------------- kill -9 one worker in the middle of an export
-    let killedRun: string | undefined;
+    // A worker's claim on a run is the run's fencing counter (`export_runs.claim`), not a lock: jobs-a
+    // is caught while one of its sessions runs an export's COPY, and the runs then generating are
+    // noted with their claims. The run it was exporting is the one another worker claimed since.
+    let generatingAtKill: { id: string; claim: number }[] = [];
     const killDeadline = Date.now() + 180_000;
-    while (!killedRun && Date.now() < killDeadline) {
-      const held = await database.sql<{ app: string; objid: number }[]>`
-        select a.application_name as app, l.objid::int as objid
-        from pg_locks l join pg_stat_activity a on a.pid = l.pid
-        where l.locktype = 'advisory' and l.granted and l.classid = ${RUN_LOCK_NAMESPACE} and a.application_name = 'dde-scale-jobs-a'`;
-      if (held.length) {
-        const [run] = await database.sql<{ id: string; status: string }[]>`
-          select id, status from export_runs where connection_id = any(${connectionIds}::uuid[]) and hashtext(id::text) = ${held[0].objid}`;
-        if (run?.status === 'generating') {
+    while (!generatingAtKill.length && Date.now() < killDeadline) {
+      const [copying] = await database.sql<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity
+        where application_name = 'dde-scale-jobs-a' and state = 'active' and query ilike 'copy%'`;
+      if (copying.n > 0) {
+        const generating = await database.sql<{ id: string; claim: number }[]>`
+          select id, claim from export_runs where connection_id = any(${connectionIds}::uuid[]) and status = 'generating'`;
+        if (generating.length) {
           jobs[0].child.kill('SIGKILL');
-          killedRun = run.id;
-          say(`kill -9 jobs-a while it generates run ${run.id}`);
+          generatingAtKill = generating;
+          say(`kill -9 jobs-a while it runs an export's COPY (${generating.length} run(s) generating)`);
         }
       }
-      if (jobs[0].child.exitCode !== null) throw new Error(`jobs-a exited by itself:\n${tailOf(jobs[0].log)}`);
+      if (jobs[0].child.exitCode !== null && !generatingAtKill.length) throw new Error(`jobs-a exited by itself:\n${tailOf(jobs[0].log)}`);
       await sleep(40);
     }
-    if (!killedRun) problems.push('jobs-a was never caught in the middle of an export (no run to kill it in)');
+    if (!generatingAtKill.length) problems.push('jobs-a was never caught in the middle of an export (no run to kill it in)');
 
     await Promise.all(webs.map((w, i) => waitForHealth(w, webPorts[i], 240_000)));
     say('both web processes answer /api/health');
@@ -319,9 +320,9 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- the ledger: one run per window, one file set per run
     const runs = await database.sql<
-      { id: string; connection_id: string; window_start: string; window_end: string; status: string; attempt: number }[]
+      { id: string; connection_id: string; window_start: string; window_end: string; status: string; attempt: number; claim: number }[]
     >`
-      select id, connection_id, window_start, window_end, status, attempt from export_runs
+      select id, connection_id, window_start, window_end, status, attempt, claim from export_runs
       where connection_id = any(${connectionIds}::uuid[]) order by connection_id, window_start`;
     const files = await database.sql<
       { run_id: string; name: string; storage_key: string; file_type: string; sha256: string; bytes: number }[]
@@ -358,6 +359,11 @@ async function main(): Promise<void> {
           `window ${r.window_start} of connection ${r.connection_id}: status ${r.status}, ${own.length} files — not exactly one complete set`,
         );
     }
+    // The run jobs-a was exporting: claimed again by another worker after the kill.
+    const claimedAgain = generatingAtKill.filter((g) => (runs.find((x) => x.id === g.id)?.claim ?? 0) > g.claim);
+    const killedRun = claimedAgain[0]?.id;
+    if (generatingAtKill.length && !killedRun)
+      problems.push('no run generating when jobs-a was killed was claimed again by another worker');
     if (killedRun) {
       const r = runs.find((x) => x.id === killedRun)!;
       const own = files.filter((f) => f.run_id === killedRun);
