@@ -7,7 +7,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { Fragment, useState } from 'react';
 import { api, apiUrl, type Page } from '@/components/api/client';
 import type { Connection, Run } from '@/lib/management/responses';
-import { bytes, dayRange, daysLabel, dt, num, windowLabel } from '@/components/ui/formatters';
+import { bytes, dayRange, daysLabel, dt, num, windowLabel, windowShort } from '@/components/ui/formatters';
 import {
   Button,
   Card,
@@ -25,17 +25,6 @@ import { isoDay, oneOf, useUrlFilters } from '@/components/ui/url-filters';
 import { RUN_STATUS_FILTER_ORDER, runStatusLabel } from '@/lib/runs/vocabulary';
 import { RunProgress } from './run-progress';
 import { StatsChart } from './stats-chart';
-
-const shortTime = new Intl.DateTimeFormat('en-US', {
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-  timeZone: 'UTC',
-});
-/** A window in a table cell: "Dec 2, 00:00 → Dec 3, 00:00 UTC" (the drawer gives the years). */
-const windowShort = (start: string, end: string) => `${shortTime.format(new Date(start))} → ${shortTime.format(new Date(end))} UTC`;
 
 function runFileName(r: Run): string {
   const data = r.files.filter((f) => f.file_type !== 'manifest');

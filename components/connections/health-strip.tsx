@@ -8,23 +8,13 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { api, type Page } from '@/components/api/client';
 import type { Connection, Run } from '@/lib/management/responses';
 import { runStatusLabel } from '@/lib/runs/vocabulary';
-import { dt, duration } from '@/components/ui/formatters';
+import { dt, duration, windowShort } from '@/components/ui/formatters';
 import { StatusBadge } from '@/components/ui/primitives';
 import { CONNECTIONS_PATH } from './paths';
 
 /** The scheduled windows the strip shows. */
 const MARKS = 14;
 const WEEK_MS = 7 * 86_400_000;
-
-const shortTime = new Intl.DateTimeFormat('en-US', {
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-  timeZone: 'UTC',
-});
-const windowShort = (start: string, end: string) => `${shortTime.format(new Date(start))} → ${shortTime.format(new Date(end))} UTC`;
 
 /** A mark's colour by what became of the window. */
 const MARK_CLASS: Record<string, string> = {

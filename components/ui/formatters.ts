@@ -23,6 +23,18 @@ export function dateStr(s: string | null | undefined): string {
 export function shortDay(s: string): string {
   return shortDate.format(new Date(s));
 }
+const shortTime = new Intl.DateTimeFormat('en-US', {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: 'UTC',
+});
+/** A window in a table cell or a mark's label: "Dec 2, 00:00 → Dec 3, 00:00 UTC" (no years). */
+export function windowShort(start: string, end: string): string {
+  return `${shortTime.format(new Date(start))} → ${shortTime.format(new Date(end))} UTC`;
+}
 export function windowLabel(start: string, end: string): string {
   return `${dt(start)} → ${dt(end)}`;
 }
