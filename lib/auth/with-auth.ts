@@ -199,7 +199,7 @@ export async function authenticate(req: Request, db: Db): Promise<Actor> {
 function notForClients(): AppError {
   return new AppError(
     'not_found',
-    "Not found: an API client reads its own connections' files only (/api/v1/data_exports/…, /api/v1/folders); the management API takes a personal access token.",
+    "Not found: an API client reads its own connections' files only (/api/v1/data_exports/…, /api/v1/folders, /api/v1/schemas); the management API takes a personal access token.",
   );
 }
 

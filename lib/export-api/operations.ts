@@ -24,6 +24,7 @@ import {
   fileListResponseSchema,
   fileParamsSchema,
   fileResponseSchema,
+  fileSchemaResponseSchema,
   folderListResponseSchema,
   folderSchema,
   latestFileResponseSchema,
@@ -42,6 +43,7 @@ export const EXPORT_API_COMPONENTS = {
   LatestFileResponse: latestFileResponseSchema,
   FileResponse: fileResponseSchema,
   FileListResponse: fileListResponseSchema,
+  FileSchemaResponse: fileSchemaResponseSchema,
   Folder: folderSchema,
   FolderListResponse: folderListResponseSchema,
   TokenResponse: tokenResponseSchema,
@@ -168,6 +170,26 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
       200: { description: 'The file.', schema: fileResponseSchema, headers: ETAG_HEADERS },
       304: NOT_MODIFIED,
       ...errors(401, 403, 404, 410, 422, 429),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/schemas/{type}',
+    operationId: 'getFileSchema',
+    tag: 'Export files',
+    summary: 'The typed columns of a file type (Parquet files, database tables)',
+    description:
+      'Every column of the type in file order: its snake_case name, its CSV header, its value kind, its Parquet physical and logical type ' +
+      'and whether it can be null, with the schema_version that manifests and the Parquet files’ key-value metadata carry. ' +
+      'The same for every program and connection.',
+    security: ['bearer', 'session'],
+    scope: 'data_exports.read',
+    permission: 'exports.download',
+    params: typeParamsSchema,
+    responses: {
+      200: { description: 'The schema.', schema: fileSchemaResponseSchema, headers: ETAG_HEADERS },
+      304: NOT_MODIFIED,
+      ...errors(401, 403, 404, 429),
     },
   },
   {

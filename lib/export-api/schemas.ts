@@ -3,6 +3,8 @@
 // tests check responses against them.
 import { z } from 'zod';
 import { EXPORT_TYPES, type FileType } from '@/db/schema/enums';
+import { DATA_FILE_TYPES } from '@/lib/exports/columns';
+import { VALUE_KINDS } from '@/lib/exports/schema';
 import { cursorParam, limitParam, programParam, programQuery } from '@/lib/http/params';
 import { dataSchema, exportFileFieldsSchema, instantSchema, pageSchema } from '@/lib/http/schemas';
 
@@ -175,3 +177,33 @@ export const folderSchema = z
 export type FolderView = z.infer<typeof folderSchema>;
 
 export const folderListResponseSchema = pageSchema(folderSchema);
+
+// --- Typed schema (GET /api/v1/schemas/{type}) --------------------------------------------------
+
+export const typedColumnSchema = z
+  .object({
+    name: z.string().describe('snake_case column name in Parquet files and database tables (user_id, content_published_at).'),
+    header: z.string().describe('The same column’s CSV / JSON Lines header.'),
+    kind: z
+      .enum(VALUE_KINDS)
+      .describe(
+        'The value, neutral of format: string (ids too: raw and pseudonymized ids are both text), int64, boolean, ' +
+          'timestamp (an instant in UTC, microsecond unit, whole seconds), date, string_list or int64_list (arrays with non-null elements).',
+      ),
+    parquet_physical: z.enum(['BYTE_ARRAY', 'INT64', 'INT32', 'BOOLEAN']).describe('Parquet physical type (of the element, for lists).'),
+    parquet_logical: z.enum(['STRING', 'TIMESTAMP(MICROS,UTC)', 'DATE']).nullable().describe('Parquet logical type, or null.'),
+    parquet_type: z.string().describe('The type as Parquet tools print it: LIST<STRING>, TIMESTAMP(MICROS, UTC), INT64, …'),
+    nullable: z.boolean(),
+    pseudonymized: z.boolean().describe('A user id: a 32-hex-character pseudonym for programs with anonymization on.'),
+    pii: z.boolean().describe('Personal data: null in every row for programs with anonymization on.'),
+  })
+  .describe('One column of a file type, in file order.');
+
+export const fileSchemaSchema = z
+  .object({
+    schema_version: z.number().int().describe('The file contract’s version, as in manifests and Parquet key-value metadata.'),
+    type: z.enum(DATA_FILE_TYPES).describe('The file type, as in file names and manifests.'),
+    columns: z.array(typedColumnSchema),
+  })
+  .describe('The typed columns of one file type.');
+export const fileSchemaResponseSchema = dataSchema(fileSchemaSchema);

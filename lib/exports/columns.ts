@@ -25,9 +25,20 @@ export type ColumnKind =
   | 'json' // already json (an array)
   | 'literal'; // a constant supplied at generation (Generated At)
 
-export type Column = { header: string; kind: ColumnKind; expr: string };
+/**
+ * What typed formats (Parquet, database tables; lib/exports/schema.ts) need beyond the text
+ * rendering: `value` when the column's value is not what its kind says (a date kept as PII, a
+ * timestamp the SQL pre-formats, an array of counts), `expr` the untyped SQL expression in that
+ * case, and `nullable` when it differs from the kind's default (see schema.ts).
+ */
+export type TypedHint = { value?: 'timestamp' | 'date' | 'int64_list'; expr?: string; nullable?: boolean };
 
-const c = (header: string, kind: ColumnKind, expr: string): Column => ({ header, kind, expr });
+export type Column = { header: string; kind: ColumnKind; expr: string; typed?: TypedHint };
+
+const c = (header: string, kind: ColumnKind, expr: string, typed?: TypedHint): Column =>
+  typed ? { header, kind, expr, typed } : { header, kind, expr };
+const NOT_NULL: TypedHint = { nullable: false };
+const NULLABLE: TypedHint = { nullable: true };
 
 export const USER_COLUMNS: Column[] = [
   c('User ID', 'user_id', 'm.id'),
@@ -43,7 +54,7 @@ export const USER_COLUMNS: Column[] = [
   c('Preferred Name', 'pii', 'm.preferred_name'),
   c('profile_zip', 'pii', 'm.profile_zip'),
   c('profile_job_title', 'text', 'm.profile_job_title'),
-  c('profile_birthdate', 'pii', "to_char(m.profile_birthdate, 'YYYY-MM-DD')"),
+  c('profile_birthdate', 'pii', "to_char(m.profile_birthdate, 'YYYY-MM-DD')", { value: 'date', expr: 'm.profile_birthdate' }),
   c('attribute_company', 'text', 'm.attribute_company'),
   c('attribute_department', 'text', 'm.attribute_department'),
   c('attribute_job_description', 'text', 'm.attribute_job_description'),
@@ -63,7 +74,7 @@ export const USER_COLUMNS: Column[] = [
   c('attribute_manager', 'pii', 'm.attribute_manager'),
   c('attribute_employee_type', 'text', 'm.attribute_employee_type'),
   c('attribute_business_unit', 'text', 'm.attribute_business_unit'),
-  c('Updated At', 'timestamp', 'm.updated_at'),
+  c('Updated At', 'timestamp', 'm.updated_at', NOT_NULL),
   c('Generated At', 'literal', 'generated_at'),
 ];
 
@@ -78,21 +89,21 @@ export const CAMPAIGN_COLUMNS: Column[] = [
   c('Campaign ID', 'id', 'g.id'),
   c('Publish Date', 'timestamp', 'g.publish_at'),
   c('Archive Date', 'timestamp', 'g.archive_at'),
-  c('Publisher User ID', 'user_id', 'g.publisher_user_id'),
+  c('Publisher User ID', 'user_id', 'g.publisher_user_id', NULLABLE),
   c('Publisher Name', 'pii', 'g.publisher_name'),
-  c('Author User ID', 'user_id', 'g.author_user_id'),
+  c('Author User ID', 'user_id', 'g.author_user_id', NULLABLE),
   c('Author Name', 'pii', 'g.author_name'),
   c('Content Version', 'int', 'g.content_version'),
   c('Studio URL', 'text', 'g.studio_url'),
   c('Topic ID', 'json', topicField('id', 'text')),
   c('Topic Name', 'json', topicField('name', 'text')),
-  c('Topic Subscriber Count', 'json', topicField('subscriber_count', 'bigint')),
+  c('Topic Subscriber Count', 'json', topicField('subscriber_count', 'bigint'), { value: 'int64_list' }),
   c('Initiatives', 'json', jsonTexts('g.initiatives')),
   c('Is Featured', 'bool', 'g.is_featured'),
   c('Is Shareable', 'bool', 'g.is_shareable'),
   c('Is Commentable', 'bool', 'g.is_commentable'),
   c('Is Translatable', 'bool', 'g.is_translatable'),
-  c('Duration', 'int', 'g.duration_seconds'),
+  c('Duration', 'int', 'g.duration_seconds', NULLABLE),
   c('Priority', 'text', 'g.priority'),
   c('Acknowledgeable', 'bool', 'g.acknowledgeable'),
   c('Author Alias ID', 'text', 'g.author_alias_id'),
@@ -110,7 +121,7 @@ export const CAMPAIGN_COLUMNS: Column[] = [
   c('Subject Line', 'text', 'g.subject_line'),
   c('Preview', 'text', 'g.preview'),
   c('Generated At', 'literal', 'generated_at'),
-  c('Updated At', 'timestamp', 'g.updated_at'),
+  c('Updated At', 'timestamp', 'g.updated_at', NOT_NULL),
 ];
 
 /** event_type → the count columns it sets to 1 (docs/export-files.md, "Columns"). */
@@ -147,7 +158,7 @@ export const ACTIVITY_COLUMNS: Column[] = [
   c('Content ID', 'id', 'e.content_id'),
   // Campaign fields come pre-formatted from the `g` CTE (once per campaign, not once per event).
   c('Content Name', 'text', 'g.name'),
-  c('Content Published At', 'text', 'g.published_at'),
+  c('Content Published At', 'text', 'g.published_at', { value: 'timestamp', expr: 'g.publish_at' }),
   c('User ID', 'user_id', 'e.user_id'),
   c('User Name', 'pii', "concat_ws(' ', nullif(m.first_name, ''), nullif(m.last_name, ''))"),
   count('Likes'),
@@ -163,7 +174,7 @@ export const ACTIVITY_COLUMNS: Column[] = [
   count('Poll Responses'),
   count('Acknowledge Counts'),
   c('Platform', 'text', 'e.platform'),
-  c('Date', 'timestamp', 'e.occurred_at'),
+  c('Date', 'timestamp', 'e.occurred_at', NOT_NULL),
   count('Assistant Delivered Count'),
   count('Assistant Opens'),
   count('Video Plays'),
@@ -177,7 +188,7 @@ export const ACTIVITY_COLUMNS: Column[] = [
   c('Generated At', 'literal', 'generated_at'),
   c('Event ID', 'id', 'e.id'),
   c('Event Type', 'text', 'e.event_type'),
-  c('Ingested At', 'timestamp', 'e.ingested_at'),
+  c('Ingested At', 'timestamp', 'e.ingested_at', NOT_NULL),
 ];
 
 export type FileSpec = {
@@ -218,7 +229,7 @@ export const FILE_SPECS: Record<DataFileType, FileSpec> = {
     // can have millions of events). Members are joined plainly: a program can have a million of
     // them and a window touches few. Both joins stay within the program.
     with:
-      'g as materialized (select id, name, subject_line, preview, ' +
+      'g as materialized (select id, name, subject_line, preview, publish_at, ' +
       `to_char(publish_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as published_at from campaigns where program_id = :program)`,
     from:
       'activity_events e left join g on g.id = e.content_id ' + 'left join members m on m.id = e.user_id and m.program_id = e.program_id',
