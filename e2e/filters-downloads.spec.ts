@@ -270,16 +270,25 @@ test('a Brand Super Admin reads API access: clients and tokens listed, no create
 
   await bp.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API access' }).click();
   await expect(bp.getByRole('heading', { level: 1, name: 'API access' })).toBeVisible();
-  await expect(bp.getByTestId('read-only-notice')).toContainText('Your role can view API access, not change it');
+  await expect(bp.getByTestId('read-only-notice')).toContainText('Your role can view API clients, not change them');
   const clients = bp.locator('section').filter({ has: bp.getByRole('heading', { name: 'API clients' }) });
   await expect(clients.getByText('Warehouse loader')).toBeVisible();
   await expect(clients.getByText(client.client_id)).toBeVisible();
   await expect(clients.getByText(`Reads ${DEMO_API}`).first()).toBeVisible();
   const tokens = bp.locator('section').filter({ has: bp.getByRole('heading', { name: 'Personal access tokens' }) });
   await expect(tokens.getByText('Monthly report script')).toBeVisible();
-  for (const name of ['Create client', 'Create token', 'Revoke']) await expect(bp.getByRole('button', { name })).toHaveCount(0);
-  await expect(bp.getByRole('form')).toHaveCount(0);
+  for (const name of ['Create client', 'Revoke']) await expect(clients.getByRole('button', { name })).toHaveCount(0);
   await expect(bp.getByLabel('Client name')).toHaveCount(0);
+  // Their own tokens are theirs to create and revoke, reading exports only: the one access offered.
+  await expect(tokens.getByRole('button', { name: 'Create token' })).toBeVisible();
+  await expect(tokens.getByLabel('Access').locator('option')).toHaveText(['Read exports — List and download export files and folders.']);
+  await expect(tokens.getByRole('button', { name: 'Revoke' })).toHaveCount(1);
+  const broader = await bp.request.post('/api/v1/tokens', {
+    data: { name: 'Wants more', scopes: ['data_exports.manage'] },
+    headers: sameOrigin(bp),
+  });
+  expect(broader.status()).toBe(403);
+  expect(((await broader.json()) as { error: { message: string } }).error.message).toContain('data_exports.manage');
   const html = await bp.content();
   expect(html).not.toContain(client.client_secret);
   expect(html).not.toContain(tokenValue);

@@ -336,11 +336,30 @@ describe('personal access tokens', () => {
     expect(again.status).toBe(404);
   });
 
+  it('stay within their owner’s role: a Brand Super Admin’s read exports, asking for more creates nothing', async () => {
+    const before = await t.db.select().from(apiTokens).where(eq(apiTokens.accountId, brand.id));
+    const res = await call(
+      createTokenRoute,
+      request('POST', '/api/v1/tokens', {
+        cookie: brandCookie,
+        json: { name: 'Manage', scopes: ['data_exports.read', 'data_exports.manage'] },
+      }),
+    );
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as { error: { message: string; details: { fields: { path: string }[] } } };
+    expect(body.error.message).toBe(
+      'Scopes: “data_exports.manage” is more than a Brand Super Admin may do; their personal tokens can have data_exports.read.',
+    );
+    expect(body.error.details.fields[0].path).toBe('scopes.1');
+    expect(await t.db.select().from(apiTokens).where(eq(apiTokens.accountId, brand.id))).toHaveLength(before.length);
+  });
+
   it('cannot be minted with a token, and never exceed their owner', async () => {
     const res = await call(
       createTokenRoute,
-      request('POST', '/api/v1/tokens', { cookie: brandCookie, json: { name: 'Manage', scopes: ['data_exports.manage'] } }),
+      request('POST', '/api/v1/tokens', { cookie: adminCookie, json: { name: 'Manage', scopes: ['data_exports.manage'] } }),
     );
+    expect(res.status).toBe(201);
     const { data } = (await res.json()) as { data: { token: string } };
     const mint = await call(createTokenRoute, request('POST', '/api/v1/tokens', { token: data.token, json: { name: 'child' } }));
     expect(mint.status).toBe(403);

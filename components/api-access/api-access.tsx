@@ -56,12 +56,12 @@ function SecretOnce({ label, secret, extra, onDone }: { label: string; secret: s
   );
 }
 
-function ScopeSelect({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+function ScopeSelect({ value, onChange, scopes }: { value: string; onChange: (v: string) => void; scopes: readonly string[] }) {
   return (
     <Field label="Access">
       {(p) => (
         <select {...p} className={inputClass} value={value} onChange={(e) => onChange(e.target.value)}>
-          {SCOPE_OPTIONS.map((s) => (
+          {SCOPE_OPTIONS.filter((s) => scopes.includes(s.value)).map((s) => (
             <option key={s.value} value={s.value}>
               {s.label} — {s.hint}
             </option>
@@ -131,8 +131,8 @@ function CredentialSection<T extends Credential, C>(props: {
   create: (name: string, scope: string) => Promise<DataOf<C>>;
   nameMissing: string;
   namePlaceholder: string;
-  /** Offer the scope choice (personal tokens); API clients always read exports only. */
-  chooseScope?: boolean;
+  /** The scopes offered (personal tokens: those the role may give); API clients always read exports only. */
+  scopes?: readonly string[];
   /** Fields between the scope and the button (they keep their own state), given the server's field errors. */
   extraFields?: (errors: Record<string, string>) => React.ReactNode;
   formClassName: string;
@@ -199,7 +199,7 @@ function CredentialSection<T extends Credential, C>(props: {
                 />
               )}
             </Field>
-            {props.chooseScope === false ? null : <ScopeSelect value={scope} onChange={setScope} />}
+            {props.scopes ? <ScopeSelect value={scope} onChange={setScope} scopes={props.scopes} /> : null}
             {props.extraFields?.(errors)}
             <div className={props.buttonClassName}>
               <Button type="submit" variant="primary" busy={create.isPending} className="w-full sm:w-auto">
@@ -327,7 +327,6 @@ function Clients({ program, canManage }: { program: number; canManage: boolean }
           : 'The systems that collect this program’s exports: each exchanges its client id and secret for short-lived access tokens at /api/oauth/token and reads the files of the API connection(s) named below.'
       }
       noun="client"
-      chooseScope={false}
       queryKey={['api-clients', program]}
       listPath="/api/v1/api-clients"
       revokePath={(c) => `/api/v1/api-clients/${c.id}`}
@@ -370,12 +369,13 @@ function Clients({ program, canManage }: { program: number; canManage: boolean }
   );
 }
 
-function Tokens({ program, canManage }: { program: number; canManage: boolean }) {
+function Tokens({ program, scopes }: { program: number; scopes: readonly string[] }) {
   const [days, setDays] = useState('90');
   return (
     <CredentialSection<PersonalToken, PersonalToken & { token: string }>
       program={program}
-      canManage={canManage}
+      canManage
+      scopes={scopes}
       title="Personal access tokens"
       intro="Act with your own access from scripts, as a bearer token. Never more than your role allows."
       noun="token"
@@ -421,18 +421,23 @@ function Tokens({ program, canManage }: { program: number; canManage: boolean })
   );
 }
 
-export function ApiAccess({ program, canManage }: { program: number; canManage: boolean }) {
+/**
+ * `canManage`: may create and revoke the program's API clients. `tokenScopes`: what the signed-in
+ * account may give its own personal tokens (every account manages its own, within its role).
+ */
+export function ApiAccess({ program, canManage, tokenScopes }: { program: number; canManage: boolean; tokenScopes: readonly string[] }) {
   return (
     <div className="space-y-6">
       {canManage ? null : (
         <div data-testid="read-only-notice">
-          <Notice title="Your role can view API access, not change it">
-            Only Firstup Super Admins create or revoke API clients and tokens here. Ask one if a credential needs to be added or revoked.
+          <Notice title="Your role can view API clients, not change them">
+            Only Firstup Super Admins create or revoke API clients. Ask one if a client needs to be added or revoked. Your own personal
+            tokens are yours to create and revoke below; they read exports with your access.
           </Notice>
         </div>
       )}
       <Clients program={program} canManage={canManage} />
-      <Tokens program={program} canManage={canManage} />
+      <Tokens program={program} scopes={tokenScopes} />
     </div>
   );
 }

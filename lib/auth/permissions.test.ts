@@ -3,7 +3,7 @@ import type { Actor, TokenActor, UserActor } from './actor';
 import type { Db } from '@/db/client';
 import { canSeeProgram, requireProgram, resolveProgram } from './actor';
 import { AppError } from '@/lib/http/errors';
-import { can, hasScope, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS } from './permissions';
+import { can, grantableScopes, hasScope, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS } from './permissions';
 
 const user = (role: UserActor['role'], programs: UserActor['programs'] = 'all'): UserActor => ({
   kind: 'user',
@@ -69,6 +69,11 @@ describe('the permission table', () => {
     const t = token(['data_exports.manage'], 'brand_super_admin', [1]);
     expect(can(t, 'connections.read')).toBe(true);
     expect(can(t, 'connections.write')).toBe(false);
+  });
+
+  it('lets each role give its own personal tokens only the scopes within it', () => {
+    expect(grantableScopes('firstup_super_admin')).toEqual(['data_exports.read', 'data_exports.manage']);
+    expect(grantableScopes('brand_super_admin')).toEqual(['data_exports.read']);
   });
 
   it('treats data_exports.manage as including data_exports.read, not the reverse', () => {

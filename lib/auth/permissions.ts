@@ -1,6 +1,6 @@
 // The permission table: which role may do what, and what an API token's scopes add or take away.
 // Code asks can(actor, permission); no code outside this file compares role names.
-import type { Role, Scope } from '@/db/schema/auth';
+import { SCOPES, type Role, type Scope } from '@/db/schema/auth';
 import type { Actor } from './actor';
 
 export const PERMISSIONS = [
@@ -52,6 +52,15 @@ export const SCOPE_PERMISSIONS: Record<Scope, readonly Permission[]> = {
  * act with their owner's role, capped by their scopes.
  */
 export const CLIENT_PERMISSIONS: readonly Permission[] = ['exports.download'];
+
+/**
+ * The scopes an account of `role` may give its own personal tokens: those whose every permission the
+ * role has. A Brand Super Admin's tokens read exports (data_exports.read); a Firstup Super Admin's may
+ * also manage (data_exports.manage). Asking for more is refused, not silently capped.
+ */
+export function grantableScopes(role: Role): Scope[] {
+  return SCOPES.filter((scope) => SCOPE_PERMISSIONS[scope].every((p) => roleCan(role, p)));
+}
 
 /** Scopes that include another: a management token may also read exports. */
 const SCOPE_IMPLIES: Record<Scope, readonly Scope[]> = {

@@ -8,11 +8,12 @@ import {
   type PersonalTokenListing,
 } from '@/db/queries/api-clients';
 import { recordAudit } from '@/db/queries/audit';
-import type { ApiToken, Scope } from '@/db/schema/auth';
+import type { ApiToken, Role, Scope } from '@/db/schema/auth';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
 import type { PersonalTokenView } from './api-access-schemas';
 import type { ChangeAuthor } from './api-clients';
+import { grantableScopes, ROLE_LABELS } from './permissions';
 import { forgetCachedTokens } from './token-cache';
 import { createApiToken, knownScopes } from './tokens';
 
@@ -35,12 +36,26 @@ export function viewPersonalToken(t: ApiToken, at: Date = now()): PersonalTokenV
   };
 }
 
-/** Creates a personal token for `accountId`; returns the token (shown once) with its row. */
+/**
+ * Creates a personal token for `accountId`, whose role is `role`; returns the token (shown once) with
+ * its row. Any account may create its own tokens; their scopes stay within what its role may do
+ * (`grantableScopes`), or nothing is created and the answer names the scope that is too broad.
+ */
 export async function createPersonalToken(
   database: Database,
-  params: { accountId: string; name: string; scopes: Scope[]; expiresInDays: number | null; author: ChangeAuthor },
+  params: { accountId: string; role: Role; name: string; scopes: Scope[]; expiresInDays: number | null; author: ChangeAuthor },
 ): Promise<{ token: string; row: ApiToken }> {
   const scopes = [...new Set(params.scopes)];
+  const allowed = grantableScopes(params.role);
+  const tooBroad = scopes.find((s) => !allowed.includes(s));
+  if (tooBroad) {
+    const index = params.scopes.indexOf(tooBroad);
+    throw new AppError(
+      'forbidden',
+      `Scopes: “${tooBroad}” is more than a ${ROLE_LABELS[params.role]} may do; their personal tokens can have ${allowed.join(', ')}.`,
+      { fields: [{ path: `scopes.${index}`, message: `must be one of ${allowed.join(', ')}` }] },
+    );
+  }
   const expiresAt = params.expiresInDays === null ? null : new Date(now().getTime() + params.expiresInDays * DAY_MS);
   return database.db.transaction(async (tx) => {
     const created = await createApiToken(tx, { kind: 'personal', accountId: params.accountId, name: params.name, scopes, expiresAt });

@@ -261,7 +261,8 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
     operationId: 'createPersonalToken',
     tag: 'API access',
     summary: 'Create a personal access token acting with your access',
-    description: 'The token is in this response only. It never has more access than your account.',
+    description:
+      'The token is in this response only. Its scopes stay within your role: a Brand Super Admin may give data_exports.read only; asking for more answers 403 and creates nothing.',
     security: ['session'],
     body: { schema: createPersonalTokenSchema, type: 'application/json' },
     responses: { 201: { description: 'The token, shown once.', schema: createdPersonalTokenSchema }, ...errors(401, 403, 422) },

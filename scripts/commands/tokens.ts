@@ -63,6 +63,7 @@ async function create(argv: string[]): Promise<void> {
     if (account.disabledAt) throw new CliError(`--email: the account ${account.email} is disabled`);
     const created = await createPersonalToken(database, {
       accountId: account.id,
+      role: account.role,
       name: values.name,
       scopes: values.scope,
       expiresInDays,

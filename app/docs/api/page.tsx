@@ -117,7 +117,8 @@ TOKEN=$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" \\
             <p>
               Signed-in users can instead create a <strong>personal access token</strong> that acts with their own access (
               <C>POST /api/v1/tokens</C>, or <C>npx dde tokens create --email you@example.com</C>). Tokens are shown once, stored hashed,
-              and can be revoked at any time. Send either kind as <C>Authorization: Bearer $TOKEN</C>. Scope <C>data_exports.read</C> is
+              and can be revoked at any time. A token never has more than its owner&rsquo;s role: a Brand Super Admin&rsquo;s tokens read
+              exports (<C>data_exports.read</C>). Send either kind as <C>Authorization: Bearer $TOKEN</C>. Scope <C>data_exports.read</C> is
               enough for everything on this page; the management API (connections, runs, webhooks) takes a personal access token.
             </p>
           </Section>

@@ -19,6 +19,7 @@ export const POST = withAuth(
     const input = await parseJson(req, createPersonalTokenSchema);
     const { token, row } = await createPersonalToken(database, {
       accountId: actor.accountId,
+      role: actor.role,
       name: input.name,
       scopes: input.scopes,
       expiresInDays: input.expires_in_days,
