@@ -108,15 +108,28 @@ function buildState(): 'missing' | 'stale' | 'fresh' {
   return newestSource() > statSync(id).mtimeMs ? 'stale' : 'fresh';
 }
 
+/**
+ * Runs `next build` with its own step lines prefixed `[build]`, a line every 20 s saying it is still
+ * going, and its duration at the end. The type check is left to `npm run typecheck` (CI runs it on
+ * every change): inside `npm start` it would only add time on a first start
+ * (DDE_BUILD_TYPECHECK=1 brings it back).
+ */
 async function build(childEnv: NodeJS.ProcessEnv, state: 'missing' | 'stale'): Promise<void> {
   say(
     state === 'missing'
-      ? 'No production build found: running `next build` (first start only, a minute or two)…'
-      : 'The sources changed since the last build: running `next build` (a minute or two)…',
+      ? 'No production build found: running `next build` (first start only; a few minutes on a small machine)…'
+      : 'The sources changed since the last build: running `next build` again…',
   );
-  const child = launch('build', [require.resolve('next/dist/bin/next'), 'build'], childEnv);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const started = Date.now();
+  const seconds = () => Math.round((Date.now() - started) / 1000);
+  const child = launch('build', [require.resolve('next/dist/bin/next'), 'build'], {
+    ...childEnv,
+    DDE_BUILD_SKIP_TYPECHECK: childEnv.DDE_BUILD_TYPECHECK === '1' ? '' : '1',
+  });
+  const ticker = setInterval(() => say(`Still building (${seconds()} s so far)…`), 20_000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve)).finally(() => clearInterval(ticker));
   if (code !== 0) fail('`next build` failed; see the output above.');
+  say(`Build finished in ${seconds()} s.`);
 }
 
 async function main() {
