@@ -26,7 +26,6 @@ export const tokenRequestSchema = z.object({
   client_id: z.string().max(200).optional().describe('With client_secret, instead of HTTP Basic authentication.'),
   client_secret: z.string().max(500).optional(),
 });
-export type TokenRequest = z.infer<typeof tokenRequestSchema>;
 
 export const tokenResponseSchema = z.object({
   access_token: z.string().describe('Send as `Authorization: Bearer <access_token>`.'),
@@ -67,7 +66,6 @@ export const createPersonalTokenSchema = z.strictObject({
     .default(90)
     .describe('Days until the token expires (1–365), or null for no expiry. Default 90.'),
 });
-export type CreatePersonalTokenInput = z.infer<typeof createPersonalTokenSchema>;
 
 export const tokenIdParamsSchema = z.object({ token_id: z.guid() });
 
@@ -104,7 +102,6 @@ export const createApiClientSchema = z.strictObject({
     .optional()
     .describe('The API connection(s) the client reads. Optional when the program has exactly one API connection.'),
 });
-export type CreateApiClientInput = z.infer<typeof createApiClientSchema>;
 
 export const apiClientIdParamsSchema = z.object({
   client_id: z

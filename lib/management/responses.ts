@@ -86,7 +86,6 @@ export const runFileSchema = exportFileFieldsSchema.extend({
   expires_at: instant,
   expired: z.boolean(),
 });
-export type RunFile = z.infer<typeof runFileSchema>;
 
 export const deliveryAttemptSchema = z.object({
   id: z.uuid(),
@@ -102,7 +101,6 @@ export const deliveryAttemptSchema = z.object({
   started_at: instant,
   finished_at: instant.nullable(),
 });
-export type DeliveryAttempt = z.infer<typeof deliveryAttemptSchema>;
 
 export const runProgressSchema = z
   .object({

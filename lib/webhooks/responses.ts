@@ -65,6 +65,4 @@ export const deliveryListResponse = listSchema(webhookDeliverySchema);
 export const settingsResponse = dataSchema(settingsSchema);
 
 export type Webhook = z.infer<typeof webhookSchema>;
-export type WebhookMessage = z.infer<typeof webhookDeliverySchema>;
 export type NotificationSettings = z.infer<typeof settingsSchema>;
-export type CreatedWebhook = z.infer<typeof createdSchema>['data'];
