@@ -10,7 +10,7 @@ import type { Database } from '@/db/client';
 import { DEFAULT_EXPORT_STREAMS } from '@/lib/exports/chunked';
 import { env } from '@/lib/env';
 import { logger } from '@/lib/logger';
-import { QUEUE_NAMES, QUEUES, type QueueName } from '@/lib/queues';
+import { QUEUE_NAMES, QUEUES, startWaker, type QueueName } from '@/lib/queues';
 import { parsePayload, type QueueContext, type QueueHandler } from './context';
 import * as connectionHealth from './connection-health';
 import * as deliverRun from './deliver-run';
@@ -48,6 +48,13 @@ export function jobsPoolSize(e = env()): number {
   return e.exportWorkers * (1 + DEFAULT_EXPORT_STREAMS) + e.deliveryWorkers + 4;
 }
 
+/**
+ * How often an idle worker fetches on its own. Workers are woken when their queue has work
+ * (lib/queues/wake.ts: NOTIFY from the job table, and one sweep per process every 30 s), and fetch
+ * again at once after each job; their own polling is only the last resort.
+ */
+export const IDLE_POLL_SECONDS = 600;
+
 export async function registerQueues(
   boss: PgBoss,
   database: Database,
@@ -59,13 +66,15 @@ export async function registerQueues(
   const ctx: QueueContext = { database, log, shutdown: shutdown.signal };
   const inFlight = new Set<Promise<unknown>>();
   const workerIds: string[] = [];
+  const waker = await startWaker(boss, database, { onError: (err) => log.warn({ err: err.message }, 'job wake-up listener failed') });
+  const pollingIntervalSeconds = opts.pollingIntervalSeconds ?? IDLE_POLL_SECONDS;
 
   for (const name of QUEUE_NAMES) {
     const mod = HANDLERS[name] as QueueHandler<QueueName>;
     const { workers, cron } = QUEUES[name];
     for (let i = 0; i < workers(env()); i++) {
       let id = '';
-      id = await boss.work(mod.queue, { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 1 }, async (jobs) => {
+      id = await boss.work(mod.queue, { batchSize: 1, pollingIntervalSeconds }, async (jobs) => {
         for (const job of jobs) {
           if (shutdown.signal.aborted) throw new Error('worker shutting down');
           const p = runJob(ctx, mod, job.data).catch((err: Error) => {
@@ -83,11 +92,13 @@ export async function registerQueues(
         if (jobs.length > 0) boss.notifyWorker(id);
       });
       workerIds.push(id);
+      waker.add(mod.queue, id);
     }
     if (cron) await boss.schedule(name, cron, {}, { tz: 'UTC' });
   }
 
   return async () => {
+    await waker.stop();
     for (const id of workerIds) await boss.offWork({ id }).catch(() => undefined);
     const all = Promise.allSettled([...inFlight]);
     const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), GRACE_MS).unref())]);

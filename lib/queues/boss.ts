@@ -5,6 +5,7 @@
 import PgBoss from 'pg-boss';
 import type { Database } from '@/db/client';
 import { QUEUE_NAMES, queueOptions } from './definitions';
+import { ensureWakeTrigger } from './wake';
 
 /** The jobs worker's pg-boss (its own pool): it fetches, supervises and schedules. */
 export function createBoss(connectionString: string): PgBoss {
@@ -69,7 +70,7 @@ function optionsDiffer(found: PgBoss.Queue, wanted: PgBoss.Queue): boolean {
   return keys.some((k) => wanted[k] !== undefined && found[k] !== wanted[k]);
 }
 
-/** Creates the queues with their definitions' options, and the fetch-order index (idempotent). */
+/** Creates the queues with their definitions' options, the fetch-order index and the wake-up trigger (idempotent). */
 export async function ensureQueues(boss: PgBoss): Promise<void> {
   // Workers starting together create the same queues at once, and pg-boss's create_queue can then
   // deadlock (PostgreSQL picks one to fail): the loser looks again after a short pause.
@@ -84,6 +85,7 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
         else if (optionsDiffer(found, options)) await boss.updateQueue(name, options);
       }
       await ensureFetchOrderIndex(boss);
+      await ensureWakeTrigger(boss);
       return;
     } catch (err) {
       const code = (err as { code?: string }).code;

@@ -2,3 +2,4 @@
 export * from './boss';
 export * from './definitions';
 export * from './enqueue';
+export * from './wake';

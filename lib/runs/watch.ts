@@ -4,6 +4,8 @@
 // worker that was stopped while its run was recovered and claimed again learns it within about a
 // second of resuming ('superseded') and its heartbeat no longer counts. When the step ends, a
 // pause that waited for it ("after transfer") completes and the request's progress is updated.
+// All the runs a process is working on are watched by one poll (one statement per second however
+// many there are), not one each.
 import type { Database } from '@/db/client';
 import { beatRunHeartbeat } from '@/db/queries/run-ledger';
 import { settlePausing } from '@/lib/connections/lifecycle';
@@ -20,6 +22,105 @@ export type RunWatch = {
   /** Stops watching, completes a pause waiting for this step, and updates the historical request's progress. */
   finish: () => Promise<void>;
 };
+
+type Watched = {
+  run: { id: string; connectionId: string; historicalRequestId: string | null; claim?: number };
+  abort: (why: AbortReason) => void;
+  aborted: () => boolean;
+  setOwnerClaim: (claim: number | null) => void;
+  heartbeatMs: number;
+  lastBeat: number;
+};
+
+type WatchState = {
+  run_id: string;
+  found: boolean;
+  status: string | null;
+  pause_mode: string | null;
+  deleted: boolean;
+  request_status: string | null;
+  claim: string | null;
+};
+
+/** One poll per database and interval: the runs being watched there, looked at together. */
+class SharedPoll {
+  readonly watched = new Set<Watched>();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly database: Database,
+    private readonly pollMs: number,
+  ) {}
+
+  add(w: Watched) {
+    this.watched.add(w);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.tick(), this.pollMs);
+      this.timer.unref?.();
+    }
+  }
+
+  remove(w: Watched) {
+    this.watched.delete(w);
+    if (this.watched.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private async tick() {
+    if (this.busy) return;
+    const list = [...this.watched].filter((w) => !w.aborted());
+    if (list.length === 0) return;
+    this.busy = true;
+    try {
+      const states = await this.database.sql<WatchState[]>`
+        select w.run_id, c.id is not null as found, c.status, c.pause_mode, c.deleted_at is not null as deleted,
+               h.status as request_status, r.claim
+        from unnest(${list.map((w) => w.run.id)}::uuid[], ${list.map((w) => w.run.connectionId)}::uuid[],
+                    ${list.map((w) => w.run.historicalRequestId)}::uuid[]) as w(run_id, connection_id, request_id)
+        left join connections c on c.id = w.connection_id
+        left join historical_requests h on h.id = w.request_id
+        left join export_runs r on r.id = w.run_id`;
+      const byRun = new Map(states.map((s) => [s.run_id, s]));
+      await Promise.all(list.map((w) => this.judge(w, byRun.get(w.run.id))));
+    } catch {
+      // The database is briefly unreachable: the next tick looks again.
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async judge(w: Watched, state: WatchState | undefined) {
+    const { run } = w;
+    if (!state || !state.found) return w.abort('paused');
+    if (run.claim !== undefined && state.claim !== null && Number(state.claim) !== run.claim) {
+      w.setOwnerClaim(Number(state.claim));
+      return w.abort('superseded');
+    }
+    if (state.request_status === 'cancelled') return w.abort('cancelled');
+    if (state.deleted || (state.status === 'paused' && state.pause_mode === 'immediately')) return w.abort('paused');
+    if (Date.now() - w.lastBeat >= w.heartbeatMs) {
+      w.lastBeat = Date.now();
+      const beat = await beatRunHeartbeat(this.database.db, run.id, run.claim).catch(() => null);
+      if (beat && !beat.ok && beat.reason === 'claim_lost') {
+        w.setOwnerClaim(beat.claim);
+        w.abort('superseded');
+      }
+    }
+  }
+}
+
+const polls = new WeakMap<Database, Map<number, SharedPoll>>();
+
+function sharedPoll(database: Database, pollMs: number): SharedPoll {
+  let byInterval = polls.get(database);
+  if (!byInterval) polls.set(database, (byInterval = new Map()));
+  let poll = byInterval.get(pollMs);
+  if (!poll) byInterval.set(pollMs, (poll = new SharedPoll(database, pollMs)));
+  return poll;
+}
 
 export function watchRun(
   database: Database,
@@ -38,46 +139,23 @@ export function watchRun(
   if (opts.outer?.aborted) onOuter();
   opts.outer?.addEventListener('abort', onOuter, { once: true });
 
-  let lastBeat = Date.now();
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy || controller.signal.aborted) return;
-    busy = true;
-    (async () => {
-      const [state] = await database.sql<
-        { status: string; pause_mode: string | null; deleted: boolean; request_status: string | null; claim: number | null }[]
-      >`
-        select c.status, c.pause_mode, c.deleted_at is not null as deleted,
-               (select h.status from historical_requests h where h.id = ${run.historicalRequestId}::uuid) as request_status,
-               (select r.claim from export_runs r where r.id = ${run.id}) as claim
-        from connections c where c.id = ${run.connectionId}`;
-      if (!state) return abort('paused');
-      if (run.claim !== undefined && state.claim !== null && Number(state.claim) !== run.claim) {
-        ownerClaim = Number(state.claim);
-        return abort('superseded');
-      }
-      if (state.request_status === 'cancelled') return abort('cancelled');
-      if (state.deleted || (state.status === 'paused' && state.pause_mode === 'immediately')) return abort('paused');
-      if (Date.now() - lastBeat >= (opts.heartbeatMs ?? 10_000)) {
-        lastBeat = Date.now();
-        const beat = await beatRunHeartbeat(database.db, run.id, run.claim);
-        if (!beat.ok && beat.reason === 'claim_lost') {
-          ownerClaim = beat.claim;
-          abort('superseded');
-        }
-      }
-    })()
-      .catch(() => undefined)
-      .finally(() => (busy = false));
-  }, opts.pollMs ?? 1000);
-  timer.unref?.();
+  const poll = sharedPoll(database, opts.pollMs ?? 1000);
+  const watched: Watched = {
+    run,
+    abort,
+    aborted: () => controller.signal.aborted,
+    setOwnerClaim: (claim) => (ownerClaim = claim),
+    heartbeatMs: opts.heartbeatMs ?? 10_000,
+    lastBeat: Date.now(),
+  };
+  poll.add(watched);
 
   return {
     signal: controller.signal,
     reason: () => reason ?? 'shutdown',
     ownerClaim: () => ownerClaim,
     finish: async () => {
-      clearInterval(timer);
+      poll.remove(watched);
       opts.outer?.removeEventListener('abort', onOuter);
       await settlePausing(database.db, run.connectionId).catch(() => undefined);
       if (run.historicalRequestId) await refreshHistoricalProgress(database.db, run.historicalRequestId).catch(() => undefined);
