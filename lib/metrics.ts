@@ -156,7 +156,7 @@ export function observeExport(elapsed: () => number, outcome: string, result?: E
 export function observeDelivery(
   outcome: 'delivered' | 'retry' | 'failed',
   startedAt: Date,
-  detail: { errorClass?: string; windowEnd?: Date } = {},
+  detail: { errorClass?: string; windowEnd?: Date; kind?: string } = {},
 ): void {
   safely(() => {
     const m = metrics();
@@ -165,7 +165,7 @@ export function observeDelivery(
       m.deliveryFailures.inc({ error_class: detail.errorClass ?? 'unknown', final: outcome === 'failed' ? 'true' : 'false' });
     }
     if (outcome === 'delivered' && detail.windowEnd) {
-      m.windowLag.observe({ kind: 'sftp' }, Math.max(0, (Date.now() - detail.windowEnd.getTime()) / 1000));
+      m.windowLag.observe({ kind: detail.kind ?? 'sftp' }, Math.max(0, (Date.now() - detail.windowEnd.getTime()) / 1000));
     }
   });
 }

@@ -15,7 +15,7 @@ export function connectionName(c: Pick<Connection, 'name' | 'kind' | 'sftp'>): s
   return connectionDisplayName({ name: c.name || null, kind: c.kind, sftpHost: c.sftp?.host ?? null });
 }
 
-/** Where it delivers: "user@host:port, folder /exports" or "Export API". */
-export function destination(c: Pick<Connection, 'kind' | 'sftp'>): string {
+/** Where it delivers: "user@host:port, folder /exports", "s3://bucket/prefix" or "Export API". */
+export function destination(c: Pick<Connection, 'kind' | 'sftp' | 'destination'>): string {
   return destinationLabel(c);
 }

@@ -26,7 +26,15 @@ import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db, DbOrTx, Sql } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
 import { clearFinishBeforePause, markRunsToFinishBeforePause } from '@/db/queries/run-ledger';
-import { connections, exportRuns, type AuditEntry, type Connection, type ConnectionStatus, type Frequency } from '@/db/schema';
+import {
+  connections,
+  exportRuns,
+  PUSHED_KINDS,
+  type AuditEntry,
+  type Connection,
+  type ConnectionStatus,
+  type Frequency,
+} from '@/db/schema';
 
 // ---------------------------------------------------------------------------------------------
 // Reads
@@ -57,11 +65,17 @@ export async function listConnections(db: Db, p: { programId: number }): Promise
 export async function listConnectionNames(
   db: DbOrTx,
   p: { programId: number; ids: string[] },
-): Promise<Pick<Connection, 'id' | 'name' | 'kind' | 'sftpHost'>[]> {
+): Promise<Pick<Connection, 'id' | 'name' | 'kind' | 'sftpHost' | 'destination'>[]> {
   const ids = p.ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
   if (ids.length === 0) return [];
   return db
-    .select({ id: connections.id, name: connections.name, kind: connections.kind, sftpHost: connections.sftpHost })
+    .select({
+      id: connections.id,
+      name: connections.name,
+      kind: connections.kind,
+      sftpHost: connections.sftpHost,
+      destination: connections.destination,
+    })
     .from(connections)
     .where(and(eq(connections.programId, p.programId), inArray(connections.id, ids)));
 }
@@ -104,12 +118,12 @@ export async function listConnectionsToPlan(
     limit ${p.limit}`;
 }
 
-/** The connections the daily check tests: active SFTP ones. */
+/** The connections the daily check tests: active ones DDE delivers to (every kind that pushes). */
 export async function listConnectionsToCheck(db: DbOrTx): Promise<Connection[]> {
   return db
     .select()
     .from(connections)
-    .where(and(eq(connections.kind, 'sftp'), eq(connections.status, 'active'), isNull(connections.deletedAt)));
+    .where(and(inArray(connections.kind, PUSHED_KINDS), eq(connections.status, 'active'), isNull(connections.deletedAt)));
 }
 
 /** The connections whose contacts chose a daily digest (any status; deleted ones left out). */

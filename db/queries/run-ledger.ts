@@ -48,7 +48,10 @@
 // Transitions that take a `claim` refuse with `claim_lost` when the run's claim is another.
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
-import { exportRuns, type RunStatus } from '@/db/schema';
+import { exportRuns, PUSHED_KINDS, type ConnectionKind, type RunStatus } from '@/db/schema';
+
+/** `(…)`: the kinds DDE delivers to, for `c.kind in …` (constants of the schema, not input). */
+const pushedKinds = sql.raw(`(${PUSHED_KINDS.map((k) => `'${k}'`).join(', ')})`);
 
 /** Why a transition did not happen. `from` is the state the run was found in. */
 export type Refusal =
@@ -155,7 +158,7 @@ export type ClaimedExport = {
   programId: number;
   connectionId: string;
   historicalRequestId: string | null;
-  kind: 'sftp' | 'api';
+  kind: ConnectionKind;
   attempt: number;
   /** The attempt's fencing token: pass it to every later transition of this attempt. */
   claim: number;
@@ -201,7 +204,7 @@ export async function claimRunForExport(
     program_id: number;
     connection_id: string;
     historical_request_id: string | null;
-    kind: 'sftp' | 'api';
+    kind: ConnectionKind;
     attempt: number;
     claim: number;
   }>(
@@ -364,10 +367,10 @@ export async function failRunExport(db: DbOrTx, runId: string, e: { message: str
 }
 
 // ---------------------------------------------------------------------------------------------
-// The delivery step (SFTP)
+// The delivery step (every kind DDE pushes to: KIND_PUSHES)
 
 /**
- * claim for delivery: generated → delivering, when its SFTP connection is active and not deleted —
+ * claim for delivery: generated → delivering, when its connection (a kind DDE delivers to) is active and not deleted —
  * or pausing after transfer, for a run that was already being exported or delivered when that pause
  * was chosen (the transfer it belongs to is finished first).
  */
@@ -378,7 +381,7 @@ export async function claimRunForDelivery(db: DbOrTx, runId: string): Promise<Mo
       update export_runs r set status = 'delivering', claim = r.claim + 1, next_attempt_at = null, updated_at = now()
       from connections c
       where r.id = ${runId} and c.id = r.connection_id and r.status = 'generated'
-        and c.kind = 'sftp' and c.deleted_at is null
+        and c.kind in ${pushedKinds} and c.deleted_at is null
         and (c.status = 'active' or (c.status = 'pausing' and r.finish_before_pause))
       returning r.id, r.claim`,
   );

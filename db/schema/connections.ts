@@ -1,6 +1,6 @@
 // Recurring data connections and historical data requests.
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { accounts, apiClients } from './auth';
 import { CONNECTION_KINDS, CONNECTION_STATUSES, FORMATS, FREQUENCIES, HISTORICAL_STATUSES, REPORT_MODES } from './enums';
 import { programs } from './source';
@@ -19,6 +19,9 @@ export {
   type ExportFormat,
   REPORT_MODES,
   type ReportMode,
+  KIND_PUSHES,
+  PUSHED_KINDS,
+  kindPushes,
 } from './enums';
 
 export const connections = pgTable(
@@ -47,9 +50,15 @@ export const connections = pgTable(
     sftpFolder: text('sftp_folder'),
     sftpUsername: text('sftp_username'),
     authMethod: text('auth_method', { enum: ['password', 'private_key'] }),
-    /** AES-256-GCM ciphertext of the password or key (+ passphrase); associated data = connection id. */
+    /** AES-256-GCM ciphertext of the destination's secret (SFTP password or key + passphrase, cloud keys); associated data = connection id. */
     secretCiphertext: text('secret_ciphertext'),
     hostKeyFingerprint: text('host_key_fingerprint'),
+    /**
+     * A destination other than SFTP (cloud storage, databases): its non-secret settings as its kind's
+     * zod schema validated them (lib/destinations, `settingsSchema`), immutable after creation. Its
+     * secret, if any, is `secret_ciphertext` like SFTP's. Null for SFTP (its sftp_* columns) and API.
+     */
+    destination: jsonb('destination').$type<Record<string, unknown>>(),
     /**
      * The customer's armored OpenPGP public key (public, not a secret): when set, data files are
      * encrypted to it on the way out and delivered as `<name>.pgp`. Replaced only while the connection

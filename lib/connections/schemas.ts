@@ -2,7 +2,7 @@
 // management API, the set-up forms and the tests).
 import { z } from 'zod';
 import { FORMATS, FREQUENCIES } from '@/db/schema';
-import type { ConnectionSecret } from '@/lib/crypto';
+import type { SftpSecret } from '@/lib/crypto';
 import { destinationFolderProblem, normalizeDestinationFolder } from '@/lib/delivery/folder';
 import { FINGERPRINT_PATTERN } from '@/lib/delivery/fingerprint';
 import { MAX_ARMORED_KEY_BYTES, normalizePgpFingerprint, PgpKeyError, readRecipientKey } from '@/lib/delivery/pgp';
@@ -131,7 +131,7 @@ export const sftpAuthSchema = z
     ],
     { error: 'auth.method must be "password" or "private_key".' },
   )
-  .transform((a): ConnectionSecret =>
+  .transform((a): SftpSecret =>
     a.method === 'password'
       ? { method: 'password', password: a.password }
       : { method: 'private_key', privateKey: a.private_key, ...(a.passphrase ? { passphrase: a.passphrase } : {}) },

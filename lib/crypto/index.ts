@@ -5,5 +5,6 @@ export {
   encryptSecret,
   SecretDecryptionError,
   type ConnectionSecret,
+  type SftpSecret,
   type SecretErrorReason,
 } from './secrets';

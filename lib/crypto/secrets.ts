@@ -1,4 +1,5 @@
-// Encryption at rest of an SFTP connection's secret (password, or private key + passphrase).
+// Encryption at rest of a connection's secret: SFTP's (password, or private key + passphrase) or a
+// cloud destination's (access key, account key, SAS token), one method each.
 // AES-256-GCM with the connection id as associated data, so a ciphertext copied onto another
 // connection's row does not decrypt. The key is DDE_ENCRYPTION_KEY (env().encryptionKey).
 //
@@ -19,9 +20,14 @@ const TAG_BYTES = 16;
 export const connectionSecretSchema = z.discriminatedUnion('method', [
   z.object({ method: z.literal('password'), password: z.string().min(1) }),
   z.object({ method: z.literal('private_key'), privateKey: z.string().min(1), passphrase: z.string().min(1).optional() }),
+  z.object({ method: z.literal('access_key'), accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1) }),
+  z.object({ method: z.literal('account_key'), accountKey: z.string().min(1) }),
+  z.object({ method: z.literal('sas'), sasToken: z.string().min(1) }),
 ]);
-/** What authenticates DDE to a customer's SFTP server. Never logged, never returned by an API. */
+/** What authenticates DDE to a customer's destination. Never logged, never returned by an API. */
 export type ConnectionSecret = z.infer<typeof connectionSecretSchema>;
+/** An SFTP server's credential. */
+export type SftpSecret = Extract<ConnectionSecret, { method: 'password' | 'private_key' }>;
 
 export type SecretErrorReason = 'malformed' | 'unsupported_version' | 'wrong_key' | 'tampered_or_wrong_connection';
 

@@ -9,13 +9,13 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Client, ConnectConfig, SFTPWrapper, Stats } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import type { ConnectionSecret } from '@/lib/crypto';
+import type { SftpSecret } from '@/lib/crypto';
 import { classifyDeliveryError, DeliveryAbortedError, DeliveryError, SFTP_STATUS, type DeliveryStage, type Target } from './errors';
 import { hostKeyFingerprint, normalizeFingerprint } from './fingerprint';
 import { assertOutboundAllowed, connectedPeerRefusal } from './outbound';
 
 /** Password, or private key (PEM / OpenSSH) with optional passphrase. */
-export type SftpAuth = ConnectionSecret;
+export type SftpAuth = SftpSecret;
 
 export type SftpTimeouts = {
   /** DNS + TCP + SSH handshake + authentication. */

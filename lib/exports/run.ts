@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
 import { publishRunExport, recordRunFiles } from '@/db/queries/run-ledger';
-import { connections } from '@/db/schema/connections';
+import { connections, kindPushes, type ConnectionKind } from '@/db/schema/connections';
 import { exportFiles, exportRuns } from '@/db/schema/exports';
 import { programs } from '@/db/schema/source';
 import { now } from '@/lib/clock';
@@ -35,7 +35,7 @@ export type GenerateRunOptions = {
    * A worker's attempt: the claim its claim for export answered, and the connection's kind. The files
    * are published with the run's next state (no advisory lock: the claim fences the attempt).
    */
-  publish?: { claim: number; kind: 'sftp' | 'api' };
+  publish?: { claim: number; kind: ConnectionKind };
 };
 
 export type GenerateRunResult = GeneratedFiles & {
@@ -142,7 +142,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
         generatedAt: generated.generatedAt,
       };
       const empty = generated.files.length === 0;
-      const publishedAs = publish ? (empty ? 'empty' : publish.kind === 'api' ? 'available' : 'generated') : undefined;
+      const publishedAs = publish ? (empty ? 'empty' : kindPushes(publish.kind) ? 'generated' : 'available') : undefined;
       let previous: { key: string; fileType: string; name: string }[];
       try {
         previous = await db.transaction(async (tx) => {

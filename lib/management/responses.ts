@@ -50,6 +50,18 @@ export const connectionSchema = z.object({
     })
     .nullable()
     .describe('The SFTP destination (never the password or key); null for API connections.'),
+  destination: z
+    .object({
+      pushes: z.boolean().describe('Whether DDE delivers the files (true) or a pipeline collects them through the export API (false).'),
+      label: z
+        .string()
+        .describe('Where the files go, as DDE names it: "user@host:port, folder /exports", "s3://bucket/prefix", "Export API".'),
+      settings: z
+        .record(z.string(), z.unknown())
+        .nullable()
+        .describe("A cloud or database destination's settings (never its secret); null for SFTP (see sftp) and API connections."),
+    })
+    .describe('Where the connection delivers, for every kind.'),
   created_at: instant,
   updated_at: instant,
   deleted_at: instant.nullable(),

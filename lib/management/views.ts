@@ -20,7 +20,7 @@ import type {
   HistoricalRequest as HistoricalRequestRow,
 } from '@/db/schema';
 import { now } from '@/lib/clock';
-import { describeSftpDestination } from '@/lib/notify';
+import { destinationFor } from '@/lib/destinations';
 import { env } from '@/lib/env';
 import {
   CATCH_UP_SLACK_MS,
@@ -81,6 +81,7 @@ export function connectionJson(
               : null,
           }
         : null,
+    destination: { pushes: destinationFor(c.kind).pushes, label: destinationFor(c.kind).describe(c), settings: c.destination ?? null },
     created_at: iso(c.createdAt),
     updated_at: iso(c.updatedAt),
     deleted_at: isoOrNull(c.deletedAt),
@@ -140,13 +141,7 @@ function destinationOf(connection: ConnectionRow | undefined, attempts: Delivery
   const latest = attempts.at(-1);
   if (latest) return latest.destination;
   if (!connection) return null;
-  if (connection.kind === 'api') return 'Export API';
-  return describeSftpDestination({
-    host: connection.sftpHost ?? '',
-    port: connection.sftpPort ?? 22,
-    username: connection.sftpUsername ?? '',
-    folder: connection.sftpFolder ?? '',
-  });
+  return destinationFor(connection.kind).describe(connection);
 }
 
 export function runJson(run: ExportRun, files: ExportFile[], attempts: Delivery[], connection: ConnectionRow | undefined): Run {

@@ -1,5 +1,5 @@
-// The daily connection check: every active SFTP connection is tested (sign-in, pinned host key,
-// destination folder) on its own — a secret that cannot be decrypted or a server that is gone is
+// The daily connection check: every active connection DDE delivers to is tested by its destination
+// (lib/destinations `check`: for SFTP sign-in, pinned host key, destination folder) on its own — a secret that cannot be decrypted or a server that is gone is
 // that connection's verdict, never a reason to skip the others. Only changes are reported: one
 // "connection issue" when a connection starts failing, one "connection active again" when it
 // passes again (the last verdict is kept on the connection). A connection whose files are encrypted
@@ -9,12 +9,13 @@ import type { Database } from '@/db/client';
 import { listConnectionsToCheck, recordConnectionHealth } from '@/db/queries/connections';
 import type { Connection } from '@/db/schema';
 import { now } from '@/lib/clock';
-import { connectionDisplayName, sftpDestinationOf } from '@/lib/describe-connection';
-import { decryptSecret, SecretDecryptionError } from '@/lib/crypto';
-import { testConnection as realTestConnection, type ConnectionTestReport, type TestConnectionInput } from '@/lib/delivery';
+import { connectionDisplayName } from '@/lib/describe-connection';
+import { decryptSecret, SecretDecryptionError, type ConnectionSecret } from '@/lib/crypto';
+import type { ConnectionTestReport, TestConnectionInput } from '@/lib/delivery';
 import type { DeliveryErrorCode } from '@/lib/delivery/errors';
+import { pushedDestinationFor, sftpDestination, type PushedDestination } from '@/lib/destinations';
 import { childLogger } from '@/lib/logger';
-import { composeConnectionIssue, composeConnectionRecovered, composePgpKeyExpiry, describeSftpDestination } from './compose';
+import { composeConnectionIssue, composeConnectionRecovered, composePgpKeyExpiry } from './compose';
 import { recordNotification } from './outbox';
 import { connectionPageUrl } from './run-events';
 
@@ -35,35 +36,35 @@ export type HealthCheckOptions = {
   signal?: AbortSignal;
   /** Tests pass shorter timeouts. */
   timeouts?: TestConnectionInput['timeouts'];
+  /** Tests: the SFTP connection test in place of the real one. */
   test?: (input: TestConnectionInput) => Promise<ConnectionTestReport>;
 };
+
+function destinationOf(c: Connection, opts: HealthCheckOptions): PushedDestination {
+  return opts.test && c.kind === 'sftp' ? sftpDestination({ test: opts.test }) : pushedDestinationFor(c.kind);
+}
 
 async function verdictOf(
   c: Connection,
   opts: HealthCheckOptions,
-): Promise<{ ok: true } | { ok: false; code: DeliveryErrorCode; message: string }> {
-  let auth;
-  try {
-    auth = decryptSecret(c.secretCiphertext ?? '', c.id);
-  } catch (err) {
-    const message =
-      err instanceof SecretDecryptionError
-        ? `DDE cannot use the stored password or key: ${err.message}`
-        : 'DDE cannot use the stored password or key.';
-    return { ok: false, code: 'auth_failed', message };
+): Promise<{ ok: true; warnings?: string[] } | { ok: false; code: DeliveryErrorCode; message: string; warnings?: string[] }> {
+  const destination = destinationOf(c, opts);
+  let secret: ConnectionSecret | null = null;
+  if (c.secretCiphertext) {
+    try {
+      secret = decryptSecret(c.secretCiphertext, c.id);
+    } catch (err) {
+      const message =
+        err instanceof SecretDecryptionError
+          ? `DDE cannot use the stored ${destination.secretLabel}: ${err.message}`
+          : `DDE cannot use the stored ${destination.secretLabel}.`;
+      return { ok: false, code: 'auth_failed', message };
+    }
   }
-  const report = await (opts.test ?? realTestConnection)({
-    ...sftpDestinationOf(c),
-    auth,
-    expectedFingerprint: c.hostKeyFingerprint ?? undefined,
-    signal: opts.signal,
-    timeouts: opts.timeouts,
-  });
-  if (report.ok) return { ok: true };
-  return { ok: false, code: (report.error?.code ?? 'unknown') as DeliveryErrorCode, message: report.error?.message ?? 'The test failed.' };
+  return destination.check({ connection: c, secret, signal: opts.signal, timeouts: opts.timeouts });
 }
 
-/** Checks every active SFTP connection, each on its own; returns each one's verdict. */
+/** Checks every active connection DDE delivers to, each on its own; returns each one's verdict. */
 export async function checkConnections(database: Database, opts: HealthCheckOptions = {}): Promise<HealthVerdict[]> {
   const { db } = database;
   const list = await listConnectionsToCheck(db);
@@ -90,7 +91,7 @@ async function checkOne(database: Database, c: Connection, opts: HealthCheckOpti
   const wasFailing = c.healthStatus !== null && c.healthStatus !== 'ok';
   await recordConnectionHealth(db, { id: c.id, status, checkedAt });
   const verdict: HealthVerdict = { connectionId: c.id, ok: v.ok, ...(v.ok ? {} : { code: v.code }) };
-  const destination = describeSftpDestination(sftpDestinationOf(c));
+  const destination = destinationOf(c, opts).describe(c);
   const base = { connectionName: connectionDisplayName(c), destination, checkedAt, detailsUrl: connectionPageUrl(c) };
   let email;
   if (!v.ok && !wasFailing) {

@@ -15,13 +15,15 @@ import {
   exportFiles,
   exportRuns,
   notifications,
+  kindPushes,
   programMemberships,
   type Connection,
   type ExportRun,
   type ReportMode,
 } from '@/db/schema';
 import { now } from '@/lib/clock';
-import { connectionDisplayName, sftpDestinationOf } from '@/lib/describe-connection';
+import { connectionDisplayName } from '@/lib/describe-connection';
+import { destinationFor } from '@/lib/destinations';
 import { pgpDeliveredName } from '@/lib/delivery/pgp';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
@@ -31,7 +33,6 @@ import {
   composeConnectionPaused,
   composeDailyDigest,
   composeDeliveryReport,
-  describeSftpDestination,
   isRetryableRunError,
   runErrorAdvice,
   runErrorCodeOf,
@@ -40,13 +41,14 @@ import {
 } from './compose';
 import { recordNotification } from './outbox';
 
-/** The kind's default when the connection has not chosen: SFTP every run (as before), API failures only. */
+/** The kind's default when the connection has not chosen: every run where DDE delivers, failures only where files are collected. */
 export function reportModeOf(c: Pick<Connection, 'kind' | 'reportMode'>): ReportMode {
-  return c.reportMode ?? (c.kind === 'api' ? 'failures_only' : 'every_run');
+  return c.reportMode ?? (kindPushes(c.kind) ? 'every_run' : 'failures_only');
 }
 
 export function destinationLabelOf(c: Connection): string {
-  return c.kind === 'sftp' ? describeSftpDestination(sftpDestinationOf(c)) : 'Export API (files collected by your pipeline)';
+  const destination = destinationFor(c.kind);
+  return destination.pushes ? destination.describe(c) : 'Export API (files collected by your pipeline)';
 }
 
 export function connectionPageUrl(c: Pick<Connection, 'id'>): string {

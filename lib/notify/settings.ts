@@ -3,7 +3,7 @@
 // the schedule); every change goes to the Activity Log.
 import type { Database, DbOrTx } from '@/db/client';
 import { changeConnection } from '@/db/queries/connections';
-import type { Connection } from '@/db/schema';
+import { kindPushes, type Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
@@ -19,7 +19,7 @@ export async function notificationSettingsJson(db: DbOrTx, c: Connection) {
     report_mode_is_default: c.reportMode === null,
     auto_pause_after: c.autoPauseAfter,
     consecutive_failed_windows: await consecutiveFailedWindows(db, c.id, Math.max(c.autoPauseAfter, 10)),
-    health: c.kind === 'sftp' ? { status: c.healthStatus, last_checked_at: c.lastTestedAt } : null,
+    health: kindPushes(c.kind) ? { status: c.healthStatus, last_checked_at: c.lastTestedAt } : null,
     auto_paused: paused ? { at: paused.at, reason: paused.reason } : null,
   };
 }

@@ -1,13 +1,14 @@
-// Executes the delivery step of an SFTP run: claim it (generated → delivering), upload its files
-// (data files, then their .sha256 sidecars, the manifest last) with the pinned host key, and record
-// the attempt in `deliveries` (the event history). Retryable failures come back with a backoff;
+// Executes the delivery step of a run of any kind DDE delivers to (lib/destinations): claim it
+// (generated → delivering), hand its files (data files, then their .sha256 sidecars, the manifest
+// last) to the connection's destination, and record the attempt in `deliveries` (the event history). Retryable failures come back with a backoff;
 // after the last attempt, or on a non-retryable error, the run is failed and the contacts get one
 // email. Pause immediately / stop / delete abort the upload and hand the run back.
 // A connection with an OpenPGP key gets its data files encrypted on the way (`<name>.pgp`); their
 // sidecars and the manifest are then made from the bytes each attempt actually sent.
 // Fenced: the claim answers the attempt's token (the run's claim counter), which its attempt record,
-// outcome and heartbeat compare; each rename onto the customer's final names (the manifest's too)
-// happens while the attempt holds its run's row under that claim (holdRunClaim). A worker stopped
+// outcome and heartbeat compare; each write onto the customer's final names (the manifest's too)
+// happens while the attempt holds its run's row under that claim (holdRunClaim, the `fence` every
+// destination is given). A worker stopped
 // while its run was recovered and delivered again renames nothing, spends no attempt and says so.
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
@@ -25,9 +26,8 @@ import {
   scheduleDeliveryRetry,
 } from '@/db/queries/run-ledger';
 import { connections, exportFiles, exportRuns, type ExportFile } from '@/db/schema';
-import { decryptSecret } from '@/lib/crypto';
+import { decryptSecret, SecretDecryptionError, type ConnectionSecret } from '@/lib/crypto';
 import {
-  deliverFiles as realDeliverFiles,
   DeliveryError,
   isDeliveryAborted,
   type DeliveredFile,
@@ -41,11 +41,11 @@ import { env } from '@/lib/env';
 import { ClaimLostError, sidecarContent, sidecarName } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
 import { observeDelivery } from '@/lib/metrics';
-import { describeSftpDestination, onRunFailed, onRunFinished } from '@/lib/notify';
+import { pushedDestinationFor, sftpDestination, type PushedDestination } from '@/lib/destinations';
+import { onRunFailed, onRunFinished } from '@/lib/notify';
 import { getStorage, type Storage } from '@/lib/storage';
 import { throttledProgress } from './progress';
 import { watchRun } from './watch';
-import { sftpDestinationOf } from '@/lib/describe-connection';
 
 export type DeliverRunOutcome =
   | { status: 'delivered'; runId: string; deliveryId: string; bytes: number; files: number; notificationId?: string }
@@ -63,7 +63,10 @@ export type DeliverRunOptions = {
   storage?: Storage;
   /** Tests pass shorter timeouts. */
   timeouts?: DeliverFilesInput['timeouts'];
+  /** Tests: the SFTP transfer in place of the real client. */
   deliver?: (input: DeliverFilesInput) => Promise<DeliveryResult>;
+  /** Tests: a destination in place of the connection kind's. */
+  destination?: PushedDestination;
   watchPollMs?: number;
 };
 
@@ -172,7 +175,6 @@ export async function executeDelivery(database: Database, runId: string, opts: D
   const log = childLogger({ module: 'runs', runId });
   const storage = opts.storage ?? getStorage();
   const maxAttempts = opts.maxAttempts ?? env().deliveryMaxAttempts;
-  const deliver = opts.deliver ?? realDeliverFiles;
 
   const claimed = await claimRunForDelivery(db, runId);
   if (!claimed.ok) return { status: 'skipped', runId, why: 'not waiting for delivery, or its connection is not active' };
@@ -188,8 +190,9 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     .from(exportFiles)
     .where(and(eq(exportFiles.runId, runId), eq(exportFiles.programId, run.programId)))
     .orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
-  const destination = sftpDestinationOf(connection);
-  const destinationLabel = describeSftpDestination(destination);
+  const destination =
+    opts.destination ?? (opts.deliver ? sftpDestination({ deliver: opts.deliver }) : pushedDestinationFor(connection.kind));
+  const destinationLabel = destination.describe(connection);
   const recorded = await recordDeliveryAttempt(db, runId, { destination: destinationLabel, trigger: opts.trigger ?? 'schedule', claim });
   if (!recorded.ok) return { status: 'skipped', runId, why: 'the run moved on before its delivery started' };
   const { delivery } = recorded;
@@ -244,35 +247,49 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     }
   }
 
+  let secret: ConnectionSecret | null = null;
+  if (connection.secretCiphertext) {
+    try {
+      secret = decryptSecret(connection.secretCiphertext, connection.id);
+    } catch (err) {
+      const why = err instanceof SecretDecryptionError ? ` ${err.message}` : '';
+      return failRun(
+        'auth_failed',
+        `DDE cannot use the stored ${destination.secretLabel}; nothing was delivered.${why} Stop the connection and replace its credentials.`,
+        false,
+      );
+    }
+  }
+
   const watch = watchRun(
     database,
     { id: runId, connectionId: connection.id, historicalRequestId: run.historicalRequestId, claim },
     { outer: opts.signal, pollMs: opts.watchPollMs },
   );
   try {
-    const auth = decryptSecret(connection.secretCiphertext!, connection.id);
     // The bytes uploaded so far, for the event history (about once a second). The total is the
     // stored files' size; an OpenPGP-encrypted file is a few bytes longer, so done stops at the total.
     const progress = throttledProgress((p: DeliveryProgress) =>
       recordDeliveryProgress(db, runId, delivery.id, { bytesDone: Math.min(p.bytes, p.totalBytes), bytesTotal: p.totalBytes }),
     );
-    const result = await deliver({
-      destination,
-      auth,
-      pinnedFingerprint: connection.hostKeyFingerprint!,
-      files: deliveryFilesOf(files, storage, recipient),
-      signal: watch.signal,
-      timeouts: opts.timeouts,
-      onProgress: progress.report,
-      claim,
-      fence,
-    }).finally(progress.stop);
+    const result = await destination
+      .deliver({
+        connection,
+        secret,
+        files: deliveryFilesOf(files, storage, recipient),
+        run: { id: runId, exportType: run.exportType, windowStart: run.windowStart, windowEnd: run.windowEnd, claim },
+        signal: watch.signal,
+        timeouts: opts.timeouts,
+        onProgress: progress.report,
+        fence,
+      })
+      .finally(progress.stop);
     const done = await markRunDelivered(db, runId, delivery.id, { files: result.files.length, bytes: result.bytes }, claim);
     if (!done.ok && done.reason === 'claim_lost') return await superseded(done.claim);
     if (!done.ok) log.warn({ refusal: done }, 'delivered, but the run had moved on');
     const { notificationId } = await onRunFinished(database, runId);
     log.info({ attempt, files: result.files.length, bytes: result.bytes }, 'delivered');
-    observeDelivery('delivered', startedAt, { windowEnd: run.windowEnd });
+    observeDelivery('delivered', startedAt, { windowEnd: run.windowEnd, kind: connection.kind });
     return { status: 'delivered', runId, deliveryId: delivery.id, bytes: result.bytes, files: result.files.length, notificationId };
   } catch (err) {
     if (err instanceof ClaimLostError) return await superseded(err.currentClaim);
@@ -298,7 +315,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     // An error of a worker whose claim moved on (its uploads removed by the new owner) is not the run's.
     const movedTo = await claimMovedTo().catch(() => null);
     if (movedTo !== null) return await superseded(movedTo);
-    const error = err instanceof DeliveryError ? err : new DeliveryError('unknown', (err as Error).message ?? String(err));
+    const error = destination.classify(err);
     if (error.retryable && attempt < maxAttempts) {
       const retryInSeconds = deliveryBackoffSeconds(attempt);
       const retried = await scheduleDeliveryRetry(

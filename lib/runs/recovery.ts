@@ -4,6 +4,7 @@
 // from the ledger: re-sending a run is always safe (only one worker can claim it).
 import type { Database } from '@/db/client';
 import { recoverStaleRuns as recoverStale } from '@/db/queries/run-ledger';
+import { PUSHED_KINDS } from '@/db/schema';
 
 /** A run whose heartbeat (every 10 s) is older than this belongs to a dead worker. */
 export const STALE_AFTER_SECONDS = 120;
@@ -25,6 +26,7 @@ export async function dueRuns(
   opts: { limit?: number; idleSeconds?: number; connectionId?: string; runId?: string } = {},
 ): Promise<{ export: string[]; delivery: string[] }> {
   const { limit = 1000, idleSeconds = 30, connectionId = null, runId = null } = opts;
+  const pushedKinds = database.sql([...PUSHED_KINDS]);
   const rows = await database.sql<{ id: string; status: string }[]>`
     select r.id, r.status from export_runs r
     join connections c on c.id = r.connection_id
@@ -33,7 +35,7 @@ export async function dueRuns(
       and (${connectionId}::uuid is null or r.connection_id = ${connectionId}::uuid)
       and (${runId}::uuid is null or r.id = ${runId}::uuid)
       and (r.status = 'planned'
-           or (r.status = 'generated' and c.kind = 'sftp' and (r.next_attempt_at is null or r.next_attempt_at <= now())))
+           or (r.status = 'generated' and c.kind in ${pushedKinds} and (r.next_attempt_at is null or r.next_attempt_at <= now())))
     order by r.window_start
     limit ${limit}`;
   return {

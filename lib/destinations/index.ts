@@ -1,0 +1,33 @@
+// The destination registry: one entry per connection kind (db/schema/enums.ts CONNECTION_KINDS), each
+// the kind's implementation of the destination interface (./types.ts). Code that delivers, tests,
+// checks or names a destination asks `destinationFor(kind)` and never which kind it is.
+import { KIND_PUSHES, type Connection, type ConnectionKind } from '@/db/schema';
+import { sftpDestination } from './sftp';
+import type { Destination, PulledDestination, PushedDestination } from './types';
+
+export type * from './types';
+export { sftpDestination } from './sftp';
+
+const api: PulledDestination = { kind: 'api', pushes: false, describe: () => 'Export API' };
+
+const REGISTRY: { [K in ConnectionKind]: Destination & { kind: K; pushes: (typeof KIND_PUSHES)[K] } } = {
+  sftp: { ...sftpDestination(), kind: 'sftp', pushes: true },
+  api: { ...api, kind: 'api', pushes: false },
+};
+
+/** The destination of a connection kind. */
+export function destinationFor(kind: ConnectionKind): Destination {
+  return REGISTRY[kind];
+}
+
+/** The destination of a kind DDE delivers to; throws for a kind whose files are collected (a caller's mistake). */
+export function pushedDestinationFor(kind: ConnectionKind): PushedDestination {
+  const d = REGISTRY[kind];
+  if (!d.pushes) throw new Error(`Connections of kind ${kind} are not delivered to; their files are collected through the export API.`);
+  return d;
+}
+
+/** Where a connection delivers, as DDE names it everywhere. */
+export function describeDestination(c: Connection): string {
+  return destinationFor(c.kind).describe(c);
+}
