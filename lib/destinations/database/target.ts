@@ -1,0 +1,60 @@
+// What both database dialects implement: make the tables (additively), load one file of one window
+// exactly once, and read back the ledger of loads. lib/destinations/database/load.ts drives a run
+// through it; postgres.ts and mysql.ts speak each server's language.
+import type { ExportType } from '@/db/schema/enums';
+import type { DataFileType } from '@/lib/exports/columns';
+import type { LoadFile, OpenSource } from './source';
+import type { Dialect } from './tables';
+
+export type LoadWindow = {
+  connectionId: string;
+  runId: string;
+  exportType: ExportType;
+  windowStart: Date;
+  windowEnd: Date;
+};
+
+export type LoadedFile = {
+  fileType: DataFileType;
+  table: string;
+  /** Rows in the file. */
+  rows: number;
+  /** Rows inserted or updated by this load (0 when already loaded). */
+  applied: number;
+  status: 'loaded' | 'already_loaded';
+};
+
+export type TableChanges = { created: string[]; addedColumns: string[] };
+
+/** One row of `_dde_loads`, as the Loaded tables panel shows it. */
+export type LoadRecord = {
+  runId: string;
+  exportType: string;
+  windowStart: Date;
+  windowEnd: Date;
+  fileType: string;
+  tableName: string;
+  rows: number;
+  applied: number;
+  sha256: string;
+  schemaVersion: number;
+  loadedAt: Date;
+};
+
+export type TargetOptions = {
+  /** How long a statement waits for a lock held by someone else before the load is retried later (default 30 s). */
+  lockTimeoutMs?: number;
+  /** Rows per INSERT into MySQL's staging table (default 500). */
+  batchRows?: number;
+};
+
+export interface DatabaseTarget {
+  readonly dialect: Dialect;
+  /** Creates missing tables, indexes and columns; checks existing columns can hold the export's values. */
+  ensureTables(): Promise<TableChanges>;
+  /** Loads one file in one transaction with its `_dde_loads` row, unless that row is already there. */
+  loadFile(window: LoadWindow, file: LoadFile, open: OpenSource): Promise<LoadedFile>;
+  /** The newest `_dde_loads` rows of a connection. */
+  recentLoads(connectionId: string, limit: number): Promise<LoadRecord[]>;
+  close(): Promise<void>;
+}
