@@ -16,7 +16,12 @@ import { seedProgram } from '@/lib/seed';
 import { LocalStorage } from '@/lib/storage';
 import { windowsOf } from '@/lib/windows';
 import { useTestEnv } from './helpers/auth';
-import { createCustomerPgDatabase, startCustomerPostgres, type CustomerDatabase, type CustomerPostgres } from './helpers/customer-databases';
+import {
+  createCustomerPgDatabase,
+  startCustomerPostgres,
+  type CustomerDatabase,
+  type CustomerPostgres,
+} from './helpers/customer-databases';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { exportWindow, insertConnection, opener, type ExportedWindow } from './helpers/load-runs';
 
@@ -68,7 +73,11 @@ describe('loading into PostgreSQL', () => {
     const w = windows.find((x) => x.files.some((f) => f.fileType === 'activity') && x.files.some((f) => f.fileType === 'user'))!;
     const result = await load(w);
     expect(result.tables.created.sort()).toEqual(['_dde_loads', 'activity', 'campaigns', 'users']);
-    expect(result.files.map((f) => f.fileType)).toEqual(w.files.map((f) => f.fileType).sort((a, b) => ['user', 'campaign', 'activity'].indexOf(a) - ['user', 'campaign', 'activity'].indexOf(b)));
+    expect(result.files.map((f) => f.fileType)).toEqual(
+      w.files
+        .map((f) => f.fileType)
+        .sort((a, b) => ['user', 'campaign', 'activity'].indexOf(a) - ['user', 'campaign', 'activity'].indexOf(b)),
+    );
 
     const cols = await c.sql<{ table_name: string; column_name: string; data_type: string; udt_name: string; is_nullable: string }[]>`
       select table_name, column_name, data_type, udt_name, is_nullable from information_schema.columns where table_schema = 'dde' order by table_name, ordinal_position`;
@@ -82,7 +91,9 @@ describe('loading into PostgreSQL', () => {
     expect(typeOf('campaigns', 'topic_subscriber_count').udt_name).toBe('_int8');
     expect(typeOf('campaigns', 'audiences').udt_name).toBe('_text');
     expect(typeOf('users', 'attribute_hire_date').data_type).toBe('date');
-    const idx = await c.sql<{ indexname: string; indexdef: string }[]>`select indexname, indexdef from pg_indexes where schemaname = 'dde' and tablename = 'activity' order by indexname`;
+    const idx = await c.sql<
+      { indexname: string; indexdef: string }[]
+    >`select indexname, indexdef from pg_indexes where schemaname = 'dde' and tablename = 'activity' order by indexname`;
     expect(idx.map((i) => i.indexname)).toEqual(['activity_date_idx', 'activity_pkey', 'activity_user_id_idx']);
 
     const activity = w.files.find((f) => f.fileType === 'activity')!;
@@ -91,10 +102,14 @@ describe('loading into PostgreSQL', () => {
     const ledger = await c.sql<{ file_type: string; rows: string; sha256: string; schema_version: number; run_id: string }[]>`
       select file_type, rows, sha256, schema_version, run_id from dde._dde_loads order by file_type`;
     expect(ledger.map((l) => [l.file_type, Number(l.rows), l.sha256, l.schema_version, l.run_id])).toEqual(
-      [...w.files].sort((a, b) => a.fileType.localeCompare(b.fileType)).map((f) => [f.fileType, f.rows, f.sha256, SCHEMA_VERSION, w.window.runId]),
+      [...w.files]
+        .sort((a, b) => a.fileType.localeCompare(b.fileType))
+        .map((f) => [f.fileType, f.rows, f.sha256, SCHEMA_VERSION, w.window.runId]),
     );
     // Values arrive typed: an event's time as the instant the file says, a campaign's lists as arrays.
-    const [one] = await c.sql<{ date: Date; likes: string; user_id: string }[]>`select date, likes, user_id from dde.activity order by event_id limit 1`;
+    const [one] = await c.sql<
+      { date: Date; likes: string; user_id: string }[]
+    >`select date, likes, user_id from dde.activity order by event_id limit 1`;
     expect(one.date).toBeInstanceOf(Date);
     expect(['0', '1']).toContain(String(one.likes));
   });
@@ -103,7 +118,10 @@ describe('loading into PostgreSQL', () => {
     const w = windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
     const rows = w.files.find((f) => f.fileType === 'activity')!.rows;
     const [a, b] = await Promise.all([load(w), load(w)]);
-    const statuses = [...a.files, ...b.files].filter((f) => f.fileType === 'activity').map((f) => f.status).sort();
+    const statuses = [...a.files, ...b.files]
+      .filter((f) => f.fileType === 'activity')
+      .map((f) => f.status)
+      .sort();
     expect(statuses).toEqual(['already_loaded', 'loaded']);
     const again = await load(w);
     expect(again.files.every((f) => f.status === 'already_loaded')).toBe(true);
@@ -116,7 +134,9 @@ describe('loading into PostgreSQL', () => {
     // The first window with users, then a newer version of one of them exported in a later window.
     const first = windows.find((x) => x.files.some((f) => f.fileType === 'user'))!;
     await load(first);
-    const [u] = await c.sql<{ user_id: string; first_name: string; updated_at: Date }[]>`select user_id, first_name, updated_at from dde.users order by user_id limit 1`;
+    const [u] = await c.sql<
+      { user_id: string; first_name: string; updated_at: Date }[]
+    >`select user_id, first_name, updated_at from dde.users order by user_id limit 1`;
     // An update moves updated_at to the database's clock (a trigger); export the window that holds it.
     const [{ updated_at: newerText }] = await t.sql<{ updated_at: string }[]>`
       update members set first_name = 'Renamed' where id = ${Number(u.user_id)} and program_id = ${PROGRAM} returning updated_at::text`;
@@ -125,7 +145,9 @@ describe('loading into PostgreSQL', () => {
     const later = await exportWindow(t, storage, connectionId, PROGRAM, span, 'historical');
     expect(later.files.find((f) => f.fileType === 'user')!.rows).toBe(1);
     await load(later);
-    const [after] = await c.sql<{ first_name: string; updated_at: Date }[]>`select first_name, updated_at from dde.users where user_id = ${u.user_id}`;
+    const [after] = await c.sql<
+      { first_name: string; updated_at: Date }[]
+    >`select first_name, updated_at from dde.users where user_id = ${u.user_id}`;
     expect(after.first_name).toBe('Renamed');
     expect(after.updated_at.getTime()).toBe(Math.floor(newer.getTime() / 1000) * 1000); // the files carry whole seconds
     // The first window loaded again under another key (a backfill of the same range): older, so ignored.
@@ -149,7 +171,8 @@ describe('loading into PostgreSQL', () => {
     expect(await count(`select count(*) as n from dde.activity where team_note = 'ours'`)).toBe(
       await count('select count(*) as n from dde.activity'),
     );
-    const col = await c.sql`select is_nullable from information_schema.columns where table_schema = 'dde' and table_name = 'activity' and column_name = 'ingested_at'`;
+    const col =
+      await c.sql`select is_nullable from information_schema.columns where table_schema = 'dde' and table_name = 'activity' and column_name = 'ingested_at'`;
     expect(col[0].is_nullable).toBe('YES');
   });
 
@@ -200,7 +223,9 @@ describe('loading into PostgreSQL', () => {
     const loading = load(w).catch((e: unknown) => e);
     let pid: number | undefined;
     for (let i = 0; i < 200 && !pid; i++) {
-      const rows = await c.sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${c.name} and application_name = 'dde' and wait_event_type = 'Lock'`;
+      const rows = await c.sql<
+        { pid: number }[]
+      >`select pid from pg_stat_activity where datname = ${c.name} and application_name = 'dde' and wait_event_type = 'Lock'`;
       pid = rows[0]?.pid;
       if (!pid) await new Promise((r) => setTimeout(r, 50));
     }
@@ -247,9 +272,12 @@ describe('loading into PostgreSQL', () => {
     const copyKey = `tampered/${activity.name}`;
     const changed = gzipSync('Event ID\n1\n');
     writeFileSync(path.join(root, 'tampered.gz'), changed);
-    await storage.put(copyKey, (async function* () {
-      yield changed;
-    })());
+    await storage.put(
+      copyKey,
+      (async function* () {
+        yield changed;
+      })(),
+    );
     const err = (await loadRun({
       settings: c.settings(),
       password: c.password,

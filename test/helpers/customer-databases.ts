@@ -11,7 +11,6 @@ import postgres from 'postgres';
 import { startEmbedded } from '@/db/embedded';
 import { databaseSettingsSchema, type DatabaseSettings } from '@/lib/destinations/database/settings';
 
-// eslint-disable-next-line no-restricted-properties -- test-only override of where the customer's servers are
 const ENV = process.env;
 
 export type CustomerPostgres = {
@@ -41,10 +40,22 @@ export async function startCustomerPostgres(): Promise<CustomerPostgres> {
   const url = ENV.TEST_CUSTOMER_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   if (await answers(url)) {
     const u = new URL(url);
-    return { url, host: u.hostname, port: Number(u.port || 5432), password: decodeURIComponent(u.password), embedded: false, stop: async () => undefined };
+    return {
+      url,
+      host: u.hostname,
+      port: Number(u.port || 5432),
+      password: decodeURIComponent(u.password),
+      embedded: false,
+      stop: async () => undefined,
+    };
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dde-customer-pg-'));
-  const server = await startEmbedded({ dir: path.join(dir, 'pg'), password: 'customer', ephemeral: true, logFile: path.join(dir, 'postgres.log') });
+  const server = await startEmbedded({
+    dir: path.join(dir, 'pg'),
+    password: 'customer',
+    ephemeral: true,
+    logFile: path.join(dir, 'postgres.log'),
+  });
   const eurl = server.url('postgres');
   const u = new URL(eurl);
   return {
@@ -107,7 +118,12 @@ export type CustomerMysql = { host: string; port: number; user: string; password
 /** The MariaDB / MySQL server, or the reason there is none. */
 export async function customerMysql(): Promise<CustomerMysql | { skip: string }> {
   const u = new URL(ENV.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306');
-  const server = { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password) };
+  const server = {
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+  };
   try {
     const c = await mysql.createConnection({ ...server, connectTimeout: 3000 });
     await c.end();
@@ -131,14 +147,29 @@ export async function createCustomerMysqlDatabase(server: CustomerMysql): Promis
   const admin = await mysql.createConnection({ host: server.host, port: server.port, user: server.user, password: server.password });
   await admin.query(`create database ${name} default charset utf8mb4`);
   await admin.end();
-  const conn = await mysql.createConnection({ ...server, database: name, dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: true });
+  const conn = await mysql.createConnection({
+    ...server,
+    database: name,
+    dateStrings: true,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
   await conn.query("set session time_zone = '+00:00'");
   return {
     name,
     conn,
     password: server.password,
     settings: (over = {}) =>
-      databaseSettingsSchema.parse({ engine: 'mysql', host: server.host, port: server.port, database: name, user: server.user, tls: 'disable', ...over }),
+      databaseSettingsSchema.parse({
+        engine: 'mysql',
+        host: server.host,
+        port: server.port,
+        database: name,
+        user: server.user,
+        tls: 'disable',
+        ...over,
+      }),
     drop: async () => {
       await conn.query(`drop database if exists ${name}`).catch(() => undefined);
       await conn.end().catch(() => undefined);

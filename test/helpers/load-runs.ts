@@ -34,7 +34,10 @@ export async function exportWindow(
     .values({ connectionId, programId, exportType, windowStart: w.start, windowEnd: w.end })
     .returning();
   await generateRun(t, run.id, { storage });
-  return { window: { connectionId, runId: run.id, exportType, windowStart: w.start, windowEnd: w.end }, files: await loadFilesOf(t, run.id) };
+  return {
+    window: { connectionId, runId: run.id, exportType, windowStart: w.start, windowEnd: w.end },
+    files: await loadFilesOf(t, run.id),
+  };
 }
 
 /** A run's data files as the loader takes them. */

@@ -45,12 +45,20 @@ const RETRYABLE: Record<LoadErrorCode, boolean> = {
 export type ErrorContext = { user: string; database: string; schema: string | null };
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
-const INTERRUPT_CODES = new Set(['ECONNRESET', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'PROTOCOL_CONNECTION_LOST']);
+const INTERRUPT_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'PROTOCOL_CONNECTION_LOST',
+]);
 
 function networkError(err: { code?: string; message?: string }, cause: unknown): LoadError | null {
   const code = err.code ?? '';
   if (NETWORK_CODES.has(code)) return new LoadError('connect', `Could not connect to the database: ${err.message ?? code}`, { cause });
-  if (INTERRUPT_CODES.has(code)) return new LoadError('interrupted', `The connection to the database was lost: ${err.message ?? code}`, { cause });
+  if (INTERRUPT_CODES.has(code))
+    return new LoadError('interrupted', `The connection to the database was lost: ${err.message ?? code}`, { cause });
   if (/certificate|self[- ]signed|SSL|TLS/i.test(err.message ?? '') || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))
     return new LoadError('connect', `TLS failed: ${err.message}`, { cause });
   return null;
@@ -65,10 +73,10 @@ export function classifyPostgresError(err: unknown, ctx: ErrorContext): LoadErro
   const code = e.code ?? '';
   const msg = e.message ?? String(err);
   const schema = ctx.schema ?? 'public';
-  if (code === '28P01' || code === '28000') return new LoadError('auth', `Authentication failed for user ${ctx.user}: ${msg}`, { cause: err });
+  if (code === '28P01' || code === '28000')
+    return new LoadError('auth', `Authentication failed for user ${ctx.user}: ${msg}`, { cause: err });
   if (code === '3D000') return new LoadError('not_found', msg, { fix: `CREATE DATABASE ${ctx.database}`, cause: err });
-  if (code === '3F000')
-    return new LoadError('not_found', msg, { fix: `CREATE SCHEMA ${schema} AUTHORIZATION ${ctx.user}`, cause: err });
+  if (code === '3F000') return new LoadError('not_found', msg, { fix: `CREATE SCHEMA ${schema} AUTHORIZATION ${ctx.user}`, cause: err });
   if (code === '42501') {
     const onTable = /permission denied for (?:table|relation) (\S+)/.exec(msg);
     const onSchema = /permission denied for schema (\S+)/.exec(msg);
@@ -95,8 +103,10 @@ export function classifyPostgresError(err: unknown, ctx: ErrorContext): LoadErro
 /** A MySQL / MariaDB (mysql2) error as a LoadError. */
 export function classifyMysqlError(err: unknown, ctx: ErrorContext & { host?: string }): LoadError {
   if (err instanceof LoadError) return err;
-  const e = err as { code?: string; errno?: number; message?: string; sqlMessage?: string; fatal?: boolean };
+  const e = err as { code?: string; errno?: number; message?: string; sqlMessage?: string; fatal?: boolean; sqlState?: string };
   const msg = e.sqlMessage ?? e.message ?? String(err);
+  // The driver's error carries the statement, which for a batch holds the rows' values: keep only its codes.
+  err = { code: e.code, errno: e.errno, sqlState: e.sqlState, message: msg };
   if (!e.errno || e.code === 'PROTOCOL_CONNECTION_LOST') {
     const net = networkError(e, err);
     if (net) return net;
@@ -112,9 +122,15 @@ export function classifyMysqlError(err: unknown, ctx: ErrorContext & { host?: st
       return new LoadError('privilege', msg, { fix: `GRANT ALL ON ${ctx.database}.* TO ${account}`, cause: err });
     case 1142:
     case 1143: {
-      const m = /^(\w+(?:, \w+)*) command denied/i.exec(msg);
+      // "INSERT command denied to user 'loader'@'localhost' for table `db`.`activity`"
+      const m =
+        /^(\w+(?:, \w+)*) command denied to user '([^']*)'@'([^']*)'(?: for (?:table|column) [`']?(?:[^`'.]+[`']?\.[`']?)?([^`']+)[`']?)?/i.exec(
+          msg,
+        );
       const what = m ? m[1].toUpperCase() : 'CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, CREATE TEMPORARY TABLES';
-      return new LoadError('privilege', msg, { fix: `GRANT ${what} ON ${ctx.database}.* TO ${account}`, cause: err });
+      const who = m ? `'${m[2]}'@'${m[3]}'` : account;
+      const on = m?.[4] && !/^dde_stage_/.test(m[4]) ? `${ctx.database}.${m[4]}` : `${ctx.database}.*`;
+      return new LoadError('privilege', msg, { fix: `GRANT ${what} ON ${on} TO ${who}`, cause: err });
     }
     case 1227:
       return new LoadError('privilege', msg, { cause: err });

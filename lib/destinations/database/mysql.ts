@@ -115,7 +115,11 @@ export class MysqlTarget implements DatabaseTarget {
     return tableName(spec, this.settings.table_prefix);
   }
 
-  async inspectTables(): Promise<{ missingTables: string[]; missingColumns: { table: string; column: TypedColumn }[]; loadsMissing: boolean }> {
+  async inspectTables(): Promise<{
+    missingTables: string[];
+    missingColumns: { table: string; column: TypedColumn }[];
+    loadsMissing: boolean;
+  }> {
     const specs = LOAD_ORDER.map(tableSpec);
     const names = specs.map((s) => this.name(s));
     const [rows] = await this.conn.query<mysql.RowDataPacket[]>(
@@ -156,7 +160,10 @@ export class MysqlTarget implements DatabaseTarget {
       const first = await this.inspectTables();
       if (!first.missingTables.length && !first.missingColumns.length && !first.loadsMissing) return { created: [], addedColumns: [] };
       const seconds = Math.max(1, Math.ceil(this.lockTimeoutMs / 1000));
-      const [[lock]] = await this.conn.query<mysql.RowDataPacket[]>('select get_lock(concat(?, database()), ?) as ok', ['dde-tables:', seconds]);
+      const [[lock]] = await this.conn.query<mysql.RowDataPacket[]>('select get_lock(concat(?, database()), ?) as ok', [
+        'dde-tables:',
+        seconds,
+      ]);
       if (Number(lock.ok) !== 1) throw new LoadError('busy', 'Another load is changing the tables; will try again');
       try {
         return await this.applyDdl();
@@ -182,10 +189,16 @@ export class MysqlTarget implements DatabaseTarget {
       const keyed = new Set([spec.primaryKey, ...spec.indexes.map((i) => i.column)]);
       if (!existing.has(name)) {
         const cols = spec.columns.map(
-          (c) => `${q(c.name)} ${columnType('mysql', c.kind, { key: keyed.has(c.name) })}${c.name === spec.primaryKey ? ' not null' : ' null'}`,
+          (c) =>
+            `${q(c.name)} ${columnType('mysql', c.kind, { key: keyed.has(c.name) })}${c.name === spec.primaryKey ? ' not null' : ' null'}`,
         );
-        const keys = [`primary key (${q(spec.primaryKey)})`, ...spec.indexes.map((i) => `key ${q(`${name}_${i.suffix}`)} (${q(i.column)})`)];
-        await this.conn.query(`create table if not exists ${q(name)} (\n  ${[...cols, ...keys].join(',\n  ')}\n) default charset = utf8mb4`);
+        const keys = [
+          `primary key (${q(spec.primaryKey)})`,
+          ...spec.indexes.map((i) => `key ${q(`${name}_${i.suffix}`)} (${q(i.column)})`),
+        ];
+        await this.conn.query(
+          `create table if not exists ${q(name)} (\n  ${[...cols, ...keys].join(',\n  ')}\n) default charset = utf8mb4`,
+        );
         created.push(name);
         continue;
       }
@@ -268,15 +281,20 @@ export class MysqlTarget implements DatabaseTarget {
 
         let update: string;
         if (spec.mode === 'append') {
-          update = `${q(spec.primaryKey)} = ${q(spec.primaryKey)}`;
+          update = `${q(table)}.${q(spec.primaryKey)} = ${q(table)}.${q(spec.primaryKey)}`;
         } else if (cols.some((c) => c.name === MERGE_COLUMN)) {
+          // The table's own columns are qualified: the SELECT's columns have the same names.
+          const own = (name: string) => `${q(table)}.${q(name)}`;
           const m = q(MERGE_COLUMN);
-          const newer = `(${m} is null or values(${m}) > ${m})`;
+          const newer = `(${own(MERGE_COLUMN)} is null or values(${m}) > ${own(MERGE_COLUMN)})`;
           const others = cols.filter((c) => c.name !== spec.primaryKey && c.name !== MERGE_COLUMN);
           // updated_at last: MySQL assigns left to right, so the others still compare the old value.
-          update = [...others.map((c) => `${q(c.name)} = if(${newer}, values(${q(c.name)}), ${q(c.name)})`), `${m} = if(${newer}, values(${m}), ${m})`].join(', ');
+          update = [
+            ...others.map((c) => `${own(c.name)} = if(${newer}, values(${q(c.name)}), ${own(c.name)})`),
+            `${own(MERGE_COLUMN)} = if(${newer}, values(${m}), ${own(MERGE_COLUMN)})`,
+          ].join(', ');
         } else {
-          update = `${q(spec.primaryKey)} = ${q(spec.primaryKey)}`;
+          update = `${q(table)}.${q(spec.primaryKey)} = ${q(table)}.${q(spec.primaryKey)}`;
         }
         const [res] = await conn.query<mysql.ResultSetHeader>(
           `insert into ${q(table)} (${names}) select ${names} from ${q(stage)} on duplicate key update ${update}`,

@@ -133,7 +133,11 @@ export class PostgresTarget implements DatabaseTarget {
   }
 
   /** What is missing or wrong in the customer's schema, without changing anything. */
-  async inspectTables(): Promise<{ missingTables: string[]; missingColumns: { table: string; column: TypedColumn }[]; loadsMissing: boolean }> {
+  async inspectTables(): Promise<{
+    missingTables: string[];
+    missingColumns: { table: string; column: TypedColumn }[];
+    loadsMissing: boolean;
+  }> {
     const specs = LOAD_ORDER.map(tableSpec);
     const names = specs.map((s) => tableName(s, this.settings.table_prefix));
     // pg_catalog, not information_schema: the latter hides tables the user lacks privileges on,
@@ -307,7 +311,8 @@ function stageType(c: TypedColumn): string {
 function castFromStage(c: TypedColumn): string {
   const col = q(c.name);
   if (c.kind === 'string_list') return `case when ${col} is null then null else array(select jsonb_array_elements_text(${col})) end`;
-  if (c.kind === 'int64_list') return `case when ${col} is null then null else array(select (jsonb_array_elements_text(${col}))::bigint) end`;
+  if (c.kind === 'int64_list')
+    return `case when ${col} is null then null else array(select (jsonb_array_elements_text(${col}))::bigint) end`;
   return col;
 }
 

@@ -34,7 +34,13 @@ export const databaseSettingsSchema = z
     /** PEM CA certificate(s) for verify-full; null: the system's trusted CAs. */
     ca_certificate: z.string().max(65536).nullable().default(null),
     /** '' or e.g. 'dde_': prepended to activity, users and campaigns. */
-    table_prefix: z.string().regex(new RegExp(`^(|${TABLE_PREFIX_PATTERN.source.slice(1, -1)})$`), 'Table prefix must be lowercase letters, digits and _ (e.g. dde_)').default(''),
+    table_prefix: z
+      .string()
+      .regex(
+        new RegExp(`^(|${TABLE_PREFIX_PATTERN.source.slice(1, -1)})$`),
+        'Table prefix must be lowercase letters, digits and _ (e.g. dde_)',
+      )
+      .default(''),
   })
   .transform((s) => ({ ...s, schema: s.engine === 'postgres' ? (s.schema ?? 'public') : null }));
 export type DatabaseSettings = z.output<typeof databaseSettingsSchema>;
@@ -65,7 +71,8 @@ export function parseDatabaseUrl(text: string): ParsedDatabaseUrl {
   const m = /^([a-z]+):\/\//i.exec(raw);
   if (!m) throw new DatabaseUrlError(`“${raw}” is not a connection URL (it should start with postgres:// or mysql://)`);
   const scheme = m[1].toLowerCase();
-  const engine = scheme === 'postgres' || scheme === 'postgresql' ? 'postgres' : scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : null;
+  const engine =
+    scheme === 'postgres' || scheme === 'postgresql' ? 'postgres' : scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : null;
   if (!engine) throw new DatabaseUrlError(`“${m[1]}://” is not a database URL scheme DDE loads into (postgres://, mysql://)`);
   let url: URL;
   try {

@@ -71,7 +71,8 @@ export async function openCsvSource(file: LoadFile, open: OpenSource): Promise<C
         );
       else settle.resolve();
     },
-    (err) => settle.reject(new LoadError('data', `${file.name} could not be read from storage: ${(err as Error).message}`, { retryable: true })),
+    (err) =>
+      settle.reject(new LoadError('data', `${file.name} could not be read from storage: ${(err as Error).message}`, { retryable: true })),
   );
 
   // The header line: column names never need quoting (docs/export-files.md).
