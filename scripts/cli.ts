@@ -3,7 +3,7 @@
 import pkg from '@/package.json';
 import { CliError } from './commands/args';
 
-const COMMANDS = ['status', 'migrate', 'seed', 'users', 'export', 'tokens', 'clients'] as const;
+const COMMANDS = ['status', 'migrate', 'seed', 'users', 'export', 'tokens', 'clients', 'keys', 'verify', 'pull'] as const;
 type CommandModule = { summary: string; usage: string; run: (argv: string[]) => Promise<void> };
 
 function mainHelp(summaries: Record<string, string>): string {

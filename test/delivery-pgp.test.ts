@@ -32,6 +32,7 @@ import { createConnectionSchema, replacePgpKeySchema } from '@/lib/connections/s
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
 import { deliverFiles } from '@/lib/delivery';
 import { readRecipientKey } from '@/lib/delivery/pgp';
+import { keysFromJwks, publishedKeys, verifyManifestSignature } from '@/lib/exports';
 import { executeDelivery } from '@/lib/runs/deliver-run';
 import { executeExportRun } from '@/lib/runs/export-run';
 import { retryRun } from '@/lib/runs/retry';
@@ -119,9 +120,15 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
   const gzipOf = (f: ExportFile) => readFileSync(getStorage().localPath(f.storageKey)!);
 
   /** What a customer checks in the delivery folder: sha256sum -c on every sidecar, gpg --decrypt of every file, the manifest. */
-  function checkFolder(folder: string, data: ExportFile[], manifestName: string, customer: { gpg: TestGpg; key: TestKey } = { gpg, key }) {
+  async function checkFolder(
+    folder: string,
+    data: ExportFile[],
+    manifestName: string,
+    customer: { gpg: TestGpg; key: TestKey } = { gpg, key },
+  ) {
+    const signingKeys = keysFromJwks(await publishedKeys(t.db));
     const names = readdirSync(folder).sort();
-    expect(names).toEqual([...data.flatMap((f) => [`${f.name}.pgp`, `${f.name}.pgp.sha256`]), manifestName].sort());
+    expect(names).toEqual([...data.flatMap((f) => [`${f.name}.pgp`, `${f.name}.pgp.sha256`]), manifestName, `${manifestName}.sig`].sort());
     const check = spawnSync('sha256sum', ['-c', '--strict', ...names.filter((x) => x.endsWith('.sha256'))], {
       cwd: folder,
       encoding: 'utf8',
@@ -129,7 +136,11 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
     expect(check.status, check.stdout + check.stderr).toBe(0);
     expect(check.stdout.trim().split('\n')).toEqual(data.map((f) => `${f.name}.pgp: OK`).sort());
 
-    const manifest = JSON.parse(readFileSync(path.join(folder, manifestName), 'utf8'));
+    // The delivered manifest (which describes this attempt's encrypted bytes) is what its .sig signs.
+    const manifestBytes = readFileSync(path.join(folder, manifestName));
+    const signature = readFileSync(path.join(folder, `${manifestName}.sig`), 'utf8');
+    expect(verifyManifestSignature(manifestBytes, signature, signingKeys)).toMatchObject({ ok: true });
+    const manifest = JSON.parse(manifestBytes.toString('utf8'));
     expect(manifest.encrypted_to).toBe(customer.key.fingerprint.replace(/(.{4})(?!$)/g, '$1 '));
     for (const f of data) {
       const delivered = readFileSync(path.join(folder, `${f.name}.pgp`));
@@ -164,7 +175,7 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
 
     const outcome = await executeDelivery(t, run.id, { timeouts });
     expect(outcome.status).toBe('delivered');
-    checkFolder(folder, data, manifest.name);
+    await checkFolder(folder, data, manifest.name);
     // Nothing in the folder is readable without the key.
     for (const f of data)
       expect(
@@ -204,7 +215,7 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
     const second = await executeDelivery(t, run.id, { timeouts, storage: flaky });
     expect(second.status).toBe('delivered');
     for (const f of data) expect(sha256(readFileSync(path.join(folder, `${f.name}.pgp`)))).not.toBe(firstBytes.get(f.name));
-    checkFolder(folder, data, manifest.name);
+    await checkFolder(folder, data, manifest.name);
   });
 
   it('the server killed mid-upload of an encrypted file: retried, and the retry leaves a consistent folder without temporary files', async () => {
@@ -240,7 +251,7 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
       });
       expect(second.status).toBe('delivered');
       expect(recipient.fingerprint).toBe(key.fingerprint.replace(/(.{4})(?!$)/g, '$1 '));
-      checkFolder(path.join(own.rootDir, 'drop'), data, manifest.name);
+      await checkFolder(path.join(own.rootDir, 'drop'), data, manifest.name);
     } finally {
       await own.stop();
     }
@@ -289,7 +300,7 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
       expect(await retryRun(t, OPS_ADMIN, PROGRAM, run.id)).toEqual({ next: 'deliver' });
 
       expect((await executeDelivery(t, run.id, { timeouts })).status).toBe('delivered');
-      checkFolder(folder, data, manifest.name, { gpg: renewedHome, key: renewed });
+      await checkFolder(folder, data, manifest.name, { gpg: renewedHome, key: renewed });
       // The old key's keyring cannot open them.
       for (const f of data) expect(() => gpg.decrypt(path.join(folder, `${f.name}.pgp`))).toThrow();
     } finally {

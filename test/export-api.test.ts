@@ -490,11 +490,18 @@ describe('folders', () => {
       const files = await filesOf(A, runA);
       const data = files.filter((f) => f.fileType !== 'manifest').sort((a, b) => a.name.localeCompare(b.name));
       const manifest = files.find((f) => f.fileType === 'manifest')!;
-      expect(list.stdout.trim().split('\n')).toEqual([...data.flatMap((f) => [f.name, `${f.name}.sha256`]), manifest.name]);
+      expect(list.stdout.trim().split('\n')).toEqual([
+        ...data.flatMap((f) => [f.name, `${f.name}.sha256`]),
+        `${manifest.name}.sig`,
+        manifest.name,
+      ]);
 
       const out = path.join(dir, 'out');
       expect(spawnSync('unzip', ['-q', 'folder.zip', '-d', out], { cwd: dir }).status).toBe(0);
-      expect(readdirSync(out).sort()).toEqual([...data.flatMap((f) => [f.name, `${f.name}.sha256`]), manifest.name].sort());
+      expect(readdirSync(out).sort()).toEqual(
+        [...data.flatMap((f) => [f.name, `${f.name}.sha256`]), manifest.name, `${manifest.name}.sig`].sort(),
+      );
+      expect(readFileSync(path.join(out, `${manifest.name}.sig`), 'utf8')).toBe(manifest.signature);
       for (const f of files) {
         const unzipped = readFileSync(path.join(out, f.name));
         expect(unzipped.equals(readFileSync(storage.localPath(f.storageKey))), f.name).toBe(true);

@@ -17,6 +17,7 @@ const RULES: Rule[] = [
   { table: 'deliveries', drizzleName: 'deliveries', owners: ['db/queries/run-ledger.ts'] },
   { table: 'historical_requests', drizzleName: 'historicalRequests', owners: ['db/queries/historical.ts'] },
   { table: 'connections', drizzleName: 'connections', owners: ['db/queries/connections.ts'] },
+  { table: 'signing_keys', drizzleName: 'signingKeys', owners: ['db/queries/signing-keys.ts'] },
 ];
 
 /** The writes of `rule`'s table that `source` contains, as the text that gives each away. */

@@ -114,11 +114,11 @@ describe('scheduled delivery to a real OpenSSH server', () => {
     const files = await t.db.select().from(exportFiles).where(eq(exportFiles.programId, PROGRAM));
     const expected = files
       .filter((f) => runs.some((r) => r.id === f.runId))
-      .flatMap((f) => (f.fileType === 'manifest' ? [f.name] : [f.name, `${f.name}.sha256`]))
+      .flatMap((f) => (f.fileType === 'manifest' ? [f.name, `${f.name}.sig`] : [f.name, `${f.name}.sha256`]))
       .sort();
     expect(names).toEqual(expected);
     expect(names.some((n) => n.includes('-activity-incremental.gz'))).toBe(true);
-    expect(names.filter((n) => n.includes('manifest'))).toHaveLength(2);
+    expect(names.filter((n) => n.includes('manifest') && n.endsWith('.json'))).toHaveLength(2);
     const check = spawnSync('sha256sum', ['-c', ...names.filter((n) => n.endsWith('.sha256'))], { cwd: folder, encoding: 'utf8' });
     expect(check.status).toBe(0);
     expect(check.stdout).not.toContain('FAILED');
@@ -278,7 +278,9 @@ describe('delivery faults (in-process SFTP server)', () => {
     }
     const files = await t.db.select().from(exportFiles).where(eq(exportFiles.runId, run.id));
     const names = readdirSync(path.join(sink.rootDir, 'twice')).sort();
-    expect(names).toEqual(files.flatMap((f) => (f.fileType === 'manifest' ? [f.name] : [f.name, `${f.name}.sha256`])).sort());
+    expect(names).toEqual(
+      files.flatMap((f) => (f.fileType === 'manifest' ? [f.name, `${f.name}.sig`] : [f.name, `${f.name}.sha256`])).sort(),
+    );
     expect(await t.db.select().from(deliveries).where(eq(deliveries.runId, run.id))).toHaveLength(1);
   });
 });

@@ -27,6 +27,7 @@ import {
 } from '@/components/ui/primitives';
 import type { Answer, DataOf, ListOf } from '@/lib/http/schemas';
 import type { connectionListResponse } from '@/lib/management/responses';
+import type { signingKeysResponseSchema } from '@/lib/export-api/schemas';
 
 const SCOPE_OPTIONS = [
   { value: 'data_exports.read', label: 'Read exports', hint: 'List and download export files and folders.' },
@@ -421,6 +422,41 @@ function Tokens({ program, scopes }: { program: number; scopes: readonly string[
   );
 }
 
+/** The public keys that sign manifests: what a receiver verifies `<manifest>.sig` against. */
+function SigningKeys({ program }: { program: number }) {
+  const keys = useQuery({
+    queryKey: ['signing-keys'],
+    queryFn: () => api<Answer<typeof signingKeysResponseSchema>>('/api/v1/signing-keys', program),
+  });
+  return (
+    <Card title="Manifest signing keys">
+      <div className="space-y-3" data-testid="signing-keys">
+        <p className="text-sm text-slate-600">
+          Every manifest comes with an Ed25519 signature beside it (<code>&lt;manifest&gt;.sig</code>). Verify it with these public keys,
+          published at <code>/api/v1/signing-keys</code> (JWKS, no token needed), for instance with <code>dde verify DIR --keys URL</code>.
+          The newest key signs; older ones stay here so earlier manifests still verify.
+        </p>
+        {keys.error ? (
+          <ErrorNotice title="The signing keys could not be loaded" error={keys.error} onRetry={() => void keys.refetch()} />
+        ) : !keys.data ? (
+          <Loading />
+        ) : (
+          <ul className="divide-y divide-slate-100 text-sm">
+            {keys.data.keys.map((k, i) => (
+              <li key={k.kid} className="flex flex-wrap items-center gap-x-4 gap-y-1 py-2">
+                <code className="font-mono text-xs text-slate-800">{k.kid}</code>
+                <span className="text-slate-500">added {dt(k.created_at)}</span>
+                <span className="text-slate-500">{i === 0 ? 'signs new manifests' : 'verifies older manifests'}</span>
+                <CopyButton text={JSON.stringify(k)} label="Copy JWK" />
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    </Card>
+  );
+}
+
 /**
  * `canManage`: may create and revoke the program's API clients. `tokenScopes`: what the signed-in
  * account may give its own personal tokens (every account manages its own, within its role).
@@ -438,6 +474,7 @@ export function ApiAccess({ program, canManage, tokenScopes }: { program: number
       )}
       <Clients program={program} canManage={canManage} />
       <Tokens program={program} scopes={tokenScopes} />
+      <SigningKeys program={program} />
     </div>
   );
 }

@@ -482,3 +482,68 @@ describe('the run ledger fences a worker by its claim', () => {
     expect((await read(run)).run.status).toBe('delivering');
   });
 });
+
+describe('sequence', () => {
+  const day = (d: number) => new Date(Date.UTC(2023, 0, d));
+  const windowsOf = (connectionId: string, from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => ({
+      connectionId,
+      programId: PROGRAM,
+      windowStart: day(from + i),
+      windowEnd: day(from + i + 1),
+    }));
+
+  it('numbers a connection’s incremental windows 1, 2, 3 … in window order, without gaps, however many planners race', async () => {
+    const [c] = await t.db
+      .insert(connections)
+      .values({ programId: PROGRAM, kind: 'sftp', frequency: 'daily', startDate: day(1) })
+      .returning();
+    await ledger.planIncrementalRuns(t.db, windowsOf(c.id, 1, 3));
+    // Four planners at once, over overlapping ranges, some re-planning windows already there.
+    await Promise.all([
+      ledger.planIncrementalRuns(t.db, windowsOf(c.id, 2, 6)),
+      ledger.planIncrementalRuns(t.db, windowsOf(c.id, 4, 9)),
+      ledger.planIncrementalRuns(t.db, windowsOf(c.id, 1, 8)),
+      ledger.planIncrementalRuns(t.db, windowsOf(c.id, 7, 10)),
+    ]);
+    const runs = await t.db
+      .select({ start: exportRuns.windowStart, sequence: exportRuns.sequence })
+      .from(exportRuns)
+      .where(eq(exportRuns.connectionId, c.id))
+      .orderBy(exportRuns.windowStart);
+    expect(runs.map((r) => [r.start.toISOString().slice(0, 10), r.sequence])).toEqual(
+      Array.from({ length: 10 }, (_, i) => [
+        day(i + 1)
+          .toISOString()
+          .slice(0, 10),
+        i + 1,
+      ]),
+    );
+  });
+
+  it('numbers a historical request’s chunks 1, 2, 3 … of its own, and again for a later request of the same months', async () => {
+    const [c] = await t.db
+      .insert(connections)
+      .values({ programId: PROGRAM, kind: 'api', frequency: 'daily', startDate: day(1) })
+      .returning();
+    const [first, second] = await t.db
+      .insert(historicalRequests)
+      .values(
+        [1, 2].map(() => ({ programId: PROGRAM, connectionId: c.id, rangeStart: day(1), rangeEnd: day(4), status: 'running' as const })),
+      )
+      .returning();
+    // Handed over in any order, numbered by window.
+    await ledger.planHistoricalRuns(t.db, first.id, windowsOf(c.id, 1, 3).reverse());
+    await ledger.planHistoricalRuns(t.db, second.id, windowsOf(c.id, 2, 3));
+    const runs = await t.db
+      .select({ request: exportRuns.historicalRequestId, start: exportRuns.windowStart, sequence: exportRuns.sequence })
+      .from(exportRuns)
+      .where(eq(exportRuns.connectionId, c.id))
+      .orderBy(exportRuns.windowStart);
+    expect(runs.map((r) => [r.request === first.id ? 'first' : 'second', r.start.getUTCDate(), r.sequence])).toEqual([
+      ['first', 1, 1],
+      ['second', 2, 1],
+      ['second', 3, 2],
+    ]);
+  });
+});

@@ -19,8 +19,10 @@
 //   planned → generating → generated → delivering → delivered | available (API) | empty | failed | cancelled
 //
 //   transition (function)                  from                                     to
-//   plan (planIncrementalRuns)             no run for the window                    planned (an existing run stays as it is)
-//   plan (planHistoricalRuns)              none, or any but generating/delivering   planned (a run of the same request: always)
+//   plan (planIncrementalRuns)             no run for the window                    planned, the connection's next sequence
+//                                                                                   (an existing run stays as it is)
+//   plan (planHistoricalRuns)              none, or any but generating/delivering   planned, its place in the request
+//                                                                                   (a run of the same request: always)
 //   claim for export (claimRunForExport)   planned, connection active, request open generating, claim + 1
 //   heartbeat (beatRunHeartbeat)           generating, delivering                   unchanged, updated_at = now()
 //   progress (recordExportProgress)        generating, in the attempt given         unchanged, rows written so far (+ heartbeat)
@@ -34,7 +36,8 @@
 //   claim for delivery (claimRunForDelivery) generated, SFTP connection active      delivering, claim + 1
 //   hold (holdRunClaim)                    delivering, this claim                   unchanged; the row locked until the transaction ends
 //   record attempt (recordDeliveryAttempt) delivering                               unchanged, + a running attempt
-//   delivered (markRunDelivered)           delivering                               delivered; attempt succeeded
+//   delivered (markRunDelivered)           delivering                               delivered (empty: an empty window's
+//                                                                                   manifest was delivered); attempt succeeded
 //   schedule retry (scheduleDeliveryRetry) delivering                               generated + next_attempt_at; attempt failed
 //   fail (failRunDelivery)                 delivering                               failed; attempt failed
 //   hand back (handBackRunDelivery)        delivering                               generated; attempt aborted
@@ -96,53 +99,78 @@ const sameClaim = (claim: number | undefined) => (claim === undefined ? undefine
 
 export type PlannedWindow = { connectionId: string; programId: number; windowStart: Date; windowEnd: Date };
 
-const windowsJson = (windows: PlannedWindow[]) =>
+const windowsJson = (windows: PlannedWindow[], numbered = false) =>
   JSON.stringify(
-    windows.map((w) => ({
+    windows.map((w, i) => ({
       connection_id: w.connectionId,
       program_id: w.programId,
       window_start: w.windowStart.toISOString(),
       window_end: w.windowEnd.toISOString(),
+      ...(numbered ? { sequence: i + 1 } : {}),
     })),
   );
 
+/** Namespace of the transaction lock under which a connection's incremental windows get their sequence. */
+const SEQUENCE_LOCK_NAMESPACE = 727_028;
+
 /**
  * plan (incremental): one planned run per closed window; a window already in the ledger is left as
- * it is (insert-or-ignore on the unique window), so any number of planners plan it once. The ids of
- * the runs this call created.
+ * it is (insert-or-ignore on the unique window), so any number of planners plan it once. Each new
+ * window takes the next place in its connection's sequence (1, 2, 3 …, no gaps): the connection's
+ * planners take turns (a transaction lock per connection, held to the commit), so the highest
+ * sequence they read is the last one planned. The ids of the runs this call created.
  */
 export async function planIncrementalRuns(db: DbOrTx, windows: PlannedWindow[]): Promise<string[]> {
   if (windows.length === 0) return [];
-  const inserted = await rows<{ id: string }>(
-    db,
-    sql`
-      insert into export_runs (connection_id, program_id, export_type, window_start, window_end, planned_xid)
-      select connection_id, program_id, 'incremental', window_start, window_end, (select pg_current_xact_id()::text::bigint)
-      from json_to_recordset(${windowsJson(windows)}::json)
-        as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz)
-      on conflict (connection_id, export_type, window_start) do nothing
-      returning id`,
-  );
-  return inserted.map((r) => r.id);
+  const connectionIds = [...new Set(windows.map((w) => w.connectionId))].sort();
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`
+      select pg_advisory_xact_lock(${SEQUENCE_LOCK_NAMESPACE}, hashtext(c))
+      from unnest(${`{${connectionIds.join(',')}}`}::text[]) as c order by c`);
+    const inserted = await rows<{ id: string }>(
+      tx,
+      sql`
+        with input as (
+          select r.connection_id, r.program_id, r.window_start, r.window_end
+          from json_to_recordset(${windowsJson(windows)}::json)
+            as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz)
+          where not exists (
+            select 1 from export_runs e
+            where e.connection_id = r.connection_id and e.export_type = 'incremental' and e.window_start = r.window_start)
+        ), numbered as (
+          select i.*, row_number() over (partition by i.connection_id order by i.window_start)
+            + coalesce((select max(e.sequence) from export_runs e
+                        where e.connection_id = i.connection_id and e.export_type = 'incremental'), 0) as sequence
+          from input i
+        )
+        insert into export_runs (connection_id, program_id, export_type, window_start, window_end, planned_xid, sequence)
+        select connection_id, program_id, 'incremental', window_start, window_end, (select pg_current_xact_id()::text::bigint), sequence
+        from numbered
+        on conflict (connection_id, export_type, window_start) do nothing
+        returning id`,
+    );
+    return inserted.map((r) => r.id);
+  });
 }
 
 /**
- * plan (historical): the request's monthly chunks as planned historical runs. A chunk that an
- * earlier request exported is planned again for this one, unless it is being worked on now
- * (generating, delivering); a chunk of this same request is always planned again. The ids of the
- * runs now planned for the request.
+ * plan (historical): the request's monthly chunks as planned historical runs, numbered 1, 2, 3 …
+ * in window order (the request's own sequence). A chunk that an earlier request exported is planned
+ * again for this one, unless it is being worked on now (generating, delivering); a chunk of this same
+ * request is always planned again. The ids of the runs now planned for the request.
  */
 export async function planHistoricalRuns(db: DbOrTx, requestId: string, windows: PlannedWindow[]): Promise<string[]> {
   if (windows.length === 0) return [];
+  const ordered = [...windows].sort((a, b) => a.windowStart.getTime() - b.windowStart.getTime());
   const planned = await rows<{ id: string; status: string }>(
     db,
     sql`
-      insert into export_runs (connection_id, program_id, export_type, window_start, window_end, historical_request_id)
-      select connection_id, program_id, 'historical', window_start, window_end, ${requestId}::uuid
-      from json_to_recordset(${windowsJson(windows)}::json)
-        as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz)
+      insert into export_runs (connection_id, program_id, export_type, window_start, window_end, historical_request_id, sequence)
+      select connection_id, program_id, 'historical', window_start, window_end, ${requestId}::uuid, sequence
+      from json_to_recordset(${windowsJson(ordered, true)}::json)
+        as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz, sequence int)
       on conflict (connection_id, export_type, window_start) do update
-        set historical_request_id = excluded.historical_request_id, window_end = excluded.window_end,
+        set historical_request_id = excluded.historical_request_id, window_end = excluded.window_end, sequence = excluded.sequence,
             status = 'planned', attempt = 0, error_code = null, error_message = null, updated_at = now()
         where export_runs.status not in ('generating', 'delivering') or export_runs.historical_request_id = excluded.historical_request_id
       returning id, status`,
@@ -469,42 +497,45 @@ async function settleDelivery(
   run: ReturnType<typeof sql>,
   attempt: ReturnType<typeof sql>,
   claim?: number,
-): Promise<{ finished_at: unknown } | undefined> {
-  const [moved] = await rows<{ finished_at: unknown }>(
+): Promise<{ finished_at: unknown; status: RunStatus } | undefined> {
+  const [moved] = await rows<{ finished_at: unknown; status: RunStatus }>(
     db,
     sql`
       with run as (
         update export_runs r set ${run}, updated_at = now()
         where r.id = ${runId} and r.status = 'delivering' and (${claim ?? null}::int is null or r.claim = ${claim ?? null}::int)
           and exists (select 1 from deliveries d where d.id = ${deliveryId} and d.run_id = r.id and d.status = 'running')
-        returning r.id, now() as finished_at
+        returning r.id, r.status, now() as finished_at
       ), attempt as (
         update deliveries set ${attempt}, finished_at = now()
         where id = ${deliveryId} and status = 'running' and run_id in (select id from run)
         returning id
       )
-      select finished_at from run`,
+      select finished_at, status from run`,
   );
   return moved;
 }
 
-/** delivered: delivering → delivered; the attempt succeeded. When, by the database's clock. */
+/**
+ * delivered: delivering → delivered, or → empty for an empty window (its manifest alone was
+ * delivered); the attempt succeeded. When, by the database's clock.
+ */
 export async function markRunDelivered(
   db: DbOrTx,
   runId: string,
   deliveryId: string,
-  result: { files: number; bytes: number },
+  result: { files: number; bytes: number; empty?: boolean },
   claim?: number,
 ): Promise<Moved<{ finishedAt: Date }>> {
   const moved = await settleDelivery(
     db,
     runId,
     deliveryId,
-    sql`status = 'delivered', error_code = null, error_message = null, finished_at = now()`,
+    sql`status = ${result.empty ? 'empty' : 'delivered'}, error_code = null, error_message = null, finished_at = now()`,
     sql`status = 'succeeded', files = ${result.files}, bytes = ${result.bytes}`,
     claim,
   );
-  return moved ? { ok: true, to: 'delivered', finishedAt: toDate(moved.finished_at) } : refusal(db, runId, [], claim);
+  return moved ? { ok: true, to: moved.status, finishedAt: toDate(moved.finished_at) } : refusal(db, runId, [], claim);
 }
 
 /** schedule retry: delivering → generated, due again after the backoff; the attempt failed (retryable). */

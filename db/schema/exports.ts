@@ -1,6 +1,6 @@
 // The window ledger (export_runs), the files each run produced, and their deliveries.
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, foreignKey, index, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, foreignKey, index, integer, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { connections, historicalRequests } from './connections';
 import { COMPRESSIONS, DELIVERY_STATUSES, EXPORT_TYPES, FILE_FORMATS, FILE_TYPES, RUN_STATUSES } from './enums';
 import { programs } from './source';
@@ -29,6 +29,12 @@ export const exportRuns = pgTable(
      * has moved on changes nothing. An export attempt's files live under a folder named after it.
      */
     claim: integer('claim').notNull().default(0),
+    /**
+     * The window's place in its sequence, set once when the run is planned (the run ledger): 1, 2, 3 …
+     * per connection for incremental windows, per historical request for its monthly chunks. Its
+     * manifest carries it, so a receiver can tell a missing window from an empty one.
+     */
+    sequence: integer('sequence'),
     rowsTotal: bigint('rows_total', { mode: 'number' }).notNull().default(0),
     bytesTotal: bigint('bytes_total', { mode: 'number' }).notNull().default(0),
     filesCount: integer('files_count').notNull().default(0),
@@ -70,6 +76,10 @@ export const exportRuns = pgTable(
       .where(sql`${t.historicalRequestId} is not null`),
     // A connection's event history, newest window first (listRuns), in large catalogs.
     index('export_runs_program_connection_window_idx').on(t.programId, t.connectionId, t.windowStart, t.id),
+    // No two incremental windows of a connection share a place in its sequence.
+    uniqueIndex('export_runs_incremental_sequence_unique')
+      .on(t.connectionId, t.sequence)
+      .where(sql`${t.exportType} = 'incremental'`),
   ],
 );
 export type ExportRun = typeof exportRuns.$inferSelect;
@@ -101,6 +111,8 @@ export const exportFiles = pgTable(
     expiresAt: ts('expires_at').notNull(),
     expired: boolean('expired').notNull().default(false),
     expiredAt: ts('expired_at'),
+    /** A manifest's detached signature (the `.sig` file's content); null for data files. */
+    signature: text('signature'),
   },
   (t) => [
     unique('export_files_run_name_unique').on(t.runId, t.name),

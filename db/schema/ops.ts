@@ -20,3 +20,18 @@ export const workerHeartbeats = pgTable(
   (t) => [index('worker_heartbeats_seen_idx').on(t.seenAt)],
 );
 export type WorkerHeartbeat = typeof workerHeartbeats.$inferSelect;
+
+/**
+ * The Ed25519 keys that sign manifests (lib/exports/signing.ts; written only by
+ * db/queries/signing-keys.ts). The newest signs; older ones stay published so earlier manifests
+ * still verify. The private key is encrypted at rest (AES-256-GCM, the key id as associated data).
+ */
+export const signingKeys = pgTable('signing_keys', {
+  /** The key id (`kid`) named by every signature and in the JWKS. */
+  id: text('id').primaryKey(),
+  /** The raw 32-byte public key, base64url (the JWK's `x`). */
+  publicKey: text('public_key').notNull(),
+  privateKeyCiphertext: text('private_key_ciphertext').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+export type SigningKey = typeof signingKeys.$inferSelect;

@@ -12,7 +12,7 @@ import { findRun, listFilesOfRuns } from '@/db/queries/runs';
 import type { ExportType } from '@/db/schema/enums';
 import type { ExportFile } from '@/db/schema/exports';
 import { now } from '@/lib/clock';
-import { sidecarContent, sidecarName, windowStamp } from '@/lib/exports';
+import { sidecarContent, sidecarName, signatureName, windowStamp } from '@/lib/exports';
 import { AppError } from '@/lib/http/errors';
 import { toWebStream } from '@/lib/http/streams';
 import { childLogger } from '@/lib/logger';
@@ -143,6 +143,15 @@ async function archiveEntries(storage: Storage, files: ExportFile[], at: Date): 
     if (isExpired(f, at)) throw expiredError(f);
     if (!(await storage.stat(f.storageKey))) throw expiredError({ ...f, expiredAt: at });
     const compressed = f.compression === 'gzip' || f.format === 'xlsx';
+    // The manifest's signature just before it, from its record.
+    const signature = f.fileType === 'manifest' ? f.signature : null;
+    if (signature)
+      entries.push({
+        name: signatureName(f.name),
+        store: false,
+        date: f.createdAt,
+        open: async () => Readable.from([Buffer.from(signature)]),
+      });
     entries.push({ name: f.name, store: compressed, date: f.createdAt, open: () => storage.get(f.storageKey) });
     if (f.fileType === 'manifest') continue;
     // A sidecar's content is a function of the checksum and name: built here, not read from storage.

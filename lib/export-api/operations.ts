@@ -33,6 +33,7 @@ import {
   listFoldersQuerySchema,
   programQuerySchema,
   runParamsSchema,
+  signingKeysResponseSchema,
   typeParamsSchema,
 } from './schemas';
 
@@ -54,6 +55,7 @@ export const EXPORT_API_COMPONENTS = {
   CreatedApiClient: createdApiClientSchema,
   ApiClientList: apiClientListSchema,
   ApiClientResponse: apiClientResponseSchema,
+  SigningKeys: signingKeysResponseSchema,
 };
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -315,5 +317,17 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
     params: apiClientIdParamsSchema,
     query: programQuerySchema,
     responses: { 200: { description: 'The revoked client.', schema: apiClientResponseSchema }, ...errors(401, 403, 404, 422) },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/signing-keys',
+    operationId: 'listSigningKeys',
+    tag: 'Export files',
+    summary: 'The public keys that sign manifests (JWKS)',
+    description:
+      'Every manifest has a detached Ed25519 signature beside it, `<manifest>.sig`: `{"alg":"EdDSA","kid":…,"signature":…}` over the ' +
+      'manifest’s exact bytes. Verify it with the key of that `kid` from here (`dde verify --keys <this URL>`). Public: no token needed.',
+    security: [],
+    responses: { 200: { description: 'The keys, newest first.', schema: signingKeysResponseSchema } },
   },
 ];

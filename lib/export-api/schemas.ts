@@ -206,3 +206,18 @@ export const fileSchemaSchema = z
   })
   .describe('The typed columns of one file type.');
 export const fileSchemaResponseSchema = dataSchema(fileSchemaSchema);
+
+export const signingKeySchema = z
+  .object({
+    kty: z.literal('OKP'),
+    crv: z.literal('Ed25519'),
+    x: z.string().describe('The raw 32-byte public key, base64url.'),
+    kid: z.string().describe('The key id a manifest signature (`<manifest>.sig`) names.'),
+    alg: z.literal('EdDSA'),
+    use: z.literal('sig'),
+    created_at: instant,
+  })
+  .describe('A public key that signs manifests (a JWK, RFC 8037).');
+export const signingKeysResponseSchema = z
+  .object({ keys: z.array(signingKeySchema).describe('Newest first: the first signs new manifests; older ones verify earlier manifests.') })
+  .describe('The manifest signing keys as a JWK Set.');

@@ -5,6 +5,7 @@
 //      COPYs over consecutive slices of the window at once, one gzip member each — chunked.ts);
 //   2. sidecars and the manifest are written under temporary keys too;
 //   3. only then everything is renamed to final names — data files, sidecars, the manifest last.
+// A window without rows still gets its manifest (no data files, rows 0): "no data" is not "missing".
 // An abort or error before step 3 deletes the temporaries, so no partial file is ever final.
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -16,10 +17,11 @@ import { freezePoint } from '@/lib/freeze-point';
 import type { Storage } from '@/lib/storage';
 import { assertValidPrefix } from '@/lib/storage';
 import type { Window } from '@/lib/windows';
-import { csvHeader, DATA_FILE_TYPES, headers, SCHEMA_VERSION, type DataFileType } from './columns';
+import { csvHeader, DATA_FILE_TYPES, headers, type DataFileType } from './columns';
 import { openCopy, type CopySession } from './copy';
 import { writeChunkedFile } from './chunked';
 import { ExportAbortedError } from './errors';
+import { buildManifest, type ManifestDocument } from './manifest';
 import { dataFileName, isoSeconds, manifestName, sidecarContent, sidecarName } from './names';
 import { copySql } from './sql';
 import { writeXlsxParts } from './xlsx';
@@ -49,6 +51,12 @@ export type GenerateFilesInput = {
   runId: string;
   /** Null when the files are made outside a connection (`dde export`). */
   connectionId: string | null;
+  /** The window's place in its sequence, the end of the window before it, its historical request (null outside a connection). */
+  sequence?: number | null;
+  previousWindowEnd?: Date | null;
+  historicalRequestId?: string | null;
+  /** Signs the manifest's bytes: the detached signature recorded with it (lib/exports/signing.ts). */
+  signManifest?: (bytes: Buffer) => Promise<string>;
   /** Which data files to make; all three by default. */
   fileTypes?: readonly DataFileType[];
   /** Defaults to now(); truncated to seconds. */
@@ -82,31 +90,12 @@ export type ExportFileDescriptor = {
   uncompressedBytes: number;
 };
 
-export type ManifestDocument = {
-  schema_version: number;
-  program_id: number;
-  connection_id: string | null;
-  run_id: string;
-  export_type: ExportType;
-  window: { start: string; end: string };
-  generated_at: string;
-  files: {
-    name: string;
-    type: DataFileType;
-    format: ExportFormat;
-    compression: 'gzip' | 'none';
-    rows: number;
-    bytes: number;
-    sha256: string;
-  }[];
-};
-
 export type GeneratedFiles = {
   generatedAt: Date;
   /** Data files in manifest order (user, campaign, activity; xlsx parts in order). */
   files: ExportFileDescriptor[];
-  /** Null when the window had no rows at all: then nothing was written (the run is empty). */
-  manifest: (ExportFileDescriptor & { document: ManifestDocument }) | null;
+  /** Always written; an empty window's lists no files. `signature`: the detached signature, when signed. */
+  manifest: ExportFileDescriptor & { document: ManifestDocument; signature: string | null };
   rowsTotal: number;
   /** Bytes of the data files (sidecars and manifest excluded). */
   bytesTotal: number;
@@ -244,7 +233,6 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
       throwIfAborted(signal);
     }
 
-    if (files.length === 0) return { generatedAt, files, manifest: null, rowsTotal: 0, bytesTotal: 0 };
     freezePoint('export:uploaded');
 
     // Sidecars: `sha256sum -c <name>.sha256` in the folder verifies the file.
@@ -255,14 +243,16 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
       staged.push({ temp: key, final: f.sidecarKey! });
     }
 
-    const document: ManifestDocument = {
-      schema_version: SCHEMA_VERSION,
-      program_id: program.id,
-      connection_id: input.connectionId,
-      run_id: input.runId,
-      export_type: exportType,
-      window: { start: isoSeconds(window.start), end: isoSeconds(window.end) },
-      generated_at: isoSeconds(generatedAt),
+    const { document, bytes: manifestBytes } = buildManifest({
+      programId: program.id,
+      connectionId: input.connectionId,
+      runId: input.runId,
+      exportType,
+      sequence: input.sequence ?? null,
+      historicalRequestId: input.historicalRequestId ?? null,
+      window,
+      previousWindowEnd: input.previousWindowEnd ?? null,
+      generatedAt,
       files: files.map((f) => ({
         name: f.name,
         type: f.fileType as DataFileType,
@@ -272,8 +262,8 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
         bytes: f.bytes,
         sha256: f.sha256,
       })),
-    };
-    const manifestBytes = Buffer.from(JSON.stringify(document, null, 2) + '\n', 'utf8');
+    });
+    const signature = input.signManifest ? await input.signManifest(manifestBytes) : null;
     const mName = manifestName(program.id, window.start, exportType);
     const mTemp = tempKey(mName);
     temps.add(mTemp);
@@ -291,6 +281,7 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
       compression: 'none' as const,
       uncompressedBytes: manifestBytes.length,
       document,
+      signature,
     };
     staged.push({ temp: mTemp, final: manifest.key });
 

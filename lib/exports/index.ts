@@ -6,8 +6,8 @@ export {
   type ExportProgress,
   type GeneratedFiles,
   type GenerateFilesInput,
-  type ManifestDocument,
 } from './generate';
+export { buildManifest, manifestBytes, type ManifestDocument, type ManifestFileEntry } from './manifest';
 export { generateRun, type GenerateRunOptions, type GenerateRunResult } from './run';
 export { ClaimLostError, ExportAbortedError, RunBusyError, isClaimLost, isExportAborted } from './errors';
 export { DATA_FILE_TYPES, SCHEMA_VERSION, csvHeader, headers, type DataFileType } from './columns';
@@ -25,3 +25,15 @@ export {
 } from './names';
 export { pseudonymize } from './pseudonym';
 export { copySql, selectSql } from './sql';
+export {
+  keysFromJwks,
+  parseSignature,
+  publishedKeys,
+  rotateSigningKey,
+  signatureName,
+  signManifest,
+  SIGNATURE_SUFFIX,
+  verifyManifestSignature,
+  type Jwks,
+  type SigningJwk,
+} from './signing';

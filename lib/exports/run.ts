@@ -25,6 +25,7 @@ import { getStorage, type Storage } from '@/lib/storage';
 import { ClaimLostError, ExportAbortedError, RunBusyError } from './errors';
 import { generateExportFiles, type ExportFileDescriptor, type ExportProgress, type GeneratedFiles } from './generate';
 import { attemptKeyPrefix, sidecarKey } from './names';
+import { signManifest } from './signing';
 
 export type GenerateRunOptions = {
   storage?: Storage;
@@ -38,9 +39,30 @@ export type GenerateRunOptions = {
   publish?: { claim: number; kind: ConnectionKind };
 };
 
+/** The end of the window before `run` in its sequence (its connection's, or its historical request's); null for the first. */
+async function previousWindowEnd(
+  database: Database,
+  run: { connectionId: string; exportType: 'incremental' | 'historical'; sequence: number | null; historicalRequestId: string | null },
+): Promise<Date | null> {
+  if (run.sequence === null || run.sequence <= 1) return null;
+  const [prev] = await database.db
+    .select({ windowEnd: exportRuns.windowEnd })
+    .from(exportRuns)
+    .where(
+      and(
+        eq(exportRuns.connectionId, run.connectionId),
+        eq(exportRuns.exportType, run.exportType),
+        eq(exportRuns.sequence, run.sequence - 1),
+        run.historicalRequestId ? eq(exportRuns.historicalRequestId, run.historicalRequestId) : undefined,
+      ),
+    )
+    .limit(1);
+  return prev?.windowEnd ?? null;
+}
+
 export type GenerateRunResult = GeneratedFiles & {
   runId: string;
-  /** True when the window had no rows: no files, no manifest (the caller marks the run `empty`). */
+  /** True when the window had no rows: no data files, a manifest listing none. */
   empty: boolean;
   /** Data files (the manifest not counted); what export_runs.files_count now says. */
   filesCount: number;
@@ -97,12 +119,16 @@ export async function generateRun(database: Database, runId: string, opts: Gener
         format: connection.format,
         runId: run.id,
         connectionId: connection.id,
+        sequence: run.sequence,
+        previousWindowEnd: await previousWindowEnd(database, run),
+        historicalRequestId: run.historicalRequestId,
+        signManifest: (bytes) => signManifest(database.db, bytes),
         signal: opts.signal,
         onProgress: opts.onProgress,
         xlsxRowsPerPart: opts.xlsxRowsPerPart,
       });
       const newKeys = new Set(generated.files.flatMap((f) => [f.key, f.sidecarKey!]));
-      if (generated.manifest) newKeys.add(generated.manifest.key);
+      newKeys.add(generated.manifest.key);
 
       // This attempt's own files, when they are not to be recorded (nothing else is ever in its folder).
       const withdraw = () => Promise.all([...newKeys].map((k) => storage.delete(k).catch(() => undefined)));
@@ -115,7 +141,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
 
       const createdAt = now();
       const expiresAt = new Date(createdAt.getTime() + env().retentionDays * DAY_MS);
-      const record = (f: ExportFileDescriptor) => ({
+      const record = (f: ExportFileDescriptor, signature: string | null = null) => ({
         runId: run.id,
         programId: program.id,
         fileType: f.fileType,
@@ -130,10 +156,11 @@ export async function generateRun(database: Database, runId: string, opts: Gener
         sha256: f.sha256,
         format: f.format,
         compression: f.compression,
+        signature,
         createdAt,
         expiresAt,
       });
-      const rowsToInsert = [...generated.files.map(record), ...(generated.manifest ? [record(generated.manifest)] : [])];
+      const rowsToInsert = [...generated.files.map((f) => record(f)), record(generated.manifest, generated.manifest.signature)];
 
       const totals = {
         rowsTotal: generated.rowsTotal,
@@ -142,7 +169,9 @@ export async function generateRun(database: Database, runId: string, opts: Gener
         generatedAt: generated.generatedAt,
       };
       const empty = generated.files.length === 0;
-      const publishedAs = publish ? (empty ? 'empty' : kindPushes(publish.kind) ? 'generated' : 'available') : undefined;
+      // An empty window's manifest is delivered like any other: a pushed run waits for its delivery
+      // (which settles it as empty), an API run is empty at once (its manifest is in the feed).
+      const publishedAs = publish ? (kindPushes(publish.kind) ? 'generated' : empty ? 'empty' : 'available') : undefined;
       let previous: { key: string; fileType: string; name: string }[];
       try {
         previous = await db.transaction(async (tx) => {

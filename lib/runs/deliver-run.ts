@@ -38,7 +38,7 @@ import {
 } from '@/lib/delivery';
 import { pgpDeliveredName, pgpManifest, PgpKeyError, readRecipientKey, type PgpDigests, type RecipientKey } from '@/lib/delivery/pgp';
 import { env } from '@/lib/env';
-import { ClaimLostError, sidecarContent, sidecarName } from '@/lib/exports';
+import { ClaimLostError, sidecarContent, sidecarName, signatureName, signManifest } from '@/lib/exports';
 import { childLogger } from '@/lib/logger';
 import { observeDelivery } from '@/lib/metrics';
 import { pushedDestinationFor, sftpDestination, type PushedDestination } from '@/lib/destinations';
@@ -87,7 +87,12 @@ async function readAll(stream: Readable): Promise<Buffer> {
  * its sidecar (`<name>.pgp.sha256`) and the manifest are made when their turn comes, from the
  * encrypted bytes of this very attempt (every attempt encrypts anew, so the bytes differ).
  */
-export function deliveryFilesOf(files: ExportFile[], storage: Storage, recipient?: RecipientKey | null): DeliveryFile[] {
+export function deliveryFilesOf(
+  files: ExportFile[],
+  storage: Storage,
+  recipient?: RecipientKey | null,
+  signer?: (bytes: Buffer) => Promise<string>,
+): DeliveryFile[] {
   const sourceOf = (key: string) => {
     const localPath = storage.localPath(key);
     if (localPath) return { localPath };
@@ -104,7 +109,7 @@ export function deliveryFilesOf(files: ExportFile[], storage: Storage, recipient
     };
   };
   const data = files.filter((f) => f.fileType !== 'manifest');
-  if (recipient) return encryptedDeliveryFiles(files, data, storage, recipient, sourceOf);
+  if (recipient) return encryptedDeliveryFiles(files, data, storage, recipient, sourceOf, signer);
   const out: DeliveryFile[] = [];
   for (const f of data) out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'data', ...sourceOf(f.storageKey) });
   for (const f of data) {
@@ -117,9 +122,21 @@ export function deliveryFilesOf(files: ExportFile[], storage: Storage, recipient
       open: () => Readable.from([content]),
     });
   }
-  for (const f of files.filter((x) => x.fileType === 'manifest'))
-    out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'manifest', ...sourceOf(f.storageKey) });
+  const manifests = files.filter((x) => x.fileType === 'manifest');
+  // The manifest's detached signature goes just before it (the manifest stays the completion marker).
+  for (const f of manifests) if (f.signature) out.push(contentFile(signatureName(f.name), Buffer.from(f.signature)));
+  for (const f of manifests) out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'manifest', ...sourceOf(f.storageKey) });
   return out;
+}
+
+function contentFile(name: string, content: Buffer): DeliveryFile {
+  return {
+    name,
+    size: content.length,
+    sha256: createHash('sha256').update(content).digest('hex'),
+    kind: 'sidecar',
+    open: () => Readable.from([content]),
+  };
 }
 
 function encryptedDeliveryFiles(
@@ -128,6 +145,7 @@ function encryptedDeliveryFiles(
   storage: Storage,
   recipient: RecipientKey,
   sourceOf: (key: string) => Pick<DeliveryFile, 'localPath' | 'open'>,
+  signer?: (bytes: Buffer) => Promise<string>,
 ): DeliveryFile[] {
   const digestsOf = (delivered: ReadonlyMap<string, DeliveredFile>, name: string): PgpDigests | undefined => {
     const d = delivered.get(name);
@@ -158,14 +176,19 @@ function encryptedDeliveryFiles(
     });
   }
   for (const f of files.filter((x) => x.fileType === 'manifest')) {
-    out.push({
-      name: f.name,
-      size: f.bytes,
-      sha256: '',
-      kind: 'manifest',
-      build: async (delivered) =>
-        pgpManifest(await readAll(await storage.get(f.storageKey)), (n) => digestsOf(delivered, n), recipient.fingerprint),
-    });
+    // The delivered manifest describes this attempt's bytes, so it is signed as delivered (the same
+    // document is built for the signature and for the manifest itself).
+    const build = async (delivered: ReadonlyMap<string, DeliveredFile>) =>
+      pgpManifest(await readAll(await storage.get(f.storageKey)), (n) => digestsOf(delivered, n), recipient.fingerprint);
+    if (signer && f.signature)
+      out.push({
+        name: signatureName(f.name),
+        size: f.signature.length,
+        sha256: '',
+        kind: 'sidecar',
+        build: async (delivered) => Buffer.from(await signer(await build(delivered))),
+      });
+    out.push({ name: f.name, size: f.bytes, sha256: '', kind: 'manifest', build });
   }
   return out;
 }
@@ -276,7 +299,7 @@ export async function executeDelivery(database: Database, runId: string, opts: D
       .deliver({
         connection,
         secret,
-        files: deliveryFilesOf(files, storage, recipient),
+        files: deliveryFilesOf(files, storage, recipient, (bytes) => signManifest(db, bytes)),
         run: { id: runId, exportType: run.exportType, windowStart: run.windowStart, windowEnd: run.windowEnd, claim },
         signal: watch.signal,
         timeouts: opts.timeouts,
@@ -284,7 +307,8 @@ export async function executeDelivery(database: Database, runId: string, opts: D
         fence,
       })
       .finally(progress.stop);
-    const done = await markRunDelivered(db, runId, delivery.id, { files: result.files.length, bytes: result.bytes }, claim);
+    const empty = files.every((f) => f.fileType === 'manifest');
+    const done = await markRunDelivered(db, runId, delivery.id, { files: result.files.length, bytes: result.bytes, empty }, claim);
     if (!done.ok && done.reason === 'claim_lost') return await superseded(done.claim);
     if (!done.ok) log.warn({ refusal: done }, 'delivered, but the run had moved on');
     const { notificationId } = await onRunFinished(database, runId);

@@ -140,7 +140,7 @@ export async function run(argv: string[]) {
         let files = 0;
         let rows = 0;
         let bytes = 0;
-        for (const window of windows) {
+        for (const [i, window] of windows.entries()) {
           const label = `${isoSeconds(window.start)} → ${isoSeconds(window.end)}`;
           const result = await generateExportFiles({
             sql,
@@ -152,15 +152,14 @@ export async function run(argv: string[]) {
             format: values.format,
             runId: randomUUID(),
             connectionId: null,
+            // The range's windows are a sequence of their own; these manifests are not signed.
+            sequence: i + 1,
+            previousWindowEnd: i > 0 ? windows[i - 1].end : null,
             fileTypes,
             signal: controller.signal,
             onProgress: (p) => bar.update(`${label} ${p.fileType}: ${human(p.fileRows)} rows`, rows + p.runRows, totalRows),
           });
-          if (!result.manifest) {
-            console.log(`${label}: no rows, no files`);
-            continue;
-          }
-          console.log(`${label}:`);
+          console.log(result.files.length === 0 ? `${label}: no rows, only the manifest` : `${label}:`);
           for (const f of result.files) console.log(`  ${f.name}  ${human(f.rows)} rows  ${human(f.bytes)} bytes`);
           console.log(`  ${result.manifest.name}`);
           files += result.files.length;

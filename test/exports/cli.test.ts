@@ -61,13 +61,16 @@ describe('dde export', () => {
       );
     expect(readdirSync(out).sort()).toEqual(
       [
+        ...names('00', ['manifest']),
         ...names('04', ['user', 'activity', 'manifest']),
         ...names('08', ['user', 'campaign', 'activity', 'manifest']),
         ...names('12', ['user', 'activity', 'manifest']),
+        ...names('16', ['manifest']),
+        ...names('20', ['manifest']),
       ].sort(),
     );
-    expect(r.stdout).toContain('2026-11-28T00:00:00Z → 2026-11-28T04:00:00Z: no rows, no files');
-    expect(r.stdout).toContain('2026-11-28T16:00:00Z → 2026-11-28T20:00:00Z: no rows, no files');
+    expect(r.stdout).toContain('2026-11-28T00:00:00Z → 2026-11-28T04:00:00Z: no rows, only the manifest');
+    expect(r.stdout).toContain('2026-11-28T16:00:00Z → 2026-11-28T20:00:00Z: no rows, only the manifest');
     expect(r.stdout).toMatch(/ {2}4021-11-28-2026-12-activity-incremental\.gz {2}1 rows {2}[\d,]+ bytes/);
     expect(r.stdout).toMatch(/ {2}4021-11-28-2026-08-activity-incremental\.gz {2}18 rows {2}[\d,]+ bytes/);
     expect(r.stdout).toMatch(/ {2}4021-11-28-2026-08-user-incremental\.gz {2}2 rows {2}[\d,]+ bytes/);
@@ -87,8 +90,13 @@ describe('dde export', () => {
       program_id: PROGRAM,
       connection_id: null,
       export_type: 'incremental',
+      sequence: 3,
       window: { start: '2026-11-28T08:00:00Z', end: '2026-11-28T12:00:00Z' },
+      previous_window_end: '2026-11-28T08:00:00Z',
+      rows: 22,
     });
+    const empty = JSON.parse(readFileSync(path.join(out, '4021-11-28-2026-16-manifest-incremental.json'), 'utf8'));
+    expect(empty).toMatchObject({ sequence: 5, rows: 0, files: [] });
   });
 
   it('exports one type, as jsonl and historical, in one window when no frequency is given', async () => {

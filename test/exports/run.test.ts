@@ -10,7 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connections, exportFiles, exportRuns } from '@/db/schema';
 import { resetClock, setClock } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
-import { ExportAbortedError, generateRun, RunBusyError, type GenerateRunResult } from '@/lib/exports';
+import { planIncrementalRuns } from '@/db/queries/run-ledger';
+import {
+  ExportAbortedError,
+  generateRun,
+  keysFromJwks,
+  publishedKeys,
+  RunBusyError,
+  verifyManifestSignature,
+  type GenerateRunResult,
+} from '@/lib/exports';
 import { LocalStorage } from '@/lib/storage';
 import { useTestEnv } from '../helpers/auth';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -56,10 +65,8 @@ async function createRun(opts: { programId?: number; format?: 'csv' | 'jsonl' | 
     })
     .returning();
   const w = opts.window ?? WINDOW;
-  const [run] = await t.db
-    .insert(exportRuns)
-    .values({ connectionId: conn.id, programId, exportType: 'incremental', windowStart: w.start, windowEnd: w.end })
-    .returning();
+  const [id] = await planIncrementalRuns(t.db, [{ connectionId: conn.id, programId, windowStart: w.start, windowEnd: w.end }]);
+  const [run] = await t.db.select().from(exportRuns).where(eq(exportRuns.id, id));
   return { connection: conn, run };
 }
 
@@ -138,8 +145,12 @@ describe('generateRun', () => {
       connection_id: connectionId,
       run_id: runId,
       export_type: 'incremental',
+      sequence: 1,
+      historical_request_id: null,
       window: { start: '2026-11-28T08:00:00Z', end: '2026-11-28T12:00:00Z' },
+      previous_window_end: null,
       generated_at: '2026-11-28T12:06:00Z',
+      rows: 22,
       files: ['user', 'campaign', 'activity'].map((type) => {
         const r = records.find((x) => x.fileType === type)!;
         return { name: r.name, type, format: 'csv', compression: 'gzip', rows: r.rows, bytes: r.bytes, sha256: r.sha256 };
@@ -150,6 +161,22 @@ describe('generateRun', () => {
     const times = readdirSync(dir).map((n) => [n, statSync(path.join(dir, n)).mtimeMs] as const);
     const manifestTime = times.find(([n]) => n.includes('manifest'))![1];
     expect(times.every(([, ms]) => ms <= manifestTime)).toBe(true);
+  });
+
+  it('signs the manifest’s exact bytes with a published key, and the signature fails for any other bytes', async () => {
+    const [manifestRecord] = await t.db
+      .select()
+      .from(exportFiles)
+      .where(and(eq(exportFiles.runId, runId), eq(exportFiles.fileType, 'manifest')));
+    const bytes = readFileSync(storage.localPath(manifestRecord.storageKey));
+    const keys = keysFromJwks(await publishedKeys(t.db));
+    expect(keys.size).toBe(1);
+    expect(verifyManifestSignature(bytes, manifestRecord.signature, keys)).toEqual({ ok: true, kid: [...keys.keys()][0] });
+    const forged = Buffer.from(bytes.toString('utf8').replace('"rows": 22', '"rows": 23'));
+    expect(verifyManifestSignature(forged, manifestRecord.signature, keys)).toMatchObject({
+      ok: false,
+      problem: 'the signature does not match the manifest',
+    });
   });
 
   it('sets the run’s totals and leaves its status to the caller', async () => {
@@ -171,12 +198,20 @@ describe('generateRun', () => {
 });
 
 describe('generateRun edge cases', () => {
-  it('makes no files and no records for a window without rows (the caller marks the run empty)', async () => {
+  it('writes only a manifest for a window without rows: no data files, rows 0, its place in the sequence', async () => {
     const { run } = await createRun({ window: { start: new Date('2026-11-29T00:00:00Z'), end: new Date('2026-11-29T04:00:00Z') } });
     const result = await generateRun(t, run.id, { storage });
-    expect(result).toMatchObject({ empty: true, files: [], manifest: null, rowsTotal: 0, filesCount: 0 });
-    expect(await t.db.select().from(exportFiles).where(eq(exportFiles.runId, run.id))).toEqual([]);
-    expect(await storage.list(`${PROGRAM}/${run.id}/`)).toEqual([]);
+    expect(result).toMatchObject({ empty: true, files: [], rowsTotal: 0, filesCount: 0 });
+    const records = await t.db.select().from(exportFiles).where(eq(exportFiles.runId, run.id));
+    expect(records.map((r) => [r.fileType, r.name])).toEqual([['manifest', '4021-11-29-2026-00-manifest-incremental.json']]);
+    expect((await storage.list(`${PROGRAM}/${run.id}/`)).map((k) => path.basename(k))).toEqual([records[0].name]);
+    expect(JSON.parse(readFileSync(storage.localPath(records[0].storageKey), 'utf8'))).toMatchObject({
+      sequence: 1,
+      window: { start: '2026-11-29T00:00:00Z', end: '2026-11-29T04:00:00Z' },
+      previous_window_end: null,
+      rows: 0,
+      files: [],
+    });
   });
 
   it('writes xlsx runs without gzip and records them as such', async () => {
