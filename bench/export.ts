@@ -1,12 +1,16 @@
 // bench:export — one activity window of N events exported by our engine vs
-// `psql \copy (<the same select>) to stdout csv | gzip -6` on the same database, in the same run.
+// `psql \copy (<the same select>) to stdout csv | gzip -6` and vs the same into `pigz -6 -p <cores>`
+// (parallel gzip, what a user who wanted it fast would pick) on the same database, in the same run.
 // Our export runs in a child process so its peak RSS is its own. Repeats at 4×N for memory growth.
+// CPU seconds of each side include PostgreSQL's backends (/proc): cpu_vs_ref = ours ÷ the pigz
+// reference's, both incl. PostgreSQL — the figure a loaded machine does not distort.
 //
 //   npm run bench:export -- [--rows N] [--skip-4x] [--rounds R] [--streams S] [--slice-rows M]
 //   [--slice-work-mem 64MB|server]
 //   (override the engine's defaults: COPY streams at once, rows per gzip member, work_mem of a slice's COPY)
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
 //   BENCH_PSQL=/path/to/psql         the reference client (default /usr/bin/psql)
+//   BENCH_PIGZ=/path/to/pigz         the parallel reference's compressor (default /usr/bin/pigz)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -19,11 +23,10 @@ import { migrateDatabase } from '@/db/migrate';
 import { generateExportFiles, selectSql } from '@/lib/exports';
 import { DEFAULT_EXPORT_STREAMS, DEFAULT_SLICE_ROWS, SLICE_WORK_MEM } from '@/lib/exports/chunked';
 import { LocalStorage } from '@/lib/storage';
+import { seed, WINDOW_END, WINDOW_START } from './export-seed';
 import { appendResults } from './results';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const WINDOW_START = new Date('2026-11-28T08:00:00Z');
-const WINDOW_END = new Date('2026-11-28T12:00:00Z');
 const GENERATED_AT = '2026-11-28T12:05:13Z';
 
 /** Engine settings under test (undefined: the engine's defaults). */
@@ -127,46 +130,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
   });
 }
 
-async function seed(url: string, programId: number, n: number): Promise<void> {
-  const { sql } = createDb(url, { max: 1 });
-  try {
-    await sql`insert into programs (id, name) values (${programId}, ${'Bench ' + programId})`;
-    await sql`select setseed(0.42)`;
-    await sql.unsafe(`
-      insert into members (program_id, first_name, last_name, universal_identifier, updated_at)
-      select ${programId}, 'First' || i, 'Last-' || (i * 7) % 1000, 'uid-' || i, '2026-01-01T00:00:00Z'
-      from generate_series(1, 20000) i`);
-    await sql.unsafe(`
-      insert into campaigns (program_id, name, publish_at, subject_line, preview, updated_at)
-      select ${programId}, 'Campaign ' || i || ', quarterly update', '2026-11-01T09:00:00Z'::timestamptz + (i || ' hours')::interval,
-             'Subject line of campaign ' || i, 'A short preview of campaign ' || i || ' for the feed', '2026-01-01T00:00:00Z'
-      from generate_series(1, 300) i`);
-    const [{ m0 }] = await sql<{ m0: number }[]>`select min(id)::int as m0 from members where program_id = ${programId}`;
-    const [{ c0 }] = await sql<{ c0: number }[]>`select min(id)::int as c0 from campaigns where program_id = ${programId}`;
-    const types =
-      "array['like','share','bookmark','email_open','feed_click','email_delivered','email_click','push_click','impression','download','poll_response','acknowledge','assistant_delivered','assistant_open','video_play','push_delivered','link_click','open']";
-    // In batches: one huge insert would need a huge transaction log for no benefit.
-    const batch = 1_000_000;
-    for (let from = 0; from < n; from += batch) {
-      const to = Math.min(n, from + batch);
-      await sql.unsafe(`
-        insert into activity_events (program_id, content_id, user_id, event_type, platform, occurred_at, ingested_at, link_url)
-        select ${programId}, ${c0} + (random() * 299)::int, ${m0} + (random() * 19999)::int, t.et,
-               (array['web','ios','android','email','assistant'])[1 + (random() * 4)::int],
-               ts - (random() * 86400) * interval '1 second', ts,
-               case when t.et = 'link_click' then 'https://intranet.example.com/articles/' || (random() * 5000)::int || '?utm_source=email' end
-        from (
-          select i, '${WINDOW_START.toISOString()}'::timestamptz + (i::float8 / ${n}) * interval '4 hours' as ts,
-                 (${types})[1 + (random() * 17)::int] as et
-          from generate_series(${from}, ${to - 1}) i
-        ) t`);
-    }
-    await sql.unsafe('vacuum analyze activity_events, members, campaigns');
-  } finally {
-    await sql.end();
-  }
-}
-
 async function ours(url: string, programId: number): Promise<ChildResult> {
   const out = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-ours-'));
   try {
@@ -180,7 +143,11 @@ async function ours(url: string, programId: number): Promise<ChildResult> {
   }
 }
 
-async function reference(url: string, programId: number, psql: string, keepAs?: string): Promise<Measure> {
+type Compressor = 'gzip' | 'pigz';
+const compressorCommand = (c: Compressor) => (c === 'gzip' ? 'gzip -6' : `"$B_PIGZ" -6 -p ${os.availableParallelism()}`);
+let pigz = '/usr/bin/pigz';
+
+async function reference(url: string, programId: number, psql: string, keepAs?: string, compressor: Compressor = 'gzip'): Promise<Measure> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-ref-'));
   const out = keepAs ?? path.join(dir, 'ref.csv.gz');
   const select = selectSql({
@@ -193,13 +160,14 @@ async function reference(url: string, programId: number, psql: string, keepAs?: 
   });
   const cpuFile = path.join(dir, 'cpu');
   try {
-    // bash's `time` reports the user and system time of the whole pipeline (psql + gzip).
+    // bash's `time` reports the user and system time of the whole pipeline (psql + the compressor).
     const script =
       'set -o pipefail; TIMEFORMAT="%U %S"; exec 3>&2; ' +
-      '{ time ( "$B_PSQL" "$B_URL" -X -q -v ON_ERROR_STOP=1 -c "$B_COPY" 2>&3 | { time gzip -6 > "$B_OUT" ; } 2> "$B_GZCPU" ) ; } 2> "$B_CPU"';
+      `{ time ( "$B_PSQL" "$B_URL" -X -q -v ON_ERROR_STOP=1 -c "$B_COPY" 2>&3 | { time ${compressorCommand(compressor)} > "$B_OUT" ; } 2> "$B_GZCPU" ) ; } 2> "$B_CPU"`;
     const { seconds } = await run('bash', ['-c', script], {
       ...process.env,
       B_PSQL: psql,
+      B_PIGZ: pigz,
       B_URL: url,
       B_COPY: `\\copy (${select}) to stdout csv`,
       B_OUT: out,
@@ -272,23 +240,28 @@ const fmt = (x: number, d = 1) => x.toFixed(d);
 async function measureSize(url: string, programId: number, rows: number, rounds: number, psql: string) {
   let best: ChildResult | undefined;
   let bestRef: Measure | undefined;
+  let bestPigz: Measure | undefined;
   let peak = 0;
   for (let r = 0; r < rounds; r++) {
-    // Alternate so drift on a shared machine hits both sides alike.
+    // Alternate so drift on a shared machine hits every side alike.
     const [ref, refServer] = await withServerCpu(() => reference(url, programId, psql));
+    const [pz, pzServer] = await withServerCpu(() => reference(url, programId, psql, undefined, 'pigz'));
     const [o, oServer] = await withServerCpu(() => ours(url, programId));
     ref.serverCpuSeconds = refServer;
+    pz.serverCpuSeconds = pzServer;
     o.serverCpuSeconds = oServer;
     if (o.rows !== rows) throw new Error(`our export wrote ${o.rows} rows, expected ${rows}`);
     peak = Math.max(peak, o.peakRssMb);
     if (!best || o.seconds < best.seconds) best = o;
     if (!bestRef || ref.seconds < bestRef.seconds) bestRef = ref;
+    if (!bestPigz || pz.seconds < bestPigz.seconds) bestPigz = pz;
     console.log(
       `  round ${r + 1}: ours ${fmt(o.seconds, 2)} s (client CPU ${fmt(o.cpuSeconds, 2)} s, server ${fmt(oServer, 2)} s), ` +
-        `reference ${fmt(ref.seconds, 2)} s (psql + gzip CPU ${fmt(ref.cpuSeconds, 2)} s, server ${fmt(refServer, 2)} s), our peak RSS ${fmt(o.peakRssMb)} MB`,
+        `gzip reference ${fmt(ref.seconds, 2)} s (psql + gzip CPU ${fmt(ref.cpuSeconds, 2)} s, server ${fmt(refServer, 2)} s), ` +
+        `pigz reference ${fmt(pz.seconds, 2)} s (psql + pigz CPU ${fmt(pz.cpuSeconds, 2)} s, server ${fmt(pzServer, 2)} s), our peak RSS ${fmt(o.peakRssMb)} MB`,
     );
   }
-  return { ours: best!, ref: bestRef!, peakRssMb: peak };
+  return { ours: best!, ref: bestRef!, pigz: bestPigz!, peakRssMb: peak };
 }
 
 async function main() {
@@ -320,6 +293,8 @@ async function main() {
   if (!Number.isInteger(n) || n < 1000) throw new Error('--rows must be an integer ≥ 1000');
   const psql = process.env.BENCH_PSQL ?? '/usr/bin/psql';
   if (!existsSync(psql)) throw new Error(`psql not found at ${psql} (set BENCH_PSQL)`);
+  pigz = process.env.BENCH_PIGZ ?? pigz;
+  if (!existsSync(pigz)) throw new Error(`pigz not found at ${pigz} (Debian: apt-get install pigz; or set BENCH_PIGZ)`);
 
   let url = process.env.BENCH_DATABASE_URL;
   let stop: (() => Promise<void>) | undefined;
@@ -340,7 +315,7 @@ async function main() {
   try {
     await migrateDatabase(url);
     const sizes = values['skip-4x'] ? [n] : [n, 4 * n];
-    const results: { rows: number; ours: ChildResult; ref: Measure; peakRssMb: number }[] = [];
+    const results: { rows: number; ours: ChildResult; ref: Measure; pigz: Measure; peakRssMb: number }[] = [];
     for (const [i, rows] of sizes.entries()) {
       const programId = 900_000 + Math.floor(Math.random() * 90_000) * 10 + i;
       console.log(`seeding ${rows.toLocaleString('en-US')} activity events into one window of program ${programId}…`);
@@ -361,6 +336,18 @@ async function main() {
     const oursRate = base.rows / base.ours.seconds;
     const refRate = base.rows / base.ref.seconds;
     const ratio = oursRate / refRate;
+    const pigzRate = base.rows / base.pigz.seconds;
+    const ratioPigz = oursRate / pigzRate;
+    const cores = os.availableParallelism();
+    const oursCpu = base.ours.cpuSeconds + (base.ours.serverCpuSeconds ?? NaN);
+    const pigzCpu = base.pigz.cpuSeconds + (base.pigz.serverCpuSeconds ?? NaN);
+    const gzipCpu = base.ref.cpuSeconds + (base.ref.serverCpuSeconds ?? NaN);
+    const cpuVsRef = oursCpu / pigzCpu;
+    const pigzLine =
+      `psql \\copy … | pigz -6 -p ${cores}: ${fmt(base.pigz.seconds, 2)} s, ${Math.round(pigzRate).toLocaleString('en-US')} rows/s, ${base.pigz.bytes.toLocaleString('en-US')} B .gz (ours/pigz size ${fmt(base.ours.bytes / base.pigz.bytes, 3)}); ` +
+      `CPU incl. PostgreSQL: ours ${fmt(oursCpu, 2)} s (client ${fmt(base.ours.cpuSeconds, 2)} + server ${fmt(base.ours.serverCpuSeconds ?? NaN, 2)}), ` +
+      `pigz reference ${fmt(pigzCpu, 2)} s (psql + pigz ${fmt(base.pigz.cpuSeconds, 2)} + server ${fmt(base.pigz.serverCpuSeconds ?? NaN, 2)}), ` +
+      `gzip reference ${fmt(gzipCpu, 2)} s; per million rows ours ${fmt((oursCpu / base.rows) * 1e6, 2)} s, pigz reference ${fmt((pigzCpu / base.rows) * 1e6, 2)} s`;
     const growth = results[1] ? results[1].peakRssMb / base.peakRssMb : NaN;
     const lines = [
       '',
@@ -368,10 +355,12 @@ async function main() {
       '| --- | --- | --- | --- | --- |',
       `| ours (${engine()}) | ${fmt(base.ours.seconds, 2)} s | ${Math.round(oursRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ours.seconds)} | ${base.ours.bytes.toLocaleString('en-US')} |`,
       `| psql \\copy … \\| gzip -6 | ${fmt(base.ref.seconds, 2)} s | ${Math.round(refRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.ref.seconds)} | ${base.ref.bytes.toLocaleString('en-US')} |`,
+      `| psql \\copy … \\| pigz -6 -p ${cores} | ${fmt(base.pigz.seconds, 2)} s | ${Math.round(pigzRate).toLocaleString('en-US')} | ${fmt(mb(csvBytes) / base.pigz.seconds)} | ${base.pigz.bytes.toLocaleString('en-US')} |`,
       '',
       `ratio (ours/psql throughput) ${fmt(ratio, 2)} · size ours/reference ${fmt(base.ours.bytes / base.ref.bytes, 3)} · CSV ${fmt(mb(csvBytes))} MB`,
       `client CPU (load-independent): ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s`,
       cpuLine(base),
+      pigzLine,
       `peak RSS of our export: ${fmt(base.peakRssMb)} MB at N` +
         (results[1]
           ? `, ${fmt(results[1].peakRssMb)} MB at 4N (growth ${fmt(growth, 2)}; 4N: ours ${fmt(results[1].ours.seconds, 2)} s, reference ${fmt(results[1].ref.seconds, 2)} s)`
@@ -379,7 +368,8 @@ async function main() {
     ];
     console.log(lines.join('\n'));
     if (base.ours.bytes > base.ref.bytes) console.log('WARNING: our .gz is bigger than the reference');
-    const result = `RESULT export ratio=${fmt(ratio, 2)} rows=${base.rows} peak_rss_mb=${fmt(base.peakRssMb)} rss_growth_4x=${results[1] ? fmt(growth, 2) : 'skipped'}`;
+    if (base.ours.bytes > base.pigz.bytes) console.log('WARNING: our .gz is bigger than the pigz reference');
+    const result = `RESULT export ratio=${fmt(ratio, 2)} ratio_pigz=${fmt(ratioPigz, 2)} cpu_vs_ref=${fmt(cpuVsRef, 2)} rows=${base.rows} peak_rss_mb=${fmt(base.peakRssMb)} rss_growth_4x=${results[1] ? fmt(growth, 2) : 'skipped'}`;
 
     // Other work on a shared machine slows both sides alike, but it explains the absolute figures.
     const load = os
@@ -392,6 +382,7 @@ async function main() {
       `ours (${engine()}): ${fmt(base.ours.seconds, 2)} s, ${Math.round(oursRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ours.seconds)} MB/s, ${base.ours.bytes.toLocaleString('en-US')} B .gz`,
       `psql \\copy … | gzip -6: ${fmt(base.ref.seconds, 2)} s, ${Math.round(refRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ref.seconds)} MB/s, ${base.ref.bytes.toLocaleString('en-US')} B .gz`,
       `client CPU: ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s; ${cpuLine(base)}`,
+      pigzLine,
       `peak RSS of our export ${fmt(base.peakRssMb)} MB` +
         (results[1]
           ? `; at 4N ${fmt(results[1].peakRssMb)} MB (growth ${fmt(growth, 2)}; ours ${fmt(results[1].ours.seconds, 2)} s vs reference ${fmt(results[1].ref.seconds, 2)} s)`

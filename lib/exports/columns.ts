@@ -147,12 +147,20 @@ export const EVENT_COUNT_COLUMNS: Record<string, EventType[]> = {
   Clicks: ['feed_click', 'email_click', 'push_click', 'link_click'],
 };
 
-const count = (header: string): Column => {
-  const types = EVENT_COUNT_COLUMNS[header];
-  const test = types.length === 1 ? `e.event_type = '${types[0]}'` : `e.event_type in (${types.map((t) => `'${t}'`).join(', ')})`;
-  // A boolean cast to int is about twice as fast as CASE here, and this runs 19 times per row.
-  return c(header, 'int', `(${test})::int`);
-};
+/**
+ * The count columns come from one lookup per row: `k` holds, for each event type, the value (0 or
+ * 1) of every count column, and each column reads its own (`k.n<i>`; an event type not listed counts
+ * nowhere). One hash probe per row instead of 19 comparisons, each cast to int: the same bytes for
+ * less of PostgreSQL's time (bench/export-profile.ts).
+ */
+const COUNT_HEADERS = Object.keys(EVENT_COUNT_COLUMNS);
+const COUNTED_TYPES = [...new Set(Object.values(EVENT_COUNT_COLUMNS).flat())];
+const COUNT_LOOKUP =
+  `k (event_type, ${COUNT_HEADERS.map((_, i) => `n${i}`).join(', ')}) as (values ` +
+  COUNTED_TYPES.map((t) => `('${t}', ${COUNT_HEADERS.map((h) => (EVENT_COUNT_COLUMNS[h].includes(t) ? 1 : 0)).join(', ')})`).join(', ') +
+  ')';
+
+const count = (header: string): Column => c(header, 'int', `coalesce(k.n${COUNT_HEADERS.indexOf(header)}, 0)`);
 
 export const ACTIVITY_COLUMNS: Column[] = [
   c('Content ID', 'id', 'e.content_id'),
@@ -227,12 +235,15 @@ export const FILE_SPECS: Record<DataFileType, FileSpec> = {
     columns: ACTIVITY_COLUMNS,
     // The program's campaigns are formatted once (a program has hundreds or thousands, a window
     // can have millions of events). Members are joined plainly: a program can have a million of
-    // them and a window touches few. Both joins stay within the program.
+    // them and a window touches few. Both joins stay within the program. `k` gives the count columns.
     with:
       'g as materialized (select id, name, subject_line, preview, publish_at, ' +
-      `to_char(publish_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as published_at from campaigns where program_id = :program)`,
+      `to_char(publish_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as published_at from campaigns where program_id = :program), ` +
+      COUNT_LOOKUP,
     from:
-      'activity_events e left join g on g.id = e.content_id ' + 'left join members m on m.id = e.user_id and m.program_id = e.program_id',
+      'activity_events e left join g on g.id = e.content_id ' +
+      'left join members m on m.id = e.user_id and m.program_id = e.program_id ' +
+      'left join k on k.event_type = e.event_type',
     programColumn: 'e.program_id',
     timeColumn: 'e.ingested_at',
     orderBy: 'e.ingested_at, e.id',
