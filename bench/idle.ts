@@ -8,7 +8,8 @@
 //   PostgreSQL   CPU seconds of the postmaster and all its backends (/proc), which the machine's
 //                other load does not inflate
 // statements_per_s_per_process = (the phase's statements/s − the floor's) ÷ N jobs processes (web
-// processes are in every phase; their share is printed apart from the jobs' when W > 0).
+// processes are in every phase). After each idle period one job is sent and the time until a worker
+// started it is printed (pickup_s: the slowest phase's).
 //
 //   npm run bench:idle -- [--jobs=1,4,16] [--web=1] [--seconds=120] [--settle=10]
 //   (--web=0 skips the web processes; with W > 0 a production build is made first when none exists)
@@ -23,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { createDb } from '@/db/client';
 import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
+import { enqueue } from '@/lib/queues';
 import { postmasterPid, treeCpuSeconds } from './proc';
 import { appendResults } from './results';
 
@@ -93,6 +95,7 @@ type Phase = {
   pgCpu: number;
   childCpu: number;
   connections: number;
+  pickupS?: number;
 };
 
 async function main() {
@@ -187,10 +190,23 @@ async function main() {
     };
   };
 
+  /** After the idle period: one job sent to the idle processes, and how long until a worker started it (the database's clock). */
+  const pickup = async (): Promise<number> => {
+    const id = await enqueue(watcher, 'expire-files', {});
+    for (let i = 0; i < 600; i++) {
+      const [row] = await watcher.sql<{ s: number | null }[]>`
+        select extract(epoch from started_on - created_on)::float8 as s from pgboss.job where id = ${id}
+        union all select extract(epoch from started_on - created_on)::float8 from pgboss.archive where id = ${id}`;
+      if (row?.s != null) return row.s;
+      await sleep(100);
+    }
+    return NaN;
+  };
+
   const lines: string[] = [];
   const phases: Phase[] = [];
   const report = (p: Phase, label: string) => {
-    const line = `${label}: ${p.statements} statements (${fmt(p.statements / p.seconds)}/s), ${p.xacts} transactions (${fmt(p.xacts / p.seconds)}/s), PostgreSQL CPU ${fmt(p.pgCpu)} s, the processes' own CPU ${fmt(p.childCpu)} s, ${p.connections} connections, over ${fmt(p.seconds, 0)} s`;
+    const line = `${label}: ${p.statements} statements (${fmt(p.statements / p.seconds)}/s), ${p.xacts} transactions (${fmt(p.xacts / p.seconds)}/s), PostgreSQL CPU ${fmt(p.pgCpu)} s, the processes' own CPU ${fmt(p.childCpu)} s, ${p.connections} connections, over ${fmt(p.seconds, 0)} s${p.pickupS === undefined ? '' : `; then a job sent to them was started ${fmt(p.pickupS)} s after it was sent`}`;
     console.log(line);
     lines.push(line);
   };
@@ -227,6 +243,7 @@ async function main() {
       await sleep(settle * 1000);
       console.log(`measuring ${seconds} s…`);
       const p = await measure(n, web, children);
+      p.pickupS = await pickup();
       phases.push(p);
       report(p, `${n} jobs process${n > 1 ? 'es' : ''} + ${web} web, idle`);
       await stopChildren(children.splice(0));
@@ -240,7 +257,8 @@ async function main() {
     lines.push(
       `statements/s per jobs process above the floor: ${phases.map((p, i) => `N=${p.jobs}: ${fmt(perProcess[i])}`).join(', ')} (target ≤ 1); load average at the end ${load.join(' / ')} (shared machine)`,
     );
-    const result = `RESULT idle statements_per_s_per_process=${fmt(worst)} pg_cpu_s=${fmt(last.pgCpu)} jobs=${last.jobs} web=${web} seconds=${fmt(last.seconds, 0)} floor_statements_per_s=${fmt(floorRate)} floor_pg_cpu_s=${fmt(floor.pgCpu)}`;
+    const slowest = Math.max(...phases.map((p) => p.pickupS ?? NaN));
+    const result = `RESULT idle statements_per_s_per_process=${fmt(worst)} pg_cpu_s=${fmt(last.pgCpu)} pickup_s=${fmt(slowest)} jobs=${last.jobs} web=${web} seconds=${fmt(last.seconds, 0)} floor_statements_per_s=${fmt(floorRate)} floor_pg_cpu_s=${fmt(floor.pgCpu)}`;
     console.log(lines[lines.length - 1]);
     console.log(result);
     lines.push(`\`${result}\``);
