@@ -9,7 +9,7 @@ import { PostgresTarget } from './postgres';
 import type { DatabaseSettings } from './settings';
 import type { LoadFile, OpenSource } from './source';
 import { LOAD_ORDER } from './tables';
-import type { DatabaseTarget, LoadedFile, LoadWindow, TableChanges, TargetOptions } from './target';
+import type { DatabaseTarget, Fence, LoadedFile, LoadWindow, TableChanges, TargetOptions } from './target';
 
 export async function openTarget(settings: DatabaseSettings, password: string, opts: TargetOptions = {}): Promise<DatabaseTarget> {
   return settings.engine === 'postgres' ? PostgresTarget.open(settings, password, opts) : MysqlTarget.open(settings, password, opts);
@@ -24,6 +24,8 @@ export type LoadRunInput = {
   open: OpenSource;
   signal?: AbortSignal;
   options?: TargetOptions;
+  /** Wraps each file's COMMIT: a delivery attempt commits only while it holds its run (fencing). */
+  fence?: Fence;
   /** After each file (for progress). */
   onFile?: (loaded: LoadedFile) => void;
 };
@@ -42,7 +44,7 @@ export async function loadRun(input: LoadRunInput): Promise<LoadRunResult> {
     for (const type of LOAD_ORDER) {
       for (const file of input.files.filter((f) => f.fileType === type)) {
         if (input.signal?.aborted) throw new LoadError('interrupted', 'The load was stopped before it finished');
-        const loaded = await target.loadFile(input.window, file, input.open);
+        const loaded = await target.loadFile(input.window, file, input.open, input.fence);
         files.push(loaded);
         input.onFile?.(loaded);
       }

@@ -24,7 +24,7 @@ import {
   tableSpec,
   type TableSpec,
 } from './tables';
-import type { DatabaseTarget, LoadedFile, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
+import type { DatabaseTarget, Fence, LoadedFile, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
 
 const q = (name: string) => '`' + name.replace(/`/g, '``') + '`';
 
@@ -216,7 +216,7 @@ export class MysqlTarget implements DatabaseTarget {
     return { created, addedColumns };
   }
 
-  loadFile(window: LoadWindow, file: LoadFile, open: OpenSource): Promise<LoadedFile> {
+  loadFile(window: LoadWindow, file: LoadFile, open: OpenSource, fence?: Fence): Promise<LoadedFile> {
     const spec = tableSpec(file.fileType);
     const table = this.name(spec);
     return this.wrap(async () => {
@@ -306,7 +306,7 @@ export class MysqlTarget implements DatabaseTarget {
           `update ${q(LOADS_TABLE)} set rows_applied = ? where connection_id = ? and export_type = ? and window_start = ? and file_type = ?`,
           [applied, window.connectionId, window.exportType, toUtcString(window.windowStart), file.fileType],
         );
-        await conn.commit();
+        await (fence ? fence(() => conn.commit()) : conn.commit());
         return { fileType: file.fileType, table, rows: file.rows, applied, status: 'loaded' as const };
       } catch (err) {
         source?.close();

@@ -23,7 +23,7 @@ import {
   tableSpec,
   type TableSpec,
 } from './tables';
-import type { DatabaseTarget, LoadedFile, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
+import type { DatabaseTarget, Fence, LoadedFile, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -111,13 +111,14 @@ export class PostgresTarget implements DatabaseTarget {
    * sent on a connection the server has just closed (a terminated backend, a restart) would race with
    * the driver's own clean-up. The target is unusable afterwards; loads open a new one.
    */
-  private async inTransaction<T>(work: (tx: postgres.ReservedSql) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(work: (tx: postgres.ReservedSql) => Promise<T>, fence?: Fence): Promise<T> {
     const tx = await this.sql.reserve();
     try {
       await tx.unsafe('begin');
       await tx.unsafe(`set local lock_timeout = ${Math.round(this.lockTimeoutMs)}`);
       const out = await work(tx);
-      await tx.unsafe('commit');
+      const commit = () => tx.unsafe('commit');
+      await (fence ? fence(commit) : commit());
       tx.release();
       return out;
     } catch (err) {
@@ -187,7 +188,7 @@ export class PostgresTarget implements DatabaseTarget {
     });
   }
 
-  loadFile(window: LoadWindow, file: LoadFile, open: OpenSource): Promise<LoadedFile> {
+  loadFile(window: LoadWindow, file: LoadFile, open: OpenSource, fence?: Fence): Promise<LoadedFile> {
     const spec = tableSpec(file.fileType);
     const table = tableName(spec, this.settings.table_prefix);
     return this.wrap(async () => {
@@ -261,7 +262,7 @@ export class PostgresTarget implements DatabaseTarget {
           source.close();
           throw err;
         }
-      });
+      }, fence);
       return { fileType: file.fileType, table, rows: file.rows, ...result };
     });
   }

@@ -6,6 +6,8 @@ import type { DataFileType } from '@/lib/exports/columns';
 import type { LoadFile, OpenSource } from './source';
 import type { Dialect } from './tables';
 
+export type Fence = <T>(commit: () => Promise<T>) => Promise<T>;
+
 export type LoadWindow = {
   connectionId: string;
   runId: string;
@@ -52,8 +54,11 @@ export interface DatabaseTarget {
   readonly dialect: Dialect;
   /** Creates missing tables, indexes and columns; checks existing columns can hold the export's values. */
   ensureTables(): Promise<TableChanges>;
-  /** Loads one file in one transaction with its `_dde_loads` row, unless that row is already there. */
-  loadFile(window: LoadWindow, file: LoadFile, open: OpenSource): Promise<LoadedFile>;
+  /**
+   * Loads one file in one transaction with its `_dde_loads` row, unless that row is already there.
+   * `fence` wraps the COMMIT (a delivery attempt commits only while it still holds its run).
+   */
+  loadFile(window: LoadWindow, file: LoadFile, open: OpenSource, fence?: Fence): Promise<LoadedFile>;
   /** The newest `_dde_loads` rows of a connection. */
   recentLoads(connectionId: string, limit: number): Promise<LoadRecord[]>;
   close(): Promise<void>;
