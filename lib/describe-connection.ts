@@ -20,6 +20,10 @@ type CloudLabel = {
   endpoint?: unknown;
   account?: unknown;
   container?: unknown;
+  host?: unknown;
+  port?: unknown;
+  database?: unknown;
+  schema?: unknown;
 };
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -27,10 +31,17 @@ const withPrefix = (base: string, prefix: unknown) => (str(prefix) ? `${base}/${
 
 /**
  * A destination kept in the `destination` settings, as DDE names it: "s3://bucket/prefix",
- * "gs://bucket/prefix", "s3://bucket/prefix at https://endpoint", "https://account.blob.core.windows.net/container/prefix".
+ * "gs://bucket/prefix", "s3://bucket/prefix at https://endpoint", "https://account.blob.core.windows.net/container/prefix",
+ * "postgres://host:5432/db · schema dde".
  */
 export function describeDestinationSettings(kind: string, settings: CloudLabel | null | undefined): string {
   const s = settings ?? {};
+  if (kind === 'postgres' || kind === 'mysql') {
+    // "postgres://host:5432/db · schema dde", "mysql://host:3306/db": never the user or password.
+    const host = str(s.host).includes(':') && !str(s.host).startsWith('[') ? `[${str(s.host)}]` : str(s.host);
+    const base = `${kind}://${host}:${typeof s.port === 'number' ? s.port : ''}/${str(s.database)}`;
+    return kind === 'postgres' && str(s.schema) ? `${base} · schema ${str(s.schema)}` : base;
+  }
   if (kind === 's3') {
     const scheme = s.provider === 'gcs' ? 'gs' : 's3';
     const url = withPrefix(`${scheme}://${str(s.bucket)}`, s.prefix);
@@ -54,7 +65,14 @@ export function destinationLabel(c: {
   return c.destination?.label ?? c.kind;
 }
 
-const KIND_NAMES: Partial<Record<string, string>> = { sftp: 'SFTP', api: 'API connection', s3: 'S3', azure_blob: 'Azure Blob' };
+const KIND_NAMES: Partial<Record<string, string>> = {
+  sftp: 'SFTP',
+  api: 'API connection',
+  s3: 'S3',
+  azure_blob: 'Azure Blob',
+  postgres: 'PostgreSQL',
+  mysql: 'MySQL',
+};
 
 /** The connection's name, or what it is when it has none ("SFTP sftp.example.com", "API connection", "S3 s3://bucket/prefix"). */
 export function connectionDisplayName(

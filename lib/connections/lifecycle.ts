@@ -20,6 +20,7 @@ import type { Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { encryptSecret } from '@/lib/crypto';
+import { testDatabase } from '@/lib/destinations/database/destination';
 import { composeConnectionActive, describeSftpDestination, recordNotification } from '@/lib/notify';
 import { AppError } from '@/lib/http/errors';
 import { connectionDisplayName, sftpDestinationOf } from '@/lib/describe-connection';
@@ -94,6 +95,32 @@ export async function createConnection(
             pgpKeyExpiresAt: input.pgp_public_key.expiresAt,
           }
         : {}),
+      lastTestedAt: now(),
+    };
+  } else if (input.kind === 'postgres' || input.kind === 'mysql') {
+    // The set-up test runs first (connect, privileges, a probe rolled back); a failure saves nothing.
+    const report = await testDatabase(input.settings, input.password);
+    if (!report.ok) {
+      const failed = report.steps.find((s) => s.status === 'failed');
+      throw new AppError(
+        'validation_failed',
+        `The database test failed at "${failed?.label ?? 'connect'}": ${report.error?.message ?? 'unknown error'}`,
+        {
+          test: report,
+          fields: [
+            {
+              path: failed?.step === 'connect' ? 'host' : failed?.step === 'schema' ? 'schema' : 'user',
+              message: report.error?.message ?? 'The database test failed.',
+            },
+          ],
+        },
+      );
+    }
+    values = {
+      ...base,
+      destination: input.settings,
+      authMethod: 'password',
+      secretCiphertext: encryptSecret({ method: 'password', password: input.password }, id),
       lastTestedAt: now(),
     };
   }

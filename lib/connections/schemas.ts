@@ -1,6 +1,13 @@
 // What an admin may send when setting up or changing a connection (zod, shared by the
 // management API, the set-up forms and the tests).
 import { z } from 'zod';
+import {
+  databaseSettingsSchema,
+  defaultPort,
+  parseDatabaseUrl,
+  TLS_MODES,
+  type ParsedDatabaseUrl,
+} from '@/lib/destinations/database/settings';
 import { FORMATS, FREQUENCIES } from '@/db/schema';
 import type { SftpSecret } from '@/lib/crypto';
 import { destinationFolderProblem, normalizeDestinationFolder } from '@/lib/delivery/folder';
@@ -227,9 +234,101 @@ export const createSftpConnectionSchema = z
   .transform(withServerAddress);
 export type CreateSftpConnectionInput = z.infer<typeof createSftpConnectionSchema>;
 
-export const createConnectionSchema = z.discriminatedUnion('kind', [createApiConnectionSchema, createSftpConnectionSchema], {
-  error: 'kind must be "sftp" or "api".',
-});
+/**
+ * A database destination (PostgreSQL, or MySQL/MariaDB): host, port, database, schema (PostgreSQL),
+ * user, password, TLS mode — or a pasted connection URL (`postgres://user@host:5432/db?sslmode=require`)
+ * split into those fields; a part named both in the URL and in its own field must agree. Loads read
+ * the gzipped CSV files, so the format is csv.
+ */
+const databaseConnectionSchema = <K extends 'postgres' | 'mysql'>(kind: K) =>
+  z
+    .object({
+      kind: z.literal(kind),
+      ...common,
+      format: z.literal('csv', { error: 'A database connection loads CSV files: format must be csv.' }).default('csv'),
+      url: z.string().trim().max(2048).optional().describe('A pasted connection URL, split into the fields below.'),
+      host: z.string().optional(),
+      port: z.coerce.number().optional(),
+      database: z.string().optional(),
+      schema: z.string().nullish(),
+      user: z.string().optional(),
+      tls: z.enum(TLS_MODES, { error: `TLS must be one of ${TLS_MODES.join(', ')}.` }).optional(),
+      ca_certificate: z.string().max(65536).nullish(),
+      table_prefix: z.string().optional(),
+      password: z.string({ error: 'Enter the password.' }).min(1, 'Enter the password.').max(1024).optional(),
+    })
+    .strict()
+    .superRefine(checkDates)
+    .transform((v, ctx) => {
+      let fromUrl: ParsedDatabaseUrl = {};
+      if (v.url) {
+        try {
+          fromUrl = parseDatabaseUrl(v.url);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message });
+          return z.NEVER;
+        }
+        if (fromUrl.engine && fromUrl.engine !== kind) {
+          ctx.addIssue({ code: 'custom', path: ['url'], message: `The URL is for ${fromUrl.engine}, but the connection is ${kind}.` });
+          return z.NEVER;
+        }
+      }
+      const pick = <F extends 'host' | 'port' | 'database' | 'schema' | 'user' | 'tls' | 'password'>(field: F) => {
+        const own = v[field];
+        const named = fromUrl[field];
+        if (own !== undefined && own !== null && own !== '' && named !== undefined && String(own) !== String(named))
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: `The URL says ${field === 'password' ? 'another password' : `${field} ${named}`}; the ${field} field says otherwise.`,
+          });
+        return own !== undefined && own !== null && own !== '' ? own : named;
+      };
+      const settings = databaseSettingsSchema.safeParse({
+        engine: kind,
+        host: pick('host'),
+        port: pick('port') ?? defaultPort(kind),
+        database: pick('database'),
+        schema: pick('schema') ?? null,
+        user: pick('user'),
+        tls: pick('tls') ?? 'require',
+        ca_certificate: v.ca_certificate ?? null,
+        table_prefix: v.table_prefix ?? '',
+      });
+      if (!settings.success) {
+        for (const issue of settings.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+        return z.NEVER;
+      }
+      const password = pick('password');
+      if (!password) {
+        ctx.addIssue({ code: 'custom', path: ['password'], message: 'Enter the password.' });
+        return z.NEVER;
+      }
+      const {
+        url: _url,
+        host: _h,
+        port: _p,
+        database: _d,
+        schema: _s,
+        user: _u,
+        tls: _t,
+        ca_certificate: _c,
+        table_prefix: _x,
+        password: _pw,
+        ...rest
+      } = v;
+      return { ...rest, settings: settings.data, password: String(password) };
+    });
+
+export const createPostgresConnectionSchema = databaseConnectionSchema('postgres');
+export const createMysqlConnectionSchema = databaseConnectionSchema('mysql');
+export type CreateDatabaseConnectionInput = z.output<typeof createPostgresConnectionSchema> | z.output<typeof createMysqlConnectionSchema>;
+
+export const createConnectionSchema = z.discriminatedUnion(
+  'kind',
+  [createApiConnectionSchema, createSftpConnectionSchema, createPostgresConnectionSchema, createMysqlConnectionSchema],
+  { error: 'kind must be "sftp", "api", "postgres" or "mysql".' },
+);
 export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
 
 /**

@@ -2,6 +2,7 @@
 // the kind's implementation of the destination interface (./types.ts). Code that delivers, tests,
 // checks or names a destination asks `destinationFor(kind)` and never which kind it is.
 import { KIND_PUSHES, type Connection, type ConnectionKind } from '@/db/schema';
+import { databaseDestination } from './database/destination';
 import { sftpDestination } from './sftp';
 import type { Destination, PulledDestination, PushedDestination } from './types';
 
@@ -13,6 +14,8 @@ const api: PulledDestination = { kind: 'api', pushes: false, describe: () => 'Ex
 const REGISTRY: { [K in ConnectionKind]: Destination & { kind: K; pushes: (typeof KIND_PUSHES)[K] } } = {
   sftp: { ...sftpDestination(), kind: 'sftp', pushes: true },
   api: { ...api, kind: 'api', pushes: false },
+  postgres: { ...databaseDestination('postgres'), kind: 'postgres', pushes: true },
+  mysql: { ...databaseDestination('mysql'), kind: 'mysql', pushes: true },
 };
 
 /** The destination of a connection kind. */

@@ -2,6 +2,7 @@
 // the destination is described on pages (`postgres://host:5432/db · schema dde`). The password is
 // not here: it is the connection's secret, encrypted at rest like an SFTP password.
 import { z } from 'zod';
+import { describeDestinationSettings } from '@/lib/describe-connection';
 import { TABLE_PREFIX_PATTERN, type Dialect } from './tables';
 
 export const DATABASE_ENGINES = ['postgres', 'mysql'] as const;
@@ -49,11 +50,9 @@ export function defaultPort(engine: Dialect): number {
   return engine === 'postgres' ? 5432 : 3306;
 }
 
-/** `postgres://host:5432/db · schema dde`, `mysql://host:3306/db`: never the user or password. */
+/** `postgres://host:5432/db · schema dde`, `mysql://host:3306/db` (lib/describe-connection.ts says it for every kind). */
 export function describeDatabaseDestination(s: Pick<DatabaseSettings, 'engine' | 'host' | 'port' | 'database' | 'schema'>): string {
-  const host = s.host.includes(':') && !s.host.startsWith('[') ? `[${s.host}]` : s.host;
-  const base = `${s.engine}://${host}:${s.port}/${s.database}`;
-  return s.engine === 'postgres' && s.schema ? `${base} · schema ${s.schema}` : base;
+  return describeDestinationSettings(s.engine, s);
 }
 
 export type ParsedDatabaseUrl = Partial<Pick<DatabaseSettings, 'engine' | 'host' | 'port' | 'database' | 'schema' | 'user' | 'tls'>> & {
