@@ -8,6 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 import { startEmbedded } from '@/db/embedded';
 import { databaseSettingsSchema, type DatabaseSettings } from '@/lib/destinations/database/settings';
 
@@ -38,7 +39,11 @@ async function answers(url: string): Promise<boolean> {
 /** The customer's PostgreSQL server: the machine's, or an embedded one started for this file. */
 export async function startCustomerPostgres(): Promise<CustomerPostgres> {
   const url = ENV.TEST_CUSTOMER_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  if (await answers(url)) {
+  // Never DDE's own server (the suite runs on the machine's PostgreSQL too): then one of our own.
+  const own = new URL(inject('pgServerUrl'));
+  const candidate = new URL(url);
+  const sameServer = own.hostname === candidate.hostname && (own.port || '5432') === (candidate.port || '5432');
+  if (!sameServer && (await answers(url))) {
     const u = new URL(url);
     return {
       url,
