@@ -66,6 +66,7 @@ const schema = z
     DDE_RETENTION_DAYS: intWithDefault(7, 1, 365),
     DDE_SETTLE_MINUTES: intWithDefault(5, 0, 1440),
     DDE_DELIVERY_MAX_ATTEMPTS: intWithDefault(5, 1, 50),
+    DDE_STS_ENDPOINT: z.preprocess(emptyToUndefined, z.url().optional()),
     DDE_EXPORT_MAX_ATTEMPTS: intWithDefault(3, 1, 20),
     DDE_SIGNED_URL_TTL_SECONDS: intWithDefault(900, 10, 86400),
     DDE_API_RATE_LIMIT_PER_MINUTE: intWithDefault(600, 0, 10_000_000),
@@ -183,6 +184,8 @@ export type Env = {
   retentionDays: number;
   settleMinutes: number;
   deliveryMaxAttempts: number;
+  /** STS endpoint for S3 role assumption (an S3-compatible server's own STS); AWS's regional STS when unset. */
+  stsEndpoint: string | undefined;
   /** Attempts of a run's export step before the run fails (the ledger counts them; the queue only carries the retry). */
   exportMaxAttempts: number;
   /** A run without a heartbeat for this long belongs to a dead worker and is handed back. */
@@ -291,6 +294,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     retentionDays: v.DDE_RETENTION_DAYS,
     settleMinutes: v.DDE_SETTLE_MINUTES,
     deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
+    stsEndpoint: v.DDE_STS_ENDPOINT,
     exportMaxAttempts: v.DDE_EXPORT_MAX_ATTEMPTS,
     runStaleSeconds: v.DDE_RUN_STALE_SECONDS,
     openTransactionWaitSeconds: v.DDE_OPEN_TRANSACTION_WAIT_SECONDS,

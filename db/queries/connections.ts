@@ -126,6 +126,16 @@ export async function listConnectionsToCheck(db: DbOrTx): Promise<Connection[]> 
     .where(and(inArray(connections.kind, PUSHED_KINDS), eq(connections.status, 'active'), isNull(connections.deletedAt)));
 }
 
+/** Whether a connection (deleted ones included) already uses this S3 external id: each connection has its own. */
+export async function externalIdInUse(db: DbOrTx, externalId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: connections.id })
+    .from(connections)
+    .where(sql`${connections.destination}->>'external_id' = ${externalId}`)
+    .limit(1);
+  return !!row;
+}
+
 /** The connections whose contacts chose a daily digest (any status; deleted ones left out). */
 export async function listDigestConnections(db: DbOrTx): Promise<Connection[]> {
   return db

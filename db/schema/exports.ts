@@ -134,6 +134,8 @@ export const DELIVERY_ERROR_CODES = [
   'permission_denied',
   'folder_missing',
   'no_space',
+  'wrong_region',
+  'throttled',
   'unknown',
 ] as const;
 export type DeliveryErrorCode = (typeof DELIVERY_ERROR_CODES)[number];

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, DbOrTx } from '@/db/client';
 import {
   changeConnection,
+  externalIdInUse,
   insertConnection,
   pauseConnection as pauseConnectionRow,
   settlePausingConnection,
@@ -19,8 +20,12 @@ import {
 import type { Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
-import { encryptSecret } from '@/lib/crypto';
+import { encryptSecret, type ConnectionSecret } from '@/lib/crypto';
+import { testS3 } from '@/lib/destinations';
 import { testDatabase } from '@/lib/destinations/database/destination';
+import { isIssuedExternalId } from '@/lib/destinations/s3-external-id';
+import type { S3Settings } from '@/lib/destinations/s3-settings';
+import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
 import { composeConnectionActive, describeSftpDestination, recordNotification } from '@/lib/notify';
 import { AppError } from '@/lib/http/errors';
 import { connectionDisplayName, sftpDestinationOf } from '@/lib/describe-connection';
@@ -48,6 +53,33 @@ function checkStartDate(start: Date) {
 
 export type SftpCheck = (input: Extract<CreateConnectionInput, { kind: 'sftp' }>) => Promise<void>;
 
+/** The set-up test of a cloud destination: resolves when every step passes, else throws the 422 naming the step. */
+export type DestinationCheck = (input: {
+  kind: Connection['kind'];
+  settings: S3Settings;
+  secret: ConnectionSecret | null;
+}) => Promise<void>;
+
+/** The real set-up test, spending the caller's connection-test budget first. */
+export function destinationSetupCheck(budget?: Actor): DestinationCheck {
+  return async ({ settings, secret }) => {
+    if (budget) await enforceExpensiveLimit('connection_test', budget);
+    const report = await testS3({ settings, secret });
+    if (report.ok) return;
+    const failed = report.steps.find((s) => s.status === 'failed');
+    const path =
+      failed?.step === 'credentials' ? (settings.auth === 'role' ? 'destination.role_arn' : 'credentials') : 'destination.bucket';
+    throw new AppError(
+      'validation_failed',
+      `The connection test failed at "${failed?.label ?? 'connect'}": ${report.error?.message ?? 'unknown error'}`,
+      {
+        test: report,
+        fields: [{ path, message: report.error?.message ?? 'Connection test failed.' }],
+      },
+    );
+  };
+}
+
 /**
  * Creates a connection. An SFTP connection is saved only after `checkSftp` (the set-up test, with
  * the confirmed host key pinned) passes; its secret is encrypted with the new connection's id.
@@ -58,6 +90,7 @@ export async function createConnection(
   programId: number,
   input: CreateConnectionInput,
   checkSftp?: SftpCheck,
+  checkDestination: DestinationCheck = destinationSetupCheck(actor),
 ): Promise<Connection> {
   checkStartDate(input.start_date);
   const id = randomUUID();
@@ -123,6 +156,23 @@ export async function createConnection(
       secretCiphertext: encryptSecret({ method: 'password', password: input.password }, id),
       lastTestedAt: now(),
     };
+  }
+  if (input.kind === 's3') {
+    const settings = input.destination;
+    if (settings.auth === 'role') {
+      const externalId = settings.external_id ?? '';
+      const problem = !isIssuedExternalId(externalId)
+        ? 'This external id was not issued by DDE: ask for one with POST /api/v1/connections/external-id and put it in the role’s trust policy.'
+        : (await externalIdInUse(database.db, externalId))
+          ? 'This external id belongs to another connection: ask for a new one.'
+          : null;
+      if (problem) throw new AppError('validation_failed', problem, { fields: [{ path: 'destination.external_id', message: problem }] });
+    }
+    const secret: ConnectionSecret | null = input.credentials
+      ? { method: 'access_key', accessKeyId: input.credentials.access_key_id, secretAccessKey: input.credentials.secret_access_key }
+      : null;
+    await checkDestination({ kind: input.kind, settings, secret });
+    values = { ...base, destination: settings, secretCiphertext: secret ? encryptSecret(secret, id) : null, lastTestedAt: now() };
   }
   return database.db.transaction(async (tx) => {
     const created = await insertConnection(tx, values, actorIds(actor));

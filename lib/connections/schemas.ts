@@ -13,6 +13,7 @@ import type { SftpSecret } from '@/lib/crypto';
 import { destinationFolderProblem, normalizeDestinationFolder } from '@/lib/delivery/folder';
 import { FINGERPRINT_PATTERN } from '@/lib/delivery/fingerprint';
 import { MAX_ARMORED_KEY_BYTES, normalizePgpFingerprint, PgpKeyError, readRecipientKey } from '@/lib/delivery/pgp';
+import { s3SettingsSchema } from '@/lib/destinations/s3-settings';
 import { parseServerAddress, resolveServerAddress } from './server-address';
 
 const instant = (label: string) =>
@@ -324,10 +325,41 @@ export const createPostgresConnectionSchema = databaseConnectionSchema('postgres
 export const createMysqlConnectionSchema = databaseConnectionSchema('mysql');
 export type CreateDatabaseConnectionInput = z.output<typeof createPostgresConnectionSchema> | z.output<typeof createMysqlConnectionSchema>;
 
+/** An access key for S3 (an HMAC key for GCS): encrypted at rest, never shown again. */
+export const s3CredentialsSchema = z
+  .object({
+    access_key_id: z.string({ error: 'Enter the access key id.' }).trim().min(1, 'Enter the access key id.').max(256),
+    secret_access_key: z.string({ error: 'Enter the secret access key.' }).min(1, 'Enter the secret access key.').max(1024),
+  })
+  .strict();
+
+export const createS3ConnectionSchema = z
+  .object({
+    kind: z.literal('s3'),
+    ...common,
+    destination: s3SettingsSchema,
+    credentials: s3CredentialsSchema.nullish().describe('The access key (auth "access_key"); never returned.'),
+  })
+  .strict()
+  .superRefine(checkDates)
+  .superRefine((v, ctx) => {
+    if (v.destination.auth === 'access_key' && !v.credentials)
+      ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'Enter the access key id and secret access key.' });
+    if (v.destination.auth === 'role' && v.credentials)
+      ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'A role-assuming connection stores no access key.' });
+  });
+export type CreateS3ConnectionInput = z.infer<typeof createS3ConnectionSchema>;
+
 export const createConnectionSchema = z.discriminatedUnion(
   'kind',
-  [createApiConnectionSchema, createSftpConnectionSchema, createPostgresConnectionSchema, createMysqlConnectionSchema],
-  { error: 'kind must be "sftp", "api", "postgres" or "mysql".' },
+  [
+    createApiConnectionSchema,
+    createSftpConnectionSchema,
+    createPostgresConnectionSchema,
+    createMysqlConnectionSchema,
+    createS3ConnectionSchema,
+  ],
+  { error: 'kind must be "sftp", "api", "postgres", "mysql" or "s3".' },
 );
 export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
 

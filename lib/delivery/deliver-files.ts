@@ -28,6 +28,8 @@ export type DeliveryFile = {
   sha256: string;
   /** Inferred from the name when absent: "*.sha256" = sidecar, "*-manifest-*.json" = manifest. */
   kind?: DeliveryFileKind;
+  /** The export file type it belongs to (user, campaign, activity, manifest): where a lake layout puts it. */
+  fileType?: string;
   /** A local file: read ahead in large blocks into reused buffers. */
   localPath?: string;
   /** Otherwise a stream factory (storage backends without a local path). Both go through the same pipelined writes. */

@@ -15,6 +15,8 @@ export const RETRYABLE: Record<DeliveryErrorCode, boolean> = {
   refused: true,
   timeout: true,
   no_space: true,
+  wrong_region: false,
+  throttled: true,
   unknown: true,
 };
 

@@ -3,11 +3,13 @@
 // checks or names a destination asks `destinationFor(kind)` and never which kind it is.
 import { KIND_PUSHES, type Connection, type ConnectionKind } from '@/db/schema';
 import { databaseDestination } from './database/destination';
+import { s3Destination } from './s3';
 import { sftpDestination } from './sftp';
 import type { Destination, PulledDestination, PushedDestination } from './types';
 
 export type * from './types';
 export { sftpDestination } from './sftp';
+export { s3Destination, testS3 } from './s3';
 
 const api: PulledDestination = { kind: 'api', pushes: false, describe: () => 'Export API' };
 
@@ -16,6 +18,7 @@ const REGISTRY: { [K in ConnectionKind]: Destination & { kind: K; pushes: (typeo
   api: { ...api, kind: 'api', pushes: false },
   postgres: { ...databaseDestination('postgres'), kind: 'postgres', pushes: true },
   mysql: { ...databaseDestination('mysql'), kind: 'mysql', pushes: true },
+  s3: { ...s3Destination(), kind: 's3', pushes: true },
 };
 
 /** The destination of a connection kind. */

@@ -19,6 +19,8 @@ const ERROR_TITLES: Record<DeliveryErrorCode, string> = {
   permission_denied: 'permission denied',
   folder_missing: 'destination folder missing',
   no_space: 'server storage full',
+  wrong_region: 'bucket in another region',
+  throttled: 'storage service throttling',
   unknown: 'delivery error',
 };
 
@@ -34,6 +36,8 @@ const ADVICE: Record<DeliveryErrorCode, string> = {
   permission_denied: 'The SFTP user may not write to the destination folder. Grant write access.',
   folder_missing: 'The destination folder does not exist on the server. Create it (or restore it).',
   no_space: "The server's disk is full or the user's quota is exceeded. Free some space.",
+  wrong_region: 'The bucket is in another region than the one set up. Set the connection up again with the bucket’s region.',
+  throttled: 'The storage service asked DDE to slow down; the delivery is retried with a growing pause.',
   unknown: 'If it keeps happening, contact support with the time of this message.',
 };
 

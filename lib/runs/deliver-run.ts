@@ -111,7 +111,8 @@ export function deliveryFilesOf(
   const data = files.filter((f) => f.fileType !== 'manifest');
   if (recipient) return encryptedDeliveryFiles(files, data, storage, recipient, sourceOf, signer);
   const out: DeliveryFile[] = [];
-  for (const f of data) out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'data', ...sourceOf(f.storageKey) });
+  for (const f of data)
+    out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'data', fileType: f.fileType, ...sourceOf(f.storageKey) });
   for (const f of data) {
     const content = Buffer.from(sidecarContent(f.sha256, f.name));
     out.push({
@@ -119,13 +120,15 @@ export function deliveryFilesOf(
       size: content.length,
       sha256: createHash('sha256').update(content).digest('hex'),
       kind: 'sidecar',
+      fileType: f.fileType,
       open: () => Readable.from([content]),
     });
   }
   const manifests = files.filter((x) => x.fileType === 'manifest');
   // The manifest's detached signature goes just before it (the manifest stays the completion marker).
   for (const f of manifests) if (f.signature) out.push(contentFile(signatureName(f.name), Buffer.from(f.signature)));
-  for (const f of manifests) out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'manifest', ...sourceOf(f.storageKey) });
+  for (const f of manifests)
+    out.push({ name: f.name, size: f.bytes, sha256: f.sha256, kind: 'manifest', fileType: 'manifest', ...sourceOf(f.storageKey) });
   return out;
 }
 
@@ -135,6 +138,7 @@ function contentFile(name: string, content: Buffer): DeliveryFile {
     size: content.length,
     sha256: createHash('sha256').update(content).digest('hex'),
     kind: 'sidecar',
+    fileType: 'manifest',
     open: () => Readable.from([content]),
   };
 }

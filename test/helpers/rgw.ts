@@ -40,6 +40,9 @@ const POOLS = [
   'default.rgw.buckets.non-ec',
 ];
 
+/** The key id RGW's testing KMS backend knows (SSE-KMS with this id encrypts; any other is refused). */
+export const RGW_KMS_KEY_ID = 'testkey-1';
+
 export type TestRgw = {
   /** http://127.0.0.1:<port> */
   endpoint: string;
@@ -137,7 +140,7 @@ function portAnswers(port: number): Promise<boolean> {
 }
 
 /** Starts a one-node cluster (mon + memstore OSD + radosgw) on free 127.0.0.1 ports. */
-export async function startRgw(opts: { memoryBytes?: number } = {}): Promise<TestRgw> {
+export async function startRgw(opts: { memoryBytes?: number; sts?: boolean } = {}): Promise<TestRgw> {
   const reason = rgwUnavailable();
   if (reason) throw new Error(reason);
   const started = Date.now();
@@ -187,8 +190,16 @@ memstore_device_bytes = ${opts.memoryBytes ?? 2 * 1024 ** 3}
 [client.rgw]
 ms_mon_client_mode = crc
 rgw_frontends = beast endpoint=127.0.0.1:${rgwPort}
-rgw_enable_apis = s3, admin
 rgw_dns_name = 127.0.0.1
+${
+  // STS (AssumeRole) on request only: with it, RGW answers a wrong secret with AccessDenied instead of SignatureDoesNotMatch.
+  opts.sts
+    ? 'rgw_enable_apis = s3, admin, sts, iam\nrgw_s3_auth_use_sts = true\nrgw_sts_key = ddeteststskey016'
+    : 'rgw_enable_apis = s3, admin'
+}
+rgw_crypt_s3_kms_backend = testing
+rgw_crypt_s3_kms_encryption_keys = ${RGW_KMS_KEY_ID}=${Buffer.alloc(32, 7).toString('base64')}
+rgw_crypt_require_ssl = false
 `,
   );
   const children: ChildProcess[] = [];
