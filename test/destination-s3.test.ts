@@ -136,6 +136,8 @@ async function expectedKeys(runId: string, prefix: string): Promise<string[]> {
     const kind = f.fileType === 'manifest' ? ('manifest' as const) : ('data' as const);
     keys.push(lakeKey(prefix, run, { name: f.name, fileType: f.fileType, kind }));
     if (kind === 'data') keys.push(lakeKey(prefix, run, { name: `${f.name}.sha256`, fileType: f.fileType, kind: 'sidecar' }));
+    // The manifest's detached signature sits beside it.
+    if (f.signature) keys.push(lakeKey(prefix, run, { name: `${f.name}.sig`, fileType: 'manifest', kind: 'sidecar' }));
   }
   return keys.sort();
 }
