@@ -6,7 +6,7 @@
 import PgBoss from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IDLE_POLL_SECONDS, registerQueues } from '@/jobs/queues';
-import { createBoss, enqueue, ensureQueues, parseWake, startWaker, WAKE_CHANNEL } from '@/lib/queues';
+import { createBoss, enqueue, enqueueMany, ensureQueues, parseWake, startWaker, WAKE_CHANNEL } from '@/lib/queues';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
 let t: TestDatabase;
@@ -54,6 +54,22 @@ describe('idle workers wake on new work', () => {
     await sleep(1500); // every worker has made its first fetch, found nothing, and waits
     const id = await enqueue(t, 'expire-files', {});
     expect(await stateWithin(id!, 30)).toBe('completed');
+  });
+
+  it('a batch sent at once to idle workers is run whole (one notification; each worker that finds a job wakes the next)', async () => {
+    stop = await registerQueues(boss, t);
+    await sleep(1500);
+    await enqueueMany(
+      t,
+      'webhook-deliver',
+      Array.from({ length: 8 }, () => ({})),
+    );
+    const ids = (
+      await t.sql<{ id: string }[]>`
+        select id from pgboss.job where name = 'webhook-deliver' union all select id from pgboss.archive where name = 'webhook-deliver'`
+    ).map((r) => r.id);
+    expect(ids.length).toBeGreaterThanOrEqual(8);
+    for (const id of ids) expect(await stateWithin(id, 30)).toBe('completed');
   });
 
   it('a job that may start later is run once its start comes', async () => {

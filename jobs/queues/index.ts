@@ -75,18 +75,24 @@ export async function registerQueues(
     for (let i = 0; i < workers(env()); i++) {
       let id = '';
       id = await boss.work(mod.queue, { batchSize: 1, pollingIntervalSeconds }, async (jobs) => {
-        for (const job of jobs) {
-          if (shutdown.signal.aborted) throw new Error('worker shutting down');
-          const p = runJob(ctx, mod, job.data).catch((err: Error) => {
-            log.error({ queue: mod.queue, jobId: job.id, err: err.message }, 'job failed');
-            throw err;
-          });
-          inFlight.add(p);
-          try {
-            await p;
-          } finally {
-            inFlight.delete(p);
+        // This worker found work, so more may be waiting: the next idle worker of the queue looks too.
+        waker.busy(mod.queue, id, true);
+        try {
+          for (const job of jobs) {
+            if (shutdown.signal.aborted) throw new Error('worker shutting down');
+            const p = runJob(ctx, mod, job.data).catch((err: Error) => {
+              log.error({ queue: mod.queue, jobId: job.id, err: err.message }, 'job failed');
+              throw err;
+            });
+            inFlight.add(p);
+            try {
+              await p;
+            } finally {
+              inFlight.delete(p);
+            }
           }
+        } finally {
+          waker.busy(mod.queue, id, false);
         }
         // More may be waiting: fetch again at once instead of after the polling interval.
         if (jobs.length > 0) boss.notifyWorker(id);

@@ -1,9 +1,10 @@
 // How a jobs process's workers learn of new work without each polling the database: a trigger on
 // pg-boss's job table announces every job that becomes ready to fetch (a new job, a retry, one
 // resumed) with NOTIFY on WAKE_CHANNEL, naming its queue and when it may start; each jobs process
-// LISTENs once (startWaker) and wakes that queue's workers (pg-boss's notifyWorker), at once or when
-// the job's start time comes. The workers themselves then fetch only when woken, and once more
-// after each job they run (more may be waiting). One statement per process every SWEEP_SECONDS finds
+// LISTENs once (startWaker) and wakes one idle worker of that queue (pg-boss's notifyWorker), at
+// once or when the job's start time comes. A worker that fetched a job wakes the next idle one (more
+// may be waiting: a batch of jobs spreads over all the workers in a few round trips, a single job
+// costs one fetch more), and fetches again itself after each job it ran. One statement per process every SWEEP_SECONDS finds
 // any queue with ready work all the same (a notification lost while the listening connection was
 // down, a clock that fired a timer early), and so does every (re)connection of the listener.
 import type PgBoss from 'pg-boss';
@@ -37,8 +38,10 @@ export async function ensureWakeTrigger(boss: PgBoss): Promise<void> {
 }
 
 export type Waker = {
-  /** Wakes `workerId` whenever `queue` has work ready. */
+  /** Wakes `workerId` whenever `queue` has work ready (and it is idle). */
   add: (queue: string, workerId: string) => void;
+  /** `workerId` is running a job (true) or done with it (false); starting one wakes the next idle worker. */
+  busy: (queue: string, workerId: string, busy: boolean) => void;
   stop: () => Promise<void>;
 };
 
@@ -60,11 +63,22 @@ export async function startWaker(
   opts: { sweepSeconds?: number; onError?: (err: Error) => void } = {},
 ): Promise<Waker> {
   const workers = new Map<string, string[]>();
+  const busy = new Set<string>();
+  const next = new Map<string, number>();
   const timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   let stopped = false;
 
+  // One idle worker of the queue, in turn (none when all are busy: each fetches again when done).
   const wake = (queue: string) => {
-    for (const id of workers.get(queue) ?? []) boss.notifyWorker(id);
+    const ids = workers.get(queue) ?? [];
+    const start = next.get(queue) ?? 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[(start + i) % ids.length];
+      if (busy.has(id)) continue;
+      next.set(queue, (start + i + 1) % ids.length);
+      boss.notifyWorker(id);
+      return;
+    }
   };
   // A job that may start later: one timer per queue, at the earliest such time (plus a little, as
   // pg-boss fetches jobs whose start is strictly before now).
@@ -115,6 +129,11 @@ export async function startWaker(
   return {
     add(queue, workerId) {
       workers.set(queue, [...(workers.get(queue) ?? []), workerId]);
+    },
+    busy(queue, workerId, isBusy) {
+      if (!isBusy) return void busy.delete(workerId);
+      busy.add(workerId);
+      wake(queue);
     },
     async stop() {
       stopped = true;
