@@ -12,10 +12,16 @@ import type { Answer } from '@/lib/http/schemas';
 import type { configResponse } from '@/lib/management/responses';
 
 export type Schedule = { name: string; start: string; end: string; frequency: string; format: string; emails: string };
+/** The file formats, each with one line on what it is for (shown under the choice). */
 export const FORMAT_OPTIONS = [
-  { value: 'csv', label: 'CSV (gzip)' },
-  { value: 'jsonl', label: 'JSON Lines (gzip)' },
-  { value: 'xlsx', label: 'Excel (.xlsx)' },
+  { value: 'csv', label: 'CSV (gzip)', use: 'CSV (gzip): the classic text files, for any loader or script.' },
+  { value: 'jsonl', label: 'JSON Lines (gzip)', use: 'JSON Lines (gzip): one JSON object per row, for code and log pipelines.' },
+  { value: 'xlsx', label: 'Excel (.xlsx)', use: 'Excel (.xlsx): for people opening the files in a spreadsheet.' },
+  {
+    value: 'parquet',
+    label: 'Parquet (.parquet)',
+    use: 'Parquet: typed columns (timestamps, counts, lists), for warehouses and lakes (Snowflake, BigQuery, Athena, Spark, DuckDB, pandas).',
+  },
 ];
 
 export function parseEmails(s: string): string[] {
@@ -135,7 +141,19 @@ export function ScheduleFields({
         {(p) => <input {...p} type="date" className={inputClass} value={value.end} onChange={set('end')} min={value.start || undefined} />}
       </Field>
       <FrequencyField value={value.frequency} onChange={set('frequency')} error={fieldError(errors, 'frequency')} />
-      <Field label="File format" error={fieldError(errors, 'format')}>
+      <Field
+        label="File format"
+        error={fieldError(errors, 'format')}
+        hint={FORMAT_OPTIONS.map((f) => (
+          <span
+            key={f.value}
+            className={`block ${f.value === value.format ? 'font-medium text-slate-700' : ''}`}
+            data-testid={`format-use-${f.value}`}
+          >
+            {f.use}
+          </span>
+        ))}
+      >
         {(p) => (
           <select {...p} className={inputClass} value={value.format} onChange={set('format')}>
             {FORMAT_OPTIONS.map((f) => (

@@ -23,11 +23,11 @@ export const CONNECTION_STATUSES = ['active', 'pausing', 'paused', 'stopped', 'e
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 export const FREQUENCIES = ['every_4_hours', 'daily', 'weekly', 'monthly'] as const;
 export type Frequency = (typeof FREQUENCIES)[number];
-export const FORMATS = ['csv', 'jsonl', 'xlsx'] as const;
+export const FORMATS = ['csv', 'jsonl', 'xlsx', 'parquet'] as const;
 export type ExportFormat = (typeof FORMATS)[number];
 /** A file's format: a connection's data format, or json (the manifest). */
 export const FILE_FORMATS = [...FORMATS, 'json'] as const;
-export const COMPRESSIONS = ['gzip', 'none'] as const;
+export const COMPRESSIONS = ['gzip', 'none', 'zstd'] as const;
 export const HISTORICAL_STATUSES = ['pending', 'running', 'completed', 'cancelled', 'failed'] as const;
 export type HistoricalStatus = (typeof HISTORICAL_STATUSES)[number];
 

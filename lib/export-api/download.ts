@@ -37,6 +37,7 @@ export function parseRange(header: string | null, size: number): RangeRequest {
 export function contentTypeOf(file: Pick<ExportFile, 'format' | 'compression'>): string {
   if (file.compression === 'gzip') return 'application/gzip';
   if (file.format === 'xlsx') return 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  if (file.format === 'parquet') return 'application/vnd.apache.parquet';
   if (file.format === 'json') return 'application/json';
   if (file.format === 'jsonl') return 'application/jsonl';
   return 'text/csv; charset=utf-8';

@@ -1,6 +1,6 @@
 // Folders: one per run that has files — its window, export type, files with sizes and checksums —
 // and the whole folder as one streamed zip: each data file followed by its .sha256 sidecar, the
-// manifest last (the order a consumer watching a folder expects). The .gz and .xlsx files are
+// manifest last (the order a consumer watching a folder expects). The .gz, .xlsx and .parquet files are
 // stored as they are (already compressed); sidecars and the manifest are deflated. Nothing is held
 // in memory: entries are opened one at a time as the zip is read.
 import { Readable } from 'node:stream';
@@ -142,7 +142,7 @@ async function archiveEntries(storage: Storage, files: ExportFile[], at: Date): 
   for (const f of inFolderOrder(files)) {
     if (isExpired(f, at)) throw expiredError(f);
     if (!(await storage.stat(f.storageKey))) throw expiredError({ ...f, expiredAt: at });
-    const compressed = f.compression === 'gzip' || f.format === 'xlsx';
+    const compressed = f.compression === 'gzip' || f.format === 'xlsx' || f.format === 'parquet';
     // The manifest's signature just before it, from its record.
     const signature = f.fileType === 'manifest' ? f.signature : null;
     if (signature)

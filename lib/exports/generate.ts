@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import type { Sql } from '@/db/client';
 import type { ExportFormat } from '@/db/schema/connections';
 import type { ExportType, FileType } from '@/db/schema/exports';
+import type { COMPRESSIONS } from '@/db/schema/enums';
 import { now } from '@/lib/clock';
 import { freezePoint } from '@/lib/freeze-point';
 import type { Storage } from '@/lib/storage';
@@ -24,7 +25,11 @@ import { ExportAbortedError } from './errors';
 import { buildManifest, type ManifestDocument } from './manifest';
 import { dataFileName, isoSeconds, manifestName, sidecarContent, sidecarName } from './names';
 import { copySql } from './sql';
+import { PARQUET_COMPRESSION, writeParquetParts } from './parquet';
 import { writeXlsxParts } from './xlsx';
+
+/** How a file is compressed: gzip (csv, jsonl), zstd inside the file (parquet), none (xlsx, the manifest). */
+export type Compression = (typeof COMPRESSIONS)[number];
 
 export type ExportProgram = { id: number; anonymizePii: boolean; pseudonymKey: string };
 
@@ -65,6 +70,8 @@ export type GenerateFilesInput = {
   onProgress?: (p: ExportProgress) => void;
   /** Rows per xlsx part (tests lower it); capped at the sheet limit. */
   xlsxRowsPerPart?: number;
+  /** Rows per parquet part (default DEFAULT_PARQUET_ROWS_PER_PART; tests lower it). */
+  parquetRowsPerPart?: number;
   /** COPY streams at once for a csv/jsonl file (default DEFAULT_EXPORT_STREAMS). */
   streams?: number;
   /** Rows per slice of a csv/jsonl file, each its own gzip member (default DEFAULT_SLICE_ROWS; tests lower it). */
@@ -75,7 +82,7 @@ export type GenerateFilesInput = {
 
 export type ExportFileDescriptor = {
   fileType: FileType;
-  /** 1-based; > 1 only for xlsx parts past the sheet limit. */
+  /** 1-based; > 1 only for xlsx parts past the sheet limit and parquet parts of huge windows. */
   part: number;
   name: string;
   key: string;
@@ -85,7 +92,7 @@ export type ExportFileDescriptor = {
   bytes: number;
   sha256: string;
   format: ExportFormat | 'json';
-  compression: 'gzip' | 'none';
+  compression: Compression;
   /** Bytes before compression (csv/jsonl); 0 when not measured. Not part of the contract. */
   uncompressedBytes: number;
 };
@@ -135,7 +142,7 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
     for (const fileType of fileTypes) {
       const select = {
         fileType,
-        shape: format === 'csv' ? ('csv' as const) : ('json' as const),
+        shape: format === 'csv' ? ('csv' as const) : format === 'parquet' ? ('typed' as const) : ('json' as const),
         programId: program.id,
         window,
         generatedAt: isoSeconds(generatedAt),
@@ -146,26 +153,38 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
         runRows = before + rows;
         input.onProgress?.({ fileType, fileRows: rows, runRows });
       };
-      if (format === 'xlsx') {
+      if (format === 'xlsx' || format === 'parquet') {
         const session = await openCopy(input.sql, copySql(select), input.controlSql);
         sessions.add(session);
         try {
           // An abort that came while the COPY was starting found no session to cancel: check now.
           throwIfAborted(signal);
-          const parts = await writeXlsxParts({
-            rows: session.rows,
-            headers: headers(fileType),
-            sheetName: fileType,
-            storage,
-            keyForPart: (index) => {
-              const key = tempKey(`${fileType}-part-${index}`);
-              temps.add(key);
-              return key;
-            },
-            maxRowsPerPart: input.xlsxRowsPerPart,
-            signal,
-            onRows: progress,
-          });
+          const keyForPart = (index: number) => {
+            const key = tempKey(`${fileType}-part-${index}`);
+            temps.add(key);
+            return key;
+          };
+          const parts =
+            format === 'parquet'
+              ? await writeParquetParts({
+                  rows: session.rows,
+                  fileType,
+                  storage,
+                  keyForPart,
+                  rowsPerPart: input.parquetRowsPerPart,
+                  signal,
+                  onRows: progress,
+                })
+              : await writeXlsxParts({
+                  rows: session.rows,
+                  headers: headers(fileType),
+                  sheetName: fileType,
+                  storage,
+                  keyForPart,
+                  maxRowsPerPart: input.xlsxRowsPerPart,
+                  signal,
+                  onRows: progress,
+                });
           for (const p of parts) {
             const name = dataFileName(program.id, window.start, fileType, exportType, format, { index: p.index, of: parts.length });
             files.push({
@@ -178,7 +197,7 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
               bytes: p.bytes,
               sha256: p.sha256,
               format,
-              compression: 'none',
+              compression: format === 'parquet' ? PARQUET_COMPRESSION : 'none',
               uncompressedBytes: 0,
             });
             staged.push({ temp: p.key, final: input.keyPrefix + name });

@@ -2,6 +2,7 @@
 // manifest") and its exact bytes. Every manifest, an empty window's too, comes from here; the
 // OpenPGP delivery form (lib/delivery/pgp.ts) only rewrites the file entries of this document.
 import type { ExportFormat } from '@/db/schema/connections';
+import type { COMPRESSIONS } from '@/db/schema/enums';
 import type { ExportType } from '@/db/schema/exports';
 import type { Window } from '@/lib/windows';
 import { SCHEMA_VERSION, type DataFileType } from './columns';
@@ -11,7 +12,7 @@ export type ManifestFileEntry = {
   name: string;
   type: DataFileType;
   format: ExportFormat;
-  compression: 'gzip' | 'none';
+  compression: (typeof COMPRESSIONS)[number];
   rows: number;
   bytes: number;
   sha256: string;

@@ -11,8 +11,9 @@ export function windowStamp(start: Date): string {
 }
 
 /**
- * `<programID>-<mm-dd-yyyy-hh>-<file type>-<export type>.gz` (.xlsx for xlsx, which is not gzipped).
- * An xlsx file split past the sheet row limit gets `-part-001`, `-part-002`, … so its parts sort.
+ * `<programID>-<mm-dd-yyyy-hh>-<file type>-<export type>.gz` (.xlsx for xlsx and .parquet for parquet,
+ * which are not gzipped). An xlsx or parquet file split into parts gets `-part-001`, `-part-002`, …
+ * so its parts sort.
  */
 export function dataFileName(
   programId: number,
@@ -23,8 +24,8 @@ export function dataFileName(
   part?: { index: number; of: number },
 ): string {
   const base = `${programId}-${windowStamp(windowStart)}-${fileType}-${exportType}`;
-  if (format !== 'xlsx') return `${base}.gz`;
-  return part && part.of > 1 ? `${base}-part-${pad(part.index, 3)}.xlsx` : `${base}.xlsx`;
+  if (format !== 'xlsx' && format !== 'parquet') return `${base}.gz`;
+  return part && part.of > 1 ? `${base}-part-${pad(part.index, 3)}.${format}` : `${base}.${format}`;
 }
 
 /** `<programID>-<mm-dd-yyyy-hh>-manifest-<export type>.json`, written last in every run. */

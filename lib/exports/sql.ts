@@ -3,9 +3,15 @@
 // strict validation (integers, ISO instants, hex keys); nothing user-typed reaches this text.
 import type { Window } from '@/lib/windows';
 import { FILE_SPECS, type Column, type DataFileType } from './columns';
+import { valueKind } from './schema';
 
-/** `csv`: one text field per column. `json`: one row_to_json object per row (JSON Lines, xlsx). */
-export type RowShape = 'csv' | 'json';
+/**
+ * `csv`: one text field per column. `json`: one row_to_json object per row (JSON Lines, xlsx).
+ * `typed`: each column as its typed schema's value (lib/exports/schema.ts) in PostgreSQL's binary
+ * COPY format — text, int8, boolean, timestamptz (whole seconds), date, text[] or int8[] — for
+ * Parquet files and database destinations.
+ */
+export type RowShape = 'csv' | 'json' | 'typed';
 
 export type SelectOptions = {
   fileType: DataFileType;
@@ -94,18 +100,54 @@ function columnExpr(col: Column, o: SelectOptions): string {
   }
 }
 
+/** A whole-second instant, truncated in UTC as the text formats are (never rounded up). */
+const typedInstant = (expr: string) => `(date_trunc('second', (${expr}) at time zone 'UTC') at time zone 'UTC')`;
+
+/** A column as its typed value (RowShape `typed`): what the typed schema says it is. */
+function typedExpr(col: Column, o: SelectOptions): string {
+  const anonymize = o.pseudonymKey !== null;
+  const kind = valueKind(col);
+  const expr = col.typed?.expr ?? col.expr;
+  if (col.kind === 'pii' && anonymize) {
+    return kind === 'date' ? 'null::date' : 'null::text';
+  }
+  switch (kind) {
+    case 'string':
+      if (col.kind === 'id') return `(${expr})::text`;
+      if (col.kind === 'user_id') return anonymize ? sqlPseudonym(expr, o.pseudonymKey!) : `(${expr})::text`;
+      return `nullif(${expr}, '')`;
+    case 'int64':
+      return `(${expr})::int8`;
+    case 'boolean':
+      return `(${expr})::boolean`;
+    case 'timestamp':
+      if (col.kind === 'literal') {
+        if (!ISO_SECONDS.test(o.generatedAt)) throw new Error(`generatedAt must be ISO 8601 UTC with seconds, got ${o.generatedAt}`);
+        return `${literal(o.generatedAt)}::timestamptz`;
+      }
+      return typedInstant(expr);
+    case 'date':
+      return `(${expr})::date`;
+    // The json expression's elements, in order, as a PostgreSQL array.
+    case 'string_list':
+      return `array(select t.v from json_array_elements_text(${expr}) with ordinality as t(v, i) order by t.i)`;
+    case 'int64_list':
+      return `array(select t.v::int8 from json_array_elements_text(${expr}) with ordinality as t(v, i) order by t.i)`;
+  }
+}
+
 /** The SELECT of one file's rows, in file order (by selection time, then id). */
 export function selectSql(o: SelectOptions): string {
   if (!Number.isSafeInteger(o.programId)) throw new Error('programId must be an integer');
   if (o.pseudonymKey !== null && !/^[0-9A-Za-z_-]{16,256}$/.test(o.pseudonymKey)) throw new Error('pseudonym key has an unexpected form');
   const spec = FILE_SPECS[o.fileType];
-  const list = spec.columns.map((col) => `${columnExpr(col, o)} as "${col.header}"`).join(', ');
+  const list = spec.columns.map((col) => `${o.shape === 'typed' ? typedExpr(col, o) : columnExpr(col, o)} as "${col.header}"`).join(', ');
   const select =
     (spec.with ? `with ${spec.with.replaceAll(':program', String(o.programId))} ` : '') +
     `select ${list} from ${spec.from} ` +
     `where ${whereClause(o)} ` +
     `order by ${spec.orderBy}`;
-  return o.shape === 'csv' ? select : `select row_to_json(r)::text from (${select}) r`;
+  return o.shape === 'json' ? `select row_to_json(r)::text from (${select}) r` : select;
 }
 
 function whereClause(o: SelectOptions): string {
@@ -144,6 +186,7 @@ export function boundarySql(o: SelectOptions, offset: number): string {
  * object verbatim.
  */
 export function copySql(o: SelectOptions): string {
-  const options = o.shape === 'csv' ? '(format csv)' : "(format csv, quote e'\\x01', delimiter e'\\x02')";
+  const options =
+    o.shape === 'csv' ? '(format csv)' : o.shape === 'typed' ? '(format binary)' : "(format csv, quote e'\\x01', delimiter e'\\x02')";
   return `copy (${selectSql(o)}) to stdout with ${options}`;
 }

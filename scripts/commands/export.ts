@@ -28,7 +28,7 @@ Options:
   --to ISO              end of the range, exclusive
   --out DIR             directory for the files (created if missing)
   --type TYPE           all (default) | users | campaigns | activity
-  --format FORMAT       csv (default) | jsonl | xlsx
+  --format FORMAT       csv (default) | jsonl | xlsx | parquet
   --export-type TYPE    incremental (default) | historical — the word in the file names
   --frequency FREQ      every_4_hours | daily | weekly | monthly: one run per window of the range
                         (aligned like a connection whose start date is --from); default: one run`;
