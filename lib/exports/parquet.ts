@@ -8,7 +8,7 @@
 // the key-value metadata carries the schema version.
 import type { Readable } from 'node:stream';
 import * as arrow from 'apache-arrow';
-import * as pw from 'parquet-wasm/node';
+import type * as ParquetWasm from 'parquet-wasm/node';
 import type { Storage } from '@/lib/storage';
 import { SCHEMA_VERSION, type DataFileType } from './columns';
 import { hashingStream } from './encode';
@@ -488,7 +488,15 @@ class TupleReader {
 
 export type WrittenParquetPart = { index: number; key: string; rows: number; bytes: number; sha256: string };
 
-function writerProperties(fileType: DataFileType): pw.WriterProperties {
+type Pw = typeof ParquetWasm;
+let loaded: Promise<Pw> | undefined;
+/** The writer's module, loaded (and its WebAssembly compiled) on the first Parquet file only. */
+function parquetWasm(): Promise<Pw> {
+  loaded ??= import('parquet-wasm/node');
+  return loaded;
+}
+
+function writerProperties(pw: Pw, fileType: DataFileType): ParquetWasm.WriterProperties {
   return new pw.WriterPropertiesBuilder()
     .setCompression(pw.Compression.ZSTD)
     .setMaxRowGroupSize(ROW_GROUP_ROWS)
@@ -499,7 +507,7 @@ function writerProperties(fileType: DataFileType): pw.WriterProperties {
 }
 
 /** One record batch as the writer's own (WebAssembly) record batch. */
-function toWasmBatch(schema: arrow.Schema, rows: number, data: arrow.Data[]): pw.RecordBatch {
+function toWasmBatch(pw: Pw, schema: arrow.Schema, rows: number, data: arrow.Data[]): ParquetWasm.RecordBatch {
   const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length: rows, nullCount: 0, children: data });
   const batch = new arrow.RecordBatch(schema, struct);
   const ipc = arrow.tableToIPC(new arrow.Table([batch]), 'stream');
@@ -528,6 +536,7 @@ export async function writeParquetParts(opts: {
   /** Rows written so far. */
   onRows?: (rows: number) => void;
 }): Promise<WrittenParquetPart[]> {
+  const pw = await parquetWasm();
   const schema = arrowSchema(opts.fileType);
   const reader = new TupleReader(opts.rows, fileSchema(opts.fileType).columns);
   const rowsPerPart = Math.max(1, Math.floor(opts.rowsPerPart ?? DEFAULT_PARQUET_ROWS_PER_PART));
@@ -541,7 +550,7 @@ export async function writeParquetParts(opts: {
     const key = opts.keyForPart(index);
     let partRows = 0;
     let first: typeof opening | null = opening;
-    const source = new ReadableStream<pw.RecordBatch>(
+    const source = new ReadableStream<ParquetWasm.RecordBatch>(
       {
         async pull(controller) {
           try {
@@ -551,7 +560,7 @@ export async function writeParquetParts(opts: {
             first = null;
             if (!next) return controller.close();
             partRows += next.rows;
-            controller.enqueue(toWasmBatch(schema, next.rows, next.data));
+            controller.enqueue(toWasmBatch(pw, schema, next.rows, next.data));
             total += next.rows;
             opts.onRows?.(total);
           } catch (err) {
@@ -566,7 +575,7 @@ export async function writeParquetParts(opts: {
     out.on('error', () => undefined);
     const stored = opts.storage.put(key, out, { signal: opts.signal });
     try {
-      const encoded = (await pw.transformParquetStream(source, writerProperties(opts.fileType))) as ReadableStream<Uint8Array>;
+      const encoded = (await pw.transformParquetStream(source, writerProperties(pw, opts.fileType))) as ReadableStream<Uint8Array>;
       for await (const chunk of encoded as unknown as AsyncIterable<Uint8Array>) {
         if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
       }

@@ -1,6 +1,6 @@
 // `dde export`: the same files a scheduled run writes, into a directory; clear one-line errors
 // (exit 2) and nothing written for bad arguments.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -127,6 +127,27 @@ describe('dde export', () => {
       ...Array.from({ length: 18 }, (_, i) => String(9001 + i)),
       '9100',
     ]);
+  });
+
+  it('exports parquet files that pyarrow reads, named .parquet with their sidecars', async () => {
+    const out = path.join(root, 'parquet');
+    const r = await dde(['--program', String(PROGRAM), ...range, '--type', 'campaigns', '--format', 'parquet', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual([
+      '4021-11-28-2026-00-campaign-incremental.parquet',
+      '4021-11-28-2026-00-campaign-incremental.parquet.sha256',
+      '4021-11-28-2026-00-manifest-incremental.json',
+    ]);
+    const names = execFileSync(
+      'python3',
+      [
+        '-c',
+        'import sys, pyarrow.parquet as pq; print("|".join(pq.read_table(sys.argv[1]).column("campaign_name").to_pylist()))',
+        path.join(out, '4021-11-28-2026-00-campaign-incremental.parquet'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(names.trim()).toBe('Q4 "All-hands", recap|Plain');
   });
 
   const fileInTheWay = () => {

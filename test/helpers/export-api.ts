@@ -6,6 +6,7 @@ import path from 'node:path';
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import { connections, exportRuns } from '@/db/schema';
 import type { Scope } from '@/db/schema/auth';
+import type { ExportFormat } from '@/db/schema/enums';
 import { createApiClient } from '@/lib/auth/api-clients';
 import { createApiToken } from '@/lib/auth/tokens';
 import { generateRun, type GenerateRunResult } from '@/lib/exports';
@@ -30,7 +31,7 @@ export function useTempStorage(): { storage: LocalStorage; root: string } {
  */
 export async function programWithRun(
   t: TestDatabase,
-  opts: { programId: number; name?: string; until: Date; storage: LocalStorage; events?: number; format?: 'csv' | 'jsonl' | 'xlsx' },
+  opts: { programId: number; name?: string; until: Date; storage: LocalStorage; events?: number; format?: ExportFormat },
 ): Promise<{ runId: string; connectionId: string; result: GenerateRunResult }> {
   await seedProgram(t, {
     programId: opts.programId,
@@ -63,7 +64,7 @@ export async function programWithRun(
  * The program's API connection of that format (its feed), created daily from 2026-01-01 when there
  * is none yet: the runs a test adds land in one feed, as a real connection's would.
  */
-export async function feedConnection(t: TestDatabase, programId: number, format: 'csv' | 'jsonl' | 'xlsx' = 'csv'): Promise<string> {
+export async function feedConnection(t: TestDatabase, programId: number, format: ExportFormat = 'csv'): Promise<string> {
   const [found] = await t.db
     .select({ id: connections.id })
     .from(connections)
@@ -87,7 +88,7 @@ export async function addRun(
     programId: number;
     window: { start: Date; end: Date };
     storage: LocalStorage;
-    format?: 'csv' | 'jsonl' | 'xlsx';
+    format?: ExportFormat;
     exportType?: 'incremental' | 'historical';
     connectionId?: string;
   },
