@@ -6,7 +6,9 @@
 // reference's, both incl. PostgreSQL — the figure a loaded machine does not distort.
 //
 //   npm run bench:export -- [--rows N] [--skip-4x] [--rounds R] [--streams S] [--slice-rows M]
-//   [--slice-work-mem 64MB|server]
+//   [--slice-work-mem 64MB|server] [--format=parquet]
+//   (--format=parquet: our export writes the window as Parquet; the reference stays psql | gzip -6,
+//   and the user and campaign files are compared with their CSV.gz too)
 //   (override the engine's defaults: COPY streams at once, rows per gzip member, work_mem of a slice's COPY)
 //   BENCH_DATABASE_URL=postgres://…  use that server instead of a throwaway embedded one
 //   BENCH_PSQL=/path/to/psql         the reference client (default /usr/bin/psql)
@@ -22,6 +24,8 @@ import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { generateExportFiles, selectSql } from '@/lib/exports';
 import { DEFAULT_EXPORT_STREAMS, DEFAULT_SLICE_ROWS, SLICE_WORK_MEM } from '@/lib/exports/chunked';
+import { EVENT_COUNT_COLUMNS } from '@/lib/exports/columns';
+import { ROW_GROUP_BYTES, ROW_GROUP_ROWS } from '@/lib/exports/parquet';
 import { LocalStorage } from '@/lib/storage';
 import { seed, WINDOW_END, WINDOW_START } from './export-seed';
 import { appendResults } from './results';
@@ -31,6 +35,8 @@ const GENERATED_AT = '2026-11-28T12:05:13Z';
 
 /** Engine settings under test (undefined: the engine's defaults). */
 type Tuning = { streams?: number; sliceRows?: number; sliceWorkMem?: string | null };
+/** The format our export writes (--format). */
+let format: 'csv' | 'parquet' = 'csv';
 let tuning: Tuning = {};
 
 type ChildResult = {
@@ -47,11 +53,12 @@ type Measure = { seconds: number; bytes: number; cpuSeconds: number; gzipCpuSeco
 
 // ---------------------------------------------------------------- child: our export, measured
 async function child(): Promise<void> {
-  const { url, programId, out, tuning } = JSON.parse(process.env.DDE_BENCH_CHILD!) as {
+  const { url, programId, out, tuning, format } = JSON.parse(process.env.DDE_BENCH_CHILD!) as {
     url: string;
     programId: number;
     out: string;
     tuning: Tuning;
+    format: 'csv' | 'parquet';
   };
   const { sql } = createDb(url, { max: (tuning.streams ?? DEFAULT_EXPORT_STREAMS) + 2 });
   const started = process.hrtime.bigint();
@@ -63,7 +70,7 @@ async function child(): Promise<void> {
     program: { id: programId, anonymizePii: false, pseudonymKey: '0'.repeat(64) },
     window: { start: WINDOW_START, end: WINDOW_END },
     exportType: 'incremental',
-    format: 'csv',
+    format,
     runId: 'bench',
     connectionId: null,
     fileTypes: ['activity'],
@@ -135,7 +142,7 @@ async function ours(url: string, programId: number): Promise<ChildResult> {
   try {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(here, 'export.ts')], {
       ...process.env,
-      DDE_BENCH_CHILD: JSON.stringify({ url, programId, out, tuning }),
+      DDE_BENCH_CHILD: JSON.stringify({ url, programId, out, tuning, format }),
     });
     return JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult;
   } finally {
@@ -216,9 +223,82 @@ async function sameRows(url: string, programId: number, psql: string): Promise<b
   }
 }
 
+type TypeSize = { type: string; rows: number; csvBytes: number; csvGzBytes: number; parquetBytes: number };
+
+/**
+ * Each file type of the seeded program as CSV.gz and as Parquet (users and campaigns from their
+ * seeding day, activity from the bench window), and a check that DuckDB reads the same activity
+ * rows from both: counts, sums of every count column, distinct users.
+ */
+async function typeSizes(url: string, programId: number): Promise<TypeSize[]> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-types-'));
+  const { sql } = createDb(url, { max: 4 });
+  try {
+    const sizes: TypeSize[] = [];
+    const files: Record<string, string> = {};
+    for (const [type, window] of [
+      ['user', { start: new Date('2026-01-01T00:00:00Z'), end: new Date('2026-01-02T00:00:00Z') }],
+      ['campaign', { start: new Date('2026-01-01T00:00:00Z'), end: new Date('2026-01-02T00:00:00Z') }],
+      ['activity', { start: WINDOW_START, end: WINDOW_END }],
+    ] as const) {
+      const made: Record<string, { bytes: number; rows: number; uncompressedBytes: number }> = {};
+      for (const f of ['csv', 'parquet'] as const) {
+        const result = await generateExportFiles({
+          sql,
+          storage: new LocalStorage(path.join(dir, f)),
+          keyPrefix: '',
+          program: { id: programId, anonymizePii: false, pseudonymKey: '0'.repeat(64) },
+          window,
+          exportType: 'incremental',
+          format: f,
+          runId: `sizes-${f}`,
+          connectionId: null,
+          fileTypes: [type],
+          generatedAt: new Date(GENERATED_AT),
+        });
+        const file = result.files[0];
+        made[f] = { bytes: file.bytes, rows: file.rows, uncompressedBytes: file.uncompressedBytes };
+        files[`${type}.${f}`] = path.join(dir, f, file.name);
+      }
+      sizes.push({
+        type,
+        rows: made.csv.rows,
+        csvBytes: made.csv.uncompressedBytes,
+        csvGzBytes: made.csv.bytes,
+        parquetBytes: made.parquet.bytes,
+      });
+    }
+    const counts = Object.keys(EVENT_COUNT_COLUMNS);
+    const probe = (from: string, col: (header: string) => string) =>
+      `select count(*), ${counts.map((h) => `sum(${col(h)})`).join(', ')}, count(distinct ${col('User ID')}) from ${from}`;
+    const script = [
+      'import duckdb, sys',
+      'con = duckdb.connect()',
+      'a = con.sql(sys.argv[1]).fetchall()',
+      'b = con.sql(sys.argv[2]).fetchall()',
+      'print("same" if a == b else "DIFFERENT %r %r" % (a, b))',
+    ].join('\n');
+    const csvSql = probe(`read_csv('${files['activity.csv']}', header=true, all_varchar=true)`, (h) =>
+      h === 'User ID' ? `"${h}"` : `"${h}"::bigint`,
+    );
+    const parquetSql = probe(`read_parquet('${files['activity.parquet']}')`, (h) =>
+      h === 'User ID' ? 'user_id' : h.toLowerCase().replace(/[^a-z0-9]+/g, '_'),
+    );
+    const { stdout } = await run('python3', ['-c', script, csvSql, parquetSql]);
+    console.log(`  DuckDB reads the same activity rows from the Parquet file and the CSV.gz: ${stdout.trim()}`);
+    if (stdout.trim() !== 'same') throw new Error('the Parquet file does not hold the CSV’s rows');
+    return sizes;
+  } finally {
+    await sql.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const engine = () =>
-  `${tuning.streams ?? DEFAULT_EXPORT_STREAMS} COPY streams over slices of ${(tuning.sliceRows ?? DEFAULT_SLICE_ROWS).toLocaleString('en-US')} rows` +
-  ` (work_mem ${tuning.sliceWorkMem === null ? 'server' : (tuning.sliceWorkMem ?? SLICE_WORK_MEM)}) → gzip -6 members → sha256 → storage`;
+  format === 'parquet'
+    ? `1 binary COPY → Arrow batches → parquet-wasm (zstd, row groups ≤ ${ROW_GROUP_BYTES / 1048576} MiB / ${ROW_GROUP_ROWS.toLocaleString('en-US')} rows) → sha256 → storage`
+    : `${tuning.streams ?? DEFAULT_EXPORT_STREAMS} COPY streams over slices of ${(tuning.sliceRows ?? DEFAULT_SLICE_ROWS).toLocaleString('en-US')} rows` +
+      ` (work_mem ${tuning.sliceWorkMem === null ? 'server' : (tuning.sliceWorkMem ?? SLICE_WORK_MEM)}) → gzip -6 members → sha256 → storage`;
 /**
  * Load-independent view: CPU seconds of each side (client + server) and the least wall time they
  * allow on this machine's cores — the reference is one pipeline, so never less than its gzip's
@@ -273,9 +353,14 @@ async function main() {
       streams: { type: 'string' },
       'slice-rows': { type: 'string' },
       'slice-work-mem': { type: 'string' },
+      format: { type: 'string' },
     },
     strict: true,
   });
+  if (values.format !== undefined && values.format !== 'csv' && values.format !== 'parquet') {
+    throw new Error(`--format must be csv or parquet, got ${values.format}`);
+  }
+  format = (values.format as 'csv' | 'parquet' | undefined) ?? 'csv';
   const positive = (name: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const x = Number(v);
@@ -316,13 +401,17 @@ async function main() {
     await migrateDatabase(url);
     const sizes = values['skip-4x'] ? [n] : [n, 4 * n];
     const results: { rows: number; ours: ChildResult; ref: Measure; pigz: Measure; peakRssMb: number }[] = [];
+    const parquetVsCsv: TypeSize[] = [];
     for (const [i, rows] of sizes.entries()) {
       const programId = 900_000 + Math.floor(Math.random() * 90_000) * 10 + i;
       console.log(`seeding ${rows.toLocaleString('en-US')} activity events into one window of program ${programId}…`);
       const t0 = Date.now();
       await seed(url, programId, rows);
       console.log(`  seeded in ${fmt((Date.now() - t0) / 1000)} s`);
-      if (i === 0) {
+      if (i === 0 && format === 'parquet') {
+        const sizes = await typeSizes(url, programId);
+        parquetVsCsv.push(...sizes);
+      } else if (i === 0) {
         const same = await sameRows(url, programId, psql);
         console.log(`  our rows == reference rows (byte for byte, header aside): ${same ? 'yes' : 'NO'}`);
         if (!same) throw new Error('our activity file does not hold the same bytes as the reference');
@@ -332,7 +421,9 @@ async function main() {
     }
 
     const base = results[0];
-    const csvBytes = base.ours.uncompressedBytes;
+    // The CSV's size (for MB/s): our file's when it is the CSV, else the CSV export of the same window.
+    const csvBytes =
+      format === 'parquet' ? (parquetVsCsv.find((s) => s.type === 'activity')?.csvBytes ?? NaN) : base.ours.uncompressedBytes;
     const oursRate = base.rows / base.ours.seconds;
     const refRate = base.rows / base.ref.seconds;
     const ratio = oursRate / refRate;
@@ -366,10 +457,27 @@ async function main() {
           ? `, ${fmt(results[1].peakRssMb)} MB at 4N (growth ${fmt(growth, 2)}; 4N: ours ${fmt(results[1].ours.seconds, 2)} s, reference ${fmt(results[1].ref.seconds, 2)} s)`
           : ''),
     ];
+    if (format === 'parquet') {
+      lines[1] = `| N = ${base.rows.toLocaleString('en-US')} | time | rows/s | MB/s (CSV) | file bytes |`;
+      lines.push(
+        '',
+        '| file type | rows | CSV.gz bytes | Parquet bytes | Parquet / CSV.gz |',
+        '| --- | --- | --- | --- | --- |',
+        ...parquetVsCsv.map(
+          (s) =>
+            `| ${s.type} | ${s.rows.toLocaleString('en-US')} | ${s.csvGzBytes.toLocaleString('en-US')} | ${s.parquetBytes.toLocaleString('en-US')} | ${fmt(s.parquetBytes / s.csvGzBytes, 3)} |`,
+        ),
+      );
+    }
     console.log(lines.join('\n'));
-    if (base.ours.bytes > base.ref.bytes) console.log('WARNING: our .gz is bigger than the reference');
-    if (base.ours.bytes > base.pigz.bytes) console.log('WARNING: our .gz is bigger than the pigz reference');
-    const result = `RESULT export ratio=${fmt(ratio, 2)} ratio_pigz=${fmt(ratioPigz, 2)} cpu_vs_ref=${fmt(cpuVsRef, 2)} rows=${base.rows} peak_rss_mb=${fmt(base.peakRssMb)} rss_growth_4x=${results[1] ? fmt(growth, 2) : 'skipped'}`;
+    const what = format === 'parquet' ? 'Parquet file' : '.gz';
+    if (base.ours.bytes > base.ref.bytes) console.log(`WARNING: our ${what} is bigger than the reference .gz`);
+    if (base.ours.bytes > base.pigz.bytes) console.log(`WARNING: our ${what} is bigger than the pigz reference`);
+    const growthText = results[1] ? fmt(growth, 2) : 'skipped';
+    const result =
+      format === 'parquet'
+        ? `RESULT export_parquet ratio=${fmt(ratio, 2)} bytes_vs_csv_gz=${fmt(base.ours.bytes / base.ref.bytes, 3)} ratio_pigz=${fmt(ratioPigz, 2)} rows=${base.rows} peak_rss_mb=${fmt(base.peakRssMb)} rss_growth_4x=${growthText}`
+        : `RESULT export ratio=${fmt(ratio, 2)} ratio_pigz=${fmt(ratioPigz, 2)} cpu_vs_ref=${fmt(cpuVsRef, 2)} rows=${base.rows} peak_rss_mb=${fmt(base.peakRssMb)} rss_growth_4x=${growthText}`;
 
     // Other work on a shared machine slows both sides alike, but it explains the absolute figures.
     const load = os
@@ -377,9 +485,13 @@ async function main() {
       .map((x) => fmt(x, 1))
       .join(' / ');
     console.log(`load average (1/5/15 min) at the end: ${load}`);
-    appendResults('bench:export', [
+    appendResults(format === 'parquet' ? 'bench:export --format=parquet' : 'bench:export', [
       `N = ${base.rows.toLocaleString('en-US')} activity events in one window; CSV ${fmt(mb(csvBytes))} MB; nproc ${os.availableParallelism()}; load average at the end ${load}`,
-      `ours (${engine()}): ${fmt(base.ours.seconds, 2)} s, ${Math.round(oursRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ours.seconds)} MB/s, ${base.ours.bytes.toLocaleString('en-US')} B .gz`,
+      `ours (${engine()}): ${fmt(base.ours.seconds, 2)} s, ${Math.round(oursRate).toLocaleString('en-US')} rows/s, ${base.ours.bytes.toLocaleString('en-US')} B ${format === 'parquet' ? '.parquet' : '.gz'}`,
+      ...parquetVsCsv.map(
+        (s) =>
+          `${s.type}: ${s.rows.toLocaleString('en-US')} rows, CSV.gz ${s.csvGzBytes.toLocaleString('en-US')} B, Parquet ${s.parquetBytes.toLocaleString('en-US')} B (${fmt(s.parquetBytes / s.csvGzBytes, 3)})`,
+      ),
       `psql \\copy … | gzip -6: ${fmt(base.ref.seconds, 2)} s, ${Math.round(refRate).toLocaleString('en-US')} rows/s, ${fmt(mb(csvBytes) / base.ref.seconds)} MB/s, ${base.ref.bytes.toLocaleString('en-US')} B .gz`,
       `client CPU: ours ${fmt(base.ours.cpuSeconds, 2)} s vs psql + gzip ${fmt(base.ref.cpuSeconds, 2)} s; ${cpuLine(base)}`,
       pigzLine,
