@@ -43,7 +43,7 @@ const FIELD_NAMES: Record<string, string> = {
 };
 
 const OPTION_WORDS: Record<string, Record<string, string>> = {
-  format: { csv: 'CSV (gzip)', jsonl: 'JSON Lines (gzip)', xlsx: 'Excel (.xlsx)' },
+  format: { csv: 'CSV (gzip)', jsonl: 'JSON Lines (gzip)', xlsx: 'Excel (.xlsx)', parquet: 'Parquet (.parquet)' },
   auth_method: { password: 'Password', private_key: 'Private key (PEM)' },
   pause_mode: { after_transfer: 'After the transfer in progress', immediately: 'Immediately' },
   report_mode: { every_run: 'Every run', failures_only: 'Failures only', daily_digest: 'A daily digest' },
