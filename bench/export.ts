@@ -274,6 +274,7 @@ async function typeSizes(url: string, programId: number): Promise<TypeSize[]> {
     const script = [
       'import duckdb, sys',
       'con = duckdb.connect()',
+      'con.execute("set enable_progress_bar = false")',
       'a = con.sql(sys.argv[1]).fetchall()',
       'b = con.sql(sys.argv[2]).fetchall()',
       'print("same" if a == b else "DIFFERENT %r %r" % (a, b))',

@@ -14,8 +14,8 @@ const A = 4301;
 let t: TestDatabase;
 let token: string;
 
-const get = (type: string, opts: Parameters<typeof request>[2] = {}) =>
-  call(schemaRoute, request('GET', `/api/v1/schemas/${type}`, opts), { type });
+const get = (type: string, opts: Parameters<typeof request>[2] = {}, query = '') =>
+  call(schemaRoute, request('GET', `/api/v1/schemas/${type}${query}`, opts), { type });
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -67,6 +67,16 @@ describe('GET /api/v1/schemas/{type}', () => {
     const { client } = await clientToken(t, A);
     const scopeless = await createApiToken(t.db, { kind: 'client', apiClientId: client.id, programId: A, scopes: [] });
     expect((await get('users', { token: scopeless.token })).status).toBe(403);
+  });
+
+  it('answers the same whatever program or connection the query names: it is about none', async () => {
+    const plain = await (await get('users', { token })).json();
+    const other = '00000000-0000-4000-8000-0000000000ff';
+    for (const query of [`?program=${A}`, '?program=4399', `?program=4399&connection=${other}`]) {
+      const res = await get('users', { token }, query);
+      expect(res.status, query).toBe(200);
+      expect(await res.json()).toEqual(plain);
+    }
   });
 
   it('answers a signed-in brand admin', async () => {

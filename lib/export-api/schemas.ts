@@ -187,7 +187,7 @@ export const typedColumnSchema = z
       .enum(VALUE_KINDS)
       .describe(
         'The value, neutral of format: string (ids too: raw and pseudonymized ids are both text), int64, boolean, ' +
-          'timestamp (an instant in UTC, microsecond unit, whole seconds), date, string_list or int64_list (arrays with non-null elements).',
+          'timestamp (an instant in UTC, microsecond unit, whole seconds), date, string_list or int64_list (arrays, empty when there are none).',
       ),
     parquet_physical: z.enum(['BYTE_ARRAY', 'INT64', 'INT32', 'BOOLEAN']).describe('Parquet physical type (of the element, for lists).'),
     parquet_logical: z.enum(['STRING', 'TIMESTAMP(MICROS,UTC)', 'DATE']).nullable().describe('Parquet logical type, or null.'),

@@ -12,8 +12,8 @@ export { SCHEMA_VERSION };
  * A column's value, neutral of any file format or database: what a loader needs to pick its type.
  * `string` holds every id too (a pseudonymized user id is 32 hex characters, a raw id its decimal
  * digits, so both fit one type); `timestamp` is an instant in UTC with microsecond precision (the
- * exports carry whole seconds, as the CSV does); `date` a calendar day; the lists are arrays whose
- * elements are never null.
+ * exports carry whole seconds, as the CSV does); `date` a calendar day; the lists are arrays, never
+ * null themselves (empty when there are none).
  */
 export const VALUE_KINDS = ['string', 'int64', 'boolean', 'timestamp', 'date', 'string_list', 'int64_list'] as const;
 export type ValueKind = (typeof VALUE_KINDS)[number];
@@ -24,7 +24,7 @@ export type ParquetType = {
   physical: 'BYTE_ARRAY' | 'INT64' | 'INT32' | 'BOOLEAN';
   /** Logical type annotation, as the Parquet specification writes it; null for a plain INT64 / BOOLEAN. */
   logical: 'STRING' | 'TIMESTAMP(MICROS,UTC)' | 'DATE' | null;
-  /** LIST for multi-valued columns (3-level list, non-null elements); null for a plain column. */
+  /** LIST for multi-valued columns (3-level list, optional elements); null for a plain column. */
   list: 'LIST' | null;
 };
 

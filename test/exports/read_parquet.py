@@ -46,6 +46,7 @@ def with_duckdb(path):
     import duckdb
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     source = "read_parquet('" + path.replace("'", "''") + "')"
     rel = con.sql('select * from ' + source)
     columns = [{'name': n, 'type': str(t)} for n, t in zip(rel.columns, rel.types)]
