@@ -153,7 +153,6 @@ export const folderFileSchema = exportFileFieldsSchema.extend({
   download_url: z.url().nullable().describe('Signed link; null once the file has expired.'),
 });
 
-
 export const folderSchema = z
   .object({
     run_id: z.guid(),
