@@ -32,6 +32,7 @@ const WINDOW = { start: new Date('2026-11-20T00:00:00Z'), end: new Date('2026-11
  * route to clients means adding it here, knowingly; every other route must answer a client 404.
  */
 const CLIENT_FEED_ROUTES = new Set([
+  'GET /api/v1/data_exports/reconciliation',
   'GET /api/v1/data_exports/{type}',
   'GET /api/v1/data_exports/{type}/latest',
   'GET /api/v1/data_exports/{type}/{file_id}',

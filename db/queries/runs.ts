@@ -245,3 +245,38 @@ export async function listDeliveryTimings(
   for (const r of unfinished) out.unfinished.set(r.connection_id, { start: new Date(r.window_start), end: new Date(r.window_end) });
   return out;
 }
+
+/**
+ * The runs of one connection and export type whose window starts in [from, to), in window order
+ * (window start, id) after `after`: the reconciliation of a feed (lib/export-api/reconciliation.ts).
+ */
+export async function listRunsForReconciliation(
+  db: DbOrTx,
+  p: {
+    programId: number;
+    connectionId: string;
+    exportType: 'incremental' | 'historical';
+    from?: Date;
+    to?: Date;
+    after?: { windowStart: string; id: string };
+    limit: number;
+  },
+): Promise<ExportRun[]> {
+  return db
+    .select()
+    .from(exportRuns)
+    .where(
+      and(
+        eq(exportRuns.programId, p.programId),
+        eq(exportRuns.connectionId, p.connectionId),
+        eq(exportRuns.exportType, p.exportType),
+        p.from ? gte(exportRuns.windowStart, p.from) : undefined,
+        p.to ? lt(exportRuns.windowStart, p.to) : undefined,
+        p.after
+          ? sql`(${exportRuns.windowStart}, ${exportRuns.id}) > (${p.after.windowStart}::timestamptz, ${p.after.id}::uuid)`
+          : undefined,
+      ),
+    )
+    .orderBy(asc(exportRuns.windowStart), asc(exportRuns.id))
+    .limit(p.limit);
+}

@@ -67,6 +67,7 @@ function folderView(runId: string, connectionId: string | null, files: ExportFil
         compression: f.compression,
         expired,
         download_url: expired ? null : downloadLink(f, base, at).url,
+        signature: f.fileType === 'manifest' ? f.signature : null,
       };
     }),
     archive_url: apiLink(base, `/api/v1/folders/${runId}/archive`),

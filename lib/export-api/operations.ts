@@ -32,6 +32,8 @@ import {
   listFilesQuerySchema,
   listFoldersQuerySchema,
   programQuerySchema,
+  reconciliationQuerySchema,
+  reconciliationResponseSchema,
   runParamsSchema,
   signingKeysResponseSchema,
   typeParamsSchema,
@@ -56,6 +58,7 @@ export const EXPORT_API_COMPONENTS = {
   ApiClientList: apiClientListSchema,
   ApiClientResponse: apiClientResponseSchema,
   SigningKeys: signingKeysResponseSchema,
+  ReconciliationResponse: reconciliationResponseSchema,
 };
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -155,6 +158,24 @@ export const EXPORT_API_OPERATIONS: ApiOperation[] = [
     query: listFilesQuerySchema,
     responses: {
       200: { description: 'A page of files.', schema: fileListResponseSchema, headers: ETAG_HEADERS },
+      304: NOT_MODIFIED,
+      ...errors(401, 403, 404, 422, 429),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/data_exports/reconciliation',
+    operationId: 'reconcileExportWindows',
+    tag: 'Export files',
+    summary: 'One API connection’s windows in a range: state, sequence, rows and sha256 of each file',
+    description:
+      'Every window of the connection whose start lies in [from, to), oldest first (cursor pagination, as the file lists): its state, ' +
+      'its place in the sequence, the rows exported and each file’s rows and sha256, and the manifest with its signature. Hold it ' +
+      'against what you loaded: a window you lack, or one whose rows differ, shows at once. Same feed scoping as the file lists.',
+    ...READ,
+    query: reconciliationQuerySchema,
+    responses: {
+      200: { description: 'A page of windows.', schema: reconciliationResponseSchema, headers: ETAG_HEADERS },
       304: NOT_MODIFIED,
       ...errors(401, 403, 404, 422, 429),
     },

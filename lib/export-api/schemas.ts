@@ -151,6 +151,12 @@ export const fileListResponseSchema = pageSchema(exportFileSchema);
 export const folderFileSchema = exportFileFieldsSchema.extend({
   expired: z.boolean(),
   download_url: z.url().nullable().describe('Signed link; null once the file has expired.'),
+  signature: z
+    .string()
+    .nullable()
+    .describe(
+      'The manifest’s detached signature (the content of `<manifest>.sig`, verified with GET /api/v1/signing-keys); null for data files.',
+    ),
 });
 
 export const folderSchema = z
@@ -220,3 +226,41 @@ export const signingKeySchema = z
 export const signingKeysResponseSchema = z
   .object({ keys: z.array(signingKeySchema).describe('Newest first: the first signs new manifests; older ones verify earlier manifests.') })
   .describe('The manifest signing keys as a JWK Set.');
+
+// --- Reconciliation (GET /api/v1/data_exports/reconciliation) ---------------------------------
+
+export const reconciliationQuerySchema = z.object({
+  program: programParam,
+  connection: connectionParam,
+  from: instantInput.optional().describe('Only windows starting at or after this instant (ISO 8601, or a date = midnight UTC).'),
+  to: instantInput.optional().describe('Only windows starting before this instant.'),
+  export_type: z.enum(EXPORT_TYPES).default('incremental').describe('Incremental (scheduled) windows, or historical chunks.'),
+  limit: limitParam(500, 100, 'Windows'),
+  cursor: cursorParam,
+});
+
+export const reconciliationWindowSchema = z
+  .object({
+    run_id: z.guid(),
+    sequence: z.number().int().nullable().describe('The window’s place in its sequence (its manifest’s `sequence`).'),
+    export_type: z.enum(EXPORT_TYPES),
+    historical_request_id: z.guid().nullable(),
+    window_start: instant,
+    window_end: instant,
+    status: z
+      .string()
+      .describe('The run’s state: planned, generating, generated, delivering, delivered, available, empty, failed, cancelled.'),
+    exported: z.boolean().describe('True once the window’s files (an empty window: its manifest) are published.'),
+    rows: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Rows the source held for the window when it was exported (what its files hold); null before.'),
+    files: z.array(z.object({ name: z.string(), type: z.string(), rows: z.number().int(), sha256: z.string(), expired: z.boolean() })),
+    manifest: z
+      .object({ name: z.string(), sha256: z.string(), signature: z.string().nullable() })
+      .nullable()
+      .describe('The manifest and its detached signature; null before the window is exported.'),
+  })
+  .describe('One window of the connection: its state, sequence and files.');
+export const reconciliationResponseSchema = pageSchema(reconciliationWindowSchema);

@@ -18,7 +18,11 @@ function runPart(r: ExportRun) {
 
 const windowPart = (r: ExportRun) => ({ start: r.windowStart.toISOString(), end: r.windowEnd.toISOString() });
 
-/** files.ready: a run's files are on the SFTP server (SFTP) or collectable from the export API (API). */
+/**
+ * files.ready: a run's files are on the SFTP server (SFTP) or collectable from the export API (API).
+ * Sent for an empty window too (its files are the manifest alone, rows 0), with the window's place in
+ * its sequence and the manifest's detached signature, so a webhook-driven pipeline sees every window.
+ */
 export function filesReadyBody(at: Date, c: Connection, r: ExportRun, files: ExportFile[], baseUrl: string): WebhookBody {
   const origin = new URL(baseUrl).origin;
   return {
@@ -29,12 +33,16 @@ export function filesReadyBody(at: Date, c: Connection, r: ExportRun, files: Exp
       run: runPart(r),
       window: windowPart(r),
       export_type: r.exportType,
+      sequence: r.sequence,
+      empty: files.every((f) => f.fileType === 'manifest'),
+      manifest_signature: files.find((f) => f.fileType === 'manifest')?.signature ?? null,
       files: files.map((f) => ({
         name: f.name,
         type: f.fileType,
         rows: f.rows,
         bytes: f.bytes,
         sha256: f.sha256,
+        ...(f.fileType === 'manifest' ? { signature: f.signature } : {}),
         ...(c.kind === 'api' && API_TYPE_OF[f.fileType]
           ? { metadata_url: `${origin}/api/v1/data_exports/${API_TYPE_OF[f.fileType]}/${f.id}` }
           : {}),

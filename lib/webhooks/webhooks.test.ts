@@ -30,6 +30,7 @@ const run = {
   exportType: 'incremental',
   status: 'delivered',
   historicalRequestId: null,
+  sequence: 412,
   windowStart: new Date('2026-11-28T08:00:00Z'),
   windowEnd: new Date('2026-11-28T12:00:00Z'),
 } as ExportRun;
@@ -53,6 +54,9 @@ describe('webhook bodies', () => {
         run: { id: run.id, export_type: 'incremental', status: 'delivered', historical_request_id: null },
         window: { start: '2026-11-28T08:00:00.000Z', end: '2026-11-28T12:00:00.000Z' },
         export_type: 'incremental',
+        sequence: 412,
+        empty: false,
+        manifest_signature: null,
         files: [{ name: file.name, type: 'activity', rows: 1200, bytes: 48100, sha256: 'a'.repeat(64) }],
       },
     });
@@ -62,6 +66,26 @@ describe('webhook bodies', () => {
       `https://dde.example/api/v1/data_exports/activities/${file.id}`,
     );
     expect(JSON.stringify([sftp, api])).not.toContain('v1.kid');
+  });
+
+  it('files.ready for an empty window: its manifest alone, with the sequence and the manifest’s signature', () => {
+    const signature = '{"alg":"EdDSA","kid":"ed25519-0123","signature":"…"}\n';
+    const manifest = {
+      ...file,
+      id: 'f0000000-0000-4000-8000-000000000002',
+      name: '4021-11-28-2026-08-manifest-incremental.json',
+      fileType: 'manifest',
+      rows: 0,
+      signature,
+    } as ExportFile;
+    const body = filesReadyBody(at, connection, { ...run, status: 'empty' }, [manifest], 'https://dde.example/app');
+    expect(body.data).toMatchObject({
+      run: { status: 'empty' },
+      sequence: 412,
+      empty: true,
+      manifest_signature: signature,
+      files: [{ name: manifest.name, type: 'manifest', rows: 0, signature }],
+    });
   });
 
   it('delivery.failed carries the error class and what to do; connection.paused who and why', () => {

@@ -52,6 +52,7 @@ const METHOD_STYLE: Record<string, string> = {
 export default async function ApiDocsPage() {
   const base = await origin();
   const sections = [
+    ['pull', 'The quickest way: dde pull'],
     ['tokens', 'Get a token'],
     ['latest', 'The latest file'],
     ['list', 'List and page through files'],
@@ -92,6 +93,25 @@ export default async function ApiDocsPage() {
         </nav>
 
         <div className="mt-10 space-y-10">
+          <Section id="pull" title="The quickest way: dde pull">
+            <p>
+              <C>dde pull</C> is the reference client of this API: it needs HTTP access only (no database) and does what every puller must —
+              gets a token, walks the connection’s folders from the state it saves in the output folder, downloads each file once under a
+              temporary name, checks its SHA-256 and the manifest’s Ed25519 signature against <C>/api/v1/signing-keys</C>, renames the files
+              into place (the manifest last) and saves its state only then. It waits as the server asks (<C>Retry-After</C>,{' '}
+              <C>RateLimit-Reset</C>), shows its progress, can be stopped and run again at any time, and exits non-zero naming the file it
+              could not verify. <C>dde verify</C> then proves the folder complete: every signature, file and row, and no window of the
+              sequence missing or there twice.
+            </p>
+            <Code>{`npx dde pull --url ${base} --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" \\
+  --connection CONNECTION_ID --out ./dde-files [--type activity] [--since 2026-11-01T00:00:00Z]
+npx dde verify ./dde-files --keys ${base}/api/v1/signing-keys`}</Code>
+            <p>
+              Every window has a manifest, an empty one too (<C>{`"rows": 0, "files": []`}</C>), numbered in the connection’s{' '}
+              <C>sequence</C> (1, 2, 3 …): a missing number is a missing window, never an empty one.
+            </p>
+          </Section>
+
           <Section id="tokens" title="1. Get a token">
             <p>
               A Firstup Super Admin creates an <strong>API client</strong> for your program’s API connection on the{' '}
