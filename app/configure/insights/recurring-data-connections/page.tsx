@@ -39,6 +39,9 @@ export default async function RecurringDataConnectionsPage() {
                 <Link href={`${CONNECTIONS_PATH}/new/api`} className={buttonClass('secondary')}>
                   Set Up API
                 </Link>
+                <Link href={`${CONNECTIONS_PATH}/new/database`} className={buttonClass('secondary')}>
+                  Set Up Database
+                </Link>
                 <Link href={`${CONNECTIONS_PATH}/new/sftp`} className={buttonClass('primary')}>
                   Set Up SFTP
                 </Link>
