@@ -5,14 +5,14 @@ export type Role = (typeof ROLES)[number];
 export const SCOPES = ['data_exports.read', 'data_exports.manage'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const CONNECTION_KINDS = ['sftp', 'api', 'postgres', 'mysql', 's3'] as const;
+export const CONNECTION_KINDS = ['sftp', 'api', 'postgres', 'mysql', 's3', 'azure_blob'] as const;
 export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
 /**
  * Whether DDE pushes a kind's runs to a destination (generated → delivering → delivered) or leaves
  * them for the customer's pipeline to collect through the export API (available). The one answer
  * the run ledger, recovery, the daily check and the pages ask (lib/destinations reads it too).
  */
-export const KIND_PUSHES = { sftp: true, api: false, postgres: true, mysql: true, s3: true } as const satisfies Record<
+export const KIND_PUSHES = { sftp: true, api: false, postgres: true, mysql: true, s3: true, azure_blob: true } as const satisfies Record<
   ConnectionKind,
   boolean
 >;

@@ -21,9 +21,10 @@ import type { Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { encryptSecret, type ConnectionSecret } from '@/lib/crypto';
-import { testS3 } from '@/lib/destinations';
+import { testAzure, testS3 } from '@/lib/destinations';
 import { testDatabase } from '@/lib/destinations/database/destination';
 import { isIssuedExternalId } from '@/lib/destinations/s3-external-id';
+import { sasExpiry, type AzureSettings } from '@/lib/destinations/azure-settings';
 import type { S3Settings } from '@/lib/destinations/s3-settings';
 import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
 import { composeConnectionActive, describeSftpDestination, recordNotification } from '@/lib/notify';
@@ -54,21 +55,27 @@ function checkStartDate(start: Date) {
 export type SftpCheck = (input: Extract<CreateConnectionInput, { kind: 'sftp' }>) => Promise<void>;
 
 /** The set-up test of a cloud destination: resolves when every step passes, else throws the 422 naming the step. */
-export type DestinationCheck = (input: {
-  kind: Connection['kind'];
-  settings: S3Settings;
-  secret: ConnectionSecret | null;
-}) => Promise<void>;
+export type DestinationCheck = (
+  input:
+    | { kind: 's3'; settings: S3Settings; secret: ConnectionSecret | null }
+    | { kind: 'azure_blob'; settings: AzureSettings; secret: ConnectionSecret },
+) => Promise<void>;
 
 /** The real set-up test, spending the caller's connection-test budget first. */
 export function destinationSetupCheck(budget?: Actor): DestinationCheck {
-  return async ({ settings, secret }) => {
+  return async (input) => {
     if (budget) await enforceExpensiveLimit('connection_test', budget);
-    const report = await testS3({ settings, secret });
+    const report = input.kind === 's3' ? await testS3(input) : await testAzure(input);
     if (report.ok) return;
     const failed = report.steps.find((s) => s.status === 'failed');
     const path =
-      failed?.step === 'credentials' ? (settings.auth === 'role' ? 'destination.role_arn' : 'credentials') : 'destination.bucket';
+      failed?.step === 'credentials'
+        ? input.kind === 's3' && input.settings.auth === 'role'
+          ? 'destination.role_arn'
+          : 'credentials'
+        : input.kind === 's3'
+          ? 'destination.bucket'
+          : 'destination.container';
     throw new AppError(
       'validation_failed',
       `The connection test failed at "${failed?.label ?? 'connect'}": ${report.error?.message ?? 'unknown error'}`,
@@ -173,6 +180,16 @@ export async function createConnection(
       : null;
     await checkDestination({ kind: input.kind, settings, secret });
     values = { ...base, destination: settings, secretCiphertext: secret ? encryptSecret(secret, id) : null, lastTestedAt: now() };
+  }
+  if (input.kind === 'azure_blob') {
+    const secret: ConnectionSecret =
+      'sas_token' in input.credentials
+        ? { method: 'sas', sasToken: input.credentials.sas_token.replace(/^\?/, '') }
+        : { method: 'account_key', accountKey: input.credentials.account_key };
+    const expires = secret.method === 'sas' ? sasExpiry(secret.sasToken) : null;
+    const settings: AzureSettings = { ...input.destination, sas_expires_at: expires ? expires.toISOString() : null };
+    await checkDestination({ kind: input.kind, settings, secret });
+    values = { ...base, destination: settings, secretCiphertext: encryptSecret(secret, id), lastTestedAt: now() };
   }
   return database.db.transaction(async (tx) => {
     const created = await insertConnection(tx, values, actorIds(actor));

@@ -13,6 +13,7 @@ import type { SftpSecret } from '@/lib/crypto';
 import { destinationFolderProblem, normalizeDestinationFolder } from '@/lib/delivery/folder';
 import { FINGERPRINT_PATTERN } from '@/lib/delivery/fingerprint';
 import { MAX_ARMORED_KEY_BYTES, normalizePgpFingerprint, PgpKeyError, readRecipientKey } from '@/lib/delivery/pgp';
+import { azureSettingsSchema } from '@/lib/destinations/azure-settings';
 import { s3SettingsSchema } from '@/lib/destinations/s3-settings';
 import { parseServerAddress, resolveServerAddress } from './server-address';
 
@@ -350,6 +351,31 @@ export const createS3ConnectionSchema = z
   });
 export type CreateS3ConnectionInput = z.infer<typeof createS3ConnectionSchema>;
 
+export const createAzureConnectionSchema = z
+  .object({
+    kind: z.literal('azure_blob'),
+    ...common,
+    destination: azureSettingsSchema.omit({ sas_expires_at: true }),
+    credentials: z
+      .union([
+        z.object({ account_key: z.string().min(1, 'Enter the account key.').max(200) }).strict(),
+        z.object({ sas_token: z.string().min(1, 'Enter the SAS token.').max(2048) }).strict(),
+      ])
+      .describe('The account key, or a SAS token (auth "sas"); never returned.'),
+  })
+  .strict()
+  .superRefine(checkDates)
+  .superRefine((v, ctx) => {
+    const isSas = 'sas_token' in v.credentials;
+    if ((v.destination.auth === 'sas') !== isSas)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['credentials'],
+        message: v.destination.auth === 'sas' ? 'Enter the SAS token (sas_token).' : 'Enter the account key (account_key).',
+      });
+  });
+export type CreateAzureConnectionInput = z.infer<typeof createAzureConnectionSchema>;
+
 export const createConnectionSchema = z.discriminatedUnion(
   'kind',
   [
@@ -358,8 +384,9 @@ export const createConnectionSchema = z.discriminatedUnion(
     createPostgresConnectionSchema,
     createMysqlConnectionSchema,
     createS3ConnectionSchema,
+    createAzureConnectionSchema,
   ],
-  { error: 'kind must be "sftp", "api", "postgres", "mysql" or "s3".' },
+  { error: 'kind must be "sftp", "api", "postgres", "mysql", "s3" or "azure_blob".' },
 );
 export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
 

@@ -3,6 +3,7 @@
 // checks or names a destination asks `destinationFor(kind)` and never which kind it is.
 import { KIND_PUSHES, type Connection, type ConnectionKind } from '@/db/schema';
 import { databaseDestination } from './database/destination';
+import { azureDestination } from './azure';
 import { s3Destination } from './s3';
 import { sftpDestination } from './sftp';
 import type { Destination, PulledDestination, PushedDestination } from './types';
@@ -10,6 +11,7 @@ import type { Destination, PulledDestination, PushedDestination } from './types'
 export type * from './types';
 export { sftpDestination } from './sftp';
 export { s3Destination, testS3 } from './s3';
+export { azureDestination, testAzure } from './azure';
 
 const api: PulledDestination = { kind: 'api', pushes: false, describe: () => 'Export API' };
 
@@ -19,6 +21,7 @@ const REGISTRY: { [K in ConnectionKind]: Destination & { kind: K; pushes: (typeo
   postgres: { ...databaseDestination('postgres'), kind: 'postgres', pushes: true },
   mysql: { ...databaseDestination('mysql'), kind: 'mysql', pushes: true },
   s3: { ...s3Destination(), kind: 's3', pushes: true },
+  azure_blob: { ...azureDestination(), kind: 'azure_blob', pushes: true },
 };
 
 /** The destination of a connection kind. */

@@ -25,6 +25,8 @@ export type HealthVerdict = {
   code?: DeliveryErrorCode;
   reported?: 'issue' | 'recovered';
   notificationId?: string;
+  /** What works today but needs a person soon (a SAS token about to expire), as the destination's check says it. */
+  warnings?: string[];
   /** This check told the contacts that the connection's OpenPGP key expires soon, or has expired. */
   pgpKey?: { reported: 'expiring' | 'expired'; notificationId: string };
 };
@@ -91,6 +93,13 @@ async function checkOne(database: Database, c: Connection, opts: HealthCheckOpti
   const wasFailing = c.healthStatus !== null && c.healthStatus !== 'ok';
   await recordConnectionHealth(db, { id: c.id, status, checkedAt });
   const verdict: HealthVerdict = { connectionId: c.id, ok: v.ok, ...(v.ok ? {} : { code: v.code }) };
+  if (v.warnings?.length) {
+    verdict.warnings = v.warnings;
+    childLogger({ module: 'connection-health', connectionId: c.id }).warn(
+      { warnings: v.warnings },
+      'connection check: needs attention soon',
+    );
+  }
   const destination = destinationOf(c, opts).describe(c);
   const base = { connectionName: connectionDisplayName(c), destination, checkedAt, detailsUrl: connectionPageUrl(c) };
   let email;
