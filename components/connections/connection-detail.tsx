@@ -12,7 +12,7 @@ import { ConnectionActions } from './connection-actions';
 import { EventHistory } from './event-history';
 import { Folders } from './folders';
 import { CONNECTIONS_PATH } from './paths';
-import { destination, frequencyLabel } from './describe';
+import { destination, frequencyLabel, kindLabel } from './describe';
 import { dateStr, dt, windowLabel } from '@/components/ui/formatters';
 import { nextWindowOf } from '@/lib/scheduling/next-delivery';
 import { HealthStrip } from './health-strip';
@@ -247,7 +247,7 @@ function Overview({
         <Card title="Destination">
           <DefinitionList
             items={[
-              { term: 'Delivery', value: c.kind === 'sftp' ? 'SFTP' : 'Export API' },
+              { term: 'Delivery', value: kindLabel(c.kind) },
               { term: 'File format', value: (c.format ?? 'csv').toUpperCase() },
               ...(c.sftp
                 ? [
@@ -271,7 +271,19 @@ function Overview({
                     },
                     { term: 'Last tested', value: dt(c.last_tested_at) },
                   ]
-                : [{ term: 'Collected at', value: <span className="font-mono text-xs">/api/v1/data_exports/…</span> }]),
+                : c.destination.pushes
+                  ? [
+                      {
+                        term: 'Location',
+                        value: (
+                          <span className="font-mono text-xs break-all" data-testid="destination-location">
+                            {c.destination.label}
+                          </span>
+                        ),
+                      },
+                      { term: 'Last tested', value: dt(c.last_tested_at) },
+                    ]
+                  : [{ term: 'Collected at', value: <span className="font-mono text-xs">/api/v1/data_exports/…</span> }]),
             ]}
           />
           <p className="mt-4 rounded-lg bg-slate-50 px-3 py-2 text-xs text-slate-600" data-testid="immutable-note">
@@ -336,7 +348,7 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
               <StatusBadge status={c.status} />
             </span>
             <p className="text-sm [overflow-wrap:anywhere] text-slate-600">
-              {c.kind === 'sftp' ? 'SFTP' : 'API'} · {destination(c)} · {frequencyLabel(c.frequency)}
+              {c.kind === 'api' ? 'API' : kindLabel(c.kind)} · {destination(c)} · {frequencyLabel(c.frequency)}
             </p>
           </div>
           {c.status === 'pausing' ? <p className="mt-1 text-xs text-amber-800">Pausing after the delivery in progress finishes…</p> : null}

@@ -15,6 +15,20 @@ export function connectionName(c: Pick<Connection, 'name' | 'kind' | 'sftp'>): s
   return connectionDisplayName({ name: c.name || null, kind: c.kind, sftpHost: c.sftp?.host ?? null });
 }
 
+const KIND_LABELS: Record<string, string> = {
+  sftp: 'SFTP',
+  api: 'Export API',
+  s3: 'S3 bucket',
+  azure_blob: 'Azure Blob Storage',
+  postgres: 'PostgreSQL',
+  mysql: 'MySQL',
+};
+
+/** How the pages name a connection's kind of destination ("SFTP", "S3 bucket", "Export API"). */
+export function kindLabel(kind: string): string {
+  return KIND_LABELS[kind] ?? kind;
+}
+
 /** Where it delivers: "user@host:port, folder /exports", "s3://bucket/prefix" or "Export API". */
 export function destination(c: Pick<Connection, 'kind' | 'sftp' | 'destination'>): string {
   return destinationLabel(c);
