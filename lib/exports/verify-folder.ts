@@ -1,7 +1,8 @@
 // `dde verify DIR`: what a receiver can prove about a folder of export files (an SFTP delivery, a
 // bucket sync, `dde pull`) with nothing but the files and the published signing keys:
 //   - every manifest's detached signature (`<manifest>.sig`) verifies against a published key;
-//   - every file a manifest lists is there, with its bytes, sha256 and (read back) row count;
+//   - every file a manifest lists is there, with its bytes, sha256 and (read back) row count
+//     (csv.gz, jsonl.gz, xlsx, parquet);
 //   - each sequence (per connection and export type; per historical request) has no missing
 //     number and no window twice, and each manifest's previous_window_end meets the window before;
 //   - no event id is in two files; no data file lies there that no manifest lists.
@@ -157,6 +158,13 @@ async function readRows(file: string, format: string): Promise<{ rows: number; e
         if (idColumn >= 0 && values[idColumn]) eventIds.push(values[idColumn]);
       }
     }
+  } else if (format === 'parquet') {
+    // The whole file at once (a Parquet part is bounded in rows); event ids from the event_id column.
+    const [pw, arrow] = await Promise.all([import('parquet-wasm/node'), import('apache-arrow')]);
+    const table = arrow.tableFromIPC(pw.readParquet(readFileSync(file)).intoIPCStream());
+    rows = table.numRows;
+    const ids = table.getChild('event_id');
+    if (ids) for (const v of ids) if (v !== null && v !== undefined && v !== '') eventIds.push(String(v));
   } else {
     throw new Error(`format ${format} cannot be read back here`);
   }

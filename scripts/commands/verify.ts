@@ -13,7 +13,7 @@ export const usage = `Usage: dde verify DIR --keys URL|FILE
 
 Checks every manifest in DIR (and its subfolders):
   - its signature (<manifest>.sig) against the published keys;
-  - every file it lists: present, bytes, sha256, and the rows read back (csv.gz, jsonl.gz, xlsx;
+  - every file it lists: present, bytes, sha256, and the rows read back (csv.gz, jsonl.gz, xlsx, parquet;
     OpenPGP-encrypted files by their delivered bytes);
   - the sequence: names each missing window and each window delivered twice;
   - that no event id is in two files, and no data file lies there that no manifest lists.
