@@ -242,7 +242,7 @@ describe.skipIf(!!skip)('export runs with their files in a real S3 server (Ceph 
       expect(spawnSync('unzip', ['-q', 'folder.zip', '-d', 'out'], { cwd: dir }).status).toBe(0);
       const out = path.join(dir, 'out');
       expect(readdirSync(out).sort()).toEqual(
-        files.flatMap((f) => (f.fileType === 'manifest' ? [f.name] : [f.name, `${f.name}.sha256`])).sort(),
+        files.flatMap((f) => (f.fileType === 'manifest' ? [f.name, `${f.name}.sig`] : [f.name, `${f.name}.sha256`])).sort(),
       );
       for (const f of files) expect(sha256(readFileSync(path.join(out, f.name))), f.name).toBe(f.sha256);
       const check = spawnSync('sh', ['-c', 'sha256sum -c *.sha256'], { cwd: out, encoding: 'utf8' });
@@ -257,7 +257,9 @@ describe.skipIf(!!skip)('export runs with their files in a real S3 server (Ceph 
     const folder = path.join(sink.rootDir, 'inbox');
     const files = (await Promise.all(runIds.map(filesOfRun))).flat();
     const names = readdirSync(folder).sort();
-    expect(names).toEqual(files.flatMap((f) => (f.fileType === 'manifest' ? [f.name] : [f.name, `${f.name}.sha256`])).sort());
+    expect(names).toEqual(
+      files.flatMap((f) => (f.fileType === 'manifest' ? [f.name, `${f.name}.sig`] : [f.name, `${f.name}.sha256`])).sort(),
+    );
     for (const f of files) expect(sha256(readFileSync(path.join(folder, f.name)))).toBe(f.sha256);
     const check = spawnSync('sh', ['-c', 'sha256sum -c *.sha256'], { cwd: folder, encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
