@@ -369,7 +369,7 @@ describe.skipIf(!!skipSshd)('a delivery worker stopped before its rename, agains
       const before = snapshot();
       const records = await t.db.select().from(exportFiles).where(eq(exportFiles.runId, run.id));
       expect(before.map((f) => f.name)).toEqual(
-        records.flatMap((r) => (r.fileType === 'manifest' ? [r.name] : [r.name, `${r.name}.sha256`])).sort(),
+        records.flatMap((r) => (r.fileType === 'manifest' ? [r.name, `${r.name}.sig`] : [r.name, `${r.name}.sha256`])).sort(),
       );
       const check = spawnSync('sha256sum', ['-c', ...before.filter((f) => f.name.endsWith('.sha256')).map((f) => f.name)], { cwd: folder });
       expect(check.status, String(check.stdout)).toBe(0);

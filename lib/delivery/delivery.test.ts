@@ -84,7 +84,7 @@ describe('delivery order', () => {
 });
 
 describe('error classification', () => {
-  it('has exactly the nine codes, and retries only what can heal by itself', () => {
+  it('has exactly the eleven codes, and retries only what can heal by itself', () => {
     expect([...DELIVERY_ERROR_CODES].sort()).toEqual(
       [
         'auth_failed',
@@ -94,8 +94,10 @@ describe('error classification', () => {
         'no_space',
         'permission_denied',
         'refused',
+        'throttled',
         'timeout',
         'unknown',
+        'wrong_region',
       ].sort(),
     );
     expect(
@@ -103,7 +105,7 @@ describe('error classification', () => {
         .filter(([, r]) => !r)
         .map(([c]) => c)
         .sort(),
-    ).toEqual(['auth_failed', 'folder_missing', 'host_key_mismatch', 'permission_denied']);
+    ).toEqual(['auth_failed', 'folder_missing', 'host_key_mismatch', 'permission_denied', 'wrong_region']);
   });
 
   it.each([
