@@ -65,12 +65,13 @@ const statusOf = async (id: string) => (await t.db.select().from(connections).wh
 const runsOf = (connectionId: string) =>
   t.db.select().from(exportRuns).where(eq(exportRuns.connectionId, connectionId)).orderBy(exportRuns.windowStart);
 
-/** The delivered folder verifies with sha256sum and holds one manifest per delivered run. */
+/** The delivered folder verifies with sha256sum and holds one manifest, with its signature, per delivered run. */
 function verifyFolder(folder: string, manifests: number) {
   const dir = path.join(sshd.rootDir, folder);
   const names = readdirSync(dir);
   expect(names.filter((n) => n.startsWith('.'))).toEqual([]);
-  expect(names.filter((n) => n.includes('-manifest-'))).toHaveLength(manifests);
+  expect(names.filter((n) => /-manifest-.*\.json$/.test(n))).toHaveLength(manifests);
+  expect(names.filter((n) => /-manifest-.*\.json\.sig$/.test(n))).toHaveLength(manifests);
   const check = spawnSync('sha256sum', ['-c', ...names.filter((n) => n.endsWith('.sha256'))], { cwd: dir, encoding: 'utf8' });
   expect(check.status).toBe(0);
 }
