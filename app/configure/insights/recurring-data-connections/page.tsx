@@ -25,7 +25,7 @@ export default async function RecurringDataConnectionsPage() {
     <PageHeader
       breadcrumb={['Configure', 'Insights']}
       title="Recurring Data Connections"
-      description="Scheduled exports of users, campaigns and activity events, delivered to an SFTP server or collected through the export API."
+      description="Scheduled exports of users, campaigns and activity events, delivered to an SFTP server, loaded into a database, or collected through the export API."
       actions={
         current ? (
           <div className="flex flex-wrap gap-2">
