@@ -281,7 +281,9 @@ test('a Brand Super Admin reads API access: clients and tokens listed, no create
   await expect(bp.getByLabel('Client name')).toHaveCount(0);
   // Their own tokens are theirs to create and revoke, reading exports only: the one access offered.
   await expect(tokens.getByRole('button', { name: 'Create token' })).toBeVisible();
-  await expect(tokens.getByLabel('Access', { exact: true }).locator('option')).toHaveText(['Read exports — List and download export files and folders.']);
+  await expect(tokens.getByLabel('Access', { exact: true }).locator('option')).toHaveText([
+    'Read exports — List and download export files and folders.',
+  ]);
   await expect(tokens.getByRole('button', { name: 'Revoke' })).toHaveCount(1);
   const broader = await bp.request.post('/api/v1/tokens', {
     data: { name: 'Wants more', scopes: ['data_exports.manage'] },
