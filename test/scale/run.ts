@@ -435,7 +435,10 @@ async function main(): Promise<void> {
       zips++;
       const out = path.join(zipDir, folder.run_id);
       const unzip = spawnSync('unzip', ['-q', zipPath, '-d', out], { encoding: 'utf8' });
-      const want = folder.files.flatMap((f) => (f.file_type === 'manifest' ? [f.name] : [f.name, `${f.name}.sha256`])).sort();
+      // Each data file with its checksum sidecar; the manifest with its detached signature.
+      const want = folder.files
+        .flatMap((f) => (f.file_type === 'manifest' ? [f.name, `${f.name}.sig`] : [f.name, `${f.name}.sha256`]))
+        .sort();
       const got = unzip.status === 0 ? readdirSync(out).sort() : [];
       const bad = folder.files.filter((f) => !got.includes(f.name) || sha256(readFileSync(path.join(out, f.name))) !== f.sha256);
       const check = unzip.status === 0 ? spawnSync('sh', ['-c', 'sha256sum -c --quiet *.sha256'], { cwd: out, encoding: 'utf8' }) : null;
