@@ -102,7 +102,7 @@ describe.skipIf(!!skip)('S3 storage against a real Ceph RGW', () => {
 
   it('streams a large object into a multipart upload with flat memory and exact bytes', async () => {
     const storage = storageWith({ prefix: 'big' });
-    const total = 256 * 1024 * 1024;
+    const total = 512 * 1024 * 1024;
     const source = generated(total);
     const before = process.memoryUsage().rss;
     let peak = before;
@@ -115,9 +115,10 @@ describe.skipIf(!!skip)('S3 storage against a real Ceph RGW', () => {
     expect(head.ContentLength).toBe(total);
     expect(head.ETag).toMatch(/-\d+"$/);
     // At most queueSize × partSize (4 × 8 MiB) in flight, plus stream and socket buffers and what
-    // the garbage collector has not returned yet (more of it on a loaded machine): well under the
-    // 256 MiB object, never the whole file.
-    expect((peak - before) / 1024 / 1024).toBeLessThan(160);
+    // the garbage collector has not returned yet (more of it on a loaded machine, and on Node 24,
+    // whose collector returns memory later: 165 MiB seen there for a 256 MiB object). The object is
+    // large enough that holding it would show: growth stays under half of the 512 MiB, never the whole file.
+    expect((peak - before) / 1024 / 1024).toBeLessThan(256);
     const hash = createHash('sha256');
     for await (const c of await storage.get('one/large.bin')) hash.update(c as Buffer);
     expect(hash.digest('hex')).toBe(source.sha256());
