@@ -7,6 +7,7 @@
 // 7 days anyway). Each blob's metadata carries its sha256. Authentication: the account key or a SAS
 // token (encrypted at rest); the token's expiry is read at set-up and the daily check warns before it.
 // The outbound policy applies to the endpoint's addresses before any request.
+import { blocks, objectContentType } from './objects';
 import { createHash, randomBytes } from 'node:crypto';
 import dns from 'node:dns';
 import { createReadStream } from 'node:fs';
@@ -125,33 +126,6 @@ export function classifyAzureError(err: unknown, s: AzureSettings, operation: st
   return make('unknown', `The delivery to ${where(s)} failed during ${operation}: ${detail}`);
 }
 
-function contentTypeOf(name: string): string {
-  if (name.endsWith('.json')) return 'application/json';
-  if (name.endsWith('.sha256')) return 'text/plain; charset=utf-8';
-  if (name.endsWith('.gz')) return 'application/gzip';
-  return 'application/octet-stream';
-}
-
-async function* blocks(source: AsyncIterable<Buffer | string>, size: number): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of source) {
-    let b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    while (b.length > 0) {
-      const take = Math.min(size - length, b.length);
-      pending.push(b.subarray(0, take));
-      length += take;
-      b = b.subarray(take);
-      if (length === size) {
-        yield Buffer.concat(pending, length);
-        pending = [];
-        length = 0;
-      }
-    }
-  }
-  if (length > 0) yield Buffer.concat(pending, length);
-}
-
 async function putBlob(
   container: ContainerClient,
   s: AzureSettings,
@@ -171,7 +145,7 @@ async function putBlob(
   if (!source) throw new DeliveryError('unknown', `The export file ${file.name} has no content to deliver.`, { retryable: false });
   const blob = container.getBlockBlobClient(key);
   const hash = createHash('sha256');
-  const headers = { blobContentType: contentTypeOf(file.name) };
+  const headers = { blobContentType: objectContentType(file.name) };
   const expected = built ? built.length : file.size;
   let operation = 'Put Blob';
   const check = (sha: string, bytes: number) => {

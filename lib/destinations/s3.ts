@@ -12,6 +12,7 @@
 // connection's own external id, DDE's base credentials from the standard AWS variables or the
 // instance role). The outbound policy (lib/net/outbound-policy.ts) applies to every address the
 // client connects to.
+import { blocks, objectContentType } from './objects';
 import { createHash, randomBytes } from 'node:crypto';
 import dns from 'node:dns';
 import { createReadStream } from 'node:fs';
@@ -317,35 +318,6 @@ function encryptionOf(s: S3Settings): { ServerSideEncryption?: ServerSideEncrypt
   return { ServerSideEncryption: 'AES256' };
 }
 
-function contentTypeOf(name: string): string {
-  if (name.endsWith('.json')) return 'application/json';
-  if (name.endsWith('.sha256')) return 'text/plain; charset=utf-8';
-  if (name.endsWith('.gz')) return 'application/gzip';
-  if (name.endsWith('.xlsx')) return 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-  return 'application/octet-stream';
-}
-
-/** Yields the source in blocks of exactly `size` bytes (the last one shorter). */
-async function* blocks(source: AsyncIterable<Buffer | string>, size: number): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of source) {
-    let b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    while (b.length > 0) {
-      const take = Math.min(size - length, b.length);
-      pending.push(b.subarray(0, take));
-      length += take;
-      b = b.subarray(take);
-      if (length === size) {
-        yield Buffer.concat(pending, length);
-        pending = [];
-        length = 0;
-      }
-    }
-  }
-  if (length > 0) yield Buffer.concat(pending, length);
-}
-
 function sourceOf(file: DeliveryFile): Readable | null {
   if (file.localPath) return createReadStream(file.localPath, { highWaterMark: 1024 * 1024 });
   if (file.open) return file.open();
@@ -372,7 +344,7 @@ async function putFile(ctx: PutContext, file: DeliveryFile, before: ReadonlyMap<
   const common = {
     Bucket: settings.bucket,
     Key: key,
-    ContentType: contentTypeOf(file.name),
+    ContentType: objectContentType(file.name),
     ...encryptionOf(settings),
     ...(settings.storage_class ? { StorageClass: settings.storage_class as StorageClass } : {}),
   };
