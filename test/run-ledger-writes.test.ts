@@ -2,8 +2,8 @@
 // components; tests and migrations excluded) fails on any insert, update or delete of a table below
 // outside its owner, whether through drizzle or in SQL text: export_runs and deliveries are written
 // only by the run ledger (db/queries/run-ledger.ts), historical_requests by db/queries/historical.ts,
-// connections by the connections writer (db/queries/connections.ts). A new table with one writer is
-// one more line in RULES.
+// connections by the connections writer (db/queries/connections.ts), export_files by
+// db/queries/export-files.ts. A new table with one writer is one more line in RULES.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ const RULES: Rule[] = [
   { table: 'historical_requests', drizzleName: 'historicalRequests', owners: ['db/queries/historical.ts'] },
   { table: 'connections', drizzleName: 'connections', owners: ['db/queries/connections.ts'] },
   { table: 'signing_keys', drizzleName: 'signingKeys', owners: ['db/queries/signing-keys.ts'] },
+  { table: 'export_files', drizzleName: 'exportFiles', owners: ['db/queries/export-files.ts'] },
 ];
 
 /** The writes of `rule`'s table that `source` contains, as the text that gives each away. */

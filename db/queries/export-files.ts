@@ -1,11 +1,12 @@
-// Export files as the Export API and the folder view read them. Every query names the program, and
-// the Export API's also the connection (its feed: files of that connection's runs);
-// "available" means not expired: neither marked expired by the retention sweep nor past expires_at.
-// Lists are newest first, keyset-paginated on (created_at, id), which the
-// export_files_program_type_created_idx index serves in both directions.
+// Export files: the only writer of `export_files` (a run's records replaced when its export is
+// published, bytes expired by the retention sweep), and the reads of the Export API and the folder
+// view. Every read of those names the program, and the Export API's also the connection (its feed:
+// files of that connection's runs); "available" means not expired: neither marked expired by the
+// retention sweep nor past expires_at. Lists are newest first, keyset-paginated on (created_at, id),
+// which the export_files_program_type_created_idx index serves in both directions.
 import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import type { Db, DbOrTx } from '@/db/client';
+import type { Db, DbOrTx, Sql } from '@/db/client';
 import { exportFiles, exportRuns, type ExportFile, type ExportType, type FileType, type RunStatus } from '@/db/schema';
 
 /** A position in a newest-first list: created_at with microseconds (ISO, UTC) and the id that breaks ties. */
@@ -247,4 +248,50 @@ export async function listRunFolders(
     .orderBy(desc(sql`max(${exportFiles.createdAt})`), desc(exportFiles.runId))
     .limit(params.limit);
   return rows.map((r) => ({ runId: r.runId, connectionId: r.connectionId, position: { createdAt: r.newest, id: r.runId } }));
+}
+
+/** What a replaced record pointed at: the export step deletes the objects it did not make again. */
+export type ReplacedFile = { key: string; fileType: string; name: string };
+
+/**
+ * The run's file records replaced by `files` (the run's data files and its manifest). Called in the
+ * transaction of the run ledger's publish transition (or its totals, for a tool), after it: the
+ * records commit only while the attempt's claim holds the run. Returns the records replaced.
+ */
+export async function replaceRunFiles(
+  tx: DbOrTx,
+  run: { id: string; programId: number },
+  files: (typeof exportFiles.$inferInsert)[],
+): Promise<ReplacedFile[]> {
+  const old = await tx
+    .delete(exportFiles)
+    .where(and(eq(exportFiles.runId, run.id), eq(exportFiles.programId, run.programId)))
+    .returning({ key: exportFiles.storageKey, fileType: exportFiles.fileType, name: exportFiles.name });
+  if (files.length) await tx.insert(exportFiles).values(files);
+  return old;
+}
+
+export type FileToExpire = { id: string; storage_key: string; name: string; file_type: string; run_id: string; program_id: number };
+
+/** Files past their expiry whose bytes are still kept, soonest expiry first (the retention sweep's batch). */
+export async function listFilesToExpire(sql: Sql, p: { at: Date; limit: number }): Promise<FileToExpire[]> {
+  return sql<FileToExpire[]>`
+      select id, storage_key, name, file_type, run_id, program_id from export_files
+      where not expired and expires_at <= ${p.at.toISOString()}::timestamptz
+      order by expires_at limit ${p.limit}`;
+}
+
+/** Marks records expired (their bytes are deleted); the records stay for the event history. */
+export async function markFilesExpired(sql: Sql, p: { ids: string[]; at: Date }): Promise<void> {
+  await sql`update export_files set expired = true, expired_at = ${p.at.toISOString()}::timestamptz where id = any(${p.ids}::uuid[])`;
+}
+
+export type RunOfExpiredFiles = { id: string; program_id: number; status: string; claim: number };
+
+/** Those of `runIds` whose files have all expired, with their state and claim (the attempt clean-up's backstop). */
+export async function listRunsWithAllFilesExpired(sql: Sql, runIds: string[]): Promise<RunOfExpiredFiles[]> {
+  return sql<RunOfExpiredFiles[]>`
+      select r.id, r.program_id, r.status, r.claim from export_runs r
+      where r.id = any(${runIds}::uuid[])
+        and not exists (select 1 from export_files f where f.run_id = r.id and not f.expired)`;
 }

@@ -3,16 +3,20 @@
 // names the program. Lists are keyset-paginated on (window_start, id): the cursor is the id of the
 // last run shown, so runs planned between two page requests never shift what follows.
 import { and, asc, desc, eq, exists, gt, gte, inArray, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
-import type { DbOrTx } from '@/db/client';
+import type { DbOrTx, Sql } from '@/db/client';
 import {
+  connections,
   deliveries,
   exportFiles,
   exportRuns,
+  programs,
+  type Connection,
   type Delivery,
   type ExportFile,
   type ExportRun,
   type ExportType,
   type FileType,
+  type Program,
   type RunStatus,
 } from '@/db/schema';
 
@@ -65,6 +69,16 @@ export async function findRun(db: DbOrTx, p: { programId: number; id: string }):
     .select()
     .from(exportRuns)
     .where(and(eq(exportRuns.programId, p.programId), eq(exportRuns.id, p.id)));
+  return row;
+}
+
+/** findRun, locking the run's row for the rest of the transaction (an admin's retry judges it as it is). */
+export async function lockRun(tx: DbOrTx, p: { programId: number; id: string }): Promise<ExportRun | undefined> {
+  const [row] = await tx
+    .select()
+    .from(exportRuns)
+    .where(and(eq(exportRuns.programId, p.programId), eq(exportRuns.id, p.id)))
+    .for('update');
   return row;
 }
 
@@ -279,4 +293,78 @@ export async function listRunsForReconciliation(
     )
     .orderBy(asc(exportRuns.windowStart), asc(exportRuns.id))
     .limit(p.limit);
+}
+
+/** A run with its connection and program, as its export step needs them; undefined for an unknown run. */
+export async function findRunToExport(
+  db: DbOrTx,
+  runId: string,
+): Promise<{ run: ExportRun; connection: Connection; program: Program } | undefined> {
+  const [found] = await db
+    .select({ run: exportRuns, connection: connections, program: programs })
+    .from(exportRuns)
+    .innerJoin(connections, and(eq(connections.id, exportRuns.connectionId), eq(connections.programId, exportRuns.programId)))
+    .innerJoin(programs, eq(programs.id, exportRuns.programId))
+    .where(eq(exportRuns.id, runId))
+    .limit(1);
+  return found;
+}
+
+/** The end of the window before `run` in its sequence (its connection's, or its historical request's); null for the first. */
+export async function findPreviousWindowEnd(
+  db: DbOrTx,
+  run: { connectionId: string; exportType: 'incremental' | 'historical'; sequence: number | null; historicalRequestId: string | null },
+): Promise<Date | null> {
+  if (run.sequence === null || run.sequence <= 1) return null;
+  const [prev] = await db
+    .select({ windowEnd: exportRuns.windowEnd })
+    .from(exportRuns)
+    .where(
+      and(
+        eq(exportRuns.connectionId, run.connectionId),
+        eq(exportRuns.exportType, run.exportType),
+        eq(exportRuns.sequence, run.sequence - 1),
+        run.historicalRequestId ? eq(exportRuns.historicalRequestId, run.historicalRequestId) : undefined,
+      ),
+    )
+    .limit(1);
+  return prev?.windowEnd ?? null;
+}
+
+/** A run with its connection (the delivery step and the run's report); undefined for an unknown run. */
+export async function findRunWithConnection(db: DbOrTx, runId: string): Promise<{ run: ExportRun; connection: Connection } | undefined> {
+  const [row] = await db
+    .select({ run: exportRuns, connection: connections })
+    .from(exportRuns)
+    .innerJoin(connections, eq(connections.id, exportRuns.connectionId))
+    .where(eq(exportRuns.id, runId));
+  return row;
+}
+
+/** A run's files in delivery order: by file type (data files before the manifest), then part. */
+export async function listRunFiles(db: DbOrTx, run: { id: string; programId: number }): Promise<ExportFile[]> {
+  return db
+    .select()
+    .from(exportFiles)
+    .where(and(eq(exportFiles.runId, run.id), eq(exportFiles.programId, run.programId)))
+    .orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
+}
+
+/** A run's state and claim as they are now (read outside any transaction), or undefined when it is gone. */
+export async function findRunClaim(sql: Sql, runId: string): Promise<{ status: string; claim: number } | undefined> {
+  const [row] = await sql<{ status: string; claim: number }[]>`select status, claim from export_runs where id = ${runId}`;
+  return row ? { status: row.status, claim: Number(row.claim) } : undefined;
+}
+
+/** Namespace of the advisory lock that keeps two tools from generating one run at once (without a claim). */
+const RUN_LOCK_NAMESPACE = 727_003;
+
+/** Takes the tools' lock on a run on `conn` (a reserved connection, which must release it); false when another holds it. */
+export async function tryLockRunForTool(conn: Sql, runId: string): Promise<boolean> {
+  const [{ locked }] = await conn<{ locked: boolean }[]>`select pg_try_advisory_lock(${RUN_LOCK_NAMESPACE}, hashtext(${runId})) as locked`;
+  return locked;
+}
+
+export async function unlockRunForTool(conn: Sql, runId: string): Promise<void> {
+  await conn`select pg_advisory_unlock(${RUN_LOCK_NAMESPACE}, hashtext(${runId}))`;
 }

@@ -10,12 +10,11 @@
 // nothing, removes its own folder and throws ClaimLostError; the published files stay as they are.
 // Without `publish` (tools, tests) the run's state does not change; the ledger records the totals.
 import { randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
+import { replaceRunFiles, type ReplacedFile } from '@/db/queries/export-files';
 import { publishRunExport, recordRunFiles } from '@/db/queries/run-ledger';
-import { connections, kindPushes, type ConnectionKind } from '@/db/schema/connections';
-import { exportFiles, exportRuns } from '@/db/schema/exports';
-import { programs } from '@/db/schema/source';
+import { findPreviousWindowEnd, findRunToExport, tryLockRunForTool, unlockRunForTool } from '@/db/queries/runs';
+import { kindPushes, type ConnectionKind } from '@/db/schema/connections';
 import { now } from '@/lib/clock';
 import { env } from '@/lib/env';
 import { AppError } from '@/lib/http/errors';
@@ -39,27 +38,6 @@ export type GenerateRunOptions = {
   publish?: { claim: number; kind: ConnectionKind };
 };
 
-/** The end of the window before `run` in its sequence (its connection's, or its historical request's); null for the first. */
-async function previousWindowEnd(
-  database: Database,
-  run: { connectionId: string; exportType: 'incremental' | 'historical'; sequence: number | null; historicalRequestId: string | null },
-): Promise<Date | null> {
-  if (run.sequence === null || run.sequence <= 1) return null;
-  const [prev] = await database.db
-    .select({ windowEnd: exportRuns.windowEnd })
-    .from(exportRuns)
-    .where(
-      and(
-        eq(exportRuns.connectionId, run.connectionId),
-        eq(exportRuns.exportType, run.exportType),
-        eq(exportRuns.sequence, run.sequence - 1),
-        run.historicalRequestId ? eq(exportRuns.historicalRequestId, run.historicalRequestId) : undefined,
-      ),
-    )
-    .limit(1);
-  return prev?.windowEnd ?? null;
-}
-
 export type GenerateRunResult = GeneratedFiles & {
   runId: string;
   /** True when the window had no rows: no data files, a manifest listing none. */
@@ -69,9 +47,6 @@ export type GenerateRunResult = GeneratedFiles & {
   /** With `publish`: the state the run was published in. */
   publishedAs?: 'generated' | 'available' | 'empty';
 };
-
-/** Namespace of the advisory lock that keeps two tools from generating one run at once (without a claim). */
-const RUN_LOCK_NAMESPACE = 727_003;
 
 const DAY_MS = 86_400_000;
 
@@ -87,13 +62,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
   const storage = opts.storage ?? getStorage();
   const log = childLogger({ module: 'exports', runId });
 
-  const [found] = await db
-    .select({ run: exportRuns, connection: connections, program: programs })
-    .from(exportRuns)
-    .innerJoin(connections, and(eq(connections.id, exportRuns.connectionId), eq(connections.programId, exportRuns.programId)))
-    .innerJoin(programs, eq(programs.id, exportRuns.programId))
-    .where(eq(exportRuns.id, runId))
-    .limit(1);
+  const found = await findRunToExport(db, runId);
   if (!found) throw new AppError('not_found', `Export run ${runId} was not found.`);
   const { run, connection, program } = found;
 
@@ -102,9 +71,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
   const lock = await sql.reserve();
   try {
     if (!publish) {
-      const [{ locked }] = await lock<
-        { locked: boolean }[]
-      >`select pg_try_advisory_lock(${RUN_LOCK_NAMESPACE}, hashtext(${runId})) as locked`;
+      const locked = await tryLockRunForTool(lock, runId);
       if (!locked) throw new RunBusyError(runId);
     }
     try {
@@ -120,7 +87,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
         runId: run.id,
         connectionId: connection.id,
         sequence: run.sequence,
-        previousWindowEnd: await previousWindowEnd(database, run),
+        previousWindowEnd: await findPreviousWindowEnd(db, run),
         historicalRequestId: run.historicalRequestId,
         signManifest: (bytes) => signManifest(database.db, bytes),
         signal: opts.signal,
@@ -172,7 +139,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
       // An empty window's manifest is delivered like any other: a pushed run waits for its delivery
       // (which settles it as empty), an API run is empty at once (its manifest is in the feed).
       const publishedAs = publish ? (kindPushes(publish.kind) ? 'generated' : empty ? 'empty' : 'available') : undefined;
-      let previous: { key: string; fileType: string; name: string }[];
+      let previous: ReplacedFile[];
       try {
         previous = await db.transaction(async (tx) => {
           // The run's row first: the publish transition (or, for a tool, the totals) locks it, so the
@@ -185,12 +152,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
             if (moved.reason === 'claim_lost') throw new ClaimLostError(run.id, publish!.claim, moved.claim);
             throw new ExportAbortedError();
           }
-          const old = await tx
-            .delete(exportFiles)
-            .where(and(eq(exportFiles.runId, run.id), eq(exportFiles.programId, program.id)))
-            .returning({ key: exportFiles.storageKey, fileType: exportFiles.fileType, name: exportFiles.name });
-          if (rowsToInsert.length) await tx.insert(exportFiles).values(rowsToInsert);
-          return old;
+          return replaceRunFiles(tx, { id: run.id, programId: program.id }, rowsToInsert);
         });
       } catch (err) {
         // Known rollbacks only: after any other error the commit's outcome is unknown, and the
@@ -211,7 +173,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
       log.info({ files: generated.files.length, rows: generated.rowsTotal, bytes: generated.bytesTotal }, 'export run generated');
       return { ...generated, runId: run.id, empty, filesCount: generated.files.length, publishedAs };
     } finally {
-      if (!publish) await lock`select pg_advisory_unlock(${RUN_LOCK_NAMESPACE}, hashtext(${runId}))`.catch(() => undefined);
+      if (!publish) await unlockRunForTool(lock, runId).catch(() => undefined);
     }
   } finally {
     lock.release();

@@ -12,7 +12,6 @@
 // while its run was recovered and delivered again renames nothing, spends no attempt and says so.
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
 import {
   cancelRunDelivery,
@@ -25,7 +24,8 @@ import {
   recordDeliveryProgress,
   scheduleDeliveryRetry,
 } from '@/db/queries/run-ledger';
-import { connections, exportFiles, exportRuns, type ExportFile } from '@/db/schema';
+import { findRunClaim, findRunWithConnection, listRunFiles } from '@/db/queries/runs';
+import type { ExportFile } from '@/db/schema';
 import { decryptSecret, SecretDecryptionError, type ConnectionSecret } from '@/lib/crypto';
 import {
   DeliveryError,
@@ -207,16 +207,8 @@ export async function executeDelivery(database: Database, runId: string, opts: D
   if (!claimed.ok) return { status: 'skipped', runId, why: 'not waiting for delivery, or its connection is not active' };
   const { claim } = claimed;
 
-  const [{ run, connection }] = await db
-    .select({ run: exportRuns, connection: connections })
-    .from(exportRuns)
-    .innerJoin(connections, eq(connections.id, exportRuns.connectionId))
-    .where(eq(exportRuns.id, runId));
-  const files = await db
-    .select()
-    .from(exportFiles)
-    .where(and(eq(exportFiles.runId, runId), eq(exportFiles.programId, run.programId)))
-    .orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
+  const { run, connection } = (await findRunWithConnection(db, runId))!;
+  const files = await listRunFiles(db, run);
   const destination =
     opts.destination ?? (opts.deliver ? sftpDestination({ deliver: opts.deliver }) : pushedDestinationFor(connection.kind));
   const destinationLabel = destination.describe(connection);
@@ -228,8 +220,8 @@ export async function executeDelivery(database: Database, runId: string, opts: D
 
   /** The attempt lost its claim: no failure, no attempt spent (recovery aborted its record); nothing renamed. */
   const superseded = async (ownerClaim: number | null): Promise<DeliverRunOutcome> => {
-    const [now] = await database.sql<{ status: string; claim: number }[]>`select status, claim from export_runs where id = ${runId}`;
-    const owner = now ? Number(now.claim) : ownerClaim;
+    const now = await findRunClaim(database.sql, runId);
+    const owner = now ? now.claim : ownerClaim;
     log.info(
       { claim, ownerClaim: owner, status: now?.status, deliveryId: delivery.id },
       'delivery attempt stopped: the run was claimed again by another worker while this one was stopped; nothing was renamed into place',
@@ -237,8 +229,8 @@ export async function executeDelivery(database: Database, runId: string, opts: D
     return { status: 'superseded', runId, claim, ownerClaim: owner };
   };
   const claimMovedTo = async (): Promise<number | null> => {
-    const [now] = await database.sql<{ claim: number }[]>`select claim from export_runs where id = ${runId}`;
-    return now && Number(now.claim) !== claim ? Number(now.claim) : null;
+    const now = await findRunClaim(database.sql, runId);
+    return now && now.claim !== claim ? now.claim : null;
   };
   /** The fence around each rename onto a final name: the run's row held under this attempt's claim. */
   const fence = <T>(rename: () => Promise<T>): Promise<T> =>

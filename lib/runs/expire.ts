@@ -3,6 +3,7 @@
 // once every file of a run has expired, whatever else is left in the run's folder (the objects of an
 // attempt that was stopped, superseded and killed before it removed its own) goes as well.
 import type { Database } from '@/db/client';
+import { listFilesToExpire, listRunsWithAllFilesExpired, markFilesExpired } from '@/db/queries/export-files';
 import { now } from '@/lib/clock';
 import { sidecarKey } from '@/lib/exports';
 import { getStorage, type Storage } from '@/lib/storage';
@@ -12,25 +13,17 @@ export async function expireFiles(database: Database, opts: { storage?: Storage;
   const storage = opts.storage ?? getStorage();
   let total = 0;
   for (;;) {
-    const rows = await database.sql<
-      { id: string; storage_key: string; name: string; file_type: string; run_id: string; program_id: number }[]
-    >`
-      select id, storage_key, name, file_type, run_id, program_id from export_files
-      where not expired and expires_at <= ${now().toISOString()}::timestamptz
-      order by expires_at limit ${opts.batch ?? 500}`;
+    const rows = await listFilesToExpire(database.sql, { at: now(), limit: opts.batch ?? 500 });
     if (rows.length === 0) return total;
     for (const r of rows) {
       await storage.delete(r.storage_key);
       if (r.file_type !== 'manifest') await storage.delete(sidecarKey(r.storage_key));
     }
-    await database.sql`update export_files set expired = true, expired_at = ${now().toISOString()}::timestamptz where id = any(${rows.map((r) => r.id)}::uuid[])`;
+    await markFilesExpired(database.sql, { ids: rows.map((r) => r.id), at: now() });
     total += rows.length;
     // Runs whose files are now all expired: the attempt folders no record points at any more.
     const runIds = [...new Set(rows.map((r) => r.run_id))];
-    const settled = await database.sql<{ id: string; program_id: number; status: string; claim: number }[]>`
-      select r.id, r.program_id, r.status, r.claim from export_runs r
-      where r.id = any(${runIds}::uuid[])
-        and not exists (select 1 from export_files f where f.run_id = r.id and not f.expired)`;
+    const settled = await listRunsWithAllFilesExpired(database.sql, runIds);
     for (const run of settled) {
       await sweepAttemptObjects(
         database,

@@ -1,12 +1,12 @@
 // Manual retry of a failed run from the event history: allowed while its files exist (7 days by
 // default); afterwards it is refused with the date the files expired. Retrying a failed chunk of a
 // historical request reopens the request, which completes once every chunk has been delivered.
-import { and, eq } from 'drizzle-orm';
 import type { Database } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
 import { reopenHistoricalRequest } from '@/db/queries/historical';
 import { retryFailedRun } from '@/db/queries/run-ledger';
-import { exportFiles, exportRuns, type ExportFile, type ExportRun } from '@/db/schema';
+import { listRunFiles, lockRun } from '@/db/queries/runs';
+import type { ExportFile, ExportRun } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
@@ -28,14 +28,10 @@ export async function retryRun(
   runId: string,
 ): Promise<{ next: 'deliver' | 'export' }> {
   return database.db.transaction(async (tx) => {
-    const [run] = await tx
-      .select()
-      .from(exportRuns)
-      .where(and(eq(exportRuns.programId, programId), eq(exportRuns.id, runId)))
-      .for('update');
+    const run = await lockRun(tx, { programId, id: runId });
     if (!run) throw new AppError('not_found', 'Run not found.');
     if (run.status !== 'failed') throw new AppError('conflict', `Only a failed run can be retried; this one is ${run.status}.`);
-    const files = await tx.select().from(exportFiles).where(eq(exportFiles.runId, runId));
+    const files = await listRunFiles(tx, run);
     const generated = run.generatedAt !== null && files.length > 0;
     const expired = expiredFileOf(run, files, now());
     if (expired) {
