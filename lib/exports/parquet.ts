@@ -57,6 +57,14 @@ class Bits {
   }
 }
 
+/** Values up to this many bytes are copied byte by byte rather than through a subarray view. */
+const SHORT_COPY = 64;
+
+/** A big-endian int32 at `pos` (Buffer's readInt32BE without its bounds checks: callers check lengths). */
+function int32At(src: Uint8Array, pos: number): number {
+  return (src[pos] << 24) | (src[pos + 1] << 16) | (src[pos + 2] << 8) | src[pos + 3];
+}
+
 /** Growable UTF-8 bytes and int32 offsets: an Arrow Utf8 column without validity. */
 class Utf8Buffer {
   data = new Uint8Array(64 * 1024);
@@ -73,7 +81,12 @@ class Utf8Buffer {
       next.set(this.data.subarray(0, this.used));
       this.data = next;
     }
-    this.data.set(src.subarray(pos, pos + len), this.used);
+    if (len <= SHORT_COPY) {
+      // Most values are short (ids, names): a byte loop beats making a view to copy from.
+      const data = this.data;
+      let at = this.used;
+      for (let i = pos, end = pos + len; i < end; i++) data[at++] = src[i];
+    } else this.data.set(src.subarray(pos, pos + len), this.used);
     this.used += len;
     this.offsets[index + 1] = this.used;
   }
@@ -104,8 +117,8 @@ class Int64Buffer {
   }
   /** A big-endian int64 from `src` at `pos`, plus `addHi:addLo`. */
   push(index: number, src: Buffer, pos: number, addHi = 0, addLo = 0) {
-    let hi = src.readInt32BE(pos);
-    let lo = src.readUInt32BE(pos + 4) + addLo;
+    let hi = int32At(src, pos);
+    let lo = (int32At(src, pos + 4) >>> 0) + addLo;
     if (lo > 0xffffffff) {
       lo -= 0x100000000;
       hi += 1;
@@ -453,7 +466,7 @@ class TupleReader {
             complete = false;
             break;
           }
-          const len = buf.readInt32BE(p);
+          const len = int32At(buf, p);
           p += 4 + (len > 0 ? len : 0);
           if (p > buf.length) {
             complete = false;
@@ -463,7 +476,7 @@ class TupleReader {
         if (!complete) break;
         p = pos + 2;
         for (let f = 0; f < fields; f++) {
-          const len = buf.readInt32BE(p);
+          const len = int32At(buf, p);
           p += 4;
           buffers[f].push(row, buf, p, len);
           if (len > 0) p += len;
