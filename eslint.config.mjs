@@ -3,7 +3,7 @@ import nextTs from 'eslint-config-next/typescript';
 
 // lib modules that hold no server code and may be bundled for the browser.
 const CLIENT_SAFE_LIB =
-  /^@\/lib\/(?!auth\/permissions$|windows$|windows\/days$|historical\/range$|scheduling\/next-delivery$|connections\/server-address$|describe-connection$|runs\/vocabulary$|(.+\/)?schemas$)/;
+  /^@\/lib\/(?!auth\/permissions$|windows$|windows\/days$|historical\/range$|scheduling\/next-delivery$|connections\/server-address$|destinations\/s3-settings$|destinations\/azure-settings$|describe-connection$|runs\/vocabulary$|(.+\/)?schemas$)/;
 
 /** One boundary: files matching `files` may not import `forbidden` (gitignore-style patterns, or one RegExp). */
 function boundary(files, forbidden, message, allowTypeImports = false) {

@@ -67,6 +67,13 @@ const schema = z
     DDE_SETTLE_MINUTES: intWithDefault(5, 0, 1440),
     DDE_DELIVERY_MAX_ATTEMPTS: intWithDefault(5, 1, 50),
     DDE_STS_ENDPOINT: z.preprocess(emptyToUndefined, z.url().optional()),
+    DDE_AWS_PRINCIPAL_ARN: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^arn:aws[a-z-]*:iam::\d{12}:(?:root|user\/\S+|role\/\S+)$/, 'must be an IAM ARN such as arn:aws:iam::123456789012:role/dde')
+        .optional(),
+    ),
     DDE_EXPORT_MAX_ATTEMPTS: intWithDefault(3, 1, 20),
     DDE_SIGNED_URL_TTL_SECONDS: intWithDefault(900, 10, 86400),
     DDE_API_RATE_LIMIT_PER_MINUTE: intWithDefault(600, 0, 10_000_000),
@@ -186,6 +193,8 @@ export type Env = {
   deliveryMaxAttempts: number;
   /** STS endpoint for S3 role assumption (an S3-compatible server's own STS); AWS's regional STS when unset. */
   stsEndpoint: string | undefined;
+  /** The IAM user or role whose credentials DDE assumes customers' roles with: the Principal of the trust policy DDE shows. */
+  awsPrincipalArn: string | undefined;
   /** Attempts of a run's export step before the run fails (the ledger counts them; the queue only carries the retry). */
   exportMaxAttempts: number;
   /** A run without a heartbeat for this long belongs to a dead worker and is handed back. */
@@ -295,6 +304,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     settleMinutes: v.DDE_SETTLE_MINUTES,
     deliveryMaxAttempts: v.DDE_DELIVERY_MAX_ATTEMPTS,
     stsEndpoint: v.DDE_STS_ENDPOINT,
+    awsPrincipalArn: v.DDE_AWS_PRINCIPAL_ARN,
     exportMaxAttempts: v.DDE_EXPORT_MAX_ATTEMPTS,
     runStaleSeconds: v.DDE_RUN_STALE_SECONDS,
     openTransactionWaitSeconds: v.DDE_OPEN_TRANSACTION_WAIT_SECONDS,

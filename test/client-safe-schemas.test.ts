@@ -22,6 +22,9 @@ const SCHEMA_MODULES = [
   'lib/windows/days.ts',
   'lib/historical/range.ts',
   'lib/scheduling/next-delivery.ts',
+  // The cloud storage set-up form checks its fields and builds the policies to paste with these.
+  'lib/destinations/s3-settings.ts',
+  'lib/destinations/azure-settings.ts',
 ];
 const ALLOWED_PACKAGES = new Set(['zod']);
 

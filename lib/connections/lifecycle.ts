@@ -21,13 +21,19 @@ import type { Connection } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { encryptSecret, type ConnectionSecret } from '@/lib/crypto';
-import { testAzure, testS3 } from '@/lib/destinations';
+import { pushedDestinationFor, testAzure, testS3 } from '@/lib/destinations';
 import { testDatabase } from '@/lib/destinations/database/destination';
 import { isIssuedExternalId } from '@/lib/destinations/s3-external-id';
 import { sasExpiry, type AzureSettings } from '@/lib/destinations/azure-settings';
 import type { S3Settings } from '@/lib/destinations/s3-settings';
 import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
-import { composeConnectionActive, describeSftpDestination, recordNotification } from '@/lib/notify';
+import {
+  composeConnectionActive,
+  composeStorageConnectionActive,
+  connectionPageUrl,
+  describeSftpDestination,
+  recordNotification,
+} from '@/lib/notify';
 import { AppError } from '@/lib/http/errors';
 import { connectionDisplayName, sftpDestinationOf } from '@/lib/describe-connection';
 import type { CreateConnectionInput, EditConnectionInput } from './schemas';
@@ -85,6 +91,47 @@ export function destinationSetupCheck(budget?: Actor): DestinationCheck {
       },
     );
   };
+}
+
+/** A cloud destination's settings and secret as given at set-up (or to its test). */
+export type CloudDestinationInput =
+  | { kind: 's3'; destination: S3Settings; credentials?: { access_key_id: string; secret_access_key: string } | null }
+  | {
+      kind: 'azure_blob';
+      destination: Omit<AzureSettings, 'sas_expires_at'>;
+      credentials: { account_key: string } | { sas_token: string };
+    };
+
+/**
+ * What the set-up test and the saved row need from a cloud destination's input: its settings (an
+ * Azure SAS token's expiry read from the token) and its secret. A role-assuming S3 destination must
+ * carry an external id DDE issued and no other connection uses (else 422 on destination.external_id):
+ * no program can make DDE assume another customer's role.
+ */
+export async function prepareCloudDestination(database: Database, input: CloudDestinationInput): Promise<Parameters<DestinationCheck>[0]> {
+  if (input.kind === 's3') {
+    const settings = input.destination;
+    if (settings.auth === 'role') {
+      const externalId = settings.external_id ?? '';
+      const problem = !isIssuedExternalId(externalId)
+        ? 'This external id was not issued by DDE: ask for one with POST /api/v1/connections/external-id and put it in the role’s trust policy.'
+        : (await externalIdInUse(database.db, externalId))
+          ? 'This external id belongs to another connection: ask for a new one.'
+          : null;
+      if (problem) throw new AppError('validation_failed', problem, { fields: [{ path: 'destination.external_id', message: problem }] });
+    }
+    const secret: ConnectionSecret | null = input.credentials
+      ? { method: 'access_key', accessKeyId: input.credentials.access_key_id, secretAccessKey: input.credentials.secret_access_key }
+      : null;
+    return { kind: 's3', settings, secret };
+  }
+  const secret: ConnectionSecret =
+    'sas_token' in input.credentials
+      ? { method: 'sas', sasToken: input.credentials.sas_token.replace(/^\?/, '') }
+      : { method: 'account_key', accountKey: input.credentials.account_key };
+  const expires = secret.method === 'sas' ? sasExpiry(secret.sasToken) : null;
+  const settings: AzureSettings = { ...input.destination, sas_expires_at: expires ? expires.toISOString() : null };
+  return { kind: 'azure_blob', settings, secret };
 }
 
 /**
@@ -164,32 +211,16 @@ export async function createConnection(
       lastTestedAt: now(),
     };
   }
-  if (input.kind === 's3') {
-    const settings = input.destination;
-    if (settings.auth === 'role') {
-      const externalId = settings.external_id ?? '';
-      const problem = !isIssuedExternalId(externalId)
-        ? 'This external id was not issued by DDE: ask for one with POST /api/v1/connections/external-id and put it in the role’s trust policy.'
-        : (await externalIdInUse(database.db, externalId))
-          ? 'This external id belongs to another connection: ask for a new one.'
-          : null;
-      if (problem) throw new AppError('validation_failed', problem, { fields: [{ path: 'destination.external_id', message: problem }] });
-    }
-    const secret: ConnectionSecret | null = input.credentials
-      ? { method: 'access_key', accessKeyId: input.credentials.access_key_id, secretAccessKey: input.credentials.secret_access_key }
-      : null;
-    await checkDestination({ kind: input.kind, settings, secret });
-    values = { ...base, destination: settings, secretCiphertext: secret ? encryptSecret(secret, id) : null, lastTestedAt: now() };
-  }
-  if (input.kind === 'azure_blob') {
-    const secret: ConnectionSecret =
-      'sas_token' in input.credentials
-        ? { method: 'sas', sasToken: input.credentials.sas_token.replace(/^\?/, '') }
-        : { method: 'account_key', accountKey: input.credentials.account_key };
-    const expires = secret.method === 'sas' ? sasExpiry(secret.sasToken) : null;
-    const settings: AzureSettings = { ...input.destination, sas_expires_at: expires ? expires.toISOString() : null };
-    await checkDestination({ kind: input.kind, settings, secret });
-    values = { ...base, destination: settings, secretCiphertext: encryptSecret(secret, id), lastTestedAt: now() };
+  if (input.kind === 's3' || input.kind === 'azure_blob') {
+    // The set-up test runs first (write, read back, delete a probe); a failure saves nothing.
+    const prepared = await prepareCloudDestination(database, input);
+    await checkDestination(prepared);
+    values = {
+      ...base,
+      destination: prepared.settings,
+      secretCiphertext: prepared.secret ? encryptSecret(prepared.secret, id) : null,
+      lastTestedAt: now(),
+    };
   }
   return database.db.transaction(async (tx) => {
     const created = await insertConnection(tx, values, actorIds(actor));
@@ -211,6 +242,28 @@ export async function createConnection(
         programId,
         connectionId: id,
       });
+    } else if (created.kind !== 'sftp' && created.kind !== 'api' && created.contactEmails.length) {
+      // A cloud destination passed its set-up test: the same news, with how DDE signs in and where files go.
+      const destination = pushedDestinationFor(created.kind);
+      const facts = destination.activeEmail?.(created);
+      if (facts) {
+        const email = composeStorageConnectionActive({
+          connectionName: connectionDisplayName(created),
+          destination: destination.describe(created),
+          ...facts,
+          frequency: created.frequency,
+          startDate: created.startDate,
+          detailsUrl: connectionPageUrl(created),
+        });
+        await recordNotification(tx, {
+          kind: 'connection_active',
+          to: created.contactEmails,
+          subject: email.subject,
+          body: email.text,
+          programId,
+          connectionId: id,
+        });
+      }
     }
     return created;
   });

@@ -334,47 +334,76 @@ export const s3CredentialsSchema = z
   })
   .strict();
 
+/** An S3 destination's settings and, for auth "access_key", its key: at set-up and in its test. */
+const s3DestinationFields = {
+  destination: s3SettingsSchema,
+  credentials: s3CredentialsSchema.nullish().describe('The access key (auth "access_key"); never returned.'),
+};
+
+function checkS3Credentials(
+  v: { destination: { auth: string }; credentials?: z.infer<typeof s3CredentialsSchema> | null },
+  ctx: z.RefinementCtx,
+) {
+  if (v.destination.auth === 'access_key' && !v.credentials)
+    ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'Enter the access key id and secret access key.' });
+  if (v.destination.auth === 'role' && v.credentials)
+    ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'A role-assuming connection stores no access key.' });
+}
+
+/** An Azure destination's settings and its account key or SAS token: at set-up and in its test. */
+const azureDestinationFields = {
+  destination: azureSettingsSchema.omit({ sas_expires_at: true }),
+  credentials: z
+    .union([
+      z.object({ account_key: z.string().min(1, 'Enter the account key.').max(200) }).strict(),
+      z.object({ sas_token: z.string().min(1, 'Enter the SAS token.').max(2048) }).strict(),
+    ])
+    .describe('The account key, or a SAS token (auth "sas"); never returned.'),
+};
+
+function checkAzureCredentials(
+  v: { destination: { auth: string }; credentials: { account_key: string } | { sas_token: string } },
+  ctx: z.RefinementCtx,
+) {
+  const isSas = 'sas_token' in v.credentials;
+  if ((v.destination.auth === 'sas') !== isSas)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['credentials'],
+      message: v.destination.auth === 'sas' ? 'Enter the SAS token (sas_token).' : 'Enter the account key (account_key).',
+    });
+}
+
 export const createS3ConnectionSchema = z
-  .object({
-    kind: z.literal('s3'),
-    ...common,
-    destination: s3SettingsSchema,
-    credentials: s3CredentialsSchema.nullish().describe('The access key (auth "access_key"); never returned.'),
-  })
+  .object({ kind: z.literal('s3'), ...common, ...s3DestinationFields })
   .strict()
   .superRefine(checkDates)
-  .superRefine((v, ctx) => {
-    if (v.destination.auth === 'access_key' && !v.credentials)
-      ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'Enter the access key id and secret access key.' });
-    if (v.destination.auth === 'role' && v.credentials)
-      ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'A role-assuming connection stores no access key.' });
-  });
+  .superRefine(checkS3Credentials);
 export type CreateS3ConnectionInput = z.infer<typeof createS3ConnectionSchema>;
 
 export const createAzureConnectionSchema = z
-  .object({
-    kind: z.literal('azure_blob'),
-    ...common,
-    destination: azureSettingsSchema.omit({ sas_expires_at: true }),
-    credentials: z
-      .union([
-        z.object({ account_key: z.string().min(1, 'Enter the account key.').max(200) }).strict(),
-        z.object({ sas_token: z.string().min(1, 'Enter the SAS token.').max(2048) }).strict(),
-      ])
-      .describe('The account key, or a SAS token (auth "sas"); never returned.'),
-  })
+  .object({ kind: z.literal('azure_blob'), ...common, ...azureDestinationFields })
   .strict()
   .superRefine(checkDates)
-  .superRefine((v, ctx) => {
-    const isSas = 'sas_token' in v.credentials;
-    if ((v.destination.auth === 'sas') !== isSas)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['credentials'],
-        message: v.destination.auth === 'sas' ? 'Enter the SAS token (sas_token).' : 'Enter the account key (account_key).',
-      });
-  });
+  .superRefine(checkAzureCredentials);
 export type CreateAzureConnectionInput = z.infer<typeof createAzureConnectionSchema>;
+
+/** "Test connection" of a cloud destination before it is saved: the fields its set-up would send, without the schedule. */
+export const testDestinationSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z
+      .object({ kind: z.literal('s3'), ...s3DestinationFields })
+      .strict()
+      .superRefine(checkS3Credentials),
+    z
+      .object({ kind: z.literal('azure_blob'), ...azureDestinationFields })
+      .strict()
+      .superRefine(checkAzureCredentials),
+  ],
+  { error: 'kind must be "s3" or "azure_blob".' },
+);
+export type TestDestinationInput = z.infer<typeof testDestinationSchema>;
 
 export const createConnectionSchema = z.discriminatedUnion(
   'kind',

@@ -295,6 +295,23 @@ export function azureDestination(): PushedDestination {
     pushes: true,
     secretLabel: 'account key or SAS token',
     describe: (c) => describeDestinationSettings('azure_blob', c.destination),
+    activeEmail(c) {
+      const s = azureSettingsOf(c);
+      return {
+        service: 'Azure Blob Storage',
+        signIn:
+          s.auth === 'sas'
+            ? `a SAS token (stored encrypted)${s.sas_expires_at ? `, which expires at ${s.sas_expires_at}` : ''}`
+            : 'the storage account key (stored encrypted)',
+        layoutExample: lakeKey(s.prefix, { exportType: 'incremental', windowStart: c.startDate }, { name: '<file>', fileType: 'activity' }),
+      };
+    },
+    expiringCredential(c) {
+      const s = azureSettingsOf(c);
+      return s.auth === 'sas' && s.sas_expires_at
+        ? { credential: 'SAS token', expiresAt: new Date(s.sas_expires_at), noticeDays: SAS_NOTICE_DAYS }
+        : null;
+    },
     test: ({ connection, secret, signal }) => testAzure({ settings: azureSettingsOf(connection), secret, signal }),
     async check({ connection, secret, signal }) {
       let report: DestinationTestReport;

@@ -117,3 +117,60 @@ export function lakeKey(prefix: string, run: { exportType: string; windowStart: 
   const dt = run.windowStart.toISOString().slice(0, 10);
   return [prefix, run.exportType, type, `dt=${dt}`, file.name].filter(Boolean).join('/');
 }
+
+/** What the trust policy names as the principal while DDE_AWS_PRINCIPAL_ARN is not set: the operator gives the ARN. */
+export const PRINCIPAL_PLACEHOLDER = '<DDE principal ARN: ask your DDE operator>';
+
+/** The role's trust policy: DDE's principal may assume it, only with the connection's external id. */
+export function s3TrustPolicy(principalArn: string | null | undefined, externalId: string) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: principalArn || PRINCIPAL_PLACEHOLDER },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'sts:ExternalId': externalId } },
+      },
+    ],
+  };
+}
+
+/**
+ * The least the role (or the access key's user) needs on the bucket: write and abort uploads under the
+ * prefix for deliveries; read back and delete for the set-up test's probe; listing unfinished uploads
+ * to clean up after a killed attempt (optional: without it, deliveries still work); the KMS key's use
+ * when the objects are encrypted with it.
+ */
+export function s3PermissionsPolicy(s: { bucket: string; prefix?: string; sse?: string; kms_key_id?: string | null }) {
+  const bucket = s.bucket || '<bucket>';
+  const prefix = (s.prefix ?? '').replace(/^\/+|\/+$/g, '');
+  const objects = `arn:aws:s3:::${bucket}/${prefix ? `${prefix}/` : ''}*`;
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DeliverFiles',
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+        Resource: objects,
+      },
+      {
+        Sid: 'CleanUpUnfinishedUploads',
+        Effect: 'Allow',
+        Action: 's3:ListBucketMultipartUploads',
+        Resource: `arn:aws:s3:::${bucket}`,
+      },
+      ...(s.sse === 'aws:kms'
+        ? [
+            {
+              Sid: 'EncryptWithKey',
+              Effect: 'Allow',
+              Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              Resource: s.kms_key_id || '<KMS key ARN>',
+            },
+          ]
+        : []),
+    ],
+  };
+}

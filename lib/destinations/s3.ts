@@ -611,6 +611,15 @@ export function s3Destination(): PushedDestination {
     pushes: true,
     secretLabel: 'access key',
     describe: (c) => describeDestinationSettings('s3', c.destination),
+    activeEmail(c) {
+      const s = s3SettingsOf(c);
+      return {
+        service: s.provider === 'aws' ? 'Amazon S3' : s.provider === 'gcs' ? 'Google Cloud Storage' : 'S3-compatible storage',
+        signIn: s.auth === 'role' ? `the role ${s.role_arn} with the external id ${s.external_id}` : 'an access key (stored encrypted)',
+        encryption: s.sse === 'aws:kms' ? `SSE-KMS with the key ${s.kms_key_id}` : s.sse === 'AES256' ? 'SSE-S3 (AES256)' : null,
+        layoutExample: lakeKey(s.prefix, { exportType: 'incremental', windowStart: c.startDate }, { name: '<file>', fileType: 'activity' }),
+      };
+    },
     test: ({ connection, secret, signal, timeouts }) => testS3({ settings: s3SettingsOf(connection), secret, signal, timeouts }),
     async check({ connection, secret, signal, timeouts }) {
       let report: DestinationTestReport;

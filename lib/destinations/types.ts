@@ -92,6 +92,14 @@ export type PushedDestination = {
   deliver(input: DestinationDeliverInput): Promise<DestinationDeliverResult>;
   /** Any error met while delivering → a classified DeliveryError (one that is already classified is returned as it is). */
   classify(err: unknown): DeliveryError;
+  /**
+   * What the "connection active" email says beyond where it delivers: the service, how DDE signs in
+   * (never the secret), the encryption and where one file of a window goes. A kind without it sends
+   * none from here (SFTP sends its own, with the host key to recognise the server by).
+   */
+  activeEmail?(c: Connection): { service: string; signIn: string; encryption?: string | null; layoutExample: string };
+  /** A credential with an end date (an Azure SAS token): the daily check tells the contacts once, `noticeDays` before. */
+  expiringCredential?(c: Connection): { credential: string; expiresAt: Date; noticeDays: number } | null;
   /** The daily check: the test's verdict plus the kind's warnings. */
   check(input: {
     connection: Connection;

@@ -73,6 +73,15 @@ const ECHOED_FIELDS = new Set([
   'target_type',
   'events',
   'include_expired',
+  // A cloud destination's names and choices (never its endpoint, a URL that may carry a token).
+  'bucket',
+  'region',
+  'prefix',
+  'container',
+  'account',
+  'provider',
+  'sse',
+  'storage_class',
 ]);
 
 /** A field path in people's words: "contact_emails.1" → "Contact emails", "auth.private_key" → "Private key". */

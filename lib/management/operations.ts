@@ -7,6 +7,7 @@ import {
   pauseConnectionSchema,
   replaceCredentialsSchema,
   replacePgpKeySchema,
+  testDestinationSchema,
 } from '@/lib/connections/schemas';
 import { createHistoricalRequestSchema } from '@/lib/historical';
 import type { ApiOperation, ApiResponse } from '@/lib/http/openapi';
@@ -30,6 +31,10 @@ import {
   pgpKeyResponse,
   pgpKeySchema,
   testReportResponse,
+  destinationTestReportResponse,
+  destinationTestReportSchema,
+  externalIdResponse,
+  externalIdSchema,
 } from './responses';
 import {
   ACTIVITY_CSV_COLUMNS,
@@ -61,6 +66,10 @@ export const MANAGEMENT_API_COMPONENTS = {
   ConnectionTestResponse: testReportResponse,
   PgpKey: pgpKeySchema,
   PgpKeyResponse: pgpKeyResponse,
+  DestinationTestReport: destinationTestReportSchema,
+  DestinationTestResponse: destinationTestReportResponse,
+  ExternalId: externalIdSchema,
+  ExternalIdResponse: externalIdResponse,
   ConfigResponse: configResponse,
 };
 
@@ -150,6 +159,35 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     responses: {
       200: { description: 'The key’s fingerprint, user IDs and expiry.', schema: pgpKeyResponse },
       ...errors(401, 403, 422),
+    },
+  },
+  {
+    ...WRITE,
+    method: 'post',
+    path: '/api/v1/connections/destination-test',
+    operationId: 'testDestination',
+    summary: 'Test a cloud storage destination step by step',
+    description:
+      'The set-up test of an S3 (or S3-compatible) or Azure Blob destination before it is saved, with the body’s destination and credentials as createConnection takes them: sign in (or assume the role), write a probe object, read it back, check its encryption (S3), delete it. A failing destination is reported with ok: false (200) and the step that failed, naming what to fix; only bad input is an error. Nothing is stored. Spends the connection-test budget.',
+    query: program,
+    body: json(testDestinationSchema),
+    responses: {
+      200: { description: 'The test report, step by step.', schema: destinationTestReportResponse },
+      ...errors(401, 403, 422),
+    },
+  },
+  {
+    ...WRITE,
+    method: 'post',
+    path: '/api/v1/connections/external-id',
+    operationId: 'issueExternalId',
+    summary: 'Issue an external id for an S3 role',
+    description:
+      'For an S3 connection that assumes a role: a fresh external id, which DDE signs so that it refuses any id it did not issue, and the trust policy naming it to paste into the role. Send it as destination.external_id (auth "role") when creating the connection; an id serves one connection only. Nothing is stored.',
+    query: program,
+    responses: {
+      200: { description: 'The external id and the trust policy.', schema: externalIdResponse },
+      ...errors(401, 403),
     },
   },
   {

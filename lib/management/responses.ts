@@ -257,6 +257,45 @@ export const testReportSchema = z.object({
 });
 export type TestReport = z.infer<typeof testReportSchema>;
 
+/** A cloud destination's set-up test (POST /api/v1/connections/destination-test, and details.test of a refused create). */
+export const destinationTestReportSchema = z.object({
+  ok: z.boolean(),
+  steps: z
+    .array(
+      z.object({
+        step: z.string().describe('credentials, write, read, encryption (S3), delete.'),
+        label: z.string(),
+        status: z.enum(['ok', 'failed', 'skipped']),
+        durationMs: z.number().optional(),
+        detail: z.string().optional(),
+        error: stepError.optional(),
+      }),
+    )
+    .describe('Each step in order; the steps after a failed one are skipped.'),
+  error: stepError.optional().describe('The first failure: its code, whether retrying can help, and what to do.'),
+  warnings: z.array(z.string()).optional().describe('What works today but needs a person soon (a SAS token expiring within 14 days).'),
+});
+export type DestinationTestReport = z.infer<typeof destinationTestReportSchema>;
+
+/** An external id DDE issued for a role-assuming S3 connection, with the trust policy that names it. */
+export const externalIdSchema = z.object({
+  external_id: z
+    .string()
+    .describe(
+      'Put it in the role’s trust policy (sts:ExternalId) and send it as destination.external_id when creating the connection; one connection only.',
+    ),
+  principal_arn: z
+    .string()
+    .nullable()
+    .describe(
+      'The IAM principal DDE assumes roles as (DDE_AWS_PRINCIPAL_ARN); null when the operator has not set it, and the policy shows a placeholder.',
+    ),
+  trust_policy: z
+    .record(z.string(), z.unknown())
+    .describe('The role’s trust policy to paste: that principal may assume the role with this external id only.'),
+});
+export type ExternalId = z.infer<typeof externalIdSchema>;
+
 export const appConfigSchema = z.object({
   egress_info: z.string().nullable(),
   retention_days: z.number().int(),
@@ -284,4 +323,6 @@ export const historicalListResponse = listSchema(historicalRequestSchema);
 export const activityPageResponse = pageSchema(activityEntrySchema);
 export const testReportResponse = dataSchema(testReportSchema);
 export const pgpKeyResponse = dataSchema(pgpKeySchema);
+export const destinationTestReportResponse = dataSchema(destinationTestReportSchema);
+export const externalIdResponse = dataSchema(externalIdSchema);
 export const configResponse = dataSchema(appConfigSchema);

@@ -1,6 +1,7 @@
 // The emails DDE sends to a connection's contacts, as plain text: the delivery report of a run
 // (SFTP delivered, API files available, a delivery or an export that failed), the daily digest,
-// "SFTP connection active" after a successful set-up test, "connection issue" and "connection
+// "SFTP connection active" (or "cloud storage connection active") after a successful set-up test, a credential's
+// expiry ahead (an Azure SAS token), "connection issue" and "connection
 // active again" from the daily check, and "connection paused" after repeated failures.
 // Rule: they name hosts, users, folders and files, never a password, key, token or signing secret.
 import { RETRYABLE, type DeliveryErrorCode } from '@/lib/delivery/errors';
@@ -210,6 +211,70 @@ export function composeConnectionActive(input: ConnectionActiveInput): ComposedE
       ...(input.startDate ? [`First window starts: ${utc(input.startDate)}`] : []),
       '',
       "DDE will only deliver to a server presenting this host key. If the server's key changes, deliveries stop and you will be told.",
+      ...footer(input.detailsUrl),
+    ].join('\n'),
+  };
+}
+
+export type StorageConnectionActiveInput = {
+  connectionName: string;
+  /** "Amazon S3", "Azure Blob Storage"… */
+  service: string;
+  destination: string;
+  /** How DDE signs in, never the secret: "role arn:aws:iam::…:role/x with external id dde-…", "access key AKIA…", "SAS token, expires …". */
+  signIn: string;
+  encryption?: string | null;
+  /** Where one file of a window goes, e.g. "dde/incremental/activity/dt=2026-11-28/<file>". */
+  layoutExample: string;
+  frequency?: string;
+  startDate?: Date;
+  detailsUrl?: string;
+};
+
+/** After a cloud storage destination passed its set-up test (probe written, read back, deleted): the connection will deliver there. */
+export function composeStorageConnectionActive(input: StorageConnectionActiveInput): ComposedEmail {
+  return {
+    subject: `DDE cloud storage connection active: ${input.connectionName}`,
+    text: [
+      `The ${input.service} connection "${input.connectionName}" passed its set-up test (a test object was written, read back and deleted) and is active.`,
+      '',
+      `Destination: ${input.destination}`,
+      `DDE signs in with: ${input.signIn}`,
+      ...(input.encryption ? [`Server-side encryption: ${input.encryption}`] : []),
+      ...(input.frequency ? [`Frequency: ${input.frequency.replace(/_/g, ' ')}`] : []),
+      ...(input.startDate ? [`First window starts: ${utc(input.startDate)}`] : []),
+      '',
+      'Each window’s files go under one prefix per file type in date partitions, each with its .sha256 sidecar, and the manifest last as the completion marker, e.g.:',
+      `  ${input.layoutExample}`,
+      'A retried window overwrites the same objects: there are never two copies of a window.',
+      ...footer(input.detailsUrl),
+    ].join('\n'),
+  };
+}
+
+export type CredentialExpiryInput = {
+  connectionName: string;
+  destination: string;
+  /** What expires: "SAS token". */
+  credential: string;
+  expiresAt: Date;
+  checkedAt: Date;
+  detailsUrl?: string;
+};
+
+/** From the daily check: the credential DDE delivers with (an Azure SAS token) expires within days. */
+export function composeCredentialExpiry(input: CredentialExpiryInput): ComposedEmail {
+  const days = Math.max(1, Math.ceil((input.expiresAt.getTime() - input.checkedAt.getTime()) / 86_400_000));
+  const when = utc(input.expiresAt);
+  return {
+    subject: `DDE ${input.credential} expires on ${when.slice(0, 10)}: ${input.connectionName}`,
+    text: [
+      `The ${input.credential} that DDE delivers the files of the connection "${input.connectionName}" with expires at ${when} (in ${days} day${days === 1 ? '' : 's'}).`,
+      'From then on, deliveries to this connection fail until it has a new one.',
+      '',
+      `Destination: ${input.destination}`,
+      '',
+      `To keep the files coming, issue a new ${input.credential} (with the create, write, read and delete permissions on the container) and send it to Firstup, whose Super Admin stops the connection, replaces its credentials and starts it again: no window is missed.`,
       ...footer(input.detailsUrl),
     ].join('\n'),
   };

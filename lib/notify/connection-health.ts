@@ -4,7 +4,8 @@
 // "connection issue" when a connection starts failing, one "connection active again" when it
 // passes again (the last verdict is kept on the connection). A connection whose files are encrypted
 // also has its OpenPGP key's expiry looked at: its contacts are told once when it is PGP_KEY_NOTICE_DAYS
-// away, and once more when it has expired.
+// away, and once more when it has expired; a destination's credential with an end date (an Azure SAS
+// token) likewise, once, before it expires.
 import type { Database } from '@/db/client';
 import { listConnectionsToCheck, recordConnectionHealth } from '@/db/queries/connections';
 import type { Connection } from '@/db/schema';
@@ -15,7 +16,7 @@ import type { ConnectionTestReport, TestConnectionInput } from '@/lib/delivery';
 import type { DeliveryErrorCode } from '@/lib/delivery/errors';
 import { pushedDestinationFor, sftpDestination, type PushedDestination } from '@/lib/destinations';
 import { childLogger } from '@/lib/logger';
-import { composeConnectionIssue, composeConnectionRecovered, composePgpKeyExpiry } from './compose';
+import { composeConnectionIssue, composeConnectionRecovered, composeCredentialExpiry, composePgpKeyExpiry } from './compose';
 import { recordNotification } from './outbox';
 import { connectionPageUrl } from './run-events';
 
@@ -27,6 +28,8 @@ export type HealthVerdict = {
   notificationId?: string;
   /** What works today but needs a person soon (a SAS token about to expire), as the destination's check says it. */
   warnings?: string[];
+  /** This check told the contacts that the credential DDE delivers with (a SAS token) expires soon. */
+  credential?: { reported: 'expiring'; notificationId: string };
   /** This check told the contacts that the connection's OpenPGP key expires soon, or has expired. */
   pgpKey?: { reported: 'expiring' | 'expired'; notificationId: string };
 };
@@ -123,9 +126,46 @@ async function checkOne(database: Database, c: Connection, opts: HealthCheckOpti
     });
     verdict.notificationId = note.id;
   }
+  const credential = await reportCredentialExpiry(database, c, destinationOf(c, opts), checkedAt);
+  if (credential) verdict.credential = credential;
   const pgpKey = await reportPgpKeyExpiry(database, c, checkedAt);
   if (pgpKey) verdict.pgpKey = pgpKey;
   return verdict;
+}
+
+/**
+ * One message when the destination's credential (an Azure SAS token) is within its notice days of
+ * expiring, once per credential and expiry. Once it has expired the check itself fails, and the
+ * "connection issue" message says so.
+ */
+async function reportCredentialExpiry(
+  database: Database,
+  c: Connection,
+  destination: PushedDestination,
+  checkedAt: Date,
+): Promise<HealthVerdict['credential']> {
+  const expiring = destination.expiringCredential?.(c);
+  if (!expiring || c.contactEmails.length === 0) return undefined;
+  const left = expiring.expiresAt.getTime() - checkedAt.getTime();
+  if (left <= 0 || left > expiring.noticeDays * 86_400_000) return undefined;
+  const email = composeCredentialExpiry({
+    connectionName: connectionDisplayName(c),
+    destination: destination.describe(c),
+    credential: expiring.credential,
+    expiresAt: expiring.expiresAt,
+    checkedAt,
+    detailsUrl: connectionPageUrl(c),
+  });
+  const note = await recordNotification(database.db, {
+    kind: 'credential_expiring',
+    to: c.contactEmails,
+    subject: email.subject,
+    body: email.text,
+    programId: c.programId,
+    connectionId: c.id,
+    dedupeKey: `credential:${c.id}:${expiring.expiresAt.toISOString()}:expiring`,
+  });
+  return note.created ? { reported: 'expiring', notificationId: note.id } : undefined;
 }
 
 /** One message when the key is PGP_KEY_NOTICE_DAYS from expiring, one when it has expired (each once per key and expiry). */

@@ -1,6 +1,8 @@
 // Email to a connection's contacts: composition, sending (SMTP or .eml files) and the outbox.
 export {
   composeConnectionActive,
+  composeCredentialExpiry,
+  composeStorageConnectionActive,
   composeConnectionIssue,
   composeConnectionPaused,
   composeConnectionRecovered,
@@ -14,6 +16,8 @@ export {
   runErrorTitle,
   type ComposedEmail,
   type ConnectionActiveInput,
+  type CredentialExpiryInput,
+  type StorageConnectionActiveInput,
   type ConnectionIssueInput,
   type DeliveryReportInput,
   type SftpDestinationLabel,

@@ -18,6 +18,7 @@ export const NOTIFICATION_KINDS = [
   'connection_recovered',
   'connection_paused',
   'pgp_key_expiring',
+  'credential_expiring',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
