@@ -14,53 +14,37 @@ import { LoadError } from '@/lib/destinations/database/errors';
 import { loadRun, openTarget } from '@/lib/destinations/database/load';
 import type { DatabaseSettings } from '@/lib/destinations/database/settings';
 import { databaseSettingsSchema } from '@/lib/destinations/database/settings';
-import { seedProgram } from '@/lib/seed';
-import { LocalStorage } from '@/lib/storage';
 import { windowsOf } from '@/lib/windows';
-import { useTestEnv } from './helpers/auth';
 import {
   createCustomerMysqlDatabase,
   createCustomerPgDatabase,
-  customerMysql,
+  customerMysqlOrSkip,
   startCustomerPostgres,
-  type CustomerMysql,
   type CustomerPostgres,
 } from './helpers/customer-databases';
-import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { exportWindow, insertConnection, opener, type ExportedWindow } from './helpers/load-runs';
+import { opener, loadSuite, type ExportedWindow } from './helpers/load-runs';
 
 const PROGRAM = 2703;
 const until = new Date('2026-11-20T00:00:00Z');
-let t: TestDatabase;
-let root: string;
-let storage: LocalStorage;
-let w: ExportedWindow;
-const mysqlServer = await customerMysql();
-const skipMysql = 'skip' in mysqlServer ? mysqlServer.skip : null;
-if (skipMysql) console.warn(`Skipping the MariaDB kill -9 test: ${skipMysql}`);
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  useTestEnv(t);
-  root = mkdtempSync(path.join(os.tmpdir(), 'dde-dbfault-'));
-  storage = new LocalStorage(root);
-  await seedProgram(t, { programId: PROGRAM, users: 40, campaigns: 4, events: 4000, days: 1, seed: 29, until });
-  const [span] = windowsOf({ frequency: 'daily', startDate: new Date(until.getTime() - 86_400_000), endDate: until });
-  const connectionId = await insertConnection(t, PROGRAM, span.start);
-  w = await exportWindow(t, storage, connectionId, PROGRAM, span);
-  expect(w.files.map((f) => f.fileType).sort()).toEqual(['activity', 'campaign', 'user']);
-}, 180_000);
-afterAll(async () => {
-  await t?.drop();
-  if (root) rmSync(root, { recursive: true, force: true });
+const [span] = windowsOf({ frequency: 'daily', startDate: new Date(until.getTime() - 86_400_000), endDate: until });
+const suite = loadSuite({
+  seed: { programId: PROGRAM, users: 40, campaigns: 4, events: 4000, days: 1, seed: 29, until },
+  start: span.start,
+  windows: [span],
+  tmp: 'dde-dbfault-',
 });
-
+const { server: mysqlServer, skip: skipMysql } = await customerMysqlOrSkip('the MariaDB kill -9 test');
+let w: ExportedWindow;
+beforeAll(() => {
+  w = suite.windows[0];
+  expect(w.files.map((f) => f.fileType).sort()).toEqual(['activity', 'campaign', 'user']);
+});
 const activityRows = () => w.files.find((f) => f.fileType === 'activity')!.rows;
 
 /** A worker process loading `w`; resolves with its exit signal or code. */
 function startWorker(settings: DatabaseSettings, password: string) {
-  const input = path.join(root, `worker-${Date.now()}.json`);
-  writeFileSync(input, JSON.stringify({ settings, password, window: w.window, files: w.files, storageRoot: root }));
+  const input = path.join(suite.root, `worker-${Date.now()}.json`);
+  writeFileSync(input, JSON.stringify({ settings, password, window: w.window, files: w.files, storageRoot: suite.root }));
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/load-worker.ts', input], {
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -125,7 +109,7 @@ describe('a worker killed with SIGKILL mid-load', () => {
         password: c.password,
         window: w.window,
         files: w.files,
-        open: opener(storage),
+        open: opener(suite.storage),
       });
       expect(retry.files.map((f) => `${f.fileType} ${f.status}`)).toEqual([
         'user already_loaded',
@@ -141,7 +125,7 @@ describe('a worker killed with SIGKILL mid-load', () => {
   });
 
   it.skipIf(!!skipMysql)('MariaDB: the window is not there until a later attempt loads it, once', async () => {
-    const c = await createCustomerMysqlDatabase(mysqlServer as CustomerMysql);
+    const c = await createCustomerMysqlDatabase(mysqlServer!);
     try {
       const tg = await openTarget(c.settings(), c.password);
       await tg.ensureTables();
@@ -170,7 +154,7 @@ describe('a worker killed with SIGKILL mid-load', () => {
         password: c.password,
         window: w.window,
         files: w.files,
-        open: opener(storage),
+        open: opener(suite.storage),
       });
       expect(retry.files.map((f) => `${f.fileType} ${f.status}`)).toEqual([
         'user already_loaded',
@@ -218,7 +202,7 @@ describe("the customer's PostgreSQL restarted mid-load", () => {
     const held = await dba.reserve();
     await held`begin`;
     await held`lock table activity in share mode`;
-    const loading = loadRun({ settings, password: 'customer', window: w.window, files: w.files, open: opener(storage) }).catch(
+    const loading = loadRun({ settings, password: 'customer', window: w.window, files: w.files, open: opener(suite.storage) }).catch(
       (e: unknown) => e,
     );
     await until_('the load to wait on the lock', async () => {
@@ -245,8 +229,8 @@ describe("the customer's PostgreSQL restarted mid-load", () => {
       const n = async (q: string) => Number((await after.unsafe<{ n: string }[]>(q))[0].n);
       expect(await n('select count(*) as n from activity')).toBe(0);
       expect(await n(`select count(*) as n from _dde_loads where file_type = 'activity'`)).toBe(0);
-      await loadRun({ settings, password: 'customer', window: w.window, files: w.files, open: opener(storage) });
-      await loadRun({ settings, password: 'customer', window: w.window, files: w.files, open: opener(storage) });
+      await loadRun({ settings, password: 'customer', window: w.window, files: w.files, open: opener(suite.storage) });
+      await loadRun({ settings, password: 'customer', window: w.window, files: w.files, open: opener(suite.storage) });
       expect(await n('select count(*) as n from activity')).toBe(activityRows());
       expect(await n('select count(distinct event_id) as n from activity')).toBe(activityRows());
       expect(await n('select count(*) as n from _dde_loads')).toBe(3);

@@ -2,73 +2,44 @@
 // typed export schema, users merged by updated_at, the `_dde_loads` row in the transaction of the
 // rows, and the faults: a second worker at the same time, a table locked by the customer, the
 // connection killed mid-load, a revoked privilege, a customer's own column and index.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoadError } from '@/lib/destinations/database/errors';
 import { loadRun, openTarget } from '@/lib/destinations/database/load';
 import { SCHEMA_VERSION } from '@/lib/destinations/database/tables';
 import { fileSchema } from '@/lib/exports/schema';
-import { seedProgram } from '@/lib/seed';
-import { LocalStorage } from '@/lib/storage';
 import { windowsOf } from '@/lib/windows';
-import { useTestEnv } from './helpers/auth';
-import { createCustomerMysqlDatabase, customerMysql, type CustomerMysql, type CustomerMysqlDatabase } from './helpers/customer-databases';
-import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { exportWindow, insertConnection, opener, type ExportedWindow } from './helpers/load-runs';
+import { createCustomerMysqlDatabase, customerMysqlOrSkip, type CustomerMysqlDatabase } from './helpers/customer-databases';
+import { exportWindow, manifestOf, opener, loadSuite, type ExportedWindow } from './helpers/load-runs';
 
-const server = await customerMysql();
-const skip = 'skip' in server ? server.skip : null;
-if (skip) console.warn(`Skipping the MariaDB load tests: ${skip}`);
+const { server, skip } = await customerMysqlOrSkip('the MariaDB load tests');
 
 const PROGRAM = 2702;
 const until = new Date('2026-11-20T00:00:00Z');
-let t: TestDatabase;
-let root: string;
-let storage: LocalStorage;
-let connectionId: string;
-let windows: ExportedWindow[];
 const spans = windowsOf({ frequency: 'every_4_hours', startDate: new Date(until.getTime() - 86_400_000), endDate: until });
 
 describe.skipIf(!!skip)('loading into MariaDB / MySQL', () => {
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    useTestEnv(t);
-    root = mkdtempSync(path.join(os.tmpdir(), 'dde-dbload-my-'));
-    storage = new LocalStorage(root);
-    await seedProgram(t, { programId: PROGRAM, users: 60, campaigns: 5, events: 3000, days: 1, seed: 28, until });
-    connectionId = await insertConnection(t, PROGRAM, spans[0].start);
-    windows = [];
-    for (const w of spans) windows.push(await exportWindow(t, storage, connectionId, PROGRAM, w));
-  }, 180_000);
-  afterAll(async () => {
-    await t?.drop();
-    if (root) rmSync(root, { recursive: true, force: true });
+  const suite = loadSuite({
+    seed: { programId: PROGRAM, users: 60, campaigns: 5, events: 3000, days: 1, seed: 28, until },
+    start: spans[0].start,
+    windows: spans,
+    tmp: 'dde-dbload-my-',
   });
 
   let c: CustomerMysqlDatabase;
   beforeEach(async () => {
-    c = await createCustomerMysqlDatabase(server as CustomerMysql);
+    c = await createCustomerMysqlDatabase(server!);
   });
   afterEach(async () => c?.drop());
 
   const load = (w: ExportedWindow, over: Parameters<CustomerMysqlDatabase['settings']>[0] = {}, password = c.password, options = {}) =>
-    loadRun({
-      settings: c.settings(over),
-      password,
-      window: w.window,
-      files: w.files,
-      open: opener(storage),
-      options: { batchRows: 200, ...options },
-    });
+    suite.load(w, c.settings(over), password, { batchRows: 200, ...options });
   const count = async (q: string) => Number(((await c.conn.query<RowDataPacket[]>(q))[0][0] as { n: string }).n);
-  const withActivity = () => windows.filter((x) => x.files.some((f) => f.fileType === 'activity'));
+  const withActivity = () => suite.windows.filter((x) => x.files.some((f) => f.fileType === 'activity'));
   const activityRows = (w: ExportedWindow) => w.files.find((f) => f.fileType === 'activity')!.rows;
 
   it('creates the tables from the typed schema and loads a window with its _dde_loads rows', async () => {
-    const w = windows.find((x) => x.files.some((f) => f.fileType === 'activity') && x.files.some((f) => f.fileType === 'user'))!;
+    const w = suite.windows.find((x) => x.files.some((f) => f.fileType === 'activity') && x.files.some((f) => f.fileType === 'user'))!;
     const result = await load(w);
     expect(result.tables.created.sort()).toEqual(['_dde_loads', 'activity', 'campaigns', 'users']);
     const [cols] = await c.conn.query<RowDataPacket[]>(
@@ -87,8 +58,12 @@ describe.skipIf(!!skip)('loading into MariaDB / MySQL', () => {
     const [ledger] = await c.conn.query<RowDataPacket[]>(
       'select file_type, `rows`, sha256, schema_version from _dde_loads order by file_type',
     );
+    // One row per file type: a type the window has no file of is recorded with 0 rows.
     expect(ledger.map((l) => [l.file_type, Number(l.rows), l.sha256, Number(l.schema_version)])).toEqual(
-      [...w.files].sort((a, b) => a.fileType.localeCompare(b.fileType)).map((f) => [f.fileType, f.rows, f.sha256, SCHEMA_VERSION]),
+      ['activity', 'campaign', 'user'].map((type) => {
+        const f = w.files.find((x) => x.fileType === type);
+        return [type, f?.rows ?? 0, f?.sha256 ?? '', SCHEMA_VERSION];
+      }),
     );
     // Instants are stored in UTC as the file says them; lists as JSON.
     const [[ev]] = await c.conn.query<RowDataPacket[]>('select date, ingested_at from activity order by ingested_at limit 1');
@@ -114,16 +89,16 @@ describe.skipIf(!!skip)('loading into MariaDB / MySQL', () => {
   });
 
   it('merges users by updated_at: a newer version replaces the row, an older one never overwrites it', async () => {
-    const first = windows.find((x) => x.files.some((f) => f.fileType === 'user'))!;
+    const first = suite.windows.find((x) => x.files.some((f) => f.fileType === 'user'))!;
     await load(first);
     const [[u]] = await c.conn.query<RowDataPacket[]>('select user_id, first_name from users order by user_id limit 1');
-    const [{ updated_at: newerText }] = await t.sql<{ updated_at: string }[]>`
+    const [{ updated_at: newerText }] = await suite.t.sql<{ updated_at: string }[]>`
       update members set first_name = 'Renamed' where id = ${Number(u.user_id)} and program_id = ${PROGRAM} returning updated_at::text`;
     const newer = new Date(newerText);
     const later = await exportWindow(
-      t,
-      storage,
-      connectionId,
+      suite.t,
+      suite.storage,
+      suite.connectionId,
       PROGRAM,
       { start: new Date(newer.getTime() - 3_600_000), end: new Date(newer.getTime() + 1) },
       'historical',
@@ -171,7 +146,7 @@ describe.skipIf(!!skip)('loading into MariaDB / MySQL', () => {
     expect(await count(`select count(*) as n from _dde_loads where file_type = 'activity'`)).toBe(0);
     await load(w);
     expect(await count('select count(*) as n from activity')).toBe(activityRows(w));
-    expect(await count('select count(*) as n from _dde_loads')).toBe(w.files.length);
+    expect(await count('select count(*) as n from _dde_loads')).toBe(3);
   });
 
   it('the connection killed mid-load rolls back; the retry loads every event once', async () => {
@@ -225,5 +200,31 @@ describe.skipIf(!!skip)('loading into MariaDB / MySQL', () => {
     } finally {
       await c.conn.query(`drop user if exists '${user}'@'%'`);
     }
+  });
+
+  it('an empty window (no files, rows 0) is recorded as loaded: one _dde_loads row per type with 0 rows, naming its manifest', async () => {
+    const span = { start: until, end: new Date(until.getTime() + 4 * 3_600_000) };
+    const empty = await exportWindow(suite.t, suite.storage, suite.connectionId, PROGRAM, span);
+    expect(empty.files).toEqual([]);
+    const manifest = await manifestOf(suite.t, suite.storage, empty.window.runId);
+    expect(manifest.document).toMatchObject({ rows: 0, files: [] });
+    const input = { settings: c.settings(), password: c.password, window: empty.window, files: [], open: opener(suite.storage), manifest };
+    const first = await loadRun(input);
+    expect(first.noRows.map((f) => `${f.fileType} ${f.table} ${f.rows} ${f.status}`)).toEqual([
+      'user users 0 loaded',
+      'campaign campaigns 0 loaded',
+      'activity activity 0 loaded',
+    ]);
+    const [ledger] = await c.conn.query<RowDataPacket[]>(
+      'select file_type, `rows`, rows_applied, file_name, sha256, window_start from _dde_loads order by file_type',
+    );
+    expect(ledger.map((l) => [l.file_type, Number(l.rows), Number(l.rows_applied), l.file_name, l.sha256])).toEqual(
+      ['activity', 'campaign', 'user'].map((type) => [type, 0, 0, manifest.name, manifest.sha256]),
+    );
+    expect(String(ledger[0].window_start)).toBe('2026-11-20 00:00:00.000000');
+    const again = await loadRun(input);
+    expect(again.noRows.map((f) => f.status)).toEqual(['already_loaded', 'already_loaded', 'already_loaded']);
+    expect(await count('select count(*) as n from _dde_loads')).toBe(3);
+    expect(await count('select count(*) as n from activity')).toBe(0);
   });
 });

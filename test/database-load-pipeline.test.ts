@@ -3,66 +3,46 @@
 // the activity table holds every source event of the range exactly once (count(*) equals
 // count(distinct event_id) equals the source), each window's events match the source's, every user
 // is there with the version the source has (the backfill's copies never replace a row with itself twice), and `_dde_loads` has one row per window and file type.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRun } from '@/lib/destinations/database/load';
 import type { DatabaseSettings } from '@/lib/destinations/database/settings';
-import { seedProgram } from '@/lib/seed';
-import { LocalStorage } from '@/lib/storage';
 import { windowsOf } from '@/lib/windows';
-import { useTestEnv } from './helpers/auth';
 import {
   createCustomerMysqlDatabase,
   createCustomerPgDatabase,
-  customerMysql,
+  customerMysqlOrSkip,
   startCustomerPostgres,
-  type CustomerMysql,
   type CustomerPostgres,
 } from './helpers/customer-databases';
-import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { exportWindow, insertConnection, opener, type ExportedWindow } from './helpers/load-runs';
+import { loadSuite, type ExportedWindow } from './helpers/load-runs';
 
 const PROGRAM = 2704;
 const until = new Date('2026-11-20T00:00:00Z');
 const from = new Date(until.getTime() - 14 * 86_400_000);
-let t: TestDatabase;
-let root: string;
-let storage: LocalStorage;
-let incremental: ExportedWindow[];
-let backfill: ExportedWindow[];
-const mysqlServer = await customerMysql();
-const skipMysql = 'skip' in mysqlServer ? mysqlServer.skip : null;
-if (skipMysql) console.warn(`Skipping the MariaDB pipeline: ${skipMysql}`);
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  useTestEnv(t);
-  root = mkdtempSync(path.join(os.tmpdir(), 'dde-dbpipe-'));
-  storage = new LocalStorage(root);
-  await seedProgram(t, { programId: PROGRAM, users: 300, campaigns: 20, events: 20_000, days: 14, seed: 31, until });
-  const connectionId = await insertConnection(t, PROGRAM, from);
-  const spans = windowsOf({ frequency: 'every_4_hours', startDate: from, endDate: until });
-  expect(spans).toHaveLength(84);
-  incremental = [];
-  for (const w of spans) incremental.push(await exportWindow(t, storage, connectionId, PROGRAM, w));
+const spans = windowsOf({ frequency: 'every_4_hours', startDate: from, endDate: until });
+const suite = loadSuite({
+  seed: { programId: PROGRAM, users: 300, campaigns: 20, events: 20_000, days: 14, seed: 31, until },
+  start: from,
+  windows: spans,
   // The backfill: the calendar-month chunks of a historical request over the same fortnight.
-  backfill = [];
-  for (const w of [
+  historical: [
     { start: new Date('2026-11-01T00:00:00Z'), end: new Date('2026-11-13T00:00:00Z') },
     { start: new Date('2026-11-13T00:00:00Z'), end: until },
-  ])
-    backfill.push(await exportWindow(t, storage, connectionId, PROGRAM, w, 'historical'));
-}, 600_000);
-afterAll(async () => {
-  await t?.drop();
-  if (root) rmSync(root, { recursive: true, force: true });
+  ],
+  tmp: 'dde-dbpipe-',
+  timeoutMs: 600_000,
+});
+const { server: mysqlServer, skip: skipMysql } = await customerMysqlOrSkip('the MariaDB pipeline');
+let incremental: ExportedWindow[];
+let backfill: ExportedWindow[];
+beforeAll(() => {
+  expect(spans).toHaveLength(84);
+  incremental = suite.windows;
+  backfill = suite.historical;
 });
 
 async function loadEverything(settings: DatabaseSettings, password: string) {
-  const load = (w: ExportedWindow) => loadRun({ settings, password, window: w.window, files: w.files, open: opener(storage) });
+  const load = (w: ExportedWindow) => suite.load(w, settings, password);
   const half = incremental.length / 2;
   for (const w of incremental.slice(0, half)) await load(w);
   for (const w of backfill) await load(w);
@@ -75,18 +55,19 @@ async function loadEverything(settings: DatabaseSettings, password: string) {
 }
 
 async function sourceFacts() {
-  const perWindow = await t.sql<{ start: string; n: number }[]>`
+  const perWindow = await suite.t.sql<{ start: string; n: number }[]>`
     select to_char(date_bin('4 hours', ingested_at, ${from.toISOString()}::timestamptz) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as start, count(*)::int as n
       from activity_events where program_id = ${PROGRAM} and ingested_at >= ${from.toISOString()} and ingested_at < ${until.toISOString()} group by 1 order by 1`;
-  const [{ n: total }] = await t.sql<{ n: number }[]>`
+  const [{ n: total }] = await suite.t.sql<{ n: number }[]>`
     select count(*)::int as n from activity_events where program_id = ${PROGRAM} and ingested_at >= '2026-11-01' and ingested_at < ${until.toISOString()}`;
-  const users = await t.sql<{ id: string; updated: string }[]>`
+  const users = await suite.t.sql<{ id: string; updated: string }[]>`
     select id::text, to_char(date_trunc('second', updated_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as updated
       from members where program_id = ${PROGRAM} and updated_at >= '2026-11-01' and updated_at < ${until.toISOString()} order by members.id`;
   return { perWindow, total, users };
 }
 
-const expectedLedger = () => [...incremental, ...backfill].reduce((s, w) => s + w.files.length, 0);
+/** One `_dde_loads` row per window and file type, a type without rows in a window included (rows 0). */
+const expectedLedger = () => (incremental.length + backfill.length) * 3;
 
 describe('two weeks of 4-hourly windows and an overlapping backfill', () => {
   let pg: CustomerPostgres;
@@ -126,7 +107,7 @@ describe('two weeks of 4-hourly windows and an overlapping backfill', () => {
   it.skipIf(!!skipMysql)(
     'MariaDB: every event once, every window as in the source, users as the source has them',
     async () => {
-      const c = await createCustomerMysqlDatabase(mysqlServer as CustomerMysql);
+      const c = await createCustomerMysqlDatabase(mysqlServer!);
       try {
         await loadEverything(c.settings(), c.password);
         const facts = await sourceFacts();

@@ -3,8 +3,7 @@
 // `_dde_loads` row in the transaction of the rows, and the faults: a second worker at the same time,
 // a lock held by the customer, the connection killed mid-load, a revoked privilege, a customer's own
 // column and index, a file changed in storage, an older table missing a column.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,45 +11,29 @@ import { loadRun, openTarget } from '@/lib/destinations/database/load';
 import { LoadError } from '@/lib/destinations/database/errors';
 import { SCHEMA_VERSION } from '@/lib/destinations/database/tables';
 import { fileSchema } from '@/lib/exports/schema';
-import { seedProgram } from '@/lib/seed';
-import { LocalStorage } from '@/lib/storage';
 import { windowsOf } from '@/lib/windows';
-import { useTestEnv } from './helpers/auth';
 import {
   createCustomerPgDatabase,
   startCustomerPostgres,
   type CustomerDatabase,
   type CustomerPostgres,
 } from './helpers/customer-databases';
-import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { exportWindow, insertConnection, opener, type ExportedWindow } from './helpers/load-runs';
+import { exportWindow, manifestOf, opener, loadSuite, type ExportedWindow } from './helpers/load-runs';
 
 const PROGRAM = 2701;
 const until = new Date('2026-11-20T00:00:00Z');
-let t: TestDatabase;
-let server: CustomerPostgres;
-let root: string;
-let storage: LocalStorage;
-let connectionId: string;
-let windows: ExportedWindow[];
 const spans = windowsOf({ frequency: 'every_4_hours', startDate: new Date(until.getTime() - 86_400_000), endDate: until });
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  useTestEnv(t);
-  root = mkdtempSync(path.join(os.tmpdir(), 'dde-dbload-'));
-  storage = new LocalStorage(root);
-  server = await startCustomerPostgres();
-  await seedProgram(t, { programId: PROGRAM, users: 60, campaigns: 5, events: 3000, days: 1, seed: 27, until });
-  connectionId = await insertConnection(t, PROGRAM, spans[0].start);
-  windows = [];
-  for (const w of spans) windows.push(await exportWindow(t, storage, connectionId, PROGRAM, w));
-}, 180_000);
-afterAll(async () => {
-  await server?.stop();
-  await t?.drop();
-  if (root) rmSync(root, { recursive: true, force: true });
+const suite = loadSuite({
+  seed: { programId: PROGRAM, users: 60, campaigns: 5, events: 3000, days: 1, seed: 27, until },
+  start: spans[0].start,
+  windows: spans,
+  tmp: 'dde-dbload-',
 });
+let server: CustomerPostgres;
+beforeAll(async () => {
+  server = await startCustomerPostgres();
+});
+afterAll(async () => server?.stop());
 
 let c: CustomerDatabase;
 beforeEach(async () => {
@@ -59,18 +42,25 @@ beforeEach(async () => {
 afterEach(async () => c?.drop());
 
 const load = (w: ExportedWindow, over: Parameters<CustomerDatabase['settings']>[0] = {}, password = c.password, options = {}) =>
-  loadRun({ settings: c.settings(over), password, window: w.window, files: w.files, open: opener(storage), options });
+  suite.load(w, c.settings(over), password, options);
 
 async function sourceCount(table: 'activity_events', w: ExportedWindow): Promise<number> {
-  const [r] = await t.sql<{ n: string }[]>`select count(*) as n from ${t.sql(table)} where program_id = ${PROGRAM}
+  const [r] = await suite.t.sql<{ n: string }[]>`select count(*) as n from ${suite.t.sql(table)} where program_id = ${PROGRAM}
     and ingested_at >= ${w.window.windowStart.toISOString()} and ingested_at < ${w.window.windowEnd.toISOString()}`;
   return Number(r.n);
 }
+const loadInput = (w: ExportedWindow) => ({
+  settings: c.settings(),
+  password: c.password,
+  window: w.window,
+  files: w.files,
+  open: opener(suite.storage),
+});
 const count = async (sql: string) => Number((await c.sql.unsafe<{ n: string }[]>(sql))[0].n);
 
 describe('loading into PostgreSQL', () => {
   it('creates the tables from the typed schema (keys, indexes, types) and loads a window with its _dde_loads rows', async () => {
-    const w = windows.find((x) => x.files.some((f) => f.fileType === 'activity') && x.files.some((f) => f.fileType === 'user'))!;
+    const w = suite.windows.find((x) => x.files.some((f) => f.fileType === 'activity') && x.files.some((f) => f.fileType === 'user'))!;
     const result = await load(w);
     expect(result.tables.created.sort()).toEqual(['_dde_loads', 'activity', 'campaigns', 'users']);
     expect(result.files.map((f) => f.fileType)).toEqual(
@@ -99,12 +89,14 @@ describe('loading into PostgreSQL', () => {
     const activity = w.files.find((f) => f.fileType === 'activity')!;
     expect(await count('select count(*) as n from dde.activity')).toBe(await sourceCount('activity_events', w));
     expect(await count('select count(*) as n from dde.activity')).toBe(activity.rows);
+    // One row per file type: a type the window has no file of is recorded with 0 rows.
     const ledger = await c.sql<{ file_type: string; rows: string; sha256: string; schema_version: number; run_id: string }[]>`
       select file_type, rows, sha256, schema_version, run_id from dde._dde_loads order by file_type`;
     expect(ledger.map((l) => [l.file_type, Number(l.rows), l.sha256, l.schema_version, l.run_id])).toEqual(
-      [...w.files]
-        .sort((a, b) => a.fileType.localeCompare(b.fileType))
-        .map((f) => [f.fileType, f.rows, f.sha256, SCHEMA_VERSION, w.window.runId]),
+      ['activity', 'campaign', 'user'].map((type) => {
+        const f = w.files.find((x) => x.fileType === type);
+        return [type, f?.rows ?? 0, f?.sha256 ?? '', SCHEMA_VERSION, w.window.runId];
+      }),
     );
     // Values arrive typed: an event's time as the instant the file says, a campaign's lists as arrays.
     const [one] = await c.sql<
@@ -115,7 +107,7 @@ describe('loading into PostgreSQL', () => {
   });
 
   it('loads a window once: the same run again, and two workers at the same time, add nothing', async () => {
-    const w = windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
+    const w = suite.windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
     const rows = w.files.find((f) => f.fileType === 'activity')!.rows;
     const [a, b] = await Promise.all([load(w), load(w)]);
     const statuses = [...a.files, ...b.files]
@@ -132,17 +124,17 @@ describe('loading into PostgreSQL', () => {
 
   it('merges users by updated_at: a newer version replaces the row, an older one never overwrites it', async () => {
     // The first window with users, then a newer version of one of them exported in a later window.
-    const first = windows.find((x) => x.files.some((f) => f.fileType === 'user'))!;
+    const first = suite.windows.find((x) => x.files.some((f) => f.fileType === 'user'))!;
     await load(first);
     const [u] = await c.sql<
       { user_id: string; first_name: string; updated_at: Date }[]
     >`select user_id, first_name, updated_at from dde.users order by user_id limit 1`;
     // An update moves updated_at to the database's clock (a trigger); export the window that holds it.
-    const [{ updated_at: newerText }] = await t.sql<{ updated_at: string }[]>`
+    const [{ updated_at: newerText }] = await suite.t.sql<{ updated_at: string }[]>`
       update members set first_name = 'Renamed' where id = ${Number(u.user_id)} and program_id = ${PROGRAM} returning updated_at::text`;
     const newer = new Date(newerText);
     const span = { start: new Date(newer.getTime() - 3_600_000), end: new Date(newer.getTime() + 1) };
-    const later = await exportWindow(t, storage, connectionId, PROGRAM, span, 'historical');
+    const later = await exportWindow(suite.t, suite.storage, suite.connectionId, PROGRAM, span, 'historical');
     expect(later.files.find((f) => f.fileType === 'user')!.rows).toBe(1);
     await load(later);
     const [after] = await c.sql<
@@ -160,7 +152,7 @@ describe('loading into PostgreSQL', () => {
   });
 
   it("keeps loading with the customer's own column and index, and adds a column the export gained (nullable, nothing dropped)", async () => {
-    const [w1, w2] = windows.filter((x) => x.files.some((f) => f.fileType === 'activity'));
+    const [w1, w2] = suite.windows.filter((x) => x.files.some((f) => f.fileType === 'activity'));
     await load(w1);
     await c.sql.unsafe(`alter table dde.activity add column team_note text default 'ours', drop column ingested_at`);
     await c.sql.unsafe(`create index customer_platform_idx on dde.activity (platform, event_type)`);
@@ -177,7 +169,7 @@ describe('loading into PostgreSQL', () => {
   });
 
   it('names an incompatible existing column and does not retry it', async () => {
-    const w = windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
+    const w = suite.windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
     await c.sql.unsafe(`create table dde.activity (event_id text primary key, likes boolean)`);
     const err = await load(w).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LoadError);
@@ -188,7 +180,7 @@ describe('loading into PostgreSQL', () => {
   });
 
   it('waits for a lock the customer holds, gives up retryably, and loads once after the lock is gone', async () => {
-    const w = windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
+    const w = suite.windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
     await openTarget(c.settings(), c.password).then(async (tg) => {
       await tg.ensureTables();
       await tg.close();
@@ -207,11 +199,11 @@ describe('loading into PostgreSQL', () => {
     await load(w);
     const rows = w.files.find((f) => f.fileType === 'activity')!.rows;
     expect(await count('select count(*) as n from dde.activity')).toBe(rows);
-    expect(await count(`select count(*) as n from dde._dde_loads`)).toBe(w.files.length);
+    expect(await count(`select count(*) as n from dde._dde_loads`)).toBe(3);
   });
 
   it('a connection killed mid-load (pg_terminate_backend) rolls back; the retry loads every event once', async () => {
-    const w = windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
+    const w = suite.windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
     await openTarget(c.settings(), c.password).then(async (tg) => {
       await tg.ensureTables();
       await tg.close();
@@ -245,12 +237,12 @@ describe('loading into PostgreSQL', () => {
   });
 
   it('a revoked privilege fails with the GRANT that fixes it, not retryable; after the grant the window loads once', async () => {
-    const w = windows.filter((x) => x.files.some((f) => f.fileType === 'activity'))[1];
+    const w = suite.windows.filter((x) => x.files.some((f) => f.fileType === 'activity'))[1];
     const role = `loader_${c.name.slice(-6)}`;
     await c.sql.unsafe(`create role ${role} login password 'loader-pw'`);
     await c.sql.unsafe(`grant usage, create on schema dde to ${role}`);
     const asLoader = { user: role };
-    await load(windows[0], asLoader, 'loader-pw');
+    await load(suite.windows[0], asLoader, 'loader-pw');
     await c.sql.unsafe(`alter table dde.activity owner to postgres`);
     await c.sql.unsafe(`revoke all on dde.activity from ${role}`);
     const err = (await load(w, asLoader, 'loader-pw').catch((e: unknown) => e)) as LoadError;
@@ -261,18 +253,18 @@ describe('loading into PostgreSQL', () => {
     await c.sql.unsafe(err.fix!);
     await load(w, asLoader, 'loader-pw');
     await load(w, asLoader, 'loader-pw');
-    const rows = windows[0].files.concat(w.files).filter((f) => f.fileType === 'activity');
+    const rows = suite.windows[0].files.concat(w.files).filter((f) => f.fileType === 'activity');
     expect(await count('select count(*) as n from dde.activity')).toBe(rows.reduce((s, f) => s + f.rows, 0));
     await c.sql.unsafe(`drop owned by ${role} cascade`).catch(() => undefined);
   });
 
   it('a file whose stored bytes changed loads nothing and says so', async () => {
-    const w = windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
+    const w = suite.windows.find((x) => x.files.some((f) => f.fileType === 'activity'))!;
     const activity = w.files.find((f) => f.fileType === 'activity')!;
     const copyKey = `tampered/${activity.name}`;
     const changed = gzipSync('Event ID\n1\n');
-    writeFileSync(path.join(root, 'tampered.gz'), changed);
-    await storage.put(
+    writeFileSync(path.join(suite.root, 'tampered.gz'), changed);
+    await suite.storage.put(
       copyKey,
       (async function* () {
         yield changed;
@@ -283,11 +275,38 @@ describe('loading into PostgreSQL', () => {
       password: c.password,
       window: w.window,
       files: [{ ...activity, storageKey: copyKey }],
-      open: opener(storage),
+      open: opener(suite.storage),
     }).catch((e: unknown) => e)) as LoadError;
     expect(err.code).toBe('data');
     expect(err.retryable).toBe(false);
     expect(await count('select count(*) as n from dde.activity')).toBe(0);
     expect(await count('select count(*) as n from dde._dde_loads')).toBe(0);
+  });
+
+  it('an empty window (no files, rows 0) is recorded as loaded: one _dde_loads row per type with 0 rows, naming its manifest', async () => {
+    const span = { start: until, end: new Date(until.getTime() + 4 * 3_600_000) };
+    const empty = await exportWindow(suite.t, suite.storage, suite.connectionId, PROGRAM, span);
+    expect(empty.files).toEqual([]);
+    const manifest = await manifestOf(suite.t, suite.storage, empty.window.runId);
+    expect(manifest.document).toMatchObject({ rows: 0, files: [] });
+    const first = await loadRun({ ...loadInput(empty), manifest });
+    expect(first.files).toEqual([]);
+    expect(first.noRows.map((f) => `${f.fileType} ${f.table} ${f.rows} ${f.status}`)).toEqual([
+      'user users 0 loaded',
+      'campaign campaigns 0 loaded',
+      'activity activity 0 loaded',
+    ]);
+    expect(first.tables.created.sort()).toEqual(['_dde_loads', 'activity', 'campaigns', 'users']);
+    const ledger = await c.sql<{ file_type: string; rows: string; rows_applied: string; file_name: string; sha256: string }[]>`
+      select file_type, rows, rows_applied, file_name, sha256 from dde._dde_loads
+       where window_start = ${span.start} and export_type = 'incremental' order by file_type`;
+    expect(ledger.map((l) => [l.file_type, Number(l.rows), Number(l.rows_applied), l.file_name, l.sha256])).toEqual(
+      ['activity', 'campaign', 'user'].map((type) => [type, 0, 0, manifest.name, manifest.sha256]),
+    );
+    expect(await count('select count(*) as n from dde.activity')).toBe(0);
+    // Again (a retry, a second worker): the rows are there, nothing changes.
+    const again = await loadRun({ ...loadInput(empty), manifest });
+    expect(again.noRows.map((f) => f.status)).toEqual(['already_loaded', 'already_loaded', 'already_loaded']);
+    expect(await count('select count(*) as n from dde._dde_loads')).toBe(3);
   });
 });

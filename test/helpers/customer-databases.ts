@@ -138,6 +138,16 @@ export async function customerMysql(): Promise<CustomerMysql | { skip: string }>
   }
 }
 
+/** The MariaDB / MySQL server for `what` (a suite or test), or null with a warning saying why it is skipped. */
+export async function customerMysqlOrSkip(what: string): Promise<{ server: CustomerMysql | null; skip: string | null }> {
+  const found = await customerMysql();
+  if ('skip' in found) {
+    console.warn(`Skipping ${what}: ${found.skip}`);
+    return { server: null, skip: found.skip };
+  }
+  return { server: found, skip: null };
+}
+
 export type CustomerMysqlDatabase = {
   name: string;
   /** A root session in the database. */

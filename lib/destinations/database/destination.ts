@@ -135,6 +135,7 @@ export function databaseDestination(kind: DatabaseKind): PushedDestination {
           windowEnd: input.run.windowEnd,
         },
         files,
+        manifest: { name: manifestFile.name, sha256: manifestFile.sha256 },
         open: async (name) => {
           const f = byName.get(name);
           if (!f) throw new LoadError('data', `${name} is listed in the manifest but not among the run's files`);

@@ -2,7 +2,9 @@
 // or extended first, then users, campaigns and activity, each file in its own transaction with its
 // `_dde_loads` row. A file already recorded there is skipped, so a retry after a crash, a second
 // worker or a run delivered again loads nothing twice; a historical window overlapping scheduled
-// ones adds only the events not there yet, and a user or campaign only when newer.
+// ones adds only the events not there yet, and a user or campaign only when newer. A file type the
+// window has no rows of (an empty window: all three) gets its `_dde_loads` row too, rows 0, naming
+// the run's manifest: every loaded window has one row per file type, so a gap is visible.
 import { LoadError } from './errors';
 import { MysqlTarget } from './mysql';
 import { PostgresTarget } from './postgres';
@@ -21,6 +23,11 @@ export type LoadRunInput = {
   window: LoadWindow;
   /** The run's data files (the manifest is not loaded). */
   files: LoadFile[];
+  /**
+   * The run's manifest, which the `_dde_loads` row of a file type without rows names (file name and
+   * sha256); without it those rows name no file.
+   */
+  manifest?: { name: string; sha256: string };
   open: OpenSource;
   signal?: AbortSignal;
   options?: TargetOptions;
@@ -30,7 +37,12 @@ export type LoadRunInput = {
   onFile?: (loaded: LoadedFile) => void;
 };
 
-export type LoadRunResult = { files: LoadedFile[]; tables: TableChanges };
+export type LoadRunResult = {
+  files: LoadedFile[];
+  /** The file types the window has no rows of, recorded in `_dde_loads` with rows 0. */
+  noRows: LoadedFile[];
+  tables: TableChanges;
+};
 
 export async function loadRun(input: LoadRunInput): Promise<LoadRunResult> {
   const target = await openTarget(input.settings, input.password, input.options);
@@ -49,7 +61,17 @@ export async function loadRun(input: LoadRunInput): Promise<LoadRunResult> {
         input.onFile?.(loaded);
       }
     }
-    return { files, tables };
+    const present = new Set(input.files.map((f) => f.fileType));
+    const absent = LOAD_ORDER.filter((type) => !present.has(type));
+    if (input.signal?.aborted) throw new LoadError('interrupted', 'The load was stopped before it finished');
+    const noRows = absent.length
+      ? await target.recordNoRows(
+          input.window,
+          absent.map((fileType) => ({ fileType, name: input.manifest?.name ?? '', rows: 0, sha256: input.manifest?.sha256 ?? '' })),
+          input.fence,
+        )
+      : [];
+    return { files, noRows, tables };
   } catch (err) {
     if (input.signal?.aborted) throw new LoadError('interrupted', 'The load was stopped before it finished', { cause: err });
     throw err;

@@ -9,56 +9,35 @@ import { parse } from 'csv-parse';
 import mysql from 'mysql2/promise';
 import type { TypedColumn } from '@/lib/exports/schema';
 import { resolveAllowed } from './address';
+import {
+  compareTables,
+  ledgerColumnsDdl,
+  ledgerInsertColumns,
+  ledgerValues,
+  loadRecord,
+  tlsOptions,
+  type ExistingColumns,
+  type LedgerEntry,
+  type TablesFound,
+} from './dialect';
 import { classifyMysqlError, LoadError, type ErrorContext } from './errors';
-import { loadRecord } from './postgres';
 import type { DatabaseSettings } from './settings';
 import { openCsvSource, type LoadFile, type OpenSource } from './source';
-import {
-  columnType,
-  compatibleType,
-  LOAD_ORDER,
-  LOADS_TABLE,
-  MERGE_COLUMN,
-  SCHEMA_VERSION,
-  tableName,
-  tableSpec,
-  type TableSpec,
-} from './tables';
+import { columnType, LOAD_ORDER, LOADS_TABLE, MERGE_COLUMN, quoteIdent, tableName, tableSpec, type TableSpec } from './tables';
 import type { DatabaseTarget, Fence, LoadedFile, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
 
-const q = (name: string) => '`' + name.replace(/`/g, '``') + '`';
-
-const LOADS_COLUMNS_MYSQL = `
-  connection_id varchar(64) not null,
-  run_id varchar(64) not null,
-  export_type varchar(16) not null,
-  window_start datetime(6) not null,
-  window_end datetime(6) not null,
-  file_type varchar(16) not null,
-  table_name varchar(64) not null,
-  file_name varchar(255) not null,
-  \`rows\` bigint not null,
-  rows_applied bigint not null,
-  sha256 char(64) not null,
-  schema_version int not null,
-  loaded_at datetime(6) not null default current_timestamp(6),
-  primary key (connection_id, export_type, window_start, file_type)`;
+const q = (name: string) => quoteIdent('mysql', name);
 
 export async function connectMysql(settings: DatabaseSettings, password: string): Promise<mysql.Connection> {
   const address = await resolveAllowed(settings.host, settings.port);
-  const ssl =
-    settings.tls === 'disable'
-      ? undefined
-      : settings.tls === 'require'
-        ? { rejectUnauthorized: false }
-        : { rejectUnauthorized: true, servername: settings.host, ...(settings.ca_certificate ? { ca: settings.ca_certificate } : {}) };
+  const tls = tlsOptions(settings);
   const conn = await mysql.createConnection({
     host: address,
     port: settings.port,
     user: settings.user,
     password,
     database: settings.database,
-    ssl,
+    ssl: tls === false ? undefined : tls,
     connectTimeout: 15_000,
     timezone: 'Z',
     dateStrings: true,
@@ -115,44 +94,19 @@ export class MysqlTarget implements DatabaseTarget {
     return tableName(spec, this.settings.table_prefix);
   }
 
-  async inspectTables(): Promise<{
-    missingTables: string[];
-    missingColumns: { table: string; column: TypedColumn }[];
-    loadsMissing: boolean;
-  }> {
-    const specs = LOAD_ORDER.map(tableSpec);
-    const names = specs.map((s) => this.name(s));
+  async inspectTables(): Promise<TablesFound> {
+    const names = LOAD_ORDER.map((t) => this.name(tableSpec(t)));
     const [rows] = await this.conn.query<mysql.RowDataPacket[]>(
       'select table_name as t, column_name as c, data_type as d from information_schema.columns where table_schema = database() and table_name in (?)',
       [[...names, LOADS_TABLE]],
     );
-    const byTable = new Map<string, Map<string, string>>();
+    const existing: ExistingColumns = new Map();
     for (const r of rows) {
-      const cols = byTable.get(String(r.t)) ?? new Map<string, string>();
-      cols.set(String(r.c), String(r.d));
-      byTable.set(String(r.t), cols);
+      const cols = existing.get(String(r.t)) ?? new Map<string, { name: string; text: string }>();
+      cols.set(String(r.c), { name: String(r.d), text: String(r.d) });
+      existing.set(String(r.t), cols);
     }
-    const missingTables: string[] = [];
-    const missingColumns: { table: string; column: TypedColumn }[] = [];
-    for (const spec of specs) {
-      const name = this.name(spec);
-      const existing = byTable.get(name);
-      if (!existing) {
-        missingTables.push(name);
-        continue;
-      }
-      for (const col of spec.columns) {
-        const type = existing.get(col.name);
-        if (type === undefined) missingColumns.push({ table: name, column: col });
-        else if (!compatibleType('mysql', col.kind, type))
-          throw new LoadError(
-            'incompatible',
-            `Column ${this.settings.database}.${name}.${col.name} is ${type}, which cannot hold the export's ${col.kind} values`,
-            { fix: `ALTER TABLE ${name} MODIFY ${col.name} ${columnType('mysql', col.kind, { key: col.name === spec.primaryKey })}` },
-          );
-      }
-    }
-    return { missingTables, missingColumns, loadsMissing: !byTable.has(LOADS_TABLE) };
+    return compareTables('mysql', existing, this.settings.table_prefix, this.settings.database);
   }
 
   ensureTables(): Promise<TableChanges> {
@@ -181,7 +135,7 @@ export class MysqlTarget implements DatabaseTarget {
     );
     const existing = new Set(tables.map((r) => String(r.t)));
     if (!existing.has(LOADS_TABLE)) {
-      await this.conn.query(`create table if not exists ${q(LOADS_TABLE)} (${LOADS_COLUMNS_MYSQL}) default charset = utf8mb4`);
+      await this.conn.query(`create table if not exists ${q(LOADS_TABLE)} (${ledgerColumnsDdl('mysql')}) default charset = utf8mb4`);
       created.push(LOADS_TABLE);
     }
     for (const spec of LOAD_ORDER.map(tableSpec)) {
@@ -228,21 +182,8 @@ export class MysqlTarget implements DatabaseTarget {
       try {
         try {
           await conn.query(
-            `insert into ${q(LOADS_TABLE)} (connection_id, run_id, export_type, window_start, window_end, file_type, table_name, file_name, \`rows\`, rows_applied, sha256, schema_version)
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-            [
-              window.connectionId,
-              window.runId,
-              window.exportType,
-              toUtcString(window.windowStart),
-              toUtcString(window.windowEnd),
-              file.fileType,
-              table,
-              file.name,
-              file.rows,
-              file.sha256,
-              SCHEMA_VERSION,
-            ],
+            `insert into ${q(LOADS_TABLE)} (${ledgerInsertColumns('mysql')}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            ledgerValues(window, file, table, toUtcString),
           );
         } catch (err) {
           if ((err as { errno?: number }).errno === 1062) {
@@ -314,6 +255,31 @@ export class MysqlTarget implements DatabaseTarget {
         throw err;
       } finally {
         await conn.query(`drop temporary table if exists ${q(stage)}`).catch(() => undefined);
+      }
+    });
+  }
+
+  recordNoRows(window: LoadWindow, entries: LedgerEntry[], fence?: Fence): Promise<LoadedFile[]> {
+    return this.wrap(async () => {
+      const conn = this.conn;
+      await conn.beginTransaction();
+      try {
+        const out: LoadedFile[] = [];
+        for (const entry of entries) {
+          const table = this.name(tableSpec(entry.fileType));
+          // A row already there (an earlier attempt) is left as it is: 0 rows affected.
+          const [res] = await conn.query<mysql.ResultSetHeader>(
+            `insert into ${q(LOADS_TABLE)} (${ledgerInsertColumns('mysql')}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             on duplicate key update connection_id = connection_id`,
+            ledgerValues(window, entry, table, toUtcString),
+          );
+          out.push({ fileType: entry.fileType, table, rows: 0, applied: 0, status: res.affectedRows === 1 ? 'loaded' : 'already_loaded' });
+        }
+        await (fence ? fence(() => conn.commit()) : conn.commit());
+        return out;
+      } catch (err) {
+        await conn.rollback().catch(() => undefined);
+        throw err;
       }
     });
   }

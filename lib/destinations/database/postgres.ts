@@ -9,58 +9,36 @@ import { pipeline } from 'node:stream/promises';
 import postgres from 'postgres';
 import type { TypedColumn } from '@/lib/exports/schema';
 import { resolveAllowed } from './address';
+import {
+  compareTables,
+  ledgerColumnsDdl,
+  ledgerInsertColumns,
+  ledgerValues,
+  loadRecord,
+  tlsOptions,
+  type ExistingColumns,
+  type LedgerEntry,
+  type TablesFound,
+} from './dialect';
 import { classifyPostgresError, LoadError, type ErrorContext } from './errors';
 import type { DatabaseSettings } from './settings';
 import { openCsvSource, type LoadFile, type OpenSource } from './source';
-import {
-  columnType,
-  compatibleType,
-  LOAD_ORDER,
-  LOADS_TABLE,
-  MERGE_COLUMN,
-  SCHEMA_VERSION,
-  tableName,
-  tableSpec,
-  type TableSpec,
-} from './tables';
+import { columnType, LOAD_ORDER, LOADS_TABLE, MERGE_COLUMN, quoteIdent, tableName, tableSpec, type TableSpec } from './tables';
 import type { DatabaseTarget, Fence, LoadedFile, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const q = (name: string) => quoteIdent('postgres', name);
 
 type Sql = postgres.Sql;
 
-/** The columns of `_dde_loads`, in both dialects' words. */
-const LOADS_COLUMNS_PG = `
-  connection_id text not null,
-  run_id text not null,
-  export_type text not null,
-  window_start timestamptz not null,
-  window_end timestamptz not null,
-  file_type text not null,
-  table_name text not null,
-  file_name text not null,
-  rows bigint not null,
-  rows_applied bigint not null,
-  sha256 text not null,
-  schema_version integer not null,
-  loaded_at timestamptz not null default now(),
-  primary key (connection_id, export_type, window_start, file_type)`;
-
 export async function connectPostgres(settings: DatabaseSettings, password: string): Promise<Sql> {
   const address = await resolveAllowed(settings.host, settings.port);
-  const ssl =
-    settings.tls === 'disable'
-      ? false
-      : settings.tls === 'require'
-        ? { rejectUnauthorized: false, servername: isIpLike(settings.host) ? undefined : settings.host }
-        : { rejectUnauthorized: true, servername: settings.host, ...(settings.ca_certificate ? { ca: settings.ca_certificate } : {}) };
   const sql = postgres({
     host: address,
     port: settings.port,
     database: settings.database,
     username: settings.user,
     password,
-    ssl,
+    ssl: tlsOptions(settings),
     max: 1,
     connect_timeout: 15,
     idle_timeout: 30,
@@ -70,8 +48,6 @@ export async function connectPostgres(settings: DatabaseSettings, password: stri
   });
   return sql;
 }
-
-const isIpLike = (h: string) => /^[\d.]+$/.test(h) || h.includes(':');
 
 export class PostgresTarget implements DatabaseTarget {
   readonly dialect = 'postgres' as const;
@@ -134,13 +110,8 @@ export class PostgresTarget implements DatabaseTarget {
   }
 
   /** What is missing or wrong in the customer's schema, without changing anything. */
-  async inspectTables(): Promise<{
-    missingTables: string[];
-    missingColumns: { table: string; column: TypedColumn }[];
-    loadsMissing: boolean;
-  }> {
-    const specs = LOAD_ORDER.map(tableSpec);
-    const names = specs.map((s) => tableName(s, this.settings.table_prefix));
+  async inspectTables(): Promise<TablesFound> {
+    const names = LOAD_ORDER.map((t) => tableName(tableSpec(t), this.settings.table_prefix));
     // pg_catalog, not information_schema: the latter hides tables the user lacks privileges on,
     // which would make a table with a revoked privilege look missing.
     const rows = await this.sql<{ table_name: string; column_name: string; type_name: string; type_text: string }[]>`
@@ -148,33 +119,13 @@ export class PostgresTarget implements DatabaseTarget {
         from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid
        where n.nspname = ${this.schema} and c.relname in ${this.sql([...names, LOADS_TABLE])} and c.relkind in ('r', 'p')
          and a.attnum > 0 and not a.attisdropped`;
-    const byTable = new Map<string, Map<string, { name: string; text: string }>>();
+    const existing: ExistingColumns = new Map();
     for (const r of rows) {
-      const cols = byTable.get(r.table_name) ?? new Map<string, { name: string; text: string }>();
+      const cols = existing.get(r.table_name) ?? new Map<string, { name: string; text: string }>();
       cols.set(r.column_name, { name: r.type_name, text: r.type_text });
-      byTable.set(r.table_name, cols);
+      existing.set(r.table_name, cols);
     }
-    const missingTables: string[] = [];
-    const missingColumns: { table: string; column: TypedColumn }[] = [];
-    for (const spec of specs) {
-      const name = tableName(spec, this.settings.table_prefix);
-      const existing = byTable.get(name);
-      if (!existing) {
-        missingTables.push(name);
-        continue;
-      }
-      for (const col of spec.columns) {
-        const type = existing.get(col.name);
-        if (type === undefined) missingColumns.push({ table: name, column: col });
-        else if (!compatibleType('postgres', col.kind, type.name))
-          throw new LoadError(
-            'incompatible',
-            `Column ${this.schema}.${name}.${col.name} is ${type.text}, which cannot hold the export's ${col.kind} values`,
-            { fix: `ALTER TABLE ${this.schema}.${name} ALTER COLUMN ${col.name} TYPE ${columnType('postgres', col.kind)}` },
-          );
-      }
-    }
-    return { missingTables, missingColumns, loadsMissing: !byTable.has(LOADS_TABLE) };
+    return compareTables('postgres', existing, this.settings.table_prefix, this.schema);
   }
 
   ensureTables(): Promise<TableChanges> {
@@ -195,23 +146,10 @@ export class PostgresTarget implements DatabaseTarget {
       const result = await this.inTransaction(async (tx) => {
         // The ledger row first: a concurrent load of the same window waits here for ours to end.
         const claimed = await tx.unsafe(
-          `insert into ${q(this.schema)}.${q(LOADS_TABLE)}
-             (connection_id, run_id, export_type, window_start, window_end, file_type, table_name, file_name, rows, rows_applied, sha256, schema_version)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11)
+          `insert into ${q(this.schema)}.${q(LOADS_TABLE)} (${ledgerInsertColumns('postgres')})
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            on conflict do nothing returning 1`,
-          [
-            window.connectionId,
-            window.runId,
-            window.exportType,
-            window.windowStart,
-            window.windowEnd,
-            file.fileType,
-            table,
-            file.name,
-            file.rows,
-            file.sha256,
-            SCHEMA_VERSION,
-          ],
+          ledgerValues(window, file, table, (d) => d),
         );
         if (claimed.length === 0) return { status: 'already_loaded' as const, applied: 0 };
 
@@ -267,6 +205,26 @@ export class PostgresTarget implements DatabaseTarget {
     });
   }
 
+  recordNoRows(window: LoadWindow, entries: LedgerEntry[], fence?: Fence): Promise<LoadedFile[]> {
+    return this.wrap(async () => {
+      const recorded = await this.inTransaction(async (tx) => {
+        const out: LoadedFile[] = [];
+        for (const entry of entries) {
+          const table = tableName(tableSpec(entry.fileType), this.settings.table_prefix);
+          const claimed = await tx.unsafe(
+            `insert into ${q(this.schema)}.${q(LOADS_TABLE)} (${ledgerInsertColumns('postgres')})
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             on conflict do nothing returning 1`,
+            ledgerValues(window, entry, table, (d) => d),
+          );
+          out.push({ fileType: entry.fileType, table, rows: 0, applied: 0, status: claimed.length ? 'loaded' : 'already_loaded' });
+        }
+        return out;
+      }, fence);
+      return recorded;
+    });
+  }
+
   recentLoads(connectionId: string, limit: number): Promise<LoadRecord[]> {
     return this.wrap(async () => {
       const rows = await this.sql.unsafe<Record<string, unknown>[]>(
@@ -286,22 +244,6 @@ export class PostgresTarget implements DatabaseTarget {
   get session(): Sql {
     return this.sql;
   }
-}
-
-export function loadRecord(r: Record<string, unknown>): LoadRecord {
-  return {
-    runId: String(r.run_id),
-    exportType: String(r.export_type),
-    windowStart: new Date(r.window_start as string | Date),
-    windowEnd: new Date(r.window_end as string | Date),
-    fileType: String(r.file_type),
-    tableName: String(r.table_name),
-    rows: Number(r.rows),
-    applied: Number(r.rows_applied),
-    sha256: String(r.sha256),
-    schemaVersion: Number(r.schema_version),
-    loadedAt: new Date(r.loaded_at as string | Date),
-  };
 }
 
 /** The staging column's type: the table's, except lists, which arrive as JSON arrays. */
@@ -330,7 +272,7 @@ export async function applyDdl(tx: postgres.Sql, schema: string, prefix: string)
   );
   const s = q(schema);
   if (!existing.has(LOADS_TABLE)) {
-    await tx.unsafe(`create table if not exists ${s}.${q(LOADS_TABLE)} (${LOADS_COLUMNS_PG})`);
+    await tx.unsafe(`create table if not exists ${s}.${q(LOADS_TABLE)} (${ledgerColumnsDdl('postgres')})`);
     created.push(LOADS_TABLE);
   }
   for (const spec of LOAD_ORDER.map(tableSpec)) {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import type postgres from 'postgres';
+import { describeTablesFound } from './dialect';
 import { classifyMysqlError, classifyPostgresError, LoadError } from './errors';
 import { MysqlTarget } from './mysql';
 import { applyDdl, PostgresTarget } from './postgres';
@@ -91,12 +92,9 @@ async function postgresSteps(run: Run, target: PostgresTarget | undefined, s: Da
   });
   let missing: string[] = [];
   await run('tables', async () => {
-    const found = await target!.inspectTables();
-    missing = [...found.missingTables, ...(found.loadsMissing ? [LOADS_TABLE] : [])];
-    const added = found.missingColumns.map((m) => `${m.table}.${m.column.name}`);
-    return [missing.length ? `will create ${missing.join(', ')}` : 'all tables exist', added.length ? `will add ${added.join(', ')}` : '']
-      .filter(Boolean)
-      .join('; ');
+    const found = describeTablesFound(await target!.inspectTables());
+    missing = found.missing;
+    return found.detail;
   });
   await run('privileges', async () => {
     const [p] = await sql()<{ usage: boolean; create: boolean; temp: boolean }[]>`
@@ -160,12 +158,9 @@ async function mysqlSteps(run: Run, target: MysqlTarget | undefined, s: Database
   await run('schema', async () => `database ${s.database}`);
   let missing: string[] = [];
   await run('tables', async () => {
-    const found = await target!.inspectTables();
-    missing = [...found.missingTables, ...(found.loadsMissing ? [LOADS_TABLE] : [])];
-    const added = found.missingColumns.map((m) => `${m.table}.${m.column.name}`);
-    return [missing.length ? `will create ${missing.join(', ')}` : 'all tables exist', added.length ? `will add ${added.join(', ')}` : '']
-      .filter(Boolean)
-      .join('; ');
+    const found = describeTablesFound(await target!.inspectTables());
+    missing = found.missing;
+    return found.detail;
   });
   await run('privileges', async () => {
     // MySQL commits DDL at once, so the privileges to make tables are tried on a probe table that is dropped.

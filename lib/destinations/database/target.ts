@@ -3,6 +3,7 @@
 // through it; postgres.ts and mysql.ts speak each server's language.
 import type { ExportType } from '@/db/schema/enums';
 import type { DataFileType } from '@/lib/exports/columns';
+import type { LedgerEntry } from './dialect';
 import type { LoadFile, OpenSource } from './source';
 import type { Dialect } from './tables';
 
@@ -59,6 +60,11 @@ export interface DatabaseTarget {
    * `fence` wraps the COMMIT (a delivery attempt commits only while it still holds its run).
    */
   loadFile(window: LoadWindow, file: LoadFile, open: OpenSource, fence?: Fence): Promise<LoadedFile>;
+  /**
+   * Records, in one transaction, that the window has no rows of these file types: one `_dde_loads`
+   * row each, rows 0 (a row already there stays). `fence` wraps the COMMIT, as for loadFile.
+   */
+  recordNoRows(window: LoadWindow, entries: LedgerEntry[], fence?: Fence): Promise<LoadedFile[]>;
   /** The newest `_dde_loads` rows of a connection. */
   recentLoads(connectionId: string, limit: number): Promise<LoadRecord[]>;
   close(): Promise<void>;
