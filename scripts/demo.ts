@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Database } from '@/db/client';
 import { freePort } from '@/db/embedded';
+import { findExistingProgramIds } from '@/db/queries/auth';
+import { programHasConnections } from '@/db/queries/connections';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
@@ -23,8 +25,7 @@ export const DEMO_FOLDER = 'acme-exports';
 
 export async function setUpDemo(database: Database, say: (line: string) => void): Promise<void> {
   for (const p of DEMO_PROGRAMS) {
-    const [exists] = await database.sql`select 1 from programs where id = ${p.programId}`;
-    if (exists) continue;
+    if ((await findExistingProgramIds(database.db, [p.programId])).length > 0) continue;
     const started = Date.now();
     say(
       `Seeding demo program ${p.programId} “${p.programName}” (${p.users.toLocaleString('en-US')} users, ${p.campaigns} campaigns, ${p.events.toLocaleString('en-US')} events over ${p.days} days)…`,
@@ -67,8 +68,7 @@ export async function ensureDemoConnections(
   say: (line: string) => void,
 ): Promise<void> {
   const program = DEMO_PROGRAMS[0].programId;
-  const [existing] = await database.sql`select 1 from connections where program_id = ${program} limit 1`;
-  if (existing) return;
+  if (await programHasConnections(database.db, program)) return;
   const fourHours = 4 * 3_600_000;
   const start = new Date(Math.floor((Date.now() - 24 * 3_600_000) / fourHours) * fourHours).toISOString();
   const system = {

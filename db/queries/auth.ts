@@ -201,3 +201,26 @@ export async function updateAccountPassword(
     return { sessionVersion: row?.sessionVersion ?? 0, revokedTokens: revoked.length };
   });
 }
+
+/** The enabled Firstup Super Admins who are members of the program, or all of them when none is: their emails. */
+export async function listProgramSuperAdminEmails(db: DbOrTx, programId: number): Promise<string[]> {
+  const all = await db
+    .select({ id: accounts.id, email: accounts.email })
+    .from(accounts)
+    .where(and(eq(accounts.role, 'firstup_super_admin'), isNull(accounts.disabledAt)));
+  if (all.length === 0) return [];
+  const members = await db
+    .select({ accountId: programMemberships.accountId })
+    .from(programMemberships)
+    .where(
+      and(
+        eq(programMemberships.programId, programId),
+        inArray(
+          programMemberships.accountId,
+          all.map((a) => a.id),
+        ),
+      ),
+    );
+  const ids = new Set(members.map((m) => m.accountId));
+  return (ids.size ? all.filter((a) => ids.has(a.id)) : all).map((a) => a.email);
+}

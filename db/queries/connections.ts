@@ -22,11 +22,12 @@
 // auto-pause after repeated failed windows): after transfer, the runs being exported or delivered
 // now finish and are delivered first (the connection is "pausing" until they have); immediately,
 // the running work is handed back and waits for resume.
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db, DbOrTx, Sql } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
 import { clearFinishBeforePause, markRunsToFinishBeforePause } from '@/db/queries/run-ledger';
 import {
+  auditLog,
   connections,
   exportRuns,
   PUSHED_KINDS,
@@ -127,6 +128,12 @@ export async function listConnectionsToCheck(db: DbOrTx): Promise<Connection[]> 
 }
 
 /** Whether a connection (deleted ones included) already uses this S3 external id: each connection has its own. */
+/** Whether the program has any connection, deleted ones included (the demo sets its connections up once). */
+export async function programHasConnections(db: DbOrTx, programId: number): Promise<boolean> {
+  const [row] = await db.select({ id: connections.id }).from(connections).where(eq(connections.programId, programId)).limit(1);
+  return row !== undefined;
+}
+
 export async function externalIdInUse(db: DbOrTx, externalId: string): Promise<boolean> {
   const [row] = await db
     .select({ id: connections.id })
@@ -314,6 +321,38 @@ export async function pauseConnection(
 
 export const PAUSE_SETTLED_ACTION = 'connection.pause_completed';
 
+/** The auto-pause's Activity Log action (a pause after transfer by the system, lib/notify/run-events.ts). */
+export const AUTO_PAUSE_ACTION = 'connection.auto_paused';
+
+/** When the connection last paused itself, or undefined when it never did. */
+export async function findLastAutoPauseAt(db: DbOrTx, connectionId: string): Promise<Date | undefined> {
+  const [last] = await db
+    .select({ at: auditLog.at })
+    .from(auditLog)
+    .where(and(eq(auditLog.targetType, 'connection'), eq(auditLog.targetId, connectionId), eq(auditLog.action, AUTO_PAUSE_ACTION)))
+    .orderBy(desc(auditLog.at))
+    .limit(1);
+  return last?.at;
+}
+
+/** The connection's latest pause, resume, start, stop or auto-pause in the Activity Log, or undefined. */
+export async function findLatestPauseOrResume(db: DbOrTx, c: Pick<Connection, 'id' | 'programId'>): Promise<AuditEntry | undefined> {
+  const [last] = await db
+    .select()
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.programId, c.programId),
+        eq(auditLog.targetType, 'connection'),
+        eq(auditLog.targetId, c.id),
+        sql`(${auditLog.action} like 'connection.paused%' or ${auditLog.action} in ('connection.resumed', 'connection.started', 'connection.stopped', ${AUTO_PAUSE_ACTION}))`,
+      ),
+    )
+    .orderBy(desc(auditLog.at), desc(auditLog.id))
+    .limit(1);
+  return last;
+}
+
 /**
  * pause settles: a pausing connection becomes paused once the transfer it was in has finished: no
  * run is being exported or delivered, and no run marked to finish first is waiting for its delivery
@@ -410,4 +449,25 @@ export async function recordConnectionHealth(
     }
     return { before: current.healthStatus };
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads for `dde status` (the raw client: numbers as the operator sees them)
+
+/** Connections not deleted, counted by status. */
+export async function countConnectionsByStatus(sql: Sql): Promise<{ status: string; n: number }[]> {
+  return sql<{ status: string; n: number }[]>`
+      select status, count(*)::int as n from connections where deleted_at is null group by status order by status`;
+}
+
+export type ConnectionBehindPlan = { frequency: Frequency; start_date: number; end_date: number | null; planned_through: number | null };
+
+/** Active connections whose planning cursor is more than `settleMinutes` behind (instants in epoch milliseconds). */
+export async function listConnectionsBehindPlan(sql: Sql, p: { settleMinutes: number }): Promise<ConnectionBehindPlan[]> {
+  return sql<ConnectionBehindPlan[]>`
+      select frequency, extract(epoch from start_date)::float8 * 1000 as start_date,
+        extract(epoch from end_date)::float8 * 1000 as end_date, extract(epoch from planned_through)::float8 * 1000 as planned_through
+      from connections
+      where status = 'active' and deleted_at is null
+        and (planned_through is null or planned_through < now() - make_interval(mins => ${p.settleMinutes}))`;
 }

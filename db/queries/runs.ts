@@ -368,3 +368,79 @@ export async function tryLockRunForTool(conn: Sql, runId: string): Promise<boole
 export async function unlockRunForTool(conn: Sql, runId: string): Promise<void> {
   await conn`select pg_advisory_unlock(${RUN_LOCK_NAMESPACE}, hashtext(${runId}))`;
 }
+
+/** The delivery attempts a run has spent (an attempt aborted by a pause or a lost claim spends none). */
+export async function countDeliveryAttempts(db: DbOrTx, runId: string): Promise<number> {
+  const [{ n }] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(deliveries)
+    .where(and(eq(deliveries.runId, runId), sql`${deliveries.status} <> 'aborted'`));
+  return n;
+}
+
+/** The outcomes of a connection's finished incremental windows (finished since `since`, when given), newest window first. */
+export async function listFinishedWindowStatuses(
+  db: DbOrTx,
+  p: { connectionId: string; since?: Date; limit: number },
+): Promise<RunStatus[]> {
+  const runs = await db
+    .select({ status: exportRuns.status })
+    .from(exportRuns)
+    .where(
+      and(
+        eq(exportRuns.connectionId, p.connectionId),
+        eq(exportRuns.exportType, 'incremental'),
+        inArray(exportRuns.status, ['delivered', 'available', 'empty', 'failed']),
+        p.since ? gte(exportRuns.finishedAt, p.since) : undefined,
+      ),
+    )
+    .orderBy(desc(exportRuns.windowStart))
+    .limit(p.limit);
+  return runs.map((r) => r.status);
+}
+
+/** A connection's runs that finished in [from, to) as delivered, available or failed, in window order (the daily digest). */
+export async function listRunsFinishedBetween(db: DbOrTx, p: { connectionId: string; from: Date; to: Date }): Promise<ExportRun[]> {
+  return db
+    .select()
+    .from(exportRuns)
+    .where(
+      and(
+        eq(exportRuns.connectionId, p.connectionId),
+        inArray(exportRuns.status, ['delivered', 'available', 'failed']),
+        gte(exportRuns.finishedAt, p.from),
+        lt(exportRuns.finishedAt, p.to),
+      ),
+    )
+    .orderBy(asc(exportRuns.windowStart));
+}
+
+// Reads for `dde status` (the raw client: numbers as the operator sees them)
+
+/** Runs not finished: how many, how many whose window closed more than `lateAfterMinutes` ago, the oldest window end (epoch ms). */
+export async function summarizeUnfinishedRuns(
+  sql: Sql,
+  p: { lateAfterMinutes: number },
+): Promise<{ due: number; late: number; oldest: number | null }> {
+  const [row] = await sql<{ due: number; late: number; oldest: number | null }[]>`
+      select count(*)::int as due,
+        count(*) filter (where window_end < now() - make_interval(mins => ${p.lateAfterMinutes}))::int as late,
+        extract(epoch from min(window_end))::float8 * 1000 as oldest
+      from export_runs where status in ('planned', 'generating', 'generated', 'delivering')`;
+  return row;
+}
+
+/** Runs failed in the last 24 hours. */
+export async function countRunsFailedLastDay(sql: Sql): Promise<number> {
+  const [row] = await sql<
+    { n: number }[]
+  >`select count(*)::int as n from export_runs where status = 'failed' and finished_at > now() - interval '24 hours'`;
+  return row.n;
+}
+
+/** Delivery attempts failed in the last 24 hours, by error code, most frequent first. */
+export async function countDeliveriesFailedLastDay(sql: Sql): Promise<{ code: string; n: number }[]> {
+  return sql<{ code: string; n: number }[]>`
+      select coalesce(error_code, 'unknown') as code, count(*)::int as n from deliveries
+      where status = 'failed' and finished_at > now() - interval '24 hours' group by 1 order by 2 desc`;
+}

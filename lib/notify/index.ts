@@ -40,7 +40,6 @@ export {
   onConnectionPaused,
   onRunFailed,
   onRunFinished,
-  programSuperAdmins,
   reportModeOf,
   sendDailyDigests,
   type RunEventResult,

@@ -4,23 +4,25 @@
 // (the contacts and the program's Firstup Super Admins are told why; connection.paused is sent).
 // Each occurrence is recorded once (keyed by the run and the moment it finished), so a handler that
 // runs twice sends nothing twice, while a run that fails again after a manual retry is reported again.
-import { and, asc, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database, DbOrTx } from '@/db/client';
-import { listDigestConnections, pauseConnection, SYSTEM_ACTOR } from '@/db/queries/connections';
+import { listProgramSuperAdminEmails } from '@/db/queries/auth';
 import {
-  accounts,
-  auditLog,
-  connections,
-  deliveries,
-  exportFiles,
-  exportRuns,
-  notifications,
-  kindPushes,
-  programMemberships,
-  type Connection,
-  type ExportRun,
-  type ReportMode,
-} from '@/db/schema';
+  AUTO_PAUSE_ACTION,
+  findLastAutoPauseAt,
+  findLatestPauseOrResume,
+  listDigestConnections,
+  pauseConnection,
+  SYSTEM_ACTOR,
+} from '@/db/queries/connections';
+import { findLastNotificationAt } from '@/db/queries/notifications';
+import {
+  countDeliveryAttempts,
+  findRunWithConnection,
+  listFinishedWindowStatuses,
+  listRunFiles,
+  listRunsFinishedBetween,
+} from '@/db/queries/runs';
+import { kindPushes, type Connection, type ExportRun, type ReportMode } from '@/db/schema';
 import { now } from '@/lib/clock';
 import { connectionDisplayName } from '@/lib/describe-connection';
 import { destinationFor } from '@/lib/destinations';
@@ -81,20 +83,12 @@ async function settleRun(database: Database, runId: string): Promise<RunEventRes
   const { db } = database;
   const log = childLogger({ module: 'notify', runId });
   const result: RunEventResult = { webhookDeliveryIds: [], autoPaused: false };
-  const [row] = await db
-    .select({ run: exportRuns, connection: connections })
-    .from(exportRuns)
-    .innerJoin(connections, eq(connections.id, exportRuns.connectionId))
-    .where(eq(exportRuns.id, runId));
+  const row = await findRunWithConnection(db, runId);
   if (!row) return result;
   const { run, connection } = row;
   if (!['delivered', 'available', 'empty', 'failed'].includes(run.status)) return result;
   const occurrence = `${run.id}:${(run.finishedAt ?? run.updatedAt).toISOString()}`;
-  const files = await db
-    .select()
-    .from(exportFiles)
-    .where(and(eq(exportFiles.runId, run.id), eq(exportFiles.programId, run.programId)))
-    .orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
+  const files = await listRunFiles(db, run);
   const dataFiles = files.filter((f) => f.fileType !== 'manifest');
   const mode = reportModeOf(connection);
   const contacts = connection.contactEmails;
@@ -112,7 +106,7 @@ async function settleRun(database: Database, runId: string): Promise<RunEventRes
   {
     if (run.status === 'failed') {
       const code = runErrorCodeOf(run.errorCode);
-      const attempts = code === 'export_failed' ? run.attempt : await deliveryAttemptsOf(db, run.id);
+      const attempts = code === 'export_failed' ? run.attempt : await countDeliveryAttempts(db, run.id);
       const message = run.errorMessage ?? 'The run failed.';
       const retryPossibleUntil = files.reduce<Date | undefined>((min, f) => (!min || f.expiresAt < min ? f.expiresAt : min), undefined);
       if (mode !== 'daily_digest' && contacts.length) {
@@ -198,66 +192,16 @@ async function settleRun(database: Database, runId: string): Promise<RunEventRes
   return result;
 }
 
-async function deliveryAttemptsOf(db: DbOrTx, runId: string): Promise<number> {
-  const [{ n }] = await db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(deliveries)
-    .where(and(eq(deliveries.runId, runId), sql`${deliveries.status} <> 'aborted'`));
-  return n;
-}
-
-export const AUTO_PAUSE_ACTION = 'connection.auto_paused';
-
 /** How many windows in a row failed, newest first, counting only windows finished since the last auto-pause. */
 export async function consecutiveFailedWindows(db: DbOrTx, connectionId: string, limit: number): Promise<number> {
-  const [last] = await db
-    .select({ at: auditLog.at })
-    .from(auditLog)
-    .where(and(eq(auditLog.targetType, 'connection'), eq(auditLog.targetId, connectionId), eq(auditLog.action, AUTO_PAUSE_ACTION)))
-    .orderBy(desc(auditLog.at))
-    .limit(1);
-  const runs = await db
-    .select({ status: exportRuns.status })
-    .from(exportRuns)
-    .where(
-      and(
-        eq(exportRuns.connectionId, connectionId),
-        eq(exportRuns.exportType, 'incremental'),
-        inArray(exportRuns.status, ['delivered', 'available', 'empty', 'failed']),
-        last ? gte(exportRuns.finishedAt, last.at) : undefined,
-      ),
-    )
-    .orderBy(desc(exportRuns.windowStart))
-    .limit(limit);
+  const since = await findLastAutoPauseAt(db, connectionId);
+  const statuses = await listFinishedWindowStatuses(db, { connectionId, since, limit });
   let n = 0;
-  for (const r of runs) {
-    if (r.status !== 'failed') break;
+  for (const status of statuses) {
+    if (status !== 'failed') break;
     n++;
   }
   return n;
-}
-
-/** Firstup Super Admins who are members of the program; all of them when none is. */
-export async function programSuperAdmins(db: DbOrTx, programId: number): Promise<string[]> {
-  const all = await db
-    .select({ id: accounts.id, email: accounts.email })
-    .from(accounts)
-    .where(and(eq(accounts.role, 'firstup_super_admin'), isNull(accounts.disabledAt)));
-  if (all.length === 0) return [];
-  const members = await db
-    .select({ accountId: programMemberships.accountId })
-    .from(programMemberships)
-    .where(
-      and(
-        eq(programMemberships.programId, programId),
-        inArray(
-          programMemberships.accountId,
-          all.map((a) => a.id),
-        ),
-      ),
-    );
-  const ids = new Set(members.map((m) => m.accountId));
-  return (ids.size ? all.filter((a) => ids.has(a.id)) : all).map((a) => a.email);
 }
 
 /**
@@ -295,7 +239,7 @@ async function autoPauseIfDue(
     // Someone else paused, stopped or deleted it meanwhile.
     if (!pause.ok) return null;
     const { connection: paused, entry } = pause;
-    const to = [...new Set([...connection.contactEmails, ...(await programSuperAdmins(tx, connection.programId))])];
+    const to = [...new Set([...connection.contactEmails, ...(await listProgramSuperAdminEmails(tx, connection.programId))])];
     if (to.length) {
       const email = composeConnectionPaused({
         connectionName: connectionDisplayName(connection),
@@ -340,19 +284,7 @@ export async function onConnectionPaused(database: Database, connection: Connect
 /** Why the connection is paused, when it paused itself (its latest pause or resume was the auto-pause). */
 export async function autoPauseReason(db: DbOrTx, c: Connection): Promise<{ at: Date; reason: string; details: unknown } | null> {
   if (c.status !== 'paused' && c.status !== 'pausing') return null;
-  const [last] = await db
-    .select()
-    .from(auditLog)
-    .where(
-      and(
-        eq(auditLog.programId, c.programId),
-        eq(auditLog.targetType, 'connection'),
-        eq(auditLog.targetId, c.id),
-        sql`(${auditLog.action} like 'connection.paused%' or ${auditLog.action} in ('connection.resumed', 'connection.started', 'connection.stopped', ${AUTO_PAUSE_ACTION}))`,
-      ),
-    )
-    .orderBy(desc(auditLog.at), desc(auditLog.id))
-    .limit(1);
+  const last = await findLatestPauseOrResume(db, c);
   if (!last || last.action !== AUTO_PAUSE_ACTION) return null;
   const details = (last.details ?? {}) as { reason?: string };
   return { at: last.at, reason: details.reason ?? 'Repeated failures.', details: last.details };
@@ -371,27 +303,11 @@ export async function sendDailyDigests(database: Database, opts: { signal?: Abor
     if (opts.signal?.aborted) break;
     try {
       if (!c.contactEmails.length) continue;
-      const [last] = await db
-        .select({ at: notifications.createdAt })
-        .from(notifications)
-        .where(and(eq(notifications.connectionId, c.id), eq(notifications.kind, 'delivery_digest')))
-        .orderBy(desc(notifications.createdAt))
-        .limit(1);
+      const last = await findLastNotificationAt(db, { connectionId: c.id, kind: 'delivery_digest' });
       const dayAgo = new Date(at.getTime() - 86_400_000);
-      if (last && last.at.getTime() > at.getTime() - 20 * 3_600_000) continue;
-      const start = last && last.at > dayAgo ? last.at : dayAgo;
-      const runs = await db
-        .select()
-        .from(exportRuns)
-        .where(
-          and(
-            eq(exportRuns.connectionId, c.id),
-            inArray(exportRuns.status, ['delivered', 'available', 'failed']),
-            gte(exportRuns.finishedAt, start),
-            lt(exportRuns.finishedAt, at),
-          ),
-        )
-        .orderBy(asc(exportRuns.windowStart));
+      if (last && last.getTime() > at.getTime() - 20 * 3_600_000) continue;
+      const start = last && last > dayAgo ? last : dayAgo;
+      const runs = await listRunsFinishedBetween(db, { connectionId: c.id, from: start, to: at });
       if (runs.length === 0) continue;
       const email = composeDailyDigest({
         connectionName: connectionDisplayName(c),

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { createDb, type Database } from '@/db/client';
 import { discoverEmbedded } from '@/db/embedded-discovery';
-import type { Frequency } from '@/db/schema';
+import { countConnectionsByStatus, listConnectionsBehindPlan } from '@/db/queries/connections';
+import { databaseNowMs } from '@/db/queries/ops';
+import { countDeliveriesFailedLastDay, countRunsFailedLastDay, summarizeUnfinishedRuns } from '@/db/queries/runs';
 import { ConfigError, env, sourceOf } from '@/lib/env';
 import { migrationState, reasonOf, WORKER_SILENT_SECONDS, workersSeen, type MigrationState, type WorkerSeen } from '@/lib/health';
 import { windowsEndingIn } from '@/lib/windows';
@@ -45,33 +47,20 @@ async function counts(
   settleMinutes: number,
 ): Promise<Required<Pick<Status, 'connections' | 'windows' | 'failures24h'>>> {
   const { sql } = database;
-  const [byStatus, ledger, unplannedRows, runFailures, deliveryFailures, clock] = await Promise.all([
-    sql<{ status: string; n: number }[]>`
-      select status, count(*)::int as n from connections where deleted_at is null group by status order by status`,
-    sql<{ due: number; late: number; oldest: number | null }[]>`
-      select count(*)::int as due,
-        count(*) filter (where window_end < now() - make_interval(mins => ${settleMinutes + LATE_GRACE_MINUTES}))::int as late,
-        extract(epoch from min(window_end))::float8 * 1000 as oldest
-      from export_runs where status in ('planned', 'generating', 'generated', 'delivering')`,
-    sql<{ frequency: Frequency; start_date: number; end_date: number | null; planned_through: number | null }[]>`
-      select frequency, extract(epoch from start_date)::float8 * 1000 as start_date,
-        extract(epoch from end_date)::float8 * 1000 as end_date, extract(epoch from planned_through)::float8 * 1000 as planned_through
-      from connections
-      where status = 'active' and deleted_at is null
-        and (planned_through is null or planned_through < now() - make_interval(mins => ${settleMinutes}))`,
-    sql<{ n: number }[]>`select count(*)::int as n from export_runs where status = 'failed' and finished_at > now() - interval '24 hours'`,
-    sql<{ code: string; n: number }[]>`
-      select coalesce(error_code, 'unknown') as code, count(*)::int as n from deliveries
-      where status = 'failed' and finished_at > now() - interval '24 hours' group by 1 order by 2 desc`,
-    sql<{ now: number }[]>`select extract(epoch from now())::float8 * 1000 as now`,
+  const [byStatus, ledger, unplannedRows, runFailures, deliveryFailures, nowMs] = await Promise.all([
+    countConnectionsByStatus(sql),
+    summarizeUnfinishedRuns(sql, { lateAfterMinutes: settleMinutes + LATE_GRACE_MINUTES }),
+    listConnectionsBehindPlan(sql, { settleMinutes }),
+    countRunsFailedLastDay(sql),
+    countDeliveriesFailedLastDay(sql),
+    databaseNowMs(sql),
   ]);
   // Windows closed (and settled) that no planner has written into the ledger yet: due as well.
-  const nowMs = Number(clock[0].now);
   const until = new Date(nowMs - settleMinutes * 60_000);
   const lateBefore = nowMs - (settleMinutes + LATE_GRACE_MINUTES) * 60_000;
   let unplanned = 0;
   let unplannedLate = 0;
-  let oldest = ledger[0].oldest == null ? Infinity : Number(ledger[0].oldest);
+  let oldest = ledger.oldest == null ? Infinity : Number(ledger.oldest);
   for (const c of unplannedRows) {
     const startDate = new Date(Number(c.start_date));
     const through = c.planned_through == null ? null : new Date(Number(c.planned_through));
@@ -87,13 +76,13 @@ async function counts(
   return {
     connections: Object.fromEntries(byStatus.map((r) => [r.status, r.n])),
     windows: {
-      due: ledger[0].due + unplanned,
-      late: ledger[0].late + unplannedLate,
+      due: ledger.due + unplanned,
+      late: ledger.late + unplannedLate,
       unplanned,
       oldestDue: Number.isFinite(oldest) ? new Date(oldest).toISOString() : null,
     },
     failures24h: {
-      runs: runFailures[0].n,
+      runs: runFailures,
       deliveries: deliveryFailures.reduce((n, r) => n + r.n, 0),
       byClass: Object.fromEntries(deliveryFailures.map((r) => [r.code, r.n])),
     },
