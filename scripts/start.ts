@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { createDb, type Database } from '@/db/client';
 import { startEmbedded, type EmbeddedServer } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
-import { pingDatabase } from '@/db/queries/ops';
 import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
 import { ConfigError, env, loadEnvFiles, resetEnv, sourceOf, type Env } from '@/lib/env';
 import { demoOutboundAllowance } from '@/lib/net/outbound-policy';
@@ -36,7 +35,7 @@ async function checkReachable(url: string): Promise<void> {
   const probe = createDb(url, { max: 1 });
   try {
     await Promise.race([
-      pingDatabase(probe.sql),
+      probe.sql`select 1`,
       new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000)),
     ]);
   } catch (err) {

@@ -9,6 +9,7 @@ import { useState, type FormEvent, type KeyboardEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
 import { ConnectionActions } from './connection-actions';
+import { Completeness } from './completeness';
 import { EventHistory } from './event-history';
 import { Folders } from './folders';
 import { CONNECTIONS_PATH } from './paths';
@@ -42,6 +43,7 @@ const TABS = [
   { id: 'overview', label: 'Overview' },
   { id: 'history', label: 'Event History' },
   { id: 'folders', label: 'Folders' },
+  { id: 'completeness', label: 'Completeness' },
   { id: 'historical', label: 'Historical Data' },
 ] as const;
 type Tab = (typeof TABS)[number]['id'];
@@ -394,6 +396,7 @@ export function ConnectionDetail({ program, id, perms }: { program: number; id: 
         {tab === 'overview' ? <Overview program={program} connection={c} perms={perms} editing={editing} setEditing={setEditing} /> : null}
         {tab === 'history' ? <EventHistory program={program} connection={c} canRetry={perms.canRetry} /> : null}
         {tab === 'folders' ? <Folders program={program} connection={c} canDownload={perms.canDownload} /> : null}
+        {tab === 'completeness' ? <Completeness program={program} connection={c} /> : null}
         {tab === 'historical' ? <HistoricalRequests program={program} connection={c} canWrite={perms.canHistorical} /> : null}
       </div>
     </div>

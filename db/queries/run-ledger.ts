@@ -306,7 +306,14 @@ export async function recordExportProgress(
   return moved[0] ? { ok: true, to: moved[0].status } : refusal(db, runId, ['generating'], p.claim);
 }
 
-export type RunTotals = { rowsTotal: number; bytesTotal: number; filesCount: number; generatedAt: Date };
+export type RunTotals = {
+  rowsTotal: number;
+  bytesTotal: number;
+  filesCount: number;
+  generatedAt: Date;
+  /** The source's own count of the window per data file type (export_runs.source_rows). */
+  sourceRows?: Record<string, number>;
+};
 
 /**
  * record files: the totals of the files just made for the run (which are recorded in export_files

@@ -1,6 +1,19 @@
 // The window ledger (export_runs), the files each run produced, and their deliveries.
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, foreignKey, index, integer, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { connections, historicalRequests } from './connections';
 import { COMPRESSIONS, DELIVERY_STATUSES, EXPORT_TYPES, FILE_FORMATS, FILE_TYPES, RUN_STATUSES } from './enums';
 import { programs } from './source';
@@ -36,6 +49,12 @@ export const exportRuns = pgTable(
      */
     sequence: integer('sequence'),
     rowsTotal: bigint('rows_total', { mode: 'number' }).notNull().default(0),
+    /**
+     * The rows the source held for the window when it was exported, per data file type: counted by
+     * a query of its own (not the files' rows), so a reconciliation can hold one against the other.
+     * Null for runs exported before this was recorded, and until the run is exported.
+     */
+    sourceRows: jsonb('source_rows').$type<Record<string, number>>(),
     bytesTotal: bigint('bytes_total', { mode: 'number' }).notNull().default(0),
     filesCount: integer('files_count').notNull().default(0),
     /** Rows the current export attempt has written so far (live progress, at most about once a second). */

@@ -251,11 +251,19 @@ export const reconciliationWindowSchema = z
       .string()
       .describe('The run’s state: planned, generating, generated, delivering, delivered, available, empty, failed, cancelled.'),
     exported: z.boolean().describe('True once the window’s files (an empty window: its manifest) are published.'),
-    rows: z
+    rows: z.number().int().nullable().describe('Rows the window’s files hold (every type); null before the window is exported.'),
+    source_rows: z
       .number()
       .int()
       .nullable()
-      .describe('Rows the source held for the window when it was exported (what its files hold); null before.'),
+      .describe(
+        'Rows the source held for the window when it was exported, counted by a query of its own apart from the files: equal to ' +
+          '`rows` when nothing was lost. Null before the window is exported (and for windows exported before this was recorded).',
+      ),
+    source_rows_by_type: z
+      .record(z.string(), z.number().int())
+      .nullable()
+      .describe('`source_rows` per file type (user, campaign, activity); each equals the rows of that type’s files.'),
     files: z.array(z.object({ name: z.string(), type: z.string(), rows: z.number().int(), sha256: z.string(), expired: z.boolean() })),
     manifest: z
       .object({ name: z.string(), sha256: z.string(), signature: z.string().nullable() })

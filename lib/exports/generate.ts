@@ -24,7 +24,7 @@ import { writeChunkedFile } from './chunked';
 import { ExportAbortedError } from './errors';
 import { buildManifest, type ManifestDocument } from './manifest';
 import { dataFileName, isoSeconds, manifestName, sidecarContent, sidecarName } from './names';
-import { copySql } from './sql';
+import { copySql, countSql } from './sql';
 import { PARQUET_COMPRESSION, writeParquetParts } from './parquet';
 import { writeXlsxParts } from './xlsx';
 
@@ -104,6 +104,8 @@ export type GeneratedFiles = {
   /** Always written; an empty window's lists no files. `signature`: the detached signature, when signed. */
   manifest: ExportFileDescriptor & { document: ManifestDocument; signature: string | null };
   rowsTotal: number;
+  /** The rows the source held for the window per data file type, counted apart from the files (sql.ts countSql). */
+  sourceRows: Record<DataFileType, number>;
   /** Bytes of the data files (sidecars and manifest excluded). */
   bytesTotal: number;
 };
@@ -126,6 +128,7 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
   const staged: { temp: string; final: string }[] = [];
   const files: ExportFileDescriptor[] = [];
   let runRows = 0;
+  const sourceRows = {} as Record<DataFileType, number>;
 
   const cleanup = async () => {
     await Promise.all([...temps].map((k) => storage.delete(k).catch(() => undefined)));
@@ -249,6 +252,9 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
           staged.push({ temp: key, final: input.keyPrefix + name });
         }
       }
+      // The source's own count of the window, asked once the file is written.
+      const [counted] = await input.sql.unsafe<{ n: string }[]>(countSql({ fileType, programId: program.id, window }));
+      sourceRows[fileType] = Number(counted.n);
       throwIfAborted(signal);
     }
 
@@ -316,6 +322,7 @@ export async function generateExportFiles(input: GenerateFilesInput): Promise<Ge
       files,
       manifest,
       rowsTotal: files.reduce((n, f) => n + f.rows, 0),
+      sourceRows,
       bytesTotal: files.reduce((n, f) => n + f.bytes, 0),
     };
   } catch (err) {

@@ -131,6 +131,7 @@ export async function generateRun(database: Database, runId: string, opts: Gener
 
       const totals = {
         rowsTotal: generated.rowsTotal,
+        sourceRows: generated.sourceRows,
         bytesTotal: generated.bytesTotal,
         filesCount: generated.files.length,
         generatedAt: generated.generatedAt,

@@ -180,6 +180,20 @@ export function boundarySql(o: SelectOptions, offset: number): string {
 }
 
 /**
+ * How many rows the source holds for a file's window: a count of the selected table alone (the
+ * joins add columns, never rows), asked apart from the COPY, so a reconciliation can hold the
+ * source's own number against the rows the files got.
+ */
+export function countSql(o: Pick<SelectOptions, 'fileType' | 'programId' | 'window'>): string {
+  if (!Number.isSafeInteger(o.programId)) throw new Error('programId must be an integer');
+  const spec = FILE_SPECS[o.fileType];
+  const table = spec.from.split(/\s+left join\s+/i)[0];
+  if (!/^[a-z_]+ [a-z]$/.test(table)) throw new Error(`unexpected table of ${o.fileType} files`);
+  const where = whereClause({ ...o, shape: 'csv', generatedAt: '1970-01-01T00:00:00Z', pseudonymKey: null });
+  return `select count(*)::int8::text as n from ${table} where ${where}`;
+}
+
+/**
  * The COPY statement that streams a file's rows. CSV rows are RFC 4180 as PostgreSQL writes them
  * (quoted only when a field holds a comma, quote, CR or LF). JSON rows use a quote and delimiter
  * byte that JSON text never contains (it escapes every control character), so each line is the

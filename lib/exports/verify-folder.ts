@@ -6,9 +6,15 @@
 //   - each sequence (per connection and export type; per historical request) has no missing
 //     number and no window twice, and each manifest's previous_window_end meets the window before;
 //   - no event id is in two files; no data file lies there that no manifest lists.
+// OpenPGP-encrypted files (`.pgp`) are checked by their delivered bytes; with `gpgHome` (a GnuPG
+// home holding the customer's secret key) each is also decrypted by `gpg` into a private temporary
+// folder, and its plaintext checked like any file: sha256 and bytes (the manifest's plaintext_*),
+// rows read back, event ids.
 // No database: this runs on the customer's side.
+import { execFile } from 'node:child_process';
 import { createHash, type KeyObject } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -45,6 +51,8 @@ type ManifestFile = {
   bytes: number;
   sha256: string;
   encryption?: string;
+  plaintext_sha256?: string;
+  plaintext_bytes?: number;
 };
 type Manifest = {
   connection_id?: string | null;
@@ -171,14 +179,52 @@ async function readRows(file: string, format: string): Promise<{ rows: number; e
   return { rows, eventIds };
 }
 
+/** Decrypts `file` with the secret keys in `gpgHome` into `out`; throws with gpg's own reason. */
+function gpgDecrypt(gpgHome: string, file: string, out: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'gpg',
+      ['--homedir', gpgHome, '--batch', '--yes', '--no-tty', '--quiet', '--pinentry-mode', 'loopback', '--output', out, '--decrypt', file],
+      { timeout: 600_000, maxBuffer: 1024 * 1024 },
+      (err, _stdout, stderr) => {
+        if (!err) return resolve();
+        const reason =
+          String(stderr)
+            .split('\n')
+            .map((l) => l.trim())
+            .filter(Boolean)
+            .pop() ?? (err as Error).message;
+        reject(new Error(reason));
+      },
+    );
+  });
+}
+
 const sequenceKeyOf = (m: Manifest) =>
   m.export_type === 'historical'
     ? `historical request ${m.historical_request_id ?? '?'} of connection ${m.connection_id ?? '?'}`
     : `${m.export_type ?? '?'} windows of connection ${m.connection_id ?? '?'}`;
 
-/** Checks the folder against its manifests, their signatures (`keys`) and their sequences. */
-export async function verifyFolder(dir: string, keys: Map<string, KeyObject>): Promise<FolderReport> {
+/**
+ * Checks the folder against its manifests, their signatures (`keys`) and their sequences; with
+ * `gpgHome`, the plaintext of encrypted files too.
+ */
+export async function verifyFolder(dir: string, keys: Map<string, KeyObject>, opts: { gpgHome?: string } = {}): Promise<FolderReport> {
   const all = walk(dir).sort();
+  const scratch = opts.gpgHome ? mkdtempSync(path.join(os.tmpdir(), 'dde-verify-')) : null;
+  try {
+    return await verifyWith(dir, all, keys, scratch ? { gpgHome: opts.gpgHome!, scratch } : null);
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function verifyWith(
+  dir: string,
+  all: string[],
+  keys: Map<string, KeyObject>,
+  pgp: { gpgHome: string; scratch: string } | null,
+): Promise<FolderReport> {
   const manifestPaths = all.filter((p) => MANIFEST_NAME.test(p));
   const listed = new Set<string>();
   const reports: (ManifestReport & { manifest: Manifest | null })[] = [];
@@ -225,9 +271,29 @@ export async function verifyFolder(dir: string, keys: Map<string, KeyObject>): P
         continue;
       }
       rows += f.rows;
-      if (f.encryption) continue; // encrypted: the delivered bytes are what can be checked
+      let readable = full;
+      if (f.encryption) {
+        if (!pgp) continue; // encrypted, no key given: the delivered bytes are what can be checked
+        readable = path.join(pgp.scratch, 'plaintext');
+        try {
+          await gpgDecrypt(pgp.gpgHome, full, readable);
+        } catch (err) {
+          problems.push(`${f.name}: could not be decrypted with the keys in --gpg-home (${(err as Error).message})`);
+          continue;
+        }
+        const plainSize = statSync(readable).size;
+        if (f.plaintext_bytes !== undefined && plainSize !== f.plaintext_bytes)
+          problems.push(`${f.name}: decrypted, ${plainSize} bytes, the manifest says ${f.plaintext_bytes}`);
+        const plainDigest = await sha256Of(readable);
+        if (f.plaintext_sha256 !== undefined && plainDigest !== f.plaintext_sha256) {
+          problems.push(
+            `${f.name}: decrypted, sha256 ${plainDigest.slice(0, 12)}… differs from the manifest's plaintext_sha256 ${String(f.plaintext_sha256).slice(0, 12)}…`,
+          );
+          continue;
+        }
+      }
       try {
-        const read = await readRows(full, f.format);
+        const read = await readRows(readable, f.format);
         if (read.rows !== f.rows) problems.push(`${f.name}: ${read.rows} rows, the manifest says ${f.rows}`);
         for (const id of read.eventIds) {
           const first = eventFiles.get(id);

@@ -16,6 +16,8 @@ import { errorResponseSchema } from '@/lib/http/schemas';
 import {
   activityEntrySchema,
   activityPageResponse,
+  completenessResponse,
+  completenessWindowSchema,
   configResponse,
   connectionListResponse,
   connectionResponse,
@@ -40,6 +42,7 @@ import {
   ACTIVITY_CSV_COLUMNS,
   activityCsvQuery,
   activityQuery,
+  completenessQuery,
   listRunsQuery,
   pgpKeyBody,
   RUNS_CSV_COLUMNS,
@@ -58,6 +61,8 @@ export const MANAGEMENT_API_COMPONENTS = {
   RunPage: runPageResponse,
   RetryResponse: retryResponse,
   ConnectionStatsResponse: statsResponse,
+  CompletenessWindow: completenessWindowSchema,
+  CompletenessPage: completenessResponse,
   HistoricalRequest: historicalRequestSchema,
   HistoricalRequestResponse: historicalResponse,
   HistoricalRequestListResponse: historicalListResponse,
@@ -314,6 +319,24 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
         description: 'One point per finished incremental run (delivered, available, empty or failed), oldest first.',
         schema: statsResponse,
       },
+      ...errors(401, 403, 404, 422),
+    },
+  },
+  {
+    ...READ,
+    method: 'get',
+    path: '/api/v1/connections/{id}/completeness',
+    operationId: 'getConnectionCompleteness',
+    summary: 'Every window of a connection, newest first: delivered, signature checked, rows against the source, each gap named',
+    description:
+      'The Completeness table of the connection page, for any destination: the export API’s reconciliation of each window ' +
+      '(sequence, state, each file’s rows and sha256, the rows the source held when it was exported), whether it was delivered, ' +
+      'its manifest’s signature checked against the published keys, and its problems: sequence numbers or time missing before it, ' +
+      'a window not delivered, rows that differ from the source’s count, a bad signature.',
+    params: idParams,
+    query: withProgram(completenessQuery),
+    responses: {
+      200: { description: 'A page of windows, newest first.', schema: completenessResponse },
       ...errors(401, 403, 404, 422),
     },
   },

@@ -14,6 +14,7 @@ import {
   RUN_STATUSES,
 } from '@/db/schema/enums';
 import { dataSchema, exportFileFieldsSchema, instantSchema as instant, listSchema, pageSchema } from '@/lib/http/schemas';
+import { reconciliationWindowSchema } from '@/lib/export-api/schemas';
 import { runStatusDoc } from '@/lib/runs/vocabulary';
 
 /** An OpenPGP public key as the admin confirms it (never the key itself: it is long and adds nothing to check). */
@@ -303,6 +304,36 @@ export const appConfigSchema = z.object({
   signed_url_ttl_seconds: z.number().int(),
 });
 export type AppConfig = z.infer<typeof appConfigSchema>;
+
+/** How a window's manifest signature checked out on the server, against the published keys. */
+export const SIGNATURE_STATES = ['verified', 'invalid', 'unsigned', 'expired', 'unavailable', 'pending'] as const;
+/** What can be wrong with a window, each named in its `problems`. */
+export const COMPLETENESS_PROBLEMS = ['sequence_gap', 'time_gap', 'not_delivered', 'rows_differ', 'signature'] as const;
+
+export const completenessWindowSchema = reconciliationWindowSchema
+  .extend({
+    delivered: z
+      .boolean()
+      .describe(
+        'True once the window reached its destination: delivered (or, for an API connection, published in the feed); an empty one too.',
+      ),
+    signature_state: z
+      .enum(SIGNATURE_STATES)
+      .describe(
+        'The manifest’s Ed25519 signature checked against the manifest’s stored bytes and the published keys: verified, invalid ' +
+          '(it does not match, or names an unknown key), unsigned, expired (the bytes are gone, nothing left to check), ' +
+          'unavailable (storage did not answer), pending (not exported yet).',
+      ),
+    signature_key: z.string().nullable().describe('The key id the manifest is signed with.'),
+    problems: z
+      .array(z.object({ code: z.enum(COMPLETENESS_PROBLEMS), message: z.string() }))
+      .describe(
+        'Each gap or fault of the window, named: missing sequence numbers or time before it, not delivered, rows the source held that differ from the files, a bad signature. Empty when the window is whole.',
+      ),
+  })
+  .describe('One window of the connection as the Completeness table shows it.');
+export type CompletenessWindow = z.infer<typeof completenessWindowSchema>;
+export const completenessResponse = pageSchema(completenessWindowSchema);
 
 export const connectionResponse = dataSchema(connectionSchema);
 export const connectionListResponse = listSchema(connectionSchema);

@@ -62,6 +62,16 @@ export const listRunsQuery = z.object({
   cursor,
 });
 
+/** The Completeness table: one export type's windows, newest first. */
+export const completenessQuery = z.object({
+  export_type: z
+    .enum(EXPORT_TYPES, { error: `export_type must be one of ${EXPORT_TYPES.join(', ')}` })
+    .default('incremental')
+    .describe('Scheduled windows (incremental), or historical chunks.'),
+  limit,
+  cursor,
+});
+
 export const statsQuery = z.object({
   days: z.coerce
     .number({ error: 'days must be a number between 1 and 366' })

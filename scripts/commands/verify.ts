@@ -9,18 +9,22 @@ import { CliError, parseCommand } from './args';
 import { table } from './output';
 
 export const summary = 'Verify a folder of export files: signatures, checksums, rows, no window missing';
-export const usage = `Usage: dde verify DIR --keys URL|FILE
+export const usage = `Usage: dde verify DIR --keys URL|FILE [--gpg-home DIR]
 
 Checks every manifest in DIR (and its subfolders):
   - its signature (<manifest>.sig) against the published keys;
   - every file it lists: present, bytes, sha256, and the rows read back (csv.gz, jsonl.gz, xlsx, parquet;
-    OpenPGP-encrypted files by their delivered bytes);
+    OpenPGP-encrypted files by their delivered bytes, and with --gpg-home by their plaintext too);
   - the sequence: names each missing window and each window delivered twice;
   - that no event id is in two files, and no data file lies there that no manifest lists.
 Prints a table; exits 0 only when all of it holds, 1 when anything does not.
 
 Options:
-  --keys URL|FILE   the signing keys (JWKS): https://<dde>/api/v1/signing-keys, or a saved copy`;
+  --keys URL|FILE   the signing keys (JWKS): https://<dde>/api/v1/signing-keys, or a saved copy
+  --gpg-home DIR    a GnuPG home holding the secret key the files are encrypted to: each .pgp file is
+                    decrypted with gpg (into a private temporary folder, removed after) and its
+                    plaintext checked against the manifest's plaintext_sha256 and plaintext_bytes,
+                    its rows read back and its event ids counted`;
 
 async function loadKeys(source: string): Promise<unknown> {
   if (/^https?:\/\//i.test(source)) {
@@ -45,8 +49,11 @@ async function loadKeys(source: string): Promise<unknown> {
 export async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(
     argv,
-    { keys: { type: 'string' } },
-    z.object({ keys: z.string({ error: 'is required: the signing keys URL (/api/v1/signing-keys) or a JWKS file' }).min(1) }),
+    { keys: { type: 'string' }, 'gpg-home': { type: 'string' } },
+    z.object({
+      keys: z.string({ error: 'is required: the signing keys URL (/api/v1/signing-keys) or a JWKS file' }).min(1),
+      'gpg-home': z.string().min(1, 'must name a GnuPG home folder').optional(),
+    }),
   );
   if (positionals.length !== 1) throw new CliError(positionals.length ? `one folder only, got ${positionals.length}` : 'DIR is required');
   const dir = path.resolve(positionals[0]);
@@ -65,7 +72,17 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (keys.size === 0) throw new CliError('--keys: the document holds no Ed25519 key');
 
-  const report = await verifyFolder(dir, keys);
+  const gpgHome = values['gpg-home'] === undefined ? undefined : path.resolve(values['gpg-home']);
+  if (gpgHome !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(gpgHome).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new CliError(`--gpg-home: ${values['gpg-home']} is not a folder`);
+  }
+  const report = await verifyFolder(dir, keys, { gpgHome });
   if (report.manifests.length) {
     console.log(
       table([
