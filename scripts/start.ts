@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createDb, type Database } from '@/db/client';
 import { startEmbedded, type EmbeddedServer } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
+import { pingDatabase } from '@/db/queries/ops';
 import { ensureInitialAdmin } from '@/lib/auth/initial-admin';
 import { ConfigError, env, loadEnvFiles, resetEnv, sourceOf, type Env } from '@/lib/env';
 import { demoOutboundAllowance } from '@/lib/net/outbound-policy';
@@ -35,7 +36,7 @@ async function checkReachable(url: string): Promise<void> {
   const probe = createDb(url, { max: 1 });
   try {
     await Promise.race([
-      probe.sql`select 1`,
+      pingDatabase(probe.sql),
       new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000)),
     ]);
   } catch (err) {

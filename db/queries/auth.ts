@@ -224,3 +224,17 @@ export async function listProgramSuperAdminEmails(db: DbOrTx, programId: number)
   const ids = new Set(members.map((m) => m.accountId));
   return (ids.size ? all.filter((a) => ids.has(a.id)) : all).map((a) => a.email);
 }
+
+/** The program, or undefined. */
+export async function findProgram(db: DbOrTx, id: number): Promise<typeof programs.$inferSelect | undefined> {
+  const [program] = await db.select().from(programs).where(eq(programs.id, id)).limit(1);
+  return program;
+}
+
+/** Namespace of the lock that lets one of several processes starting at once create the first admin. */
+const INITIAL_ADMIN_LOCK = 727_002;
+
+/** Holds the first-admin lock until the transaction ends. */
+export async function lockInitialAdmin(tx: DbOrTx): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${sql.raw(String(INITIAL_ADMIN_LOCK))})`);
+}

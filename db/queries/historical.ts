@@ -1,7 +1,7 @@
 // Historical data requests: the list the connection's detail page shows, and every write of
 // `historical_requests` (stamped with the database's clock, like the run ledger's). Every list
 // names the program.
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { historicalRequests, type HistoricalRequest } from '@/db/schema';
 
@@ -75,4 +75,15 @@ export async function refreshHistoricalProgress(db: DbOrTx, requestId: string): 
       from export_runs where historical_request_id = ${requestId}
     ) s
     where h.id = ${requestId}`);
+}
+
+/** Requests not started yet, oldest first (the tick's backstop; the web asks for each one as it is submitted). */
+export async function listPendingHistoricalRequestIds(db: DbOrTx, p: { limit: number }): Promise<string[]> {
+  const rows = await db
+    .select({ id: historicalRequests.id })
+    .from(historicalRequests)
+    .where(eq(historicalRequests.status, 'pending'))
+    .orderBy(asc(historicalRequests.createdAt))
+    .limit(p.limit);
+  return rows.map((r) => r.id);
 }

@@ -356,10 +356,37 @@ export async function listRunFiles(db: DbOrTx, run: { id: string; programId: num
     .orderBy(asc(exportFiles.fileType), asc(exportFiles.part));
 }
 
-/** A run's state and claim as they are now (read outside any transaction), or undefined when it is gone. */
-export async function findRunClaim(sql: Sql, runId: string): Promise<{ status: string; claim: number } | undefined> {
-  const [row] = await sql<{ status: string; claim: number }[]>`select status, claim from export_runs where id = ${runId}`;
-  return row ? { status: row.status, claim: Number(row.claim) } : undefined;
+/** A run's state, attempt and claim as they are now (read outside any transaction), or undefined when it is gone. */
+export async function findRunClaim(sql: Sql, runId: string): Promise<{ status: string; attempt: number; claim: number } | undefined> {
+  const [row] = await sql<{ status: string; attempt: number; claim: number }[]>`
+      select status, attempt, claim from export_runs where id = ${runId}`;
+  return row ? { status: row.status, attempt: row.attempt, claim: Number(row.claim) } : undefined;
+}
+
+/** What the run watchers look at for each run a process works on (lib/runs/watch.ts): its connection, its request, its claim. */
+export type RunWatchState = {
+  run_id: string;
+  found: boolean;
+  status: string | null;
+  pause_mode: string | null;
+  deleted: boolean;
+  request_status: string | null;
+  claim: string | null;
+};
+
+/** One statement for all the runs watched: their connections' state, their historical requests' and their claims. */
+export async function listRunWatchStates(
+  sql: Sql,
+  runs: { id: string; connectionId: string; historicalRequestId: string | null }[],
+): Promise<RunWatchState[]> {
+  return sql<RunWatchState[]>`
+        select w.run_id, c.id is not null as found, c.status, c.pause_mode, c.deleted_at is not null as deleted,
+               h.status as request_status, r.claim
+        from unnest(${runs.map((r) => r.id)}::uuid[], ${runs.map((r) => r.connectionId)}::uuid[],
+                    ${runs.map((r) => r.historicalRequestId)}::uuid[]) as w(run_id, connection_id, request_id)
+        left join connections c on c.id = w.connection_id
+        left join historical_requests h on h.id = w.request_id
+        left join export_runs r on r.id = w.run_id`;
 }
 
 /** Namespace of the advisory lock that keeps two tools from generating one run at once (without a claim). */

@@ -3,6 +3,7 @@
 // again at once) and re-send due runs whose job was lost. An admin's action asks for less: one
 // connection (resume, start, a new connection: plan it and send its due runs now, even those
 // touched seconds ago) or one historical request (plan its months and send their exports).
+import { listPendingHistoricalRequestIds } from '@/db/queries/historical';
 import { env } from '@/lib/env';
 import { now } from '@/lib/clock';
 import { planHistoricalRequest } from '@/lib/historical';
@@ -25,10 +26,8 @@ async function tick(ctx: QueueContext, reason: string | undefined): Promise<void
   const planned = await planWindows(database, { now: now(), settleMs: env().settleMinutes * 60_000 });
   await enqueueRuns(database, 'export-run', planned.newRunIds);
   // Historical requests not started yet (the web asks for each one as it is submitted; this is the backstop).
-  const pending = await database.sql<
-    { id: string }[]
-  >`select id from historical_requests where status = 'pending' order by created_at limit 50`;
-  for (const r of pending) await enqueueRuns(database, 'export-run', await planHistoricalRequest(database, r.id));
+  const pending = await listPendingHistoricalRequestIds(database.db, { limit: 50 });
+  for (const id of pending) await enqueueRuns(database, 'export-run', await planHistoricalRequest(database, id));
   // A recovered run gets its job again now, whatever was sent for it before.
   const recovered = await recoverStaleRuns(database, env().runStaleSeconds);
   await enqueueRuns(database, 'export-run', recovered.export);

@@ -1,7 +1,6 @@
 // The first Firstup Super Admin, created on the first start so a fresh install can be signed into.
-import { sql } from 'drizzle-orm';
 import type { Database, Db } from '@/db/client';
-import { countFirstupAdmins, findAccountByEmail, insertAccount } from '@/db/queries/auth';
+import { countFirstupAdmins, findAccountByEmail, insertAccount, lockInitialAdmin } from '@/db/queries/auth';
 import { env } from '@/lib/env';
 import { generateOneTimePassword, hashPassword } from './passwords';
 
@@ -20,7 +19,7 @@ export async function ensureInitialAdmin(database: Database | Db): Promise<Initi
   const { email, password: configured } = env().initialAdmin;
   return db.transaction(async (tx) => {
     // Several processes may start at once: one creates the admin, the others see it.
-    await tx.execute(sql`select pg_advisory_xact_lock(727002)`);
+    await lockInitialAdmin(tx);
     if ((await countFirstupAdmins(tx)) > 0) return null;
     const existing = await findAccountByEmail(tx, email);
     if (existing) {

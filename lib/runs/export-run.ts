@@ -13,6 +13,7 @@ import { getStorage } from '@/lib/storage';
 import { freezePoint } from '@/lib/freeze-point';
 import type { ExportProgress } from '@/lib/exports';
 import { recordAudit } from '@/db/queries/audit';
+import { findRunClaim } from '@/db/queries/runs';
 import { env } from '@/lib/env';
 import { childLogger } from '@/lib/logger';
 import { onRunFailed, onRunFinished } from '@/lib/notify';
@@ -75,18 +76,17 @@ export async function executeExportRun(
   /** The attempt lost its claim: no failure, no attempt spent; its own files go, the owner's stay. */
   const superseded = async (ownerClaim: number | null): Promise<ExportRunOutcome> => {
     await sweepAttemptObjects(database, storage, attempts, { only: run.claim });
-    const [now] = await database.sql<{ status: string; attempt: number; claim: number }[]>`
-      select status, attempt, claim from export_runs where id = ${run.id}`;
+    const now = await findRunClaim(database.sql, run.id);
     log.info(
-      { claim: run.claim, ownerClaim: now ? Number(now.claim) : ownerClaim, ownerAttempt: now?.attempt, status: now?.status },
+      { claim: run.claim, ownerClaim: now ? now.claim : ownerClaim, ownerAttempt: now?.attempt, status: now?.status },
       'export attempt stopped: the run was claimed again by another worker while this one was stopped; nothing of this attempt was published',
     );
-    return { status: 'superseded', runId, claim: run.claim, ownerClaim: now ? Number(now.claim) : ownerClaim };
+    return { status: 'superseded', runId, claim: run.claim, ownerClaim: now ? now.claim : ownerClaim };
   };
   /** The run's claim now, when it is no longer this attempt's (else null). */
   const claimMovedTo = async (): Promise<number | null> => {
-    const [now] = await database.sql<{ claim: number }[]>`select claim from export_runs where id = ${run.id}`;
-    return now && Number(now.claim) !== run.claim ? Number(now.claim) : null;
+    const now = await findRunClaim(database.sql, run.id);
+    return now && now.claim !== run.claim ? now.claim : null;
   };
 
   const watch = watchRun(

@@ -8,6 +8,7 @@
 // many there are), not one each.
 import type { Database } from '@/db/client';
 import { beatRunHeartbeat } from '@/db/queries/run-ledger';
+import { listRunWatchStates, type RunWatchState } from '@/db/queries/runs';
 import { settlePausing } from '@/lib/connections/lifecycle';
 import { refreshHistoricalProgress } from '@/lib/historical';
 
@@ -30,16 +31,6 @@ type Watched = {
   setOwnerClaim: (claim: number | null) => void;
   heartbeatMs: number;
   lastBeat: number;
-};
-
-type WatchState = {
-  run_id: string;
-  found: boolean;
-  status: string | null;
-  pause_mode: string | null;
-  deleted: boolean;
-  request_status: string | null;
-  claim: string | null;
 };
 
 /** One poll per database and interval: the runs being watched there, looked at together. */
@@ -75,14 +66,10 @@ class SharedPoll {
     if (list.length === 0) return;
     this.busy = true;
     try {
-      const states = await this.database.sql<WatchState[]>`
-        select w.run_id, c.id is not null as found, c.status, c.pause_mode, c.deleted_at is not null as deleted,
-               h.status as request_status, r.claim
-        from unnest(${list.map((w) => w.run.id)}::uuid[], ${list.map((w) => w.run.connectionId)}::uuid[],
-                    ${list.map((w) => w.run.historicalRequestId)}::uuid[]) as w(run_id, connection_id, request_id)
-        left join connections c on c.id = w.connection_id
-        left join historical_requests h on h.id = w.request_id
-        left join export_runs r on r.id = w.run_id`;
+      const states = await listRunWatchStates(
+        this.database.sql,
+        list.map((w) => w.run),
+      );
       const byRun = new Map(states.map((s) => [s.run_id, s]));
       await Promise.all(list.map((w) => this.judge(w, byRun.get(w.run.id))));
     } catch {
@@ -92,7 +79,7 @@ class SharedPoll {
     }
   }
 
-  private async judge(w: Watched, state: WatchState | undefined) {
+  private async judge(w: Watched, state: RunWatchState | undefined) {
     const { run } = w;
     if (!state || !state.found) return w.abort('paused');
     if (run.claim !== undefined && state.claim !== null && Number(state.claim) !== run.claim) {

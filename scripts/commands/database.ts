@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createDb, type Database } from '@/db/client';
 import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
+import { pingDatabase } from '@/db/queries/ops';
 import { ConfigError, env } from '@/lib/env';
 import { CliError } from './args';
 
@@ -28,7 +29,7 @@ export async function withDatabase<T>(fn: (db: Database) => Promise<T>, opts: { 
   const database = createDb(url, { max: 4 });
   try {
     await Promise.race([
-      database.sql`select 1`,
+      pingDatabase(database.sql),
       new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 10 s')), 10_000)),
     ]).catch((err: Error) => {
       throw new Error(`cannot reach the database (${redactUrl(url!)}): ${err.message}`);

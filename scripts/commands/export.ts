@@ -3,11 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { FORMATS, FREQUENCIES } from '@/db/schema/connections';
 import { EXPORT_TYPES } from '@/db/schema/exports';
-import { programs } from '@/db/schema/source';
+import { findProgram } from '@/db/queries/auth';
 import { generateExportFiles, isExportAborted, isoSeconds, selectSql, type DataFileType } from '@/lib/exports';
 import { LocalStorage } from '@/lib/storage';
 import { windowsOf, type Window } from '@/lib/windows';
@@ -123,7 +122,7 @@ export async function run(argv: string[]) {
   try {
     await withDatabase(
       async ({ db, sql }) => {
-        const [program] = await db.select().from(programs).where(eq(programs.id, values.program)).limit(1);
+        const program = await findProgram(db, values.program);
         if (!program) throw new CliError(`--program: program ${values.program} was not found`);
         mkdirSync(out, { recursive: true });
         const storage = new LocalStorage(out);

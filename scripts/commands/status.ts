@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { createDb, type Database } from '@/db/client';
 import { discoverEmbedded } from '@/db/embedded-discovery';
 import { countConnectionsByStatus, listConnectionsBehindPlan } from '@/db/queries/connections';
-import { databaseNowMs } from '@/db/queries/ops';
+import { databaseNowMs, serverVersion } from '@/db/queries/ops';
 import { countDeliveriesFailedLastDay, countRunsFailedLastDay, summarizeUnfinishedRuns } from '@/db/queries/runs';
 import { ConfigError, env, sourceOf } from '@/lib/env';
 import { migrationState, reasonOf, WORKER_SILENT_SECONDS, workersSeen, type MigrationState, type WorkerSeen } from '@/lib/health';
@@ -95,12 +95,12 @@ export async function collectStatus(url: string, source: string, settleMinutes: 
   const database = createDb(url, { max: 4 });
   try {
     try {
-      const [row] = await Promise.race([
-        database.sql<{ v: string }[]>`select current_setting('server_version') as v`,
+      const version = await Promise.race([
+        serverVersion(database.sql),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000).unref()),
       ]);
       status.database.reachable = true;
-      status.database.server = `PostgreSQL ${row.v.split(' ')[0]}`;
+      status.database.server = `PostgreSQL ${version.split(' ')[0]}`;
     } catch (err) {
       status.database.reason = reasonOf(err);
       return status;
