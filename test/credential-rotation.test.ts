@@ -326,6 +326,6 @@ describe.skipIf(skipPassword)('replacing the credentials of a connection', () =>
       json: { auth: { method: 'password', password: 'x' } },
     });
     expect(r.status).toBe(409);
-    expect(errorOf(r).message).toBe('This is an API connection: it has no SFTP credentials to replace.');
+    expect(errorOf(r).message).toBe('This is an API connection: it has no credentials to replace.');
   });
 });

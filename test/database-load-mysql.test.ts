@@ -5,7 +5,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoadError } from '@/lib/destinations/database/errors';
-import { loadRun, openTarget } from '@/lib/destinations/database/load';
+import { loadRun, openTarget, readLoadedTables } from '@/lib/destinations/database/load';
 import { SCHEMA_VERSION } from '@/lib/destinations/database/tables';
 import { fileSchema } from '@/lib/exports/schema';
 import { windowsOf } from '@/lib/windows';
@@ -209,6 +209,8 @@ describe.skipIf(!!skip)('loading into MariaDB / MySQL', () => {
     const manifest = await manifestOf(suite.t, suite.storage, empty.window.runId);
     expect(manifest.document).toMatchObject({ rows: 0, files: [] });
     const input = { settings: c.settings(), password: c.password, window: empty.window, files: [], open: opener(suite.storage), manifest };
+    // Before any load there is no ledger: the Loaded tables panel has nothing to show, and says so.
+    expect(await readLoadedTables(c.settings(), c.password, suite.connectionId)).toEqual([]);
     const first = await loadRun(input);
     expect(first.noRows.map((f) => `${f.fileType} ${f.table} ${f.rows} ${f.status}`)).toEqual([
       'user users 0 loaded',
@@ -224,6 +226,11 @@ describe.skipIf(!!skip)('loading into MariaDB / MySQL', () => {
     expect(String(ledger[0].window_start)).toBe('2026-11-20 00:00:00.000000');
     const again = await loadRun(input);
     expect(again.noRows.map((f) => f.status)).toEqual(['already_loaded', 'already_loaded', 'already_loaded']);
+    // The Loaded tables panel's reading: each table with the window, 0 rows.
+    const tables = await readLoadedTables(c.settings(), c.password, suite.connectionId);
+    expect(tables.map((x) => [x.tableName, x.rows, x.windows, x.last.rows, x.last.windowStart.toISOString(), x.last.exportType])).toEqual(
+      ['users', 'campaigns', 'activity'].map((name) => [name, 0, 1, 0, span.start.toISOString(), 'incremental']),
+    );
     expect(await count('select count(*) as n from _dde_loads')).toBe(3);
     expect(await count('select count(*) as n from activity')).toBe(0);
   });

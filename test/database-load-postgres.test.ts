@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadRun, openTarget } from '@/lib/destinations/database/load';
+import { loadRun, openTarget, readLoadedTables } from '@/lib/destinations/database/load';
 import { LoadError } from '@/lib/destinations/database/errors';
 import { SCHEMA_VERSION } from '@/lib/destinations/database/tables';
 import { fileSchema } from '@/lib/exports/schema';
@@ -289,6 +289,8 @@ describe('loading into PostgreSQL', () => {
     expect(empty.files).toEqual([]);
     const manifest = await manifestOf(suite.t, suite.storage, empty.window.runId);
     expect(manifest.document).toMatchObject({ rows: 0, files: [] });
+    // Before any load there is no ledger: the Loaded tables panel has nothing to show, and says so.
+    expect(await readLoadedTables(c.settings(), c.password, suite.connectionId)).toEqual([]);
     const first = await loadRun({ ...loadInput(empty), manifest });
     expect(first.files).toEqual([]);
     expect(first.noRows.map((f) => `${f.fileType} ${f.table} ${f.rows} ${f.status}`)).toEqual([
@@ -307,6 +309,11 @@ describe('loading into PostgreSQL', () => {
     // Again (a retry, a second worker): the rows are there, nothing changes.
     const again = await loadRun({ ...loadInput(empty), manifest });
     expect(again.noRows.map((f) => f.status)).toEqual(['already_loaded', 'already_loaded', 'already_loaded']);
+    // The Loaded tables panel's reading: each table with the window, 0 rows.
+    const tables = await readLoadedTables(c.settings(), c.password, suite.connectionId);
+    expect(tables.map((x) => [x.tableName, x.rows, x.windows, x.last.rows, x.last.windowStart.toISOString(), x.last.exportType])).toEqual(
+      ['users', 'campaigns', 'activity'].map((name) => [name, 0, 1, 0, span.start.toISOString(), 'incremental']),
+    );
     expect(await count('select count(*) as n from dde._dde_loads')).toBe(3);
   });
 });

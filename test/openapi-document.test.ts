@@ -51,8 +51,15 @@ describe('the OpenAPI document', () => {
     expect(rotate.operationId).toBe('replaceConnectionCredentials');
     expect(Object.keys(rotate.responses).sort()).toEqual(['200', '401', '403', '404', '409', '422']);
     const body = rotate.requestBody!.content['application/json'].schema as { properties: Record<string, unknown>; required: string[] };
-    expect(Object.keys(body.properties).sort()).toEqual(['accept_changed_host_key', 'auth', 'host_key_fingerprint']);
-    expect(body.required).toEqual(['auth']);
+    // One secret field per kind: auth (SFTP), password (PostgreSQL, MySQL), credentials (S3, Azure); the server asks for the connection's.
+    expect(Object.keys(body.properties).sort()).toEqual([
+      'accept_changed_host_key',
+      'auth',
+      'credentials',
+      'host_key_fingerprint',
+      'password',
+    ]);
+    expect(body.required ?? []).toEqual([]);
     const test = doc.paths['/api/v1/connections/test'].post.requestBody!.content['application/json'].schema as {
       properties: Record<string, { description?: string }>;
       required: string[];

@@ -1,5 +1,6 @@
 // Pause (after transfer / immediately), Resume, Stop, Start and Delete, each behind a confirmation;
-// Edit and, for a stopped SFTP connection, Replace credentials and Replace OpenPGP key (Encrypt with OpenPGP when it has none).
+// Edit and, for a stopped connection, Replace credentials (its secret: SFTP's own dialog with the host key,
+// replace-secret.tsx for the other kinds) and, for SFTP, Replace OpenPGP key (Encrypt with OpenPGP when it has none).
 'use client';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
@@ -7,8 +8,9 @@ import { useState } from 'react';
 import { api } from '@/components/api/client';
 import type { Connection } from '@/lib/management/responses';
 import { CONNECTIONS_PATH } from './paths';
-import { connectionName } from './describe';
+import { connectionName, replaceableSecret } from './describe';
 import { ReplaceCredentialsDialog } from './replace-credentials';
+import { ReplaceSecretDialog } from './replace-secret';
 import { ReplacePgpKeyDialog } from './replace-pgp-key';
 import { Button, Dialog, ErrorNotice, inputClass } from '@/components/ui/primitives';
 import { refreshConnection } from './queries';
@@ -163,6 +165,9 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
               Start
             </Button>
             <Button onClick={onEdit}>Edit</Button>
+            {connection.kind !== 'sftp' && replaceableSecret(connection) ? (
+              <Button onClick={() => setRotating(true)}>Replace credentials</Button>
+            ) : null}
             {connection.kind === 'sftp' ? (
               <>
                 <Button onClick={() => setRotating(true)}>Replace credentials</Button>
@@ -204,6 +209,8 @@ export function ConnectionActions({ program, connection, onEdit }: { program: nu
           <ReplaceCredentialsDialog program={program} connection={connection} open={rotating} onClose={() => setRotating(false)} />
           <ReplacePgpKeyDialog program={program} connection={connection} open={rekeying} onClose={() => setRekeying(false)} />
         </>
+      ) : replaceableSecret(connection) ? (
+        <ReplaceSecretDialog program={program} connection={connection} open={rotating} onClose={() => setRotating(false)} />
       ) : null}
     </>
   );

@@ -13,12 +13,13 @@ import { Completeness } from './completeness';
 import { EventHistory } from './event-history';
 import { Folders } from './folders';
 import { CONNECTIONS_PATH } from './paths';
-import { destination, frequencyLabel, kindLabel } from './describe';
+import { destination, frequencyLabel, kindLabel, replaceableSecret } from './describe';
 import { dateStr, dt, windowLabel } from '@/components/ui/formatters';
 import { nextWindowOf } from '@/lib/scheduling/next-delivery';
 import { HealthStrip } from './health-strip';
 import { HistoricalRequests } from './historical-requests';
 import { ConnectionNotifications } from './connection-notifications';
+import { LoadedTables } from './loaded-tables';
 import {
   fieldError,
   Button,
@@ -291,10 +292,13 @@ function Overview({
           <p className="mt-4 rounded-lg bg-slate-50 px-3 py-2 text-xs text-slate-600" data-testid="immutable-note">
             {c.kind === 'sftp'
               ? 'The password or private key and the OpenPGP key can be replaced while the connection is stopped. To change the rest, delete this connection and create a new one.'
-              : 'To change these, delete this connection and create a new one.'}
+              : replaceableSecret(c)
+                ? `The ${replaceableSecret(c)} can be replaced while the connection is stopped. To change the rest, delete this connection and create a new one.`
+                : 'To change these, delete this connection and create a new one.'}
           </p>
         </Card>
       </div>
+      {c.kind === 'postgres' || c.kind === 'mysql' ? <LoadedTables program={program} connection={c} /> : null}
       <ConnectionNotifications program={program} connection={c} canWrite={perms.canWrite} />
     </div>
   );

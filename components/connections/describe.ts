@@ -33,3 +33,24 @@ export function kindLabel(kind: string): string {
 export function destination(c: Pick<Connection, 'kind' | 'sftp' | 'destination'>): string {
   return destinationLabel(c);
 }
+
+/**
+ * The secret a stopped connection's "Replace credentials" replaces, in words ("password", "SAS
+ * token"), or null: an API connection has none, a role-assuming S3 connection stores none.
+ */
+export function replaceableSecret(c: Pick<Connection, 'kind' | 'destination'>): string | null {
+  const auth = (c.destination.settings as { auth?: string } | null)?.auth;
+  switch (c.kind) {
+    case 'sftp':
+      return 'password or private key';
+    case 'postgres':
+    case 'mysql':
+      return 'password';
+    case 's3':
+      return auth === 'role' ? null : 'access key';
+    case 'azure_blob':
+      return auth === 'sas' ? 'SAS token' : 'account key';
+    default:
+      return null;
+  }
+}

@@ -32,6 +32,23 @@ function runFileName(r: Run): string {
   return data.length === 1 ? data[0].name : `${data[0].name} + ${data.length - 1} more`;
 }
 
+const TABLES: Record<string, string> = { user: 'users', campaign: 'campaigns', activity: 'activity' };
+
+/**
+ * A database connection's run in rows per table instead of bytes ("users 50 · campaigns 5 ·
+ * activity 1,200"): the rows of each data file, which a delivered run loaded; an empty window 0.
+ */
+export function rowsByTable(r: Run, prefix: string): string {
+  if (r.status === 'empty') return '0 rows';
+  const per = new Map<string, number>();
+  for (const f of r.files) if (f.file_type !== 'manifest') per.set(f.file_type, (per.get(f.file_type) ?? 0) + f.rows);
+  if (per.size === 0) return '—';
+  return ['user', 'campaign', 'activity']
+    .filter((t) => per.has(t))
+    .map((t) => `${prefix}${TABLES[t]} ${num(per.get(t)!)}`)
+    .join(' · ');
+}
+
 function RetryButton({ program, run, connectionId }: { program: number; run: Run; connectionId: string }) {
   const qc = useQueryClient();
   const retry = useMutation({
@@ -66,7 +83,7 @@ function RetryButton({ program, run, connectionId }: { program: number; run: Run
   );
 }
 
-function RunDrawer({ run, onClose }: { run: Run | null; onClose: () => void }) {
+function RunDrawer({ run, onClose, tablePrefix }: { run: Run | null; onClose: () => void; tablePrefix: string | null }) {
   return (
     <Drawer open={run !== null} title="Run details" onClose={onClose}>
       {run ? (
@@ -86,7 +103,12 @@ function RunDrawer({ run, onClose }: { run: Run | null; onClose: () => void }) {
               { term: 'Window', value: windowLabel(run.window_start, run.window_end) },
               { term: 'Destination', value: run.destination ?? '—' },
               { term: 'Rows', value: num(run.rows_total) },
-              { term: 'Size', value: bytes(run.bytes_total) },
+              tablePrefix !== null
+                ? {
+                    term: run.status === 'delivered' || run.status === 'empty' ? 'Rows loaded' : 'Rows to load',
+                    value: rowsByTable(run, tablePrefix),
+                  }
+                : { term: 'Size', value: bytes(run.bytes_total) },
               { term: 'Started', value: dt(run.started_at) },
               { term: 'Finished', value: dt(run.finished_at) },
             ]}
@@ -272,6 +294,11 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
   // Folded only while no status is chosen: a person filtering for "No new data" asked to see each one.
   const items: Item[] = listFilters.status ? runs.map((run) => ({ kind: 'run', run })) : foldEmpty(runs);
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ [k]: e.target.value });
+  // A database connection's runs are told in rows per table (what was loaded), not in file sizes.
+  const tablePrefix =
+    connection.kind === 'postgres' || connection.kind === 'mysql'
+      ? String((connection.destination.settings as { table_prefix?: string } | null)?.table_prefix ?? '')
+      : null;
 
   const rowOf = (r: Run) => (
     <tbody key={r.id} data-testid="run-row" className="border-t border-slate-100">
@@ -283,7 +310,13 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
           <p className="text-[11px] text-slate-500">{windowShort(r.window_start, r.window_end)}</p>
         </td>
         <td className="px-3 py-2.5 text-xs text-slate-700">{dt(r.started_at ?? r.created_at)}</td>
-        <td className="px-3 py-2.5 text-right text-xs whitespace-nowrap tabular-nums">{bytes(r.bytes_total)}</td>
+        {tablePrefix !== null ? (
+          <td className="px-3 py-2.5 text-xs text-slate-700" data-testid="rows-by-table">
+            {rowsByTable(r, tablePrefix)}
+          </td>
+        ) : (
+          <td className="px-3 py-2.5 text-right text-xs whitespace-nowrap tabular-nums">{bytes(r.bytes_total)}</td>
+        )}
         <td className="px-3 py-2.5 text-right text-xs tabular-nums">{num(r.rows_total)}</td>
         <td className="px-3 py-2.5">
           <StatusBadge status={r.status} />
@@ -325,7 +358,8 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
         <StatusBadge status={r.status} />
       </div>
       <p className="mt-1 text-xs text-slate-600">
-        {dt(r.started_at ?? r.created_at)} · {bytes(r.bytes_total)} · {num(r.rows_total)} rows · {r.automated ? 'Automated' : 'Historical'}
+        {dt(r.started_at ?? r.created_at)} · {tablePrefix !== null ? rowsByTable(r, tablePrefix) : bytes(r.bytes_total)} ·{' '}
+        {num(r.rows_total)} rows · {r.automated ? 'Automated' : 'Historical'}
       </p>
       {r.destination ? <p className="mt-0.5 truncate text-xs text-slate-500">{r.destination}</p> : null}
       {r.progress ? <RunProgress progress={r.progress} label={`Progress of ${runFileName(r)}`} /> : null}
@@ -414,9 +448,15 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
                       <th scope="col" className="px-3 py-2">
                         Job start
                       </th>
-                      <th scope="col" className="px-3 py-2 text-right">
-                        Size
-                      </th>
+                      {tablePrefix !== null ? (
+                        <th scope="col" className="px-3 py-2">
+                          Rows loaded
+                        </th>
+                      ) : (
+                        <th scope="col" className="px-3 py-2 text-right">
+                          Size
+                        </th>
+                      )}
                       <th scope="col" className="px-3 py-2 text-right">
                         Rows
                       </th>
@@ -485,7 +525,7 @@ export function EventHistory({ program, connection, canRetry }: { program: numbe
           )}
         </div>
       </Card>
-      <RunDrawer run={shown} onClose={closeDrawer} />
+      <RunDrawer run={shown} onClose={closeDrawer} tablePrefix={tablePrefix} />
     </div>
   );
 }

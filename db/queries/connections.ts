@@ -191,7 +191,8 @@ export async function insertConnection(db: DbOrTx, values: typeof connections.$i
 /**
  * What a change may write: the lifecycle moves other than pausing (resume and start → active, stop
  * and delete → stopped), the edit's fields, the stopped connection's secret or OpenPGP key, and the
- * report settings. A pause goes through pauseConnection; a connection ends only by its end date.
+ * report settings. `destination` only with a new secret, for what is read from it (an Azure SAS
+ * token's expiry); the rest of it stays as set up. A pause goes through pauseConnection; a connection ends only by its end date.
  */
 export type ConnectionChange = Partial<
   Pick<
@@ -204,6 +205,7 @@ export type ConnectionChange = Partial<
     | 'name'
     | 'authMethod'
     | 'secretCiphertext'
+    | 'destination'
     | 'hostKeyFingerprint'
     | 'lastTestedAt'
     | 'pgpPublicKey'

@@ -498,21 +498,51 @@ export const replacePgpKeySchema = z
 export type ReplacePgpKeyInput = z.infer<typeof replacePgpKeySchema>;
 
 /**
- * New SFTP credentials for a stopped connection (its destination never changes). The connection test
- * runs again with them; the pinned host key stays unless a new one is given and accepted explicitly.
+ * New credentials for a stopped connection (its destination never changes), in the field of its
+ * kind: `auth` (SFTP), `password` (PostgreSQL, MySQL), `credentials` (S3 access key; Azure account
+ * key or SAS token). The destination's test runs again with them before they are saved; for SFTP the
+ * pinned host key stays unless a new one is given and accepted explicitly.
  */
 export const replaceCredentialsSchema = z
   .object({
-    auth: sftpAuthSchema,
+    auth: sftpAuthSchema.optional().describe('SFTP: the new password or private key.'),
     host_key_fingerprint: hostKeyFingerprintSchema
       .optional()
-      .describe('The host key the test must see. Left out: the pinned one. Another one needs accept_changed_host_key: true.'),
+      .describe('SFTP: the host key the test must see. Left out: the pinned one. Another one needs accept_changed_host_key: true.'),
     accept_changed_host_key: z
       .boolean({ error: 'accept_changed_host_key must be true or false.' })
       .optional()
-      .describe('true to pin host_key_fingerprint although it differs from the pinned key (the server’s key was replaced).'),
+      .describe('SFTP: true to pin host_key_fingerprint although it differs from the pinned key (the server’s key was replaced).'),
+    password: z
+      .string({ error: 'Enter the password.' })
+      .min(1, 'Enter the password.')
+      .max(1024, 'The password is at most 1024 characters.')
+      .optional()
+      .describe('PostgreSQL, MySQL: the new password of the connection’s user.'),
+    credentials: z
+      .union(
+        [
+          s3CredentialsSchema,
+          z.object({ account_key: z.string().min(1, 'Enter the account key.').max(200, 'The account key is too long.') }).strict(),
+          z.object({ sas_token: z.string().min(1, 'Enter the SAS token.').max(2048, 'The SAS token is too long.') }).strict(),
+        ],
+        { error: 'credentials must be { access_key_id, secret_access_key } (S3), { account_key } or { sas_token } (Azure).' },
+      )
+      .optional()
+      .describe('S3: the new access key; Azure Blob: the new account key or SAS token.'),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    const given = (['auth', 'password', 'credentials'] as const).filter((k) => v[k] !== undefined);
+    if (given.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message: 'Enter the new secret: auth (SFTP), password (database) or credentials (S3, Azure).',
+      });
+    else if (given.length > 1)
+      ctx.addIssue({ code: 'custom', path: [given[1]], message: `Send one new secret: ${given.join(' and ')} were both given.` });
+  });
 export type ReplaceCredentialsInput = z.infer<typeof replaceCredentialsSchema>;
 
 export const pauseConnectionSchema = z

@@ -30,6 +30,7 @@ import {
   runResponse,
   runSchema,
   statsResponse,
+  loadedTablesResponse,
   pgpKeyResponse,
   pgpKeySchema,
   testReportResponse,
@@ -63,6 +64,7 @@ export const MANAGEMENT_API_COMPONENTS = {
   ConnectionStatsResponse: statsResponse,
   CompletenessWindow: completenessWindowSchema,
   CompletenessPage: completenessResponse,
+  LoadedTablesResponse: loadedTablesResponse,
   HistoricalRequest: historicalRequestSchema,
   HistoricalRequestResponse: historicalResponse,
   HistoricalRequestListResponse: historicalListResponse,
@@ -222,9 +224,9 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     method: 'post',
     path: '/api/v1/connections/{id}/credentials',
     operationId: 'replaceConnectionCredentials',
-    summary: 'Replace a stopped SFTP connection’s password or private key',
+    summary: 'Replace a stopped connection’s secret (SFTP, database, S3 or Azure)',
     description:
-      'Only while the connection is stopped (409 otherwise). The connection test runs again with the new secret against the pinned host key — or against host_key_fingerprint when the server’s key was replaced, which needs accept_changed_host_key: true — and the secret is saved (encrypted) only when it passes; otherwise 422 with details.test. Host, port, folder and username stay; the run history stays; the Activity Log records connection.credentials_replaced without the secret.',
+      'Only while the connection is stopped (409 otherwise; also for an API connection and a role-assuming S3 one, which store no secret). The new secret goes in the field of the connection’s kind: auth (SFTP password or private key), password (PostgreSQL, MySQL), credentials (S3 access_key_id + secret_access_key; Azure account_key or sas_token, as the connection signs in); another field is a 422 naming it. The destination’s own test runs again with the new secret — for SFTP against the pinned host key, or against host_key_fingerprint when the server’s key was replaced, which needs accept_changed_host_key: true — and the secret is saved (encrypted) only when it passes; otherwise 422 with details.test and nothing changes. The destination stays (an Azure SAS token’s expiry is read from the new token); the run history stays; the Activity Log records connection.credentials_replaced without the secret.',
     params: idParams,
     query: program,
     body: json(replaceCredentialsSchema),
@@ -338,6 +340,21 @@ export const MANAGEMENT_API_OPERATIONS: ApiOperation[] = [
     responses: {
       200: { description: 'A page of windows, newest first.', schema: completenessResponse },
       ...errors(401, 403, 404, 422),
+    },
+  },
+  {
+    ...READ,
+    method: 'get',
+    path: '/api/v1/connections/{id}/loaded-tables',
+    operationId: 'getLoadedTables',
+    summary: 'What a database connection loaded, per table, as the customer’s _dde_loads says',
+    description:
+      'PostgreSQL and MySQL connections only (409 otherwise). DDE signs in to the customer’s database with the connection’s stored password and reads its _dde_loads: per table the rows of every window loaded, the windows, and the newest load. When the database cannot be read, data is empty and error says why.',
+    params: idParams,
+    query: program,
+    responses: {
+      200: { description: 'Per table, users first, activity last.', schema: loadedTablesResponse },
+      ...errors(401, 403, 404, 409),
     },
   },
   {

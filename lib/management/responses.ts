@@ -349,6 +349,27 @@ export const statsResponse = z.object({
   lag_target_seconds: z.number().int().describe('The delivery target: files delivered this long after the window closes at most.'),
 });
 export type Stats = z.infer<typeof statsResponse>;
+
+/** One table of a database connection as the customer's `_dde_loads` records its loads. */
+export const loadedTableSchema = z.object({
+  table: z.string().describe('The table in the customer’s database (with the connection’s prefix).'),
+  file_type: z.enum(['user', 'campaign', 'activity']),
+  rows: z.number().int().describe('Rows of every window loaded into it (the files’ rows; a window without rows of this type counts 0).'),
+  windows: z.number().int().describe('Windows recorded in _dde_loads for it (scheduled and historical each count).'),
+  last_window: z.object({ start: instant, end: instant, export_type: z.enum(EXPORT_TYPES) }).describe('The window of the newest load.'),
+  last_rows: z.number().int().describe('Rows of the newest load.'),
+  last_loaded_at: instant.describe('When the newest load committed (the customer’s server’s clock).'),
+});
+export type LoadedTable = z.infer<typeof loadedTableSchema>;
+export const loadedTablesResponse = z.object({
+  data: z.array(loadedTableSchema).describe('Users, campaigns, activity: those with at least one load.'),
+  read_at: instant.describe('When DDE read _dde_loads.'),
+  error: z
+    .string()
+    .nullable()
+    .describe('Why _dde_loads could not be read (the database unreachable, a password refused); data is then empty.'),
+});
+export type LoadedTables = z.infer<typeof loadedTablesResponse>;
 export const historicalResponse = dataSchema(historicalRequestSchema);
 export const historicalListResponse = listSchema(historicalRequestSchema);
 export const activityPageResponse = pageSchema(activityEntrySchema);

@@ -18,7 +18,7 @@ import {
   tableSpec,
   type Dialect,
 } from './tables';
-import type { LoadRecord, LoadWindow } from './target';
+import type { LoadedTable, LoadRecord, LoadWindow } from './target';
 
 /** The ledger's columns in both dialects' words; its key is (connection, export type, window start, file type). */
 const LEDGER_COLUMNS: readonly { name: string; postgres: string; mysql: string }[] = [
@@ -95,6 +95,41 @@ export function loadRecord(r: Record<string, unknown>): LoadRecord {
     schemaVersion: Number(r.schema_version),
     loadedAt: new Date(r.loaded_at as string | Date),
   };
+}
+
+/**
+ * The Loaded tables summary, one statement in both dialects (window functions: PostgreSQL, MySQL 8,
+ * MariaDB 10.2+): per file type the newest row, with the totals of its rows and windows. `ledger`
+ * is the qualified, quoted `_dde_loads`, `param` the driver's placeholder for the connection id.
+ */
+export function loadedTablesSql(dialect: Dialect, ledger: string, param: string): string {
+  const q = (n: string) => quoteIdent(dialect, n);
+  return `select file_type, table_name, export_type, window_start, window_end, ${q('rows')}, loaded_at, total_rows, windows
+      from (select file_type, table_name, export_type, window_start, window_end, ${q('rows')}, loaded_at,
+                   sum(${q('rows')}) over (partition by file_type) as total_rows, count(*) over (partition by file_type) as windows,
+                   row_number() over (partition by file_type order by loaded_at desc, window_start desc) as newest
+              from ${ledger} where connection_id = ${param}) x
+     where newest = 1`;
+}
+
+/** A row of loadedTablesSql → a LoadedTable, in load order (users, campaigns, activity). */
+export function loadedTables(rows: Record<string, unknown>[]): LoadedTable[] {
+  const order = (t: unknown) => LOAD_ORDER.indexOf(String(t) as (typeof LOAD_ORDER)[number]);
+  return [...rows]
+    .sort((a, b) => order(a.file_type) - order(b.file_type))
+    .map((r) => ({
+      fileType: String(r.file_type),
+      tableName: String(r.table_name),
+      rows: Number(r.total_rows),
+      windows: Number(r.windows),
+      last: {
+        exportType: String(r.export_type),
+        windowStart: new Date(r.window_start as string | Date),
+        windowEnd: new Date(r.window_end as string | Date),
+        rows: Number(r.rows),
+        loadedAt: new Date(r.loaded_at as string | Date),
+      },
+    }));
 }
 
 /**

@@ -11,7 +11,7 @@ import { PostgresTarget } from './postgres';
 import type { DatabaseSettings } from './settings';
 import type { LoadFile, OpenSource } from './source';
 import { LOAD_ORDER } from './tables';
-import type { DatabaseTarget, Fence, LoadedFile, LoadWindow, TableChanges, TargetOptions } from './target';
+import type { DatabaseTarget, Fence, LoadedFile, LoadedTable, LoadWindow, TableChanges, TargetOptions } from './target';
 
 export async function openTarget(settings: DatabaseSettings, password: string, opts: TargetOptions = {}): Promise<DatabaseTarget> {
   return settings.engine === 'postgres' ? PostgresTarget.open(settings, password, opts) : MysqlTarget.open(settings, password, opts);
@@ -77,6 +77,16 @@ export async function loadRun(input: LoadRunInput): Promise<LoadRunResult> {
     throw err;
   } finally {
     input.signal?.removeEventListener('abort', onAbort);
+    await target.close();
+  }
+}
+
+/** What the customer's `_dde_loads` records of a connection, per table (the Loaded tables panel). */
+export async function readLoadedTables(settings: DatabaseSettings, password: string, connectionId: string): Promise<LoadedTable[]> {
+  const target = await openTarget(settings, password);
+  try {
+    return await target.loadedTables(connectionId);
+  } finally {
     await target.close();
   }
 }

@@ -14,6 +14,8 @@ import {
   ledgerColumnsDdl,
   ledgerInsertColumns,
   ledgerValues,
+  loadedTables,
+  loadedTablesSql,
   loadRecord,
   tlsOptions,
   type ExistingColumns,
@@ -24,7 +26,7 @@ import { classifyMysqlError, LoadError, type ErrorContext } from './errors';
 import type { DatabaseSettings } from './settings';
 import { openCsvSource, type LoadFile, type OpenSource } from './source';
 import { columnType, LOAD_ORDER, LOADS_TABLE, MERGE_COLUMN, quoteIdent, tableName, tableSpec, type TableSpec } from './tables';
-import type { DatabaseTarget, Fence, LoadedFile, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
+import type { DatabaseTarget, Fence, LoadedFile, LoadedTable, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
 
 const q = (name: string) => quoteIdent('mysql', name);
 
@@ -279,6 +281,24 @@ export class MysqlTarget implements DatabaseTarget {
         return out;
       } catch (err) {
         await conn.rollback().catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  loadedTables(connectionId: string): Promise<LoadedTable[]> {
+    return this.wrap(async () => {
+      const iso = (c: string) => `concat(replace(${c}, ' ', 'T'), 'Z') as ${c}`;
+      try {
+        // DATETIME columns in UTC, answered as ISO instants.
+        const [rows] = await this.conn.query<mysql.RowDataPacket[]>(
+          `select file_type, table_name, export_type, ${iso('window_start')}, ${iso('window_end')}, \`rows\`, ${iso('loaded_at')}, total_rows, windows
+             from (${loadedTablesSql('mysql', q(LOADS_TABLE), '?')}) y`,
+          [connectionId],
+        );
+        return loadedTables(rows);
+      } catch (err) {
+        if ((err as { errno?: number }).errno === 1146) return []; // no ledger yet: nothing loaded
         throw err;
       }
     });

@@ -14,6 +14,8 @@ import {
   ledgerColumnsDdl,
   ledgerInsertColumns,
   ledgerValues,
+  loadedTables,
+  loadedTablesSql,
   loadRecord,
   tlsOptions,
   type ExistingColumns,
@@ -24,7 +26,7 @@ import { classifyPostgresError, LoadError, type ErrorContext } from './errors';
 import type { DatabaseSettings } from './settings';
 import { openCsvSource, type LoadFile, type OpenSource } from './source';
 import { columnType, LOAD_ORDER, LOADS_TABLE, MERGE_COLUMN, quoteIdent, tableName, tableSpec, type TableSpec } from './tables';
-import type { DatabaseTarget, Fence, LoadedFile, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
+import type { DatabaseTarget, Fence, LoadedFile, LoadedTable, LoadRecord, LoadWindow, TableChanges, TargetOptions } from './target';
 
 const q = (name: string) => quoteIdent('postgres', name);
 
@@ -222,6 +224,21 @@ export class PostgresTarget implements DatabaseTarget {
         return out;
       }, fence);
       return recorded;
+    });
+  }
+
+  loadedTables(connectionId: string): Promise<LoadedTable[]> {
+    return this.wrap(async () => {
+      try {
+        const rows = await this.sql.unsafe<Record<string, unknown>[]>(
+          loadedTablesSql('postgres', `${q(this.schema)}.${q(LOADS_TABLE)}`, '$1'),
+          [connectionId],
+        );
+        return loadedTables(rows);
+      } catch (err) {
+        if ((err as { code?: string }).code === '42P01') return []; // no ledger yet: nothing loaded
+        throw err;
+      }
     });
   }
 

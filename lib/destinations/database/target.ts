@@ -44,6 +44,18 @@ export type LoadRecord = {
   loadedAt: Date;
 };
 
+/** What `_dde_loads` says of one table: the Loaded tables panel's row. */
+export type LoadedTable = {
+  fileType: string;
+  tableName: string;
+  /** Rows of every window loaded into it (0 for a window without rows of its type). */
+  rows: number;
+  /** Windows recorded for it (each export type counts its own). */
+  windows: number;
+  /** The newest load: its window, rows and time. */
+  last: { exportType: string; windowStart: Date; windowEnd: Date; rows: number; loadedAt: Date };
+};
+
 export type TargetOptions = {
   /** How long a statement waits for a lock held by someone else before the load is retried later (default 30 s). */
   lockTimeoutMs?: number;
@@ -65,6 +77,8 @@ export interface DatabaseTarget {
    * row each, rows 0 (a row already there stays). `fence` wraps the COMMIT, as for loadFile.
    */
   recordNoRows(window: LoadWindow, entries: LedgerEntry[], fence?: Fence): Promise<LoadedFile[]>;
+  /** Per table, what `_dde_loads` records of a connection's loads (none when the ledger does not exist yet). */
+  loadedTables(connectionId: string): Promise<LoadedTable[]>;
   /** The newest `_dde_loads` rows of a connection. */
   recentLoads(connectionId: string, limit: number): Promise<LoadRecord[]>;
   close(): Promise<void>;
