@@ -19,44 +19,30 @@
 //   (--statements: load pg_stat_statements and print each pass's costliest statements, for finding
 //    where the database's time goes; off by default, as it costs a little itself)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDb, type Database } from '@/db/client';
-import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { createBoss, ensureQueues } from '@/lib/queues';
 import { jobsPoolSize, registerQueues } from '@/jobs/queues';
-import type { UserActor } from '@/lib/auth/actor';
 import { setClock } from '@/lib/clock';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
-import { env, resetEnv } from '@/lib/env';
+import { env } from '@/lib/env';
 import { executeDelivery } from '@/lib/runs/deliver-run';
 import { executeExportRun } from '@/lib/runs/export-run';
 import { planWindows } from '@/lib/scheduling/planner';
 import { seedProgram } from '@/lib/seed';
-import { setStorage } from '@/lib/storage';
-import { startSshd, type TestSshd } from '@/test/helpers/sshd';
+import type { TestSshd } from '@/test/helpers/sshd';
 import { fileURLToPath } from 'node:url';
 import { appendResults } from './results';
+import { BENCH_ADMIN, startBenchServices } from './setup';
 
 const BOUNDARY = new Date('2026-11-28T04:00:00Z');
 const FIRST_PROGRAM = 7100;
-
-const admin: UserActor = {
-  kind: 'user',
-  accountId: null as unknown as string,
-  email: 'bench@firstup.example',
-  name: null,
-  role: 'firstup_super_admin',
-  mustChangePassword: false,
-  programs: 'all',
-  label: 'bench@firstup.example',
-};
 
 const fmt = (x: number, d = 1) => x.toFixed(d);
 
@@ -96,7 +82,7 @@ async function makeConnections(database: Database, sshd: TestSshd, set: string, 
     }
     // The real set-up test for the first SFTP connection; the others share its server and kind of
     // folder, and 1,000 more logins would only slow the set-up.
-    const c = await createConnection(database, admin, programId, input, i === 0 ? sftpSetupCheck() : async () => undefined);
+    const c = await createConnection(database, BENCH_ADMIN, programId, input, i === 0 ? sftpSetupCheck() : async () => undefined);
     ids.push(c.id);
   }
   return ids;
@@ -192,29 +178,13 @@ async function main() {
   const events = int('events', values.events, 3000);
   const processes = int('processes', values.processes, 1);
 
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-burst-'));
-  console.log('starting a throwaway embedded PostgreSQL and an OpenSSH sshd…');
-  const server = await startEmbedded({
-    dir: path.join(tmp, 'pg'),
-    password: 'bench',
-    ephemeral: true,
-    logFile: path.join(tmp, 'pg.log'),
+  const { tmp, server, sshd, url } = await startBenchServices('burst', {
     ...(values.statements ? { settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } } : {}),
+    env: {
+      ...(values['export-workers'] ? { DDE_EXPORT_WORKERS: values['export-workers'] } : {}),
+      ...(values['delivery-workers'] ? { DDE_DELIVERY_WORKERS: values['delivery-workers'] } : {}),
+    },
   });
-  const sshd = await startSshd();
-  const url = server.url();
-  resetEnv({
-    DATABASE_URL: url,
-    NEXTAUTH_SECRET: randomBytes(32).toString('hex'),
-    NEXTAUTH_URL: 'http://localhost:3000',
-    DDE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    DDE_DATA_DIR: path.join(tmp, 'data'),
-    LOG_LEVEL: 'silent',
-    SMTP_URL: undefined,
-    ...(values['export-workers'] ? { DDE_EXPORT_WORKERS: values['export-workers'] } : {}),
-    ...(values['delivery-workers'] ? { DDE_DELIVERY_WORKERS: values['delivery-workers'] } : {}),
-  });
-  setStorage(undefined);
   const settleMs = env().settleMinutes * 60_000;
   const at = new Date(BOUNDARY.getTime() + settleMs);
   // The jobs process's pool (as jobs/index.ts sizes it), and a separate one for watching.

@@ -8,27 +8,23 @@
 //   first_month_s  request sent → the first month delivered
 //
 //   npm run bench:historical -- [--rows=2000000] (--rows=20000000 for the issue's volume)
-import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDb } from '@/db/client';
-import { startEmbedded } from '@/db/embedded';
 import { migrateDatabase } from '@/db/migrate';
 import { jobsPoolSize, registerQueues } from '@/jobs/queues';
-import type { UserActor } from '@/lib/auth/actor';
 import { setClock } from '@/lib/clock';
 import { createConnection } from '@/lib/connections/lifecycle';
 import { createConnectionSchema } from '@/lib/connections/schemas';
 import { sftpSetupCheck } from '@/lib/connections/sftp-check';
-import { resetEnv } from '@/lib/env';
 import { generateExportFiles } from '@/lib/exports';
 import { createHistoricalRequest, createHistoricalRequestSchema } from '@/lib/historical';
 import { createBoss, enqueue, ensureQueues } from '@/lib/queues';
-import { LocalStorage, setStorage } from '@/lib/storage';
-import { startSshd } from '@/test/helpers/sshd';
+import { LocalStorage } from '@/lib/storage';
 import { appendResults } from './results';
+import { BENCH_ADMIN, startBenchServices } from './setup';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 const FROM = '2024-12-01';
@@ -38,38 +34,13 @@ const PROGRAM = 8100;
 const fmt = (x: number, d = 2) => x.toFixed(d);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const admin: UserActor = {
-  kind: 'user',
-  accountId: null as unknown as string,
-  email: 'bench@firstup.example',
-  name: null,
-  role: 'firstup_super_admin',
-  mustChangePassword: false,
-  programs: 'all',
-  label: 'bench@firstup.example',
-};
-
 async function main() {
   process.env.DDE_OUTBOUND_ALLOWED_NETWORKS ??= '127.0.0.1/32';
   const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' } }, strict: true });
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 24_000) throw new Error(`--rows must be an integer ≥ 24000 (got ${values.rows})`);
 
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'dde-bench-historical-'));
-  console.log('starting a throwaway embedded PostgreSQL and an OpenSSH sshd…');
-  const server = await startEmbedded({ dir: path.join(tmp, 'pg'), password: 'bench', ephemeral: true, logFile: path.join(tmp, 'pg.log') });
-  const sshd = await startSshd();
-  const url = server.url();
-  resetEnv({
-    DATABASE_URL: url,
-    NEXTAUTH_SECRET: randomBytes(32).toString('hex'),
-    NEXTAUTH_URL: 'http://localhost:3000',
-    DDE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    DDE_DATA_DIR: path.join(tmp, 'data'),
-    LOG_LEVEL: 'silent',
-    SMTP_URL: undefined,
-  });
-  setStorage(undefined);
+  const { tmp, server, sshd, url } = await startBenchServices('historical');
   setClock(NOW);
   const database = createDb(url, { max: jobsPoolSize() });
   let boss: ReturnType<typeof createBoss> | undefined;
@@ -108,7 +79,7 @@ async function main() {
     chownSync(dir, sshd.uid, sshd.gid);
     const connection = await createConnection(
       database,
-      admin,
+      BENCH_ADMIN,
       PROGRAM,
       createConnectionSchema.parse({
         kind: 'sftp',
@@ -136,7 +107,7 @@ async function main() {
     const t0 = performance.now();
     const request = await createHistoricalRequest(
       database,
-      admin,
+      BENCH_ADMIN,
       PROGRAM,
       connection.id,
       createHistoricalRequestSchema.parse({ from: FROM }),

@@ -4,9 +4,16 @@
 // only by the run ledger (db/queries/run-ledger.ts), historical_requests by db/queries/historical.ts,
 // connections by the connections writer (db/queries/connections.ts), export_files by
 // db/queries/export-files.ts. A new table with one writer is one more line in RULES.
+//
+// Queries live in db/queries: the same scan fails on a query of our database (a drizzle import, an
+// `sql` template, `.execute(`, a builder call on one of the schema's tables) in lib, jobs, scripts,
+// app, pages or components, outside the exceptions below, each with its reason.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { is } from 'drizzle-orm';
+import { PgTable } from 'drizzle-orm/pg-core';
 import { describe, expect, it } from 'vitest';
+import * as schema from '@/db/schema';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SCANNED = ['lib', 'jobs', 'scripts', 'app', 'pages', 'db', 'components'];
@@ -104,4 +111,76 @@ describe('writes of the tables with one writer', () => {
       expect(rule.owners.flatMap((f) => writesOf(readFileSync(path.join(ROOT, f), 'utf8'), rule)).length).toBeGreaterThan(0);
     });
   }
+});
+
+/** Files and folders (ending in /) outside db/queries that may query a database, and why. */
+const QUERY_EXCEPTIONS: Record<string, string> = {
+  'lib/destinations/database/': "the customer's database (the destination), not ours",
+  'lib/queues/': "pg-boss's own tables (its job and queue tables): the queue contract is their one home",
+  'lib/seed/': 'set-based generation of source data for the demo, the tests and the benches',
+  'lib/metrics.ts': "one timed batch of counts for /metrics that reads pg-boss's tables beside ours",
+  'lib/health.ts': 'the health checks and the heartbeat: a ping, the migration journal and worker_heartbeats, timed together',
+  'lib/notify/outbox.ts': 'the email outbox, whose writer it is (records and sends `notifications` under a row lock)',
+  'lib/webhooks/deliveries.ts': 'the webhook outbox, whose writer it is (`webhook_deliveries`, sent under a row lock)',
+  'lib/webhooks/endpoints.ts': 'the writer of `webhook_endpoints`',
+};
+
+const QUERY_DIRS = ['lib', 'jobs', 'scripts', 'app', 'pages', 'components'];
+const TABLES = Object.entries(schema)
+  .filter(([, v]) => is(v, PgTable))
+  .map(([name]) => name);
+
+/** Comments out: a comment may name `sql` or a table. */
+function withoutComments(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+}
+
+/** The queries of our database that `source` contains, as the text that gives each away. */
+function queriesOf(source: string): string[] {
+  const code = withoutComments(source);
+  const patterns = [
+    // a value (not only types) from drizzle-orm: eq, and, sql, …
+    /^import\s+(?!type\b)[^;]*?from\s+'drizzle-orm(?:\/[\w-]+)?'/gm,
+    // a tagged sql template: sql`…`, database.sql`…`, sql<Row[]>`…`
+    /\bsql(?:<[^`;]*?>)?`/g,
+    /\.execute\(/g,
+    // a builder call on a table: .from(exportRuns), .insert(schema.connections), .leftJoin(accounts, …)
+    new RegExp(
+      `\\.(?:from|insert|update|delete|innerJoin|leftJoin|rightJoin|fullJoin)\\(\\s*(?:schema\\.)?(?:${TABLES.join('|')})\\b`,
+      'g',
+    ),
+  ];
+  return patterns.flatMap((p) => [...code.matchAll(p)].map((m) => m[0].replace(/\s+/g, ' ').slice(0, 60)));
+}
+
+const excepted = (f: string) => Object.keys(QUERY_EXCEPTIONS).some((e) => (e.endsWith('/') ? f.startsWith(e) : f === e));
+
+describe('queries live in db/queries', () => {
+  it('the scanner finds queries and leaves other code alone', () => {
+    expect(TABLES).toEqual(expect.arrayContaining(['exportRuns', 'connections', 'exportFiles', 'notifications']));
+    expect(queriesOf("import { and, eq } from 'drizzle-orm';")).toHaveLength(1);
+    expect(queriesOf("import type { SQL } from 'drizzle-orm';")).toEqual([]);
+    expect(queriesOf('const [row] = await database.sql`select 1 from programs`;')).toHaveLength(1);
+    expect(queriesOf('await sql<{ n: number }[]>`select count(*) from export_runs`')).toHaveLength(1);
+    expect(queriesOf('await tx.execute(q)')).toHaveLength(1);
+    expect(queriesOf('db.select().from(exportRuns).where(x)')).toHaveLength(1);
+    expect(queriesOf('db.select().from(schema.connections)')).toHaveLength(1);
+    expect(queriesOf('const b = Buffer.from(chunk); await storage.delete(key); hash.update(content);')).toEqual([]);
+    expect(queriesOf('// the sql`…` of db/queries/runs.ts\n/** .from(exportRuns) */')).toEqual([]);
+  });
+
+  it('has no query outside db/queries but the stated exceptions', () => {
+    const offenders = QUERY_DIRS.flatMap((dir) => sourceFiles(dir))
+      .filter((f) => !excepted(f))
+      .flatMap((f) => queriesOf(readFileSync(path.join(ROOT, f), 'utf8')).map((q) => `${f}: ${q}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('each exception still holds a query (else it is removed from the list)', () => {
+    for (const e of Object.keys(QUERY_EXCEPTIONS)) {
+      const files = e.endsWith('/') ? sourceFiles(e.slice(0, -1)) : [e];
+      const found = files.some((f) => queriesOf(readFileSync(path.join(ROOT, f), 'utf8')).length > 0);
+      expect(found, e).toBe(true);
+    }
+  });
 });
