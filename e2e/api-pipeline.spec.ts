@@ -2,8 +2,14 @@
 // e2e/global-setup.ts): a program with one SFTP and two API connections of different frequencies
 // and a historical backfill. Walking each API connection's feed (pagination, signed downloads,
 // sha256) yields every source event of that connection's windows exactly once and nothing of the
-// other connections; `latest` after an empty window answers the empty payload.
-import { execFile } from 'node:child_process';
+// other connections; `latest` after an empty window answers the empty payload. Then `dde pull`, the
+// customer's reference client, walks a connection of its own across worker restarts (the product's
+// worker frozen; ours stopped, then one crashing mid-export of a backfill, then another recovering
+// it): a pull in between finds nothing half-published, the last pull resumes with only the new
+// windows, and `dde verify` passes on the folder with the server's keys.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { expect, test, type APIRequestContext } from '@playwright/test';
 import { parse } from 'csv-parse/sync';
 import { e2eDataDir, e2eSql } from './db';
-import { FIRSTUP } from './fixtures';
+import { E2E_BASE_URL, FIRSTUP } from './fixtures';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PROGRAM = 7701;
@@ -268,6 +274,214 @@ test('each API connection is its own feed: every event exactly once, nothing of 
     expect(body.data?.window_start).toBe(iso(D0 - DAY));
     console.log(`PIPELINE latest connection=${fourHourly} status=empty; connection=${daily} status=${body.window.status}`);
   } finally {
+    await sql.end({ timeout: 2 });
+  }
+});
+
+/** A jobs worker of this test's own, against the product's data dir, as `npm start` runs one. */
+function startWorker(log: string[], freezeAt?: 'export:publish'): ChildProcess {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DDE_DATA_DIR: e2eDataDir(),
+    // A worker told to freeze stops itself (SIGSTOP) at that step of its first export: honoured under NODE_ENV=test only.
+    ...(freezeAt ? { NODE_ENV: 'test', DDE_TEST_FREEZE_AT: freezeAt } : { NODE_ENV: 'production' }),
+    LOG_LEVEL: 'warn',
+    DDE_OUTBOUND_ALLOWED_NETWORKS: '127.0.0.1/32',
+  };
+  for (const k of ['DATABASE_URL', 'NEXTAUTH_SECRET', 'DDE_ENCRYPTION_KEY', 'TEST_DATABASE_URL', 'SMTP_URL']) delete env[k];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/index.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => log.push(d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => log.push(d.toString('utf8')));
+  return child;
+}
+
+/** The process's state letter from /proc/<pid>/stat ('T' when stopped), or null once it is gone. */
+function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/** Kills a worker the hard way (a crash) and waits for it to be gone. */
+async function killWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Stops a worker as an operator restarts one (SIGTERM: it hands its runs back) and waits for it to exit. */
+async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+test('dde pull walks a connection over real HTTP across a worker restart and a crash mid-export, and resumes where it stopped; dde verify passes on the folder', async ({
+  request,
+}, testInfo) => {
+  test.setTimeout(20 * 60_000);
+  const PULL_PROGRAM = 7702;
+  const now = Date.now();
+  const B = Math.floor(now / (4 * HOUR)) * 4 * HOUR;
+  const D0 = Math.floor(now / DAY) * DAY;
+  await cliOk(
+    ['seed', '--program', String(PULL_PROGRAM), '--name', 'Pull e2e', '--users', '40', '--campaigns', '4'].concat([
+      '--events',
+      '3000',
+      '--days',
+      '4',
+      '--until',
+      iso(B - 4 * HOUR),
+      '--seed',
+      '11',
+    ]),
+  );
+  const tokenOut = await cliOk(
+    ['tokens', 'create', '--email', FIRSTUP.email, '--name', 'pull e2e'].concat([
+      '--scope',
+      'data_exports.read',
+      '--scope',
+      'data_exports.manage',
+    ]),
+  );
+  const personal = { authorization: `Bearer ${/Token: (\S+)/.exec(tokenOut)![1]}` };
+  const out = testInfo.outputPath('pulled');
+  const log: string[] = [];
+  const sql = e2eSql();
+  // The product's own worker is frozen for this test, so the only worker is ours, started and
+  // restarted here; it is let go again at the end.
+  const frozen = (
+    await sql<{ pid: number }[]>`
+      select pid from worker_heartbeats where stopped_at is null and hostname = ${os.hostname()} and seen_at > now() - interval '1 minute'`
+  ).map((r) => r.pid);
+  expect(frozen.length).toBeGreaterThan(0);
+  for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+  let worker: ChildProcess | null = null;
+  try {
+    const created = await request.post(`/api/v1/connections?program=${PULL_PROGRAM}`, {
+      headers: personal,
+      data: {
+        kind: 'api',
+        name: 'Pulled feed',
+        contact_emails: ['data@e2e.example.com'],
+        format: 'csv',
+        frequency: 'every_4_hours',
+        start_date: iso(D0 - DAY),
+      },
+    });
+    expect(created.status(), await created.text()).toBe(201);
+    const connection = ((await created.json()) as { data: { id: string } }).data.id;
+    const clientOut = await cliOk(['clients', 'create', '--program', String(PULL_PROGRAM), '--name', 'Puller', '--connection', connection]);
+    const pullArgs = ['pull', '--url', E2E_BASE_URL, '--client-id', /Client id:\s+(\S+)/.exec(clientOut)![1]].concat([
+      '--client-secret',
+      /Client secret:\s+(\S+)/.exec(clientOut)![1],
+      '--connection',
+      connection,
+      '--out',
+      out,
+    ]);
+    const windows = (B - (D0 - DAY)) / (4 * HOUR);
+    const runsOf = async () =>
+      sql<{ export_type: string; status: string; n: number }[]>`
+        select export_type, status, count(*)::int as n from export_runs where connection_id = ${connection} group by 1, 2`;
+
+    // The first worker exports every closed window: the newest one, [B − 4h, B), and any closing
+    // while this runs, have no events.
+    worker = startWorker(log);
+    let incremental = 0;
+    await expect
+      .poll(
+        async () => {
+          const rows = await runsOf();
+          const n = (status: string) => rows.find((r) => r.export_type === 'incremental' && r.status === status)?.n ?? 0;
+          incremental = n('available') + n('empty');
+          return n('available') === windows - 1 && n('empty') >= 1 && rows.every((r) => ['available', 'empty'].includes(r.status));
+        },
+        { timeout: 9 * 60_000, intervals: [2000] },
+      )
+      .toBe(true);
+    const first = await cli(pullArgs);
+    console.log(`PULL first (exit ${first.status}):\n${first.stderr}${first.stdout}`);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toContain(`pull: ${incremental} folder(s) listed, ${incremental} to pull`);
+    expect(first.stdout).toMatch(new RegExp(`^Pulled ${incremental} window\\(s\\), \\d+ file\\(s\\), [\\d,]+ bytes into `));
+
+    // The worker is restarted; meanwhile a backfill of the day before the connection's start is asked for.
+    await stopWorker(worker);
+    const hist = await request.post(`/api/v1/connections/${connection}/historical-requests?program=${PULL_PROGRAM}`, {
+      headers: personal,
+      data: { from: day(D0 - 2 * DAY) },
+    });
+    expect(hist.status(), await hist.text()).toBe(201);
+    // The next worker crashes in the middle of the backfill's export: it stops itself with the files
+    // made and not yet published, and is killed there.
+    worker = startWorker(log, 'export:publish');
+    const crashing = worker;
+    await expect
+      .poll(
+        () => {
+          const state = procState(crashing.pid!);
+          if (state === null || crashing.exitCode !== null) throw new Error(`the worker exited before it stopped:\n${log.join('')}`);
+          return state;
+        },
+        { timeout: 5 * 60_000, intervals: [500] },
+      )
+      .toBe('T');
+    await killWorker(worker);
+    const [{ generating }] = await sql<{ generating: number }[]>`
+      select count(*)::int as generating from export_runs where connection_id = ${connection} and export_type = 'historical' and status = 'generating'`;
+    expect(generating).toBeGreaterThan(0);
+    // A pull now finds nothing new: nothing of the crashed export was published.
+    const idle = await cli(pullArgs);
+    expect(idle.status, idle.stderr).toBe(0);
+    expect(idle.stderr).toContain(`pull: ${incremental} folder(s) listed, 0 to pull`);
+    // Another worker hands the dead worker's run back (once its heartbeat is stale) and exports the backfill.
+    worker = startWorker(log);
+    await expect
+      .poll(
+        async () =>
+          (await sql<{ status: string }[]>`select status from historical_requests where connection_id = ${connection}`)[0]?.status,
+        { timeout: 8 * 60_000, intervals: [2000] },
+      )
+      .toBe('completed');
+    const [{ chunks }] = await sql<{ chunks: number }[]>`
+      select count(*)::int as chunks from export_runs where connection_id = ${connection} and export_type = 'historical' and status in ('available', 'empty')`;
+    expect(chunks).toBeGreaterThan(0);
+
+    // The pull resumes: only the backfill's windows are new.
+    const second = await cli(pullArgs);
+    console.log(`PULL second (exit ${second.status}):\n${second.stderr}${second.stdout}`);
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stderr).toContain(`pull: ${incremental + chunks} folder(s) listed, ${chunks} to pull`);
+    expect(second.stdout).toMatch(new RegExp(`^Pulled ${chunks} window\\(s\\), `));
+
+    // dde verify over the pulled folder, the keys fetched from the server: everything holds.
+    const verified = await cli(['verify', out, '--keys', `${E2E_BASE_URL}/api/v1/signing-keys`]);
+    console.log(`VERIFY (exit ${verified.status}):\n${verified.stdout}${verified.stderr}`);
+    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(new RegExp(`\\n${incremental + chunks} manifests, [\\d,]+ rows: everything verified\\.\\n$`));
+    // Every event of the connection's windows is in the folder's activity files (verify checked no id twice).
+    const [{ events }] = await sql<{ events: number }[]>`
+      select count(*)::int as events from activity_events where program_id = ${PULL_PROGRAM}
+        and ingested_at >= ${new Date(D0 - 2 * DAY)} and ingested_at < ${new Date(B)}`;
+    const manifests = readdirSync(out).filter((n) => /-manifest-.*\.json$/.test(n));
+    const activityRows = manifests
+      .map((n) => JSON.parse(readFileSync(path.join(out, n), 'utf8')) as { files: { type: string; rows: number }[] })
+      .flatMap((m) => m.files.filter((f) => f.type === 'activity'))
+      .reduce((s, f) => s + f.rows, 0);
+    expect(activityRows).toBe(events);
+    console.log(`PULL windows=${incremental} backfill_chunks=${chunks} manifests=${manifests.length} events=${events}`);
+  } catch (err) {
+    console.log(`worker log:\n${log.join('')}`);
+    throw err;
+  } finally {
+    if (worker) await stopWorker(worker);
+    for (const pid of frozen) process.kill(pid, 'SIGCONT');
     await sql.end({ timeout: 2 });
   }
 });
