@@ -3,9 +3,16 @@
 // (FOR UPDATE SKIP LOCKED), so two workers never send the same message; a crash after the SMTP
 // server accepted it but before the commit sends it again (at least once, never lost).
 // pending → sent (SMTP) | written (.eml file, no SMTP configured) | failed (after maxAttempts).
-import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database, Db, DbOrTx } from '@/db/client';
-import { notifications, type Notification } from '@/db/schema';
+import {
+  insertNotification,
+  insertNotificationOnce,
+  insertNotificationUnlessExists,
+  listPendingNotificationIds,
+  lockNotificationToSend,
+  recordNotificationSend,
+} from '@/db/queries/notifications';
+import type { Notification } from '@/db/schema';
 import { now } from '@/lib/clock';
 import { childLogger } from '@/lib/logger';
 import { sendEmail, type SendEmailOptions } from './send-email';
@@ -62,45 +69,9 @@ export async function recordNotification(
     runId: input.runId ?? null,
     createdAt: now(),
   };
-  if (input.dedupeKey) {
-    const [row] = await db
-      .insert(notifications)
-      .values({ ...values, dedupeKey: input.dedupeKey })
-      .onConflictDoNothing()
-      .returning({ id: notifications.id });
-    if (row) return { id: row.id, created: true };
-    const [existing] = await db.select({ id: notifications.id }).from(notifications).where(eq(notifications.dedupeKey, input.dedupeKey));
-    return { id: existing.id, created: false };
-  }
-  if (!options.skipIfExists) {
-    const [row] = await db.insert(notifications).values(values).returning({ id: notifications.id });
-    return { id: row.id, created: true };
-  }
-  const rows = await db.execute<{ id: string }>(sql`
-    insert into notifications (kind, "to", subject, body, program_id, connection_id, run_id, created_at)
-    select ${values.kind}, ${sql.param(to)}::text[], ${values.subject}, ${values.body}, ${values.programId}, ${values.connectionId}::uuid, ${values.runId}::uuid,
-           ${values.createdAt.toISOString()}::timestamptz
-    where not exists (
-      select 1 from notifications
-      where kind = ${values.kind} and subject = ${values.subject}
-        and run_id is not distinct from ${values.runId}::uuid and connection_id is not distinct from ${values.connectionId}::uuid)
-    returning id`);
-  const created = [...rows][0];
-  if (created) return { id: created.id, created: true };
-  const [existing] = await db
-    .select({ id: notifications.id })
-    .from(notifications)
-    .where(
-      and(
-        eq(notifications.kind, values.kind),
-        eq(notifications.subject, values.subject),
-        sql`${notifications.runId} is not distinct from ${values.runId}::uuid`,
-        sql`${notifications.connectionId} is not distinct from ${values.connectionId}::uuid`,
-      ),
-    )
-    .orderBy(asc(notifications.createdAt))
-    .limit(1);
-  return { id: existing.id, created: false };
+  if (input.dedupeKey) return insertNotificationOnce(db, { ...values, dedupeKey: input.dedupeKey });
+  if (!options.skipIfExists) return { id: await insertNotification(db, values), created: true };
+  return insertNotificationUnlessExists(db, values);
 }
 
 export type SendNotificationResult = {
@@ -127,23 +98,20 @@ export async function sendPendingNotification(
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const log = childLogger({ notificationId: id });
   return db.transaction(async (tx) => {
-    const [row] = await tx.select().from(notifications).where(eq(notifications.id, id)).for('update', { skipLocked: true });
-    if (!row) {
-      const [exists] = await tx.select({ id: notifications.id }).from(notifications).where(eq(notifications.id, id));
-      return { status: exists ? 'busy' : 'not_found', sentNow: false, retryable: !!exists };
-    }
+    const { row, busy } = await lockNotificationToSend(tx, id);
+    if (!row) return { status: busy ? 'busy' : 'not_found', sentNow: false, retryable: busy };
     if (row.status !== 'pending') return { status: row.status, sentNow: false, retryable: false, attempts: row.attempts };
     const attempts = row.attempts + 1;
     try {
       const result = await sendEmail({ to: row.to, subject: row.subject, text: row.body }, options.email);
       const status = result.via === 'smtp' ? 'sent' : 'written';
-      await tx.update(notifications).set({ status, attempts, error: null, sentAt: now() }).where(eq(notifications.id, id));
+      await recordNotificationSend(tx, id, { status, attempts, error: null, sentAt: now() });
       log.info({ kind: row.kind, via: result.via, attempts }, 'notification sent');
       return { status, sentNow: true, retryable: false, attempts };
     } catch (err) {
       const error = (err instanceof Error ? err.message : String(err)).slice(0, 500);
       const status = attempts >= maxAttempts ? 'failed' : 'pending';
-      await tx.update(notifications).set({ status, attempts, error }).where(eq(notifications.id, id));
+      await recordNotificationSend(tx, id, { status, attempts, error });
       log.warn(
         { kind: row.kind, attempts, error },
         status === 'failed' ? 'notification failed for good' : 'notification not sent; will retry',
@@ -159,13 +127,8 @@ export async function sendPendingNotifications(
   options: { limit?: number; maxAttempts?: number; email?: SendEmailOptions } = {},
 ): Promise<Record<SendNotificationResult['status'], number>> {
   const db = dbOf(database) as Db;
-  const pending = await db
-    .select({ id: notifications.id })
-    .from(notifications)
-    .where(eq(notifications.status, 'pending'))
-    .orderBy(asc(notifications.createdAt))
-    .limit(options.limit ?? 50);
+  const pending = await listPendingNotificationIds(db, { limit: options.limit ?? 50 });
   const counts: Record<SendNotificationResult['status'], number> = { pending: 0, sent: 0, written: 0, failed: 0, busy: 0, not_found: 0 };
-  for (const { id } of pending) counts[(await sendPendingNotification(db, id, options)).status]++;
+  for (const id of pending) counts[(await sendPendingNotification(db, id, options)).status]++;
   return counts;
 }
