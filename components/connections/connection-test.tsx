@@ -4,8 +4,8 @@
 import type { TestReport } from '@/lib/management/responses';
 import { Button, ErrorNotice, Notice, StatusBadge } from '@/components/ui/primitives';
 
-/** Each step of a connection test with its outcome (the set-up form and Replace credentials). */
-export function TestSteps({ result }: { result: TestReport }) {
+/** Each step of a connection test with its outcome (the set-up forms and Replace credentials). */
+export function TestSteps({ result }: { result: Pick<TestReport, 'steps'> }) {
   return (
     <ol className="space-y-2" aria-label="Connection test steps" data-testid="test-steps">
       {result.steps.map((s) => (

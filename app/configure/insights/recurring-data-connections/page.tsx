@@ -25,7 +25,7 @@ export default async function RecurringDataConnectionsPage() {
     <PageHeader
       breadcrumb={['Configure', 'Insights']}
       title="Recurring Data Connections"
-      description="Scheduled exports of users, campaigns and activity events, delivered to an SFTP server, loaded into a database, or collected through the export API."
+      description="Scheduled exports of users, campaigns and activity events, delivered to an SFTP server or cloud storage, loaded into a database, or collected through the export API."
       actions={
         current ? (
           <div className="flex flex-wrap gap-2">
@@ -41,6 +41,9 @@ export default async function RecurringDataConnectionsPage() {
                 </Link>
                 <Link href={`${CONNECTIONS_PATH}/new/database`} className={buttonClass('secondary')}>
                   Set Up Database
+                </Link>
+                <Link href={`${CONNECTIONS_PATH}/new/cloud-storage`} className={buttonClass('secondary')}>
+                  Set Up Cloud Storage
                 </Link>
                 <Link href={`${CONNECTIONS_PATH}/new/sftp`} className={buttonClass('primary')}>
                   Set Up SFTP
