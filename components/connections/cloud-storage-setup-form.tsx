@@ -180,7 +180,7 @@ function PolicyBlock({ title, hint, policy, testId }: { title: string; hint: str
         </div>
         <CopyButton text={text} label={`Copy ${title.toLowerCase()}`} />
       </div>
-      <pre className="max-h-72 overflow-auto bg-slate-50 px-3 py-2 font-mono text-xs leading-5 text-slate-800">{text}</pre>
+      <pre className="max-h-96 overflow-auto bg-slate-50 px-3 py-2 font-mono text-xs leading-5 text-slate-800">{text}</pre>
     </div>
   );
 }
@@ -307,7 +307,7 @@ export function CloudStorageSetupForm({ program, programName }: { program: numbe
         </Card>
 
         <Card title="Cloud storage">
-          <fieldset>
+          <fieldset className="min-w-0">
             <legend className="text-sm font-medium text-slate-800">Provider</legend>
             <div className="mt-2 grid grid-cols-1 gap-2 sm:grid-cols-2" data-testid="provider-choice">
               {PROVIDERS.map((p) => (
@@ -406,7 +406,7 @@ export function CloudStorageSetupForm({ program, programName }: { program: numbe
             ) : null}
           </div>
 
-          <fieldset className="mt-6">
+          <fieldset className="mt-6 min-w-0">
             <legend className="text-sm font-medium text-slate-800">Authentication</legend>
             <div className="mt-2 flex flex-wrap gap-4">
               {(provider === 'aws'
