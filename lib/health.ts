@@ -10,6 +10,14 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { getDatabase, type Database, type Sql } from '@/db/client';
 import journal from '@/db/migrations/meta/_journal.json';
+import {
+  beatWorkerHeartbeat,
+  deleteOldWorkerHeartbeats,
+  listWorkerHeartbeats,
+  markWorkerStopped,
+  pingDatabase,
+  readAppliedMigrations,
+} from '@/db/queries/ops';
 import pkg from '@/package.json';
 
 export const HEALTH_TIMEOUT_MS = 3000;
@@ -33,7 +41,7 @@ export async function checkHealth(timeoutMs = HEALTH_TIMEOUT_MS): Promise<Health
   const version = pkg.version;
   try {
     const { sql } = getDatabase();
-    await withTimeout(sql`select 1`, timeoutMs);
+    await withTimeout(pingDatabase(sql), timeoutMs);
     return { status: 'ok', db: 'ok', version };
   } catch (err) {
     return { status: 'error', db: 'unreachable', reason: reasonOf(err), version };
@@ -62,8 +70,7 @@ export async function migrationState(sql: Sql): Promise<MigrationState> {
   let last = 0;
   let applied = 0;
   try {
-    const [row] = await sql<{ last: string | null; n: number }[]>`
-      select max(created_at)::text as last, count(*)::int as n from drizzle.__drizzle_migrations`;
+    const row = await readAppliedMigrations(sql);
     last = Number(row.last ?? 0);
     applied = row.n;
   } catch (err) {
@@ -87,14 +94,7 @@ export type WorkerSeen = {
 
 /** Workers seen in the last `withinSeconds` (newest first), stopped ones included. */
 export async function workersSeen(sql: Sql, withinSeconds = 86_400): Promise<WorkerSeen[]> {
-  const rows = await sql<
-    { id: string; hostname: string; pid: number; version: string; started: number; seen: number; stopped: number | null; ago: number }[]
-  >`
-    select id, hostname, pid, version,
-      extract(epoch from started_at)::float8 * 1000 as started, extract(epoch from seen_at)::float8 * 1000 as seen,
-      extract(epoch from stopped_at)::float8 * 1000 as stopped, extract(epoch from now() - seen_at)::float8 as ago
-    from worker_heartbeats where seen_at > now() - make_interval(secs => ${withinSeconds})
-    order by seen_at desc limit 100`;
+  const rows = await listWorkerHeartbeats(sql, withinSeconds);
   return rows.map((r) => ({
     id: r.id,
     hostname: r.hostname,
@@ -136,7 +136,7 @@ export async function checkReady(database: () => Database = getDatabase, timeout
   let sql: Sql;
   try {
     sql = database().sql;
-    await withTimeout(sql`select 1`, timeoutMs);
+    await withTimeout(pingDatabase(sql), timeoutMs);
   } catch (err) {
     return { status: 'error', version, db: 'unreachable', reason: reasonOf(err) };
   }
@@ -204,22 +204,20 @@ export function startWorkerHeartbeat(
   const { sql } = database;
   const id = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const beat = async () => {
-    await sql`
-      insert into worker_heartbeats (id, hostname, pid, version) values (${id}, ${os.hostname()}, ${process.pid}, ${pkg.version})
-      on conflict (id) do update set seen_at = now(), stopped_at = null`;
+    await beatWorkerHeartbeat(sql, { id, hostname: os.hostname(), pid: process.pid, version: pkg.version });
   };
   const tick = () => beat().catch((err: Error) => opts.onError?.(err));
   const timer = setInterval(() => void tick(), opts.intervalMs ?? HEARTBEAT_INTERVAL_MS);
   timer.unref();
   // Old rows go after a week, so the table stays a handful of rows.
-  const first = tick().then(() => sql`delete from worker_heartbeats where seen_at < now() - interval '7 days'`.then(() => undefined));
+  const first = tick().then(() => deleteOldWorkerHeartbeats(sql));
   return {
     id,
     beat,
     first: first.catch(() => undefined),
     stop: async () => {
       clearInterval(timer);
-      await sql`update worker_heartbeats set seen_at = now(), stopped_at = now() where id = ${id}`.catch(() => undefined);
+      await markWorkerStopped(sql, id).catch(() => undefined);
     },
   };
 }

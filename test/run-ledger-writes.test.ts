@@ -3,7 +3,8 @@
 // outside its owner, whether through drizzle or in SQL text: export_runs and deliveries are written
 // only by the run ledger (db/queries/run-ledger.ts), historical_requests by db/queries/historical.ts,
 // connections by the connections writer (db/queries/connections.ts), export_files by
-// db/queries/export-files.ts, notifications (the email outbox) by db/queries/notifications.ts. A new table with one writer is one more line in RULES.
+// db/queries/export-files.ts, notifications (the email outbox) by db/queries/notifications.ts, worker_heartbeats by
+// db/queries/ops.ts. A new table with one writer is one more line in RULES.
 //
 // Queries live in db/queries: the same scan fails on a query of our database (a drizzle import, an
 // `sql` template, `.execute(`, a builder call on one of the schema's tables) in lib, jobs, scripts,
@@ -27,6 +28,7 @@ const RULES: Rule[] = [
   { table: 'signing_keys', drizzleName: 'signingKeys', owners: ['db/queries/signing-keys.ts'] },
   { table: 'export_files', drizzleName: 'exportFiles', owners: ['db/queries/export-files.ts'] },
   { table: 'notifications', drizzleName: 'notifications', owners: ['db/queries/notifications.ts'] },
+  { table: 'worker_heartbeats', drizzleName: 'workerHeartbeats', owners: ['db/queries/ops.ts'] },
 ];
 
 /** The writes of `rule`'s table that `source` contains, as the text that gives each away. */
@@ -120,7 +122,6 @@ const QUERY_EXCEPTIONS: Record<string, string> = {
   'lib/queues/': "pg-boss's own tables (its job and queue tables): the queue contract is their one home",
   'lib/seed/': 'set-based generation of source data for the demo, the tests and the benches',
   'lib/metrics.ts': "one timed batch of counts for /metrics that reads pg-boss's tables beside ours",
-  'lib/health.ts': 'the health checks and the heartbeat: a ping, the migration journal and worker_heartbeats, timed together',
   'lib/webhooks/deliveries.ts': 'the webhook outbox, whose writer it is (`webhook_deliveries`, sent under a row lock)',
   'lib/webhooks/endpoints.ts': 'the writer of `webhook_endpoints`',
 };
