@@ -15,8 +15,11 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
 import type { Database } from '@/db/client';
+import { summarizeWorkerHeartbeats } from '@/db/queries/ops';
+import { countRunsByStatusAndType } from '@/db/queries/runs';
 import { env } from '@/lib/env';
 import { QUEUE_NAMES } from '@/lib/queues/definitions';
+import { countJobsByState, listKnownQueues } from '@/lib/queues/depth';
 
 const DURATION_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 const LAG_BUCKETS = [60, 300, 600, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600, 3 * 86_400, 7 * 86_400];
@@ -243,17 +246,10 @@ export async function collectFromDatabase(database: Database, timeoutMs = 3000):
   try {
     const [runs, jobs, queues, workers] = await Promise.race([
       Promise.all([
-        sql<{ status: string; export_type: string; n: number }[]>`
-          select status, export_type, count(*)::int as n from export_runs group by status, export_type`,
-        sql<{ name: string; state: string; n: number }[]>`
-          select name, state::text as state, count(*)::int as n from pgboss.job
-          where state in ('created', 'retry', 'active') group by name, state`.catch(() => []),
-        // Every queue pg-boss knows (the worker creates them), so an empty queue still shows 0.
-        sql<{ name: string }[]>`select name from pgboss.queue`.catch(() => []),
-        sql<{ alive: number; ago: number | null }[]>`
-          select count(*) filter (where stopped_at is null and seen_at > now() - interval '120 seconds')::int as alive,
-            extract(epoch from now() - max(seen_at))::float8 as ago
-          from worker_heartbeats`.catch(() => [{ alive: 0, ago: null }]), // before its migration
+        countRunsByStatusAndType(sql),
+        countJobsByState(sql).catch(() => []),
+        listKnownQueues(sql).catch(() => []),
+        summarizeWorkerHeartbeats(sql).catch(() => ({ alive: 0, ago: null })), // before its migration
       ]),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
@@ -265,9 +261,9 @@ export async function collectFromDatabase(database: Database, timeoutMs = 3000):
     for (const q of new Set([...QUEUE_NAMES, ...queues.map((x) => x.name)]))
       for (const s of JOB_STATES) m.queueDepth.set({ queue: q, state: s }, 0);
     for (const j of jobs) m.queueDepth.set({ queue: j.name, state: j.state }, j.n);
-    m.workersAlive.set(workers[0]?.alive ?? 0);
+    m.workersAlive.set(workers.alive ?? 0);
     m.workerSeenAgo.reset();
-    if (workers[0]?.ago != null) m.workerSeenAgo.set(Math.round(Number(workers[0].ago)));
+    if (workers.ago != null) m.workerSeenAgo.set(Math.round(Number(workers.ago)));
     m.databaseUp.set(1);
   } catch {
     m.databaseUp.set(0);

@@ -121,7 +121,6 @@ const QUERY_EXCEPTIONS: Record<string, string> = {
   'lib/destinations/database/': "the customer's database (the destination), not ours",
   'lib/queues/': "pg-boss's own tables (its job and queue tables): the queue contract is their one home",
   'lib/seed/': 'set-based generation of source data for the demo, the tests and the benches',
-  'lib/metrics.ts': "one timed batch of counts for /metrics that reads pg-boss's tables beside ours",
   'lib/webhooks/deliveries.ts': 'the webhook outbox, whose writer it is (`webhook_deliveries`, sent under a row lock)',
   'lib/webhooks/endpoints.ts': 'the writer of `webhook_endpoints`',
 };

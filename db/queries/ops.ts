@@ -64,3 +64,12 @@ export async function deleteOldWorkerHeartbeats(sql: Sql): Promise<void> {
 export async function markWorkerStopped(sql: Sql, id: string): Promise<void> {
   await sql`update worker_heartbeats set seen_at = now(), stopped_at = now() where id = ${id}`;
 }
+
+/** Workers alive (not stopped, seen in the last 120 s) and seconds since the newest was seen (/metrics). */
+export async function summarizeWorkerHeartbeats(sql: Sql): Promise<{ alive: number; ago: number | null }> {
+  const [row] = await sql<{ alive: number; ago: number | null }[]>`
+          select count(*) filter (where stopped_at is null and seen_at > now() - interval '120 seconds')::int as alive,
+            extract(epoch from now() - max(seen_at))::float8 as ago
+          from worker_heartbeats`;
+  return row;
+}

@@ -477,3 +477,9 @@ export async function countDeliveriesFailedLastDay(sql: Sql): Promise<{ code: st
       select coalesce(error_code, 'unknown') as code, count(*)::int as n from deliveries
       where status = 'failed' and finished_at > now() - interval '24 hours' group by 1 order by 2 desc`;
 }
+
+/** Every run counted by status and export type (/metrics). */
+export async function countRunsByStatusAndType(sql: Sql): Promise<{ status: string; export_type: string; n: number }[]> {
+  return sql<{ status: string; export_type: string; n: number }[]>`
+          select status, export_type, count(*)::int as n from export_runs group by status, export_type`;
+}
