@@ -28,6 +28,10 @@ async function setUpApi(page: Page) {
   await page.getByLabel('Connection name').fill(NAME);
   await page.getByLabel('Start date').fill(day(-3));
   await page.getByLabel('Frequency').selectOption('every_4_hours');
+  // Where a pipeline collects the files, the contacts hear of failures only (the kind's default), and the form says so.
+  await expect(page.getByTestId('report-mails')).toHaveText(
+    'Each contact receives a report only when a window fails (the default where your pipeline collects the files): every 4 hours, at most 6 emails a day. For a report of every window or a daily digest, change it on the connection’s page once it is saved (Reports and auto-pause).',
+  );
   await page.getByLabel('Contact emails').fill('health-strip@example.com');
   await page.getByRole('button', { name: 'Save connection' }).click();
   await expect(page.getByText('API Connection Active')).toBeVisible();

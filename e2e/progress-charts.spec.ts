@@ -1,16 +1,18 @@
 // Live progress and the 30-day charts on the connection page, against the real product:
 // - an in-process SFTP server behind a slow network: a delivery shows the bytes uploaded of the
-//   total in a progress bar that moves, with the time left; a historical request shows its months
-//   done and the month being uploaded with its own bar.
+//   total in a progress bar that moves, with the time left; a historical request of 24 months shows
+//   its progress weighted by rows and bytes with the time left (its empty months weigh little) and
+//   the month being uploaded with its own bar.
+// - the SFTP set-up form says how many report emails the chosen frequency makes, and where to change it.
 // - an SFTP server that refuses the files: the scheduled windows fail, one is retried and
 //   delivered; the charts draw the failed windows in their own colour (their lag missing, not 0),
 //   the delivered one against the 1-hour target, and each window's tooltip opens on keyboard focus
 //   and on tap.
-// Screenshots at 1280 and 390 px: progress-bar, historical-progress, charts-failure, charts-tooltip.
+// Screenshots at 1280 and 390 px: sftp-setup-report-mails, progress-bar, historical-progress, charts-failure, charts-tooltip.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { startSftpSink, type SftpSink } from '../scripts/dev/sftp-sink';
 import { startSlowProxy } from '../test/helpers/delivery';
 import { ACTIVITY_PATH, CONNECTIONS_PATH, FIRSTUP, signIn } from './fixtures';
@@ -23,12 +25,22 @@ async function setUpSftp(
   page: Page,
   c: { name: string; startDaysAgo: number; host: string; port: number; folder: string; username: string; fingerprint: string },
   beforeSave?: () => void,
+  shots?: TestInfo,
 ) {
   await page.goto(CONNECTIONS_PATH);
   await page.getByRole('link', { name: 'Set Up SFTP' }).click();
   await page.getByLabel('Connection name').fill(c.name);
   await page.getByLabel('Start date').fill(day(-c.startDaysAgo));
+  // The contacts' reports at the chosen frequency (the default: every delivery), and where to change them.
+  const mails = page.getByTestId('report-mails');
+  await page.getByLabel('Frequency').selectOption('every_4_hours');
+  await expect(mails).toHaveText(
+    'Each contact receives a report of every delivery, successful or failed: every 4 hours, that is 6 emails a day. For fewer, choose Failures only or A daily digest on the connection’s page once it is saved (Reports and auto-pause).',
+  );
   await page.getByLabel('Frequency').selectOption('daily');
+  await expect(mails).toContainText(
+    'every delivery, successful or failed: daily, that is one email a day. For fewer, choose Failures only or A daily digest',
+  );
   await page.getByLabel('Contact emails').fill('progress-contact@example.com');
   await page.getByLabel('Server host').fill(c.host);
   await page.getByLabel('Port').fill(String(c.port));
@@ -39,6 +51,7 @@ async function setUpSftp(
   await expect(page.getByTestId('host-key-fingerprint')).toHaveText(c.fingerprint, { timeout: 30_000 });
   await page.getByLabel('I confirm this is my server’s key').check();
   await expect(page.getByText('Connection test passed')).toBeVisible({ timeout: 30_000 });
+  if (shots) await shoot(page, shots, 'sftp-setup-report-mails');
   beforeSave?.();
   await page.getByRole('button', { name: 'Save connection' }).click();
   await expect(page.getByText('SFTP Connection Active')).toBeVisible({ timeout: 30_000 });
@@ -89,20 +102,25 @@ test.describe.serial('a slow network to the SFTP server', () => {
     if (sink) rmSync(sink.rootDir, { recursive: true, force: true });
   });
 
-  test('a delivery shows the bytes uploaded of the total in a moving progress bar with the time left; a historical request its months', async ({
+  test('a delivery shows the bytes uploaded of the total in a moving progress bar with the time left; a historical request its weighted progress', async ({
     page,
   }, testInfo) => {
-    test.setTimeout(180_000);
+    test.setTimeout(300_000);
     await signIn(page, FIRSTUP);
-    await setUpSftp(page, {
-      name: NAME,
-      startDaysAgo: 2,
-      host: proxy.host,
-      port: proxy.port,
-      folder: 'incoming',
-      username: sink.username,
-      fingerprint: sink.hostKeyFingerprint,
-    });
+    await setUpSftp(
+      page,
+      {
+        name: NAME,
+        startDaysAgo: 2,
+        host: proxy.host,
+        port: proxy.port,
+        folder: 'incoming',
+        username: sink.username,
+        fingerprint: sink.hostKeyFingerprint,
+      },
+      undefined,
+      testInfo,
+    );
     await page.getByRole('tab', { name: 'Event History' }).click();
     const delivering = runRows(page, 'Delivering').first();
     await expect(delivering).toBeVisible({ timeout: 60_000 });
@@ -118,17 +136,37 @@ test.describe.serial('a slow network to the SFTP server', () => {
     await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000 }).toBeGreaterThan(first);
     await shoot(page, testInfo, 'progress-bar');
 
-    // A historical request: months done, and the month being uploaded with its own bar.
+    // A historical request of 24 months, of which only the last two or three hold data (the demo's 60
+    // days): the empty months are done in seconds, the months with data are stuck behind the slow
+    // network. The progress is weighted by rows and bytes, so it reads well under half, not "22 of
+    // 24 months" (92 %), and says how long is left; the month being uploaded has its own bar.
     await page.getByRole('tab', { name: 'Historical Data' }).click();
-    await page.getByLabel('From').fill(day(-45));
+    const from = page.getByLabel('From', { exact: true });
+    await from.fill((await from.getAttribute('min'))!);
     await page.getByRole('textbox', { name: /^To/ }).fill(day(-20));
     await page.getByRole('button', { name: 'Submit request' }).click();
     const request = page.getByTestId('historical-request').first();
     await expect(request.getByTestId('status-badge')).toHaveText('Running', { timeout: 30_000 });
-    await expect(request).toContainText(/0 of [23] months/);
     const months = page.getByTestId('months-in-progress').first();
     await expect(months.getByRole('progressbar', { name: /^Month / }).first()).toHaveAttribute('aria-valuenow', /\d+/, { timeout: 60_000 });
     await expect(months).toContainText(/Uploading [\d.]+ [KM]?B of [\d.]+ [KM]?B/);
+    // One reading of the summary: months done, the weighted share, rows, bytes and the time left.
+    const summary = request.getByTestId('historical-summary');
+    const reading = async () => {
+      const m = (await summary.textContent())!.match(/^(\d+) of (\d+) months · (\d+)% · [\d,]+ of about [\d,]+ rows exported/);
+      return m ? { left: Number(m[2]) - Number(m[1]), months: Number(m[1]) / Number(m[2]), percent: Number(m[3]) / 100 } : null;
+    };
+    await expect
+      .poll(async () => (await reading())?.left ?? 99, { timeout: 120_000, message: 'the empty months done' })
+      .toBeLessThanOrEqual(3);
+    const now = (await reading())!;
+    expect(now.months).toBeGreaterThan(0.8);
+    expect(now.percent).toBeLessThan(0.6);
+    await expect(summary).toContainText(/ · [\d.]+ [KM]?B of [\d.]+ [KM]?B uploaded · (about [^·]+|a few seconds) left · requested/);
+    await expect(request.getByRole('progressbar', { name: /^Progress of/ })).toHaveAttribute(
+      'aria-valuetext',
+      /^\d+% of the work done \(by rows and bytes\), (about .+|a few seconds) left$/,
+    );
     await shoot(page, testInfo, 'historical-progress');
     await request.getByRole('button', { name: 'Cancel' }).click();
     await confirmIn(page, 'Cancel request');

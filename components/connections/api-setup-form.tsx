@@ -139,7 +139,7 @@ export function ApiSetupForm({ program, programName }: { program: number; progra
     <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
       <form onSubmit={submit} noValidate className="space-y-6">
         <Card title="Schedule">
-          <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} />
+          <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} pushes={false} />
         </Card>
         {save.isError ? <ErrorNotice title="The connection was not saved" error={save.error} /> : null}
         <SetupFormButtons busy={save.isPending} />

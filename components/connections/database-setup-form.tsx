@@ -125,7 +125,7 @@ export function DatabaseSetupForm({ program, programName }: { program: number; p
   return (
     <form onSubmit={submit} noValidate className="mx-auto max-w-3xl space-y-6">
       <Card title="Schedule">
-        <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} />
+        <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} pushes />
         <p className="mt-3 text-xs text-slate-500">Database connections load the CSV files; the file format is CSV.</p>
       </Card>
       <Card title="Database">

@@ -1,17 +1,18 @@
 // Historical Data Request: a date range up to 24 months back, submitted as monthly chunks; per request
-// a bar of the months done and, for the months being exported or uploaded now, their own progress
+// a bar of the work done (weighted by the months' rows and bytes, so empty months weigh little) with
+// the time left and, for the months being exported or uploaded now, their own progress
 // (polled every 2 s while a request is open), and Cancel, behind a confirmation like the connection's actions.
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/components/api/client';
 import type { Connection, HistoricalMonth, HistoricalRequest } from '@/lib/management/responses';
-import { dateStr, daysLabel, dt, exactRange, num } from '@/components/ui/formatters';
+import { bytes, dateStr, daysLabel, dt, exactRange, num } from '@/components/ui/formatters';
 import { fieldError, Button, Card, Dialog, ErrorNotice, Field, inputClass, Loading, StatusBadge } from '@/components/ui/primitives';
 import { runStatusLabel } from '@/lib/runs/vocabulary';
 import { defaultHistoryEnd, earliestHistoryStart, isRangeError, resolveHistoricalRange } from '@/lib/historical/range';
 import { dayAfter, dayOf, dayStart, isDay, lastDayBefore } from '@/lib/windows/days';
-import { ProgressBar, RunProgress } from './run-progress';
+import { ProgressBar, RunProgress, timeLeft } from './run-progress';
 import type { Answer } from '@/lib/http/schemas';
 import type { configResponse, historicalListResponse } from '@/lib/management/responses';
 
@@ -53,6 +54,26 @@ function RangePreview({ from, to, connection, at }: { from: string; to: string; 
       {months === 1 ? 'chunk' : 'chunks'}).
     </p>
   );
+}
+
+/**
+ * What a request's progress says: the share of the work done, weighted by its months' rows and bytes
+ * (an empty month weighs little), the rows exported of those expected, the bytes uploaded, and the
+ * time left while it runs.
+ */
+export function describeWork(r: HistoricalRequest): { percent: number; text: string; valueText: string } {
+  const p = r.progress;
+  const open = ACTIVE.has(r.status);
+  const percent = p ? p.percent : r.status === 'completed' ? 100 : 0;
+  if (!p || !open) return { percent, text: `${num(r.rows_exported)} rows`, valueText: `${percent}% done` };
+  const left = p.eta_seconds === null ? 'estimating time left' : timeLeft(p.eta_seconds);
+  const uploaded =
+    p.bytes_uploaded !== null && p.bytes_to_upload ? ` · ${bytes(p.bytes_uploaded)} of ${bytes(p.bytes_to_upload)} uploaded` : '';
+  return {
+    percent,
+    text: `${percent}% · ${num(p.rows_exported)} of about ${num(p.rows_expected)} rows exported${uploaded} · ${left}`,
+    valueText: `${percent}% of the work done (by rows and bytes), ${left}`,
+  };
 }
 
 function MonthsInProgress({ months }: { months: HistoricalMonth[] }) {
@@ -198,7 +219,7 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
         ) : (
           <ul className="divide-y divide-slate-100">
             {list.data.data.map((r) => {
-              const pct = r.chunks_total ? Math.round((r.chunks_done / r.chunks_total) * 100) : r.status === 'completed' ? 100 : 0;
+              const work = describeWork(r);
               return (
                 <li key={r.id} className="py-3">
                   <div data-testid="historical-request">
@@ -223,14 +244,14 @@ export function HistoricalRequests({ program, connection, canWrite }: { program:
                     <div className="mt-2">
                       <ProgressBar
                         label={`Progress of ${daysLabel(r.range_start, r.range_end)}`}
-                        value={pct}
+                        value={work.percent}
                         max={100}
-                        valueText={`${r.chunks_done} of ${r.chunks_total} months done`}
+                        valueText={work.valueText}
                         tone={r.status === 'failed' ? 'red' : r.status === 'cancelled' ? 'slate' : 'brand'}
                       />
                     </div>
-                    <p className="mt-1 text-xs text-slate-600">
-                      {r.chunks_done} of {r.chunks_total} months · {num(r.rows_exported)} rows · requested {dt(r.created_at)}
+                    <p className="mt-1 text-xs text-slate-600 tabular-nums" data-testid="historical-summary">
+                      {r.chunks_done} of {r.chunks_total} months · {work.text} · requested {dt(r.created_at)}
                       {r.finished_at ? ` · finished ${dt(r.finished_at)}` : ''}
                     </p>
                     {r.error ? <p className="mt-1 text-xs text-red-700">{r.error}</p> : null}

@@ -6,7 +6,7 @@ import Link from 'next/link';
 import { regexes } from 'zod/v4/core';
 import { api } from '@/components/api/client';
 import { CONNECTIONS_PATH } from './paths';
-import { FREQUENCIES } from './describe';
+import { FREQUENCIES, frequencyLabel } from './describe';
 import { Button, Field, fieldError, inputClass } from '@/components/ui/primitives';
 import type { Answer } from '@/lib/http/schemas';
 import type { configResponse } from '@/lib/management/responses';
@@ -104,14 +104,40 @@ export function SetupFormButtons({ busy }: { busy: boolean }) {
   );
 }
 
+/** How many reports a frequency makes: one per window. */
+const REPORTS_PER: Record<string, string> = {
+  every_4_hours: '6 emails a day',
+  daily: 'one email a day',
+  weekly: 'one email a week',
+  monthly: 'one email a month',
+};
+
+/**
+ * What the contact emails will receive at the chosen frequency, with the kind's default report
+ * setting (lib/notify/run-events.ts, reportModeOf: every run where DDE delivers, failures only where
+ * a pipeline collects the files), and where to change it.
+ */
+export function reportMailLine(frequency: string, pushes: boolean): string {
+  const every = frequencyLabel(frequency).toLowerCase();
+  const count = REPORTS_PER[frequency];
+  if (!count) return '';
+  const where = 'on the connection’s page once it is saved (Reports and auto-pause)';
+  return pushes
+    ? `Each contact receives a report of every delivery, successful or failed: ${every}, that is ${count}. For fewer, choose Failures only or A daily digest ${where}.`
+    : `Each contact receives a report only when a window fails (the default where your pipeline collects the files): ${every}, at most ${count}. For a report of every window or a daily digest, change it ${where}.`;
+}
+
 export function ScheduleFields({
   value,
   onChange,
   errors,
+  pushes,
 }: {
   value: Schedule;
   onChange: (v: Schedule) => void;
   errors: Record<string, string>;
+  /** Whether DDE delivers the files (SFTP, databases, storage) or a pipeline collects them (API): the default reports differ. */
+  pushes: boolean;
 }) {
   const set = (k: keyof Schedule) => (ev: { target: { value: string } }) => onChange({ ...value, [k]: ev.target.value });
   return (
@@ -168,7 +194,14 @@ export function ScheduleFields({
         label="Contact emails"
         className="sm:col-span-2"
         error={fieldError(errors, 'contact_emails')}
-        hint="Separate addresses with commas or new lines. They receive delivery reports and problem alerts."
+        hint={
+          <>
+            Separate addresses with commas or new lines. They receive delivery reports and problem alerts.
+            <span className="mt-1 block" data-testid="report-mails">
+              {reportMailLine(value.frequency, pushes)}
+            </span>
+          </>
+        }
       >
         {(p) => (
           <textarea

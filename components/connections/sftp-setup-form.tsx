@@ -200,7 +200,7 @@ export function SftpSetupForm({ program, programName }: { program: number; progr
     <form onSubmit={submit} noValidate className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_18rem]">
       <div className="space-y-6">
         <Card title="Schedule">
-          <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} />
+          <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} pushes />
         </Card>
 
         <Card title="SFTP server">

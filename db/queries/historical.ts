@@ -87,3 +87,13 @@ export async function listPendingHistoricalRequestIds(db: DbOrTx, p: { limit: nu
     .limit(p.limit);
   return rows.map((r) => r.id);
 }
+
+/**
+ * The rows each window holds in the source now, by the window's index: `statement` is the counting
+ * SELECT of lib/exports/sql.ts (windowRowCountSql), which knows the export's tables and time columns
+ * and answers `(i, rows)` per window.
+ */
+export async function countRowsPerWindow(db: DbOrTx, statement: string): Promise<Map<number, number>> {
+  const counted = await db.execute<{ i: number; rows: string }>(sql.raw(statement));
+  return new Map(Array.from(counted, (r) => [Number(r.i), Number(r.rows)]));
+}

@@ -98,8 +98,10 @@ const sameClaim = (claim: number | undefined) => (claim === undefined ? undefine
 // Planning
 
 export type PlannedWindow = { connectionId: string; programId: number; windowStart: Date; windowEnd: Date };
+/** A historical month, with the rows its window held in the source when it was planned (null: not counted). */
+export type PlannedMonth = PlannedWindow & { rowsExpected?: number | null };
 
-const windowsJson = (windows: PlannedWindow[], numbered = false) =>
+const windowsJson = (windows: (PlannedWindow | PlannedMonth)[], numbered = false) =>
   JSON.stringify(
     windows.map((w, i) => ({
       connection_id: w.connectionId,
@@ -107,6 +109,7 @@ const windowsJson = (windows: PlannedWindow[], numbered = false) =>
       window_start: w.windowStart.toISOString(),
       window_end: w.windowEnd.toISOString(),
       ...(numbered ? { sequence: i + 1 } : {}),
+      ...('rowsExpected' in w ? { rows_expected: w.rowsExpected ?? null } : {}),
     })),
   );
 
@@ -157,20 +160,22 @@ export async function planIncrementalRuns(db: DbOrTx, windows: PlannedWindow[]):
  * plan (historical): the request's monthly chunks as planned historical runs, numbered 1, 2, 3 …
  * in window order (the request's own sequence). A chunk that an earlier request exported is planned
  * again for this one, unless it is being worked on now (generating, delivering); a chunk of this same
- * request is always planned again. The ids of the runs now planned for the request.
+ * request is always planned again. Each keeps the rows its window held when planned (rows_expected),
+ * which weights the request's progress. The ids of the runs now planned for the request.
  */
-export async function planHistoricalRuns(db: DbOrTx, requestId: string, windows: PlannedWindow[]): Promise<string[]> {
+export async function planHistoricalRuns(db: DbOrTx, requestId: string, windows: PlannedMonth[]): Promise<string[]> {
   if (windows.length === 0) return [];
   const ordered = [...windows].sort((a, b) => a.windowStart.getTime() - b.windowStart.getTime());
   const planned = await rows<{ id: string; status: string }>(
     db,
     sql`
-      insert into export_runs (connection_id, program_id, export_type, window_start, window_end, historical_request_id, sequence)
-      select connection_id, program_id, 'historical', window_start, window_end, ${requestId}::uuid, sequence
+      insert into export_runs (connection_id, program_id, export_type, window_start, window_end, historical_request_id, sequence, rows_expected)
+      select connection_id, program_id, 'historical', window_start, window_end, ${requestId}::uuid, sequence, rows_expected
       from json_to_recordset(${windowsJson(ordered, true)}::json)
-        as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz, sequence int)
+        as r(connection_id uuid, program_id bigint, window_start timestamptz, window_end timestamptz, sequence int, rows_expected bigint)
       on conflict (connection_id, export_type, window_start) do update
         set historical_request_id = excluded.historical_request_id, window_end = excluded.window_end, sequence = excluded.sequence,
+            rows_expected = excluded.rows_expected,
             status = 'planned', attempt = 0, error_code = null, error_message = null, updated_at = now()
         where export_runs.status not in ('generating', 'delivering') or export_runs.historical_request_id = excluded.historical_request_id
       returning id, status`,

@@ -170,19 +170,13 @@ export async function listRunStats(db: DbOrTx, p: { programId: number; connectio
     .orderBy(asc(exportRuns.windowStart));
   return rows.map((r) => ({ ...r, status: r.status as RunStat['status'], finishedAt: r.finishedAt! }));
 }
-/** The runs of some historical requests (one program) being exported or delivered now, oldest window first. */
-export async function listInFlightRunsOfRequests(db: DbOrTx, p: { programId: number; requestIds: string[] }): Promise<ExportRun[]> {
+/** Every month of some historical requests (one program), oldest window first: their progress and the months in flight. */
+export async function listRunsOfRequests(db: DbOrTx, p: { programId: number; requestIds: string[] }): Promise<ExportRun[]> {
   if (p.requestIds.length === 0) return [];
   return db
     .select()
     .from(exportRuns)
-    .where(
-      and(
-        eq(exportRuns.programId, p.programId),
-        inArray(exportRuns.historicalRequestId, p.requestIds),
-        inArray(exportRuns.status, ['generating', 'delivering']),
-      ),
-    )
+    .where(and(eq(exportRuns.programId, p.programId), inArray(exportRuns.historicalRequestId, p.requestIds)))
     .orderBy(asc(exportRuns.windowStart), asc(exportRuns.id));
 }
 

@@ -57,6 +57,11 @@ export const exportRuns = pgTable(
     sourceRows: jsonb('source_rows').$type<Record<string, number>>(),
     bytesTotal: bigint('bytes_total', { mode: 'number' }).notNull().default(0),
     filesCount: integer('files_count').notNull().default(0),
+    /**
+     * Rows the source held in the window when the run was planned (a historical request's months): what
+     * the request's progress is weighted by before the month is exported. Null: not counted.
+     */
+    rowsExpected: bigint('rows_expected', { mode: 'number' }),
     /** Rows the current export attempt has written so far (live progress, at most about once a second). */
     rowsWritten: bigint('rows_written', { mode: 'number' }).notNull().default(0),
     /** When the export's progress was last written; null before the attempt's first report. */

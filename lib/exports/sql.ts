@@ -204,3 +204,20 @@ export function copySql(o: SelectOptions): string {
     o.shape === 'csv' ? '(format csv)' : o.shape === 'typed' ? '(format binary)' : "(format csv, quote e'\\x01', delimiter e'\\x02')";
   return `copy (${selectSql(o)}) to stdout with ${options}`;
 }
+
+/**
+ * How many rows each window's files would hold if exported now — the selected tables only, counted
+ * by their (program, time, id) indexes, as the export selects them — one row `(i, rows)` per window
+ * in the order given. An estimate of a month's work before it is exported (rows that arrive or change
+ * later move the actual count).
+ */
+export function windowRowCountSql(programId: number, windows: Window[]): string {
+  if (!Number.isSafeInteger(programId)) throw new Error('programId must be an integer');
+  const values = windows.map((w, i) => `(${i}, ${instant(w.start)}, ${instant(w.end)})`).join(', ');
+  const counts = Object.values(FILE_SPECS).map((spec) => {
+    const table = spec.from.split(/\s+left join\s+/i)[0];
+    if (!/^[a-z_]+ [a-z]$/.test(table)) throw new Error(`unexpected table of ${spec.fileType} files`);
+    return `(select count(*) from ${table} where ${spec.programColumn} = ${programId} and ${spec.timeColumn} >= w.s and ${spec.timeColumn} < w.e)`;
+  });
+  return `select w.i, (${counts.join(' + ')})::bigint as rows from (values ${values}) as w(i, s, e) order by w.i`;
+}

@@ -1,6 +1,7 @@
 // Historical data requests: a one-off backfill of up to 24 months before the request, split into
 // calendar-month chunks that run as export runs of type "historical" and are delivered like any
 // run. Progress (chunks done / total, rows so far) is kept on the request for the UI.
+import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
@@ -15,6 +16,7 @@ import { cancelRequestRuns, planHistoricalRuns } from '@/db/queries/run-ledger';
 import type { HistoricalRequest } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
+import { windowRowCountSql } from '@/lib/exports/sql';
 import { AppError } from '@/lib/http/errors';
 import { monthlyChunks } from '@/lib/windows';
 import { rangeEndOf, rangeStartOf } from '@/lib/windows/days';
@@ -91,10 +93,21 @@ export async function planHistoricalRequest(database: Database, requestId: strin
     // first committed finds it running here and leaves its chunks (one may be exporting already) alone.
     if (!request || request.status !== 'pending') return [];
     const chunks = monthlyChunks(request.rangeStart, request.rangeEnd);
+    // What each month holds now: the request's progress is weighted by it until the month is exported.
+    const counted = chunks.length
+      ? await tx.execute<{ i: number; rows: string }>(sql.raw(windowRowCountSql(request.programId, chunks)))
+      : [];
+    const expected = new Map(Array.from(counted, (r) => [Number(r.i), Number(r.rows)]));
     const planned = await planHistoricalRuns(
       tx,
       requestId,
-      chunks.map((c) => ({ connectionId: request.connectionId, programId: request.programId, windowStart: c.start, windowEnd: c.end })),
+      chunks.map((c, i) => ({
+        connectionId: request.connectionId,
+        programId: request.programId,
+        windowStart: c.start,
+        windowEnd: c.end,
+        rowsExpected: expected.get(i) ?? null,
+      })),
     );
     await markHistoricalRequestRunning(tx, requestId, chunks.length);
     return planned;

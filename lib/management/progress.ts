@@ -1,8 +1,8 @@
 // The live progress of a run as the management API shows it: rows written while it is exported,
 // bytes uploaded of the total while it is delivered, and the time left at the attempt's average
 // rate. Read from what the worker wrote through the run ledger (about once a second).
-import type { Delivery, ExportRun } from '@/db/schema';
-import type { RunProgress } from './responses';
+import type { Delivery, ExportRun, HistoricalRequest as HistoricalRequestRow } from '@/db/schema';
+import type { HistoricalProgress, RunProgress } from './responses';
 
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -47,5 +47,82 @@ export function runProgressOf(run: ExportRun, attempts: Delivery[]): RunProgress
       startedAt: running.startedAt,
       updatedAt: running.progressAt,
     }),
+  };
+}
+
+const FINISHED = new Set<ExportRun['status']>(['delivered', 'available', 'empty', 'failed', 'cancelled']);
+
+/**
+ * How far a historical request has got, weighted by the work of its months rather than their number:
+ * each month weighs one unit (planning, an empty manifest) plus its rows once for the export and, where
+ * DDE delivers (`pushes`), once more for the upload. A month not exported yet weighs the rows its window
+ * held when it was planned (rows_expected); once exported, its actual rows. The export's share is the
+ * rows written; the upload's, the bytes acknowledged of the attempt's total. So 22 empty months done of
+ * 24 are a few percent while the two months with data are still being exported.
+ *
+ * The time left is the work still to do at the average rate since the first month started, counted
+ * from the latest report (both stamps from the database's clock); null before any work is done.
+ * `attempts`: the delivery attempts of the request's delivering months.
+ */
+export function historicalProgressOf(
+  request: Pick<HistoricalRequestRow, 'status'>,
+  runs: ExportRun[],
+  attempts: Delivery[],
+  pushes: boolean,
+): HistoricalProgress {
+  let total = 0;
+  let done = 0;
+  let rowsExported = 0;
+  let rowsExpected = 0;
+  let bytesUploaded = 0;
+  let bytesToUpload = 0;
+  let first: number | null = null;
+  let latest: number | null = null;
+  const seen = (d: Date | null) => {
+    if (d) latest = latest === null ? d.getTime() : Math.max(latest, d.getTime());
+  };
+  for (const run of runs) {
+    const exported = run.status !== 'planned' && run.status !== 'generating';
+    const rows = exported ? run.rowsTotal : Math.max(run.rowsExpected ?? 0, run.rowsWritten);
+    const written = exported ? run.rowsTotal : run.status === 'generating' ? Math.min(run.rowsWritten, rows) : 0;
+    let uploaded = 0;
+    if (pushes && exported) {
+      bytesToUpload += run.bytesTotal;
+      if (FINISHED.has(run.status)) {
+        uploaded = rows;
+        bytesUploaded += run.status === 'delivered' ? run.bytesTotal : 0;
+      } else if (run.status === 'delivering') {
+        const attempt = attempts.findLast((d) => d.runId === run.id && d.status === 'running');
+        if (attempt?.bytesTotal) {
+          uploaded = rows * Math.min(1, attempt.bytesDone / attempt.bytesTotal);
+          bytesUploaded += Math.min(attempt.bytesDone, run.bytesTotal || attempt.bytesDone);
+          seen(attempt.progressAt);
+        }
+      }
+    }
+    const weight = 1 + rows * (pushes ? 2 : 1);
+    total += weight;
+    done += FINISHED.has(run.status) ? weight : written + uploaded;
+    rowsExported += written;
+    rowsExpected += rows;
+    if (run.startedAt) first = first === null ? run.startedAt.getTime() : Math.min(first, run.startedAt.getTime());
+    seen(run.startedAt);
+    seen(run.progressAt);
+    seen(run.finishedAt);
+  }
+  const open = request.status === 'pending' || request.status === 'running';
+  const fraction = request.status === 'completed' ? 1 : total > 0 ? done / total : 0;
+  let eta: number | null = null;
+  if (open && first !== null && latest !== null && done > 0) {
+    const elapsed = (latest - first) / 1000;
+    if (elapsed > 0) eta = Math.ceil((total - done) / (done / elapsed));
+  }
+  return {
+    percent: Math.min(100, Math.floor(fraction * 100)),
+    rows_exported: rowsExported,
+    rows_expected: rowsExpected,
+    bytes_uploaded: pushes ? bytesUploaded : null,
+    bytes_to_upload: pushes ? bytesToUpload : null,
+    eta_seconds: eta,
   };
 }

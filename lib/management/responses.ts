@@ -199,6 +199,40 @@ export const historicalMonthSchema = z.object({
 });
 export type HistoricalMonth = z.infer<typeof historicalMonthSchema>;
 
+export const historicalProgressSchema = z
+  .object({
+    percent: z
+      .number()
+      .int()
+      .describe(
+        'How much of the work is done, 0–100, weighted by each month’s rows (exported, and uploaded where DDE delivers) rather than by the number of months: empty months weigh little.',
+      ),
+    rows_exported: z.number().int().describe('Rows written to files so far, the months being exported included.'),
+    rows_expected: z
+      .number()
+      .int()
+      .describe(
+        'Rows the request is expected to export: the months exported so far as they were, the others as their windows held when planned.',
+      ),
+    bytes_uploaded: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Bytes the destination has acknowledged so far; null where files are collected (Export API).'),
+    bytes_to_upload: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Bytes of the months exported so far (months not exported yet add theirs later); null where files are collected.'),
+    eta_seconds: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Seconds left at the average rate since the first month started; null when not known yet or the request is not running.'),
+  })
+  .describe('A historical request’s progress, weighted by rows and bytes, with the time left.');
+export type HistoricalProgress = z.infer<typeof historicalProgressSchema>;
+
 export const historicalRequestSchema = z.object({
   id: z.uuid(),
   connection_id: z.uuid(),
@@ -209,6 +243,9 @@ export const historicalRequestSchema = z.object({
   chunks_done: z.number().int(),
   rows_exported: z.number().int(),
   months_in_progress: z.array(historicalMonthSchema).describe('The months being exported or delivered now, with their progress.'),
+  progress: historicalProgressSchema
+    .nullable()
+    .describe('Weighted progress and time left; null in answers that do not read the months (create, cancel).'),
   error: z.string().nullable(),
   created_at: instant,
   updated_at: instant,

@@ -6,7 +6,7 @@ import type { DbOrTx } from '@/db/client';
 import {
   listDeliveriesOfRuns,
   listFilesOfRuns,
-  listInFlightRunsOfRequests,
+  listRunsOfRequests,
   listDeliveryTimings,
   listLastFinishedRuns,
   type LastDelivery,
@@ -31,8 +31,8 @@ import {
   type DeliveryTimings,
 } from '@/lib/scheduling/next-delivery';
 import { expiredFileOf } from '@/lib/runs/retry';
-import { runProgressOf } from './progress';
-import type { ActivityEntry, Connection, HistoricalMonth, HistoricalRequest, Run } from './responses';
+import { historicalProgressOf, runProgressOf } from './progress';
+import type { ActivityEntry, Connection, HistoricalMonth, HistoricalProgress, HistoricalRequest, Run } from './responses';
 
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
@@ -226,8 +226,12 @@ export function historicalMonthJson(run: ExportRun, attempts: Delivery[]): Histo
   };
 }
 
-/** `inProgress`: its months being exported or delivered now (historicalMonthJson). */
-export function historicalRequestJson(h: HistoricalRequestRow, inProgress: HistoricalMonth[] = []): HistoricalRequest {
+/** `inProgress`: its months being exported or delivered now (historicalMonthJson); `progress`: its weighted progress (historicalProgressOf). */
+export function historicalRequestJson(
+  h: HistoricalRequestRow,
+  inProgress: HistoricalMonth[] = [],
+  progress: HistoricalProgress | null = null,
+): HistoricalRequest {
   return {
     id: h.id,
     connection_id: h.connectionId,
@@ -238,6 +242,7 @@ export function historicalRequestJson(h: HistoricalRequestRow, inProgress: Histo
     chunks_done: h.chunksDone,
     rows_exported: h.rowsExported,
     months_in_progress: inProgress,
+    progress,
     error: h.error,
     created_at: iso(h.createdAt),
     updated_at: iso(h.updatedAt),
@@ -245,24 +250,34 @@ export function historicalRequestJson(h: HistoricalRequestRow, inProgress: Histo
   };
 }
 
-/** Historical requests of one program as JSON, with the months of the open ones in flight now. */
-export async function historicalRequestsJson(db: DbOrTx, programId: number, list: HistoricalRequestRow[]): Promise<HistoricalRequest[]> {
-  const open = list.filter((h) => h.status === 'pending' || h.status === 'running').map((h) => h.id);
-  const runs = await listInFlightRunsOfRequests(db, { programId, requestIds: open });
+/**
+ * Historical requests of one connection as JSON: each with its progress weighted by its months' rows
+ * and bytes (and the time left), the open ones with their months in flight now. `pushes`: whether DDE
+ * delivers the connection's files (the upload is part of the work).
+ */
+export async function historicalRequestsJson(
+  db: DbOrTx,
+  programId: number,
+  list: HistoricalRequestRow[],
+  pushes: boolean,
+): Promise<HistoricalRequest[]> {
+  const runs = await listRunsOfRequests(db, { programId, requestIds: list.map((h) => h.id) });
   const attempts = await listDeliveriesOfRuns(db, { programId, runIds: runs.filter((r) => r.status === 'delivering').map((r) => r.id) });
-  return list.map((h) =>
-    historicalRequestJson(
+  return list.map((h) => {
+    const months = runs.filter((r) => r.historicalRequestId === h.id);
+    const open = h.status === 'pending' || h.status === 'running';
+    const inFlight = open ? months.filter((r) => r.status === 'generating' || r.status === 'delivering') : [];
+    return historicalRequestJson(
       h,
-      runs
-        .filter((r) => r.historicalRequestId === h.id)
-        .map((r) =>
-          historicalMonthJson(
-            r,
-            attempts.filter((d) => d.runId === r.id),
-          ),
+      inFlight.map((r) =>
+        historicalMonthJson(
+          r,
+          attempts.filter((d) => d.runId === r.id),
         ),
-    ),
-  );
+      ),
+      historicalProgressOf(h, months, attempts, pushes),
+    );
+  });
 }
 
 export function auditEntryJson(e: AuditEntry, connectionId: string | null, targetName?: string): ActivityEntry {

@@ -1,5 +1,6 @@
-// GET /api/v1/connections/{id}/historical-requests – a connection's historical data requests (with the months in flight); POST – request up to 24 months of history
+// GET /api/v1/connections/{id}/historical-requests – a connection's historical data requests (with the months in flight and the progress weighted by rows and bytes); POST – request up to 24 months of history
 import { listHistoricalRequests } from '@/db/queries/historical';
+import { kindPushes } from '@/db/schema';
 import { createHistoricalRequest, createHistoricalRequestSchema } from '@/lib/historical';
 import { parseJson } from '@/lib/http/parse';
 import { enforceExpensiveLimit } from '@/lib/http/rate-limit';
@@ -12,7 +13,7 @@ export const GET = withAuth(
   async (_req, { db, params, program }) => {
     const connection = await connectionOf(db, program, params);
     const list = await listHistoricalRequests(db, { programId: program, connectionId: connection.id });
-    return Response.json({ data: await historicalRequestsJson(db, program, list) });
+    return Response.json({ data: await historicalRequestsJson(db, program, list, kindPushes(connection.kind)) });
   },
   { permission: 'connections.read', scope: 'data_exports.read', program: 'required' },
 );
