@@ -138,8 +138,8 @@ describe('a historical request’s progress', () => {
     const done = 22 + 500;
     expect(h.progress).toMatchObject({ percent: Math.floor((100 * done) / total), rows_exported: 500, rows_expected: expected });
     expect(h.progress!.percent).toBeLessThan(15);
-    // The rate so far (522 units in 20 s) for the rest of the work.
-    expect(h.progress!.eta_seconds).toBe(Math.ceil((total - done) / (done / 20)));
+    // Nothing uploaded yet: how fast the export goes says nothing of the network, so no time left yet.
+    expect(h.progress!.eta_seconds).toBeNull();
 
     // The real export writes what the estimate said; both months wait for their upload: half the work.
     await t.db.update(exportRuns).set({ status: 'planned', attempt: 0, rowsWritten: 0, progressAt: null }).where(eq(exportRuns.id, sep.id));
@@ -150,14 +150,20 @@ describe('a historical request’s progress', () => {
     const bytesOf = (r: ExportRun) => exported.get(r.id)!.bytesTotal;
     [h] = await list();
     expect(h.progress).toMatchObject({
-      percent: Math.floor((100 * (22 + expected)) / total),
+      percent: Math.floor((100 * (24 + expected)) / total),
       rows_exported: expected,
       rows_expected: expected,
       bytes_uploaded: 0,
       bytes_to_upload: bytesOf(sep) + bytesOf(oct),
     });
 
-    // September's upload is under way: a quarter of its bytes acknowledged.
+    // Both exported 30 s in; September's upload starts then: a quarter of its bytes acknowledged 10 s later.
+    for (const r of [sep, oct]) {
+      await t.db
+        .update(exportRuns)
+        .set({ startedAt: at(20), progressAt: at(29), generatedAt: at(30), finishedAt: null })
+        .where(eq(exportRuns.id, r.id));
+    }
     await t.db
       .update(exportRuns)
       .set({ status: 'delivering', claim: sql`${exportRuns.claim} + 1` })
@@ -172,15 +178,17 @@ describe('a historical request’s progress', () => {
       trigger: 'schedule',
       bytesDone: quarter,
       bytesTotal: bytesOf(sep),
+      startedAt: at(30),
       progressAt: at(40),
     });
     [h] = await list();
     const uploaded = sep.rowsExpected! * (quarter / bytesOf(sep));
     expect(h.progress).toMatchObject({
-      percent: Math.floor((100 * (22 + expected + uploaded)) / total),
-      bytes_uploaded: quarter,
+      percent: Math.floor((100 * (24 + expected + uploaded)) / total),
+      bytes_uploaded: Math.round(bytesOf(sep) * (quarter / bytesOf(sep))),
     });
-    expect(h.progress!.eta_seconds).toBeGreaterThan(0);
+    // The export is done; the rest of the upload at the upload's rate so far (since its attempt started).
+    expect(h.progress!.eta_seconds).toBe(Math.ceil((expected - uploaded) / (uploaded / 10)));
     expect(h.months_in_progress.map((m) => m.run_id)).toEqual([sep.id]);
 
     // Every month delivered: done, nothing left.

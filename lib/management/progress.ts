@@ -52,17 +52,26 @@ export function runProgressOf(run: ExportRun, attempts: Delivery[]): RunProgress
 
 const FINISHED = new Set<ExportRun['status']>(['delivered', 'available', 'empty', 'failed', 'cancelled']);
 
+/** Seconds to do `left` units at the rate `done` units took `elapsedMs`; 0 when nothing is left, null when no rate is known. */
+function secondsFor(left: number, done: number, elapsedMs: number | null): number | null {
+  if (left <= 0) return 0;
+  if (done <= 0 || elapsedMs === null || elapsedMs <= 0) return null;
+  return left / (done / (elapsedMs / 1000));
+}
+
 /**
  * How far a historical request has got, weighted by the work of its months rather than their number:
- * each month weighs one unit (planning, an empty manifest) plus its rows once for the export and, where
- * DDE delivers (`pushes`), once more for the upload. A month not exported yet weighs the rows its window
- * held when it was planned (rows_expected); once exported, its actual rows. The export's share is the
- * rows written; the upload's, the bytes acknowledged of the attempt's total. So 22 empty months done of
- * 24 are a few percent while the two months with data are still being exported.
+ * each month weighs one unit (planning, an empty manifest) plus its rows for the export and, where
+ * DDE delivers (`pushes`), its rows once more for the upload. A month not exported yet weighs the rows
+ * its window held when it was planned (rows_expected); once exported, its actual rows. The export's
+ * share is the rows written; the upload's, the bytes acknowledged of the attempt's total. So 22 empty
+ * months done of 24 are a few percent while the two months with data are still being exported.
  *
- * The time left is the work still to do at the average rate since the first month started, counted
- * from the latest report (both stamps from the database's clock); null before any work is done.
- * `attempts`: the delivery attempts of the request's delivering months.
+ * The time left is the export still to do at the export's rate so far (since the first month
+ * started) plus the upload still to do at the upload's rate so far (since the first upload of a month
+ * with rows began: its attempt's start, or its export's end for a month already delivered), counted from the latest report; every stamp is the database's. Null while a step
+ * that still has work has no rate yet (no bytes acknowledged): an export's speed says nothing of a
+ * slow network. `attempts`: the delivery attempts of the request's delivering months.
  */
 export function historicalProgressOf(
   request: Pick<HistoricalRequestRow, 'status'>,
@@ -70,52 +79,58 @@ export function historicalProgressOf(
   attempts: Delivery[],
   pushes: boolean,
 ): HistoricalProgress {
-  let total = 0;
-  let done = 0;
+  const work = { export: 0, exported: 0, upload: 0, uploaded: 0 };
   let rowsExported = 0;
   let rowsExpected = 0;
   let bytesUploaded = 0;
   let bytesToUpload = 0;
-  let first: number | null = null;
+  let firstStart: number | null = null;
+  let firstUpload: number | null = null;
   let latest: number | null = null;
+  const min = (a: number | null, d: Date | null) => (d === null ? a : a === null ? d.getTime() : Math.min(a, d.getTime()));
   const seen = (d: Date | null) => {
     if (d) latest = latest === null ? d.getTime() : Math.max(latest, d.getTime());
   };
   for (const run of runs) {
+    const finished = FINISHED.has(run.status);
     const exported = run.status !== 'planned' && run.status !== 'generating';
     const rows = exported ? run.rowsTotal : Math.max(run.rowsExpected ?? 0, run.rowsWritten);
     const written = exported ? run.rowsTotal : run.status === 'generating' ? Math.min(run.rowsWritten, rows) : 0;
-    let uploaded = 0;
-    if (pushes && exported) {
-      bytesToUpload += run.bytesTotal;
-      if (FINISHED.has(run.status)) {
-        uploaded = rows;
-        bytesUploaded += run.status === 'delivered' ? run.bytesTotal : 0;
+    work.export += 1 + rows;
+    work.exported += exported ? 1 + rows : written;
+    if (pushes) {
+      work.upload += rows;
+      if (exported) bytesToUpload += run.bytesTotal;
+      if (finished) {
+        if (rows > 0) firstUpload = min(firstUpload, run.generatedAt);
+        work.uploaded += rows;
+        if (run.status === 'delivered') bytesUploaded += run.bytesTotal;
       } else if (run.status === 'delivering') {
         const attempt = attempts.findLast((d) => d.runId === run.id && d.status === 'running');
+        if (attempt) firstUpload = min(firstUpload, attempt.startedAt);
         if (attempt?.bytesTotal) {
-          uploaded = rows * Math.min(1, attempt.bytesDone / attempt.bytesTotal);
-          bytesUploaded += Math.min(attempt.bytesDone, run.bytesTotal || attempt.bytesDone);
+          const share = Math.min(1, attempt.bytesDone / attempt.bytesTotal);
+          work.uploaded += rows * share;
+          bytesUploaded += Math.round(run.bytesTotal * share);
           seen(attempt.progressAt);
         }
       }
     }
-    const weight = 1 + rows * (pushes ? 2 : 1);
-    total += weight;
-    done += FINISHED.has(run.status) ? weight : written + uploaded;
     rowsExported += written;
     rowsExpected += rows;
-    if (run.startedAt) first = first === null ? run.startedAt.getTime() : Math.min(first, run.startedAt.getTime());
-    seen(run.startedAt);
-    seen(run.progressAt);
-    seen(run.finishedAt);
+    firstStart = min(firstStart, run.startedAt);
+    for (const d of [run.startedAt, run.progressAt, run.generatedAt, run.finishedAt]) seen(d);
   }
+  const total = work.export + work.upload;
+  const done = work.exported + work.uploaded;
   const open = request.status === 'pending' || request.status === 'running';
   const fraction = request.status === 'completed' ? 1 : total > 0 ? done / total : 0;
   let eta: number | null = null;
-  if (open && first !== null && latest !== null && done > 0) {
-    const elapsed = (latest - first) / 1000;
-    if (elapsed > 0) eta = Math.ceil((total - done) / (done / elapsed));
+  if (open && latest !== null) {
+    const since = (first: number | null) => (first === null ? null : latest! - first);
+    const exporting = secondsFor(work.export - work.exported, work.exported, since(firstStart));
+    const uploading = secondsFor(work.upload - work.uploaded, work.uploaded, since(firstUpload));
+    if (exporting !== null && uploading !== null && done > 0) eta = Math.ceil(exporting + uploading);
   }
   return {
     percent: Math.min(100, Math.floor(fraction * 100)),
