@@ -1,12 +1,12 @@
 // Historical data requests: a one-off backfill of up to 24 months before the request, split into
 // calendar-month chunks that run as export runs of type "historical" and are delivered like any
 // run. Progress (chunks done / total, rows so far) is kept on the request for the UI.
-import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
 import { findConnection } from '@/db/queries/connections';
 import {
+  countRowsPerWindow,
   insertHistoricalRequest,
   lockHistoricalRequest,
   markHistoricalRequestCancelled,
@@ -94,10 +94,7 @@ export async function planHistoricalRequest(database: Database, requestId: strin
     if (!request || request.status !== 'pending') return [];
     const chunks = monthlyChunks(request.rangeStart, request.rangeEnd);
     // What each month holds now: the request's progress is weighted by it until the month is exported.
-    const counted = chunks.length
-      ? await tx.execute<{ i: number; rows: string }>(sql.raw(windowRowCountSql(request.programId, chunks)))
-      : [];
-    const expected = new Map(Array.from(counted, (r) => [Number(r.i), Number(r.rows)]));
+    const expected = chunks.length ? await countRowsPerWindow(tx, windowRowCountSql(request.programId, chunks)) : new Map<number, number>();
     const planned = await planHistoricalRuns(
       tx,
       requestId,
