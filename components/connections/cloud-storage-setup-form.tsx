@@ -303,7 +303,7 @@ export function CloudStorageSetupForm({ program, programName }: { program: numbe
     <form onSubmit={submit} noValidate className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_18rem]">
       <div className="min-w-0 space-y-6">
         <Card title="Schedule">
-          <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} />
+          <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} pushes />
         </Card>
 
         <Card title="Cloud storage">
