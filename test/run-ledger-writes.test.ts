@@ -3,8 +3,9 @@
 // outside its owner, whether through drizzle or in SQL text: export_runs and deliveries are written
 // only by the run ledger (db/queries/run-ledger.ts), historical_requests by db/queries/historical.ts,
 // connections by the connections writer (db/queries/connections.ts), export_files by
-// db/queries/export-files.ts, notifications (the email outbox) by db/queries/notifications.ts, worker_heartbeats by
-// db/queries/ops.ts. A new table with one writer is one more line in RULES.
+// db/queries/export-files.ts, notifications (the email outbox) by db/queries/notifications.ts,
+// worker_heartbeats by db/queries/ops.ts, webhook_endpoints by db/queries/webhook-endpoints.ts.
+// A new table with one writer is one more line in RULES.
 //
 // Queries live in db/queries: the same scan fails on a query of our database (a drizzle import, an
 // `sql` template, `.execute(`, a builder call on one of the schema's tables) in lib, jobs, scripts,
@@ -29,6 +30,7 @@ const RULES: Rule[] = [
   { table: 'export_files', drizzleName: 'exportFiles', owners: ['db/queries/export-files.ts'] },
   { table: 'notifications', drizzleName: 'notifications', owners: ['db/queries/notifications.ts'] },
   { table: 'worker_heartbeats', drizzleName: 'workerHeartbeats', owners: ['db/queries/ops.ts'] },
+  { table: 'webhook_endpoints', drizzleName: 'webhookEndpoints', owners: ['db/queries/webhook-endpoints.ts'] },
 ];
 
 /** The writes of `rule`'s table that `source` contains, as the text that gives each away. */
@@ -122,7 +124,6 @@ const QUERY_EXCEPTIONS: Record<string, string> = {
   'lib/queues/': "pg-boss's own tables (its job and queue tables): the queue contract is their one home",
   'lib/seed/': 'set-based generation of source data for the demo, the tests and the benches',
   'lib/webhooks/deliveries.ts': 'the webhook outbox, whose writer it is (`webhook_deliveries`, sent under a row lock)',
-  'lib/webhooks/endpoints.ts': 'the writer of `webhook_endpoints`',
 };
 
 const QUERY_DIRS = ['lib', 'jobs', 'scripts', 'app', 'pages', 'components'];

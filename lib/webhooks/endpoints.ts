@@ -2,11 +2,11 @@
 // change goes to the Activity Log (never the secret). Program scope in every query: another
 // program's endpoint is "not found".
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database, DbOrTx } from '@/db/client';
 import { recordAudit } from '@/db/queries/audit';
-import { WEBHOOK_EVENTS, webhookEndpoints, type Connection, type WebhookDelivery, type WebhookEndpoint } from '@/db/schema';
+import { changeWebhookEndpoint, findWebhookEndpoint, insertWebhookEndpoint, listWebhookEndpoints } from '@/db/queries/webhook-endpoints';
+import { WEBHOOK_EVENTS, type Connection, type WebhookDelivery, type WebhookEndpoint } from '@/db/schema';
 import type { Actor } from '@/lib/auth/actor';
 import { now } from '@/lib/clock';
 import { AppError } from '@/lib/http/errors';
@@ -115,29 +115,14 @@ function auditable(e: WebhookEndpoint) {
   };
 }
 
-export async function listWebhookEndpoints(db: DbOrTx, p: { programId: number; connectionId: string }): Promise<WebhookEndpoint[]> {
-  return db
-    .select()
-    .from(webhookEndpoints)
-    .where(
-      and(
-        eq(webhookEndpoints.programId, p.programId),
-        eq(webhookEndpoints.connectionId, p.connectionId),
-        isNull(webhookEndpoints.deletedAt),
-      ),
-    )
-    .orderBy(asc(webhookEndpoints.createdAt));
-}
+export { listWebhookEndpoints };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The (not deleted) endpoint of the program, or 404. */
 export async function webhookEndpointOf(db: DbOrTx, programId: number, id: unknown): Promise<WebhookEndpoint> {
   if (typeof id !== 'string' || !UUID.test(id)) throw new AppError('not_found', 'Webhook not found.');
-  const [row] = await db
-    .select()
-    .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.programId, programId), eq(webhookEndpoints.id, id.toLowerCase()), isNull(webhookEndpoints.deletedAt)));
+  const row = await findWebhookEndpoint(db, { programId, id: id.toLowerCase() });
   if (!row) throw new AppError('not_found', 'Webhook not found.');
   return row;
 }
@@ -158,21 +143,18 @@ export async function createWebhookEndpoint(
     const existing = await listWebhookEndpoints(tx, { programId: connection.programId, connectionId: connection.id });
     if (existing.length >= MAX_ENDPOINTS_PER_CONNECTION)
       throw new AppError('conflict', `A connection can have at most ${MAX_ENDPOINTS_PER_CONNECTION} webhooks; delete one first.`);
-    const [endpoint] = await tx
-      .insert(webhookEndpoints)
-      .values({
-        id,
-        programId: connection.programId,
-        connectionId: connection.id,
-        url: input.url,
-        events: input.events,
-        description: input.description || null,
-        secretCiphertext: encryptWebhookSecret(secret, id),
-        createdBy: actor.accountId,
-        createdAt: now(),
-        updatedAt: now(),
-      })
-      .returning();
+    const endpoint = await insertWebhookEndpoint(tx, {
+      id,
+      programId: connection.programId,
+      connectionId: connection.id,
+      url: input.url,
+      events: input.events,
+      description: input.description || null,
+      secretCiphertext: encryptWebhookSecret(secret, id),
+      createdBy: actor.accountId,
+      createdAt: now(),
+      updatedAt: now(),
+    });
     await recordAudit(tx, {
       programId: connection.programId,
       ...who(actor),
@@ -196,17 +178,13 @@ export async function updateWebhookEndpoint(
   if (input.url) await assertOutboundAllowed(input.url);
   return database.db.transaction(async (tx) => {
     const current = await webhookEndpointOf(tx, programId, id);
-    const [updated] = await tx
-      .update(webhookEndpoints)
-      .set({
-        ...(input.url !== undefined ? { url: input.url } : {}),
-        ...(input.events !== undefined ? { events: input.events } : {}),
-        ...(input.description !== undefined ? { description: input.description || null } : {}),
-        ...(input.enabled !== undefined ? { disabledAt: input.enabled ? null : (current.disabledAt ?? now()) } : {}),
-        updatedAt: now(),
-      })
-      .where(eq(webhookEndpoints.id, current.id))
-      .returning();
+    const updated = await changeWebhookEndpoint(tx, current.id, {
+      ...(input.url !== undefined ? { url: input.url } : {}),
+      ...(input.events !== undefined ? { events: input.events } : {}),
+      ...(input.description !== undefined ? { description: input.description || null } : {}),
+      ...(input.enabled !== undefined ? { disabledAt: input.enabled ? null : (current.disabledAt ?? now()) } : {}),
+      updatedAt: now(),
+    });
     await recordAudit(tx, {
       programId,
       ...who(actor),
@@ -225,11 +203,7 @@ export async function updateWebhookEndpoint(
 export async function deleteWebhookEndpoint(database: Database, actor: Actor, programId: number, id: string): Promise<WebhookEndpoint> {
   return database.db.transaction(async (tx) => {
     const current = await webhookEndpointOf(tx, programId, id);
-    const [deleted] = await tx
-      .update(webhookEndpoints)
-      .set({ deletedAt: now(), updatedAt: now() })
-      .where(eq(webhookEndpoints.id, current.id))
-      .returning();
+    const deleted = await changeWebhookEndpoint(tx, current.id, { deletedAt: now(), updatedAt: now() });
     await recordAudit(tx, {
       programId,
       ...who(actor),
