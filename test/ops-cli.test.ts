@@ -100,12 +100,14 @@ describe('dde status', () => {
           plannedThrough: new Date(Date.now() + 3_600_000),
         },
         { programId: 81, kind: 'api', frequency: 'daily', startDate: hoursAgo(48), status: 'paused' },
-        // Never planned and 2 daily windows closed long ago: both due, both late.
+        // Never planned and 2 daily windows closed long ago, whatever the time of day (they end a day
+        // before today's midnight, past any settle delay and grace): both due, both late.
         {
           programId: 81,
           kind: 'api',
           frequency: 'daily',
-          startDate: new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000),
+          startDate: new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 3 * 86_400_000),
+          endDate: new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000),
         },
       ])
       .returning();
