@@ -27,8 +27,7 @@ function DeliveryLog({ program, endpoint, canWrite }: { program: number; endpoin
       api<Answer<typeof deliveryListResponse>>(`/api/v1/webhooks/${endpoint.id}/deliveries`, program, { query: { limit: 20 } }),
     // A message on its way (a redelivery just queued) is followed each second until it has an answer;
     // otherwise the log refreshes every 10 s.
-    refetchInterval: (query) =>
-      query.state.data?.data.some((m) => m.status === 'pending' || m.status === 'sending') ? 1_000 : 10_000,
+    refetchInterval: (query) => (query.state.data?.data.some((m) => m.status === 'pending' || m.status === 'sending') ? 1_000 : 10_000),
   });
   const redeliver = useMutation({
     mutationFn: (id: string) => api(`/api/v1/webhooks/${endpoint.id}/deliveries/${id}/redeliver`, program, { method: 'POST' }),
