@@ -213,7 +213,9 @@ test('/docs/api renders the interactive reference from the OpenAPI document, wit
   const rotate = reference.getByText('Replace a stopped connection’s secret (SFTP, database, S3 or Azure)').first();
   await expect(rotate).toBeVisible();
   await rotate.click();
-  await expect(reference.getByText('Only while the connection is stopped (409 otherwise; also for an API connection', { exact: false })).toBeVisible();
+  await expect(
+    reference.getByText('Only while the connection is stopped (409 otherwise; also for an API connection', { exact: false }),
+  ).toBeVisible();
   // "Test Request" calls go to this server, not the host name the document was generated for.
   await expect(reference.getByText(`${new URL(E2E_BASE_URL).host}/api/v1/connections/`, { exact: false }).first()).toBeVisible();
   await page.waitForLoadState('networkidle');
