@@ -309,7 +309,7 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
     }
   });
 
-  it('streams: 192 MB encrypted on the way to the server with flat memory, and gpg gives back the same bytes', async () => {
+  it('streams: 384 MB encrypted on the way to the server with flat memory, and gpg gives back the same bytes', async () => {
     const recipient = await readRecipientKey(key.armoredPublic);
     /** A gzip file of `mb` MiB of random bytes, and its SHA-256. */
     const makeSource = async (name: string, mb: number) => {
@@ -351,12 +351,13 @@ describe.skipIf(!!skip)('OpenPGP-encrypted SFTP deliveries to a real OpenSSH ssh
     mkdirSync(path.join(sshd.rootDir, 'big'));
     chownSync(path.join(sshd.rootDir, 'big'), sshd.uid, sshd.gid);
     // A first, smaller delivery pays the process's fixed costs (heap growth, buffers, the cipher); the
-    // second one, four times larger, must then add far less than its size: held whole, it would add
-    // ≥ 192 MB. (Measured: about 60-70 MB for either size — garbage collected late, not held.)
+    // second one, eight times larger, must then add at most half its size: held whole, it would add
+    // ≥ 384 MB. (Measured: about 60-70 MB on Node 20 and 146 MB on Node 24 at 192 MB, whose collector
+    // hands memory back later — garbage collected late, not held.)
     await deliverMeasured(await makeSource('warm.gz', 48), 'warm.gz.pgp');
-    const source = await makeSource('big.gz', 192);
+    const source = await makeSource('big.gz', 384);
     const { result, growthMb } = await deliverMeasured(source, 'big.gz.pgp');
-    expect(growthMb).toBeLessThan(128);
+    expect(growthMb).toBeLessThan(192);
     const delivered = path.join(sshd.rootDir, 'big', 'big.gz.pgp');
     expect(result.files[0]).toMatchObject({
       name: 'big.gz.pgp',
